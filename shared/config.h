@@ -1,0 +1,135 @@
+/*
+ * The parsed configuration (signerd.conf(5)).  Only the parent parses the
+ * file; children receive what they need of it over imsg.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <stdio.h>
+
+#define CONF_FILE		SYSCONFDIR "/signerd/signerd.conf"
+#define SIGNERD_USER		"_signerd"
+#define SIGNERD_CHROOT		"/var/empty"
+#define SIGNERD_SOCKET		"/var/run/signerd.sock"
+#define SIGNERD_KEYSTORE	"/var/lib/signerd/keystore.db"
+#define KMIP_PORT		5696
+
+#define SIGNER_NAME_MAX		64	/* including the NUL */
+#define SIGNER_SESSIONS_MAX	64
+
+/* Defaults and bounds of the frontend's limits. */
+#define DEFAULT_MAX_CONNECTIONS	1024
+#define DEFAULT_MAX_MESSAGE	(64 * 1024)
+#define MIN_MAX_MESSAGE		1024
+#define MAX_MAX_MESSAGE		(1024 * 1024)
+#define DEFAULT_IDLE_TIMEOUT	600	/* seconds */
+#define DEFAULT_READ_TIMEOUT	30	/* seconds */
+
+/* parse_config() flags */
+#define CONF_NOCHECK_FILES	0x01	/* don't stat modules, certs, users */
+
+struct listen_conf {
+	TAILQ_ENTRY(listen_conf)  entry;
+	struct sockaddr_storage	  ss;
+	socklen_t		  sslen;
+	char			 *addr;		/* as written */
+	in_port_t		  port;		/* host order */
+	char			 *cert;		/* paths */
+	char			 *key;
+	char			 *ca;
+	int			  tls12;	/* also accept TLS 1.2 */
+	int			  verify_client; /* default 1 */
+};
+TAILQ_HEAD(listen_list, listen_conf);
+
+enum signer_type {
+	SIGNER_PKCS11 = 1,
+	SIGNER_OPENSSL,
+	SIGNER_KMIP
+};
+
+enum secret_source {
+	SECRET_NONE = 0,
+	SECRET_ENV,		/* name of an environment variable */
+	SECRET_FILE		/* path of a file (check_file_secrecy) */
+};
+
+struct signer_conf {
+	TAILQ_ENTRY(signer_conf)  entry;
+	char			  name[SIGNER_NAME_MAX];
+	enum signer_type	  type;
+	char			 *file;		/* where it was defined */
+	int			  line;
+
+	/* pkcs11 */
+	char			 *module;	/* realpath'd when checked */
+	char			 *token;	/* token label, or */
+	long long		  slot;		/* slot id, -1 if unset */
+	enum secret_source	  pin_src;
+	char			 *pin_ref;	/* variable name or path */
+	int			  login;	/* default 1 */
+	int			  sessions;	/* default 4 */
+	int			  timeout;	/* per operation, s; default 10 */
+
+	/* openssl */
+	char			 *wrap_with;	/* name of a pkcs11 signer, or */
+	char			 *kek_file;	/* a local key-encryption key */
+
+	/* kmip */
+	char			 *host;
+	in_port_t		  port;		/* default KMIP_PORT */
+	char			 *ca;
+	char			 *cert;
+	char			 *key;
+	char			 *username;
+	enum secret_source	  password_src;
+	char			 *password_ref;
+};
+TAILQ_HEAD(signer_list, signer_conf);
+
+struct name_entry {
+	TAILQ_ENTRY(name_entry)	  entry;
+	char			 *name;
+};
+TAILQ_HEAD(name_list, name_entry);
+
+struct signerd_conf {
+	struct listen_list	  listeners;
+	struct signer_list	  signers;
+	struct name_list	  admins;
+	char			 *user;		/* default SIGNERD_USER */
+	char			 *chroot;	/* default SIGNERD_CHROOT */
+	char			 *control_path;	/* default SIGNERD_SOCKET */
+	char			 *control_group; /* NULL: root only */
+	char			 *keystore;	/* default SIGNERD_KEYSTORE */
+	char			 *default_signer;
+	char			 *oneoff_signer;
+	int			  max_connections;
+	int			  max_message;
+	int			  idle_timeout;
+	int			  read_timeout;
+};
+
+/* parse.y */
+struct signerd_conf	*parse_config(const char *, int);
+int			 cmdline_symset(const char *);
+
+/* config.c */
+struct signerd_conf	*config_new(void);
+void			 config_free(struct signerd_conf *);
+void			 config_print(FILE *, const struct signerd_conf *);
+int			 signer_conf_equal(const struct signer_conf *,
+			    const struct signer_conf *);
+int			 frontend_conf_equal(const struct signerd_conf *,
+			    const struct signerd_conf *);
+struct signer_conf	*signer_find(const struct signerd_conf *,
+			    const char *);
+const char		*signer_type_name(enum signer_type);
+int			 check_file_secrecy(int, const char *);
+
+#endif /* CONFIG_H */

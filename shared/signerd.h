@@ -1,0 +1,192 @@
+/*
+ * Definitions every signerd process shares: process kinds, the imsg
+ * message types and the fixed-size records they carry.
+ */
+#ifndef SIGNERD_H
+#define SIGNERD_H
+
+#include <sys/types.h>
+
+#include <stdint.h>
+
+#include "config.h"
+
+#define SIGNERD_FRONTEND	"signerd-frontend"
+#define SIGNERD_HSM		"signerd-hsm"
+#define PARENT_SOCK_FILENO	3	/* a child's channel to the parent */
+
+/* Payload caps per channel (imsgbuf_set_maxsize). */
+#define IMSG_MAX_CONTROL	16384		/* the imsg default */
+#define IMSG_MAX_INTERNAL	(2 * 1024 * 1024) /* KMIP requests */
+
+/* Bumped with every change to the enum or to a record below. */
+#define IMSG_VERSION		1
+
+enum proc_kind {
+	PROC_PARENT,
+	PROC_FRONTEND,
+	PROC_ENGINE,
+	PROC_HSM
+};
+
+enum imsg_type {
+	IMSG_NONE,
+
+	/* parent -> children: channels and configuration */
+	IMSG_SOCKET_ENGINE,	/* fd: channel to the engine */
+	IMSG_SOCKET_FRONTEND,	/* fd: channel to the frontend (to engine) */
+	IMSG_SOCKET_SIGNER,	/* fd + struct signer_link (to engine) */
+	IMSG_SOCKET_CONTROL,	/* fd: listening control socket (to engine) */
+	IMSG_LISTENER,		/* fd + struct listener_info (to frontend) */
+	IMSG_TLS_CERT,		/* PEM, for the listener sent before */
+	IMSG_TLS_KEY,		/* PEM */
+	IMSG_TLS_CA,		/* PEM */
+	IMSG_CONF_FRONTEND,	/* struct frontend_limits */
+	IMSG_CONF_ENGINE,	/* struct engine_conf */
+	IMSG_CONF_ADMIN,	/* string (to engine) */
+	IMSG_CONF_SIGNER,	/* struct signer_setup (to hsm) */
+	IMSG_CONF_PIN,		/* the PIN, to its own hsm only */
+	IMSG_CONF_DONE,		/* configuration complete: start serving */
+	IMSG_SIGNER_DEL,	/* struct signer_link: signer removed */
+	IMSG_PROC_INFO,		/* struct proc_info (to engine) */
+	IMSG_CTL_VERBOSE,	/* int: new verbosity (to everyone) */
+
+	/* engine -> parent */
+	IMSG_CTL_RELOAD,	/* no payload; answered with IMSG_CTL_RESULT */
+	IMSG_CTL_RESTART,	/* signer name */
+	IMSG_CTL_LOG,		/* int: verbosity, parent broadcasts */
+
+	/* engine <-> hsm */
+	IMSG_HSM_STATUS_REQ,	/* no payload */
+	IMSG_HSM_STATUS,	/* struct signer_status */
+
+	/* frontend <-> engine */
+	IMSG_FE_REQUEST,	/* struct fe_hdr + TTLV */
+	IMSG_FE_RESPONSE,	/* struct fe_hdr + TTLV; empty: close */
+
+	/* signerctl <-> engine */
+	IMSG_CTL_SHOW_STATUS,
+	IMSG_CTL_SHOW_SIGNERS,
+	IMSG_CTL_PROC,		/* struct proc_info, one per process */
+	IMSG_CTL_SIGNER,	/* struct ctl_signer, one per signer */
+	IMSG_CTL_END,
+	IMSG_CTL_RESULT		/* struct ctl_result */
+};
+
+enum proc_state {
+	PSTATE_STOPPED,		/* not running and not to be restarted */
+	PSTATE_RUNNING,
+	PSTATE_BACKOFF,		/* died; waiting to be restarted */
+	PSTATE_STOPPING
+};
+
+enum signer_state {
+	SSTATE_UNKNOWN,		/* no answer from the child */
+	SSTATE_STARTING,
+	SSTATE_READY,
+	SSTATE_ERROR,		/* see detail; retried with backoff */
+	SSTATE_LOCKED,		/* wrong PIN: not retried until reload */
+	SSTATE_UNSUPPORTED	/* type not implemented in this build */
+};
+
+struct proc_info {
+	int32_t		 kind;		/* enum proc_kind */
+	int32_t		 state;		/* enum proc_state */
+	char		 name[SIGNER_NAME_MAX];	/* signer name or "" */
+	int64_t		 pid;		/* 0 when not running */
+	int64_t		 started;	/* time(3) of the last start */
+	uint32_t	 restarts;	/* starts after the first */
+	uint32_t	 signer_id;	/* parent's id of a signer, else 0 */
+};
+
+struct signer_link {
+	uint32_t	 signer_id;
+	int32_t		 type;		/* enum signer_type */
+	char		 name[SIGNER_NAME_MAX];
+};
+
+struct signer_setup {
+	uint32_t	 signer_id;
+	int32_t		 type;
+	char		 name[SIGNER_NAME_MAX];
+	char		 module[1024];
+	char		 token[64];
+	int64_t		 slot;		/* -1: by token label */
+	int32_t		 login;
+	int32_t		 sessions;
+	int32_t		 timeout;
+	int32_t		 has_pin;	/* IMSG_CONF_PIN follows */
+};
+
+struct signer_status {
+	int32_t		 state;		/* enum signer_state */
+	char		 detail[160];
+};
+
+struct ctl_signer {
+	struct proc_info	 proc;
+	int32_t			 type;	/* enum signer_type */
+	struct signer_status	 status;
+};
+
+struct listener_info {
+	uint32_t	 id;
+	int32_t		 tls12;
+	int32_t		 verify_client;
+	char		 addr[64];
+	uint16_t	 port;
+};
+
+struct frontend_limits {
+	int32_t		 max_connections;
+	int32_t		 max_message;
+	int32_t		 idle_timeout;
+	int32_t		 read_timeout;
+};
+
+struct engine_conf {
+	int64_t		 control_gid;	/* -1: root only */
+	int32_t		 nmembers;	/* valid entries in members */
+	int64_t		 members[64];	/* uids of the control group */
+	char		 keystore[1024];
+	char		 default_signer[SIGNER_NAME_MAX];
+	char		 oneoff_signer[SIGNER_NAME_MAX];
+};
+
+struct fe_hdr {
+	uint64_t	 conn_id;
+	uint64_t	 req_id;
+};
+
+enum ctl_code {
+	CTL_OK,
+	CTL_DENIED,
+	CTL_NOTFOUND,
+	CTL_FAILED,
+	CTL_BADVERSION
+};
+
+struct ctl_result {
+	int32_t		 code;		/* enum ctl_code */
+	char		 msg[512];
+};
+
+/* privsep.c */
+void		 priv_drop(const char *, const char *);
+int		 priv_check_dropped(void);
+
+/* sandbox_linux.c */
+enum sandbox_profile {
+	SANDBOX_FRONTEND,
+	SANDBOX_ENGINE,
+	SANDBOX_HSM
+};
+void		 sandbox_apply(enum sandbox_profile);
+
+/* util.c */
+const char	*proc_kind_name(enum proc_kind);
+const char	*proc_state_name(enum proc_state);
+const char	*signer_state_name(enum signer_state);
+void		 strterm(char *, size_t);
+
+#endif /* SIGNERD_H */
