@@ -41,9 +41,9 @@ endif
 
 BIN		= $(O)/bin
 
-SHARED_SRCS	= shared/imsg.c shared/imsg-buffer.c shared/log.c \
+SHARED_SRCS	= shared/imsg.c shared/imsg-buffer.c shared/imsgev.c shared/log.c \
 		  shared/privsep.c shared/sandbox_linux.c shared/config.c \
-		  shared/util.c
+		  shared/tls.c shared/util.c
 SHARED_OBJS	= $(SHARED_SRCS:%.c=$(O)/%.o) $(O)/shared/parse.o
 LIBSHARED	= $(O)/shared/libsignerd.a
 

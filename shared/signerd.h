@@ -97,6 +97,7 @@ struct proc_info {
 	int64_t		 started;	/* time(3) of the last start */
 	uint32_t	 restarts;	/* starts after the first */
 	uint32_t	 signer_id;	/* parent's id of a signer, else 0 */
+	int32_t		 type;		/* enum signer_type, else 0 */
 };
 
 struct signer_link {
@@ -116,6 +117,10 @@ struct signer_setup {
 	int32_t		 sessions;
 	int32_t		 timeout;
 	int32_t		 has_pin;	/* IMSG_CONF_PIN follows */
+	char		 wrap_with[SIGNER_NAME_MAX];	/* openssl */
+	char		 kek_file[1024];		/* openssl */
+	char		 host[256];			/* kmip */
+	uint16_t	 port;
 };
 
 struct signer_status {
@@ -125,7 +130,6 @@ struct signer_status {
 
 struct ctl_signer {
 	struct proc_info	 proc;
-	int32_t			 type;	/* enum signer_type */
 	struct signer_status	 status;
 };
 

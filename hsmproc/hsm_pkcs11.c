@@ -1,0 +1,244 @@
+/*
+ * The pkcs11 backend: any PKCS#11 v2.40 module, loaded with dlopen in
+ * this child only.
+ */
+#include <sys/types.h>
+
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <p11-kit/pkcs11.h>
+
+#include "log.h"
+#include "hsmproc.h"
+
+struct p11 {
+	void			*dl;
+	CK_FUNCTION_LIST_PTR	 f;
+	int			 initialized;
+	CK_SLOT_ID		 slot;
+	CK_SESSION_HANDLE	 session;
+	int			 has_session;
+	char			 label[33];
+};
+
+static int	 p11_start(struct hsm *);
+static int	 p11_check(struct hsm *);
+static void	 p11_stop(struct hsm *);
+static const char *p11_rv(CK_RV);
+static void	 p11_label(char *, const CK_UTF8CHAR *, size_t);
+static int	 p11_find_slot(struct hsm *, struct p11 *);
+
+const struct hsm_backend hsm_pkcs11 = {
+	"pkcs11", p11_start, p11_check, p11_stop
+};
+
+static const struct {
+	CK_RV		 rv;
+	const char	*name;
+} p11_rvs[] = {
+	{ CKR_OK,			"CKR_OK" },
+	{ CKR_ARGUMENTS_BAD,		"CKR_ARGUMENTS_BAD" },
+	{ CKR_CRYPTOKI_NOT_INITIALIZED,	"CKR_CRYPTOKI_NOT_INITIALIZED" },
+	{ CKR_DEVICE_ERROR,		"CKR_DEVICE_ERROR" },
+	{ CKR_DEVICE_REMOVED,		"CKR_DEVICE_REMOVED" },
+	{ CKR_FUNCTION_FAILED,		"CKR_FUNCTION_FAILED" },
+	{ CKR_GENERAL_ERROR,		"CKR_GENERAL_ERROR" },
+	{ CKR_HOST_MEMORY,		"CKR_HOST_MEMORY" },
+	{ CKR_PIN_EXPIRED,		"CKR_PIN_EXPIRED" },
+	{ CKR_PIN_INCORRECT,		"CKR_PIN_INCORRECT" },
+	{ CKR_PIN_LEN_RANGE,		"CKR_PIN_LEN_RANGE" },
+	{ CKR_PIN_LOCKED,		"CKR_PIN_LOCKED" },
+	{ CKR_SESSION_HANDLE_INVALID,	"CKR_SESSION_HANDLE_INVALID" },
+	{ CKR_SESSION_CLOSED,		"CKR_SESSION_CLOSED" },
+	{ CKR_SLOT_ID_INVALID,		"CKR_SLOT_ID_INVALID" },
+	{ CKR_TOKEN_NOT_PRESENT,	"CKR_TOKEN_NOT_PRESENT" },
+	{ CKR_TOKEN_NOT_RECOGNIZED,	"CKR_TOKEN_NOT_RECOGNIZED" },
+	{ CKR_USER_ALREADY_LOGGED_IN,	"CKR_USER_ALREADY_LOGGED_IN" },
+	{ CKR_USER_PIN_NOT_INITIALIZED,	"CKR_USER_PIN_NOT_INITIALIZED" },
+};
+
+static const char *
+p11_rv(CK_RV rv)
+{
+	static char	 buf[32];
+	size_t		 i;
+
+	for (i = 0; i < sizeof(p11_rvs) / sizeof(p11_rvs[0]); i++)
+		if (p11_rvs[i].rv == rv)
+			return (p11_rvs[i].name);
+	(void)snprintf(buf, sizeof(buf), "CKR 0x%08lx", (unsigned long)rv);
+	return (buf);
+}
+
+/* A blank-padded, unterminated PKCS#11 label into a C string. */
+static void
+p11_label(char *dst, const CK_UTF8CHAR *src, size_t len)
+{
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+	while (len > 0 && dst[len - 1] == ' ')
+		dst[--len] = '\0';
+}
+
+static int
+p11_find_slot(struct hsm *h, struct p11 *p)
+{
+	CK_SLOT_ID	*slots = NULL;
+	CK_TOKEN_INFO	 ti;
+	CK_ULONG	 n = 0, i;
+	CK_RV		 rv;
+	char		 label[33];
+
+	if ((rv = p->f->C_GetSlotList(CK_TRUE, NULL, &n)) != CKR_OK) {
+		hsm_status_set(h, SSTATE_ERROR, "C_GetSlotList: %s",
+		    p11_rv(rv));
+		return (-1);
+	}
+	if (n > 0 && (slots = calloc(n, sizeof(*slots))) == NULL)
+		fatal(NULL);
+	if (n > 0 && (rv = p->f->C_GetSlotList(CK_TRUE, slots, &n)) !=
+	    CKR_OK) {
+		free(slots);
+		hsm_status_set(h, SSTATE_ERROR, "C_GetSlotList: %s",
+		    p11_rv(rv));
+		return (-1);
+	}
+	for (i = 0; i < n; i++) {
+		if (p->f->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
+			continue;
+		p11_label(label, ti.label, sizeof(ti.label));
+		if ((h->setup.slot >= 0 &&
+		    (CK_SLOT_ID)h->setup.slot == slots[i]) ||
+		    (h->setup.slot < 0 && strcmp(label, h->setup.token) == 0)) {
+			p->slot = slots[i];
+			(void)strlcpy(p->label, label, sizeof(p->label));
+			free(slots);
+			return (0);
+		}
+	}
+	free(slots);
+	if (h->setup.slot >= 0)
+		hsm_status_set(h, SSTATE_ERROR, "no token in slot %lld "
+		    "(%lu tokens present)", (long long)h->setup.slot,
+		    (unsigned long)n);
+	else
+		hsm_status_set(h, SSTATE_ERROR, "token \"%s\" not found "
+		    "(%lu tokens present)", h->setup.token, (unsigned long)n);
+	return (-1);
+}
+
+static int
+p11_start(struct hsm *h)
+{
+	CK_C_GetFunctionList	 getfl;
+	CK_C_INITIALIZE_ARGS	 args;
+	struct p11		*p;
+	CK_RV			 rv;
+
+	if ((p = h->be_state) == NULL) {
+		if ((p = calloc(1, sizeof(*p))) == NULL)
+			fatal(NULL);
+		h->be_state = p;
+	}
+	if ((p->dl = dlopen(h->setup.module, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		hsm_status_set(h, SSTATE_ERROR, "cannot load %s: %s",
+		    h->setup.module, dlerror());
+		return (-1);
+	}
+	if ((getfl = (CK_C_GetFunctionList)dlsym(p->dl,
+	    "C_GetFunctionList")) == NULL) {
+		hsm_status_set(h, SSTATE_ERROR, "%s is not a PKCS#11 module "
+		    "(no C_GetFunctionList)", h->setup.module);
+		return (-2);
+	}
+	if ((rv = getfl(&p->f)) != CKR_OK || p->f == NULL) {
+		hsm_status_set(h, SSTATE_ERROR, "C_GetFunctionList: %s",
+		    p11_rv(rv));
+		return (-1);
+	}
+	memset(&args, 0, sizeof(args));
+	args.flags = CKF_OS_LOCKING_OK;
+	rv = p->f->C_Initialize(&args);
+	if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+		hsm_status_set(h, SSTATE_ERROR, "C_Initialize: %s",
+		    p11_rv(rv));
+		return (-1);
+	}
+	p->initialized = 1;
+	if (p11_find_slot(h, p) == -1)
+		return (-1);
+	if ((rv = p->f->C_OpenSession(p->slot, CKF_SERIAL_SESSION |
+	    CKF_RW_SESSION, NULL, NULL, &p->session)) != CKR_OK) {
+		hsm_status_set(h, SSTATE_ERROR, "C_OpenSession: %s",
+		    p11_rv(rv));
+		return (-1);
+	}
+	p->has_session = 1;
+	if (h->setup.login) {
+		if (!h->has_pin) {
+			hsm_status_set(h, SSTATE_ERROR, "login needs a PIN "
+			    "and none was given (see the log of signerd)");
+			return (-1);
+		}
+		rv = p->f->C_Login(p->session, CKU_USER,
+		    (CK_UTF8CHAR_PTR)h->pin, h->pinlen);
+		if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED ||
+		    rv == CKR_PIN_EXPIRED || rv == CKR_PIN_LEN_RANGE) {
+			/* A token locks after a few wrong PINs: stop here. */
+			explicit_bzero(h->pin, sizeof(h->pin));
+			h->has_pin = 0;
+			hsm_status_set(h, SSTATE_LOCKED, "C_Login on token "
+			    "\"%s\": %s; not retrying until the PIN is fixed "
+			    "and signerd reloaded", p->label, p11_rv(rv));
+			return (-2);
+		}
+		if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
+			hsm_status_set(h, SSTATE_ERROR, "C_Login: %s",
+			    p11_rv(rv));
+			return (-1);
+		}
+	}
+	hsm_status_set(h, SSTATE_READY, "token \"%s\" in slot %lu%s",
+	    p->label, (unsigned long)p->slot, h->setup.login ?
+	    ", logged in" : "");
+	return (0);
+}
+
+static int
+p11_check(struct hsm *h)
+{
+	struct p11	*p = h->be_state;
+	CK_SESSION_INFO	 si;
+	CK_RV		 rv;
+
+	if (p == NULL || !p->has_session)
+		return (-1);
+	if ((rv = p->f->C_GetSessionInfo(p->session, &si)) != CKR_OK) {
+		hsm_status_set(h, SSTATE_ERROR, "session lost: %s",
+		    p11_rv(rv));
+		return (-1);
+	}
+	return (0);
+}
+
+static void
+p11_stop(struct hsm *h)
+{
+	struct p11	*p = h->be_state;
+
+	if (p == NULL)
+		return;
+	if (p->has_session) {
+		if (h->setup.login)
+			(void)p->f->C_Logout(p->session);
+		(void)p->f->C_CloseSession(p->session);
+	}
+	if (p->initialized)
+		(void)p->f->C_Finalize(NULL);
+	if (p->dl != NULL)
+		dlclose(p->dl);
+	free(p);
+	h->be_state = NULL;
+}

@@ -1,0 +1,53 @@
+/*
+ * A signer child: one per configured signer, the only kind of process
+ * that loads a PKCS#11 module or holds a PIN.
+ */
+#ifndef HSMPROC_H
+#define HSMPROC_H
+
+#include <event.h>
+
+#include "imsgev.h"
+#include "signerd.h"
+
+#define HSM_PIN_MAX		256
+#define HSM_RETRY_MIN_S		1
+#define HSM_RETRY_MAX_S		60
+
+struct hsm;
+
+struct hsm_backend {
+	const char	*name;
+	/* Connect; sets hsm->status.  0 ready, -1 retry later, -2 never. */
+	int		(*start)(struct hsm *);
+	/* Cheap liveness check for a status request; -1: reconnect. */
+	int		(*check)(struct hsm *);
+	void		(*stop)(struct hsm *);
+};
+
+struct hsm {
+	struct signer_setup	 setup;
+	char			 pin[HSM_PIN_MAX];
+	size_t			 pinlen;
+	int			 has_pin;
+	struct signer_status	 status;
+	const struct hsm_backend *be;
+	void			*be_state;
+	struct imsgev		 parent;
+	struct imsgev		 engine;
+	struct event		 retry;
+	int			 retry_s;
+	int			 sandboxed;
+};
+
+void	hsm_status_set(struct hsm *, enum signer_state, const char *, ...)
+	    __attribute__((__format__ (printf, 3, 4)));
+
+/* hsm_pkcs11.c */
+extern const struct hsm_backend	hsm_pkcs11;
+
+/* hsm_openssl.c */
+extern const struct hsm_backend	hsm_openssl;
+extern const struct hsm_backend	hsm_kmip;
+
+#endif /* HSMPROC_H */

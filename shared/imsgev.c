@@ -1,0 +1,107 @@
+/*
+ * libevent glue for imsg channels.  EV_READ is always armed, EV_WRITE only
+ * while something is queued.
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <event.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "imsgev.h"
+#include "log.h"
+
+int
+imsgev_init(struct imsgev *iev, int fd, void (*handler)(int, short, void *),
+    void *data, size_t maxsize, int fdpass)
+{
+	memset(iev, 0, sizeof(*iev));
+	if (imsgbuf_init(&iev->ibuf, fd) == -1)
+		return (-1);
+	if (imsgbuf_set_maxsize(&iev->ibuf, maxsize) == -1) {
+		imsgbuf_clear(&iev->ibuf);
+		return (-1);
+	}
+	if (fdpass)
+		imsgbuf_allow_fdpass(&iev->ibuf);
+	iev->handler = handler;
+	iev->data = data;
+	iev->active = 1;
+	imsg_event_add(iev);
+	return (0);
+}
+
+/* Stop the channel: drop the event and the queue, close the socket. */
+void
+imsgev_clear(struct imsgev *iev)
+{
+	if (!iev->active)
+		return;
+	event_del(&iev->ev);
+	imsgbuf_clear(&iev->ibuf);
+	close(iev->ibuf.fd);
+	iev->ibuf.fd = -1;
+	iev->active = 0;
+}
+
+void
+imsg_event_add(struct imsgev *iev)
+{
+	if (!iev->active)
+		return;
+	iev->events = EV_READ;
+	if (imsgbuf_queuelen(&iev->ibuf) > 0)
+		iev->events |= EV_WRITE;
+	event_del(&iev->ev);
+	event_set(&iev->ev, iev->ibuf.fd, iev->events, iev->handler, iev);
+	event_add(&iev->ev, NULL);
+}
+
+int
+imsg_compose_event(struct imsgev *iev, uint32_t type, uint32_t peerid,
+    pid_t pid, int fd, const void *data, size_t datalen)
+{
+	int	 ret;
+
+	if (!iev->active) {
+		if (fd != -1)
+			close(fd);
+		errno = EPIPE;
+		return (-1);
+	}
+	if ((ret = imsg_compose(&iev->ibuf, type, peerid, pid, fd, data,
+	    datalen)) == -1)
+		log_warn("imsg_compose type %u", type);
+	else
+		imsg_event_add(iev);
+	return (ret);
+}
+
+/*
+ * The I/O half of every dispatch function.  Returns 0 while the channel
+ * lives, -1 once the peer is gone (EOF, EPIPE, or a broken stream).
+ */
+int
+imsgev_io(struct imsgev *iev, short event)
+{
+	struct imsgbuf	*ibuf = &iev->ibuf;
+
+	if (event & EV_READ) {
+		switch (imsgbuf_read(ibuf)) {
+		case -1:
+			log_warn("imsgbuf_read");
+			return (-1);
+		case 0:
+			return (-1);
+		}
+	}
+	if (event & EV_WRITE) {
+		if (imsgbuf_write(ibuf) == -1) {
+			if (errno != EPIPE)
+				log_warn("imsgbuf_write");
+			return (-1);
+		}
+	}
+	return (0);
+}

@@ -1,0 +1,16 @@
+/*
+ * TLS server contexts from PEM held in memory (the frontend is chrooted
+ * and cannot open files; the parent checks the same files at start).
+ */
+#ifndef TLS_H
+#define TLS_H
+
+#include <stddef.h>
+
+#include <openssl/ssl.h>
+
+SSL_CTX	*tls_ctx_new(const char *, size_t, const char *, size_t,
+	    const char *, size_t, int, int, char *, size_t);
+int	 tls_peer_cn(SSL *, char *, size_t);
+
+#endif /* TLS_H */

@@ -1,0 +1,376 @@
+/*
+ * The control socket, served by the engine.  The parent created it (as
+ * root, 0600 or 0660 with the control group); the engine accepts, checks
+ * the peer's credentials and answers signerctl.  Requests that change the
+ * daemon (reload, restart) go on to the parent, which alone may do them.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "engine.h"
+
+static void		 control_accept(int, short, void *);
+static void		 control_resume(int, short, void *);
+static void		 control_dispatch(int, short, void *);
+static void		 control_close(struct ctl_conn *);
+static int		 control_allowed(uid_t, gid_t);
+static struct ctl_conn	*control_find(uint32_t);
+static void		 control_result(struct ctl_conn *, enum ctl_code,
+			    const char *);
+static void		 control_show_status(struct ctl_conn *);
+static void		 control_show_signers(struct ctl_conn *);
+static void		 control_signers_timeout(int, short, void *);
+static int		 eproc_cmp(const void *, const void *);
+static const struct proc_info **control_sorted_procs(size_t *);
+
+void
+control_listen(int fd)
+{
+	if (engine->control_fd != -1) {
+		event_del(&engine->control_ev);
+		close(engine->control_fd);
+	}
+	engine->control_fd = fd;
+	event_set(&engine->control_ev, fd, EV_READ | EV_PERSIST,
+	    control_accept, NULL);
+	event_add(&engine->control_ev, NULL);
+	evtimer_set(&engine->control_pause, control_resume, NULL);
+}
+
+void
+control_close_all(void)
+{
+	struct ctl_conn	*c;
+
+	while ((c = TAILQ_FIRST(&engine->conns)) != NULL)
+		control_close(c);
+	if (engine->control_fd != -1) {
+		event_del(&engine->control_ev);
+		evtimer_del(&engine->control_pause);
+		close(engine->control_fd);
+		engine->control_fd = -1;
+	}
+}
+
+static void
+control_resume(int fd, short event, void *arg)
+{
+	event_add(&engine->control_ev, NULL);
+}
+
+/* Root may always connect; else the control group, if one is set. */
+static int
+control_allowed(uid_t uid, gid_t gid)
+{
+	int	 i;
+
+	if (uid == 0)
+		return (1);
+	if (engine->conf.control_gid == -1)
+		return (0);
+	if ((int64_t)gid == engine->conf.control_gid)
+		return (1);
+	for (i = 0; i < engine->conf.nmembers; i++)
+		if (engine->conf.members[i] == (int64_t)uid)
+			return (1);
+	return (0);
+}
+
+static void
+control_accept(int lfd, short event, void *arg)
+{
+	struct timeval	 tv = { 1, 0 };
+	struct ucred	 cred;
+	socklen_t	 len = sizeof(cred);
+	struct ctl_conn	*c;
+	int		 fd;
+
+	if ((fd = accept4(lfd, NULL, NULL,
+	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
+		if (errno == EMFILE || errno == ENFILE) {
+			/* Out of fds: pause rather than spin. */
+			event_del(&engine->control_ev);
+			evtimer_add(&engine->control_pause, &tv);
+		} else if (errno != EAGAIN && errno != EINTR &&
+		    errno != ECONNABORTED)
+			log_warn("control accept");
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("control: SO_PEERCRED");
+		close(fd);
+		return;
+	}
+	if (!control_allowed(cred.uid, cred.gid)) {
+		log_warnx("control: refused uid %u (pid %d): not root nor in "
+		    "the control group", (unsigned int)cred.uid,
+		    (int)cred.pid);
+		close(fd);
+		return;
+	}
+	if (engine->nconns >= CTL_MAX_CONNS) {
+		log_warnx("control: too many connections, refused pid %d",
+		    (int)cred.pid);
+		close(fd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		fatal(NULL);
+	c->id = ++engine->next_id;
+	c->uid = cred.uid;
+	c->pid = cred.pid;
+	evtimer_set(&c->timer, control_signers_timeout, c);
+	/* The default size cap; never an fd from a client. */
+	if (imsgev_init(&c->iev, fd, control_dispatch, c,
+	    IMSG_MAX_CONTROL - IMSG_HEADER_SIZE, 0) == -1)
+		fatal("control imsgev_init");
+	TAILQ_INSERT_TAIL(&engine->conns, c, entry);
+	engine->nconns++;
+}
+
+static void
+control_close(struct ctl_conn *c)
+{
+	evtimer_del(&c->timer);
+	imsgev_clear(&c->iev);
+	TAILQ_REMOVE(&engine->conns, c, entry);
+	engine->nconns--;
+	free(c);
+}
+
+static struct ctl_conn *
+control_find(uint32_t id)
+{
+	struct ctl_conn	*c;
+
+	TAILQ_FOREACH(c, &engine->conns, entry)
+		if (c->id == id)
+			return (c);
+	return (NULL);
+}
+
+static void
+control_result(struct ctl_conn *c, enum ctl_code code, const char *msg)
+{
+	struct ctl_result	 res;
+
+	memset(&res, 0, sizeof(res));
+	res.code = code;
+	(void)strlcpy(res.msg, msg, sizeof(res.msg));
+	imsg_compose_event(&c->iev, IMSG_CTL_RESULT, 0, 0, -1, &res,
+	    sizeof(res));
+}
+
+/* The parent's answer to a reload or restart, relayed to its client. */
+void
+control_parent_result(uint32_t id, struct imsg *imsg)
+{
+	struct ctl_result	 res;
+	struct ctl_conn		*c;
+
+	if (imsg_get_data(imsg, &res, sizeof(res)) == -1)
+		fatalx("bad IMSG_CTL_RESULT from the parent");
+	strterm(res.msg, sizeof(res.msg));
+	if ((c = control_find(id)) == NULL)
+		return;		/* the client left */
+	imsg_compose_event(&c->iev, IMSG_CTL_RESULT, 0, 0, -1, &res,
+	    sizeof(res));
+}
+
+static void
+control_dispatch(int fd, short event, void *arg)
+{
+	struct ctl_conn	*c = arg;
+	struct imsg	 imsg;
+	char		 name[SIGNER_NAME_MAX];
+	ssize_t		 n;
+	int		 verbose;
+
+	if (imsgev_io(&c->iev, event) == -1) {
+		control_close(c);
+		return;
+	}
+	for (;;) {
+		if ((n = imsg_get(&c->iev.ibuf, &imsg)) == -1) {
+			log_warnx("control: bad message from pid %d",
+			    (int)c->pid);
+			control_close(c);
+			return;
+		}
+		if (n == 0)
+			break;
+		if (imsg_get_id(&imsg) != IMSG_VERSION) {
+			control_result(c, CTL_BADVERSION, "signerctl and "
+			    "signerd versions differ");
+			imsg_free(&imsg);
+			continue;
+		}
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_CTL_SHOW_STATUS:
+			if (imsg_get_len(&imsg) != 0)
+				goto bad;
+			control_show_status(c);
+			break;
+		case IMSG_CTL_SHOW_SIGNERS:
+			if (imsg_get_len(&imsg) != 0 || c->waiting)
+				goto bad;
+			control_show_signers(c);
+			break;
+		case IMSG_CTL_RELOAD:
+			if (imsg_get_len(&imsg) != 0)
+				goto bad;
+			imsg_compose_event(&engine->parent, IMSG_CTL_RELOAD,
+			    c->id, 0, -1, NULL, 0);
+			break;
+		case IMSG_CTL_RESTART:
+			if (imsg_get_data(&imsg, name, sizeof(name)) == -1)
+				goto bad;
+			strterm(name, sizeof(name));
+			imsg_compose_event(&engine->parent, IMSG_CTL_RESTART,
+			    c->id, 0, -1, name, sizeof(name));
+			break;
+		case IMSG_CTL_LOG:
+			if (imsg_get_data(&imsg, &verbose,
+			    sizeof(verbose)) == -1)
+				goto bad;
+			verbose = verbose != 0;
+			log_info("signerctl (uid %u) set logging to %s",
+			    (unsigned int)c->uid, verbose ? "verbose" :
+			    "brief");
+			imsg_compose_event(&engine->parent, IMSG_CTL_LOG, 0, 0,
+			    -1, &verbose, sizeof(verbose));
+			control_result(c, CTL_OK, verbose ? "logging verbose" :
+			    "logging brief");
+			break;
+		default:
+			goto bad;
+		}
+		imsg_free(&imsg);
+	}
+	imsg_event_add(&c->iev);
+	return;
+ bad:
+	log_warnx("control: malformed request %u from pid %d, closing",
+	    imsg_get_type(&imsg), (int)c->pid);
+	imsg_free(&imsg);
+	control_close(c);
+}
+
+static int
+eproc_cmp(const void *a, const void *b)
+{
+	const struct proc_info	*pa = *(const struct proc_info * const *)a;
+	const struct proc_info	*pb = *(const struct proc_info * const *)b;
+
+	if (pa->kind != pb->kind)
+		return (pa->kind < pb->kind ? -1 : 1);
+	return (strcmp(pa->name, pb->name));
+}
+
+/* The process table in a stable order: kind, then name. */
+static const struct proc_info **
+control_sorted_procs(size_t *np)
+{
+	const struct proc_info	**v;
+	struct eproc		 *ep;
+	size_t			  n = 0;
+
+	TAILQ_FOREACH(ep, &engine->procs, entry)
+		n++;
+	if ((v = calloc(n + 1, sizeof(*v))) == NULL)
+		fatal(NULL);
+	n = 0;
+	TAILQ_FOREACH(ep, &engine->procs, entry)
+		v[n++] = &ep->pi;
+	qsort(v, n, sizeof(*v), eproc_cmp);
+	*np = n;
+	return (v);
+}
+
+static void
+control_show_status(struct ctl_conn *c)
+{
+	const struct proc_info	**v;
+	size_t			  i, n;
+
+	v = control_sorted_procs(&n);
+	for (i = 0; i < n; i++)
+		imsg_compose_event(&c->iev, IMSG_CTL_PROC, 0, 0, -1, v[i],
+		    sizeof(*v[i]));
+	free(v);
+	imsg_compose_event(&c->iev, IMSG_CTL_END, 0, 0, -1, NULL, 0);
+}
+
+/* Ask the signers, answer when all did or CTL_STATUS_WAIT_MS passed. */
+static void
+control_show_signers(struct ctl_conn *c)
+{
+	struct timeval	 tv = { 0, CTL_STATUS_WAIT_MS * 1000 };
+	struct esigner	*es;
+
+	c->status_req = ++engine->next_id;
+	c->waiting = 0;
+	TAILQ_FOREACH(es, &engine->signers, entry)
+		if (es->iev.active)
+			c->waiting++;
+	if (c->waiting == 0) {
+		control_signers_timeout(-1, 0, c);
+		return;
+	}
+	engine_status_request(c->status_req);
+	evtimer_add(&c->timer, &tv);
+}
+
+void
+control_status_answer(uint32_t req)
+{
+	struct ctl_conn	*c;
+
+	TAILQ_FOREACH(c, &engine->conns, entry)
+		if (c->waiting && c->status_req == req) {
+			if (--c->waiting == 0)
+				control_signers_timeout(-1, 0, c);
+			return;
+		}
+}
+
+static void
+control_signers_timeout(int fd, short event, void *arg)
+{
+	struct ctl_conn		 *c = arg;
+	const struct proc_info	**v;
+	struct ctl_signer	  cs;
+	struct esigner		 *es;
+	size_t			  i, n;
+
+	evtimer_del(&c->timer);
+	c->waiting = 0;
+	v = control_sorted_procs(&n);
+	for (i = 0; i < n; i++) {
+		if (v[i]->kind != PROC_HSM)
+			continue;
+		memset(&cs, 0, sizeof(cs));
+		cs.proc = *v[i];
+		es = esigner_find(v[i]->signer_id);
+		if (es != NULL && es->answered == c->status_req)
+			cs.status = es->status;
+		else {
+			cs.status.state = SSTATE_UNKNOWN;
+			(void)strlcpy(cs.status.detail, v[i]->state ==
+			    PSTATE_RUNNING ? "no answer" : "not running",
+			    sizeof(cs.status.detail));
+		}
+		imsg_compose_event(&c->iev, IMSG_CTL_SIGNER, 0, 0, -1, &cs,
+		    sizeof(cs));
+	}
+	free(v);
+	imsg_compose_event(&c->iev, IMSG_CTL_END, 0, 0, -1, NULL, 0);
+}

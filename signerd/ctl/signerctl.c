@@ -1,0 +1,276 @@
+/*
+ * signerctl: control a running signerd over its UNIX control socket.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <ctype.h>
+#include <err.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "imsg.h"
+#include "signerd.h"
+
+enum action {
+	SHOW_STATUS,
+	SHOW_SIGNERS,
+	RELOAD,
+	RESTART_SIGNER,
+	LOG_VERBOSE,
+	LOG_BRIEF
+};
+
+/* The commands, as words; ARG marks the one that takes an argument. */
+static const struct command {
+	const char	*words[3];
+	enum action	 action;
+	int		 arg;
+} commands[] = {
+	{ { "show", "status" },		SHOW_STATUS,	0 },
+	{ { "show", "signers" },	SHOW_SIGNERS,	0 },
+	{ { "reload" },			RELOAD,		0 },
+	{ { "restart", "signer" },	RESTART_SIGNER,	1 },
+	{ { "log", "verbose" },		LOG_VERBOSE,	0 },
+	{ { "log", "brief" },		LOG_BRIEF,	0 },
+};
+
+static __dead void	 usage(void);
+static const struct command *parse(int, char *[], const char **);
+static void		 safe_print(FILE *, const char *, int);
+static void		 print_uptime(int64_t);
+static int		 show_reply(enum action, struct imsg *, int *);
+
+static __dead void
+usage(void)
+{
+	extern char	*__progname;
+	size_t		 i, j;
+
+	fprintf(stderr, "usage: %s [-s socket] command [argument]\n"
+	    "commands:\n", __progname);
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		fprintf(stderr, "\t");
+		for (j = 0; j < 3 && commands[i].words[j] != NULL; j++)
+			fprintf(stderr, "%s%s", j ? " " : "",
+			    commands[i].words[j]);
+		fprintf(stderr, "%s\n", commands[i].arg ? " NAME" : "");
+	}
+	exit(1);
+}
+
+static const struct command *
+parse(int argc, char *argv[], const char **arg)
+{
+	const struct command	*c;
+	size_t			 i;
+	int			 j, n;
+
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		c = &commands[i];
+		for (n = 0; n < 3 && c->words[n] != NULL; n++)
+			;
+		if (argc != n + c->arg)
+			continue;
+		for (j = 0; j < n; j++)
+			if (strcmp(argv[j], c->words[j]) != 0)
+				break;
+		if (j < n)
+			continue;
+		*arg = c->arg ? argv[n] : NULL;
+		return (c);
+	}
+	return (NULL);
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct sockaddr_un	 sun;
+	struct imsgbuf		 ibuf;
+	struct imsg		 imsg;
+	const struct command	*cmd;
+	const char		*sock = SIGNERD_SOCKET, *arg = NULL;
+	char			 name[SIGNER_NAME_MAX];
+	ssize_t			 n;
+	int			 ch, fd, done = 0, rv = 0, verbose;
+
+	while ((ch = getopt(argc, argv, "s:")) != -1) {
+		switch (ch) {
+		case 's':
+			sock = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if ((cmd = parse(argc, argv, &arg)) == NULL)
+		usage();
+	if (arg != NULL && strlen(arg) >= SIGNER_NAME_MAX)
+		errx(1, "signer name too long: %s", arg);
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, sock, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path))
+		errx(1, "socket path too long: %s", sock);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		err(1, "socket");
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		err(1, "connect %s", sock);
+	if (imsgbuf_init(&ibuf, fd) == -1)
+		err(1, "imsgbuf_init");
+
+	switch (cmd->action) {
+	case SHOW_STATUS:
+		imsg_compose(&ibuf, IMSG_CTL_SHOW_STATUS, IMSG_VERSION, 0, -1,
+		    NULL, 0);
+		printf("%-9s %-16s %-8s %-9s %-8s %s\n", "KIND", "NAME", "PID",
+		    "STATE", "RESTARTS", "UPTIME");
+		break;
+	case SHOW_SIGNERS:
+		imsg_compose(&ibuf, IMSG_CTL_SHOW_SIGNERS, IMSG_VERSION, 0, -1,
+		    NULL, 0);
+		printf("%-16s %-8s %-8s %-9s %-12s %-8s %s\n", "NAME", "TYPE",
+		    "PID", "PROCESS", "STATE", "RESTARTS", "DETAIL");
+		break;
+	case RELOAD:
+		imsg_compose(&ibuf, IMSG_CTL_RELOAD, IMSG_VERSION, 0, -1,
+		    NULL, 0);
+		break;
+	case RESTART_SIGNER:
+		memset(name, 0, sizeof(name));
+		(void)strlcpy(name, arg, sizeof(name));
+		imsg_compose(&ibuf, IMSG_CTL_RESTART, IMSG_VERSION, 0, -1,
+		    name, sizeof(name));
+		break;
+	case LOG_VERBOSE:
+	case LOG_BRIEF:
+		verbose = cmd->action == LOG_VERBOSE;
+		imsg_compose(&ibuf, IMSG_CTL_LOG, IMSG_VERSION, 0, -1,
+		    &verbose, sizeof(verbose));
+		break;
+	}
+	if (imsgbuf_flush(&ibuf) == -1)
+		err(1, "write to %s", sock);
+
+	while (!done) {
+		switch (imsgbuf_read(&ibuf)) {
+		case -1:
+			err(1, "read from %s", sock);
+		case 0:
+			errx(1, "signerd closed the connection");
+		}
+		for (;;) {
+			if ((n = imsg_get(&ibuf, &imsg)) == -1)
+				errx(1, "bad reply from signerd");
+			if (n == 0)
+				break;
+			done = show_reply(cmd->action, &imsg, &rv);
+			imsg_free(&imsg);
+			if (done)
+				break;
+		}
+	}
+	imsgbuf_clear(&ibuf);
+	close(fd);
+	return (rv);
+}
+
+/* Print what the daemon sent, escaping anything that is not printable. */
+static void
+safe_print(FILE *f, const char *s, int width)
+{
+	int	 n = 0;
+
+	for (; *s != '\0'; s++, n++)
+		putc(isprint((unsigned char)*s) ? *s : '?', f);
+	for (; n < width; n++)
+		putc(' ', f);
+}
+
+static void
+print_uptime(int64_t started)
+{
+	int64_t	 t = time(NULL) - started;
+
+	if (started <= 0)
+		printf("-");
+	else if (t < 60)
+		printf("%llds", (long long)t);
+	else if (t < 3600)
+		printf("%lldm%02llds", (long long)t / 60, (long long)t % 60);
+	else if (t < 86400)
+		printf("%lldh%02lldm", (long long)t / 3600,
+		    (long long)(t % 3600) / 60);
+	else
+		printf("%lldd%02lldh", (long long)t / 86400,
+		    (long long)(t % 86400) / 3600);
+}
+
+/* One reply; returns 1 when the answer is complete. */
+static int
+show_reply(enum action action, struct imsg *imsg, int *rv)
+{
+	struct proc_info	 pi;
+	struct ctl_signer	 cs;
+	struct ctl_result	 res;
+
+	switch (imsg_get_type(imsg)) {
+	case IMSG_CTL_PROC:
+		if (action != SHOW_STATUS ||
+		    imsg_get_data(imsg, &pi, sizeof(pi)) == -1)
+			errx(1, "unexpected reply from signerd");
+		strterm(pi.name, sizeof(pi.name));
+		printf("%-9s ", proc_kind_name(pi.kind));
+		safe_print(stdout, pi.name[0] != '\0' ? pi.name : "-", 16);
+		printf(" %-8lld %-9s %-8u ", (long long)pi.pid,
+		    proc_state_name(pi.state), pi.restarts);
+		if (pi.state == PSTATE_RUNNING)
+			print_uptime(pi.started);
+		else
+			printf("-");
+		printf("\n");
+		return (0);
+	case IMSG_CTL_SIGNER:
+		if (action != SHOW_SIGNERS ||
+		    imsg_get_data(imsg, &cs, sizeof(cs)) == -1)
+			errx(1, "unexpected reply from signerd");
+		strterm(cs.proc.name, sizeof(cs.proc.name));
+		strterm(cs.status.detail, sizeof(cs.status.detail));
+		safe_print(stdout, cs.proc.name, 16);
+		printf(" %-8s %-8lld %-9s %-12s %-8u ",
+		    cs.proc.type ? signer_type_name(cs.proc.type) : "-", (long long)cs.proc.pid,
+		    proc_state_name(cs.proc.state),
+		    signer_state_name(cs.status.state), cs.proc.restarts);
+		safe_print(stdout, cs.status.detail, 0);
+		printf("\n");
+		return (0);
+	case IMSG_CTL_END:
+		return (1);
+	case IMSG_CTL_RESULT:
+		if (imsg_get_data(imsg, &res, sizeof(res)) == -1)
+			errx(1, "unexpected reply from signerd");
+		strterm(res.msg, sizeof(res.msg));
+		if (res.code != CTL_OK) {
+			fprintf(stderr, "signerctl: ");
+			safe_print(stderr, res.msg, 0);
+			fprintf(stderr, "\n");
+			*rv = 1;
+		} else {
+			safe_print(stdout, res.msg, 0);
+			printf("\n");
+		}
+		return (1);
+	default:
+		errx(1, "unexpected reply %u from signerd",
+		    imsg_get_type(imsg));
+	}
+}

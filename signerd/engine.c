@@ -1,0 +1,384 @@
+/*
+ * The engine process: a re-execution of signerd with -P engine.
+ *
+ * It receives its channels from the parent: the control socket, the
+ * frontend, one socket per signer child.  In this skeleton it keeps the
+ * process table for signerctl, asks the signers for their status and
+ * answers KMIP requests with "not yet".
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <errno.h>
+#include <event.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "parent.h"
+#include "engine.h"
+
+static void	 engine_sig(int, short, void *);
+static void	 engine_dispatch_parent(int, short, void *);
+static void	 engine_dispatch_frontend(int, short, void *);
+static void	 engine_dispatch_signer(int, short, void *);
+static void	 engine_proc_update(const struct proc_info *);
+static void	 engine_signer_add(int, const struct signer_link *);
+static void	 engine_signer_del(uint32_t);
+
+struct engine	*engine;
+
+__dead void
+engine_main(const char *user, int debug, int verbose)
+{
+	struct event	 ev_sigterm, ev_sigint, ev_sighup;
+	struct esigner	*es;
+	struct eproc	*ep;
+
+	log_init(debug, LOG_DAEMON);
+	log_setverbose(verbose);
+	log_procinit("engine");
+	setproctitle("engine");
+
+	if ((engine = calloc(1, sizeof(*engine))) == NULL)
+		fatal(NULL);
+	TAILQ_INIT(&engine->signers);
+	TAILQ_INIT(&engine->procs);
+	TAILQ_INIT(&engine->conns);
+	engine->control_fd = -1;
+
+	/*
+	 * No chroot yet: the keystore will live in its own directory and the
+	 * engine will be chrooted there once it has one.
+	 */
+	priv_drop(user, NULL);
+	event_init();
+	sandbox_apply(SANDBOX_ENGINE);
+
+	signal_set(&ev_sigterm, SIGTERM, engine_sig, NULL);
+	signal_set(&ev_sigint, SIGINT, engine_sig, NULL);
+	signal_set(&ev_sighup, SIGHUP, engine_sig, NULL);
+	signal_add(&ev_sigterm, NULL);
+	signal_add(&ev_sigint, NULL);
+	signal_add(&ev_sighup, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (imsgev_init(&engine->parent, PARENT_SOCK_FILENO,
+	    engine_dispatch_parent, NULL, IMSG_MAX_INTERNAL, 1) == -1)
+		fatal("parent channel");
+
+	event_dispatch();
+
+	control_close_all();
+	imsgev_clear(&engine->frontend);
+	while ((es = TAILQ_FIRST(&engine->signers)) != NULL)
+		engine_signer_del(es->link.signer_id);
+	while ((ep = TAILQ_FIRST(&engine->procs)) != NULL) {
+		TAILQ_REMOVE(&engine->procs, ep, entry);
+		free(ep);
+	}
+	imsgev_clear(&engine->parent);
+	free(engine);
+	log_debug("exiting");
+	exit(0);
+}
+
+static void
+engine_sig(int sig, short event, void *arg)
+{
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		event_loopexit(NULL);
+		break;
+	case SIGHUP:
+		/* The parent reloads; a HUP sent to the group is not ours. */
+		break;
+	}
+}
+
+static void
+engine_dispatch_parent(int fd, short event, void *arg)
+{
+	struct imsgev		*iev = &engine->parent;
+	struct imsg		 imsg;
+	struct proc_info	 pi;
+	struct signer_link	 sl;
+	char			 admin[256];
+	ssize_t			 n;
+	int			 rfd, verbose;
+
+	if (imsgev_io(iev, event) == -1) {
+		log_debug("parent gone");
+		event_loopexit(NULL);
+		return;
+	}
+	for (;;) {
+		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
+			fatal("imsg_get");
+		if (n == 0)
+			break;
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_SOCKET_CONTROL:
+			if ((rfd = imsg_get_fd(&imsg)) == -1)
+				fatalx("control socket without fd");
+			control_listen(rfd);
+			break;
+		case IMSG_SOCKET_FRONTEND:
+			if ((rfd = imsg_get_fd(&imsg)) == -1)
+				fatalx("frontend socket without fd");
+			imsgev_clear(&engine->frontend);
+			if (imsgev_init(&engine->frontend, rfd,
+			    engine_dispatch_frontend, NULL, IMSG_MAX_INTERNAL,
+			    0) == -1)
+				fatal("frontend channel");
+			log_debug("linked to the frontend");
+			break;
+		case IMSG_SOCKET_SIGNER:
+			if (imsg_get_data(&imsg, &sl, sizeof(sl)) == -1)
+				fatalx("bad IMSG_SOCKET_SIGNER");
+			strterm(sl.name, sizeof(sl.name));
+			if ((rfd = imsg_get_fd(&imsg)) == -1)
+				fatalx("signer socket without fd");
+			engine_signer_add(rfd, &sl);
+			break;
+		case IMSG_SIGNER_DEL:
+			if (imsg_get_data(&imsg, &sl, sizeof(sl)) == -1)
+				fatalx("bad IMSG_SIGNER_DEL");
+			engine_signer_del(sl.signer_id);
+			break;
+		case IMSG_CONF_ENGINE:
+			if (imsg_get_data(&imsg, &engine->conf,
+			    sizeof(engine->conf)) == -1)
+				fatalx("bad IMSG_CONF_ENGINE");
+			strterm(engine->conf.keystore,
+			    sizeof(engine->conf.keystore));
+			strterm(engine->conf.default_signer,
+			    sizeof(engine->conf.default_signer));
+			strterm(engine->conf.oneoff_signer,
+			    sizeof(engine->conf.oneoff_signer));
+			if (engine->conf.nmembers < 0 ||
+			    engine->conf.nmembers > (int)(sizeof(
+			    engine->conf.members) /
+			    sizeof(engine->conf.members[0])))
+				fatalx("bad control group member count");
+			engine->configured = 0;
+			break;
+		case IMSG_CONF_ADMIN:
+			/* Admins matter once there is policy; keep them sane. */
+			if (imsg_get_len(&imsg) == 0 ||
+			    imsg_get_len(&imsg) > sizeof(admin) ||
+			    imsg_get_data(&imsg, admin,
+			    imsg_get_len(&imsg)) == -1)
+				fatalx("bad IMSG_CONF_ADMIN");
+			strterm(admin, imsg_get_len(&imsg));
+			log_debug("admin %s", admin);
+			break;
+		case IMSG_CONF_DONE:
+			engine->configured = 1;
+			log_debug("configured");
+			break;
+		case IMSG_PROC_INFO:
+			if (imsg_get_data(&imsg, &pi, sizeof(pi)) == -1)
+				fatalx("bad IMSG_PROC_INFO");
+			strterm(pi.name, sizeof(pi.name));
+			engine_proc_update(&pi);
+			break;
+		case IMSG_CTL_VERBOSE:
+			if (imsg_get_data(&imsg, &verbose,
+			    sizeof(verbose)) == -1)
+				fatalx("bad IMSG_CTL_VERBOSE");
+			log_setverbose(verbose);
+			break;
+		case IMSG_CTL_RESULT:
+			control_parent_result(imsg_get_id(&imsg), &imsg);
+			break;
+		default:
+			fatalx("unexpected imsg %u from the parent",
+			    imsg_get_type(&imsg));
+		}
+		imsg_free(&imsg);
+	}
+	imsg_event_add(iev);
+}
+
+/*
+ * KMIP requests.  This skeleton answers every request with an empty
+ * response, which tells the frontend to close that connection.
+ */
+static void
+engine_dispatch_frontend(int fd, short event, void *arg)
+{
+	struct imsgev	*iev = &engine->frontend;
+	struct imsg	 imsg;
+	struct fe_hdr	 hdr;
+	struct ibuf	 ib;
+	ssize_t		 n;
+
+	if (imsgev_io(iev, event) == -1) {
+		log_debug("frontend gone");
+		imsgev_clear(iev);
+		return;
+	}
+	for (;;) {
+		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1) {
+			log_warn("frontend: bad imsg, dropping the channel");
+			imsgev_clear(iev);
+			return;
+		}
+		if (n == 0)
+			break;
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_FE_REQUEST:
+			if (imsg_get_ibuf(&imsg, &ib) == -1 ||
+			    ibuf_get(&ib, &hdr, sizeof(hdr)) == -1) {
+				log_warnx("frontend: short request");
+				break;
+			}
+			log_debug("request %llu on connection %llu: %zu bytes",
+			    (unsigned long long)hdr.req_id,
+			    (unsigned long long)hdr.conn_id, ibuf_size(&ib));
+			imsg_compose_event(iev, IMSG_FE_RESPONSE, 0, 0, -1,
+			    &hdr, sizeof(hdr));
+			break;
+		default:
+			log_warnx("frontend: unexpected imsg %u",
+			    imsg_get_type(&imsg));
+			break;
+		}
+		imsg_free(&imsg);
+	}
+	imsg_event_add(iev);
+}
+
+struct esigner *
+esigner_find(uint32_t id)
+{
+	struct esigner	*es;
+
+	TAILQ_FOREACH(es, &engine->signers, entry)
+		if (es->link.signer_id == id)
+			return (es);
+	return (NULL);
+}
+
+static void
+engine_signer_add(int fd, const struct signer_link *sl)
+{
+	struct esigner	*es;
+
+	if ((es = esigner_find(sl->signer_id)) != NULL) {
+		/* The same signer child got a new channel (we restarted). */
+		imsgev_clear(&es->iev);
+	} else {
+		if ((es = calloc(1, sizeof(*es))) == NULL)
+			fatal(NULL);
+		TAILQ_INSERT_TAIL(&engine->signers, es, entry);
+	}
+	es->link = *sl;
+	es->status.state = SSTATE_UNKNOWN;
+	if (imsgev_init(&es->iev, fd, engine_dispatch_signer, es,
+	    IMSG_MAX_INTERNAL, 0) == -1)
+		fatal("signer channel");
+	log_debug("linked to signer %s (id %u)", sl->name, sl->signer_id);
+}
+
+static void
+engine_signer_del(uint32_t id)
+{
+	struct esigner	*es;
+	struct eproc	*ep;
+
+	if ((es = esigner_find(id)) != NULL) {
+		imsgev_clear(&es->iev);
+		TAILQ_REMOVE(&engine->signers, es, entry);
+		free(es);
+	}
+	TAILQ_FOREACH(ep, &engine->procs, entry)
+		if (ep->pi.kind == PROC_HSM && ep->pi.signer_id == id) {
+			TAILQ_REMOVE(&engine->procs, ep, entry);
+			free(ep);
+			break;
+		}
+}
+
+static void
+engine_dispatch_signer(int fd, short event, void *arg)
+{
+	struct esigner	*es = arg;
+	struct imsg	 imsg;
+	ssize_t		 n;
+
+	if (imsgev_io(&es->iev, event) == -1) {
+		log_debug("signer %s: channel closed", es->link.name);
+		imsgev_clear(&es->iev);
+		es->status.state = SSTATE_UNKNOWN;
+		return;
+	}
+	for (;;) {
+		if ((n = imsg_get(&es->iev.ibuf, &imsg)) == -1)
+			goto bad;
+		if (n == 0)
+			break;
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_HSM_STATUS:
+			if (imsg_get_data(&imsg, &es->status,
+			    sizeof(es->status)) == -1) {
+				imsg_free(&imsg);
+				goto bad;
+			}
+			strterm(es->status.detail, sizeof(es->status.detail));
+			if (imsg_get_id(&imsg) != 0) {
+				es->answered = imsg_get_id(&imsg);
+				control_status_answer(es->answered);
+			}
+			break;
+		default:
+			log_warnx("signer %s: unexpected imsg %u",
+			    es->link.name, imsg_get_type(&imsg));
+			imsg_free(&imsg);
+			goto bad;
+		}
+		imsg_free(&imsg);
+	}
+	imsg_event_add(&es->iev);
+	return;
+ bad:
+	/* A signer that talks nonsense is cut off; it shows as unknown. */
+	log_warnx("signer %s: bad message, closing its channel",
+	    es->link.name);
+	imsgev_clear(&es->iev);
+	es->status.state = SSTATE_UNKNOWN;
+}
+
+/* Ask every linked signer for its status; answers carry id. */
+void
+engine_status_request(uint32_t id)
+{
+	struct esigner	*es;
+
+	TAILQ_FOREACH(es, &engine->signers, entry)
+		if (es->iev.active)
+			imsg_compose_event(&es->iev, IMSG_HSM_STATUS_REQ, id,
+			    0, -1, NULL, 0);
+}
+
+static void
+engine_proc_update(const struct proc_info *pi)
+{
+	struct eproc	*ep;
+
+	TAILQ_FOREACH(ep, &engine->procs, entry)
+		if (ep->pi.kind == pi->kind &&
+		    ep->pi.signer_id == pi->signer_id)
+			break;
+	if (ep == NULL) {
+		if ((ep = calloc(1, sizeof(*ep))) == NULL)
+			fatal(NULL);
+		TAILQ_INSERT_TAIL(&engine->procs, ep, entry);
+	}
+	ep->pi = *pi;
+}

@@ -1,0 +1,74 @@
+/*
+ * The engine: policy, keystore, routing to signers, the control socket.
+ */
+#ifndef ENGINE_H
+#define ENGINE_H
+
+#include <sys/queue.h>
+#include <sys/types.h>
+
+#include <event.h>
+
+#include "imsgev.h"
+#include "signerd.h"
+
+#define CTL_MAX_CONNS		32
+#define CTL_STATUS_WAIT_MS	1000	/* for the signers' answers */
+
+/* A signer child, as the engine sees it. */
+struct esigner {
+	TAILQ_ENTRY(esigner)	 entry;
+	struct signer_link	 link;
+	struct imsgev		 iev;
+	struct signer_status	 status;	/* the last answer */
+	uint32_t		 answered;	/* request it answered last */
+};
+TAILQ_HEAD(esigner_list, esigner);
+
+/* A process, as the parent reported it. */
+struct eproc {
+	TAILQ_ENTRY(eproc)	 entry;
+	struct proc_info	 pi;
+};
+TAILQ_HEAD(eproc_list, eproc);
+
+struct ctl_conn {
+	TAILQ_ENTRY(ctl_conn)	 entry;
+	uint32_t		 id;
+	uid_t			 uid;
+	pid_t			 pid;
+	struct imsgev		 iev;
+	uint32_t		 status_req;	/* show signers in progress */
+	int			 waiting;	/* answers outstanding */
+	struct event		 timer;
+};
+TAILQ_HEAD(ctl_conn_list, ctl_conn);
+
+struct engine {
+	struct imsgev		 parent;
+	struct imsgev		 frontend;
+	struct esigner_list	 signers;
+	struct eproc_list	 procs;
+	struct engine_conf	 conf;
+	int			 configured;
+	int			 control_fd;
+	struct event		 control_ev;
+	struct event		 control_pause;
+	struct ctl_conn_list	 conns;
+	int			 nconns;
+	uint32_t		 next_id;
+};
+
+extern struct engine	*engine;
+
+/* engine.c */
+void		 engine_status_request(uint32_t);
+struct esigner	*esigner_find(uint32_t);
+
+/* control.c */
+void		 control_listen(int);
+void		 control_close_all(void);
+void		 control_parent_result(uint32_t, struct imsg *);
+void		 control_status_answer(uint32_t);
+
+#endif /* ENGINE_H */

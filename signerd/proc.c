@@ -1,0 +1,699 @@
+/*
+ * The parent's children: start (fork + exec with the channel on fd 3),
+ * configure, link to the engine, stop, reap and restart with backoff.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "parent.h"
+
+static void	 child_dispatch(int, short, void *);
+static void	 child_timer(int, short, void *);
+static void	 child_link_engine(struct child *);
+static void	 child_setup_engine(struct child *);
+static void	 child_setup_hsm(struct child *);
+static char	**child_env(void);
+static int	 pin_read(const struct signer_conf *, char *, size_t);
+static void	 child_free(struct child *);
+static void	 ctl_result(struct child *, uint32_t, enum ctl_code,
+		    const char *);
+
+extern char	**environ;
+
+struct child *
+child_new(enum proc_kind kind, const struct signer_conf *sc)
+{
+	struct child	*c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		fatal(NULL);
+	c->kind = kind;
+	c->state = PSTATE_STOPPED;
+	if (sc != NULL) {
+		(void)strlcpy(c->name, sc->name, sizeof(c->name));
+		c->sc = (struct signer_conf *)sc;
+		c->signer_id = ++parent->next_signer_id;
+		c->signer_type = sc->type;
+	}
+	evtimer_set(&c->timer, child_timer, c);
+	TAILQ_INSERT_TAIL(&parent->children, c, entry);
+	return (c);
+}
+
+struct child *
+child_find_signer(const char *name)
+{
+	struct child	*c;
+
+	TAILQ_FOREACH(c, &parent->children, entry)
+		if (c->kind == PROC_HSM && !c->remove &&
+		    strcmp(c->name, name) == 0)
+			return (c);
+	return (NULL);
+}
+
+int
+children_running(void)
+{
+	struct child	*c;
+	int		 n = 0;
+
+	TAILQ_FOREACH(c, &parent->children, entry)
+		if (c->pid != 0)
+			n++;
+	return (n);
+}
+
+void
+children_broadcast(uint32_t type, const void *data, size_t len)
+{
+	struct child	*c;
+
+	TAILQ_FOREACH(c, &parent->children, entry)
+		if (c->iev.active)
+			imsg_compose_event(&c->iev, type, 0, 0, -1, data, len);
+}
+
+void
+child_start(struct child *c)
+{
+	char		 path[PATH_MAX], *argv[16], **envp;
+	const char	*user = parent->conf->user;
+	pid_t		 pid;
+	int		 sp[2], argc = 0;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    PF_UNSPEC, sp) == -1)
+		fatal("socketpair");
+
+	switch (c->kind) {
+	case PROC_ENGINE:
+		(void)strlcpy(path, parent->self, sizeof(path));
+		argv[argc++] = "signerd";
+		argv[argc++] = "-P";
+		argv[argc++] = "engine";
+		break;
+	case PROC_FRONTEND:
+		(void)snprintf(path, sizeof(path), "%s/%s", parent->libexec,
+		    SIGNERD_FRONTEND);
+		argv[argc++] = SIGNERD_FRONTEND;
+		argv[argc++] = "-r";
+		argv[argc++] = parent->conf->chroot;
+		break;
+	case PROC_HSM:
+		(void)snprintf(path, sizeof(path), "%s/%s", parent->libexec,
+		    SIGNERD_HSM);
+		argv[argc++] = SIGNERD_HSM;
+		argv[argc++] = "-n";
+		argv[argc++] = c->name;
+		break;
+	default:
+		fatalx("%s: unexpected kind %d", __func__, c->kind);
+	}
+	argv[argc++] = "-u";
+	argv[argc++] = (char *)user;
+	if (parent->debug)
+		argv[argc++] = "-d";
+	if (log_getverbose())
+		argv[argc++] = "-v";
+	argv[argc] = NULL;
+	envp = child_env();
+
+	switch (pid = fork()) {
+	case -1:
+		fatal("fork");
+	case 0:
+		if (sp[1] == PARENT_SOCK_FILENO) {
+			if (fcntl(sp[1], F_SETFD, 0) == -1)
+				_exit(1);
+		} else if (dup2(sp[1], PARENT_SOCK_FILENO) == -1)
+			_exit(1);
+		closefrom(PARENT_SOCK_FILENO + 1);
+		execve(path, argv, envp);
+		log_warn("exec %s", path);
+		_exit(1);
+	}
+
+	free(envp);
+	close(sp[1]);
+	if (c->started != 0)
+		c->restarts++;
+	c->pid = pid;
+	c->state = PSTATE_RUNNING;
+	c->started = time(NULL);
+	clock_gettime(CLOCK_MONOTONIC, &c->started_mono);
+	c->restart_now = 0;
+	if (imsgev_init(&c->iev, sp[0], child_dispatch, c, IMSG_MAX_INTERNAL,
+	    1) == -1)
+		fatal("imsgev_init");
+	log_debug("started %s %s pid %d", proc_kind_name(c->kind), c->name,
+	    (int)pid);
+
+	switch (c->kind) {
+	case PROC_ENGINE:
+		child_setup_engine(c);
+		break;
+	case PROC_FRONTEND:
+		child_send_frontend_conf(c);
+		child_link_engine(c);
+		break;
+	case PROC_HSM:
+		child_setup_hsm(c);
+		child_link_engine(c);
+		break;
+	default:
+		break;
+	}
+	proc_info_notify(c);
+}
+
+/*
+ * Children get the parent's environment (a PKCS#11 module may need its
+ * own variables, SOFTHSM2_CONF say) without the variables that hold PINs
+ * or passwords: those reach only their own signer child, over imsg.
+ */
+static char **
+child_env(void)
+{
+	struct signer_conf	*sc;
+	char			**envp;
+	size_t			 n, i, j = 0, len;
+	int			 secret;
+
+	for (n = 0; environ[n] != NULL; n++)
+		;
+	if ((envp = calloc(n + 1, sizeof(*envp))) == NULL)
+		fatal(NULL);
+	for (i = 0; i < n; i++) {
+		secret = 0;
+		TAILQ_FOREACH(sc, &parent->conf->signers, entry) {
+			const char *refs[2] = { NULL, NULL };
+			int k;
+
+			if (sc->pin_src == SECRET_ENV)
+				refs[0] = sc->pin_ref;
+			if (sc->password_src == SECRET_ENV)
+				refs[1] = sc->password_ref;
+			for (k = 0; k < 2; k++) {
+				if (refs[k] == NULL)
+					continue;
+				len = strlen(refs[k]);
+				if (strncmp(environ[i], refs[k], len) == 0 &&
+				    environ[i][len] == '=')
+					secret = 1;
+			}
+		}
+		if (!secret)
+			envp[j++] = environ[i];
+	}
+	envp[j] = NULL;
+	return (envp);
+}
+
+static void
+child_setup_engine(struct child *c)
+{
+	struct child		*p;
+	struct proc_info	 pi;
+	int			 fd;
+
+	if ((fd = dup(parent->control_fd)) == -1)
+		fatal("dup");
+	imsg_compose_event(&c->iev, IMSG_SOCKET_CONTROL, 0, 0, fd, NULL, 0);
+
+	/* The parent itself, then everyone else. */
+	memset(&pi, 0, sizeof(pi));
+	pi.kind = PROC_PARENT;
+	pi.state = PSTATE_RUNNING;
+	pi.pid = getpid();
+	pi.started = parent->started;
+	imsg_compose_event(&c->iev, IMSG_PROC_INFO, 0, 0, -1, &pi, sizeof(pi));
+	TAILQ_FOREACH(p, &parent->children, entry) {
+		proc_info_fill(p, &pi);
+		imsg_compose_event(&c->iev, IMSG_PROC_INFO, 0, 0, -1, &pi,
+		    sizeof(pi));
+		if (p != c && !p->remove)
+			child_link_engine(p);
+	}
+	child_send_engine_conf(c);
+}
+
+void
+child_send_engine_conf(struct child *c)
+{
+	struct engine_conf	 ec;
+	struct name_entry	*ne;
+	struct group		*gr;
+	struct passwd		*pw;
+	char			**mem;
+
+	if (c == NULL || !c->iev.active)
+		return;
+	memset(&ec, 0, sizeof(ec));
+	ec.control_gid = -1;
+	if (parent->conf->control_group != NULL &&
+	    (gr = getgrnam(parent->conf->control_group)) != NULL) {
+		ec.control_gid = gr->gr_gid;
+		for (mem = gr->gr_mem; *mem != NULL; mem++) {
+			if (ec.nmembers == (int)(sizeof(ec.members) /
+			    sizeof(ec.members[0]))) {
+				log_warnx("control group %s: only the first "
+				    "%d members are honoured",
+				    gr->gr_name, ec.nmembers);
+				break;
+			}
+			if ((pw = getpwnam(*mem)) != NULL)
+				ec.members[ec.nmembers++] = pw->pw_uid;
+		}
+	}
+	(void)strlcpy(ec.keystore, parent->conf->keystore,
+	    sizeof(ec.keystore));
+	if (parent->conf->default_signer != NULL)
+		(void)strlcpy(ec.default_signer, parent->conf->default_signer,
+		    sizeof(ec.default_signer));
+	if (parent->conf->oneoff_signer != NULL)
+		(void)strlcpy(ec.oneoff_signer, parent->conf->oneoff_signer,
+		    sizeof(ec.oneoff_signer));
+	imsg_compose_event(&c->iev, IMSG_CONF_ENGINE, 0, 0, -1, &ec,
+	    sizeof(ec));
+	TAILQ_FOREACH(ne, &parent->conf->admins, entry)
+		imsg_compose_event(&c->iev, IMSG_CONF_ADMIN, 0, 0, -1,
+		    ne->name, strlen(ne->name) + 1);
+	imsg_compose_event(&c->iev, IMSG_CONF_DONE, 0, 0, -1, NULL, 0);
+}
+
+void
+child_send_frontend_conf(struct child *c)
+{
+	struct frontend_limits	 fl;
+	struct listener		*l;
+	int			 fd;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.max_connections = parent->conf->max_connections;
+	fl.max_message = parent->conf->max_message;
+	fl.idle_timeout = parent->conf->idle_timeout;
+	fl.read_timeout = parent->conf->read_timeout;
+	imsg_compose_event(&c->iev, IMSG_CONF_FRONTEND, 0, 0, -1, &fl,
+	    sizeof(fl));
+	TAILQ_FOREACH(l, &parent->listeners, entry) {
+		if ((fd = dup(l->fd)) == -1)
+			fatal("dup");
+		imsg_compose_event(&c->iev, IMSG_LISTENER, l->id, 0, fd,
+		    &l->info, sizeof(l->info));
+		imsg_compose_event(&c->iev, IMSG_TLS_CERT, l->id, 0, -1,
+		    l->cert.data, l->cert.len);
+		imsg_compose_event(&c->iev, IMSG_TLS_KEY, l->id, 0, -1,
+		    l->key.data, l->key.len);
+		imsg_compose_event(&c->iev, IMSG_TLS_CA, l->id, 0, -1,
+		    l->ca.data, l->ca.len);
+	}
+	imsg_compose_event(&c->iev, IMSG_CONF_DONE, 0, 0, -1, NULL, 0);
+}
+
+static void
+child_setup_hsm(struct child *c)
+{
+	struct signer_setup	 ss;
+	struct signer_conf	*sc = c->sc;
+	char			 pin[256];
+	int			 pinlen;
+
+	memset(&ss, 0, sizeof(ss));
+	ss.signer_id = c->signer_id;
+	ss.type = sc->type;
+	(void)strlcpy(ss.name, sc->name, sizeof(ss.name));
+	if (sc->module != NULL)
+		(void)strlcpy(ss.module, sc->module, sizeof(ss.module));
+	if (sc->token != NULL)
+		(void)strlcpy(ss.token, sc->token, sizeof(ss.token));
+	ss.slot = sc->slot;
+	ss.login = sc->login;
+	ss.sessions = sc->sessions;
+	ss.timeout = sc->timeout;
+	if (sc->wrap_with != NULL)
+		(void)strlcpy(ss.wrap_with, sc->wrap_with,
+		    sizeof(ss.wrap_with));
+	if (sc->kek_file != NULL)
+		(void)strlcpy(ss.kek_file, sc->kek_file, sizeof(ss.kek_file));
+	if (sc->host != NULL)
+		(void)strlcpy(ss.host, sc->host, sizeof(ss.host));
+	ss.port = sc->port;
+
+	pinlen = pin_read(sc, pin, sizeof(pin));
+	ss.has_pin = pinlen >= 0;
+	imsg_compose_event(&c->iev, IMSG_CONF_SIGNER, 0, 0, -1, &ss,
+	    sizeof(ss));
+	if (pinlen >= 0)
+		imsg_compose_event(&c->iev, IMSG_CONF_PIN, 0, 0, -1, pin,
+		    pinlen);
+	explicit_bzero(pin, sizeof(pin));
+	imsg_compose_event(&c->iev, IMSG_CONF_DONE, 0, 0, -1, NULL, 0);
+}
+
+/*
+ * Fetch a signer's PIN from the environment of signerd or from a file.
+ * Returns its length, or -1 if there is none (the reason is logged).
+ */
+static int
+pin_read(const struct signer_conf *sc, char *pin, size_t pinsz)
+{
+	const char	*v;
+	ssize_t		 n;
+	size_t		 len;
+	int		 fd;
+
+	switch (sc->pin_src) {
+	case SECRET_NONE:
+		return (-1);
+	case SECRET_ENV:
+		if ((v = getenv(sc->pin_ref)) == NULL) {
+			log_warnx("signer %s: environment variable %s with "
+			    "its PIN is not set", sc->name, sc->pin_ref);
+			return (-1);
+		}
+		if ((len = strlen(v)) >= pinsz) {
+			log_warnx("signer %s: PIN in %s too long", sc->name,
+			    sc->pin_ref);
+			return (-1);
+		}
+		memcpy(pin, v, len);
+		return (len);
+	case SECRET_FILE:
+		if ((fd = open(sc->pin_ref, O_RDONLY | O_CLOEXEC)) == -1) {
+			log_warn("signer %s: PIN file %s", sc->name,
+			    sc->pin_ref);
+			return (-1);
+		}
+		if (check_file_secrecy(fd, sc->pin_ref) == -1) {
+			close(fd);
+			return (-1);
+		}
+		n = read(fd, pin, pinsz);
+		close(fd);
+		if (n < 0 || (size_t)n == pinsz) {
+			log_warnx("signer %s: cannot read a PIN of less than "
+			    "%zu bytes from %s", sc->name, pinsz, sc->pin_ref);
+			explicit_bzero(pin, pinsz);
+			return (-1);
+		}
+		while (n > 0 && (pin[n - 1] == '\n' || pin[n - 1] == '\r'))
+			n--;
+		return (n);
+	}
+	return (-1);
+}
+
+/* Give peer (frontend or signer) and the engine a channel to each other. */
+static void
+child_link_engine(struct child *peer)
+{
+	struct child		*e = parent->engine;
+	struct signer_link	 sl;
+	int			 sp[2];
+
+	if (e == NULL || !e->iev.active || !peer->iev.active)
+		return;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    PF_UNSPEC, sp) == -1)
+		fatal("socketpair");
+	if (peer->kind == PROC_FRONTEND)
+		imsg_compose_event(&e->iev, IMSG_SOCKET_FRONTEND, 0, 0, sp[0],
+		    NULL, 0);
+	else {
+		memset(&sl, 0, sizeof(sl));
+		sl.signer_id = peer->signer_id;
+		sl.type = peer->signer_type;
+		(void)strlcpy(sl.name, peer->name, sizeof(sl.name));
+		imsg_compose_event(&e->iev, IMSG_SOCKET_SIGNER, 0, 0, sp[0],
+		    &sl, sizeof(sl));
+	}
+	imsg_compose_event(&peer->iev, IMSG_SOCKET_ENGINE, 0, 0, sp[1],
+	    NULL, 0);
+}
+
+void
+proc_info_fill(const struct child *c, struct proc_info *pi)
+{
+	memset(pi, 0, sizeof(*pi));
+	pi->kind = c->kind;
+	pi->state = c->state;
+	(void)strlcpy(pi->name, c->name, sizeof(pi->name));
+	pi->pid = c->pid;
+	pi->started = c->started;
+	pi->restarts = c->restarts;
+	pi->signer_id = c->signer_id;
+	pi->type = c->signer_type;
+}
+
+void
+proc_info_notify(const struct child *c)
+{
+	struct proc_info	 pi;
+
+	if (parent->engine == NULL || c == parent->engine)
+		return;
+	proc_info_fill(c, &pi);
+	imsg_compose_event(&parent->engine->iev, IMSG_PROC_INFO, 0, 0, -1,
+	    &pi, sizeof(pi));
+}
+
+/*
+ * Stop a child with SIGTERM, SIGKILL after STOP_GRACE_S.  With restart
+ * set it is started again as soon as it has exited.
+ */
+void
+child_stop(struct child *c, int restart)
+{
+	struct timeval	 tv = { STOP_GRACE_S, 0 };
+
+	evtimer_del(&c->timer);
+	if (c->pid == 0) {
+		if (c->remove) {
+			child_free(c);
+			return;
+		}
+		if (restart && !parent->quitting)
+			child_start(c);
+		else {
+			c->state = PSTATE_STOPPED;
+			proc_info_notify(c);
+		}
+		return;
+	}
+	c->restart_now = restart;
+	c->state = PSTATE_STOPPING;
+	if (kill(c->pid, SIGTERM) == -1 && errno != ESRCH)
+		log_warn("kill %d", (int)c->pid);
+	evtimer_add(&c->timer, &tv);
+	proc_info_notify(c);
+}
+
+static void
+child_free(struct child *c)
+{
+	struct signer_link	 sl;
+
+	if (c->kind == PROC_HSM && parent->engine != NULL &&
+	    c != parent->engine) {
+		memset(&sl, 0, sizeof(sl));
+		sl.signer_id = c->signer_id;
+		(void)strlcpy(sl.name, c->name, sizeof(sl.name));
+		imsg_compose_event(&parent->engine->iev, IMSG_SIGNER_DEL, 0, 0,
+		    -1, &sl, sizeof(sl));
+	}
+	evtimer_del(&c->timer);
+	imsgev_clear(&c->iev);
+	TAILQ_REMOVE(&parent->children, c, entry);
+	free(c);
+}
+
+/* A stopping child that outstays its grace, or a backoff that ran out. */
+static void
+child_timer(int fd, short event, void *arg)
+{
+	struct child	*c = arg;
+
+	if (c->pid != 0) {
+		log_warnx("%s %s (pid %d) ignored SIGTERM, killing it",
+		    proc_kind_name(c->kind), c->name, (int)c->pid);
+		kill(c->pid, SIGKILL);
+		return;
+	}
+	if (c->state == PSTATE_BACKOFF && !parent->quitting)
+		child_start(c);
+}
+
+void
+child_reaped(pid_t pid, int status)
+{
+	struct child	*c;
+	struct timespec	 now;
+	struct timeval	 tv;
+	const char	*what;
+
+	TAILQ_FOREACH(c, &parent->children, entry)
+		if (c->pid == pid)
+			break;
+	if (c == NULL)
+		return;
+	what = proc_kind_name(c->kind);
+
+	if (c->state == PSTATE_STOPPING || parent->quitting)
+		log_debug("%s %s (pid %d) stopped", what, c->name, (int)pid);
+	else if (WIFSIGNALED(status))
+		log_warnx("%s %s (pid %d) terminated by signal %d", what,
+		    c->name, (int)pid, WTERMSIG(status));
+	else
+		log_warnx("%s %s (pid %d) exited with status %d", what,
+		    c->name, (int)pid, WEXITSTATUS(status));
+
+	evtimer_del(&c->timer);
+	imsgev_clear(&c->iev);
+	c->pid = 0;
+
+	if (parent->quitting) {
+		c->state = PSTATE_STOPPED;
+		return;
+	}
+	if (c->remove) {
+		child_free(c);
+		return;
+	}
+	if (c->restart_now) {
+		child_start(c);
+		return;
+	}
+
+	/* A crash: back off, longer each time it dies young. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (c->backoff_ms == 0 ||
+	    now.tv_sec - c->started_mono.tv_sec >= BACKOFF_RESET_S)
+		c->backoff_ms = BACKOFF_MIN_MS;
+	else if ((c->backoff_ms *= 2) > BACKOFF_MAX_MS)
+		c->backoff_ms = BACKOFF_MAX_MS;
+	c->state = PSTATE_BACKOFF;
+	tv.tv_sec = c->backoff_ms / 1000;
+	tv.tv_usec = (c->backoff_ms % 1000) * 1000;
+	evtimer_add(&c->timer, &tv);
+	log_info("restarting %s %s in %d ms", what, c->name, c->backoff_ms);
+	proc_info_notify(c);
+}
+
+static void
+ctl_result(struct child *c, uint32_t peerid, enum ctl_code code,
+    const char *msg)
+{
+	struct ctl_result	 res;
+
+	memset(&res, 0, sizeof(res));
+	res.code = code;
+	(void)strlcpy(res.msg, msg, sizeof(res.msg));
+	imsg_compose_event(&c->iev, IMSG_CTL_RESULT, peerid, 0, -1, &res,
+	    sizeof(res));
+}
+
+/*
+ * Messages from a child.  Only the engine may ask for anything; requests
+ * are identified by the channel they arrive on, never by their content.
+ */
+static void
+child_dispatch(int fd, short event, void *arg)
+{
+	struct child	*c = arg;
+	struct child	*t;
+	struct imsg	 imsg;
+	char		 name[SIGNER_NAME_MAX], msg[512];
+	ssize_t		 n;
+	uint32_t	 peerid;
+	int		 verbose;
+
+	if (imsgev_io(&c->iev, event) == -1) {
+		/* Dead or dying; SIGCHLD does the rest. */
+		imsgev_clear(&c->iev);
+		return;
+	}
+	for (;;) {
+		if ((n = imsg_get(&c->iev.ibuf, &imsg)) == -1) {
+			log_warn("%s %s: bad imsg", proc_kind_name(c->kind),
+			    c->name);
+			goto kill;
+		}
+		if (n == 0)
+			break;
+		peerid = imsg_get_id(&imsg);
+		if (c->kind != PROC_ENGINE) {
+			log_warnx("%s %s sent unexpected imsg %u",
+			    proc_kind_name(c->kind), c->name,
+			    imsg_get_type(&imsg));
+			imsg_free(&imsg);
+			goto kill;
+		}
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_CTL_RELOAD:
+			log_info("reload requested by signerctl");
+			if (parent_reload(msg, sizeof(msg)) == -1) {
+				log_warnx("%s", msg);
+				ctl_result(c, peerid, CTL_FAILED, msg);
+			} else {
+				log_info("%s", msg);
+				ctl_result(c, peerid, CTL_OK, msg);
+			}
+			break;
+		case IMSG_CTL_RESTART:
+			if (imsg_get_data(&imsg, name, sizeof(name)) == -1)
+				goto bad;
+			strterm(name, sizeof(name));
+			if ((t = child_find_signer(name)) == NULL) {
+				(void)snprintf(msg, sizeof(msg),
+				    "no signer named \"%s\"", name);
+				ctl_result(c, peerid, CTL_NOTFOUND, msg);
+				break;
+			}
+			log_info("restart of signer %s requested", name);
+			child_stop(t, 1);
+			(void)snprintf(msg, sizeof(msg),
+			    "restarting signer \"%s\"", name);
+			ctl_result(c, peerid, CTL_OK, msg);
+			break;
+		case IMSG_CTL_LOG:
+			if (imsg_get_data(&imsg, &verbose,
+			    sizeof(verbose)) == -1)
+				goto bad;
+			verbose = verbose != 0;
+			log_setverbose(verbose);
+			children_broadcast(IMSG_CTL_VERBOSE, &verbose,
+			    sizeof(verbose));
+			break;
+		default:
+			goto bad;
+		}
+		imsg_free(&imsg);
+	}
+	imsg_event_add(&c->iev);
+	return;
+ bad:
+	log_warnx("engine sent a bad imsg %u", imsg_get_type(&imsg));
+	imsg_free(&imsg);
+ kill:
+	/* A sibling gone wrong dies; the parent restarts a clean one. */
+	imsgev_clear(&c->iev);
+	if (c->pid != 0)
+		kill(c->pid, SIGKILL);
+}
