@@ -56,6 +56,7 @@ HSM_SRCS	= hsmproc/hsmproc.c hsmproc/hsm_pkcs11.c hsmproc/hsm_openssl.c
 PROGS		= $(BIN)/signerd $(BIN)/signerctl $(BIN)/signerd-frontend \
 		  $(BIN)/signerd-hsm
 
+.DEFAULT_GOAL := all
 include regress/Makefile.inc
 
 .PHONY: all deps check run install clean fuzz

@@ -67,6 +67,7 @@ struct fe_conn {
 TAILQ_HEAD(fe_conn_list, fe_conn);
 
 struct frontend {
+	struct event_base	*base;
 	struct imsgev		 parent;
 	struct imsgev		 engine;
 	struct frontend_limits	 limits;
@@ -76,6 +77,8 @@ struct frontend {
 	uint64_t		 next_conn;
 	int			 configured;
 };
+
+extern char		**environ;
 
 static __dead void	 usage(void);
 static void		 fe_sig(int, short, void *);
@@ -114,6 +117,8 @@ main(int argc, char *argv[])
 	const char		*root = NULL, *user = NULL;
 	int			 ch, debug = 0, verbose = 0;
 
+	/* Before getopt: it moves argv, where optarg points. */
+	setproctitle_init(argc, argv, environ);
 	while ((ch = getopt(argc, argv, "dr:u:v")) != -1) {
 		switch (ch) {
 		case 'd':
@@ -149,7 +154,7 @@ main(int argc, char *argv[])
 	TAILQ_INIT(&fe->conns);
 
 	priv_drop(user, root);
-	event_init();
+	fe->base = event_init();
 	sandbox_apply(SANDBOX_FRONTEND);
 
 	signal_set(&ev_sigterm, SIGTERM, fe_sig, NULL);
@@ -405,7 +410,7 @@ fe_accept(int lfd, short event, void *arg)
 	c->id = ++fe->next_conn;
 	c->l = l;
 	(void)snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
-	if ((c->bev = bufferevent_openssl_socket_new(event_base_get_current(),
+	if ((c->bev = bufferevent_openssl_socket_new(fe->base,
 	    fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) ==
 	    NULL) {
 		log_warnx("%s: bufferevent_openssl_socket_new", c->peer);

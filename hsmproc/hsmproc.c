@@ -22,6 +22,8 @@
 #include "log.h"
 #include "hsmproc.h"
 
+extern char		**environ;
+
 static __dead void	 usage(void);
 static void		 hsm_sig(int, short, void *);
 static void		 hsm_dispatch_parent(int, short, void *);
@@ -48,6 +50,8 @@ main(int argc, char *argv[])
 	char		 title[128];
 	int		 ch, debug = 0, verbose = 0;
 
+	/* Before getopt: it moves argv, where optarg points. */
+	setproctitle_init(argc, argv, environ);
 	while ((ch = getopt(argc, argv, "dn:u:v")) != -1) {
 		switch (ch) {
 		case 'd':

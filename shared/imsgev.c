@@ -1,6 +1,6 @@
 /*
  * libevent glue for imsg channels.  EV_READ is always armed, EV_WRITE only
- * while something is queued.
+ * while something is queued.  The handler is called with iev->data.
  */
 #include <sys/types.h>
 
@@ -38,7 +38,8 @@ imsgev_clear(struct imsgev *iev)
 {
 	if (!iev->active)
 		return;
-	event_del(&iev->ev);
+	if (event_initialized(&iev->ev))
+		event_del(&iev->ev);
 	imsgbuf_clear(&iev->ibuf);
 	close(iev->ibuf.fd);
 	iev->ibuf.fd = -1;
@@ -53,8 +54,10 @@ imsg_event_add(struct imsgev *iev)
 	iev->events = EV_READ;
 	if (imsgbuf_queuelen(&iev->ibuf) > 0)
 		iev->events |= EV_WRITE;
-	event_del(&iev->ev);
-	event_set(&iev->ev, iev->ibuf.fd, iev->events, iev->handler, iev);
+	if (event_initialized(&iev->ev))
+		event_del(&iev->ev);
+	event_set(&iev->ev, iev->ibuf.fd, iev->events, iev->handler,
+	    iev->data);
 	event_add(&iev->ev, NULL);
 }
 

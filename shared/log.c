@@ -83,6 +83,13 @@ logit(int pri, const char *fmt, ...)
 }
 
 static void
+vwarn_errno(int, const char *, va_list)
+    __attribute__((__format__ (printf, 2, 0)));
+static __dead void
+vfatalc(int, const char *, va_list)
+    __attribute__((__format__ (printf, 2, 0)));
+
+static void
 vwarn_errno(int pri, const char *emsg, va_list ap)
 {
 	char	 buf[1024];

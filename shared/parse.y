@@ -55,7 +55,7 @@ TAILQ_HEAD(files, file);
 struct sym {
 	TAILQ_ENTRY(sym)	 entry;
 	int			 used;
-	int			 persist;	/* from -D, survives reloads */
+	int			 persist;	/* -D, kept on reload */
 	char			*name;
 	char			*val;
 };
@@ -110,9 +110,12 @@ static int		 conf_flags;
 static int		 errors;
 static int		 lexerror;	/* the lexer reported this token */
 static int		 depth;		/* open braces */
+static int		 depth_line;	/* where the outermost opened */
+static int		 last_line;	/* of the last real token */
 static int		 seen, blockseen;
-static int		 block_errors;	/* errors when the block began */
-static struct where	 user_at, group_at, default_at, oneoff_at;
+static int		 block_errors;	/* errors as the block began */
+static int		 block_line;	/* where it began */
+static struct where	 user_at, default_at, oneoff_at;
 static char		*parsebuf;	/* macro being expanded */
 static size_t		 parseindex;
 static char		 lasttok[48];
@@ -136,6 +139,7 @@ static int	 findeol(void);
 static void	 skipblock(void);
 static int	 allowed_in_string(int);
 static int	 is_number(const char *);
+static void	 set_lasttok(const char *);
 static struct file *pushfile(const char *, const char **);
 static int	 popfile(void);
 static char	*include_path(const char *);
@@ -154,6 +158,8 @@ static int	 check_secret(const char *, const char *);
 static int	 check_envname(const char *);
 static int	 check_signer_name(const char *);
 static int	 host_resolve(struct listen_conf *);
+static int	 same_address(const struct listen_conf *,
+		    const struct listen_conf *);
 static void	 listen_start(const char *, long long, int);
 static void	 listen_end(void);
 static void	 signer_start(const char *, enum signer_type, int);
@@ -164,16 +170,17 @@ static void	 set_file(char **, const char *, const char *);
 static void	 conf_check(void);
 %}
 
-%token	ADMIN ALLOW CA CERTIFICATE CHROOT CLIENT CONNECTIONS CONTROL DEFAULT
-%token	ENV FILE_ GROUP HOST IDLE INCLUDE KEK KEY KEYSTORE KMIP LISTEN LOGIN
-%token	MAX MESSAGE MODULE NO ON ONEOFF OPENSSL OPTIONAL PASSWORD PIN PKCS11
-%token	PORT READ SESSIONS SIGNER SLOT SOCKET TIMEOUT TLS TOKEN USER USERNAME
+%token	ADMIN ALLOW CA CERTIFICATE CHROOT CLIENT CONNECTIONS CONTROL
+%token	DEFAULT ENV FILE_ GROUP HOST IDLE INCLUDE KEK KEY KEYSTORE KMIP
+%token	LISTEN LOGIN MAX MESSAGE MODULE NO ON ONEOFF OPENSSL OPTIONAL
+%token	PASSWORD PIN PKCS11 PORT READ SESSIONS SIGNER SLOT SOCKET TIMEOUT
+%token	TLS TOKEN USER USERNAME
 %token	WITH WRAP YES
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
 %type	<v.number>	yesno port signertype
-%type	<v.string>	optgroup include
+%type	<v.string>	optgroup include value
 %expect 0
 
 %%
@@ -209,11 +216,20 @@ grammar		: /* empty */
 include		: INCLUDE STRING		{ $$ = $2; }
 		;
 
-varset		: STRING '=' STRING		{
+varset		: STRING '=' value		{
 			if (!valid_macro_name($1))
 				yyerror("invalid macro name \"%s\"", $1);
 			else if (symset($1, $3, 0) == -1)
 				fatal("%s", __func__);
+		}
+		;
+
+value		: STRING			{ $$ = $1; }
+		| NUMBER			{
+			char	 num[32];
+
+			(void)snprintf(num, sizeof(num), "%lld", $1);
+			$$ = pool_strdup(num);
 		}
 		;
 
@@ -224,7 +240,7 @@ yesno		: YES				{ $$ = 1; }
 main		: USER STRING			{
 			if (once(&seen, SEEN_USER, "user") == 0) {
 				where_set(&user_at);
-				set_string(&conf->user, $2, "user");
+				set_string(&conf->user, $2, NULL);
 				if (!(conf_flags & CONF_NOCHECK_FILES) &&
 				    getpwnam($2) == NULL)
 					yyerror("user \"%s\" does not exist",
@@ -234,28 +250,26 @@ main		: USER STRING			{
 		| CHROOT STRING			{
 			if (once(&seen, SEEN_CHROOT, "chroot") == 0 &&
 			    check_absolute("chroot", $2) == 0)
-				set_string(&conf->chroot, $2, "chroot");
+				set_string(&conf->chroot, $2, NULL);
 		}
 		| CONTROL SOCKET STRING optgroup {
 			if (once(&seen, SEEN_CONTROL, "control socket") == 0 &&
 			    check_absolute("control socket", $3) == 0) {
-				set_string(&conf->control_path, $3,
-				    "control socket");
-				if ($4 != NULL) {
-					where_set(&group_at);
+				set_string(&conf->control_path, $3, NULL);
+				if ($4 != NULL)
 					set_string(&conf->control_group, $4,
-					    "group");
-					if (!(conf_flags & CONF_NOCHECK_FILES) &&
-					    getgrnam($4) == NULL)
-						yyerror("group \"%s\" does not "
-						    "exist", $4);
-				}
+					    NULL);
+				if ($4 != NULL &&
+				    !(conf_flags & CONF_NOCHECK_FILES) &&
+				    getgrnam($4) == NULL)
+					yyerror("group \"%s\" does not exist",
+					    $4);
 			}
 		}
 		| KEYSTORE STRING		{
 			if (once(&seen, SEEN_KEYSTORE, "keystore") == 0 &&
 			    check_absolute("keystore", $2) == 0)
-				set_string(&conf->keystore, $2, "keystore");
+				set_string(&conf->keystore, $2, NULL);
 		}
 		| ADMIN STRING			{
 			struct name_entry	*n;
@@ -482,11 +496,11 @@ sopt		: MODULE STRING			{
 				    "wrap with");
 		}
 		| KEK FILE_ STRING		{
-			if (signer_is(SIGNER_OPENSSL, "kek file") == 0 &&
-			    cursigner->kek_file != NULL)
+			if (signer_is(SIGNER_OPENSSL, "kek file") == -1)
+				break;
+			if (cursigner->kek_file != NULL)
 				yyerror("duplicate kek file");
-			else if (signer_is(SIGNER_OPENSSL, "kek file") == 0 &&
-			    check_secret("kek file", $3) == 0)
+			else if (check_secret("kek file", $3) == 0)
 				cursigner->kek_file = xstrdup($3);
 		}
 		| HOST STRING			{
@@ -614,27 +628,29 @@ yyerror(const char *fmt, ...)
 {
 	va_list	 ap;
 	char	*msg;
-	int	 lineno = yylval.lineno;
 
 	errors++;
-	/* The lexer has already said what is wrong with this token. */
-	if (lexerror && strcmp(fmt, "syntax error") == 0)
+	if (strcmp(fmt, "syntax error") == 0) {
+		/* The lexer has already said what is wrong with ERROR. */
+		if (lexerror)
+			return (0);
+		if (yychar == 0 && depth > 0)
+			log_warnx("%s:%d: unexpected end of file: '{' on line "
+			    "%d is not closed", file->name, last_line,
+			    depth_line);
+		else if (yychar == 0)
+			log_warnx("%s:%d: unexpected end of file", file->name,
+			    last_line);
+		else
+			log_warnx("%s:%d: syntax error near %s", file->name,
+			    yylval.lineno, lasttok);
 		return (0);
+	}
 	va_start(ap, fmt);
 	if (vasprintf(&msg, fmt, ap) == -1)
 		fatal("%s", __func__);
 	va_end(ap);
-	if (strcmp(fmt, "syntax error") == 0) {
-		if (yychar == 0) {
-			/* EOF: blame the last line, not the one after it. */
-			lineno = file->lineno > 1 ? file->lineno - 1 : 1;
-			log_warnx("%s:%d: syntax error at end of file",
-			    file->name, lineno);
-		} else
-			log_warnx("%s:%d: syntax error near %s", file->name,
-			    lineno, lasttok);
-	} else
-		log_warnx("%s:%d: %s", file->name, lineno, msg);
+	log_warnx("%s:%d: %s", file->name, yylval.lineno, msg);
 	free(msg);
 	return (0);
 }
@@ -782,7 +798,7 @@ skipblock(void)
 static int
 allowed_in_string(int c)
 {
-	if (c < 0 || c > 127)
+	if (c <= 0 || c > 127)
 		return (0);
 	if (isalnum(c))
 		return (1);
@@ -887,6 +903,7 @@ top:
 		}
 		*p = '\0';
 		set_lasttok(buf);
+		last_line = yylval.lineno;
 		yylval.v.string = pool_strdup(buf);
 		return (STRING);
 	}
@@ -905,6 +922,7 @@ top:
 		lungetc(c);
 		*p = '\0';
 		set_lasttok(buf);
+		last_line = yylval.lineno;
 		if ((token = lookup(buf)) != STRING)
 			return (token);
 		if (is_number(buf)) {
@@ -930,8 +948,9 @@ top:
 		(void)strlcpy(lasttok, "end of file", sizeof(lasttok));
 		return (0);
 	}
-	if (c == '{')
-		depth++;
+	last_line = yylval.lineno;
+	if (c == '{' && depth++ == 0)
+		depth_line = yylval.lineno;
 	else if (c == '}' && depth > 0)
 		depth--;
 	if (c > ' ' && c < 0x7f) {
@@ -1327,7 +1346,7 @@ listen_start(const char *addr, long long port, int lineno)
 	curlisten = l;
 	blockseen = 0;
 	block_errors = errors;
-	(void)lineno;
+	block_line = lineno;
 }
 
 static void
@@ -1336,12 +1355,13 @@ listen_end(void)
 	/* Missing options only matter if the block itself was clean. */
 	if (errors == block_errors) {
 		if (curlisten->cert == NULL)
-			yyerror("listen on %s: certificate missing",
+			lerror(block_line, "listen on %s: certificate missing",
 			    curlisten->addr);
 		if (curlisten->key == NULL)
-			yyerror("listen on %s: key missing", curlisten->addr);
+			lerror(block_line, "listen on %s: key missing",
+			    curlisten->addr);
 		if (curlisten->ca == NULL)
-			yyerror("listen on %s: client ca missing",
+			lerror(block_line, "listen on %s: client ca missing",
 			    curlisten->addr);
 	}
 	curlisten = NULL;
@@ -1434,12 +1454,11 @@ signer_is(enum signer_type type, const char *what)
 	return (0);
 }
 
+/* Set a string option; with a name, only once. */
 static void
 set_string(char **dst, const char *val, const char *what)
 {
-	if (*dst != NULL && what != NULL && dst != &conf->user &&
-	    dst != &conf->chroot && dst != &conf->control_path &&
-	    dst != &conf->keystore) {
+	if (*dst != NULL && what != NULL) {
 		yyerror("duplicate %s", what);
 		return;
 	}
@@ -1508,7 +1527,6 @@ conf_check(void)
 		log_warnx("%s: no such user %s (the default); create it or "
 		    "set user", topfile->name, conf->user);
 	}
-	(void)group_at;
 }
 
 struct signerd_conf *
@@ -1521,12 +1539,11 @@ parse_config(const char *filename, int flags)
 	conf = config_new();
 	conf_flags = flags;
 	errors = 0;
-	depth = 0;
+	depth = depth_line = last_line = 0;
 	seen = blockseen = 0;
 	cursigner = NULL;
 	curlisten = NULL;
 	memset(&user_at, 0, sizeof(user_at));
-	memset(&group_at, 0, sizeof(group_at));
 	memset(&default_at, 0, sizeof(default_at));
 	memset(&oneoff_at, 0, sizeof(oneoff_at));
 
@@ -1540,9 +1557,6 @@ parse_config(const char *filename, int flags)
 
 	if (yyparse() != 0 && errors == 0)
 		errors++;
-	/* Keep the top file's name for the checks below. */
-	topfile->name = pool_strdup(topfile->name) == NULL ? NULL :
-	    topfile->name;
 	conf_check();
 
 	while (file != NULL)
@@ -1551,7 +1565,8 @@ parse_config(const char *filename, int flags)
 	free(parsebuf);
 	parsebuf = NULL;
 
-	TAILQ_FOREACH_SAFE(sym, &symhead, entry, next) {
+	for (sym = TAILQ_FIRST(&symhead); sym != NULL; sym = next) {
+		next = TAILQ_NEXT(sym, entry);
 		if (!sym->used && log_getverbose() > 1)
 			log_warnx("warning: macro \"%s\" not used", sym->name);
 		sym->used = 0;

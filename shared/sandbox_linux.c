@@ -29,10 +29,11 @@
  * steady state and to print a report (mmap, madvise, sched_yield, write).
  * priv_drop() and sandbox_apply() let the runtime cache /proc/self/maps
  * beforehand.  When a sanitizer runtime is linked in, the frontend's file
- * calls (open, openat, readlink, stat, access) fail with EACCES instead of
- * killing, so that a report can be printed in full; its frames are then
- * "(binary+offset)", for addr2line.  LeakSanitizer needs ptrace and cannot
- * work in a sandbox: run sandboxed processes with
+ * calls (open, openat, readlink, stat, access), and pipe and the raw fork
+ * system call in every profile, fail with an error instead of killing, so
+ * that a report can be printed in full; inside a chroot its frames are
+ * then "(binary+offset)", for addr2line.  LeakSanitizer needs ptrace and
+ * cannot work in a sandbox: run sandboxed processes with
  * ASAN_OPTIONS=detect_leaks=0.
  */
 #ifdef __linux__
@@ -169,8 +170,9 @@ static const int sandbox_engine[] = {
 /*
  * Refused with EACCES, not killed, in a sanitized frontend: the ASan and
  * UBSan runtimes re-read /proc/self/maps and open the binaries to
- * symbolize a report.  Inside the chroot the files are absent anyway;
- * without this the report would end in SIGSYS at its first frame.
+ * symbolize a report, and UBSan makes a pipe to test whether memory it
+ * wants to print is readable.  Inside the chroot the files are absent
+ * anyway; without this a report would end in SIGSYS half-way.
  */
 static const int sandbox_sanitizer[] = {
 	SCMP_SYS(open),
@@ -183,12 +185,22 @@ static const int sandbox_sanitizer[] = {
 	SCMP_SYS(faccessat)
 };
 
+/*
+ * Refused, not killed, in any sanitized process: clang's runtime starts
+ * llvm-symbolizer with pipe and a raw fork (glibc's fork() is clone, and
+ * still kills), UBSan tests memory it prints with a pipe.
+ */
+static const int sandbox_sanitizer_proc[] = {
+	SCMP_SYS(pipe),
+	SCMP_SYS(pipe2),
+	SCMP_SYS(fork),
+	SCMP_SYS(vfork)
+};
+
 /* Killed in the HSM profile; everything else is allowed there. */
 static const int sandbox_hsm_kill[] = {
 	SCMP_SYS(execve),
 	SCMP_SYS(execveat),
-	SCMP_SYS(fork),
-	SCMP_SYS(vfork),
 	SCMP_SYS(ptrace),
 	SCMP_SYS(process_vm_readv),
 	SCMP_SYS(process_vm_writev),
@@ -242,7 +254,7 @@ static void	 sandbox_add(scmp_filter_ctx, uint32_t, int, unsigned int,
 static void	 sandbox_add_list(scmp_filter_ctx, uint32_t, const int *,
 		    size_t);
 static void	 sandbox_allow_common(scmp_filter_ctx);
-static void	 sandbox_deny_hsm(scmp_filter_ctx, uint32_t);
+static void	 sandbox_deny_hsm(scmp_filter_ctx, uint32_t, int);
 static void	 sandbox_debug_init(void);
 static void	 sandbox_sigsys(int, siginfo_t *, void *);
 static size_t	 sandbox_append(char *, size_t, size_t, const char *);
@@ -288,24 +300,27 @@ sandbox_allow_common(scmp_filter_ctx ctx)
 	sandbox_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1, cmp);
 	sandbox_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1, cmp);
 
-	/* Signals to this process only (abort() uses tgkill). */
+	/*
+	 * Signals to this process only (abort() uses tgkill).  The second
+	 * datum of an SCMP_CMP_EQ is unused; given, it keeps clang quiet.
+	 */
 	pid = getpid();
-	cmp[0] = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)pid);
+	cmp[0] = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)pid, 0);
 	sandbox_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(kill), 1, cmp);
 	sandbox_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1, cmp);
 
 	/* Read own limits (glibc's getrlimit), never set any. */
-	cmp[0] = SCMP_A0(SCMP_CMP_EQ, 0);
-	cmp[1] = SCMP_A2(SCMP_CMP_EQ, 0);
+	cmp[0] = SCMP_A0(SCMP_CMP_EQ, 0, 0);
+	cmp[1] = SCMP_A2(SCMP_CMP_EQ, 0, 0);
 	sandbox_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prlimit64), 2, cmp);
 
 	/* Non-blocking mode and pending bytes on sockets. */
-	cmp[0] = SCMP_A1(SCMP_CMP_EQ, FIONBIO);
+	cmp[0] = SCMP_A1(SCMP_CMP_EQ, FIONBIO, 0);
 	sandbox_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, cmp);
-	cmp[0] = SCMP_A1(SCMP_CMP_EQ, FIONREAD);
+	cmp[0] = SCMP_A1(SCMP_CMP_EQ, FIONREAD, 0);
 	sandbox_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, cmp);
 	/* stdio asks isatty(); say no rather than die. */
-	cmp[0] = SCMP_A1(SCMP_CMP_EQ, TCGETS);
+	cmp[0] = SCMP_A1(SCMP_CMP_EQ, TCGETS, 0);
 	sandbox_add(ctx, SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl), 1, cmp);
 
 	/*
@@ -317,12 +332,16 @@ sandbox_allow_common(scmp_filter_ctx ctx)
 }
 
 static void
-sandbox_deny_hsm(scmp_filter_ctx ctx, uint32_t kill)
+sandbox_deny_hsm(scmp_filter_ctx ctx, uint32_t kill, int sanitized)
 {
 	struct scmp_arg_cmp	 cmp[1];
 
 	sandbox_add_list(ctx, kill, sandbox_hsm_kill,
 	    sizeof(sandbox_hsm_kill) / sizeof(sandbox_hsm_kill[0]));
+	sandbox_add(ctx, sanitized ? SCMP_ACT_ERRNO(EPERM) : kill,
+	    SCMP_SYS(fork), 0, NULL);
+	sandbox_add(ctx, sanitized ? SCMP_ACT_ERRNO(EPERM) : kill,
+	    SCMP_SYS(vfork), 0, NULL);
 
 	/*
 	 * clone: threads yes, processes no.  The flags are the first
@@ -377,6 +396,7 @@ sandbox_sigsys(int sig, siginfo_t *si, void *uctx)
 	char		 buf[128], num[16];
 	const char	*name;
 	size_t		 off;
+	ssize_t		 w;
 	unsigned int	 nr;
 	int		 i;
 
@@ -397,7 +417,8 @@ sandbox_sigsys(int sig, siginfo_t *si, void *uctx)
 	off = sandbox_append(buf, sizeof(buf), off, " (");
 	off = sandbox_append(buf, sizeof(buf), off, name);
 	off = sandbox_append(buf, sizeof(buf), off, ")\n");
-	(void)write(STDERR_FILENO, buf, off);
+	w = write(STDERR_FILENO, buf, off);
+	(void)w;		/* nothing to do if stderr is gone */
 	_exit(1);
 }
 
@@ -408,7 +429,7 @@ sandbox_apply(enum sandbox_profile profile)
 	struct stat	 sb;
 	scmp_filter_ctx	 ctx;
 	uint32_t	 deny, dflt;
-	int		 debug, rc;
+	int		 debug, rc, sanitized;
 
 	debug = getenv(SANDBOX_DEBUG_ENV) != NULL;
 	if (debug)
@@ -430,7 +451,8 @@ sandbox_apply(enum sandbox_profile profile)
 		fatalx("sandbox_apply: unknown profile %d", (int)profile);
 	}
 
-	if (__sanitizer_sandbox_on_notify != NULL)
+	sanitized = __sanitizer_sandbox_on_notify != NULL;
+	if (sanitized)
 		__sanitizer_sandbox_on_notify(NULL);
 
 	if (profile == SANDBOX_FRONTEND) {
@@ -467,14 +489,18 @@ sandbox_apply(enum sandbox_profile profile)
 		/* FALLTHROUGH */
 	case SANDBOX_FRONTEND:
 		sandbox_allow_common(ctx);
-		if (profile == SANDBOX_FRONTEND &&
-		    __sanitizer_sandbox_on_notify != NULL)
+		if (!sanitized)
+			break;
+		sandbox_add_list(ctx, SCMP_ACT_ERRNO(EACCES),
+		    sandbox_sanitizer_proc, sizeof(sandbox_sanitizer_proc) /
+		    sizeof(sandbox_sanitizer_proc[0]));
+		if (profile == SANDBOX_FRONTEND)
 			sandbox_add_list(ctx, SCMP_ACT_ERRNO(EACCES),
 			    sandbox_sanitizer, sizeof(sandbox_sanitizer) /
 			    sizeof(sandbox_sanitizer[0]));
 		break;
 	case SANDBOX_HSM:
-		sandbox_deny_hsm(ctx, deny);
+		sandbox_deny_hsm(ctx, deny, sanitized);
 		break;
 	}
 

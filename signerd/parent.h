@@ -87,7 +87,7 @@ void	 listeners_close(struct listener_list *);
 void	 pem_free(struct pem *);
 
 /* proc.c */
-struct child	*child_new(enum proc_kind, const struct signer_conf *);
+struct child	*child_new(enum proc_kind, struct signer_conf *);
 void	 child_start(struct child *);
 void	 child_stop(struct child *, int);
 void	 child_reaped(pid_t, int);

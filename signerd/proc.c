@@ -37,7 +37,7 @@ static void	 ctl_result(struct child *, uint32_t, enum ctl_code,
 extern char	**environ;
 
 struct child *
-child_new(enum proc_kind kind, const struct signer_conf *sc)
+child_new(enum proc_kind kind, struct signer_conf *sc)
 {
 	struct child	*c;
 
@@ -47,7 +47,7 @@ child_new(enum proc_kind kind, const struct signer_conf *sc)
 	c->state = PSTATE_STOPPED;
 	if (sc != NULL) {
 		(void)strlcpy(c->name, sc->name, sizeof(c->name));
-		c->sc = (struct signer_conf *)sc;
+		c->sc = sc;
 		c->signer_id = ++parent->next_signer_id;
 		c->signer_type = sc->type;
 	}
@@ -94,7 +94,6 @@ void
 child_start(struct child *c)
 {
 	char		 path[PATH_MAX], *argv[16], **envp;
-	const char	*user = parent->conf->user;
 	pid_t		 pid;
 	int		 sp[2], argc = 0;
 
@@ -127,7 +126,7 @@ child_start(struct child *c)
 		fatalx("%s: unexpected kind %d", __func__, c->kind);
 	}
 	argv[argc++] = "-u";
-	argv[argc++] = (char *)user;
+	argv[argc++] = parent->conf->user;
 	if (parent->debug)
 		argv[argc++] = "-d";
 	if (log_getverbose())
@@ -546,7 +545,7 @@ child_reaped(pid_t pid, int status)
 	struct child	*c;
 	struct timespec	 now;
 	struct timeval	 tv;
-	const char	*what;
+	const char	*what, *sep;
 
 	TAILQ_FOREACH(c, &parent->children, entry)
 		if (c->pid == pid)
@@ -555,14 +554,16 @@ child_reaped(pid_t pid, int status)
 		return;
 	what = proc_kind_name(c->kind);
 
+	sep = c->name[0] != '\0' ? " " : "";
 	if (c->state == PSTATE_STOPPING || parent->quitting)
-		log_debug("%s %s (pid %d) stopped", what, c->name, (int)pid);
+		log_debug("%s%s%s (pid %d) stopped", what, sep, c->name,
+		    (int)pid);
 	else if (WIFSIGNALED(status))
-		log_warnx("%s %s (pid %d) terminated by signal %d", what,
-		    c->name, (int)pid, WTERMSIG(status));
+		log_warnx("%s%s%s (pid %d) terminated by signal %d", what,
+		    sep, c->name, (int)pid, WTERMSIG(status));
 	else
-		log_warnx("%s %s (pid %d) exited with status %d", what,
-		    c->name, (int)pid, WEXITSTATUS(status));
+		log_warnx("%s%s%s (pid %d) exited with status %d", what,
+		    sep, c->name, (int)pid, WEXITSTATUS(status));
 
 	evtimer_del(&c->timer);
 	imsgev_clear(&c->iev);
@@ -592,7 +593,8 @@ child_reaped(pid_t pid, int status)
 	tv.tv_sec = c->backoff_ms / 1000;
 	tv.tv_usec = (c->backoff_ms % 1000) * 1000;
 	evtimer_add(&c->timer, &tv);
-	log_info("restarting %s %s in %d ms", what, c->name, c->backoff_ms);
+	log_info("restarting %s%s%s in %d ms", what, sep, c->name,
+	    c->backoff_ms);
 	proc_info_notify(c);
 }
 

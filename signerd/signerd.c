@@ -46,6 +46,7 @@ static void		 paths_init(void);
 static void		 signers_sync(struct signerd_conf *);
 
 struct parent	*parent;
+extern char	**environ;
 
 static __dead void
 usage(void)
@@ -66,6 +67,7 @@ main(int argc, char *argv[])
 	int			 ch, debug = 0, noaction = 0, verbose = 0;
 
 	log_init(1, LOG_DAEMON);	/* stderr until we know better */
+	setproctitle_init(argc, argv, environ);
 
 	while ((ch = getopt(argc, argv, "dD:f:nP:u:v")) != -1) {
 		switch (ch) {

@@ -7,8 +7,10 @@
 #include <sys/socket.h>
 
 #include <atf-c.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +27,7 @@ static int	read_one(struct imsgbuf *, struct imsg *);
 static void	send_raw(int, const void *, size_t);
 static void	pipe_check(int, int, const char *);
 static int	fd_is_open(int);
+static int	fd_count(void);
 
 /* A blocking socketpair with an imsgbuf on each end, fd passing on. */
 static void
@@ -86,6 +89,21 @@ static int
 fd_is_open(int fd)
 {
 	return (fcntl(fd, F_GETFD) != -1 || errno != EBADF);
+}
+
+static int
+fd_count(void)
+{
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	ATF_REQUIRE((d = opendir("/proc/self/fd")) != NULL);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return (n);
 }
 
 ATF_TC_WITHOUT_HEAD(roundtrip);
@@ -335,6 +353,62 @@ ATF_TC_BODY(fd_back_to_back, tc)
 	chan_close(sv, &a, &b);
 }
 
+/*
+ * A message too big for one sendmsg: the descriptor goes with the first
+ * part only, so the receiver ends up with exactly one new descriptor.
+ */
+ATF_TC_WITHOUT_HEAD(fd_partial_write);
+ATF_TC_BODY(fd_partial_write, tc)
+{
+	struct imsgbuf	 a, b;
+	struct imsg	 imsg;
+	unsigned char	*big;
+	size_t		 len = 512 * 1024, i;
+	int		 sv[2], p[2], fd = -1, before, n = 0, writes = 0;
+
+	ATF_REQUIRE((big = calloc(1, len)) != NULL);
+	ATF_REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    sv) == 0);
+	ATF_REQUIRE(imsgbuf_init(&a, sv[0]) == 0);
+	ATF_REQUIRE(imsgbuf_init(&b, sv[1]) == 0);
+	imsgbuf_allow_fdpass(&a);
+	imsgbuf_allow_fdpass(&b);
+	ATF_REQUIRE_EQ(imsgbuf_set_maxsize(&a, len), 0);
+	ATF_REQUIRE_EQ(imsgbuf_set_maxsize(&b, len), 0);
+	ATF_REQUIRE(pipe(p) == 0);
+	before = fd_count();
+
+	ATF_REQUIRE_EQ(imsg_compose(&a, 1, 0, 0, p[0], big, len), 1);
+	ATF_REQUIRE_EQ(imsg_compose(&a, 2, 0, 0, -1, "x", 1), 1);
+	for (i = 0; i < 100000 && n < 2; i++) {
+		if (imsgbuf_queuelen(&a) > 0) {
+			ATF_REQUIRE_EQ(imsgbuf_write(&a), 0);
+			writes++;
+		}
+		ATF_REQUIRE_EQ(imsgbuf_read(&b), 1);
+		while (n < 2 && imsgbuf_get(&b, &imsg) == 1) {
+			ATF_REQUIRE_EQ(imsg_get_type(&imsg), (uint32_t)n + 1);
+			if (n == 0) {
+				ATF_REQUIRE_EQ(imsg_get_len(&imsg), len);
+				fd = imsg_get_fd(&imsg);
+			} else
+				ATF_REQUIRE_EQ(imsg_get_fd(&imsg), -1);
+			imsg_free(&imsg);
+			n++;
+		}
+	}
+	ATF_REQUIRE_EQ(n, 2);
+	ATF_REQUIRE(writes > 1);	/* it really took several sendmsg */
+	ATF_REQUIRE(fd != -1);
+	/* p[0] went away on our side, one descriptor came in: even. */
+	ATF_REQUIRE_EQ(fd_count(), before);
+	pipe_check(p[1], fd, "big");
+	close(fd);
+	close(p[1]);
+	free(big);
+	chan_close(sv, &a, &b);
+}
+
 /* An unclaimed descriptor is closed by imsg_free(). */
 ATF_TC_WITHOUT_HEAD(fd_unclaimed_closed);
 ATF_TC_BODY(fd_unclaimed_closed, tc)
@@ -384,6 +458,7 @@ ATF_TC_BODY(fd_refused, tc)
 	ATF_REQUIRE_EQ(imsg_get_fd(&imsg), -1);
 	imsg_free(&imsg);
 	/* The kernel dropped it: the pipe has no reader left. */
+	ATF_REQUIRE(signal(SIGPIPE, SIG_IGN) != SIG_ERR);
 	ATF_REQUIRE_EQ(fcntl(p[1], F_SETFL, O_NONBLOCK), 0);
 	ATF_REQUIRE_EQ(write(p[1], "x", 1), -1);
 	ATF_REQUIRE_EQ(errno, EPIPE);
@@ -747,8 +822,7 @@ ATF_TC_BODY(maxsize_1mib, tc)
 	ATF_REQUIRE_EQ(imsg_compose(&a, T_TYPE, 0, 0, -1, big, len), 1);
 	ATF_REQUIRE_EQ(imsgbuf_write(&a), 0);
 	errno = 0;
-	while ((r = imsgbuf_read(&b)) == 1)
-		;
+	r = imsgbuf_read(&b);	/* the header comes first */
 	ATF_REQUIRE_EQ(r, -1);
 	ATF_REQUIRE_EQ(errno, ERANGE);
 	ATF_REQUIRE_EQ(imsgbuf_get(&b, &imsg), -1);
@@ -784,6 +858,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, partial_reads);
 	ATF_TP_ADD_TC(tp, fd_passing);
 	ATF_TP_ADD_TC(tp, fd_back_to_back);
+	ATF_TP_ADD_TC(tp, fd_partial_write);
 	ATF_TP_ADD_TC(tp, fd_unclaimed_closed);
 	ATF_TP_ADD_TC(tp, fd_refused);
 	ATF_TP_ADD_TC(tp, oversize_compose);

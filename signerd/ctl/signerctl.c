@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "imsg.h"
+#include "log.h"
 #include "signerd.h"
 
 enum action {

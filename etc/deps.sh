@@ -1,0 +1,129 @@
+#!/bin/sh
+#
+# Install what signerd needs to build, test and run; called by `make deps`
+# (and so by `make check` and `make run`).  Quiet when everything is there.
+#
+# Debian: missing packages are installed with apt-get when run as root,
+# otherwise the command to run is printed and the exit status is 1.  The
+# system user _signerd and /var/empty are created the same way.
+# Elsewhere: exits 0 if pkg-config finds libevent and OpenSSL, else prints
+# what to install and exits 1.
+
+set -u
+
+DEBIAN_PKGS="build-essential pkg-config byacc libbsd-dev libevent-dev
+libssl-dev libseccomp-dev libsqlite3-dev libp11-kit-dev libp11-dev
+libatf-dev atf-sh kyua softhsm2 opensc openssl python3-pykmip mandoc clang
+sqlite3"
+USER_NAME=_signerd
+EMPTY_DIR=/var/empty
+
+uid=$(id -u)
+rc=0
+said=0
+
+say()
+{
+	echo "deps: $*"
+	said=1
+}
+
+debian_missing()
+{
+	missing=
+	for p in $DEBIAN_PKGS; do
+		st=$(dpkg-query -W -f '${db:Status-Status}' "$p" 2>/dev/null)
+		[ "$st" = installed ] || missing="$missing $p"
+	done
+	echo "${missing# }"
+}
+
+debian_packages()
+{
+	missing=$(debian_missing)
+	[ -z "$missing" ] && return 0
+	if [ "$uid" -ne 0 ]; then
+		say "missing packages; as root run:"
+		echo "apt-get update && DEBIAN_FRONTEND=noninteractive" \
+		    "apt-get install -y --no-install-recommends $missing"
+		rc=1
+		return 1
+	fi
+	say "installing $missing"
+	apt-get update || { rc=1; return 1; }
+	# shellcheck disable=SC2086
+	DEBIAN_FRONTEND=noninteractive apt-get install -y \
+	    --no-install-recommends $missing || { rc=1; return 1; }
+	missing=$(debian_missing)
+	if [ -n "$missing" ]; then
+		say "still missing after apt-get: $missing"
+		rc=1
+		return 1
+	fi
+}
+
+system_user()
+{
+	id "$USER_NAME" >/dev/null 2>&1 && return 0
+	cmd="useradd --system --no-create-home --home-dir $EMPTY_DIR"
+	cmd="$cmd --shell /usr/sbin/nologin $USER_NAME"
+	if [ "$uid" -ne 0 ]; then
+		say "no user $USER_NAME; as root run:"
+		echo "$cmd"
+		rc=1
+		return 1
+	fi
+	say "creating user $USER_NAME"
+	$cmd || { rc=1; return 1; }
+}
+
+empty_dir()
+{
+	[ -d "$EMPTY_DIR" ] && return 0
+	if [ "$uid" -ne 0 ]; then
+		say "no $EMPTY_DIR; as root run:"
+		echo "install -d -o root -g root -m 0755 $EMPTY_DIR"
+		rc=1
+		return 1
+	fi
+	say "creating $EMPTY_DIR"
+	install -d -o root -g root -m 0755 "$EMPTY_DIR" || { rc=1; return 1; }
+}
+
+other_system()
+{
+	if pkg-config --exists libevent openssl 2>/dev/null; then
+		echo "deps: libevent and openssl found (not Debian: nothing" \
+		    "else checked)"
+		return 0
+	fi
+	cat <<'EOF'
+deps: not Debian; install with your package manager:
+	a C compiler, make, pkg-config, byacc (or yacc)
+	libevent 2, OpenSSL 3, SQLite 3, p11-kit headers (pkcs11.h)
+	libbsd and libseccomp (Linux only)
+	ATF (atf-c, atf-sh) and kyua, for make check
+	SoftHSM2, OpenSC (pkcs11-tool), PyKMIP, for the tests
+	mandoc, for the manual pages
+deps: and a user _signerd (home /var/empty, no shell) plus /var/empty
+deps: pkg-config does not find libevent and openssl
+EOF
+	return 1
+}
+
+if [ ! -f /etc/debian_version ]; then
+	other_system
+	exit $?
+fi
+
+command -v dpkg-query >/dev/null 2>&1 || {
+	echo "deps: /etc/debian_version exists but dpkg-query does not"
+	exit 1
+}
+
+debian_packages
+system_user
+empty_dir
+
+[ $rc -eq 0 ] && [ $said -eq 0 ] && echo "deps: all present"
+exit $rc

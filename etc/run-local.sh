@@ -1,0 +1,65 @@
+#!/bin/sh
+#
+# `make run`: start signerd in the foreground on the embedded default: a
+# SoftHSM2 token "signerd" in a local state directory, self-made test
+# certificates, a local keystore path, KMIP on 127.0.0.1 port 5696.
+
+set -eu
+O=${1:-obj}
+top=$(cd "$(dirname "$0")/.." && pwd)
+case $O in
+/*)	;;
+*)	O=$top/$O ;;
+esac
+run=${SIGNERD_RUNDIR:-$top/run}
+user=${SIGNERD_USER:-_signerd}
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "make run: signerd starts as root (it drops privileges itself)" >&2
+	exit 1
+fi
+mkdir -p "$run"
+# The signer child runs as $user and must reach the token directory.
+if ! runuser -u "$user" -- test -x "$run"; then
+	echo "make run: $user cannot reach $run (a parent directory is" \
+	    "not searchable); set SIGNERD_RUNDIR to another place" >&2
+	exit 1
+fi
+sh "$top/etc/mkstate.sh" "$run" signerd
+
+if [ ! -f "$run/signerd.conf" ]; then
+	cat >"$run/signerd.conf" <<EOT
+# signerd.conf made by \`make run\`: see signerd.conf(5).
+user "$user"
+control socket "$run/signerd.sock"
+keystore "$run/keystore.db"
+
+listen on 127.0.0.1 port 5696 tls {
+	certificate "$run/pki/server.crt"
+	key "$run/pki/server.key"
+	client ca "$run/pki/ca.crt"
+}
+admin "alice"
+
+signer "softhsm" pkcs11 {
+	module "/usr/lib/softhsm/libsofthsm2.so"
+	token "signerd"
+	pin file "$run/signerd.pin"
+}
+signer "soft" openssl {
+	wrap with "softhsm"
+}
+default signer "softhsm"
+one-off signer "soft"
+EOT
+fi
+
+cat <<EOT
+signerd: state in $run
+  KMIP/TLS   127.0.0.1:5696, client certificate $run/pki/client.crt
+  control    $O/bin/signerctl -s $run/signerd.sock show status
+Stop with ^C.
+EOT
+export SOFTHSM2_CONF="$run/softhsm2.conf"
+export SIGNERD_LIBEXEC="$O/bin"
+exec "$O/bin/signerd" -d -f "$run/signerd.conf"
