@@ -41,7 +41,8 @@ if [ $kyua_rc -ne 0 ]; then
 fi
 
 # "Test cases: 26 total, 0 skipped, 0 expected failures, 0 broken, 0 failed"
-line=$(grep '^Test cases:' "$log" | tail -n 1)
+line=$(kyua report --results-file="$results" 2>/dev/null |
+    grep '^Test cases:' | tail -n 1)
 if [ -z "$line" ]; then
 	echo "0 passed, 1 failed"
 	exit 1

@@ -82,7 +82,7 @@ extern struct parent	*parent;
 
 /* signerd.c */
 int	 parent_reload(char *, size_t);
-int	 listeners_open(struct signerd_conf *, struct listener_list *);
+int	 listeners_open(struct signerd_conf *, struct listener_list *, int);
 void	 listeners_close(struct listener_list *);
 void	 pem_free(struct pem *);
 

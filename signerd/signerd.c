@@ -141,10 +141,12 @@ main(int argc, char *argv[])
 	log_procinit("parent");
 
 	/* Fail before daemonizing, where the user still sees the error. */
-	if (listeners_open(conf, &parent->listeners) == -1)
-		exit(1);
 	if ((parent->control_fd = control_open(conf)) == -1)
 		exit(1);
+	if (listeners_open(conf, &parent->listeners, 1) == -1) {
+		(void)unlink(conf->control_path);
+		exit(1);
+	}
 
 	if (!debug && daemon(1, 0) == -1)
 		fatal("daemon");
@@ -330,9 +332,9 @@ parent_reload(char *msg, size_t msglen)
 	TAILQ_INIT(&nl);
 	if (fe_changed) {
 		listeners_close(&parent->listeners);
-		if (listeners_open(conf, &nl) == -1) {
+		if (listeners_open(conf, &nl, 1) == -1) {
 			/* Keep serving on the old sockets if we can. */
-			if (listeners_open(old, &parent->listeners) == -1)
+			if (listeners_open(old, &parent->listeners, 1) == -1)
 				log_warnx("cannot reopen the old listeners");
 			config_free(conf);
 			(void)snprintf(msg, msglen, "reload failed: cannot "
@@ -341,7 +343,7 @@ parent_reload(char *msg, size_t msglen)
 		}
 	} else {
 		/* Same files: pick up renewed certificates all the same. */
-		if (listeners_open(conf, &nl) == -1) {
+		if (listeners_open(conf, &nl, 0) == -1) {
 			config_free(conf);
 			(void)snprintf(msg, msglen, "reload failed: cannot "
 			    "read the TLS files, see the log");
@@ -530,9 +532,13 @@ pem_free(struct pem *p)
 	p->len = 0;
 }
 
-/* Open every listening socket of conf, with its TLS files. */
+/*
+ * Read the TLS files of every listener of conf and, with bind set, open
+ * its listening socket.
+ */
 int
-listeners_open(struct signerd_conf *conf, struct listener_list *ll)
+listeners_open(struct signerd_conf *conf, struct listener_list *ll,
+    int bind_them)
 {
 	struct listen_conf	*lc;
 	struct listener		*l;
@@ -566,6 +572,8 @@ listeners_open(struct signerd_conf *conf, struct listener_list *ll)
 			goto fail;
 		}
 		SSL_CTX_free(ctx);
+		if (!bind_them)
+			continue;
 		if ((l->fd = socket(lc->ss.ss_family, SOCK_STREAM |
 		    SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) == -1) {
 			log_warn("socket");

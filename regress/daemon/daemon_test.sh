@@ -47,7 +47,7 @@ privsep_body()
 	    atf_fail "frontend not chrooted to $T/empty"
 	[ "$(readlink /proc/$(sd_pid engine)/root)" = / ] ||
 	    atf_fail "engine root changed unexpectedly"
-	[ "$(proc_field $PARENT Uid | cut -f1)" = 0 ] ||
+	[ "$(proc_field $PARENT Uid | awk '{ print $1 }')" = 0 ] ||
 	    atf_fail "the parent should stay root"
 	sd_stop
 }
@@ -113,8 +113,7 @@ reload_body()
 	# SIGHUP: a removed, c added, b unchanged.
 	sd_conf b c
 	kill -HUP $PARENT
-	sd_wait_ready 2
-	[ -z "$(sd_field a 1)" ] || atf_fail "signer a still there"
+	sd_wait_signers b c
 	[ "$(sd_field b 3)" = "$pid_b" ] || atf_fail "b was restarted"
 	[ "$(sd_field c 5)" = ready ] || atf_fail "c not started"
 	[ "$(sd_pid frontend)" = "$pid_fe" ] ||
@@ -123,15 +122,15 @@ reload_body()
 	# signerctl reload: b changed, c unchanged.
 	pid_c=$(sd_pid signer c)
 	sed -i '/token "b"/a\	sessions 8' "$T/signerd.conf"
-	atf_check -o match:"reloaded" sd_ctl reload
-	sd_wait_ready 2
+	atf_check -o match:"reloaded" $SIGNERCTL reload
+	sd_wait_signers b c
 	[ "$(sd_field b 3)" != "$pid_b" ] || atf_fail "changed b kept its pid"
 	[ "$(sd_field c 3)" = "$pid_c" ] || atf_fail "c was restarted"
 
 	# A broken configuration is refused and the old one kept.
 	echo "this is not a statement" >>"$T/signerd.conf"
 	atf_check -s exit:1 -e match:"configuration has errors" \
-	    sd_ctl reload
+	    $SIGNERCTL reload
 	[ "$(sd_field c 3)" = "$pid_c" ] || atf_fail "c restarted by a bad reload"
 	grep -q 'signerd.conf:[0-9]*: syntax error' "$T/log" ||
 	    atf_fail "the bad line was not reported"
@@ -157,21 +156,21 @@ signerctl_body()
 	    -o match:"^parent +- +$PARENT +running" \
 	    -o match:"^engine +- +[0-9]+ +running +0" \
 	    -o match:"^frontend +- +[0-9]+ +running +0" \
-	    -o match:"^signer +s1 +[0-9]+ +running +0" sd_ctl show status
+	    -o match:"^signer +s1 +[0-9]+ +running +0" $SIGNERCTL show status
 	atf_check -o match:"^s1 +pkcs11 +[0-9]+ +running +ready +0 +token \"s1\"" \
-	    sd_ctl show signers
+	    $SIGNERCTL show signers
 
 	old=$(sd_pid signer s1)
-	atf_check -o match:"restarting signer \"s1\"" sd_ctl restart signer s1
+	atf_check -o match:"restarting signer \"s1\"" $SIGNERCTL restart signer s1
 	sd_wait_ready 1
 	[ "$(sd_field s1 3)" != "$old" ] || atf_fail "s1 not restarted"
 	[ "$(sd_field s1 6)" = 1 ] || atf_fail "restart not counted"
 	atf_check -s exit:1 -e match:"no signer named \"nosuch\"" \
-	    sd_ctl restart signer nosuch
+	    $SIGNERCTL restart signer nosuch
 
-	atf_check -o match:"logging verbose" sd_ctl log verbose
-	atf_check -o match:"logging brief" sd_ctl log brief
-	atf_check -s exit:1 -e match:"usage" sd_ctl show nonsense
+	atf_check -o match:"logging verbose" $SIGNERCTL log verbose
+	atf_check -o match:"logging brief" $SIGNERCTL log brief
+	atf_check -s exit:1 -e match:"usage" $SIGNERCTL show nonsense
 
 	# Neither a user outside the control group nor garbage get in.
 	atf_check -s exit:1 -e match:"connect" \
@@ -181,7 +180,7 @@ s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
 s.sendall(os.urandom(4096))
 s.recv(100)' "$CTL" >/dev/null 2>&1
-	atf_check -o match:"^engine" sd_ctl show status
+	atf_check -o match:"^engine" $SIGNERCTL show status
 	sd_stop
 }
 signerctl_cleanup()
@@ -241,7 +240,7 @@ start_errors_body()
 
 	# A certificate that does not match its key.
 	sed 's|server.key|client.key|' "$T/good.conf" >"$T/signerd.conf"
-	atf_check -s exit:1 -e match:'key does not match' \
+	atf_check -s exit:1 -e match:'server key.*mismatch' \
 	    timeout 10 "$BIN/signerd" -d -f "$T/signerd.conf"
 
 	cp "$T/good.conf" "$T/signerd.conf"
@@ -300,20 +299,18 @@ tls_body()
 	sd_setup s1
 	sd_conf s1
 	sd_start 1
-	atf_check -o match:"Protocol *: TLSv1.3" -o match:"Verify return code: 0" \
-	    sd_tls -cert "$T/pki/client.crt" -key "$T/pki/client.key"
+	sd_tls_ok
 	grep -q 'client "alice", TLSv1.3' "$T/log" ||
 	    atf_fail "client identity not logged"
 
 	# TLS 1.2 is off by default; a client certificate is required.
-	sd_tls -tls1_2 -cert "$T/pki/client.crt" -key "$T/pki/client.key" \
-	    >"$T/out" || true
-	grep -q "Protocol *: TLSv1.2" "$T/out" && atf_fail "TLS 1.2 accepted"
+	sd_tls -tls1_2 -cert "$T/pki/client.crt" -key "$T/pki/client.key"
+	grep -q "^New, TLSv1.2" "$T/tls" && atf_fail "TLS 1.2 accepted"
 	# OpenSSL reports a missing client certificate after the handshake.
 	printf 'x' | timeout 10 openssl s_client -connect 127.0.0.1:$PORT \
 	    -CAfile "$T/pki/ca.crt" -ign_eof >"$T/out" 2>&1 || true
 	grep -q "certificate required\|alert" "$T/out" ||
-	    atf_fail "no client certificate yet accepted: $(cat "$T/out")"
+	    atf_fail "no client certificate yet accepted"
 
 	# Garbage gets the connection closed; the next client is served.
 	head -c 65536 /dev/urandom | timeout 10 openssl s_client -quiet \
@@ -322,8 +319,7 @@ tls_body()
 	    >/dev/null 2>&1 || true
 	grep -q "not a KMIP request message" "$T/log" ||
 	    atf_fail "garbage not refused"
-	atf_check -o match:"Protocol *: TLSv1.3" \
-	    sd_tls -cert "$T/pki/client.crt" -key "$T/pki/client.key"
+	sd_tls_ok
 	[ "$(sd_pid frontend)" ] || atf_fail "frontend gone"
 	sd_stop
 }
@@ -356,8 +352,7 @@ core_restart_body()
 	done
 	[ $i -lt 30 ] || atf_fail "frontend not restarted"
 	sd_record_pids
-	atf_check -o match:"Protocol *: TLSv1.3" \
-	    sd_tls -cert "$T/pki/client.crt" -key "$T/pki/client.key"
+	sd_tls_ok
 
 	en=$(sd_pid engine)
 	kill -9 "$en"
@@ -397,7 +392,7 @@ shutdown_body()
 		[ -d /proc/$p ] && atf_fail "pid $p survived SIGTERM"
 	done
 	[ ! -e "$CTL" ] || atf_fail "control socket left behind"
-	grep -q "fatal" "$T/log" && atf_fail "fatal at shutdown: $(cat "$T/log")"
+	grep -q "fatal" "$T/log" && atf_fail "fatal at shutdown, see the log"
 	return 0
 }
 shutdown_cleanup()

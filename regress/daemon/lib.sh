@@ -21,6 +21,8 @@ sd_setup()
 	export SOFTHSM2_CONF="$T/softhsm2.conf"
 	mkdir -m 755 "$T/empty"
 	CTL=$T/ctl.sock
+	# For atf_check, which runs programs, not shell functions.
+	SIGNERCTL="$BIN/signerctl -s $CTL"
 	sd_newport
 }
 
@@ -139,9 +141,42 @@ sd_cleanup()
 	rm -rf "$T"
 }
 
-# sd_tls [openssl s_client options]: a TLS handshake with the frontend.
+# sd_tls [openssl s_client options]: a TLS handshake with the frontend;
+# its output in $T/tls.
 sd_tls()
 {
 	echo | timeout 10 openssl s_client -connect 127.0.0.1:$PORT \
-	    -CAfile "$T/pki/ca.crt" -verify_return_error "$@" 2>&1
+	    -CAfile "$T/pki/ca.crt" -verify_return_error "$@" >"$T/tls" 2>&1
+}
+
+# sd_tls_ok: a TLS 1.3 handshake with the client certificate works.
+sd_tls_ok()
+{
+	sd_tls -cert "$T/pki/client.crt" -key "$T/pki/client.key"
+	grep -q "^New, TLSv1.3" "$T/tls" &&
+	    grep -q "Verify return code: 0" "$T/tls" ||
+	    atf_fail "TLS handshake failed: $(tr '\n' ' ' <"$T/tls")"
+}
+
+# sd_wait_signers NAME...: wait until exactly these signers are listed,
+# all ready.
+sd_wait_signers()
+{
+	want=$(printf '%s\n' "$@" | sort | tr '\n' ' ')
+	i=0
+	while [ $i -lt 100 ]; do
+		sd_ctl show signers >"$T/signers" 2>/dev/null
+		have=$(awk 'NR > 1 && $5 == "ready" { print $1 }' \
+		    "$T/signers" | sort | tr '\n' ' ')
+		all=$(awk 'NR > 1 { print $1 }' "$T/signers" | sort |
+		    tr '\n' ' ')
+		if [ "$have" = "$want" ] && [ "$all" = "$want" ]; then
+			sd_record_pids
+			return 0
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	cat "$T/signers"
+	atf_fail "signers not as expected ($want) within 10 s"
 }
