@@ -116,6 +116,9 @@ install: all
 	install -m 444 docs/signerd.conf.5 $(DESTDIR)$(MANDIR)/man5
 	install -m 644 etc/signerd.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/signerd/signerd.conf.example
+	install -d $(DESTDIR)$(PREFIX)/share/examples/signerd
+	install -m 644 etc/signerd.service etc/signerd.rc \
+	    $(DESTDIR)$(PREFIX)/share/examples/signerd
 
 clean:
 	rm -rf $(O)
