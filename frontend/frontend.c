@@ -81,7 +81,6 @@ struct frontend {
 extern char		**environ;
 
 static __dead void	 usage(void);
-static void		 fe_sig(int, short, void *);
 static void		 fe_dispatch_parent(int, short, void *);
 static void		 fe_dispatch_engine(int, short, void *);
 static void		 fe_configure(void);
@@ -111,7 +110,6 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
-	struct event		 ev_sigterm, ev_sigint, ev_sighup;
 	struct fe_listener	*l;
 	struct fe_conn		*c;
 	const char		*root = NULL, *user = NULL;
@@ -157,13 +155,7 @@ main(int argc, char *argv[])
 	fe->base = event_init();
 	sandbox_apply(SANDBOX_FRONTEND);
 
-	signal_set(&ev_sigterm, SIGTERM, fe_sig, NULL);
-	signal_set(&ev_sigint, SIGINT, fe_sig, NULL);
-	signal_set(&ev_sighup, SIGHUP, fe_sig, NULL);
-	signal_add(&ev_sigterm, NULL);
-	signal_add(&ev_sigint, NULL);
-	signal_add(&ev_sighup, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	child_signals();
 
 	if (imsgev_init(&fe->parent, PARENT_SOCK_FILENO, fe_dispatch_parent,
 	    NULL, IMSG_MAX_INTERNAL, 1) == -1)
@@ -188,20 +180,6 @@ main(int argc, char *argv[])
 	imsgev_clear(&fe->parent);
 	free(fe);
 	exit(0);
-}
-
-static void
-fe_sig(int sig, short event, void *arg)
-{
-	switch (sig) {
-	case SIGTERM:
-	case SIGINT:
-		event_loopexit(NULL);
-		break;
-	case SIGHUP:
-		/* The parent reloads; a HUP sent to the group is not ours. */
-		break;
-	}
 }
 
 static void
@@ -246,7 +224,6 @@ fe_dispatch_parent(int fd, short event, void *arg)
 	struct fe_listener	*l;
 	struct ibuf		 kb;
 	ssize_t			 n;
-	int			 rfd, verbose;
 
 	if (imsgev_io(iev, event) == -1) {
 		event_loopexit(NULL);
@@ -301,18 +278,11 @@ fe_dispatch_parent(int fd, short event, void *arg)
 			fe_configure();
 			break;
 		case IMSG_SOCKET_ENGINE:
-			if ((rfd = imsg_get_fd(&imsg)) == -1)
-				fatalx("engine socket without fd");
-			imsgev_clear(&fe->engine);
-			if (imsgev_init(&fe->engine, rfd, fe_dispatch_engine,
-			    NULL, IMSG_MAX_INTERNAL, 0) == -1)
-				fatal("engine channel");
+			child_link(&fe->engine, &imsg, fe_dispatch_engine,
+			    NULL);
 			break;
 		case IMSG_CTL_VERBOSE:
-			if (imsg_get_data(&imsg, &verbose,
-			    sizeof(verbose)) == -1)
-				fatalx("bad IMSG_CTL_VERBOSE");
-			log_setverbose(verbose);
+			child_verbose(&imsg);
 			break;
 		default:
 			fatalx("unexpected imsg %u from the parent",

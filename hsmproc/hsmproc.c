@@ -25,7 +25,6 @@
 extern char		**environ;
 
 static __dead void	 usage(void);
-static void		 hsm_sig(int, short, void *);
 static void		 hsm_dispatch_parent(int, short, void *);
 static void		 hsm_dispatch_engine(int, short, void *);
 static void		 hsm_start(struct hsm *);
@@ -45,7 +44,6 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
-	struct event	 ev_sigterm, ev_sigint, ev_sighup;
 	const char	*name = NULL, *user = NULL;
 	char		 title[128];
 	int		 ch, debug = 0, verbose = 0;
@@ -86,13 +84,7 @@ main(int argc, char *argv[])
 	priv_drop(user, NULL);
 	event_init();
 
-	signal_set(&ev_sigterm, SIGTERM, hsm_sig, NULL);
-	signal_set(&ev_sigint, SIGINT, hsm_sig, NULL);
-	signal_set(&ev_sighup, SIGHUP, hsm_sig, NULL);
-	signal_add(&ev_sigterm, NULL);
-	signal_add(&ev_sigint, NULL);
-	signal_add(&ev_sighup, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	child_signals();
 	evtimer_set(&hsm->retry, hsm_retry, hsm);
 
 	if (imsgev_init(&hsm->parent, PARENT_SOCK_FILENO, hsm_dispatch_parent,
@@ -107,20 +99,6 @@ main(int argc, char *argv[])
 	imsgev_clear(&hsm->parent);
 	freezero(hsm, sizeof(*hsm));
 	exit(0);
-}
-
-static void
-hsm_sig(int sig, short event, void *arg)
-{
-	switch (sig) {
-	case SIGTERM:
-	case SIGINT:
-		event_loopexit(NULL);
-		break;
-	case SIGHUP:
-		/* The parent reloads and tells us; a group HUP is not ours. */
-		break;
-	}
 }
 
 void
@@ -197,7 +175,6 @@ hsm_dispatch_parent(int fd, short event, void *arg)
 	struct imsg	 imsg;
 	struct ibuf	 ib;
 	ssize_t		 n;
-	int		 rfd, verbose;
 
 	if (imsgev_io(iev, event) == -1) {
 		/* Without a parent there is nobody to restart us. */
@@ -253,19 +230,11 @@ hsm_dispatch_parent(int fd, short event, void *arg)
 			hsm_start(h);
 			break;
 		case IMSG_SOCKET_ENGINE:
-			if ((rfd = imsg_get_fd(&imsg)) == -1)
-				fatalx("engine socket without fd");
-			imsgev_clear(&h->engine);
-			if (imsgev_init(&h->engine, rfd, hsm_dispatch_engine,
-			    h, IMSG_MAX_INTERNAL, 0) == -1)
-				fatal("engine channel");
+			child_link(&h->engine, &imsg, hsm_dispatch_engine, h);
 			hsm_status_send(h, 0);
 			break;
 		case IMSG_CTL_VERBOSE:
-			if (imsg_get_data(&imsg, &verbose,
-			    sizeof(verbose)) == -1)
-				fatalx("bad IMSG_CTL_VERBOSE");
-			log_setverbose(verbose);
+			child_verbose(&imsg);
 			break;
 		default:
 			fatalx("unexpected imsg %u from the parent",

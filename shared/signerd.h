@@ -187,6 +187,14 @@ enum sandbox_profile {
 };
 void		 sandbox_apply(enum sandbox_profile);
 
+/* child.c */
+struct imsg;
+struct imsgev;
+void		 child_signals(void);
+void		 child_link(struct imsgev *, struct imsg *,
+		    void (*)(int, short, void *), void *);
+void		 child_verbose(struct imsg *);
+
 /* util.c */
 const char	*proc_kind_name(enum proc_kind);
 const char	*proc_state_name(enum proc_state);

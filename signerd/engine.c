@@ -21,7 +21,6 @@
 #include "parent.h"
 #include "engine.h"
 
-static void	 engine_sig(int, short, void *);
 static void	 engine_dispatch_parent(int, short, void *);
 static void	 engine_dispatch_frontend(int, short, void *);
 static void	 engine_dispatch_signer(int, short, void *);
@@ -34,7 +33,6 @@ struct engine	*engine;
 __dead void
 engine_main(const char *user, int debug, int verbose)
 {
-	struct event	 ev_sigterm, ev_sigint, ev_sighup;
 	struct esigner	*es;
 	struct eproc	*ep;
 
@@ -58,13 +56,7 @@ engine_main(const char *user, int debug, int verbose)
 	event_init();
 	sandbox_apply(SANDBOX_ENGINE);
 
-	signal_set(&ev_sigterm, SIGTERM, engine_sig, NULL);
-	signal_set(&ev_sigint, SIGINT, engine_sig, NULL);
-	signal_set(&ev_sighup, SIGHUP, engine_sig, NULL);
-	signal_add(&ev_sigterm, NULL);
-	signal_add(&ev_sigint, NULL);
-	signal_add(&ev_sighup, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	child_signals();
 
 	if (imsgev_init(&engine->parent, PARENT_SOCK_FILENO,
 	    engine_dispatch_parent, NULL, IMSG_MAX_INTERNAL, 1) == -1)
@@ -87,20 +79,6 @@ engine_main(const char *user, int debug, int verbose)
 }
 
 static void
-engine_sig(int sig, short event, void *arg)
-{
-	switch (sig) {
-	case SIGTERM:
-	case SIGINT:
-		event_loopexit(NULL);
-		break;
-	case SIGHUP:
-		/* The parent reloads; a HUP sent to the group is not ours. */
-		break;
-	}
-}
-
-static void
 engine_dispatch_parent(int fd, short event, void *arg)
 {
 	struct imsgev		*iev = &engine->parent;
@@ -109,7 +87,7 @@ engine_dispatch_parent(int fd, short event, void *arg)
 	struct signer_link	 sl;
 	char			 admin[256];
 	ssize_t			 n;
-	int			 rfd, verbose;
+	int			 rfd;
 
 	if (imsgev_io(iev, event) == -1) {
 		log_debug("parent gone");
@@ -128,13 +106,8 @@ engine_dispatch_parent(int fd, short event, void *arg)
 			control_listen(rfd);
 			break;
 		case IMSG_SOCKET_FRONTEND:
-			if ((rfd = imsg_get_fd(&imsg)) == -1)
-				fatalx("frontend socket without fd");
-			imsgev_clear(&engine->frontend);
-			if (imsgev_init(&engine->frontend, rfd,
-			    engine_dispatch_frontend, NULL, IMSG_MAX_INTERNAL,
-			    0) == -1)
-				fatal("frontend channel");
+			child_link(&engine->frontend, &imsg,
+			    engine_dispatch_frontend, NULL);
 			log_debug("linked to the frontend");
 			break;
 		case IMSG_SOCKET_SIGNER:
@@ -188,10 +161,7 @@ engine_dispatch_parent(int fd, short event, void *arg)
 			engine_proc_update(&pi);
 			break;
 		case IMSG_CTL_VERBOSE:
-			if (imsg_get_data(&imsg, &verbose,
-			    sizeof(verbose)) == -1)
-				fatalx("bad IMSG_CTL_VERBOSE");
-			log_setverbose(verbose);
+			child_verbose(&imsg);
 			break;
 		case IMSG_CTL_RESULT:
 			control_parent_result(imsg_get_id(&imsg), &imsg);
