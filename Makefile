@@ -19,7 +19,7 @@ YACC		= byacc
 PKG_CONFIG	?= pkg-config
 
 PKGS		= libbsd-overlay libevent libevent_openssl libseccomp openssl \
-		  p11-kit-1
+		  p11-kit-1 sqlite3
 
 WARNINGS	= -Wall -Wextra -Werror -Wstrict-prototypes \
 		  -Wmissing-prototypes -Wmissing-declarations -Wshadow \
@@ -27,7 +27,7 @@ WARNINGS	= -Wall -Wextra -Werror -Wstrict-prototypes \
 		  -Wno-unused-parameter
 CFLAGS		?= -O2 -g
 CFLAGS		+= -std=c11 $(WARNINGS) -D_GNU_SOURCE -fstack-protector-strong
-CPPFLAGS	+= -I$(CURDIR)/shared -I$(O)/shared -D_FORTIFY_SOURCE=2 \
+CPPFLAGS	+= -I$(CURDIR)/shared -I$(CURDIR)/signerd -I$(O)/shared -D_FORTIFY_SOURCE=2 \
 		   -DLIBEXECDIR=\"$(LIBEXECDIR)\" \
 		   -DSYSCONFDIR=\"$(SYSCONFDIR)\" \
 		   $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
@@ -48,7 +48,7 @@ SHARED_OBJS	= $(SHARED_SRCS:%.c=$(O)/%.o) $(O)/shared/parse.o
 LIBSHARED	= $(O)/shared/libsignerd.a
 
 SIGNERD_SRCS	= signerd/signerd.c signerd/proc.c signerd/engine.c \
-		  signerd/control.c
+		  signerd/control.c signerd/keystore.c
 CTL_SRCS	= signerd/ctl/signerctl.c
 FRONTEND_SRCS	= frontend/frontend.c
 HSM_SRCS	= hsmproc/hsmproc.c hsmproc/hsm_pkcs11.c hsmproc/hsm_openssl.c

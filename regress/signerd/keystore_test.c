@@ -1,0 +1,257 @@
+/*
+ * The keystore: round trips, Locate filters, owners kept apart,
+ * transactions, and that a committed object survives a kill -9.
+ */
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <atf-c.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "keystore.h"
+
+static struct keystore *
+open_ks(const char *path)
+{
+	struct keystore	*ks;
+	char		 err[256];
+
+	if (ks_open(path, &ks, err, sizeof(err)) == -1)
+		atf_tc_fail("ks_open: %s", err);
+	return (ks);
+}
+
+static void
+make_obj(struct keystore *ks, struct ks_object *o, const char *owner,
+    uint32_t type, uint32_t alg)
+{
+	static uint8_t	 attrs[] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	static uint8_t	 mat[] = { 0xde, 0xad, 0xbe, 0xef };
+
+	memset(o, 0, sizeof(*o));
+	ATF_REQUIRE(ks_new_id(ks, o->id, sizeof(o->id)) == 0);
+	o->type = type;
+	o->state = 1;
+	o->algorithm = alg;
+	strlcpy(o->owner, owner, sizeof(o->owner));
+	strlcpy(o->signer, "soft", sizeof(o->signer));
+	o->created = 1700000000;
+	o->attrs = attrs;
+	o->attrs_len = sizeof(attrs);
+	o->material = mat;
+	o->material_len = sizeof(mat);
+}
+
+ATF_TC_WITHOUT_HEAD(roundtrip);
+ATF_TC_BODY(roundtrip, tc)
+{
+	struct keystore		*ks = open_ks("ks.db");
+	struct ks_object	 o, g;
+	const char		*names[] = { "one", "two" };
+
+	make_obj(ks, &o, "alice", 2, 3);
+	ATF_REQUIRE(strchr(o.id, ':') == NULL && strlen(o.id) == 36);
+	ATF_REQUIRE(ks_insert(ks, &o, names, 2) == -1);	/* no transaction */
+	ATF_REQUIRE(ks_begin(ks) == 0);
+	ATF_REQUIRE(ks_insert(ks, &o, names, 2) == 0);
+	ATF_REQUIRE(ks_insert(ks, &o, names, 2) == -1);	/* same id */
+	ATF_REQUIRE(ks_commit(ks) == 0);
+
+	ATF_REQUIRE(ks_get(ks, o.id, &g) == 0);
+	ATF_CHECK_STREQ(g.id, o.id);
+	ATF_CHECK_EQ(g.type, 2);
+	ATF_CHECK_EQ(g.state, 1);
+	ATF_CHECK_EQ(g.algorithm, 3);
+	ATF_CHECK_STREQ(g.owner, "alice");
+	ATF_CHECK_STREQ(g.signer, "soft");
+	ATF_CHECK_EQ(g.created, 1700000000);
+	ATF_REQUIRE(g.attrs_len == o.attrs_len &&
+	    memcmp(g.attrs, o.attrs, o.attrs_len) == 0);
+	ATF_REQUIRE(g.material_len == o.material_len &&
+	    memcmp(g.material, o.material, o.material_len) == 0);
+	ks_object_clear(&g);
+
+	/* Update: new state, no material (as Destroy leaves it). */
+	o.state = 6;
+	o.material = NULL;
+	o.material_len = 0;
+	ATF_REQUIRE(ks_begin(ks) == 0);
+	ATF_REQUIRE(ks_update(ks, &o, names, 1) == 0);
+	ATF_REQUIRE(ks_commit(ks) == 0);
+	ATF_REQUIRE(ks_get(ks, o.id, &g) == 0);
+	ATF_CHECK_EQ(g.state, 6);
+	ATF_CHECK(g.material == NULL && g.material_len == 0);
+	ks_object_clear(&g);
+
+	ATF_CHECK_EQ(ks_get(ks, "no-such-id", &g), 1);
+	strlcpy(o.id, "no-such-id", sizeof(o.id));
+	ATF_REQUIRE(ks_begin(ks) == 0);
+	ATF_CHECK_EQ(ks_update(ks, &o, NULL, 0), -1);
+	ATF_REQUIRE(ks_rollback(ks) == 0);
+	ks_close(ks);
+}
+
+ATF_TC_WITHOUT_HEAD(locate);
+ATF_TC_BODY(locate, tc)
+{
+	struct keystore		*ks = open_ks("ks.db");
+	struct ks_object	 o[4];
+	struct ks_filter	 f;
+	char			 ids[8][KS_ID_MAX];
+	const char		*n0[] = { "key-a" }, *n1[] = { "key-b" };
+	size_t			 n;
+
+	ATF_REQUIRE(ks_begin(ks) == 0);
+	make_obj(ks, &o[0], "alice", 2, 3);
+	ATF_REQUIRE(ks_insert(ks, &o[0], n0, 1) == 0);
+	make_obj(ks, &o[1], "alice", 3, 4);
+	ATF_REQUIRE(ks_insert(ks, &o[1], n1, 1) == 0);
+	make_obj(ks, &o[2], "alice", 4, 4);
+	o[2].state = 2;
+	ATF_REQUIRE(ks_insert(ks, &o[2], n1, 1) == 0);
+	make_obj(ks, &o[3], "bob", 2, 3);
+	ATF_REQUIRE(ks_insert(ks, &o[3], n0, 1) == 0);
+	ATF_REQUIRE(ks_commit(ks) == 0);
+
+	memset(&f, 0, sizeof(f));
+	f.owner = "alice";
+	ATF_REQUIRE(ks_locate(ks, &f, ids, 8, &n) == 0);
+	ATF_CHECK_EQ(n, 3);
+	f.name = "key-a";
+	ATF_REQUIRE(ks_locate(ks, &f, ids, 8, &n) == 0);
+	ATF_REQUIRE_EQ(n, 1);
+	ATF_CHECK_STREQ(ids[0], o[0].id);	/* not bob's key-a */
+	f.name = "key-b";
+	ATF_REQUIRE(ks_locate(ks, &f, ids, 8, &n) == 0);
+	ATF_CHECK_EQ(n, 2);
+	f.state = 2;
+	ATF_REQUIRE(ks_locate(ks, &f, ids, 8, &n) == 0);
+	ATF_REQUIRE_EQ(n, 1);
+	ATF_CHECK_STREQ(ids[0], o[2].id);
+	f.state = 0;
+	f.name = NULL;
+	f.algorithm = 4;
+	f.type = 3;
+	ATF_REQUIRE(ks_locate(ks, &f, ids, 8, &n) == 0);
+	ATF_REQUIRE_EQ(n, 1);
+	ATF_CHECK_STREQ(ids[0], o[1].id);
+	/* Maximum Items and Offset Items. */
+	memset(&f, 0, sizeof(f));
+	f.owner = "alice";
+	ATF_REQUIRE(ks_locate(ks, &f, ids, 2, &n) == 0);
+	ATF_CHECK_EQ(n, 2);
+	f.offset = 2;
+	ATF_REQUIRE(ks_locate(ks, &f, ids, 8, &n) == 0);
+	ATF_CHECK_EQ(n, 1);
+	f.owner = "mallory";
+	f.offset = 0;
+	ATF_REQUIRE(ks_locate(ks, &f, ids, 8, &n) == 0);
+	ATF_CHECK_EQ(n, 0);
+	ks_close(ks);
+}
+
+ATF_TC_WITHOUT_HEAD(rollback);
+ATF_TC_BODY(rollback, tc)
+{
+	struct keystore		*ks = open_ks("ks.db");
+	struct ks_object	 o, g;
+
+	make_obj(ks, &o, "alice", 2, 3);
+	ATF_REQUIRE(ks_begin(ks) == 0);
+	ATF_REQUIRE(ks_insert(ks, &o, NULL, 0) == 0);
+	ATF_REQUIRE(ks_rollback(ks) == 0);
+	ATF_CHECK_EQ(ks_get(ks, o.id, &g), 1);
+	/* Closing with an open transaction loses it. */
+	ATF_REQUIRE(ks_begin(ks) == 0);
+	ATF_REQUIRE(ks_insert(ks, &o, NULL, 0) == 0);
+	ks_close(ks);
+	ks = open_ks("ks.db");
+	ATF_CHECK_EQ(ks_get(ks, o.id, &g), 1);
+	ks_close(ks);
+}
+
+/*
+ * A child commits objects and reports each id on a pipe once committed,
+ * then is killed with SIGKILL in the middle of a transaction: every
+ * reported object is there after reopening, the open transaction is not.
+ */
+ATF_TC_WITHOUT_HEAD(kill9);
+ATF_TC_BODY(kill9, tc)
+{
+	struct keystore		*ks;
+	struct ks_object	 o, g;
+	char			 ids[64][KS_ID_MAX], pending[KS_ID_MAX];
+	int			 p[2], status, i, n = 0;
+	pid_t			 pid;
+
+	ATF_REQUIRE(pipe(p) == 0);
+	if ((pid = fork()) == 0) {
+		close(p[0]);
+		ks = open_ks("ks.db");
+		for (i = 0; i < 32; i++) {
+			make_obj(ks, &o, "alice", 2, 3);
+			if (ks_begin(ks) == -1 ||
+			    ks_insert(ks, &o, NULL, 0) == -1 ||
+			    ks_commit(ks) == -1)
+				_exit(1);
+			if (write(p[1], o.id, KS_ID_MAX) != KS_ID_MAX)
+				_exit(1);
+		}
+		/* One more, never committed. */
+		make_obj(ks, &o, "alice", 2, 3);
+		if (ks_begin(ks) == -1 || ks_insert(ks, &o, NULL, 0) == -1)
+			_exit(1);
+		if (write(p[1], o.id, KS_ID_MAX) != KS_ID_MAX)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	for (i = 0; i < 32; i++) {
+		ATF_REQUIRE(read(p[0], ids[n], KS_ID_MAX) == KS_ID_MAX);
+		n++;
+	}
+	ATF_REQUIRE(read(p[0], pending, KS_ID_MAX) == KS_ID_MAX);
+	kill(pid, SIGKILL);
+	ATF_REQUIRE(waitpid(pid, &status, 0) == pid);
+	ATF_REQUIRE(WIFSIGNALED(status));
+	close(p[0]);
+
+	ks = open_ks("ks.db");
+	for (i = 0; i < n; i++) {
+		ATF_CHECK_EQ_MSG(ks_get(ks, ids[i], &g), 0, "lost %s", ids[i]);
+		ks_object_clear(&g);
+	}
+	ATF_CHECK_EQ(ks_get(ks, pending, &g), 1);
+	ks_close(ks);
+}
+
+ATF_TC_WITHOUT_HEAD(bad_file);
+ATF_TC_BODY(bad_file, tc)
+{
+	struct keystore	*ks;
+	char		 err[256];
+	FILE		*f;
+
+	ATF_REQUIRE((f = fopen("junk.db", "w")) != NULL);
+	fprintf(f, "this is not an SQLite database, not at all\n");
+	fclose(f);
+	ATF_CHECK_EQ(ks_open("junk.db", &ks, err, sizeof(err)), -1);
+	ATF_CHECK(strstr(err, "junk.db") != NULL);
+	ATF_CHECK_EQ(ks_open("/nonexistent/dir/ks.db", &ks, err,
+	    sizeof(err)), -1);
+}
+
+ATF_TP_ADD_TCS(tp)
+{
+	ATF_TP_ADD_TC(tp, roundtrip);
+	ATF_TP_ADD_TC(tp, locate);
+	ATF_TP_ADD_TC(tp, rollback);
+	ATF_TP_ADD_TC(tp, kill9);
+	ATF_TP_ADD_TC(tp, bad_file);
+	return (atf_no_error());
+}

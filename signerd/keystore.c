@@ -1,0 +1,455 @@
+/*
+ * The keystore, in SQLite.
+ *
+ * Writes happen inside an explicit transaction that the engine opens on
+ * the first change of an event-loop turn and commits at its end (group
+ * commit); replies to the requests of that turn go out only after the
+ * commit, which with synchronous=FULL has reached the disk.
+ */
+#include <sys/types.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "keystore.h"
+
+#define KS_SCHEMA_VERSION	1
+
+enum ks_stmt {
+	S_BEGIN,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_INSERT,
+	S_UPDATE,
+	S_GET,
+	S_NAMES_DEL,
+	S_NAMES_ADD,
+	S_EXISTS,
+	S_COUNT
+};
+
+static const char *ks_sql[S_COUNT] = {
+	[S_BEGIN] = "BEGIN IMMEDIATE",
+	[S_COMMIT] = "COMMIT",
+	[S_ROLLBACK] = "ROLLBACK",
+	[S_INSERT] = "INSERT INTO objects (id, type, state, algorithm, owner,"
+	    " signer, created, attributes, material)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[S_UPDATE] = "UPDATE objects SET type = ?2, state = ?3,"
+	    " algorithm = ?4, owner = ?5, signer = ?6, created = ?7,"
+	    " attributes = ?8, material = ?9 WHERE id = ?1",
+	[S_GET] = "SELECT id, type, state, algorithm, owner, signer, created,"
+	    " attributes, material FROM objects WHERE id = ?1",
+	[S_NAMES_DEL] = "DELETE FROM names WHERE id = ?1",
+	[S_NAMES_ADD] = "INSERT INTO names (id, name) VALUES (?1, ?2)",
+	[S_EXISTS] = "SELECT 1 FROM objects WHERE id = ?1",
+};
+
+static const char ks_schema[] =
+	"CREATE TABLE IF NOT EXISTS objects ("
+	"  id TEXT PRIMARY KEY NOT NULL,"
+	"  type INTEGER NOT NULL,"
+	"  state INTEGER NOT NULL,"
+	"  algorithm INTEGER NOT NULL,"
+	"  owner TEXT NOT NULL,"
+	"  signer TEXT NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  attributes BLOB NOT NULL,"
+	"  material BLOB"
+	");"
+	"CREATE INDEX IF NOT EXISTS objects_owner ON objects (owner, type);"
+	"CREATE TABLE IF NOT EXISTS names ("
+	"  id TEXT NOT NULL REFERENCES objects (id) ON DELETE CASCADE,"
+	"  name TEXT NOT NULL"
+	");"
+	"CREATE INDEX IF NOT EXISTS names_name ON names (name);"
+	"CREATE INDEX IF NOT EXISTS names_id ON names (id);";
+
+struct keystore {
+	sqlite3		*db;
+	sqlite3_stmt	*stmt[S_COUNT];
+	int		 in_txn;
+	char		 err[256];
+};
+
+static int	 ks_exec(struct keystore *, enum ks_stmt);
+static int	 ks_fail(struct keystore *, const char *);
+static int	 ks_bind_object(struct keystore *, sqlite3_stmt *,
+		    const struct ks_object *);
+static int	 ks_set_names(struct keystore *, const char *,
+		    const char * const *, size_t);
+
+static int
+ks_fail(struct keystore *ks, const char *what)
+{
+	(void)snprintf(ks->err, sizeof(ks->err), "%s: %s", what,
+	    sqlite3_errmsg(ks->db));
+	return (-1);
+}
+
+const char *
+ks_error(struct keystore *ks)
+{
+	return (ks->err);
+}
+
+int
+ks_open(const char *path, struct keystore **ksp, char *err, size_t errlen)
+{
+	struct keystore	*ks;
+	sqlite3_stmt	*st;
+	int		 i, version;
+
+	if ((ks = calloc(1, sizeof(*ks))) == NULL) {
+		(void)snprintf(err, errlen, "out of memory");
+		return (-1);
+	}
+	if (sqlite3_open_v2(path, &ks->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		(void)snprintf(err, errlen, "%s: %s", path, ks->db == NULL ?
+		    "out of memory" : sqlite3_errmsg(ks->db));
+		goto fail;
+	}
+	/* WAL + FULL: a committed transaction survives a crash or power cut. */
+	if (sqlite3_exec(ks->db, "PRAGMA journal_mode = WAL;"
+	    "PRAGMA synchronous = FULL;"
+	    "PRAGMA foreign_keys = ON;"
+	    "PRAGMA secure_delete = ON;", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_exec(ks->db, ks_schema, NULL, NULL, NULL) != SQLITE_OK) {
+		(void)snprintf(err, errlen, "%s: %s", path,
+		    sqlite3_errmsg(ks->db));
+		goto fail;
+	}
+	if (sqlite3_prepare_v2(ks->db, "PRAGMA user_version", -1, &st,
+	    NULL) != SQLITE_OK || sqlite3_step(st) != SQLITE_ROW) {
+		(void)snprintf(err, errlen, "%s: %s", path,
+		    sqlite3_errmsg(ks->db));
+		sqlite3_finalize(st);
+		goto fail;
+	}
+	version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (version == 0)
+		(void)sqlite3_exec(ks->db, "PRAGMA user_version = 1", NULL,
+		    NULL, NULL);
+	else if (version != KS_SCHEMA_VERSION) {
+		(void)snprintf(err, errlen, "%s: keystore schema %d, this "
+		    "signerd knows %d", path, version, KS_SCHEMA_VERSION);
+		goto fail;
+	}
+	for (i = 0; i < S_COUNT; i++)
+		if (sqlite3_prepare_v3(ks->db, ks_sql[i], -1,
+		    SQLITE_PREPARE_PERSISTENT, &ks->stmt[i], NULL) !=
+		    SQLITE_OK) {
+			(void)snprintf(err, errlen, "%s: %s", path,
+			    sqlite3_errmsg(ks->db));
+			goto fail;
+		}
+	*ksp = ks;
+	return (0);
+ fail:
+	ks_close(ks);
+	return (-1);
+}
+
+void
+ks_close(struct keystore *ks)
+{
+	int	 i;
+
+	if (ks == NULL)
+		return;
+	if (ks->in_txn)
+		(void)ks_rollback(ks);
+	for (i = 0; i < S_COUNT; i++)
+		sqlite3_finalize(ks->stmt[i]);
+	sqlite3_close(ks->db);
+	free(ks);
+}
+
+/* Run a statement that returns no rows. */
+static int
+ks_exec(struct keystore *ks, enum ks_stmt s)
+{
+	sqlite3_stmt	*st = ks->stmt[s];
+	int		 rc;
+
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return (ks_fail(ks, ks_sql[s]));
+	return (0);
+}
+
+int
+ks_begin(struct keystore *ks)
+{
+	if (ks->in_txn)
+		return (0);
+	if (ks_exec(ks, S_BEGIN) == -1)
+		return (-1);
+	ks->in_txn = 1;
+	return (0);
+}
+
+int
+ks_commit(struct keystore *ks)
+{
+	if (!ks->in_txn)
+		return (0);
+	if (ks_exec(ks, S_COMMIT) == -1) {
+		(void)ks_rollback(ks);
+		return (-1);
+	}
+	ks->in_txn = 0;
+	return (0);
+}
+
+int
+ks_rollback(struct keystore *ks)
+{
+	if (!ks->in_txn)
+		return (0);
+	ks->in_txn = 0;
+	return (ks_exec(ks, S_ROLLBACK));
+}
+
+int
+ks_in_transaction(struct keystore *ks)
+{
+	return (ks->in_txn);
+}
+
+/*
+ * A new Unique Identifier: a random UUID.  Only letters, digits and '-',
+ * which Krill (splits at ':') and Cascade (puts ids in URLs) both need.
+ */
+int
+ks_new_id(struct keystore *ks, char *id, size_t idlen)
+{
+	sqlite3_stmt	*st = ks->stmt[S_EXISTS];
+	uint8_t		 r[16];
+	int		 rc, tries;
+
+	for (tries = 0; tries < 4; tries++) {
+		arc4random_buf(r, sizeof(r));
+		r[6] = (r[6] & 0x0f) | 0x40;
+		r[8] = (r[8] & 0x3f) | 0x80;
+		(void)snprintf(id, idlen, "%02x%02x%02x%02x-%02x%02x-%02x%02x-"
+		    "%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2],
+		    r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11],
+		    r[12], r[13], r[14], r[15]);
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (rc == SQLITE_DONE)
+			return (0);
+		if (rc != SQLITE_ROW)
+			return (ks_fail(ks, "new id"));
+	}
+	(void)snprintf(ks->err, sizeof(ks->err), "no unused id found");
+	return (-1);
+}
+
+static int
+ks_bind_object(struct keystore *ks, sqlite3_stmt *st,
+    const struct ks_object *o)
+{
+	if (sqlite3_bind_text(st, 1, o->id, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, o->type) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, o->state) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 4, o->algorithm) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 5, o->owner, -1, SQLITE_STATIC) !=
+	    SQLITE_OK ||
+	    sqlite3_bind_text(st, 6, o->signer, -1, SQLITE_STATIC) !=
+	    SQLITE_OK ||
+	    sqlite3_bind_int64(st, 7, o->created) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, 8, o->attrs != NULL ? (void *)o->attrs : "",
+	    o->attrs_len, SQLITE_STATIC) != SQLITE_OK ||
+	    (o->material != NULL ?
+	    sqlite3_bind_blob(st, 9, o->material, o->material_len,
+	    SQLITE_STATIC) : sqlite3_bind_null(st, 9)) != SQLITE_OK) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return (ks_fail(ks, "bind"));
+	}
+	return (0);
+}
+
+static int
+ks_set_names(struct keystore *ks, const char *id, const char * const *names,
+    size_t nnames)
+{
+	sqlite3_stmt	*st = ks->stmt[S_NAMES_ADD];
+	size_t		 i;
+
+	sqlite3_bind_text(ks->stmt[S_NAMES_DEL], 1, id, -1, SQLITE_STATIC);
+	if (ks_exec(ks, S_NAMES_DEL) == -1)
+		return (-1);
+	for (i = 0; i < nnames; i++) {
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, names[i], -1, SQLITE_STATIC);
+		if (ks_exec(ks, S_NAMES_ADD) == -1)
+			return (-1);
+	}
+	return (0);
+}
+
+/* Both need an open transaction: the caller commits. */
+int
+ks_insert(struct keystore *ks, const struct ks_object *o,
+    const char * const *names, size_t nnames)
+{
+	if (!ks->in_txn) {
+		(void)snprintf(ks->err, sizeof(ks->err), "no transaction");
+		return (-1);
+	}
+	if (ks_bind_object(ks, ks->stmt[S_INSERT], o) == -1 ||
+	    ks_exec(ks, S_INSERT) == -1)
+		return (-1);
+	return (ks_set_names(ks, o->id, names, nnames));
+}
+
+int
+ks_update(struct keystore *ks, const struct ks_object *o,
+    const char * const *names, size_t nnames)
+{
+	if (!ks->in_txn) {
+		(void)snprintf(ks->err, sizeof(ks->err), "no transaction");
+		return (-1);
+	}
+	if (ks_bind_object(ks, ks->stmt[S_UPDATE], o) == -1 ||
+	    ks_exec(ks, S_UPDATE) == -1)
+		return (-1);
+	if (sqlite3_changes(ks->db) != 1) {
+		(void)snprintf(ks->err, sizeof(ks->err), "no object %s",
+		    o->id);
+		return (-1);
+	}
+	return (ks_set_names(ks, o->id, names, nnames));
+}
+
+static int
+ks_column_blob(sqlite3_stmt *st, int col, uint8_t **p, size_t *len)
+{
+	const void	*b;
+	int		 n;
+
+	*p = NULL;
+	*len = 0;
+	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+		return (0);
+	b = sqlite3_column_blob(st, col);
+	n = sqlite3_column_bytes(st, col);
+	if ((*p = malloc(n > 0 ? n : 1)) == NULL)
+		return (-1);
+	if (n > 0)
+		memcpy(*p, b, n);
+	*len = n;
+	return (0);
+}
+
+/* 0 found, 1 not found, -1 error. */
+int
+ks_get(struct keystore *ks, const char *id, struct ks_object *o)
+{
+	sqlite3_stmt	*st = ks->stmt[S_GET];
+	const char	*s;
+	int		 rc, ret = -1;
+
+	memset(o, 0, sizeof(*o));
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	switch (rc = sqlite3_step(st)) {
+	case SQLITE_DONE:
+		ret = 1;
+		break;
+	case SQLITE_ROW:
+		(void)strlcpy(o->id, (const char *)sqlite3_column_text(st, 0),
+		    sizeof(o->id));
+		o->type = sqlite3_column_int64(st, 1);
+		o->state = sqlite3_column_int64(st, 2);
+		o->algorithm = sqlite3_column_int64(st, 3);
+		if ((s = (const char *)sqlite3_column_text(st, 4)) != NULL)
+			(void)strlcpy(o->owner, s, sizeof(o->owner));
+		if ((s = (const char *)sqlite3_column_text(st, 5)) != NULL)
+			(void)strlcpy(o->signer, s, sizeof(o->signer));
+		o->created = sqlite3_column_int64(st, 6);
+		if (ks_column_blob(st, 7, &o->attrs, &o->attrs_len) == -1 ||
+		    ks_column_blob(st, 8, &o->material,
+		    &o->material_len) == -1) {
+			ks_object_clear(o);
+			(void)snprintf(ks->err, sizeof(ks->err),
+			    "out of memory");
+			break;
+		}
+		ret = 0;
+		break;
+	default:
+		(void)ks_fail(ks, "get");
+		break;
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return (ret);
+}
+
+/*
+ * Ids of the objects matching f, at most max of them, oldest first.  The
+ * statement is built per call: the filter decides which terms it has.
+ */
+int
+ks_locate(struct keystore *ks, const struct ks_filter *f,
+    char (*ids)[KS_ID_MAX], size_t max, size_t *n)
+{
+	sqlite3_stmt	*st;
+	char		 sql[512];
+	int		 rc, i = 1;
+
+	*n = 0;
+	(void)snprintf(sql, sizeof(sql), "SELECT o.id FROM objects o WHERE"
+	    " o.owner = ?%s%s%s%s ORDER BY o.created, o.rowid"
+	    " LIMIT ? OFFSET ?",
+	    f->type ? " AND o.type = ?" : "",
+	    f->state ? " AND o.state = ?" : "",
+	    f->algorithm ? " AND o.algorithm = ?" : "",
+	    f->name ? " AND o.id IN (SELECT id FROM names WHERE name = ?)" :
+	    "");
+	if (sqlite3_prepare_v2(ks->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return (ks_fail(ks, "locate"));
+	sqlite3_bind_text(st, i++, f->owner, -1, SQLITE_STATIC);
+	if (f->type)
+		sqlite3_bind_int64(st, i++, f->type);
+	if (f->state)
+		sqlite3_bind_int64(st, i++, f->state);
+	if (f->algorithm)
+		sqlite3_bind_int64(st, i++, f->algorithm);
+	if (f->name)
+		sqlite3_bind_text(st, i++, f->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)max);
+	sqlite3_bind_int64(st, i++, (sqlite3_int64)f->offset);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+		(void)strlcpy(ids[*n], (const char *)sqlite3_column_text(st,
+		    0), KS_ID_MAX);
+		(*n)++;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		(void)ks_fail(ks, "locate");
+		sqlite3_finalize(st);
+		return (-1);
+	}
+	sqlite3_finalize(st);
+	return (0);
+}
+
+void
+ks_object_clear(struct ks_object *o)
+{
+	free(o->attrs);
+	freezero(o->material, o->material_len);
+	memset(o, 0, sizeof(*o));
+}
