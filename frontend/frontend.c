@@ -487,8 +487,10 @@ fe_read(struct bufferevent *bev, void *arg)
 			fe_close(c, "engine unavailable");
 			return;
 		}
+		memset(&hdr, 0, sizeof(hdr));
 		hdr.conn_id = c->id;
 		hdr.req_id = ++c->next_req;
+		(void)strlcpy(hdr.identity, c->identity, sizeof(hdr.identity));
 		if ((ib = imsg_create(&fe->engine.ibuf, IMSG_FE_REQUEST, 0, 0,
 		    sizeof(hdr) + TTLV_HEADER + len)) == NULL ||
 		    imsg_add(ib, &hdr, sizeof(hdr)) == -1 ||

@@ -20,7 +20,7 @@
 #define IMSG_MAX_INTERNAL	(2 * 1024 * 1024) /* KMIP requests */
 
 /* Bumped with every change to the enum or to a record below. */
-#define IMSG_VERSION		1
+#define IMSG_VERSION		2
 
 enum proc_kind {
 	PROC_PARENT,
@@ -46,6 +46,7 @@ enum imsg_type {
 	IMSG_CONF_ADMIN,	/* string (to engine) */
 	IMSG_CONF_SIGNER,	/* struct signer_setup (to hsm) */
 	IMSG_CONF_PIN,		/* the PIN, to its own hsm only */
+	IMSG_CONF_KEK,		/* key-encryption key, to its openssl hsm */
 	IMSG_CONF_DONE,		/* configuration complete: start serving */
 	IMSG_SIGNER_DEL,	/* struct signer_link: signer removed */
 	IMSG_PROC_INFO,		/* struct proc_info (to engine) */
@@ -59,6 +60,10 @@ enum imsg_type {
 	/* engine <-> hsm */
 	IMSG_HSM_STATUS_REQ,	/* no payload */
 	IMSG_HSM_STATUS,	/* struct signer_status */
+	IMSG_HSM_GENERATE,	/* struct hsm_generate (hsmmsg.h) */
+	IMSG_HSM_IMPORT,	/* struct hsm_import + key */
+	IMSG_HSM_OP,		/* struct hsm_op + parts */
+	IMSG_HSM_RESULT,	/* struct hsm_result + parts */
 
 	/* frontend <-> engine */
 	IMSG_FE_REQUEST,	/* struct fe_hdr + TTLV */
@@ -160,6 +165,7 @@ struct engine_conf {
 struct fe_hdr {
 	uint64_t	 conn_id;
 	uint64_t	 req_id;
+	char		 identity[256];	/* client certificate CN */
 };
 
 enum ctl_code {

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
@@ -30,6 +31,8 @@ static void	 child_setup_engine(struct child *);
 static void	 child_setup_hsm(struct child *);
 static char	**child_env(void);
 static int	 pin_read(const struct signer_conf *, char *, size_t);
+static void	 kek_send(struct child *, const struct signer_conf *);
+static uint8_t	 hexval(uint8_t);
 static void	 child_free(struct child *);
 static void	 ctl_result(struct child *, uint32_t, enum ctl_code,
 		    const char *);
@@ -355,6 +358,8 @@ child_setup_hsm(struct child *c)
 		(void)strlcpy(ss.host, sc->host, sizeof(ss.host));
 	ss.port = sc->port;
 
+	if (sc->type == SIGNER_OPENSSL && sc->kek_file != NULL)
+		kek_send(c, sc);
 	pinlen = pin_read(sc, pin, sizeof(pin));
 	ss.has_pin = pinlen >= 0;
 	imsg_compose_event(&c->iev, IMSG_CONF_SIGNER, 0, 0, -1, &ss,
@@ -417,6 +422,62 @@ pin_read(const struct signer_conf *sc, char *pin, size_t pinsz)
 		return (n);
 	}
 	return (-1);
+}
+
+static uint8_t
+hexval(uint8_t c)
+{
+	if (c >= '0' && c <= '9')
+		return (c - '0');
+	return ((c | 0x20) - 'a' + 10);
+}
+
+/*
+ * The key-encryption key of an openssl signer: 32 bytes, in a file of
+ * exactly 32 raw bytes or 64 hex digits (and a newline).  Sent to its own
+ * signer only; a signer without one reports that it cannot work.
+ */
+static void
+kek_send(struct child *c, const struct signer_conf *sc)
+{
+	uint8_t		 buf[80], kek[32];
+	ssize_t		 n;
+	size_t		 i;
+	int		 fd, ok = 0;
+
+	if ((fd = open(sc->kek_file, O_RDONLY | O_CLOEXEC)) == -1) {
+		log_warn("signer %s: kek file %s", sc->name, sc->kek_file);
+		return;
+	}
+	if (check_file_secrecy(fd, sc->kek_file) == -1) {
+		close(fd);
+		return;
+	}
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	if (n == sizeof(kek)) {
+		memcpy(kek, buf, sizeof(kek));
+		ok = 1;
+	} else if (n == 2 * sizeof(kek)) {
+		ok = 1;
+		for (i = 0; i < sizeof(kek) && ok; i++) {
+			if (!isxdigit(buf[2 * i]) || !isxdigit(buf[2 * i + 1]))
+				ok = 0;
+			else
+				kek[i] = hexval(buf[2 * i]) << 4 |
+				    hexval(buf[2 * i + 1]);
+		}
+	}
+	if (ok)
+		imsg_compose_event(&c->iev, IMSG_CONF_KEK, 0, 0, -1, kek,
+		    sizeof(kek));
+	else
+		log_warnx("signer %s: kek file %s must hold 32 bytes, raw or "
+		    "as 64 hex digits", sc->name, sc->kek_file);
+	explicit_bzero(buf, sizeof(buf));
+	explicit_bzero(kek, sizeof(kek));
 }
 
 /* Give peer (frontend or signer) and the engine a channel to each other. */

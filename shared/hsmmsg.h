@@ -1,0 +1,114 @@
+/*
+ * What the engine asks of a signer child, and what comes back.
+ *
+ * Every request carries the engine's request id in the imsg peerid; the
+ * answer (IMSG_HSM_RESULT) carries the same id.  Variable parts follow
+ * the fixed record in the order of their length fields, and the lengths
+ * must add up to the payload exactly: the receiver checks.
+ *
+ * Key material crosses this channel only wrapped (by the signer's
+ * key-encryption key) or public; plaintext secrets never leave the
+ * signer, except a Register'ed key on its way in, once, to be wrapped.
+ */
+#ifndef HSMMSG_H
+#define HSMMSG_H
+
+#include <stdint.h>
+
+#define HSM_ID_MAX		64	/* object id, with the NUL */
+#define HSM_MSG_MAX		128
+#define HSM_DATA_MAX		(1024 * 1024)
+
+enum hsm_key_kind {
+	HSM_KEY_AES = 1,
+	HSM_KEY_HMAC_SHA256,
+	HSM_KEY_HMAC_SHA384,
+	HSM_KEY_HMAC_SHA512,
+	HSM_KEY_RSA,
+	HSM_KEY_EC_P256,
+	HSM_KEY_EC_P384,
+	HSM_KEY_EC_P521,
+	HSM_KEY_ED25519,
+	HSM_KEY_SECRET		/* Secret Data: opaque bytes, no operations */
+};
+
+enum hsm_op_kind {
+	HSM_OP_SIGN = 1,	/* private key; data = the whole message */
+	HSM_OP_VERIFY,		/* public key (SPKI DER); sig */
+	HSM_OP_ENCRYPT,		/* AES-GCM (secret) or RSA (public SPKI) */
+	HSM_OP_DECRYPT,		/* AES-GCM (secret) or RSA (private) */
+	HSM_OP_MAC,		/* HMAC */
+	HSM_OP_MAC_VERIFY
+};
+
+/* enum hsm_padding */
+#define HSM_PAD_NONE		0
+#define HSM_PAD_PKCS1V15	1
+#define HSM_PAD_PSS		2
+#define HSM_PAD_OAEP		3
+
+/* enum hsm_hash */
+#define HSM_HASH_NONE		0
+#define HSM_HASH_SHA256		1
+#define HSM_HASH_SHA384		2
+#define HSM_HASH_SHA512		3
+
+/* IMSG_HSM_GENERATE: make a key.  No variable part. */
+struct hsm_generate {
+	char		 id[HSM_ID_MAX];	/* the object id it gets */
+	uint32_t	 kind;			/* enum hsm_key_kind */
+	uint32_t	 bits;			/* AES, HMAC, RSA, secret */
+};
+
+/*
+ * IMSG_HSM_IMPORT: wrap a key given in the clear (Register).  Followed by
+ * the key: raw bytes for AES, HMAC and secret data, PKCS#8 DER for a
+ * private key.
+ */
+struct hsm_import {
+	char		 id[HSM_ID_MAX];
+	uint32_t	 kind;
+	uint32_t	 len_key;
+};
+
+/*
+ * IMSG_HSM_OP: one operation.  Followed by key, data, iv, aad, sig, in
+ * that order.  key is the wrapped blob for secret and private keys, the
+ * DER SubjectPublicKeyInfo for public-key operations (verify, RSA
+ * encrypt).  For AES-GCM, iv empty on encrypt means "make one"; sig is
+ * the tag on decrypt.  For verify and MAC verify, sig is what to check.
+ */
+struct hsm_op {
+	char		 id[HSM_ID_MAX];	/* the key's object id (cache) */
+	uint32_t	 op;			/* enum hsm_op_kind */
+	uint32_t	 kind;			/* enum hsm_key_kind */
+	uint32_t	 padding;		/* HSM_PAD_* */
+	uint32_t	 hash;			/* HSM_HASH_*; PSS/OAEP too */
+	uint32_t	 tag_len;		/* AES-GCM tag, 12..16 */
+	uint32_t	 len_key;
+	uint32_t	 len_data;
+	uint32_t	 len_iv;
+	uint32_t	 len_aad;
+	uint32_t	 len_sig;
+};
+
+/*
+ * IMSG_HSM_RESULT.  status 0 on success, else a KMIP Result Reason
+ * (e.g. Cryptographic Failure, Invalid Field) with a message.  Followed
+ * by out1, out2:
+ *   generate, import: out1 = wrapped blob (empty for public keys),
+ *	out2 = public key DER (SubjectPublicKeyInfo) for key pairs;
+ *   sign, mac, decrypt: out1 = result;
+ *   encrypt: out1 = ciphertext, out2 = the iv it used, out3 = GCM tag;
+ *   verify, mac verify: status 0 and valid says whether it matched.
+ */
+struct hsm_result {
+	int32_t		 status;
+	int32_t		 valid;
+	char		 msg[HSM_MSG_MAX];
+	uint32_t	 len_out1;
+	uint32_t	 len_out2;
+	uint32_t	 len_out3;
+};
+
+#endif /* HSMMSG_H */
