@@ -1,0 +1,462 @@
+/*
+ * KMIP messages in the engine.
+ *
+ * The frontend has framed the request and checked its size; here it is
+ * decoded again (the engine trusts nothing the frontend says), its batch
+ * items are run in order, and the response is shaped to the protocol
+ * version of the request.  A request that changed the keystore is
+ * answered only after the transaction holding its change is committed:
+ * commits are grouped per event-loop turn.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/uio.h>
+
+#include <event.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine.h"
+#include "kmip.h"
+#include "kreq.h"
+#include "log.h"
+
+static void	 kreq_run(struct kreq *);
+static void	 kreq_item_begin(struct kreq *);
+static void	 kreq_item_end(struct kreq *);
+static void	 kreq_finish(struct kreq *);
+static void	 kreq_send(struct kreq *, const struct ttlv *);
+static void	 kreq_free(struct kreq *);
+static void	 kreq_invalid(const struct fe_hdr *, const char *);
+static void	 kmip_commit(int, short, void *);
+static struct ttlv *kmip_response(int32_t, int32_t, unsigned int);
+
+static struct kreq_list	 waiting = TAILQ_HEAD_INITIALIZER(waiting);
+static struct kreq_list	 committing = TAILQ_HEAD_INITIALIZER(committing);
+static uint32_t		 kreq_next_id;
+static int		 commit_scheduled;
+
+static const struct ttlv_limits kmip_limits = {
+	MAX_MAX_MESSAGE, 16, 65536, MAX_MAX_MESSAGE
+};
+
+void
+kmip_request(const struct fe_hdr *hdr, const uint8_t *buf, size_t len)
+{
+	struct kreq	*r;
+	struct ttlv	*h, *pv, *item;
+	const char	*err;
+	int32_t		 count;
+	uint32_t	 eco;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		fatal(NULL);
+	r->hdr = *hdr;
+	strterm(r->hdr.identity, sizeof(r->hdr.identity));
+	r->id = ++kreq_next_id;
+	r->major = 1;
+	r->minor = 0;
+	r->on_error = KMIP_BATCH_ERR_STOP;
+
+	if (ttlv_decode(buf, len, &kmip_limits, &r->msg, &err) == -1) {
+		kreq_invalid(hdr, err);
+		goto drop;
+	}
+	if (r->msg->tag != KMIP_TAG_REQUEST_MESSAGE ||
+	    r->msg->type != TTLV_STRUCTURE ||
+	    (h = ttlv_find(r->msg, KMIP_TAG_REQUEST_HEADER)) == NULL ||
+	    h->type != TTLV_STRUCTURE ||
+	    (pv = ttlv_find(h, KMIP_TAG_PROTOCOL_VERSION)) == NULL ||
+	    ttlv_get_integer(pv, KMIP_TAG_PROTOCOL_VERSION_MAJOR,
+	    &r->major) == -1 ||
+	    ttlv_get_integer(pv, KMIP_TAG_PROTOCOL_VERSION_MINOR,
+	    &r->minor) == -1) {
+		kreq_invalid(hdr, "no Request Header with a Protocol Version");
+		goto drop;
+	}
+	if (r->major != 1 || r->minor < 0 || r->minor > 4) {
+		/* Answer in the newest version we speak. */
+		r->major = 1;
+		r->minor = 4;
+		r->items = ttlv_new_structure(KMIP_TAG_RESPONSE_MESSAGE);
+		r->cur = NULL;
+		kreq_item_begin(r);
+		kreq_fail(r, KMIP_REASON_INVALID_MESSAGE, "protocol version "
+		    "not supported: signerd speaks KMIP 1.0 to 1.4");
+		kreq_item_end(r);
+		kreq_finish(r);
+		return;
+	}
+	if (ttlv_get_integer(h, KMIP_TAG_BATCH_COUNT, &count) == -1 ||
+	    count < 1 || (unsigned int)count != ttlv_count(r->msg,
+	    KMIP_TAG_BATCH_ITEM)) {
+		kreq_invalid(hdr, "Batch Count does not match the batch items");
+		goto drop;
+	}
+	if (ttlv_get_enum(h, KMIP_TAG_BATCH_ERROR_CONTINUATION_OPTION,
+	    &eco) == 0)
+		r->on_error = eco;
+	/* Asynchronous Indicator, Maximum Response Size: not needed. */
+
+	r->items = ttlv_new_structure(KMIP_TAG_RESPONSE_MESSAGE);
+	r->cur = ttlv_find(r->msg, KMIP_TAG_BATCH_ITEM);
+	if (r->cur == NULL || r->cur->type != TTLV_STRUCTURE) {
+		kreq_invalid(hdr, "Batch Item is not a structure");
+		goto drop;
+	}
+	kreq_run(r);
+	return;
+ drop:
+	kreq_free(r);
+}
+
+/* Run the batch items from r->cur on, until one waits or all are done. */
+static void
+kreq_run(struct kreq *r)
+{
+	const struct ttlv	*payload;
+	enum kop_ret		 ret;
+
+	while (r->cur != NULL) {
+		kreq_item_begin(r);
+		if (r->failed && r->on_error == KMIP_BATCH_ERR_STOP) {
+			/* Stop: the rest is not run, nor answered. */
+			ttlv_free(r->payload);
+			r->payload = NULL;
+			break;
+		}
+		if (r->cur->type != TTLV_STRUCTURE ||
+		    ttlv_get_enum(r->cur, KMIP_TAG_OPERATION, &r->op) == -1)
+			kreq_fail(r, KMIP_REASON_INVALID_MESSAGE,
+			    "batch item without an Operation");
+		else if ((payload = ttlv_find(r->cur,
+		    KMIP_TAG_REQUEST_PAYLOAD)) == NULL ||
+		    payload->type != TTLV_STRUCTURE)
+			kreq_fail(r, KMIP_REASON_INVALID_MESSAGE,
+			    "batch item without a Request Payload");
+		else {
+			ret = kop_run(r, r->op, payload);
+			if (ret == KOP_WAIT) {
+				TAILQ_INSERT_TAIL(&waiting, r, entry);
+				return;
+			}
+		}
+		kreq_item_end(r);
+	}
+	kreq_finish(r);
+}
+
+/* State of the batch item about to run. */
+static void
+kreq_item_begin(struct kreq *r)
+{
+	r->op = 0;
+	r->cont = NULL;
+	ttlv_free(r->payload);
+	r->payload = ttlv_new_structure(KMIP_TAG_RESPONSE_PAYLOAD);
+	r->item_failed = 0;
+	ks_object_clear(&r->obj);
+	ks_object_clear(&r->obj2);
+}
+
+/*
+ * Append the response of the current item: Operation, Unique Batch Item
+ * ID, Result Status, then Reason and Message if it failed, else the
+ * payload.
+ */
+static void
+kreq_item_end(struct kreq *r)
+{
+	struct ttlv		*it;
+	const struct ttlv	*ubi;
+
+	it = ttlv_add_structure(r->items, KMIP_TAG_BATCH_ITEM);
+	if (r->op != 0)
+		ttlv_add_enum(it, KMIP_TAG_OPERATION, r->op);
+	if (r->cur != NULL && r->cur->type == TTLV_STRUCTURE &&
+	    (ubi = ttlv_find(r->cur, KMIP_TAG_UNIQUE_BATCH_ITEM_ID)) !=
+	    NULL && ubi->type == TTLV_BYTE_STRING)
+		ttlv_add_bytes(it, KMIP_TAG_UNIQUE_BATCH_ITEM_ID,
+		    ubi->v.s.data, ubi->v.s.len);
+	if (r->item_failed) {
+		ttlv_add_enum(it, KMIP_TAG_RESULT_STATUS,
+		    KMIP_STATUS_OPERATION_FAILED);
+		ttlv_add_enum(it, KMIP_TAG_RESULT_REASON, r->item_reason);
+		ttlv_add_string(it, KMIP_TAG_RESULT_MESSAGE, r->item_msg);
+		r->failed = 1;
+	} else {
+		ttlv_add_enum(it, KMIP_TAG_RESULT_STATUS,
+		    KMIP_STATUS_SUCCESS);
+		ttlv_append(it, r->payload);
+		r->payload = NULL;
+	}
+	ttlv_free(r->payload);
+	r->payload = NULL;
+	r->nitems++;
+	if (r->cur != NULL)
+		r->cur = ttlv_find_next(r->msg, r->cur, KMIP_TAG_BATCH_ITEM);
+}
+
+/* Fail the current item; its response gets no payload. */
+void
+kreq_fail(struct kreq *r, uint32_t reason, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(r->item_msg, sizeof(r->item_msg), fmt, ap);
+	va_end(ap);
+	r->item_failed = 1;
+	r->item_reason = reason;
+	log_debug("%s: %s failed: %s", r->hdr.identity,
+	    kmip_op_name(r->op) != NULL ? kmip_op_name(r->op) : "request",
+	    r->item_msg);
+}
+
+int
+kreq_version_at_least(const struct kreq *r, int major, int minor)
+{
+	return (r->major > major || (r->major == major && r->minor >= minor));
+}
+
+static struct ttlv *
+kmip_response(int32_t major, int32_t minor, unsigned int count)
+{
+	struct ttlv	*m, *h, *pv;
+
+	m = ttlv_new_structure(KMIP_TAG_RESPONSE_MESSAGE);
+	h = ttlv_add_structure(m, KMIP_TAG_RESPONSE_HEADER);
+	pv = ttlv_add_structure(h, KMIP_TAG_PROTOCOL_VERSION);
+	ttlv_add_integer(pv, KMIP_TAG_PROTOCOL_VERSION_MAJOR, major);
+	ttlv_add_integer(pv, KMIP_TAG_PROTOCOL_VERSION_MINOR, minor);
+	ttlv_add_datetime(h, KMIP_TAG_TIME_STAMP, time(NULL));
+	ttlv_add_integer(h, KMIP_TAG_BATCH_COUNT, count);
+	return (m);
+}
+
+static void
+kreq_finish(struct kreq *r)
+{
+	struct ttlv	*m, *it;
+
+	m = kmip_response(r->major, r->minor, r->nitems);
+	while ((it = TAILQ_FIRST(&r->items->children)) != NULL) {
+		ttlv_remove(it);
+		ttlv_append(m, it);
+	}
+	ttlv_free(r->items);
+	r->items = m;
+	if (r->dirty) {
+		TAILQ_INSERT_TAIL(&committing, r, entry);
+		if (!commit_scheduled) {
+			struct timeval tv = { 0, 0 };
+
+			commit_scheduled = 1;
+			event_once(-1, EV_TIMEOUT, kmip_commit, NULL, &tv);
+		}
+		return;
+	}
+	kreq_send(r, m);
+	kreq_free(r);
+}
+
+/*
+ * The end of an event-loop turn: commit every change made in it, then
+ * answer the requests that made them.  If the commit fails, none of them
+ * happened, and each is told so.
+ */
+static void
+kmip_commit(int fd, short event, void *arg)
+{
+	struct kreq	*r;
+	struct ttlv	*m, *it;
+	int		 ok;
+
+	commit_scheduled = 0;
+	ok = ks_commit(engine->ks) == 0;
+	if (!ok)
+		log_warnx("keystore commit failed: %s", ks_error(engine->ks));
+	while ((r = TAILQ_FIRST(&committing)) != NULL) {
+		TAILQ_REMOVE(&committing, r, entry);
+		if (!ok) {
+			m = kmip_response(r->major, r->minor, 1);
+			it = ttlv_add_structure(m, KMIP_TAG_BATCH_ITEM);
+			ttlv_add_enum(it, KMIP_TAG_RESULT_STATUS,
+			    KMIP_STATUS_OPERATION_FAILED);
+			ttlv_add_enum(it, KMIP_TAG_RESULT_REASON,
+			    KMIP_REASON_GENERAL_FAILURE);
+			ttlv_add_string(it, KMIP_TAG_RESULT_MESSAGE,
+			    "the keystore could not save the change");
+			kreq_send(r, m);
+			ttlv_free(m);
+		} else
+			kreq_send(r, r->items);
+		kreq_free(r);
+	}
+}
+
+static void
+kreq_send(struct kreq *r, const struct ttlv *m)
+{
+	struct ibuf	*ib;
+	uint8_t		*p;
+	size_t		 len;
+
+	if (!engine->frontend.active)
+		return;		/* its connection is gone with it */
+	len = ttlv_encoded_len(m);
+	if ((ib = imsg_create(&engine->frontend.ibuf, IMSG_FE_RESPONSE, 0, 0,
+	    sizeof(r->hdr) + len)) == NULL)
+		fatal("imsg_create");
+	if (imsg_add(ib, &r->hdr, sizeof(r->hdr)) == -1 ||
+	    (p = ibuf_reserve(ib, len)) == NULL)
+		fatal("imsg_add");
+	if (ttlv_encode(m, p, len) == -1)
+		fatalx("ttlv_encode");
+	imsg_close(&engine->frontend.ibuf, ib);
+	imsg_event_add(&engine->frontend);
+}
+
+/*
+ * A message we cannot even read the header of still gets a KMIP answer:
+ * version 1.0, one batch item, Invalid Message.
+ */
+static void
+kreq_invalid(const struct fe_hdr *hdr, const char *why)
+{
+	struct kreq	 r;
+	struct ttlv	*m, *it;
+
+	log_info("%s: invalid message: %s", hdr->identity, why);
+	memset(&r, 0, sizeof(r));
+	r.hdr = *hdr;
+	m = kmip_response(1, 0, 1);
+	it = ttlv_add_structure(m, KMIP_TAG_BATCH_ITEM);
+	ttlv_add_enum(it, KMIP_TAG_RESULT_STATUS,
+	    KMIP_STATUS_OPERATION_FAILED);
+	ttlv_add_enum(it, KMIP_TAG_RESULT_REASON, KMIP_REASON_INVALID_MESSAGE);
+	ttlv_add_string(it, KMIP_TAG_RESULT_MESSAGE, why);
+	kreq_send(&r, m);
+	ttlv_free(m);
+}
+
+static void
+kreq_free(struct kreq *r)
+{
+	ttlv_free(r->msg);
+	ttlv_free(r->items);
+	ttlv_free(r->payload);
+	ks_object_clear(&r->obj);
+	ks_object_clear(&r->obj2);
+	free(r);
+}
+
+/*
+ * Send a request to a signer child; its answer continues the operation
+ * in cont.  -1 (and the item failed) if the signer is not there.
+ */
+int
+kreq_signer_send(struct kreq *r, const char *signer, uint32_t type,
+    const void *fixed, size_t fixedlen, const struct iovec *parts, int nparts,
+    kop_cont cont)
+{
+	struct esigner	*es;
+	struct iovec	 iov[8];
+	int		 i;
+
+	TAILQ_FOREACH(es, &engine->signers, entry)
+		if (strcmp(es->link.name, signer) == 0)
+			break;
+	if (es == NULL || !es->iev.active ||
+	    es->status.state != SSTATE_READY) {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "signer \"%s\" is "
+		    "not available", signer);
+		return (-1);
+	}
+	if (nparts + 1 > (int)(sizeof(iov) / sizeof(iov[0])))
+		fatalx("%s: too many parts", __func__);
+	iov[0].iov_base = (void *)(uintptr_t)fixed;
+	iov[0].iov_len = fixedlen;
+	for (i = 0; i < nparts; i++)
+		iov[i + 1] = parts[i];
+	if (imsg_composev(&es->iev.ibuf, type, r->id, 0, -1, iov,
+	    nparts + 1) == -1) {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "request too large "
+		    "for signer \"%s\"", signer);
+		return (-1);
+	}
+	imsg_event_add(&es->iev);
+	(void)strlcpy(r->waiting_on, signer, sizeof(r->waiting_on));
+	r->cont = cont;
+	return (0);
+}
+
+/* A signer's answer: check its shape exactly, then continue the request. */
+void
+kmip_signer_result(uint32_t id, struct imsg *imsg)
+{
+	struct hsm_result	 res;
+	struct ibuf		 ib;
+	struct kreq		*r;
+	const uint8_t		*o1, *o2, *o3;
+
+	TAILQ_FOREACH(r, &waiting, entry)
+		if (r->id == id)
+			break;
+	if (r == NULL)
+		return;		/* its signer was given up on */
+	TAILQ_REMOVE(&waiting, r, entry);
+	if (imsg_get_ibuf(imsg, &ib) == -1 ||
+	    ibuf_get(&ib, &res, sizeof(res)) == -1 ||
+	    (size_t)res.len_out1 + res.len_out2 + res.len_out3 !=
+	    ibuf_size(&ib)) {
+		log_warnx("signer: malformed result");
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "the signer sent a "
+		    "malformed answer");
+		goto done;
+	}
+	strterm(res.msg, sizeof(res.msg));
+	o1 = ibuf_data(&ib);
+	o2 = o1 + res.len_out1;
+	o3 = o2 + res.len_out2;
+	if (r->cont(r, &res, o1, o2, o3) == KOP_WAIT) {
+		TAILQ_INSERT_TAIL(&waiting, r, entry);
+		return;
+	}
+ done:
+	kreq_item_end(r);
+	kreq_run(r);
+}
+
+/* A signer is gone: what waits on it fails now rather than never. */
+void
+kmip_signer_lost(const char *signer)
+{
+	struct kreq	*r, *tr;
+
+	TAILQ_FOREACH_SAFE(r, &waiting, entry, tr) {
+		if (strcmp(r->waiting_on, signer) != 0)
+			continue;
+		TAILQ_REMOVE(&waiting, r, entry);
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "signer \"%s\" "
+		    "stopped during the operation", signer);
+		kreq_item_end(r);
+		kreq_run(r);
+	}
+}
+
+void
+kmip_shutdown(void)
+{
+	struct kreq	*r;
+
+	while ((r = TAILQ_FIRST(&waiting)) != NULL) {
+		TAILQ_REMOVE(&waiting, r, entry);
+		kreq_free(r);
+	}
+	if (commit_scheduled)
+		kmip_commit(-1, 0, NULL);
+}

@@ -1,0 +1,76 @@
+/*
+ * The engine's KMIP layer: one struct kreq per Request Message, its
+ * batch items run in order, each operation either answered at once or
+ * waiting for a signer's answer.
+ */
+#ifndef KREQ_H
+#define KREQ_H
+
+#include <sys/queue.h>
+
+#include <stdint.h>
+
+#include "hsmmsg.h"
+#include "keystore.h"
+#include "signerd.h"
+#include "ttlv.h"
+
+struct kreq;
+
+/* What an operation handler returns. */
+enum kop_ret {
+	KOP_DONE,		/* the response item is complete */
+	KOP_WAIT		/* waiting for a signer: kreq->cont is called */
+};
+
+struct kerr {
+	uint32_t	 reason;	/* KMIP Result Reason */
+	char		 msg[256];
+};
+
+typedef enum kop_ret (*kop_cont)(struct kreq *, const struct hsm_result *,
+    const uint8_t *, const uint8_t *, const uint8_t *);
+
+struct kreq {
+	TAILQ_ENTRY(kreq)	 entry;
+	struct fe_hdr		 hdr;
+	uint32_t		 id;		/* for signer answers */
+	struct ttlv		*msg;		/* the request */
+	int32_t			 major, minor;	/* its protocol version */
+	uint32_t		 on_error;	/* Batch Error Continuation */
+	struct ttlv		*items;		/* response batch items */
+	unsigned int		 nitems;
+	struct ttlv		*cur;		/* request batch item running */
+	uint32_t		 op;
+	struct ttlv		*payload;	/* response payload being built */
+	char			 placeholder[KS_ID_MAX];
+	int			 item_failed;	/* this item */
+	uint32_t		 item_reason;
+	char			 item_msg[256];
+	int			 failed;	/* a previous item failed */
+	char			 waiting_on[SIGNER_NAME_MAX];
+	int			 dirty;		/* keystore changed */
+	kop_cont		 cont;		/* after a signer's answer */
+	struct ks_object	 obj;		/* object of the operation */
+	struct ks_object	 obj2;		/* the other half of a pair */
+};
+TAILQ_HEAD(kreq_list, kreq);
+
+/* kmip.c */
+void		 kmip_request(const struct fe_hdr *, const uint8_t *, size_t);
+void		 kmip_signer_result(uint32_t, struct imsg *);
+void		 kmip_signer_lost(const char *);
+void		 kmip_shutdown(void);
+void		 kreq_fail(struct kreq *, uint32_t, const char *, ...)
+		    __attribute__((__format__ (printf, 3, 4)));
+int		 kreq_signer_send(struct kreq *, const char *, uint32_t,
+		    const void *, size_t, const struct iovec *, int, kop_cont);
+int		 kreq_version_at_least(const struct kreq *, int, int);
+
+/* kmip_ops.c */
+enum kop_ret	 kop_run(struct kreq *, uint32_t, const struct ttlv *);
+int		 kop_supported(uint32_t);
+extern const uint32_t	 kop_operations[];
+extern const size_t	 kop_noperations;
+
+#endif /* KREQ_H */
