@@ -32,7 +32,7 @@ if [ ! -f "$run/signerd.conf" ]; then
 # signerd.conf made by \`make run\`: see signerd.conf(5).
 user "$user"
 control socket "$run/signerd.sock"
-keystore "$run/keystore.db"
+keystore "$run/db/keystore.db"
 
 listen on 127.0.0.1 port 5696 tls {
 	certificate "$run/pki/server.crt"

@@ -8,8 +8,10 @@
  */
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/stat.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <event.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@
 #include "log.h"
 #include "parent.h"
 #include "engine.h"
+#include "keystore.h"
 
 static void	 engine_dispatch_parent(int, short, void *);
 static void	 engine_dispatch_frontend(int, short, void *);
@@ -31,8 +34,9 @@ static void	 engine_signer_del(uint32_t);
 struct engine	*engine;
 
 __dead void
-engine_main(const char *user, int debug, int verbose)
+engine_main(const char *user, const char *keystore, int debug, int verbose)
 {
+	char		 dir[PATH_MAX], err[512], *base;
 	struct esigner	*es;
 	struct eproc	*ep;
 
@@ -48,11 +52,15 @@ engine_main(const char *user, int debug, int verbose)
 	TAILQ_INIT(&engine->conns);
 	engine->control_fd = -1;
 
-	/*
-	 * No chroot yet: the keystore will live in its own directory and the
-	 * engine will be chrooted there once it has one.
-	 */
-	priv_drop(user, NULL);
+	/* The keystore's directory is all the engine sees of the disk. */
+	if (strlcpy(dir, keystore, sizeof(dir)) >= sizeof(dir) ||
+	    (base = strrchr(dir, '/')) == NULL || base == dir)
+		fatalx("bad keystore path %s", keystore);
+	*base++ = '\0';
+	priv_drop(user, dir);
+	(void)umask(077);
+	if (ks_open(base, &engine->ks, err, sizeof(err)) == -1)
+		fatalx("keystore %s: %s", keystore, err);
 	event_init();
 	sandbox_apply(SANDBOX_ENGINE);
 
@@ -65,6 +73,7 @@ engine_main(const char *user, int debug, int verbose)
 	event_dispatch();
 
 	control_close_all();
+	ks_close(engine->ks);
 	imsgev_clear(&engine->frontend);
 	while ((es = TAILQ_FIRST(&engine->signers)) != NULL)
 		engine_signer_del(es->link.signer_id);

@@ -44,7 +44,10 @@ struct ctl_conn {
 };
 TAILQ_HEAD(ctl_conn_list, ctl_conn);
 
+struct keystore;
+
 struct engine {
+	struct keystore		*ks;
 	struct imsgev		 parent;
 	struct imsgev		 frontend;
 	struct esigner_list	 signers;

@@ -100,6 +100,6 @@ void	 proc_info_fill(const struct child *, struct proc_info *);
 void	 proc_info_notify(const struct child *);
 
 /* engine.c */
-__dead void	 engine_main(const char *, int, int);
+__dead void	 engine_main(const char *, const char *, int, int);
 
 #endif /* PARENT_H */

@@ -110,6 +110,8 @@ child_start(struct child *c)
 		argv[argc++] = "signerd";
 		argv[argc++] = "-P";
 		argv[argc++] = "engine";
+		argv[argc++] = "-k";
+		argv[argc++] = parent->conf->keystore;
 		break;
 	case PROC_FRONTEND:
 		(void)snprintf(path, sizeof(path), "%s/%s", parent->libexec,

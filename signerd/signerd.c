@@ -41,6 +41,7 @@ static void		 parent_quit_timeout(int, short, void *);
 static void		 parent_shutdown(void);
 static int		 control_open(const struct signerd_conf *);
 static void		 chroot_check(const char *);
+static void		 keystore_dir(const struct signerd_conf *);
 static int		 pem_load(const char *, struct pem *);
 static void		 paths_init(void);
 static void		 signers_sync(struct signerd_conf *);
@@ -63,13 +64,13 @@ main(int argc, char *argv[])
 {
 	struct signerd_conf	*conf;
 	const char		*conffile = CONF_FILE;
-	const char		*role = NULL, *user = NULL;
+	const char		*role = NULL, *user = NULL, *keystore = NULL;
 	int			 ch, debug = 0, noaction = 0, verbose = 0;
 
 	log_init(1, LOG_DAEMON);	/* stderr until we know better */
 	setproctitle_init(argc, argv, environ);
 
-	while ((ch = getopt(argc, argv, "dD:f:nP:u:v")) != -1) {
+	while ((ch = getopt(argc, argv, "dD:f:k:nP:u:v")) != -1) {
 		switch (ch) {
 		case 'd':
 			debug = 1;
@@ -81,6 +82,9 @@ main(int argc, char *argv[])
 			break;
 		case 'f':
 			conffile = optarg;
+			break;
+		case 'k':
+			keystore = optarg;
 			break;
 		case 'n':
 			noaction = 1;
@@ -104,9 +108,10 @@ main(int argc, char *argv[])
 
 	/* Hidden role flag: the parent re-executes itself as the engine. */
 	if (role != NULL) {
-		if (strcmp(role, "engine") != 0 || user == NULL)
+		if (strcmp(role, "engine") != 0 || user == NULL ||
+		    keystore == NULL)
 			usage();
-		engine_main(user, debug, verbose);
+		engine_main(user, keystore, debug, verbose);
 	}
 
 	if ((conf = parse_config(conffile, 0)) == NULL)
@@ -135,6 +140,7 @@ main(int argc, char *argv[])
 	TAILQ_INIT(&parent->children);
 	paths_init();
 	chroot_check(conf->chroot);
+	keystore_dir(conf);
 
 	log_init(debug, LOG_DAEMON);
 	log_setverbose(verbose);
@@ -231,6 +237,41 @@ chroot_check(const char *dir)
 	if (st.st_uid != 0 || (st.st_mode & (S_IWGRP | S_IWOTH)))
 		errx(1, "chroot directory %s: must be owned by root and "
 		    "writable only by root", dir);
+}
+
+/*
+ * The engine is chrooted into the keystore's directory and keeps the
+ * database there as the unprivileged user: the directory must be theirs
+ * and nobody else's.  Its last component is made if missing.
+ */
+static void
+keystore_dir(const struct signerd_conf *conf)
+{
+	struct passwd	*pw;
+	struct stat	 st;
+	char		 dir[PATH_MAX], *slash;
+
+	if (strlcpy(dir, conf->keystore, sizeof(dir)) >= sizeof(dir) ||
+	    (slash = strrchr(dir, '/')) == NULL || slash[1] == '\0')
+		errx(1, "keystore %s: not an absolute file name",
+		    conf->keystore);
+	if (slash == dir)
+		errx(1, "keystore %s: must be in a directory of its own, "
+		    "not in /", conf->keystore);
+	*slash = '\0';
+	if ((pw = getpwnam(conf->user)) == NULL)
+		errx(1, "user %s does not exist", conf->user);
+	if (stat(dir, &st) == -1) {
+		if (errno != ENOENT || mkdir(dir, 0700) == -1 ||
+		    chown(dir, pw->pw_uid, pw->pw_gid) == -1)
+			err(1, "keystore directory %s", dir);
+		return;
+	}
+	if (!S_ISDIR(st.st_mode))
+		errx(1, "keystore directory %s: not a directory", dir);
+	if (st.st_uid != pw->pw_uid || (st.st_mode & (S_IWGRP | S_IWOTH)))
+		errx(1, "keystore directory %s must belong to %s and be "
+		    "writable only by it", dir, conf->user);
 }
 
 static void

@@ -45,8 +45,9 @@ privsep_body()
 	done
 	[ "$(readlink /proc/$(sd_pid frontend)/root)" = "$T/empty" ] ||
 	    atf_fail "frontend not chrooted to $T/empty"
-	[ "$(readlink /proc/$(sd_pid engine)/root)" = / ] ||
-	    atf_fail "engine root changed unexpectedly"
+	[ "$(readlink /proc/$(sd_pid engine)/root)" = "$T/db" ] ||
+	    atf_fail "engine not chrooted to the keystore directory"
+	atf_check -o match:"^-rw------- .* _signerd " ls -l "$T/db/keystore.db"
 	[ "$(proc_field $PARENT Uid | awk '{ print $1 }')" = 0 ] ||
 	    atf_fail "the parent should stay root"
 	sd_stop

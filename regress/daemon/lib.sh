@@ -39,7 +39,7 @@ sd_conf()
 user "_signerd"
 chroot "$T/empty"
 control socket "$CTL"
-keystore "$T/keystore.db"
+keystore "$T/db/keystore.db"
 listen on 127.0.0.1 port $PORT tls {
 	certificate "$T/pki/server.crt"
 	key "$T/pki/server.key"
