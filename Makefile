@@ -43,15 +43,18 @@ BIN		= $(O)/bin
 
 SHARED_SRCS	= shared/imsg.c shared/imsg-buffer.c shared/imsgev.c shared/log.c \
 		  shared/privsep.c shared/sandbox_linux.c shared/config.c \
-		  shared/tls.c shared/util.c shared/child.c
+		  shared/tls.c shared/util.c shared/child.c shared/ttlv.c \
+		  shared/kmip_names.c
 SHARED_OBJS	= $(SHARED_SRCS:%.c=$(O)/%.o) $(O)/shared/parse.o
 LIBSHARED	= $(O)/shared/libsignerd.a
 
 SIGNERD_SRCS	= signerd/signerd.c signerd/proc.c signerd/engine.c \
-		  signerd/control.c signerd/keystore.c
+		  signerd/control.c signerd/keystore.c signerd/kmip.c \
+		  signerd/kmip_ops.c signerd/attrs.c
 CTL_SRCS	= signerd/ctl/signerctl.c
 FRONTEND_SRCS	= frontend/frontend.c
-HSM_SRCS	= hsmproc/hsmproc.c hsmproc/hsm_pkcs11.c hsmproc/hsm_openssl.c
+HSM_SRCS	= hsmproc/hsmproc.c hsmproc/hsmreq.c hsmproc/hsm_pkcs11.c \
+		  hsmproc/hsm_openssl.c hsmproc/softkey.c
 
 PROGS		= $(BIN)/signerd $(BIN)/signerctl $(BIN)/signerd-frontend \
 		  $(BIN)/signerd-hsm

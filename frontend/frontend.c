@@ -33,7 +33,6 @@
 #include "tls.h"
 
 #define TTLV_HEADER		8
-#define TAG_REQUEST_MESSAGE	0x420078
 #define TTLV_STRUCTURE		0x01
 
 struct pembuf {
@@ -52,6 +51,15 @@ struct fe_listener {
 };
 TAILQ_HEAD(fe_listener_list, fe_listener);
 
+/* A response that overtook an earlier request of its connection. */
+struct fe_resp {
+	TAILQ_ENTRY(fe_resp)	 entry;
+	uint64_t		 req_id;
+	size_t			 len;
+	uint8_t			 data[];
+};
+TAILQ_HEAD(fe_resp_list, fe_resp);
+
 struct fe_conn {
 	TAILQ_ENTRY(fe_conn)	 entry;
 	uint64_t		 id;
@@ -62,7 +70,9 @@ struct fe_conn {
 	int			 ready;		/* handshake done */
 	int			 closing;	/* close once flushed */
 	unsigned int		 inflight;
-	uint64_t		 next_req;
+	uint64_t		 next_req;	/* id of the last request */
+	uint64_t		 next_resp;	/* id of the next response due */
+	struct fe_resp_list	 held;		/* responses that came early */
 };
 TAILQ_HEAD(fe_conn_list, fe_conn);
 
@@ -92,6 +102,8 @@ static void		 fe_event(struct bufferevent *, short, void *);
 static void		 fe_close(struct fe_conn *, const char *);
 static void		 fe_set_timeout(struct fe_conn *, int);
 static struct fe_conn	*fe_conn_find(uint64_t);
+static void		 fe_respond(struct fe_conn *, uint64_t,
+			    const uint8_t *, size_t);
 static struct fe_listener *fe_listener_find(uint32_t);
 static void		 pembuf_set(struct pembuf *, struct imsg *);
 static void		 pembuf_free(struct pembuf *);
@@ -379,6 +391,8 @@ fe_accept(int lfd, short event, void *arg)
 		fatal(NULL);
 	c->id = ++fe->next_conn;
 	c->l = l;
+	c->next_resp = 1;
+	TAILQ_INIT(&c->held);
 	(void)snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
 	if ((c->bev = bufferevent_openssl_socket_new(fe->base,
 	    fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) ==
@@ -433,11 +447,15 @@ fe_event(struct bufferevent *bev, short what, void *arg)
 	else if (what & BEV_EVENT_EOF)
 		fe_close(c, NULL);
 	else {
-		if ((e = bufferevent_get_openssl_error(bev)) != 0) {
+		e = bufferevent_get_openssl_error(bev);
+		if (e == 0 ||
+		    ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+			/* A client that just went away, without close_notify. */
+			fe_close(c, NULL);
+		else {
 			ERR_error_string_n(e, buf, sizeof(buf));
 			fe_close(c, buf);
-		} else
-			fe_close(c, "connection error");
+		}
 		ERR_clear_error();
 	}
 }
@@ -454,7 +472,7 @@ fe_read(struct bufferevent *bev, void *arg)
 	struct fe_hdr		 hdr;
 	struct ibuf		*ib;
 	unsigned char		 h[TTLV_HEADER];
-	uint32_t		 tag, len;
+	uint32_t		 len;
 	size_t			 avail;
 
 	while (!c->closing && (avail = evbuffer_get_length(in)) > 0) {
@@ -464,12 +482,15 @@ fe_read(struct bufferevent *bev, void *arg)
 		}
 		if (evbuffer_copyout(in, h, sizeof(h)) != sizeof(h))
 			fatalx("evbuffer_copyout");
-		tag = (uint32_t)h[0] << 16 | (uint32_t)h[1] << 8 | h[2];
 		len = (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 |
 		    (uint32_t)h[6] << 8 | h[7];
-		if (tag != TAG_REQUEST_MESSAGE || h[3] != TTLV_STRUCTURE ||
-		    len % 8 != 0) {
-			fe_close(c, "not a KMIP request message");
+		/*
+		 * Anything that can be framed goes to the engine, which
+		 * answers what is not a valid request with Invalid Message.
+		 * A length that cannot be a KMIP item leaves nothing to frame.
+		 */
+		if (h[3] == TTLV_STRUCTURE && len % 8 != 0) {
+			fe_close(c, "not a KMIP message (bad length)");
 			return;
 		}
 		if (len > (uint32_t)fe->limits.max_message - TTLV_HEADER) {
@@ -517,14 +538,61 @@ fe_written(struct bufferevent *bev, void *arg)
 static void
 fe_close(struct fe_conn *c, const char *why)
 {
+	struct fe_resp	*rp;
+
 	if (why != NULL)
 		log_info("%s: closing: %s", c->peer, why);
 	else
 		log_debug("%s: closed", c->peer);
+	while ((rp = TAILQ_FIRST(&c->held)) != NULL) {
+		TAILQ_REMOVE(&c->held, rp, entry);
+		free(rp);
+	}
 	TAILQ_REMOVE(&fe->conns, c, entry);
 	fe->nconns--;
 	bufferevent_free(c->bev);
 	free(c);
+}
+
+/*
+ * Responses go out in the order of their requests: one that is early
+ * waits until those before it have gone.
+ */
+static void
+fe_respond(struct fe_conn *c, uint64_t req_id, const uint8_t *data,
+    size_t len)
+{
+	struct fe_resp	*rp, *t;
+
+	if (req_id < c->next_resp || req_id > c->next_req || len == 0) {
+		fe_close(c, "the engine answered out of turn");
+		return;
+	}
+	c->inflight--;
+	if (req_id != c->next_resp) {
+		if ((rp = malloc(sizeof(*rp) + len)) == NULL)
+			fatal(NULL);
+		rp->req_id = req_id;
+		rp->len = len;
+		memcpy(rp->data, data, len);
+		TAILQ_FOREACH(t, &c->held, entry)
+			if (t->req_id > req_id)
+				break;
+		if (t != NULL)
+			TAILQ_INSERT_BEFORE(t, rp, entry);
+		else
+			TAILQ_INSERT_TAIL(&c->held, rp, entry);
+		return;
+	}
+	bufferevent_write(c->bev, data, len);
+	c->next_resp++;
+	while ((rp = TAILQ_FIRST(&c->held)) != NULL &&
+	    rp->req_id == c->next_resp) {
+		TAILQ_REMOVE(&c->held, rp, entry);
+		bufferevent_write(c->bev, rp->data, rp->len);
+		c->next_resp++;
+		free(rp);
+	}
 }
 
 static struct fe_conn *
@@ -570,15 +638,9 @@ fe_dispatch_engine(int fd, short event, void *arg)
 		    ibuf_get(&ib, &hdr, sizeof(hdr)) == -1)
 			fatalx("bad imsg %u from the engine",
 			    imsg_get_type(&imsg));
-		if ((c = fe_conn_find(hdr.conn_id)) != NULL) {
-			c->inflight--;
-			if (ibuf_size(&ib) == 0)
-				fe_close(c, "no answer for this request");
-			else {
-				bufferevent_write(c->bev, ibuf_data(&ib),
-				    ibuf_size(&ib));
-			}
-		}
+		if ((c = fe_conn_find(hdr.conn_id)) != NULL)
+			fe_respond(c, hdr.req_id, ibuf_data(&ib),
+			    ibuf_size(&ib));
 		imsg_free(&imsg);
 	}
 	imsg_event_add(iev);

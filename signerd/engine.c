@@ -23,6 +23,7 @@
 #include "parent.h"
 #include "engine.h"
 #include "keystore.h"
+#include "kreq.h"
 
 static void	 engine_dispatch_parent(int, short, void *);
 static void	 engine_dispatch_frontend(int, short, void *);
@@ -73,6 +74,7 @@ engine_main(const char *user, const char *keystore, int debug, int verbose)
 	event_dispatch();
 
 	control_close_all();
+	kmip_shutdown();
 	ks_close(engine->ks);
 	imsgev_clear(&engine->frontend);
 	while ((es = TAILQ_FIRST(&engine->signers)) != NULL)
@@ -184,10 +186,7 @@ engine_dispatch_parent(int fd, short event, void *arg)
 	imsg_event_add(iev);
 }
 
-/*
- * KMIP requests.  This skeleton answers every request with an empty
- * response, which tells the frontend to close that connection.
- */
+/* KMIP requests, each answered by kmip.c. */
 static void
 engine_dispatch_frontend(int fd, short event, void *arg)
 {
@@ -217,11 +216,7 @@ engine_dispatch_frontend(int fd, short event, void *arg)
 				log_warnx("frontend: short request");
 				break;
 			}
-			log_debug("request %llu on connection %llu: %zu bytes",
-			    (unsigned long long)hdr.req_id,
-			    (unsigned long long)hdr.conn_id, ibuf_size(&ib));
-			imsg_compose_event(iev, IMSG_FE_RESPONSE, 0, 0, -1,
-			    &hdr, sizeof(hdr));
+			kmip_request(&hdr, ibuf_data(&ib), ibuf_size(&ib));
 			break;
 		default:
 			log_warnx("frontend: unexpected imsg %u",
@@ -295,6 +290,7 @@ engine_dispatch_signer(int fd, short event, void *arg)
 		log_debug("signer %s: channel closed", es->link.name);
 		imsgev_clear(&es->iev);
 		es->status.state = SSTATE_UNKNOWN;
+		kmip_signer_lost(es->link.name);
 		return;
 	}
 	for (;;) {
@@ -303,6 +299,9 @@ engine_dispatch_signer(int fd, short event, void *arg)
 		if (n == 0)
 			break;
 		switch (imsg_get_type(&imsg)) {
+		case IMSG_HSM_RESULT:
+			kmip_signer_result(imsg_get_id(&imsg), &imsg);
+			break;
 		case IMSG_HSM_STATUS:
 			if (imsg_get_data(&imsg, &es->status,
 			    sizeof(es->status)) == -1) {
@@ -331,6 +330,7 @@ engine_dispatch_signer(int fd, short event, void *arg)
 	    es->link.name);
 	imsgev_clear(&es->iev);
 	es->status.state = SSTATE_UNKNOWN;
+	kmip_signer_lost(es->link.name);
 }
 
 /* Ask every linked signer for its status; answers carry id. */

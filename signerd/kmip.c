@@ -47,7 +47,7 @@ void
 kmip_request(const struct fe_hdr *hdr, const uint8_t *buf, size_t len)
 {
 	struct kreq	*r;
-	struct ttlv	*h, *pv, *item;
+	struct ttlv	*h, *pv;
 	const char	*err;
 	int32_t		 count;
 	uint32_t	 eco;

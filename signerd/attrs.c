@@ -1,0 +1,259 @@
+/*
+ * Managed-object attributes as the keystore keeps them: one TTLV
+ * structure of KMIP 1.x Attribute items (Attribute Name, optional
+ * Attribute Index, Attribute Value), canonically encoded.  Unique
+ * Identifier, Object Type and State live in keystore columns and are
+ * added when a client asks.
+ */
+#include <sys/types.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "attrs.h"
+#include "kmip.h"
+#include "log.h"
+
+struct ttlv *
+attrs_load(const struct ks_object *o)
+{
+	struct ttlv_limits	 lim = TTLV_DEFAULT_LIMITS;
+	struct ttlv		*a;
+	const char		*err;
+
+	if (o->attrs_len == 0)
+		return (ttlv_new_structure(KMIP_TAG_TEMPLATE_ATTRIBUTE));
+	if (ttlv_decode(o->attrs, o->attrs_len, &lim, &a, &err) == -1)
+		fatalx("keystore object %s: bad attributes: %s", o->id, err);
+	return (a);
+}
+
+void
+attrs_store(struct ks_object *o, const struct ttlv *a)
+{
+	free(o->attrs);
+	o->attrs_len = ttlv_encoded_len(a);
+	if ((o->attrs = malloc(o->attrs_len)) == NULL)
+		fatal(NULL);
+	if (ttlv_encode(a, o->attrs, o->attrs_len) == -1)
+		fatalx("%s: ttlv_encode", __func__);
+}
+
+/* The name of an Attribute item into name; -1 if it has none. */
+int
+attr_name(const struct ttlv *attr, char *name, size_t len)
+{
+	return (ttlv_get_text(attr, KMIP_TAG_ATTRIBUTE_NAME, name, len));
+}
+
+int32_t
+attr_index(const struct ttlv *attr)
+{
+	int32_t	 idx;
+
+	if (ttlv_get_integer(attr, KMIP_TAG_ATTRIBUTE_INDEX, &idx) == -1)
+		return (0);
+	return (idx);
+}
+
+/* The index-th value of attribute name, or NULL. */
+const struct ttlv *
+attr_get(const struct ttlv *a, const char *name, int32_t index)
+{
+	const struct ttlv	*t;
+	char			 n[ATTR_NAME_MAX];
+
+	for (t = ttlv_find(a, KMIP_TAG_ATTRIBUTE); t != NULL;
+	    t = ttlv_find_next(a, t, KMIP_TAG_ATTRIBUTE))
+		if (attr_name(t, n, sizeof(n)) == 0 &&
+		    strcmp(n, name) == 0 && attr_index(t) == index)
+			return (ttlv_find(t, KMIP_TAG_ATTRIBUTE_VALUE));
+	return (NULL);
+}
+
+unsigned int
+attr_count(const struct ttlv *a, const char *name)
+{
+	const struct ttlv	*t;
+	char			 n[ATTR_NAME_MAX];
+	unsigned int		 count = 0;
+
+	for (t = ttlv_find(a, KMIP_TAG_ATTRIBUTE); t != NULL;
+	    t = ttlv_find_next(a, t, KMIP_TAG_ATTRIBUTE))
+		if (attr_name(t, n, sizeof(n)) == 0 && strcmp(n, name) == 0)
+			count++;
+	return (count);
+}
+
+/*
+ * Append a value: value is copied and retagged Attribute Value.  The
+ * index is the next free one for that name.
+ */
+struct ttlv *
+attr_add(struct ttlv *a, const char *name, const struct ttlv *value)
+{
+	struct ttlv	*t, *v;
+	unsigned int	 idx;
+
+	idx = attr_count(a, name);
+	t = ttlv_add_structure(a, KMIP_TAG_ATTRIBUTE);
+	ttlv_add_string(t, KMIP_TAG_ATTRIBUTE_NAME, name);
+	if (idx > 0)
+		ttlv_add_integer(t, KMIP_TAG_ATTRIBUTE_INDEX, idx);
+	v = ttlv_copy(value);
+	v->tag = KMIP_TAG_ATTRIBUTE_VALUE;
+	ttlv_append(t, v);
+	return (v);
+}
+
+/* Replace the index-th value (or add it if there is none). */
+void
+attr_set(struct ttlv *a, const char *name, int32_t index,
+    const struct ttlv *value)
+{
+	struct ttlv	*t, *v;
+	char		 n[ATTR_NAME_MAX];
+
+	for (t = ttlv_find(a, KMIP_TAG_ATTRIBUTE); t != NULL;
+	    t = ttlv_find_next(a, t, KMIP_TAG_ATTRIBUTE))
+		if (attr_name(t, n, sizeof(n)) == 0 &&
+		    strcmp(n, name) == 0 && attr_index(t) == index)
+			break;
+	if (t == NULL) {
+		(void)attr_add(a, name, value);
+		return;
+	}
+	if ((v = ttlv_find(t, KMIP_TAG_ATTRIBUTE_VALUE)) != NULL) {
+		ttlv_remove(v);
+		ttlv_free(v);
+	}
+	v = ttlv_copy(value);
+	v->tag = KMIP_TAG_ATTRIBUTE_VALUE;
+	ttlv_append(t, v);
+}
+
+/*
+ * Remove the index-th value, renumbering the later ones so indices stay
+ * dense.  -1 if there was none.
+ */
+int
+attr_delete(struct ttlv *a, const char *name, int32_t index)
+{
+	struct ttlv	*t, *next, *it;
+	char		 n[ATTR_NAME_MAX];
+	int32_t		 i;
+	int		 found = 0;
+
+	for (t = ttlv_find(a, KMIP_TAG_ATTRIBUTE); t != NULL; t = next) {
+		next = ttlv_find_next(a, t, KMIP_TAG_ATTRIBUTE);
+		if (attr_name(t, n, sizeof(n)) == -1 || strcmp(n, name) != 0)
+			continue;
+		i = attr_index(t);
+		if (i == index) {
+			ttlv_remove(t);
+			ttlv_free(t);
+			found = 1;
+		} else if (found && i > index) {
+			/* Renumber: drop the old index, add the new one. */
+			if ((it = ttlv_find(t, KMIP_TAG_ATTRIBUTE_INDEX)) !=
+			    NULL) {
+				if (i - 1 == 0) {
+					ttlv_remove(it);
+					ttlv_free(it);
+				} else
+					it->v.i32 = i - 1;
+			}
+		}
+	}
+	return (found ? 0 : -1);
+}
+
+/* Convenience setters for server-managed values. */
+void
+attr_set_enum(struct ttlv *a, const char *name, uint32_t v)
+{
+	struct ttlv	*t = ttlv_new_structure(0);
+
+	attr_set(a, name, 0, ttlv_add_enum(t, KMIP_TAG_ATTRIBUTE_VALUE, v));
+	ttlv_free(t);
+}
+
+void
+attr_set_integer(struct ttlv *a, const char *name, int32_t v)
+{
+	struct ttlv	*t = ttlv_new_structure(0);
+
+	attr_set(a, name, 0, ttlv_add_integer(t, KMIP_TAG_ATTRIBUTE_VALUE,
+	    v));
+	ttlv_free(t);
+}
+
+void
+attr_set_datetime(struct ttlv *a, const char *name, int64_t v)
+{
+	struct ttlv	*t = ttlv_new_structure(0);
+
+	attr_set(a, name, 0, ttlv_add_datetime(t, KMIP_TAG_ATTRIBUTE_VALUE,
+	    v));
+	ttlv_free(t);
+}
+
+void
+attr_set_bool(struct ttlv *a, const char *name, int v)
+{
+	struct ttlv	*t = ttlv_new_structure(0);
+
+	attr_set(a, name, 0, ttlv_add_bool(t, KMIP_TAG_ATTRIBUTE_VALUE, v));
+	ttlv_free(t);
+}
+
+int
+attr_get_enum(const struct ttlv *a, const char *name, uint32_t *v)
+{
+	const struct ttlv	*t;
+
+	if ((t = attr_get(a, name, 0)) == NULL || t->type != TTLV_ENUMERATION)
+		return (-1);
+	*v = t->v.u32;
+	return (0);
+}
+
+int
+attr_get_integer(const struct ttlv *a, const char *name, int32_t *v)
+{
+	const struct ttlv	*t;
+
+	if ((t = attr_get(a, name, 0)) == NULL || t->type != TTLV_INTEGER)
+		return (-1);
+	*v = t->v.i32;
+	return (0);
+}
+
+int
+attr_get_bool(const struct ttlv *a, const char *name, int *v)
+{
+	const struct ttlv	*t;
+
+	if ((t = attr_get(a, name, 0)) == NULL || t->type != TTLV_BOOLEAN)
+		return (-1);
+	*v = t->v.b;
+	return (0);
+}
+
+/*
+ * The text of every Name attribute, NUL-terminated, for the keystore's
+ * name index.  Returns how many there are (at most max).
+ */
+size_t
+attr_names(const struct ttlv *a, char (*names)[KS_NAME_MAX], size_t max)
+{
+	const struct ttlv	*v;
+	size_t			 n = 0;
+	int32_t			 i;
+
+	for (i = 0; n < max && (v = attr_get(a, "Name", i)) != NULL; i++)
+		if (v->type == TTLV_STRUCTURE && ttlv_get_text(v,
+		    KMIP_TAG_NAME_VALUE, names[n], KS_NAME_MAX) == 0)
+			n++;
+	return (n);
+}

@@ -1,0 +1,1423 @@
+/*
+ * KMIP operations in the engine.
+ *
+ * Each handler reads its request payload, checks ownership and the
+ * lifecycle state, changes the keystore (inside the turn's transaction)
+ * and fills the response payload, or hands the cryptography to the
+ * signer that holds the key and finishes in a continuation.
+ */
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "attrs.h"
+#include "engine.h"
+#include "kmip.h"
+#include "kreq.h"
+#include "log.h"
+
+#define LOCATE_MAX		1024
+
+static enum kop_ret	 op_discover_versions(struct kreq *,
+			    const struct ttlv *);
+static enum kop_ret	 op_query(struct kreq *, const struct ttlv *);
+static enum kop_ret	 op_create(struct kreq *, const struct ttlv *);
+static enum kop_ret	 op_create_key_pair(struct kreq *, const struct ttlv *);
+static enum kop_ret	 op_get(struct kreq *, const struct ttlv *);
+static enum kop_ret	 op_get_attributes(struct kreq *, const struct ttlv *);
+static enum kop_ret	 op_get_attribute_list(struct kreq *,
+			    const struct ttlv *);
+static enum kop_ret	 op_add_attribute(struct kreq *, const struct ttlv *);
+static enum kop_ret	 op_modify_attribute(struct kreq *,
+			    const struct ttlv *);
+static enum kop_ret	 op_delete_attribute(struct kreq *,
+			    const struct ttlv *);
+static enum kop_ret	 op_activate(struct kreq *, const struct ttlv *);
+static enum kop_ret	 op_revoke(struct kreq *, const struct ttlv *);
+static enum kop_ret	 op_destroy(struct kreq *, const struct ttlv *);
+static enum kop_ret	 op_locate(struct kreq *, const struct ttlv *);
+static enum kop_ret	 op_sign(struct kreq *, const struct ttlv *);
+
+static const struct {
+	uint32_t	 op;
+	enum kop_ret	(*fn)(struct kreq *, const struct ttlv *);
+} kops[] = {
+	{ KMIP_OP_CREATE,		op_create },
+	{ KMIP_OP_CREATE_KEY_PAIR,	op_create_key_pair },
+	{ KMIP_OP_LOCATE,		op_locate },
+	{ KMIP_OP_GET,			op_get },
+	{ KMIP_OP_GET_ATTRIBUTES,	op_get_attributes },
+	{ KMIP_OP_GET_ATTRIBUTE_LIST,	op_get_attribute_list },
+	{ KMIP_OP_ADD_ATTRIBUTE,	op_add_attribute },
+	{ KMIP_OP_MODIFY_ATTRIBUTE,	op_modify_attribute },
+	{ KMIP_OP_DELETE_ATTRIBUTE,	op_delete_attribute },
+	{ KMIP_OP_ACTIVATE,		op_activate },
+	{ KMIP_OP_REVOKE,		op_revoke },
+	{ KMIP_OP_DESTROY,		op_destroy },
+	{ KMIP_OP_QUERY,		op_query },
+	{ KMIP_OP_DISCOVER_VERSIONS,	op_discover_versions },
+	{ KMIP_OP_SIGN,			op_sign },
+};
+
+/*
+ * Attributes a client may set when it creates an object, and which of
+ * them it may change afterwards.  Everything else is the server's.
+ */
+static const struct {
+	const char	*name;
+	int		 multi;		/* may have several values */
+	int		 modify;	/* a client may change it later */
+} client_attrs[] = {
+	{ "Activation Date",			0, 1 },
+	{ "Application Specific Information",	1, 1 },
+	{ "Comment",				0, 1 },
+	{ "Contact Information",		0, 1 },
+	{ "Cryptographic Algorithm",		0, 0 },
+	{ "Cryptographic Domain Parameters",	0, 0 },
+	{ "Cryptographic Length",		0, 0 },
+	{ "Cryptographic Parameters",		1, 1 },
+	{ "Cryptographic Usage Mask",		0, 0 },
+	{ "Deactivation Date",			0, 1 },
+	{ "Description",			0, 1 },
+	{ "Extractable",			0, 1 },
+	{ "Name",				1, 1 },
+	{ "Object Group",			1, 1 },
+	{ "Operation Policy Name",		0, 0 },
+	{ "Process Start Date",			0, 1 },
+	{ "Protect Stop Date",			0, 1 },
+	{ "Sensitive",				0, 1 },
+};
+
+const uint32_t kop_operations[] = {
+	KMIP_OP_CREATE, KMIP_OP_CREATE_KEY_PAIR, KMIP_OP_LOCATE, KMIP_OP_GET,
+	KMIP_OP_GET_ATTRIBUTES, KMIP_OP_GET_ATTRIBUTE_LIST,
+	KMIP_OP_ADD_ATTRIBUTE, KMIP_OP_MODIFY_ATTRIBUTE,
+	KMIP_OP_DELETE_ATTRIBUTE, KMIP_OP_ACTIVATE, KMIP_OP_REVOKE,
+	KMIP_OP_DESTROY, KMIP_OP_QUERY, KMIP_OP_DISCOVER_VERSIONS,
+	KMIP_OP_SIGN
+};
+const size_t kop_noperations = sizeof(kop_operations) /
+    sizeof(kop_operations[0]);
+
+enum kop_ret
+kop_run(struct kreq *r, uint32_t op, const struct ttlv *req)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(kops) / sizeof(kops[0]); i++)
+		if (kops[i].op == op)
+			return (kops[i].fn(r, req));
+	kreq_fail(r, KMIP_REASON_OPERATION_NOT_SUPPORTED, "operation %s "
+	    "is not supported", kmip_op_name(op) != NULL ? kmip_op_name(op) :
+	    "(unknown)");
+	return (KOP_DONE);
+}
+
+/* --- helpers -------------------------------------------------------- */
+
+static int
+client_attr(const char *name, int *multi, int *modify)
+{
+	size_t	 i;
+
+	if (strncmp(name, "x-", 2) == 0) {
+		*multi = 1;
+		*modify = 1;
+		return (1);
+	}
+	for (i = 0; i < sizeof(client_attrs) / sizeof(client_attrs[0]); i++)
+		if (strcmp(client_attrs[i].name, name) == 0) {
+			*multi = client_attrs[i].multi;
+			*modify = client_attrs[i].modify;
+			return (1);
+		}
+	return (0);
+}
+
+/*
+ * The object a request names: its Unique Identifier, or the ID
+ * Placeholder left by an earlier item of the batch.  Objects of other
+ * owners do not exist for this client.
+ */
+static int
+kop_load(struct kreq *r, const struct ttlv *req, char *id, size_t idlen)
+{
+	int	 rv;
+
+	if (ttlv_find(req, KMIP_TAG_UNIQUE_IDENTIFIER) != NULL) {
+		if (ttlv_get_text(req, KMIP_TAG_UNIQUE_IDENTIFIER, id,
+		    idlen) == -1) {
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD,
+			    "bad Unique Identifier");
+			return (-1);
+		}
+	} else if (r->placeholder[0] != '\0')
+		(void)strlcpy(id, r->placeholder, idlen);
+	else {
+		kreq_fail(r, KMIP_REASON_MISSING_DATA,
+		    "no Unique Identifier and no ID Placeholder");
+		return (-1);
+	}
+	ks_object_clear(&r->obj);
+	if ((rv = ks_get(engine->ks, id, &r->obj)) == -1) {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "keystore: %s",
+		    ks_error(engine->ks));
+		return (-1);
+	}
+	if (rv == 1 || strcmp(r->obj.owner, r->hdr.identity) != 0) {
+		ks_object_clear(&r->obj);
+		kreq_fail(r, KMIP_REASON_ITEM_NOT_FOUND, "no object %s", id);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Save r->obj with attributes a, in the turn's transaction. */
+static int
+kop_save(struct kreq *r, struct ks_object *o, const struct ttlv *a,
+    int insert)
+{
+	char	 names[ATTR_NAMES_MAX][KS_NAME_MAX];
+	char	*np[ATTR_NAMES_MAX];
+	size_t	 n, i;
+
+	attr_set_datetime((struct ttlv *)(uintptr_t)a, "Last Change Date",
+	    time(NULL));
+	attrs_store(o, a);
+	n = attr_names(a, names, ATTR_NAMES_MAX);
+	for (i = 0; i < n; i++)
+		np[i] = names[i];
+	if (ks_begin(engine->ks) == -1 ||
+	    (insert ? ks_insert(engine->ks, o, (const char * const *)np, n) :
+	    ks_update(engine->ks, o, (const char * const *)np, n)) == -1) {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "keystore: %s",
+		    ks_error(engine->ks));
+		return (-1);
+	}
+	r->dirty = 1;
+	return (0);
+}
+
+/*
+ * Copy the Attribute items of a Template-Attribute into a, refusing
+ * those a client may not set.  Template names (KMIP 1.x templates) are
+ * not supported.
+ */
+static int
+kop_template(struct kreq *r, const struct ttlv *ta, struct ttlv *a)
+{
+	const struct ttlv	*t, *v;
+	char			 name[ATTR_NAME_MAX];
+	int			 multi, modify;
+
+	if (ta == NULL)
+		return (0);
+	if (ta->type != TTLV_STRUCTURE) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD,
+		    "Template-Attribute is not a structure");
+		return (-1);
+	}
+	if (ttlv_find(ta, KMIP_TAG_NAME) != NULL) {
+		kreq_fail(r, KMIP_REASON_FEATURE_NOT_SUPPORTED,
+		    "templates are not supported");
+		return (-1);
+	}
+	for (t = ttlv_find(ta, KMIP_TAG_ATTRIBUTE); t != NULL;
+	    t = ttlv_find_next(ta, t, KMIP_TAG_ATTRIBUTE)) {
+		if (t->type != TTLV_STRUCTURE ||
+		    attr_name(t, name, sizeof(name)) == -1 ||
+		    (v = ttlv_find(t, KMIP_TAG_ATTRIBUTE_VALUE)) == NULL) {
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD,
+			    "malformed Attribute");
+			return (-1);
+		}
+		if (!client_attr(name, &multi, &modify)) {
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD,
+			    "attribute \"%s\" cannot be set by a client", name);
+			return (-1);
+		}
+		if (!multi && attr_get(a, name, 0) != NULL)
+			attr_set(a, name, 0, v);
+		else
+			(void)attr_add(a, name, v);
+	}
+	return (0);
+}
+
+static void
+kop_payload_id(struct kreq *r, const char *id)
+{
+	ttlv_add_string(r->payload, KMIP_TAG_UNIQUE_IDENTIFIER, id);
+}
+
+/* A fresh object owned by the client, on the signer given. */
+static int
+kop_new_object(struct kreq *r, struct ks_object *o, uint32_t type,
+    uint32_t alg, const char *signer)
+{
+	memset(o, 0, sizeof(*o));
+	if (ks_new_id(engine->ks, o->id, sizeof(o->id)) == -1) {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "keystore: %s",
+		    ks_error(engine->ks));
+		return (-1);
+	}
+	o->type = type;
+	o->state = KMIP_STATE_PRE_ACTIVE;
+	o->algorithm = alg;
+	(void)strlcpy(o->owner, r->hdr.identity, sizeof(o->owner));
+	(void)strlcpy(o->signer, signer, sizeof(o->signer));
+	o->created = time(NULL);
+	return (0);
+}
+
+/* The signer for new keys. */
+static const char *
+kop_default_signer(struct kreq *r)
+{
+	if (engine->conf.default_signer[0] == '\0') {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "no default signer "
+		    "is configured");
+		return (NULL);
+	}
+	return (engine->conf.default_signer);
+}
+
+/* Server-set attributes every new object gets. */
+static void
+kop_initial_attrs(struct ttlv *a, struct ks_object *o)
+{
+	int64_t		 act;
+	const struct ttlv *v;
+
+	attr_set_datetime(a, "Initial Date", o->created);
+	attr_set_datetime(a, "Original Creation Date", o->created);
+	/* An Activation Date now or in the past activates at once. */
+	if ((v = attr_get(a, "Activation Date", 0)) != NULL &&
+	    v->type == TTLV_DATE_TIME && (act = v->v.i64) <= o->created)
+		o->state = KMIP_STATE_ACTIVE;
+}
+
+/* --- Discover Versions, Query --------------------------------------- */
+
+static enum kop_ret
+op_discover_versions(struct kreq *r, const struct ttlv *req)
+{
+	const struct ttlv	*pv;
+	struct ttlv		*out;
+	int32_t			 major, minor;
+	int			 m, any = 0;
+
+	/* Ours, newest first, filtered by the client's list if it sent one. */
+	for (m = 4; m >= 0; m--) {
+		if (ttlv_find(req, KMIP_TAG_PROTOCOL_VERSION) != NULL) {
+			for (pv = ttlv_find(req, KMIP_TAG_PROTOCOL_VERSION);
+			    pv != NULL; pv = ttlv_find_next(req, pv,
+			    KMIP_TAG_PROTOCOL_VERSION))
+				if (ttlv_get_integer(pv,
+				    KMIP_TAG_PROTOCOL_VERSION_MAJOR,
+				    &major) == 0 && ttlv_get_integer(pv,
+				    KMIP_TAG_PROTOCOL_VERSION_MINOR,
+				    &minor) == 0 && major == 1 && minor == m)
+					break;
+			if (pv == NULL)
+				continue;
+		}
+		out = ttlv_add_structure(r->payload,
+		    KMIP_TAG_PROTOCOL_VERSION);
+		ttlv_add_integer(out, KMIP_TAG_PROTOCOL_VERSION_MAJOR, 1);
+		ttlv_add_integer(out, KMIP_TAG_PROTOCOL_VERSION_MINOR, m);
+		any = 1;
+	}
+	(void)any;
+	return (KOP_DONE);
+}
+
+static enum kop_ret
+op_query(struct kreq *r, const struct ttlv *req)
+{
+	const struct ttlv	*q;
+	int			 ops = 0, objs = 0, info = 0;
+	size_t			 i;
+	static const uint32_t	 types[] = {
+		KMIP_OBJ_SYMMETRIC_KEY, KMIP_OBJ_PUBLIC_KEY,
+		KMIP_OBJ_PRIVATE_KEY
+	};
+
+	for (q = ttlv_find(req, KMIP_TAG_QUERY_FUNCTION); q != NULL;
+	    q = ttlv_find_next(req, q, KMIP_TAG_QUERY_FUNCTION)) {
+		if (q->type != TTLV_ENUMERATION) {
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD,
+			    "Query Function is not an enumeration");
+			return (KOP_DONE);
+		}
+		switch (q->v.u32) {
+		case KMIP_QUERY_OPERATIONS:
+			ops = 1;
+			break;
+		case KMIP_QUERY_OBJECTS:
+			objs = 1;
+			break;
+		case KMIP_QUERY_SERVER_INFORMATION:
+			info = 1;
+			break;
+		default:
+			/* Others have nothing to report here. */
+			break;
+		}
+	}
+	if (ops)
+		for (i = 0; i < kop_noperations; i++)
+			ttlv_add_enum(r->payload, KMIP_TAG_OPERATION,
+			    kop_operations[i]);
+	if (objs)
+		for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+			ttlv_add_enum(r->payload, KMIP_TAG_OBJECT_TYPE,
+			    types[i]);
+	if (info)
+		ttlv_add_string(r->payload, KMIP_TAG_VENDOR_IDENTIFICATION,
+		    "signerd");
+	return (KOP_DONE);
+}
+
+/* --- Create --------------------------------------------------------- */
+
+static enum kop_ret	 create_done(struct kreq *, const struct hsm_result *,
+			    const uint8_t *, const uint8_t *, const uint8_t *);
+
+static enum kop_ret
+op_create(struct kreq *r, const struct ttlv *req)
+{
+	struct hsm_generate	 g;
+	struct ttlv		*a;
+	const char		*signer;
+	uint32_t		 type, alg;
+	int32_t			 len = 0;
+
+	if (ttlv_get_enum(req, KMIP_TAG_OBJECT_TYPE, &type) == -1) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "no Object Type");
+		return (KOP_DONE);
+	}
+	if (type != KMIP_OBJ_SYMMETRIC_KEY) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "Create makes "
+		    "symmetric keys; use Create Key Pair for key pairs");
+		return (KOP_DONE);
+	}
+	a = ttlv_new_structure(KMIP_TAG_TEMPLATE_ATTRIBUTE);
+	if (kop_template(r, ttlv_find(req, KMIP_TAG_TEMPLATE_ATTRIBUTE),
+	    a) == -1)
+		goto done;
+	memset(&g, 0, sizeof(g));
+	if (attr_get_enum(a, "Cryptographic Algorithm", &alg) == -1) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD,
+		    "no Cryptographic Algorithm");
+		goto done;
+	}
+	(void)attr_get_integer(a, "Cryptographic Length", &len);
+	switch (alg) {
+	case KMIP_ALG_AES:
+		if (len != 128 && len != 192 && len != 256) {
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD, "AES keys are "
+			    "128, 192 or 256 bits long");
+			goto done;
+		}
+		g.kind = HSM_KEY_AES;
+		break;
+	case KMIP_ALG_HMAC_SHA256:
+	case KMIP_ALG_HMAC_SHA384:
+	case KMIP_ALG_HMAC_SHA512:
+		g.kind = alg == KMIP_ALG_HMAC_SHA256 ? HSM_KEY_HMAC_SHA256 :
+		    alg == KMIP_ALG_HMAC_SHA384 ? HSM_KEY_HMAC_SHA384 :
+		    HSM_KEY_HMAC_SHA512;
+		if (len == 0)
+			len = alg == KMIP_ALG_HMAC_SHA256 ? 256 :
+			    alg == KMIP_ALG_HMAC_SHA384 ? 384 : 512;
+		if (len < 128 || len > 1024 || len % 8 != 0) {
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD, "HMAC keys are "
+			    "128 to 1024 bits long, in bytes");
+			goto done;
+		}
+		attr_set_integer(a, "Cryptographic Length", len);
+		break;
+	default:
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "Create supports AES "
+		    "and HMAC keys");
+		goto done;
+	}
+	g.bits = len;
+	if ((signer = kop_default_signer(r)) == NULL ||
+	    kop_new_object(r, &r->obj, type, alg, signer) == -1)
+		goto done;
+	kop_initial_attrs(a, &r->obj);
+	attrs_store(&r->obj, a);
+	(void)strlcpy(g.id, r->obj.id, sizeof(g.id));
+	if (kreq_signer_send(r, signer, IMSG_HSM_GENERATE, &g, sizeof(g),
+	    NULL, 0, create_done) == 0) {
+		ttlv_free(a);
+		return (KOP_WAIT);
+	}
+ done:
+	ttlv_free(a);
+	return (KOP_DONE);
+}
+
+static enum kop_ret
+create_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
+    const uint8_t *o2, const uint8_t *o3)
+{
+	struct ttlv	*a;
+
+	if (res->status != 0) {
+		kreq_fail(r, res->status, "%s", res->msg);
+		return (KOP_DONE);
+	}
+	if (res->len_out1 == 0) {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "the signer "
+		    "returned no key");
+		return (KOP_DONE);
+	}
+	if ((r->obj.material = malloc(res->len_out1)) == NULL)
+		fatal(NULL);
+	memcpy(r->obj.material, o1, res->len_out1);
+	r->obj.material_len = res->len_out1;
+	a = attrs_load(&r->obj);
+	if (kop_save(r, &r->obj, a, 1) == 0) {
+		ttlv_add_enum(r->payload, KMIP_TAG_OBJECT_TYPE, r->obj.type);
+		kop_payload_id(r, r->obj.id);
+		(void)strlcpy(r->placeholder, r->obj.id,
+		    sizeof(r->placeholder));
+	}
+	ttlv_free(a);
+	return (KOP_DONE);
+}
+
+/* --- Create Key Pair ------------------------------------------------ */
+
+static enum kop_ret	 ckp_done(struct kreq *, const struct hsm_result *,
+			    const uint8_t *, const uint8_t *, const uint8_t *);
+
+/*
+ * The key kind from algorithm, length and curve.  Krill and Cascade send
+ * ECDSA with length 256 and no curve: that is P-256.
+ */
+static int
+kop_pair_kind(struct kreq *r, const struct ttlv *a, uint32_t *kind,
+    uint32_t *bits)
+{
+	const struct ttlv	*dp;
+	uint32_t		 alg, curve = 0;
+	int32_t			 len = 0;
+
+	if (attr_get_enum(a, "Cryptographic Algorithm", &alg) == -1) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD,
+		    "no Cryptographic Algorithm");
+		return (-1);
+	}
+	(void)attr_get_integer(a, "Cryptographic Length", &len);
+	if ((dp = attr_get(a, "Cryptographic Domain Parameters", 0)) != NULL)
+		(void)ttlv_get_enum(dp, KMIP_TAG_RECOMMENDED_CURVE, &curve);
+	*bits = len;
+	switch (alg) {
+	case KMIP_ALG_RSA:
+		if (len != 2048 && len != 3072 && len != 4096) {
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD, "RSA keys are "
+			    "2048, 3072 or 4096 bits long");
+			return (-1);
+		}
+		*kind = HSM_KEY_RSA;
+		return (0);
+	case KMIP_ALG_ECDSA:
+	case KMIP_ALG_EC:
+		if (curve == KMIP_CURVE_P_256 || (curve == 0 && len == 256))
+			*kind = HSM_KEY_EC_P256, *bits = 256;
+		else if (curve == KMIP_CURVE_P_384 ||
+		    (curve == 0 && len == 384))
+			*kind = HSM_KEY_EC_P384, *bits = 384;
+		else if (curve == KMIP_CURVE_P_521 ||
+		    (curve == 0 && len == 521))
+			*kind = HSM_KEY_EC_P521, *bits = 521;
+		else {
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD, "EC keys are "
+			    "on P-256, P-384 or P-521");
+			return (-1);
+		}
+		return (0);
+	case KMIP_ALG_ED25519:
+		*kind = HSM_KEY_ED25519;
+		*bits = 256;
+		return (0);
+	}
+	kreq_fail(r, KMIP_REASON_INVALID_FIELD, "key pairs are RSA, ECDSA "
+	    "or Ed25519");
+	return (-1);
+}
+
+static enum kop_ret
+op_create_key_pair(struct kreq *r, const struct ttlv *req)
+{
+	struct hsm_generate	 g;
+	struct ttlv		*common, *priv, *pub;
+	const char		*signer;
+	uint32_t		 alg = 0;
+
+	common = ttlv_new_structure(KMIP_TAG_TEMPLATE_ATTRIBUTE);
+	priv = ttlv_new_structure(KMIP_TAG_TEMPLATE_ATTRIBUTE);
+	pub = ttlv_new_structure(KMIP_TAG_TEMPLATE_ATTRIBUTE);
+	memset(&g, 0, sizeof(g));
+	if (kop_template(r, ttlv_find(req,
+	    KMIP_TAG_COMMON_TEMPLATE_ATTRIBUTE), common) == -1 ||
+	    kop_template(r, ttlv_find(req,
+	    KMIP_TAG_COMMON_TEMPLATE_ATTRIBUTE), priv) == -1 ||
+	    kop_template(r, ttlv_find(req,
+	    KMIP_TAG_PRIVATE_KEY_TEMPLATE_ATTRIBUTE), priv) == -1 ||
+	    kop_template(r, ttlv_find(req,
+	    KMIP_TAG_COMMON_TEMPLATE_ATTRIBUTE), pub) == -1 ||
+	    kop_template(r, ttlv_find(req,
+	    KMIP_TAG_PUBLIC_KEY_TEMPLATE_ATTRIBUTE), pub) == -1 ||
+	    kop_pair_kind(r, priv, &g.kind, &g.bits) == -1)
+		goto done;
+	(void)attr_get_enum(priv, "Cryptographic Algorithm", &alg);
+	attr_set_integer(priv, "Cryptographic Length", g.bits);
+	attr_set_integer(pub, "Cryptographic Length", g.bits);
+	if ((signer = kop_default_signer(r)) == NULL ||
+	    kop_new_object(r, &r->obj, KMIP_OBJ_PRIVATE_KEY, alg,
+	    signer) == -1 ||
+	    kop_new_object(r, &r->obj2, KMIP_OBJ_PUBLIC_KEY, alg,
+	    signer) == -1)
+		goto done;
+	kop_initial_attrs(priv, &r->obj);
+	kop_initial_attrs(pub, &r->obj2);
+	/* Each half links to the other. */
+	{
+		struct ttlv *tmp = ttlv_new_structure(0), *l;
+
+		l = ttlv_add_structure(tmp, KMIP_TAG_ATTRIBUTE_VALUE);
+		ttlv_add_enum(l, KMIP_TAG_LINK_TYPE,
+		    KMIP_LINK_PUBLIC_KEY);
+		ttlv_add_string(l, KMIP_TAG_LINKED_OBJECT_IDENTIFIER,
+		    r->obj2.id);
+		(void)attr_add(priv, "Link", l);
+		ttlv_free(tmp);
+		tmp = ttlv_new_structure(0);
+		l = ttlv_add_structure(tmp, KMIP_TAG_ATTRIBUTE_VALUE);
+		ttlv_add_enum(l, KMIP_TAG_LINK_TYPE,
+		    KMIP_LINK_PRIVATE_KEY);
+		ttlv_add_string(l, KMIP_TAG_LINKED_OBJECT_IDENTIFIER,
+		    r->obj.id);
+		(void)attr_add(pub, "Link", l);
+		ttlv_free(tmp);
+	}
+	attrs_store(&r->obj, priv);
+	attrs_store(&r->obj2, pub);
+	(void)strlcpy(g.id, r->obj.id, sizeof(g.id));
+	if (kreq_signer_send(r, signer, IMSG_HSM_GENERATE, &g, sizeof(g),
+	    NULL, 0, ckp_done) == 0) {
+		ttlv_free(common);
+		ttlv_free(priv);
+		ttlv_free(pub);
+		return (KOP_WAIT);
+	}
+ done:
+	ttlv_free(common);
+	ttlv_free(priv);
+	ttlv_free(pub);
+	return (KOP_DONE);
+}
+
+static enum kop_ret
+ckp_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
+    const uint8_t *o2, const uint8_t *o3)
+{
+	struct ttlv	*a;
+
+	if (res->status != 0) {
+		kreq_fail(r, res->status, "%s", res->msg);
+		return (KOP_DONE);
+	}
+	if (res->len_out1 == 0 || res->len_out2 == 0) {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "the signer "
+		    "returned no key pair");
+		return (KOP_DONE);
+	}
+	if ((r->obj.material = malloc(res->len_out1)) == NULL ||
+	    (r->obj2.material = malloc(res->len_out2)) == NULL)
+		fatal(NULL);
+	memcpy(r->obj.material, o1, res->len_out1);
+	r->obj.material_len = res->len_out1;
+	memcpy(r->obj2.material, o2, res->len_out2);
+	r->obj2.material_len = res->len_out2;
+
+	a = attrs_load(&r->obj);
+	if (kop_save(r, &r->obj, a, 1) == -1) {
+		ttlv_free(a);
+		return (KOP_DONE);
+	}
+	ttlv_free(a);
+	a = attrs_load(&r->obj2);
+	if (kop_save(r, &r->obj2, a, 1) == 0) {
+		ttlv_add_string(r->payload,
+		    KMIP_TAG_PRIVATE_KEY_UNIQUE_IDENTIFIER, r->obj.id);
+		ttlv_add_string(r->payload,
+		    KMIP_TAG_PUBLIC_KEY_UNIQUE_IDENTIFIER, r->obj2.id);
+		(void)strlcpy(r->placeholder, r->obj.id,
+		    sizeof(r->placeholder));
+	}
+	ttlv_free(a);
+	return (KOP_DONE);
+}
+
+/* --- Get ------------------------------------------------------------ */
+
+/* A big-endian unsigned integer as KMIP Big Integer (8-byte multiple). */
+static void
+add_bn(struct ttlv *s, uint32_t tag, const BIGNUM *bn)
+{
+	uint8_t	*b;
+	size_t	 n = BN_num_bytes(bn), len;
+
+	/* A leading zero byte keeps the two's complement value positive. */
+	len = (n + 1 + 7) / 8 * 8;
+	if ((b = calloc(1, len)) == NULL)
+		fatal(NULL);
+	BN_bn2bin(bn, b + len - n);
+	ttlv_add_bigint(s, tag, b, len);
+	free(b);
+}
+
+/*
+ * The Key Block of a public key in the format asked for: Raw / X.509
+ * (DER SubjectPublicKeyInfo), PKCS#1 (DER RSAPublicKey) or Transparent
+ * RSA Public Key.  Default: PKCS#1 for RSA, Raw for the others, which is
+ * what Krill and Cascade read.
+ */
+static int
+get_public(struct kreq *r, uint32_t fmt)
+{
+	const uint8_t	*p = r->obj.material;
+	EVP_PKEY	*pk = NULL;
+	BIGNUM		*n = NULL, *e = NULL;
+	struct ttlv	*kb, *kv, *km;
+	uint8_t		*der = NULL;
+	int		 len, isrsa, ret = -1;
+	int32_t		 bits = 0;
+	uint32_t	 alg = r->obj.algorithm;
+
+	if ((pk = d2i_PUBKEY(NULL, &p, r->obj.material_len)) == NULL) {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "stored public key "
+		    "does not parse");
+		return (-1);
+	}
+	isrsa = EVP_PKEY_is_a(pk, "RSA");
+	if (fmt == 0)
+		fmt = isrsa ? KMIP_FMT_PKCS1 : KMIP_FMT_RAW;
+	kb = ttlv_add_structure(ttlv_add_structure(r->payload,
+	    KMIP_TAG_PUBLIC_KEY), KMIP_TAG_KEY_BLOCK);
+	ttlv_add_enum(kb, KMIP_TAG_KEY_FORMAT_TYPE, fmt);
+	kv = ttlv_add_structure(kb, KMIP_TAG_KEY_VALUE);
+	switch (fmt) {
+	case KMIP_FMT_RAW:
+	case KMIP_FMT_X509:
+		ttlv_add_bytes(kv, KMIP_TAG_KEY_MATERIAL, r->obj.material,
+		    r->obj.material_len);
+		break;
+	case KMIP_FMT_PKCS1:
+		if (!isrsa || (len = i2d_PublicKey(pk, &der)) <= 0)
+			goto badfmt;
+		ttlv_add_bytes(kv, KMIP_TAG_KEY_MATERIAL, der, len);
+		OPENSSL_free(der);
+		break;
+	case KMIP_FMT_TRANSPARENT_RSA_PUBLIC_KEY:
+		if (!isrsa ||
+		    !EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &n) ||
+		    !EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &e))
+			goto badfmt;
+		km = ttlv_add_structure(kv, KMIP_TAG_KEY_MATERIAL);
+		add_bn(km, KMIP_TAG_MODULUS, n);
+		add_bn(km, KMIP_TAG_PUBLIC_EXPONENT, e);
+		break;
+	default:
+		goto badfmt;
+	}
+	ttlv_add_enum(kb, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, alg);
+	(void)bits;
+	{
+		struct ttlv *a = attrs_load(&r->obj);
+
+		if (attr_get_integer(a, "Cryptographic Length", &bits) == 0)
+			ttlv_add_integer(kb, KMIP_TAG_CRYPTOGRAPHIC_LENGTH,
+			    bits);
+		ttlv_free(a);
+	}
+	ret = 0;
+	goto out;
+ badfmt:
+	kreq_fail(r, KMIP_REASON_KEY_FORMAT_TYPE_NOT_SUPPORTED, "this key "
+	    "cannot be given in that Key Format Type");
+ out:
+	BN_free(n);
+	BN_free(e);
+	EVP_PKEY_free(pk);
+	return (ret);
+}
+
+static enum kop_ret
+op_get(struct kreq *r, const struct ttlv *req)
+{
+	char		 id[KS_ID_MAX];
+	uint32_t	 fmt = 0;
+	struct ttlv	*a;
+	int		 sensitive = 0, extractable = 1;
+
+	if (kop_load(r, req, id, sizeof(id)) == -1)
+		return (KOP_DONE);
+	(void)ttlv_get_enum(req, KMIP_TAG_KEY_FORMAT_TYPE, &fmt);
+	if (ttlv_find(req, KMIP_TAG_KEY_WRAPPING_SPECIFICATION) != NULL) {
+		kreq_fail(r, KMIP_REASON_FEATURE_NOT_SUPPORTED,
+		    "key wrapping on Get is not supported");
+		return (KOP_DONE);
+	}
+	if (r->obj.state == KMIP_STATE_DESTROYED ||
+	    r->obj.state == KMIP_STATE_DESTROYED_COMPROMISED) {
+		kreq_fail(r, KMIP_REASON_OBJECT_DESTROYED, "object %s was "
+		    "destroyed", id);
+		return (KOP_DONE);
+	}
+	switch (r->obj.type) {
+	case KMIP_OBJ_PUBLIC_KEY:
+		ttlv_add_enum(r->payload, KMIP_TAG_OBJECT_TYPE, r->obj.type);
+		kop_payload_id(r, id);
+		(void)get_public(r, fmt);
+		break;
+	case KMIP_OBJ_PRIVATE_KEY:
+		/* Never exported: clients use the public key's own id. */
+		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "private keys "
+		    "are not exported; get the public key instead");
+		break;
+	default:
+		a = attrs_load(&r->obj);
+		(void)attr_get_bool(a, "Sensitive", &sensitive);
+		(void)attr_get_bool(a, "Extractable", &extractable);
+		ttlv_free(a);
+		if (sensitive)
+			kreq_fail(r, KMIP_REASON_SENSITIVE, "object %s is "
+			    "sensitive", id);
+		else if (!extractable)
+			kreq_fail(r, KMIP_REASON_NOT_EXTRACTABLE, "object %s "
+			    "is not extractable", id);
+		else
+			kreq_fail(r, KMIP_REASON_FEATURE_NOT_SUPPORTED,
+			    "export of secret keys is not implemented yet");
+		break;
+	}
+	return (KOP_DONE);
+}
+
+/* --- Attributes ----------------------------------------------------- */
+
+/* Add the server-kept attributes to a copy, for clients to read. */
+static struct ttlv *
+attrs_full(struct kreq *r)
+{
+	struct ttlv	*a = attrs_load(&r->obj), *tmp = ttlv_new_structure(0);
+
+	attr_set(a, "Unique Identifier", 0, ttlv_add_string(tmp,
+	    KMIP_TAG_ATTRIBUTE_VALUE, r->obj.id));
+	attr_set_enum(a, "Object Type", r->obj.type);
+	attr_set_enum(a, "State", r->obj.state);
+	ttlv_free(tmp);
+	return (a);
+}
+
+static enum kop_ret
+op_get_attributes(struct kreq *r, const struct ttlv *req)
+{
+	const struct ttlv	*n, *t;
+	struct ttlv		*a;
+	char			 id[KS_ID_MAX], have[ATTR_NAME_MAX];
+
+	if (kop_load(r, req, id, sizeof(id)) == -1)
+		return (KOP_DONE);
+	a = attrs_full(r);
+	kop_payload_id(r, id);
+	for (t = ttlv_find(a, KMIP_TAG_ATTRIBUTE); t != NULL;
+	    t = ttlv_find_next(a, t, KMIP_TAG_ATTRIBUTE)) {
+		if (attr_name(t, have, sizeof(have)) == -1)
+			continue;
+		if (ttlv_find(req, KMIP_TAG_ATTRIBUTE_NAME) != NULL) {
+			for (n = ttlv_find(req, KMIP_TAG_ATTRIBUTE_NAME);
+			    n != NULL; n = ttlv_find_next(req, n,
+			    KMIP_TAG_ATTRIBUTE_NAME))
+				if (n->type == TTLV_TEXT_STRING &&
+				    n->v.s.len == strlen(have) &&
+				    memcmp(n->v.s.data, have, n->v.s.len) == 0)
+					break;
+			if (n == NULL)
+				continue;
+		}
+		ttlv_append(r->payload, ttlv_copy(t));
+	}
+	ttlv_free(a);
+	return (KOP_DONE);
+}
+
+static enum kop_ret
+op_get_attribute_list(struct kreq *r, const struct ttlv *req)
+{
+	const struct ttlv	*t;
+	struct ttlv		*a;
+	char			 id[KS_ID_MAX], name[ATTR_NAME_MAX];
+
+	if (kop_load(r, req, id, sizeof(id)) == -1)
+		return (KOP_DONE);
+	a = attrs_full(r);
+	kop_payload_id(r, id);
+	for (t = ttlv_find(a, KMIP_TAG_ATTRIBUTE); t != NULL;
+	    t = ttlv_find_next(a, t, KMIP_TAG_ATTRIBUTE))
+		if (attr_name(t, name, sizeof(name)) == 0 &&
+		    attr_index(t) == 0)
+			ttlv_add_string(r->payload, KMIP_TAG_ATTRIBUTE_NAME,
+			    name);
+	ttlv_free(a);
+	return (KOP_DONE);
+}
+
+/* The Attribute of an Add/Modify/Delete request, checked. */
+static const struct ttlv *
+kop_req_attr(struct kreq *r, const struct ttlv *req, char *name,
+    size_t namelen, int need_value)
+{
+	const struct ttlv	*t;
+
+	if ((t = ttlv_find(req, KMIP_TAG_ATTRIBUTE)) == NULL ||
+	    t->type != TTLV_STRUCTURE ||
+	    attr_name(t, name, namelen) == -1 ||
+	    (need_value && ttlv_find(t, KMIP_TAG_ATTRIBUTE_VALUE) == NULL)) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "no valid Attribute");
+		return (NULL);
+	}
+	return (t);
+}
+
+/* The attribute as it now stands, for the response. */
+static void
+kop_payload_attr(struct kreq *r, const char *name, int32_t idx,
+    const struct ttlv *v)
+{
+	struct ttlv	*t, *c;
+
+	t = ttlv_add_structure(r->payload, KMIP_TAG_ATTRIBUTE);
+	ttlv_add_string(t, KMIP_TAG_ATTRIBUTE_NAME, name);
+	if (idx > 0)
+		ttlv_add_integer(t, KMIP_TAG_ATTRIBUTE_INDEX, idx);
+	if (v != NULL) {
+		c = ttlv_copy(v);
+		c->tag = KMIP_TAG_ATTRIBUTE_VALUE;
+		ttlv_append(t, c);
+	}
+}
+
+static enum kop_ret
+op_add_attribute(struct kreq *r, const struct ttlv *req)
+{
+	const struct ttlv	*t, *v;
+	struct ttlv		*a;
+	char			 id[KS_ID_MAX], name[ATTR_NAME_MAX];
+	int			 multi, modify;
+
+	if (kop_load(r, req, id, sizeof(id)) == -1 ||
+	    (t = kop_req_attr(r, req, name, sizeof(name), 1)) == NULL)
+		return (KOP_DONE);
+	v = ttlv_find(t, KMIP_TAG_ATTRIBUTE_VALUE);
+	if (!client_attr(name, &multi, &modify) || !modify) {
+		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "attribute \"%s\" "
+		    "cannot be set by a client", name);
+		return (KOP_DONE);
+	}
+	a = attrs_load(&r->obj);
+	if (!multi && attr_get(a, name, 0) != NULL) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "attribute \"%s\" "
+		    "already has a value; use Modify Attribute", name);
+		ttlv_free(a);
+		return (KOP_DONE);
+	}
+	(void)attr_add(a, name, v);
+	if (kop_save(r, &r->obj, a, 0) == 0) {
+		kop_payload_id(r, id);
+		kop_payload_attr(r, name, attr_count(a, name) - 1, v);
+	}
+	ttlv_free(a);
+	return (KOP_DONE);
+}
+
+static enum kop_ret
+op_modify_attribute(struct kreq *r, const struct ttlv *req)
+{
+	const struct ttlv	*t, *v;
+	struct ttlv		*a;
+	char			 id[KS_ID_MAX], name[ATTR_NAME_MAX];
+	int			 multi, modify, old;
+	int32_t			 idx;
+
+	if (kop_load(r, req, id, sizeof(id)) == -1 ||
+	    (t = kop_req_attr(r, req, name, sizeof(name), 1)) == NULL)
+		return (KOP_DONE);
+	v = ttlv_find(t, KMIP_TAG_ATTRIBUTE_VALUE);
+	idx = attr_index(t);
+	if (!client_attr(name, &multi, &modify) || !modify) {
+		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "attribute \"%s\" "
+		    "cannot be changed by a client", name);
+		return (KOP_DONE);
+	}
+	a = attrs_load(&r->obj);
+	if (attr_get(a, name, idx) == NULL) {
+		kreq_fail(r, KMIP_REASON_ITEM_NOT_FOUND, "object %s has no "
+		    "attribute \"%s\" with index %d", id, name, (int)idx);
+		ttlv_free(a);
+		return (KOP_DONE);
+	}
+	/* Sensitive may only become true, Extractable only false. */
+	if ((strcmp(name, "Sensitive") == 0 &&
+	    attr_get_bool(a, name, &old) == 0 && old &&
+	    v->type == TTLV_BOOLEAN && !v->v.b) ||
+	    (strcmp(name, "Extractable") == 0 &&
+	    attr_get_bool(a, name, &old) == 0 && !old &&
+	    v->type == TTLV_BOOLEAN && v->v.b)) {
+		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "\"%s\" cannot be "
+		    "relaxed", name);
+		ttlv_free(a);
+		return (KOP_DONE);
+	}
+	attr_set(a, name, idx, v);
+	if (kop_save(r, &r->obj, a, 0) == 0) {
+		kop_payload_id(r, id);
+		kop_payload_attr(r, name, idx, v);
+	}
+	ttlv_free(a);
+	return (KOP_DONE);
+}
+
+static enum kop_ret
+op_delete_attribute(struct kreq *r, const struct ttlv *req)
+{
+	const struct ttlv	*t;
+	struct ttlv		*a, *v;
+	char			 id[KS_ID_MAX], name[ATTR_NAME_MAX];
+	int			 multi, modify;
+	int32_t			 idx = 0;
+
+	if (kop_load(r, req, id, sizeof(id)) == -1)
+		return (KOP_DONE);
+	/* KMIP 1.x: Attribute Name and Attribute Index in the payload. */
+	if (ttlv_get_text(req, KMIP_TAG_ATTRIBUTE_NAME, name,
+	    sizeof(name)) == -1) {
+		if ((t = kop_req_attr(r, req, name, sizeof(name), 0)) == NULL)
+			return (KOP_DONE);
+		idx = attr_index(t);
+	} else
+		(void)ttlv_get_integer(req, KMIP_TAG_ATTRIBUTE_INDEX, &idx);
+	if (!client_attr(name, &multi, &modify) || !modify) {
+		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "attribute \"%s\" "
+		    "cannot be deleted by a client", name);
+		return (KOP_DONE);
+	}
+	a = attrs_load(&r->obj);
+	if (attr_get(a, name, idx) == NULL) {
+		kreq_fail(r, KMIP_REASON_ITEM_NOT_FOUND, "object %s has no "
+		    "attribute \"%s\" with index %d", id, name, (int)idx);
+		ttlv_free(a);
+		return (KOP_DONE);
+	}
+	v = ttlv_copy(attr_get(a, name, idx));
+	(void)attr_delete(a, name, idx);
+	if (kop_save(r, &r->obj, a, 0) == 0) {
+		kop_payload_id(r, id);
+		kop_payload_attr(r, name, idx, v);
+	}
+	ttlv_free(v);
+	ttlv_free(a);
+	return (KOP_DONE);
+}
+
+/* --- Lifecycle ------------------------------------------------------ */
+
+static enum kop_ret
+op_activate(struct kreq *r, const struct ttlv *req)
+{
+	struct ttlv	*a;
+	char		 id[KS_ID_MAX];
+
+	if (kop_load(r, req, id, sizeof(id)) == -1)
+		return (KOP_DONE);
+	if (r->obj.state != KMIP_STATE_PRE_ACTIVE) {
+		kreq_fail(r, KMIP_REASON_WRONG_KEY_LIFECYCLE_STATE, "object "
+		    "%s is not Pre-Active", id);
+		return (KOP_DONE);
+	}
+	a = attrs_load(&r->obj);
+	r->obj.state = KMIP_STATE_ACTIVE;
+	attr_set_datetime(a, "Activation Date", time(NULL));
+	if (kop_save(r, &r->obj, a, 0) == 0)
+		kop_payload_id(r, id);
+	ttlv_free(a);
+	return (KOP_DONE);
+}
+
+static enum kop_ret
+op_revoke(struct kreq *r, const struct ttlv *req)
+{
+	const struct ttlv	*rr, *cd;
+	struct ttlv		*a;
+	char			 id[KS_ID_MAX];
+	uint32_t		 code;
+	int64_t			 now = time(NULL);
+
+	if (kop_load(r, req, id, sizeof(id)) == -1)
+		return (KOP_DONE);
+	if ((rr = ttlv_find(req, KMIP_TAG_REVOCATION_REASON)) == NULL ||
+	    ttlv_get_enum(rr, KMIP_TAG_REVOCATION_REASON_CODE, &code) == -1) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD,
+		    "no Revocation Reason Code");
+		return (KOP_DONE);
+	}
+	a = attrs_load(&r->obj);
+	if (code == KMIP_REVOKE_KEY_COMPROMISE ||
+	    code == KMIP_REVOKE_CA_COMPROMISE) {
+		if (r->obj.state == KMIP_STATE_DESTROYED ||
+		    r->obj.state == KMIP_STATE_DESTROYED_COMPROMISED ||
+		    r->obj.state == KMIP_STATE_COMPROMISED)
+			goto wrong;
+		r->obj.state = KMIP_STATE_COMPROMISED;
+		attr_set_datetime(a, "Compromise Date", now);
+		if ((cd = ttlv_find(req,
+		    KMIP_TAG_COMPROMISE_OCCURRENCE_DATE)) != NULL &&
+		    cd->type == TTLV_DATE_TIME)
+			attr_set_datetime(a, "Compromise Occurrence Date",
+			    cd->v.i64);
+	} else {
+		if (r->obj.state != KMIP_STATE_ACTIVE &&
+		    r->obj.state != KMIP_STATE_PRE_ACTIVE)
+			goto wrong;
+		r->obj.state = KMIP_STATE_DEACTIVATED;
+		attr_set_datetime(a, "Deactivation Date", now);
+	}
+	attr_set(a, "Revocation Reason", 0, rr);
+	if (kop_save(r, &r->obj, a, 0) == 0)
+		kop_payload_id(r, id);
+	ttlv_free(a);
+	return (KOP_DONE);
+ wrong:
+	kreq_fail(r, KMIP_REASON_WRONG_KEY_LIFECYCLE_STATE, "object %s "
+	    "cannot be revoked in its state", id);
+	ttlv_free(a);
+	return (KOP_DONE);
+}
+
+static enum kop_ret
+op_destroy(struct kreq *r, const struct ttlv *req)
+{
+	struct ttlv	*a;
+	char		 id[KS_ID_MAX];
+
+	if (kop_load(r, req, id, sizeof(id)) == -1)
+		return (KOP_DONE);
+	switch (r->obj.state) {
+	case KMIP_STATE_ACTIVE:
+		kreq_fail(r, KMIP_REASON_WRONG_KEY_LIFECYCLE_STATE, "object "
+		    "%s is active: revoke it first", id);
+		return (KOP_DONE);
+	case KMIP_STATE_DESTROYED:
+	case KMIP_STATE_DESTROYED_COMPROMISED:
+		kreq_fail(r, KMIP_REASON_OBJECT_DESTROYED, "object %s was "
+		    "destroyed already", id);
+		return (KOP_DONE);
+	}
+	a = attrs_load(&r->obj);
+	r->obj.state = r->obj.state == KMIP_STATE_COMPROMISED ?
+	    KMIP_STATE_DESTROYED_COMPROMISED : KMIP_STATE_DESTROYED;
+	attr_set_datetime(a, "Destroy Date", time(NULL));
+	/* The material goes; the metadata stays, as KMIP wants. */
+	freezero(r->obj.material, r->obj.material_len);
+	r->obj.material = NULL;
+	r->obj.material_len = 0;
+	if (kop_save(r, &r->obj, a, 0) == 0)
+		kop_payload_id(r, id);
+	ttlv_free(a);
+	return (KOP_DONE);
+}
+
+/* --- Locate --------------------------------------------------------- */
+
+/* Does stored attribute list a hold value v for name? */
+static int
+locate_match(const struct ttlv *a, const char *name, const struct ttlv *v)
+{
+	const struct ttlv	*have;
+	uint8_t			*x, *y;
+	size_t			 lx, ly;
+	int32_t			 i;
+	int			 eq = 0;
+
+	for (i = 0; !eq && (have = attr_get(a, name, i)) != NULL; i++) {
+		lx = ttlv_encoded_len(have);
+		ly = ttlv_encoded_len(v);
+		if (lx != ly)
+			continue;
+		if ((x = malloc(lx)) == NULL || (y = malloc(ly)) == NULL)
+			fatal(NULL);
+		/* Compare values regardless of their tag. */
+		(void)ttlv_encode(have, x, lx);
+		(void)ttlv_encode(v, y, ly);
+		eq = memcmp(x + 3, y + 3, lx - 3) == 0;
+		free(x);
+		free(y);
+	}
+	return (eq);
+}
+
+static enum kop_ret
+op_locate(struct kreq *r, const struct ttlv *req)
+{
+	static char		 ids[LOCATE_MAX][KS_ID_MAX];
+	const struct ttlv	*t, *v, *nv;
+	struct ks_filter	 f;
+	struct ks_object	 o;
+	struct ttlv		*a;
+	char			 name[ATTR_NAME_MAX], text[KS_NAME_MAX];
+	size_t			 n, i, found = 0;
+	int32_t			 max = LOCATE_MAX, offset = 0;
+	int			 ok;
+
+	memset(&f, 0, sizeof(f));
+	f.owner = r->hdr.identity;
+	if (ttlv_get_integer(req, KMIP_TAG_MAXIMUM_ITEMS, &max) == 0 &&
+	    (max < 1 || max > LOCATE_MAX))
+		max = LOCATE_MAX;
+	if (ttlv_get_integer(req, KMIP_TAG_OFFSET_ITEMS, &offset) == 0 &&
+	    offset < 0)
+		offset = 0;
+	/* Narrow with the keystore's columns, then check everything. */
+	for (t = ttlv_find(req, KMIP_TAG_ATTRIBUTE); t != NULL;
+	    t = ttlv_find_next(req, t, KMIP_TAG_ATTRIBUTE)) {
+		if (attr_name(t, name, sizeof(name)) == -1 ||
+		    (v = ttlv_find(t, KMIP_TAG_ATTRIBUTE_VALUE)) == NULL) {
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD,
+			    "malformed Attribute");
+			return (KOP_DONE);
+		}
+		if (strcmp(name, "Object Type") == 0 &&
+		    v->type == TTLV_ENUMERATION)
+			f.type = v->v.u32;
+		else if (strcmp(name, "State") == 0 &&
+		    v->type == TTLV_ENUMERATION)
+			f.state = v->v.u32;
+		else if (strcmp(name, "Cryptographic Algorithm") == 0 &&
+		    v->type == TTLV_ENUMERATION)
+			f.algorithm = v->v.u32;
+		else if (strcmp(name, "Name") == 0 && f.name == NULL &&
+		    (nv = ttlv_find(v, KMIP_TAG_NAME_VALUE)) != NULL &&
+		    ttlv_get_text(v, KMIP_TAG_NAME_VALUE, text,
+		    sizeof(text)) == 0)
+			f.name = text;
+	}
+	if (ks_locate(engine->ks, &f, ids, LOCATE_MAX, &n) == -1) {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "keystore: %s",
+		    ks_error(engine->ks));
+		return (KOP_DONE);
+	}
+	for (i = 0; i < n && found < (size_t)(offset + max); i++) {
+		if (ks_get(engine->ks, ids[i], &o) != 0)
+			continue;
+		a = attrs_load(&o);
+		ok = 1;
+		for (t = ttlv_find(req, KMIP_TAG_ATTRIBUTE); ok && t != NULL;
+		    t = ttlv_find_next(req, t, KMIP_TAG_ATTRIBUTE)) {
+			(void)attr_name(t, name, sizeof(name));
+			v = ttlv_find(t, KMIP_TAG_ATTRIBUTE_VALUE);
+			if (strcmp(name, "Object Type") == 0 ||
+			    strcmp(name, "State") == 0 ||
+			    strcmp(name, "Cryptographic Algorithm") == 0)
+				continue;	/* the columns did it */
+			ok = locate_match(a, name, v);
+		}
+		ttlv_free(a);
+		ks_object_clear(&o);
+		if (ok && found++ >= (size_t)offset)
+			kop_payload_id(r, ids[i]);
+	}
+	return (KOP_DONE);
+}
+
+/* --- Sign ----------------------------------------------------------- */
+
+static enum kop_ret	 sign_done(struct kreq *, const struct hsm_result *,
+			    const uint8_t *, const uint8_t *, const uint8_t *);
+
+static uint32_t
+hsm_hash(uint32_t kmip_hash)
+{
+	switch (kmip_hash) {
+	case KMIP_HASH_SHA256:
+		return (HSM_HASH_SHA256);
+	case KMIP_HASH_SHA384:
+		return (HSM_HASH_SHA384);
+	case KMIP_HASH_SHA512:
+		return (HSM_HASH_SHA512);
+	}
+	return (0xffffffff);
+}
+
+/* The signer's key kind of a stored key. */
+static int
+kop_key_kind(struct kreq *r, uint32_t *kind)
+{
+	struct ttlv	*a = attrs_load(&r->obj);
+	int32_t		 len = 0;
+
+	(void)attr_get_integer(a, "Cryptographic Length", &len);
+	ttlv_free(a);
+	switch (r->obj.algorithm) {
+	case KMIP_ALG_RSA:
+		*kind = HSM_KEY_RSA;
+		return (0);
+	case KMIP_ALG_ECDSA:
+	case KMIP_ALG_EC:
+		*kind = len == 384 ? HSM_KEY_EC_P384 : len == 521 ?
+		    HSM_KEY_EC_P521 : HSM_KEY_EC_P256;
+		return (0);
+	case KMIP_ALG_ED25519:
+		*kind = HSM_KEY_ED25519;
+		return (0);
+	case KMIP_ALG_AES:
+		*kind = HSM_KEY_AES;
+		return (0);
+	case KMIP_ALG_HMAC_SHA256:
+		*kind = HSM_KEY_HMAC_SHA256;
+		return (0);
+	case KMIP_ALG_HMAC_SHA384:
+		*kind = HSM_KEY_HMAC_SHA384;
+		return (0);
+	case KMIP_ALG_HMAC_SHA512:
+		*kind = HSM_KEY_HMAC_SHA512;
+		return (0);
+	}
+	kreq_fail(r, KMIP_REASON_INVALID_FIELD, "unknown key algorithm");
+	return (-1);
+}
+
+static enum kop_ret
+op_sign(struct kreq *r, const struct ttlv *req)
+{
+	struct hsm_op		 op;
+	struct iovec		 iov[2];
+	const struct ttlv	*cp;
+	struct ttlv		*a;
+	const uint8_t		*data;
+	char			 id[KS_ID_MAX];
+	size_t			 datalen;
+	uint32_t		 v, mask = 0;
+	int32_t			 m;
+
+	if (kop_load(r, req, id, sizeof(id)) == -1)
+		return (KOP_DONE);
+	if (r->obj.type != KMIP_OBJ_PRIVATE_KEY) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "object %s is not a "
+		    "private key", id);
+		return (KOP_DONE);
+	}
+	if (r->obj.state != KMIP_STATE_ACTIVE) {
+		kreq_fail(r, KMIP_REASON_WRONG_KEY_LIFECYCLE_STATE, "key %s "
+		    "is not active", id);
+		return (KOP_DONE);
+	}
+	a = attrs_load(&r->obj);
+	if (attr_get_integer(a, "Cryptographic Usage Mask", &m) == 0)
+		mask = m;
+	ttlv_free(a);
+	if (mask != 0 && !(mask & KMIP_USAGE_SIGN)) {
+		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "key %s may not "
+		    "sign (Cryptographic Usage Mask)", id);
+		return (KOP_DONE);
+	}
+	if (ttlv_get_bytes(req, KMIP_TAG_DATA, &data, &datalen) == -1) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "no Data to sign");
+		return (KOP_DONE);
+	}
+	memset(&op, 0, sizeof(op));
+	(void)strlcpy(op.id, id, sizeof(op.id));
+	op.op = HSM_OP_SIGN;
+	if (kop_key_kind(r, &op.kind) == -1)
+		return (KOP_DONE);
+	/* Defaults: PKCS#1 v1.5 with SHA-256, ECDSA with SHA-256. */
+	op.padding = op.kind == HSM_KEY_RSA ? HSM_PAD_PKCS1V15 : HSM_PAD_NONE;
+	op.hash = op.kind == HSM_KEY_ED25519 ? HSM_HASH_NONE : HSM_HASH_SHA256;
+	if ((cp = ttlv_find(req, KMIP_TAG_CRYPTOGRAPHIC_PARAMETERS)) != NULL) {
+		if (ttlv_get_enum(cp, KMIP_TAG_HASHING_ALGORITHM, &v) == 0 &&
+		    (op.hash = hsm_hash(v)) == 0xffffffff) {
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD, "hashing "
+			    "algorithm not supported: SHA-256, -384, -512");
+			return (KOP_DONE);
+		}
+		if (ttlv_get_enum(cp, KMIP_TAG_PADDING_METHOD, &v) == 0) {
+			if (op.kind == HSM_KEY_RSA && v == KMIP_PAD_PSS)
+				op.padding = HSM_PAD_PSS;
+			else if (op.kind == HSM_KEY_RSA &&
+			    v == KMIP_PAD_PKCS1_V15)
+				op.padding = HSM_PAD_PKCS1V15;
+			else if (op.kind == HSM_KEY_RSA ||
+			    v != KMIP_PAD_NONE) {
+				kreq_fail(r, KMIP_REASON_INVALID_FIELD,
+				    "padding method not supported");
+				return (KOP_DONE);
+			}
+		}
+		if (ttlv_get_enum(cp, KMIP_TAG_DIGITAL_SIGNATURE_ALGORITHM,
+		    &v) == 0) {
+			if (v == KMIP_DSA_RSASSA_PSS)
+				op.padding = HSM_PAD_PSS;
+			else if (v == KMIP_DSA_SHA256_WITH_RSA_ENCRYPTION ||
+			    v == KMIP_DSA_ECDSA_WITH_SHA256)
+				op.hash = HSM_HASH_SHA256;
+			else if (v == KMIP_DSA_SHA384_WITH_RSA_ENCRYPTION ||
+			    v == KMIP_DSA_ECDSA_WITH_SHA384)
+				op.hash = HSM_HASH_SHA384;
+			else if (v == KMIP_DSA_SHA512_WITH_RSA_ENCRYPTION ||
+			    v == KMIP_DSA_ECDSA_WITH_SHA512)
+				op.hash = HSM_HASH_SHA512;
+		}
+		if (op.kind == HSM_KEY_ED25519)
+			op.hash = HSM_HASH_NONE;
+	}
+	op.len_key = r->obj.material_len;
+	op.len_data = datalen;
+	iov[0].iov_base = r->obj.material;
+	iov[0].iov_len = r->obj.material_len;
+	iov[1].iov_base = (void *)(uintptr_t)data;
+	iov[1].iov_len = datalen;
+	if (kreq_signer_send(r, r->obj.signer, IMSG_HSM_OP, &op, sizeof(op),
+	    iov, 2, sign_done) == -1)
+		return (KOP_DONE);
+	return (KOP_WAIT);
+}
+
+static enum kop_ret
+sign_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
+    const uint8_t *o2, const uint8_t *o3)
+{
+	if (res->status != 0) {
+		kreq_fail(r, res->status, "%s", res->msg);
+		return (KOP_DONE);
+	}
+	kop_payload_id(r, r->obj.id);
+	ttlv_add_bytes(r->payload, KMIP_TAG_SIGNATURE_DATA, o1,
+	    res->len_out1);
+	return (KOP_DONE);
+}
