@@ -1,0 +1,77 @@
+#! /usr/bin/env atf-sh
+#
+# KMIP end to end: an independent client (Debian's PyKMIP, which only
+# /usr/bin/python3 has) and hand-made bad input against the real daemon.
+
+. "$(atf_get_srcdir)/../daemon/lib.sh"
+
+PY=/usr/bin/python3
+
+kmip_start()
+{
+	sd_setup s1
+	sd_conf s1
+	# Short enough for a test, long enough for a slow machine.
+	echo "read timeout 3" >>"$T/signerd.conf"
+	sd_start 1
+}
+
+atf_test_case pykmip_basic cleanup
+pykmip_basic_head()
+{
+	atf_set "descr" "PyKMIP: Discover Versions, Query, errors"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+pykmip_basic_body()
+{
+	kmip_start
+	atf_check -o match:"^ok" -e ignore \
+	    $PY "$(atf_get_srcdir)/pykmip_basic.py" $PORT "$T/pki"
+	sd_stop
+}
+pykmip_basic_cleanup()
+{
+	sd_cleanup
+}
+
+# bad_case NAME EXPECTED: one case of badinput.py.
+bad_case()
+{
+	atf_check -o inline:"$2\n" -e ignore \
+	    $PY "$(atf_get_srcdir)/badinput.py" $PORT "$T/pki" "$1"
+}
+
+atf_test_case bad_input cleanup
+bad_input_head()
+{
+	atf_set "descr" "bad input gets an error or a closed connection," \
+	    "and the next client is served"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+bad_input_body()
+{
+	kmip_start
+	# Result Reason 4 is Invalid Message, 5 Operation Not Supported.
+	bad_case huge closed
+	bad_case garbage closed
+	bad_case wrongtype "error 4"
+	bad_case badpadding "error 4"
+	bad_case unsupported "error 5"
+	bad_case pipelined "0 0 1"
+	bad_case truncated closed
+	grep -q "timed out" "$T/log" || atf_fail "stalled client not timed out"
+	[ "$(sd_pid frontend)" ] || atf_fail "frontend gone"
+	sd_stop
+}
+bad_input_cleanup()
+{
+	sd_cleanup
+}
+
+atf_init_test_cases()
+{
+	atf_add_test_case pykmip_basic
+	atf_add_test_case bad_input
+}
