@@ -18,6 +18,8 @@ struct attr_name {
 
 static int	attr_cmp(const void *, const void *);
 
+#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
 /* Indexed by tag - KMIP_TAG_BASE; the specification's numbers are dense. */
 #define KMIP_TAG_BASE	0x420000
 #define T(n, s)		[KMIP_TAG_##n - KMIP_TAG_BASE] = s
@@ -43,13 +45,17 @@ static const char *const tag_names[] = {
 	T(CERTIFICATE, "Certificate"),
 	T(CERTIFICATE_IDENTIFIER, "Certificate Identifier"),
 	T(CERTIFICATE_ISSUER, "Certificate Issuer"),
-	T(CERTIFICATE_ISSUER_ALTERNATIVE_NAME, "Certificate Issuer Alternative Name"),
-	T(CERTIFICATE_ISSUER_DISTINGUISHED_NAME, "Certificate Issuer Distinguished Name"),
+	T(CERTIFICATE_ISSUER_ALTERNATIVE_NAME,
+	    "Certificate Issuer Alternative Name"),
+	T(CERTIFICATE_ISSUER_DISTINGUISHED_NAME,
+	    "Certificate Issuer Distinguished Name"),
 	T(CERTIFICATE_REQUEST, "Certificate Request"),
 	T(CERTIFICATE_REQUEST_TYPE, "Certificate Request Type"),
 	T(CERTIFICATE_SUBJECT, "Certificate Subject"),
-	T(CERTIFICATE_SUBJECT_ALTERNATIVE_NAME, "Certificate Subject Alternative Name"),
-	T(CERTIFICATE_SUBJECT_DISTINGUISHED_NAME, "Certificate Subject Distinguished Name"),
+	T(CERTIFICATE_SUBJECT_ALTERNATIVE_NAME,
+	    "Certificate Subject Alternative Name"),
+	T(CERTIFICATE_SUBJECT_DISTINGUISHED_NAME,
+	    "Certificate Subject Distinguished Name"),
 	T(CERTIFICATE_TYPE, "Certificate Type"),
 	T(CERTIFICATE_VALUE, "Certificate Value"),
 	T(COMMON_TEMPLATE_ATTRIBUTE, "Common Template Attribute"),
@@ -252,7 +258,8 @@ static const char *const tag_names[] = {
 	T(VALIDATION_VERSION_MINOR, "Validation Version Minor"),
 	T(VALIDATION_TYPE, "Validation Type"),
 	T(VALIDATION_LEVEL, "Validation Level"),
-	T(VALIDATION_CERTIFICATE_IDENTIFIER, "Validation Certificate Identifier"),
+	T(VALIDATION_CERTIFICATE_IDENTIFIER,
+	    "Validation Certificate Identifier"),
 	T(VALIDATION_CERTIFICATE_URI, "Validation Certificate URI"),
 	T(VALIDATION_VENDOR_URI, "Validation Vendor URI"),
 	T(VALIDATION_PROFILE, "Validation Profile"),
@@ -275,7 +282,8 @@ static const char *const tag_names[] = {
 	T(PKCS12_FRIENDLY_NAME, "PKCS#12 Friendly Name"),
 	T(DESCRIPTION, "Description"),
 	T(COMMENT, "Comment"),
-	T(AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA, "Authenticated Encryption Additional Data"),
+	T(AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA,
+	    "Authenticated Encryption Additional Data"),
 	T(AUTHENTICATED_ENCRYPTION_TAG, "Authenticated Encryption Tag"),
 	T(SALT_LENGTH, "Salt Length"),
 	T(MASK_GENERATOR, "Mask Generator"),
@@ -293,7 +301,8 @@ static const char *const tag_names[] = {
 	T(CERTIFICATE_SUBJECT_ST, "Certificate Subject ST"),
 	T(CERTIFICATE_SUBJECT_L, "Certificate Subject L"),
 	T(CERTIFICATE_SUBJECT_UID, "Certificate Subject UID"),
-	T(CERTIFICATE_SUBJECT_SERIAL_NUMBER, "Certificate Subject Serial Number"),
+	T(CERTIFICATE_SUBJECT_SERIAL_NUMBER,
+	    "Certificate Subject Serial Number"),
 	T(CERTIFICATE_SUBJECT_TITLE, "Certificate Subject Title"),
 	T(CERTIFICATE_SUBJECT_DC, "Certificate Subject DC"),
 	T(CERTIFICATE_SUBJECT_DN_QUALIFIER, "Certificate Subject DN Qualifier"),
@@ -333,7 +342,8 @@ static const char *const tag_names[] = {
 	T(ALTERNATE_FAILOVER_ENDPOINTS, "Alternate Failover Endpoints"),
 	T(SHORT_UNIQUE_IDENTIFIER, "Short Unique Identifier"),
 	T(TAG, "Tag"),
-	T(CERTIFICATE_REQUEST_UNIQUE_IDENTIFIER, "Certificate Request Unique Identifier"),
+	T(CERTIFICATE_REQUEST_UNIQUE_IDENTIFIER,
+	    "Certificate Request Unique Identifier"),
 	T(NIST_KEY_TYPE, "NIST Key Type"),
 	T(ATTRIBUTE_REFERENCE, "Attribute Reference"),
 	T(CURRENT_ATTRIBUTE, "Current Attribute"),
@@ -398,14 +408,17 @@ static const struct attr_name attr_names[] = {
 	{ "Certificate Type",		KMIP_TAG_CERTIFICATE_TYPE },
 	{ "Comment",			KMIP_TAG_COMMENT },
 	{ "Compromise Date",		KMIP_TAG_COMPROMISE_DATE },
-	{ "Compromise Occurrence Date",	KMIP_TAG_COMPROMISE_OCCURRENCE_DATE },
+	{ "Compromise Occurrence Date",
+	    KMIP_TAG_COMPROMISE_OCCURRENCE_DATE },
 	{ "Contact Information",	KMIP_TAG_CONTACT_INFORMATION },
 	{ "Cryptographic Algorithm",	KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM },
 	{ "Cryptographic Domain Parameters",
 	    KMIP_TAG_CRYPTOGRAPHIC_DOMAIN_PARAMETERS },
 	{ "Cryptographic Length",	KMIP_TAG_CRYPTOGRAPHIC_LENGTH },
-	{ "Cryptographic Parameters",	KMIP_TAG_CRYPTOGRAPHIC_PARAMETERS },
-	{ "Cryptographic Usage Mask",	KMIP_TAG_CRYPTOGRAPHIC_USAGE_MASK },
+	{ "Cryptographic Parameters",
+	    KMIP_TAG_CRYPTOGRAPHIC_PARAMETERS },
+	{ "Cryptographic Usage Mask",
+	    KMIP_TAG_CRYPTOGRAPHIC_USAGE_MASK },
 	{ "Deactivation Date",		KMIP_TAG_DEACTIVATION_DATE },
 	{ "Description",		KMIP_TAG_DESCRIPTION },
 	{ "Destroy Date",		KMIP_TAG_DESTROY_DATE },
@@ -438,7 +451,8 @@ static const struct attr_name attr_names[] = {
 	{ "X.509 Certificate Identifier",
 	    KMIP_TAG_X509_CERTIFICATE_IDENTIFIER },
 	{ "X.509 Certificate Issuer",	KMIP_TAG_X509_CERTIFICATE_ISSUER },
-	{ "X.509 Certificate Subject",	KMIP_TAG_X509_CERTIFICATE_SUBJECT },
+	{ "X.509 Certificate Subject",
+	    KMIP_TAG_X509_CERTIFICATE_SUBJECT },
 };
 
 static const char *const op_names[] = {
@@ -501,7 +515,7 @@ const char *
 kmip_tag_name(uint32_t tag)
 {
 	if (tag < KMIP_TAG_BASE ||
-	    tag - KMIP_TAG_BASE >= sizeof(tag_names) / sizeof(tag_names[0]))
+	    tag - KMIP_TAG_BASE >= NELEM(tag_names))
 		return (NULL);
 	return (tag_names[tag - KMIP_TAG_BASE]);
 }
@@ -524,8 +538,8 @@ kmip_attr_tag(const char *name)
 		return (-1);
 	if ((name[0] == 'x' || name[0] == 'y') && name[1] == '-')
 		return (KMIP_TAG_CUSTOM_ATTRIBUTE);
-	a = bsearch(name, attr_names, sizeof(attr_names) / sizeof(attr_names[0]),
-	    sizeof(attr_names[0]), attr_cmp);
+	a = bsearch(name, attr_names, NELEM(attr_names), sizeof(attr_names[0]),
+	    attr_cmp);
 	if (a == NULL)
 		return (-1);
 	return (a->tag);
@@ -540,7 +554,7 @@ kmip_attr_name(uint32_t tag)
 {
 	size_t	 i;
 
-	for (i = 0; i < sizeof(attr_names) / sizeof(attr_names[0]); i++)
+	for (i = 0; i < NELEM(attr_names); i++)
 		if (attr_names[i].tag == tag)
 			return (attr_names[i].name);
 	return (NULL);
@@ -549,7 +563,7 @@ kmip_attr_name(uint32_t tag)
 const char *
 kmip_op_name(uint32_t op)
 {
-	if (op >= sizeof(op_names) / sizeof(op_names[0]))
+	if (op >= NELEM(op_names))
 		return (NULL);
 	return (op_names[op]);
 }
