@@ -53,7 +53,8 @@ SIGNERD_SRCS	= signerd/signerd.c signerd/proc.c signerd/engine.c \
 		  signerd/kmip_ops.c signerd/attrs.c
 CTL_SRCS	= signerd/ctl/signerctl.c
 FRONTEND_SRCS	= frontend/frontend.c
-HSM_SRCS	= hsmproc/hsmproc.c hsmproc/hsm_pkcs11.c hsmproc/hsm_openssl.c
+HSM_SRCS	= hsmproc/hsmproc.c hsmproc/hsmreq.c hsmproc/hsm_pkcs11.c \
+		  hsmproc/hsm_openssl.c hsmproc/softkey.c
 
 PROGS		= $(BIN)/signerd $(BIN)/signerctl $(BIN)/signerd-frontend \
 		  $(BIN)/signerd-hsm

@@ -30,8 +30,9 @@ static const char *p11_rv(CK_RV);
 static void	 p11_label(char *, const CK_UTF8CHAR *, size_t);
 static int	 p11_find_slot(struct hsm *, struct p11 *);
 
+/* Key operations come later: the engine is told they are not supported. */
 const struct hsm_backend hsm_pkcs11 = {
-	"pkcs11", p11_start, p11_check, p11_stop
+	"pkcs11", p11_start, p11_check, p11_stop, NULL, NULL, NULL
 };
 
 static const struct {

@@ -224,10 +224,23 @@ hsm_dispatch_parent(int fd, short event, void *arg)
 			explicit_bzero(ibuf_data(&ib), h->pinlen);
 			h->has_pin = 1;
 			break;
+		case IMSG_CONF_KEK:
+			/* Sent before the setup; taken over by the backend. */
+			if (h->has_kek || h->sandboxed ||
+			    imsg_get_ibuf(&imsg, &ib) == -1 ||
+			    ibuf_size(&ib) != sizeof(h->kek))
+				fatalx("bad IMSG_CONF_KEK");
+			memcpy(h->kek, ibuf_data(&ib), sizeof(h->kek));
+			explicit_bzero(ibuf_data(&ib), sizeof(h->kek));
+			h->has_kek = 1;
+			break;
 		case IMSG_CONF_DONE:
 			if (h->be == NULL)
 				fatalx("IMSG_CONF_DONE before the setup");
 			hsm_start(h);
+			/* The backend copied what it needs. */
+			explicit_bzero(h->kek, sizeof(h->kek));
+			h->has_kek = 0;
 			break;
 		case IMSG_SOCKET_ENGINE:
 			child_link(&h->engine, &imsg, hsm_dispatch_engine, h);
@@ -280,6 +293,11 @@ hsm_dispatch_engine(int fd, short event, void *arg)
 				evtimer_add(&h->retry, &tv);
 			}
 			hsm_status_send(h, imsg_get_id(&imsg));
+			break;
+		case IMSG_HSM_GENERATE:
+		case IMSG_HSM_IMPORT:
+		case IMSG_HSM_OP:
+			hsm_request(h, iev, &imsg);
 			break;
 		default:
 			fatalx("unexpected imsg %u from the engine",

@@ -7,10 +7,12 @@
 
 #include <event.h>
 
+#include "hsmreq.h"
 #include "imsgev.h"
 #include "signerd.h"
 
 #define HSM_PIN_MAX		256
+#define HSM_KEK_LEN		32	/* IMSG_CONF_KEK: an AES-256 key */
 #define HSM_RETRY_MIN_S		1
 #define HSM_RETRY_MAX_S		60
 
@@ -23,6 +25,17 @@ struct hsm_backend {
 	/* Cheap liveness check for a status request; -1: reconnect. */
 	int		(*check)(struct hsm *);
 	void		(*stop)(struct hsm *);
+	/*
+	 * Key requests, called only when the signer is ready; each fills
+	 * in the answer (status 0 or a KMIP_REASON_* with a message).  NULL:
+	 * the engine is told "Operation Not Supported".
+	 */
+	void		(*generate)(struct hsm *, const struct hsm_req *,
+			    struct hsm_res *);
+	void		(*import)(struct hsm *, const struct hsm_req *,
+			    struct hsm_res *);
+	void		(*op)(struct hsm *, const struct hsm_req *,
+			    struct hsm_res *);
 };
 
 struct hsm {
@@ -30,6 +43,8 @@ struct hsm {
 	char			 pin[HSM_PIN_MAX];
 	size_t			 pinlen;
 	int			 has_pin;
+	uint8_t			 kek[HSM_KEK_LEN];	/* until start */
+	int			 has_kek;
 	struct signer_status	 status;
 	const struct hsm_backend *be;
 	void			*be_state;

@@ -1,0 +1,289 @@
+/*
+ * Key requests from the engine: parse, hand to the backend, answer.
+ *
+ * The engine is trusted to frame its messages: a request whose lengths
+ * do not add up is a bug or a compromise, and the child exits (fatalx)
+ * so that the parent starts a clean one, as OpenSSH does with its
+ * PKCS#11 helper.  Anything else that is wrong with a well-framed request
+ * (unknown kind, bad length of a key) is answered with a KMIP Result
+ * Reason.
+ */
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "hsmproc.h"
+
+static const char	*hsm_req_name(uint32_t);
+
+static const char *
+hsm_req_name(uint32_t type)
+{
+	switch (type) {
+	case IMSG_HSM_GENERATE:
+		return ("IMSG_HSM_GENERATE");
+	case IMSG_HSM_IMPORT:
+		return ("IMSG_HSM_IMPORT");
+	case IMSG_HSM_OP:
+		return ("IMSG_HSM_OP");
+	}
+	return ("unknown request");
+}
+
+/*
+ * Parse the payload buf/len of a request of the given type into r.  The
+ * fixed record must be complete, each variable part at most HSM_DATA_MAX
+ * and the parts must fill the rest of the payload exactly.  Returns 0,
+ * or -1 with *why set.
+ */
+int
+hsm_req_parse(uint32_t type, const void *buf, size_t len, struct hsm_req *r,
+    const char **why)
+{
+	struct hsm_generate	 g;
+	struct hsm_import	 im;
+	struct hsm_op		 o;
+	const uint8_t		*p = buf, *part[5];
+	uint32_t		 plen[5];
+	size_t			 i, rest, sum;
+
+	memset(r, 0, sizeof(*r));
+	r->type = type;
+	if (len > 0 && buf == NULL) {
+		*why = "no payload";
+		return (-1);
+	}
+	switch (type) {
+	case IMSG_HSM_GENERATE:
+		if (len != sizeof(g)) {
+			*why = "wrong size";
+			return (-1);
+		}
+		memcpy(&g, p, sizeof(g));
+		memcpy(r->id, g.id, sizeof(r->id));
+		r->kind = g.kind;
+		r->bits = g.bits;
+		break;
+	case IMSG_HSM_IMPORT:
+		if (len < sizeof(im)) {
+			*why = "short record";
+			return (-1);
+		}
+		memcpy(&im, p, sizeof(im));
+		rest = len - sizeof(im);
+		if (im.len_key > HSM_DATA_MAX) {
+			*why = "key too long";
+			return (-1);
+		}
+		if (im.len_key != rest) {
+			*why = "key length does not match the payload";
+			return (-1);
+		}
+		memcpy(r->id, im.id, sizeof(r->id));
+		r->kind = im.kind;
+		r->key = rest > 0 ? p + sizeof(im) : NULL;
+		r->len_key = rest;
+		break;
+	case IMSG_HSM_OP:
+		if (len < sizeof(o)) {
+			*why = "short record";
+			return (-1);
+		}
+		memcpy(&o, p, sizeof(o));
+		rest = len - sizeof(o);
+		plen[0] = o.len_key;
+		plen[1] = o.len_data;
+		plen[2] = o.len_iv;
+		plen[3] = o.len_aad;
+		plen[4] = o.len_sig;
+		/* Each part is capped, so the sum cannot overflow. */
+		for (i = 0, sum = 0; i < 5; i++) {
+			if (plen[i] > HSM_DATA_MAX) {
+				*why = "part too long";
+				return (-1);
+			}
+			part[i] = plen[i] > 0 ? p + sizeof(o) + sum : NULL;
+			sum += plen[i];
+		}
+		if (sum != rest) {
+			*why = "part lengths do not match the payload";
+			return (-1);
+		}
+		memcpy(r->id, o.id, sizeof(r->id));
+		r->op = o.op;
+		r->kind = o.kind;
+		r->padding = o.padding;
+		r->hash = o.hash;
+		r->tag_len = o.tag_len;
+		r->key = part[0];
+		r->len_key = plen[0];
+		r->data = part[1];
+		r->len_data = plen[1];
+		r->iv = part[2];
+		r->len_iv = plen[2];
+		r->aad = part[3];
+		r->len_aad = plen[3];
+		r->sig = part[4];
+		r->len_sig = plen[4];
+		break;
+	default:
+		*why = "not a key request";
+		return (-1);
+	}
+	strterm(r->id, sizeof(r->id));
+	return (0);
+}
+
+/* Fail res with a KMIP Result Reason; returns the reason. */
+int
+hsm_res_error(struct hsm_res *res, int status, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	hsm_res_clear(res);
+	res->status = status;
+	va_start(ap, fmt);
+	(void)vsnprintf(res->msg, sizeof(res->msg), fmt, ap);
+	va_end(ap);
+	return (status);
+}
+
+/* Wipe and free the outputs; status and message stay. */
+void
+hsm_res_clear(struct hsm_res *res)
+{
+	size_t	 i;
+
+	for (i = 0; i < HSM_RES_NOUT; i++) {
+		freezero(res->out[i], res->len[i]);
+		res->out[i] = NULL;
+		res->len[i] = 0;
+	}
+	res->valid = 0;
+}
+
+/* Queue IMSG_HSM_RESULT for request peerid. */
+int
+hsm_res_send(struct imsgev *iev, uint32_t peerid, struct hsm_res *res)
+{
+	struct hsm_result	 hr;
+	struct iovec		 iov[1 + HSM_RES_NOUT];
+	size_t			 i, total;
+	int			 n;
+
+	if (!iev->active)
+		return (-1);
+	for (i = 0, total = sizeof(hr); i < HSM_RES_NOUT; i++)
+		total += res->len[i];
+	if (total > IMSG_MAX_INTERNAL)
+		(void)hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+		    "result of %zu bytes too large for the engine channel",
+		    total);
+
+	memset(&hr, 0, sizeof(hr));
+	hr.status = res->status;
+	hr.valid = res->valid;
+	(void)strlcpy(hr.msg, res->msg, sizeof(hr.msg));
+	hr.len_out1 = res->len[0];
+	hr.len_out2 = res->len[1];
+	hr.len_out3 = res->len[2];
+	iov[0].iov_base = &hr;
+	iov[0].iov_len = sizeof(hr);
+	for (i = 0, n = 1; i < HSM_RES_NOUT; i++) {
+		if (res->len[i] == 0)
+			continue;
+		iov[n].iov_base = res->out[i];
+		iov[n].iov_len = res->len[i];
+		n++;
+	}
+	if (imsg_composev(&iev->ibuf, IMSG_HSM_RESULT, peerid, 0, -1, iov,
+	    n) == -1) {
+		log_warn("imsg_composev IMSG_HSM_RESULT");
+		return (-1);
+	}
+	imsg_event_add(iev);
+	return (0);
+}
+
+/* Answer one parsed request: the backend's work or why it cannot. */
+void
+hsm_handle(struct hsm *h, const struct hsm_req *req, struct hsm_res *res)
+{
+	void		(*fn)(struct hsm *, const struct hsm_req *,
+			    struct hsm_res *) = NULL;
+	const char	*what = "this request";
+
+	memset(res, 0, sizeof(*res));
+	if (h->be == NULL) {
+		(void)hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+		    "signer not configured yet");
+		return;
+	}
+	switch (req->type) {
+	case IMSG_HSM_GENERATE:
+		fn = h->be->generate;
+		what = "key generation";
+		break;
+	case IMSG_HSM_IMPORT:
+		fn = h->be->import;
+		what = "key import";
+		break;
+	case IMSG_HSM_OP:
+		fn = h->be->op;
+		what = "cryptographic operations";
+		break;
+	}
+	if (fn == NULL) {
+		(void)hsm_res_error(res, KMIP_REASON_OPERATION_NOT_SUPPORTED,
+		    "signer \"%s\" (%s): %s not supported yet", h->setup.name,
+		    h->be->name, what);
+		return;
+	}
+	if (h->status.state != SSTATE_READY) {
+		(void)hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+		    "signer \"%s\" is not ready: %s", h->setup.name,
+		    h->status.detail);
+		return;
+	}
+	fn(h, req, res);
+	if (res->status != 0)
+		hsm_res_clear(res);	/* no partial results */
+}
+
+/* One request from the engine; a malformed one is fatal. */
+void
+hsm_request(struct hsm *h, struct imsgev *iev, struct imsg *imsg)
+{
+	struct hsm_req	 req;
+	struct hsm_res	 res;
+	struct ibuf	 ib;
+	const char	*why = NULL;
+	void		*data = NULL;
+	size_t		 len = 0;
+	uint32_t	 type = imsg_get_type(imsg);
+
+	if (imsg_get_len(imsg) > 0) {
+		if (imsg_get_ibuf(imsg, &ib) == -1)
+			fatal("%s", hsm_req_name(type));
+		data = ibuf_data(&ib);
+		len = ibuf_size(&ib);
+	}
+	if (hsm_req_parse(type, data, len, &req, &why) == -1)
+		fatalx("bad %s from the engine: %s", hsm_req_name(type), why);
+	req.peerid = imsg_get_id(imsg);
+
+	hsm_handle(h, &req, &res);
+	/* Imported keys and data to encrypt arrive in the clear. */
+	if (len > 0)
+		explicit_bzero(data, len);
+	if (res.status != 0)
+		log_debug("request %u: %s: reason 0x%x: %s", req.peerid,
+		    hsm_req_name(type), res.status, res.msg);
+	(void)hsm_res_send(iev, req.peerid, &res);
+	hsm_res_clear(&res);
+}

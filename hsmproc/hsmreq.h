@@ -1,0 +1,69 @@
+/*
+ * Key requests from the engine (IMSG_HSM_GENERATE, IMSG_HSM_IMPORT,
+ * IMSG_HSM_OP, see hsmmsg.h) as the backends see them, and their answer.
+ */
+#ifndef HSMREQ_H
+#define HSMREQ_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hsmmsg.h"
+#include "kmip.h"		/* KMIP_REASON_* for hsm_res.status */
+
+/*
+ * A parsed request.  The pointers point into the received payload and
+ * are valid until it is freed; absent parts have length 0.  For
+ * IMSG_HSM_IMPORT the material is in key/len_key.
+ */
+struct hsm_req {
+	uint32_t	 type;		/* IMSG_HSM_GENERATE, _IMPORT, _OP */
+	uint32_t	 peerid;	/* the engine's request id */
+	char		 id[HSM_ID_MAX];
+	uint32_t	 op;		/* enum hsm_op_kind (IMSG_HSM_OP) */
+	uint32_t	 kind;		/* enum hsm_key_kind */
+	uint32_t	 bits;		/* IMSG_HSM_GENERATE */
+	uint32_t	 padding;
+	uint32_t	 hash;
+	uint32_t	 tag_len;
+	const uint8_t	*key;
+	const uint8_t	*data;
+	const uint8_t	*iv;
+	const uint8_t	*aad;
+	const uint8_t	*sig;
+	size_t		 len_key;
+	size_t		 len_data;
+	size_t		 len_iv;
+	size_t		 len_aad;
+	size_t		 len_sig;
+};
+
+#define HSM_RES_NOUT	3
+
+/*
+ * An answer.  status 0 or a KMIP_REASON_* with msg; out[] are malloc'ed by
+ * the backend and wiped and freed by hsm_res_clear() (a decrypt result
+ * is plaintext).
+ */
+struct hsm_res {
+	int32_t		 status;
+	int32_t		 valid;
+	char		 msg[HSM_MSG_MAX];
+	uint8_t		*out[HSM_RES_NOUT];
+	size_t		 len[HSM_RES_NOUT];
+};
+
+struct hsm;
+struct imsg;
+struct imsgev;
+
+int	 hsm_req_parse(uint32_t, const void *, size_t, struct hsm_req *,
+	    const char **);
+int	 hsm_res_error(struct hsm_res *, int, const char *, ...)
+	    __attribute__((__format__ (printf, 3, 4)));
+void	 hsm_res_clear(struct hsm_res *);
+int	 hsm_res_send(struct imsgev *, uint32_t, struct hsm_res *);
+void	 hsm_request(struct hsm *, struct imsgev *, struct imsg *);
+void	 hsm_handle(struct hsm *, const struct hsm_req *, struct hsm_res *);
+
+#endif /* HSMREQ_H */

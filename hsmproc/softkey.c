@@ -1,0 +1,1185 @@
+/*
+ * Software keys with OpenSSL 3 (see softkey.h for the blob format).
+ *
+ * Unwrapped keys are cached by object id in a red-black tree with an LRU
+ * list, so that a key is unwrapped and parsed once: an entry remembers
+ * the SHA-256 of the blob (or public key) it came from, and a different
+ * blob for the same id is unwrapped again.  Raw secrets are wiped when
+ * evicted; OpenSSL wipes the private keys it frees.
+ *
+ * Messages in a result say what was wrong with a request, never anything
+ * about a secret.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/tree.h>
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
+
+#include "softkey.h"
+
+#define SK_DIGEST_LEN		32
+#define SK_AAD_MAX		(1 + 4 + HSM_ID_MAX)
+#define SK_GCM_IV_LEN		12
+
+struct sw_key {
+	RB_ENTRY(sw_key)	 tree;
+	TAILQ_ENTRY(sw_key)	 lru;
+	char			 id[HSM_ID_MAX];
+	int			 pub;	/* from an SPKI, not a blob */
+	uint32_t		 kind;
+	uint8_t			 digest[SK_DIGEST_LEN];
+	EVP_PKEY		*pkey;	/* RSA, EC, Ed25519 */
+	uint8_t			*raw;	/* AES, HMAC */
+	size_t			 rawlen;
+};
+
+RB_HEAD(sw_tree, sw_key);
+TAILQ_HEAD(sw_lru, sw_key);
+
+struct softkey {
+	uint8_t			 kek[SK_KEK_LEN];
+	EVP_CIPHER		*kek_gcm;	/* aes-256-gcm */
+	EVP_CIPHER		*gcm[3];	/* aes-128/192/256-gcm */
+	EVP_CIPHER_CTX		*wctx;		/* wrapping */
+	EVP_CIPHER_CTX		*dctx;		/* AES-GCM on data */
+	EVP_MD			*sha256;	/* blob digests */
+	EVP_MAC			*hmac;
+	struct sw_tree		 keys;
+	struct sw_lru		 lru;
+	size_t			 nkeys;
+	size_t			 maxkeys;
+};
+
+static int	 sw_key_cmp(struct sw_key *, struct sw_key *);
+static void	 sw_key_free(struct sw_key *);
+static void	 sw_cache_del(struct softkey *, struct sw_key *);
+static struct sw_key *sw_cache_add(struct softkey *, const char *, int,
+		    uint32_t, const uint8_t *, EVP_PKEY *, uint8_t *, size_t);
+static int	 sw_digest(struct softkey *, const uint8_t *, size_t,
+		    uint8_t *);
+static int	 sw_key_get(struct softkey *, const struct hsm_req *, int,
+		    struct sw_key **, struct hsm_res *);
+static int	 sw_kind_valid(uint32_t);
+static int	 sw_kind_pair(uint32_t);
+static const char *sw_hash_name(uint32_t);
+static const char *sw_hmac_hash(uint32_t);
+static int	 sw_pkey_is(EVP_PKEY *, uint32_t);
+static EVP_PKEY	*sw_p8_decode(const uint8_t *, size_t);
+static int	 sw_p8_encode(EVP_PKEY *, uint8_t **, size_t *);
+static int	 sw_spki(EVP_PKEY *, struct hsm_res *);
+static int	 sw_keep_pair(struct softkey *, const struct hsm_req *,
+		    EVP_PKEY *, struct hsm_res *);
+static int	 sw_keep_raw(struct softkey *, const struct hsm_req *,
+		    uint8_t *, size_t, struct hsm_res *);
+static int	 sw_crypto_error(struct hsm_res *, const char *);
+static int	 sw_sign(struct softkey *, const struct hsm_req *,
+		    struct hsm_res *);
+static int	 sw_verify(struct softkey *, const struct hsm_req *,
+		    struct hsm_res *);
+static int	 sw_sig_params(const struct hsm_req *, const char **,
+		    struct hsm_res *);
+static int	 sw_sig_setup(EVP_PKEY_CTX *, const struct hsm_req *,
+		    const char *, int);
+static int	 sw_gcm(struct softkey *, const struct hsm_req *, int,
+		    struct hsm_res *);
+static int	 sw_rsa_crypt(struct softkey *, const struct hsm_req *, int,
+		    struct hsm_res *);
+static int	 sw_mac(struct softkey *, const struct hsm_req *, int,
+		    struct hsm_res *);
+
+/* libbsd's __unused is off (a Linux header has a member of that name). */
+RB_PROTOTYPE_INTERNAL(sw_tree, sw_key, tree, sw_key_cmp,
+    __attribute__((__unused__)) static)
+RB_GENERATE_INTERNAL(sw_tree, sw_key, tree, sw_key_cmp,
+    __attribute__((__unused__)) static)
+
+/* Never NULL: OpenSSL wants a buffer even for empty input. */
+static const uint8_t	 sw_empty[1];
+
+static int
+sw_key_cmp(struct sw_key *a, struct sw_key *b)
+{
+	int	 r;
+
+	if ((r = strcmp(a->id, b->id)) != 0)
+		return (r);
+	return (a->pub - b->pub);
+}
+
+/* A key-encryption key of SK_KEK_LEN bytes; at most maxkeys cached. */
+struct softkey *
+sw_new(const uint8_t *kek, size_t maxkeys)
+{
+	static const char	*gcm[3] = {
+		"AES-128-GCM", "AES-192-GCM", "AES-256-GCM"
+	};
+	struct softkey		*sk;
+	size_t			 i;
+
+	if ((sk = calloc(1, sizeof(*sk))) == NULL)
+		return (NULL);
+	memcpy(sk->kek, kek, SK_KEK_LEN);
+	RB_INIT(&sk->keys);
+	TAILQ_INIT(&sk->lru);
+	sk->maxkeys = maxkeys > 0 ? maxkeys : SK_CACHE_MAX;
+	/* Fetch once: an implicit fetch per operation costs. */
+	for (i = 0; i < 3; i++)
+		if ((sk->gcm[i] = EVP_CIPHER_fetch(NULL, gcm[i],
+		    NULL)) == NULL)
+			goto fail;
+	if ((sk->kek_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM",
+	    NULL)) == NULL ||
+	    (sk->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL ||
+	    (sk->hmac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL ||
+	    (sk->wctx = EVP_CIPHER_CTX_new()) == NULL ||
+	    (sk->dctx = EVP_CIPHER_CTX_new()) == NULL)
+		goto fail;
+	return (sk);
+ fail:
+	sw_free(sk);
+	return (NULL);
+}
+
+void
+sw_free(struct softkey *sk)
+{
+	size_t	 i;
+
+	if (sk == NULL)
+		return;
+	while (!TAILQ_EMPTY(&sk->lru))
+		sw_cache_del(sk, TAILQ_FIRST(&sk->lru));
+	EVP_CIPHER_CTX_free(sk->wctx);
+	EVP_CIPHER_CTX_free(sk->dctx);
+	for (i = 0; i < 3; i++)
+		EVP_CIPHER_free(sk->gcm[i]);
+	EVP_CIPHER_free(sk->kek_gcm);
+	EVP_MD_free(sk->sha256);
+	EVP_MAC_free(sk->hmac);
+	freezero(sk, sizeof(*sk));
+}
+
+size_t
+sw_cache_count(const struct softkey *sk)
+{
+	return (sk->nkeys);
+}
+
+/* Kinds. */
+
+const char *
+sw_kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case HSM_KEY_AES:
+		return ("AES");
+	case HSM_KEY_HMAC_SHA256:
+		return ("HMAC-SHA256");
+	case HSM_KEY_HMAC_SHA384:
+		return ("HMAC-SHA384");
+	case HSM_KEY_HMAC_SHA512:
+		return ("HMAC-SHA512");
+	case HSM_KEY_RSA:
+		return ("RSA");
+	case HSM_KEY_EC_P256:
+		return ("EC P-256");
+	case HSM_KEY_EC_P384:
+		return ("EC P-384");
+	case HSM_KEY_EC_P521:
+		return ("EC P-521");
+	case HSM_KEY_ED25519:
+		return ("Ed25519");
+	case HSM_KEY_SECRET:
+		return ("secret data");
+	}
+	return ("unknown");
+}
+
+static int
+sw_kind_valid(uint32_t kind)
+{
+	return (kind >= HSM_KEY_AES && kind <= HSM_KEY_SECRET);
+}
+
+static int
+sw_kind_pair(uint32_t kind)
+{
+	return (kind >= HSM_KEY_RSA && kind <= HSM_KEY_ED25519);
+}
+
+static const char *
+sw_hash_name(uint32_t hash)
+{
+	switch (hash) {
+	case HSM_HASH_SHA256:
+		return ("SHA256");
+	case HSM_HASH_SHA384:
+		return ("SHA384");
+	case HSM_HASH_SHA512:
+		return ("SHA512");
+	}
+	return (NULL);
+}
+
+static const char *
+sw_hmac_hash(uint32_t kind)
+{
+	switch (kind) {
+	case HSM_KEY_HMAC_SHA256:
+		return ("SHA256");
+	case HSM_KEY_HMAC_SHA384:
+		return ("SHA384");
+	case HSM_KEY_HMAC_SHA512:
+		return ("SHA512");
+	}
+	return (NULL);
+}
+
+/* Whether pkey is a key of the given kind (named curves only). */
+static int
+sw_pkey_is(EVP_PKEY *pkey, uint32_t kind)
+{
+	const char	*want;
+	char		 group[32];
+	size_t		 len;
+
+	switch (kind) {
+	case HSM_KEY_RSA:
+		return (EVP_PKEY_is_a(pkey, "RSA"));
+	case HSM_KEY_ED25519:
+		return (EVP_PKEY_is_a(pkey, "ED25519"));
+	case HSM_KEY_EC_P256:
+		want = "prime256v1";
+		break;
+	case HSM_KEY_EC_P384:
+		want = "secp384r1";
+		break;
+	case HSM_KEY_EC_P521:
+		want = "secp521r1";
+		break;
+	default:
+		return (0);
+	}
+	if (!EVP_PKEY_is_a(pkey, "EC") ||
+	    EVP_PKEY_get_group_name(pkey, group, sizeof(group), &len) != 1)
+		return (0);
+	return (strcmp(group, want) == 0);
+}
+
+/* Wrapping. */
+
+static size_t
+sw_aad(uint8_t *aad, const char *id, uint32_t kind)
+{
+	size_t	 len = strnlen(id, HSM_ID_MAX - 1);
+
+	aad[0] = SK_BLOB_VERSION;
+	aad[1] = kind >> 24;
+	aad[2] = kind >> 16;
+	aad[3] = kind >> 8;
+	aad[4] = kind;
+	memcpy(aad + 5, id, len);
+	return (5 + len);
+}
+
+/* Wrap pt for object id; *blob is malloc'ed.  0 or -1. */
+int
+sw_wrap(struct softkey *sk, const char *id, uint32_t kind, const uint8_t *pt,
+    size_t ptlen, uint8_t **blobp, size_t *blenp)
+{
+	uint8_t	 aad[SK_AAD_MAX], *blob;
+	size_t	 aadlen, blen;
+	int	 n;
+
+	*blobp = NULL;
+	*blenp = 0;
+	if (ptlen == 0 || ptlen > SK_SECRET_MAX)
+		return (-1);
+	blen = SK_BLOB_OVERHEAD + ptlen;
+	if ((blob = malloc(blen)) == NULL)
+		return (-1);
+	blob[0] = SK_BLOB_VERSION;
+	aadlen = sw_aad(aad, id, kind);
+	if (RAND_bytes(blob + 1, SK_NONCE_LEN) != 1 ||
+	    EVP_EncryptInit_ex2(sk->wctx, sk->kek_gcm, sk->kek, blob + 1,
+	    NULL) != 1 ||
+	    EVP_EncryptUpdate(sk->wctx, NULL, &n, aad, aadlen) != 1 ||
+	    EVP_EncryptUpdate(sk->wctx, blob + 1 + SK_NONCE_LEN, &n, pt,
+	    ptlen) != 1 || (size_t)n != ptlen ||
+	    EVP_EncryptFinal_ex(sk->wctx, blob + 1 + SK_NONCE_LEN + n,
+	    &n) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(sk->wctx, EVP_CTRL_AEAD_GET_TAG, SK_TAG_LEN,
+	    blob + 1 + SK_NONCE_LEN + ptlen) != 1) {
+		ERR_clear_error();
+		free(blob);
+		return (-1);
+	}
+	*blobp = blob;
+	*blenp = blen;
+	return (0);
+}
+
+/* Unwrap a blob made for object id and kind; *pt is malloc'ed.  0/-1. */
+int
+sw_unwrap(struct softkey *sk, const char *id, uint32_t kind,
+    const uint8_t *blob, size_t blen, uint8_t **ptp, size_t *ptlenp)
+{
+	uint8_t	 aad[SK_AAD_MAX], *pt;
+	size_t	 aadlen, ptlen;
+	int	 n;
+
+	*ptp = NULL;
+	*ptlenp = 0;
+	if (blob == NULL || blen <= SK_BLOB_OVERHEAD ||
+	    blob[0] != SK_BLOB_VERSION)
+		return (-1);
+	ptlen = blen - SK_BLOB_OVERHEAD;
+	if ((pt = malloc(ptlen)) == NULL)
+		return (-1);
+	aadlen = sw_aad(aad, id, kind);
+	if (EVP_DecryptInit_ex2(sk->wctx, sk->kek_gcm, sk->kek, blob + 1,
+	    NULL) != 1 ||
+	    EVP_DecryptUpdate(sk->wctx, NULL, &n, aad, aadlen) != 1 ||
+	    EVP_DecryptUpdate(sk->wctx, pt, &n, blob + 1 + SK_NONCE_LEN,
+	    ptlen) != 1 || (size_t)n != ptlen ||
+	    EVP_CIPHER_CTX_ctrl(sk->wctx, EVP_CTRL_AEAD_SET_TAG, SK_TAG_LEN,
+	    (void *)(uintptr_t)(blob + 1 + SK_NONCE_LEN + ptlen)) != 1 ||
+	    EVP_DecryptFinal_ex(sk->wctx, pt + n, &n) != 1) {
+		ERR_clear_error();
+		freezero(pt, ptlen);
+		return (-1);
+	}
+	*ptp = pt;
+	*ptlenp = ptlen;
+	return (0);
+}
+
+/* DER PKCS#8 PrivateKeyInfo, exactly len bytes, to a key. */
+static EVP_PKEY *
+sw_p8_decode(const uint8_t *der, size_t len)
+{
+	PKCS8_PRIV_KEY_INFO	*p8;
+	EVP_PKEY		*pkey = NULL;
+	const unsigned char	*p = der;
+
+	if (len > LONG_MAX)
+		return (NULL);
+	if ((p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, len)) != NULL &&
+	    p == der + len)
+		pkey = EVP_PKCS82PKEY_ex(p8, NULL, NULL);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	return (pkey);
+}
+
+/* A private key to DER PKCS#8; *der is malloc'ed (wipe it). */
+static int
+sw_p8_encode(EVP_PKEY *pkey, uint8_t **derp, size_t *lenp)
+{
+	PKCS8_PRIV_KEY_INFO	*p8;
+	unsigned char		*der = NULL;
+	int			 len = -1;
+
+	*derp = NULL;
+	*lenp = 0;
+	if ((p8 = EVP_PKEY2PKCS8(pkey)) != NULL)
+		len = i2d_PKCS8_PRIV_KEY_INFO(p8, &der);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	if (len <= 0)
+		return (-1);
+	if ((*derp = malloc(len)) == NULL) {
+		OPENSSL_clear_free(der, len);
+		return (-1);
+	}
+	memcpy(*derp, der, len);
+	OPENSSL_clear_free(der, len);
+	*lenp = len;
+	return (0);
+}
+
+/* The public half as DER SubjectPublicKeyInfo in out[1]. */
+static int
+sw_spki(EVP_PKEY *pkey, struct hsm_res *res)
+{
+	unsigned char	*der = NULL;
+	int		 len;
+
+	if ((len = i2d_PUBKEY(pkey, &der)) <= 0)
+		return (-1);
+	if ((res->out[1] = malloc(len)) == NULL) {
+		OPENSSL_free(der);
+		return (-1);
+	}
+	memcpy(res->out[1], der, len);
+	res->len[1] = len;
+	OPENSSL_free(der);
+	return (0);
+}
+
+/* The cache. */
+
+static int
+sw_digest(struct softkey *sk, const uint8_t *buf, size_t len, uint8_t *md)
+{
+	unsigned int	 mdlen;
+
+	if (EVP_Digest(buf, len, md, &mdlen, sk->sha256, NULL) != 1 ||
+	    mdlen != SK_DIGEST_LEN) {
+		ERR_clear_error();
+		return (-1);
+	}
+	return (0);
+}
+
+static void
+sw_key_free(struct sw_key *k)
+{
+	EVP_PKEY_free(k->pkey);
+	freezero(k->raw, k->rawlen);
+	freezero(k, sizeof(*k));
+}
+
+static void
+sw_cache_del(struct softkey *sk, struct sw_key *k)
+{
+	RB_REMOVE(sw_tree, &sk->keys, k);
+	TAILQ_REMOVE(&sk->lru, k, lru);
+	sk->nkeys--;
+	sw_key_free(k);
+}
+
+/*
+ * Keep a key (pkey or raw, taken over in any case) under id; evicts the
+ * least recently used when full.  NULL if out of memory.
+ */
+static struct sw_key *
+sw_cache_add(struct softkey *sk, const char *id, int pub, uint32_t kind,
+    const uint8_t *digest, EVP_PKEY *pkey, uint8_t *raw, size_t rawlen)
+{
+	struct sw_key	*k, *old;
+
+	if ((k = calloc(1, sizeof(*k))) == NULL) {
+		EVP_PKEY_free(pkey);
+		freezero(raw, rawlen);
+		return (NULL);
+	}
+	(void)strlcpy(k->id, id, sizeof(k->id));
+	k->pub = pub;
+	k->kind = kind;
+	memcpy(k->digest, digest, SK_DIGEST_LEN);
+	k->pkey = pkey;
+	k->raw = raw;
+	k->rawlen = rawlen;
+	if ((old = RB_FIND(sw_tree, &sk->keys, k)) != NULL)
+		sw_cache_del(sk, old);
+	while (sk->nkeys >= sk->maxkeys)
+		sw_cache_del(sk, TAILQ_FIRST(&sk->lru));
+	RB_INSERT(sw_tree, &sk->keys, k);
+	TAILQ_INSERT_TAIL(&sk->lru, k, lru);
+	sk->nkeys++;
+	return (k);
+}
+
+/*
+ * The key of an operation: the private or secret key unwrapped from the
+ * blob in req->key, or (pub) the public key from the SPKI in req->key,
+ * from the cache when it holds the same one.
+ */
+static int
+sw_key_get(struct softkey *sk, const struct hsm_req *req, int pub,
+    struct sw_key **kp, struct hsm_res *res)
+{
+	struct sw_key		 find, *k;
+	EVP_PKEY		*pkey = NULL;
+	const unsigned char	*p;
+	uint8_t			 digest[SK_DIGEST_LEN], *pt = NULL;
+	size_t			 ptlen = 0;
+
+	*kp = NULL;
+	if (req->len_key == 0)
+		return (hsm_res_error(res, KMIP_REASON_MISSING_DATA,
+		    "no key given"));
+	if (sw_digest(sk, req->key, req->len_key, digest) == -1)
+		return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+		    "cannot hash the key"));
+	memcpy(find.id, req->id, sizeof(find.id));
+	find.pub = pub;
+	if ((k = RB_FIND(sw_tree, &sk->keys, &find)) != NULL &&
+	    k->kind == req->kind &&
+	    CRYPTO_memcmp(k->digest, digest, SK_DIGEST_LEN) == 0) {
+		TAILQ_REMOVE(&sk->lru, k, lru);
+		TAILQ_INSERT_TAIL(&sk->lru, k, lru);
+		*kp = k;
+		return (0);
+	}
+
+	if (pub) {
+		p = req->key;
+		if (req->len_key > LONG_MAX ||
+		    (pkey = d2i_PUBKEY(NULL, &p, req->len_key)) == NULL ||
+		    p != req->key + req->len_key) {
+			ERR_clear_error();
+			EVP_PKEY_free(pkey);
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "public key is not a DER SubjectPublicKeyInfo"));
+		}
+		if (!sw_pkey_is(pkey, req->kind)) {
+			EVP_PKEY_free(pkey);
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "public key is not an %s key",
+			    sw_kind_name(req->kind)));
+		}
+	} else {
+		if (sw_unwrap(sk, req->id, req->kind, req->key, req->len_key,
+		    &pt, &ptlen) == -1)
+			return (hsm_res_error(res,
+			    KMIP_REASON_CRYPTOGRAPHIC_FAILURE, "key of %s does "
+			    "not unwrap (other key-encryption key, blob of "
+			    "another object or damaged)", req->id));
+		if (sw_kind_pair(req->kind)) {
+			pkey = sw_p8_decode(pt, ptlen);
+			freezero(pt, ptlen);
+			pt = NULL;
+			ptlen = 0;
+			if (pkey == NULL || !sw_pkey_is(pkey, req->kind)) {
+				ERR_clear_error();
+				EVP_PKEY_free(pkey);
+				return (hsm_res_error(res,
+				    KMIP_REASON_CRYPTOGRAPHIC_FAILURE,
+				    "unwrapped key of %s is not an %s key",
+				    req->id, sw_kind_name(req->kind)));
+			}
+		}
+	}
+	if ((*kp = sw_cache_add(sk, req->id, pub, req->kind, digest, pkey,
+	    pt, ptlen)) == NULL)
+		return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+		    "out of memory"));
+	return (0);
+}
+
+/* Generate and import. */
+
+/* Wrap a new key pair into out[0], its SPKI into out[1]; cache it. */
+static int
+sw_keep_pair(struct softkey *sk, const struct hsm_req *req, EVP_PKEY *pkey,
+    struct hsm_res *res)
+{
+	uint8_t	 digest[SK_DIGEST_LEN], *der;
+	size_t	 len;
+	int	 rv;
+
+	if (sw_p8_encode(pkey, &der, &len) == -1) {
+		EVP_PKEY_free(pkey);
+		return (sw_crypto_error(res, "cannot encode the private key"));
+	}
+	rv = sw_wrap(sk, req->id, req->kind, der, len, &res->out[0],
+	    &res->len[0]);
+	freezero(der, len);
+	if (rv == -1 || sw_spki(pkey, res) == -1) {
+		EVP_PKEY_free(pkey);
+		return (sw_crypto_error(res, "cannot wrap the key"));
+	}
+	if (sw_digest(sk, res->out[0], res->len[0], digest) == -1 ||
+	    sw_cache_add(sk, req->id, 0, req->kind, digest, pkey, NULL,
+	    0) == NULL)
+		EVP_PKEY_free(pkey);	/* only not cached */
+	return (0);
+}
+
+/* Wrap raw key material into out[0]; cache it unless secret data. */
+static int
+sw_keep_raw(struct softkey *sk, const struct hsm_req *req, uint8_t *raw,
+    size_t len, struct hsm_res *res)
+{
+	uint8_t	 digest[SK_DIGEST_LEN];
+
+	if (sw_wrap(sk, req->id, req->kind, raw, len, &res->out[0],
+	    &res->len[0]) == -1) {
+		freezero(raw, len);
+		return (sw_crypto_error(res, "cannot wrap the key"));
+	}
+	if (req->kind == HSM_KEY_SECRET ||
+	    sw_digest(sk, res->out[0], res->len[0], digest) == -1)
+		freezero(raw, len);
+	else
+		(void)sw_cache_add(sk, req->id, 0, req->kind, digest, NULL,
+		    raw, len);
+	return (0);
+}
+
+int
+sw_generate(struct softkey *sk, const struct hsm_req *req,
+    struct hsm_res *res)
+{
+	EVP_PKEY	*pkey = NULL;
+	uint8_t		*raw;
+	size_t		 len;
+	uint32_t	 bits = req->bits;
+
+	if (req->id[0] == '\0')
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "no object id"));
+	switch (req->kind) {
+	case HSM_KEY_AES:
+		if (bits != 128 && bits != 192 && bits != 256)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "AES key of %u bits: 128, 192 or 256", bits));
+		break;
+	case HSM_KEY_HMAC_SHA256:
+	case HSM_KEY_HMAC_SHA384:
+	case HSM_KEY_HMAC_SHA512:
+		if (bits < 128 || bits > 512 || bits % 8 != 0)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "HMAC key of %u bits: 128 to 512, in bytes",
+			    bits));
+		break;
+	case HSM_KEY_SECRET:
+		if (bits == 0 || bits % 8 != 0 || bits / 8 > SK_SECRET_MAX)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "secret data of %u bits: whole bytes, 1 to %d",
+			    bits, SK_SECRET_MAX));
+		break;
+	case HSM_KEY_RSA:
+		if (bits < 2048 || bits > 4096 || bits % 1024 != 0)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "RSA key of %u bits: 2048, 3072 or 4096", bits));
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)bits);
+		break;
+	case HSM_KEY_EC_P256:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+		break;
+	case HSM_KEY_EC_P384:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+		break;
+	case HSM_KEY_EC_P521:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-521");
+		break;
+	case HSM_KEY_ED25519:
+		pkey = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+		break;
+	default:
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "unknown key kind %u", req->kind));
+	}
+	if (sw_kind_pair(req->kind)) {
+		if (pkey == NULL)
+			return (sw_crypto_error(res, "key generation failed"));
+		return (sw_keep_pair(sk, req, pkey, res));
+	}
+	len = bits / 8;
+	if ((raw = malloc(len)) == NULL)
+		return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+		    "out of memory"));
+	if (RAND_priv_bytes(raw, len) != 1) {
+		freezero(raw, len);
+		return (sw_crypto_error(res, "no random bytes"));
+	}
+	return (sw_keep_raw(sk, req, raw, len, res));
+}
+
+int
+sw_import(struct softkey *sk, const struct hsm_req *req, struct hsm_res *res)
+{
+	EVP_PKEY	*pkey;
+	EVP_PKEY_CTX	*pctx;
+	uint8_t		*raw;
+	size_t		 len = req->len_key;
+	int		 bits, rv;
+
+	if (req->id[0] == '\0')
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "no object id"));
+	if (!sw_kind_valid(req->kind))
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "unknown key kind %u", req->kind));
+	if (len == 0)
+		return (hsm_res_error(res, KMIP_REASON_MISSING_DATA,
+		    "no key material"));
+	if (sw_kind_pair(req->kind)) {
+		if ((pkey = sw_p8_decode(req->key, len)) == NULL) {
+			ERR_clear_error();
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "key is not a DER PKCS#8 private key"));
+		}
+		if (!sw_pkey_is(pkey, req->kind)) {
+			EVP_PKEY_free(pkey);
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "PKCS#8 key is not an %s key",
+			    sw_kind_name(req->kind)));
+		}
+		bits = EVP_PKEY_get_bits(pkey);
+		if (req->kind == HSM_KEY_RSA && (bits < 2048 ||
+		    bits > 16384)) {
+			EVP_PKEY_free(pkey);
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "RSA key of %d bits: 2048 to 16384", bits));
+		}
+		/* A key whose halves do not match signs garbage. */
+		rv = -1;
+		if ((pctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey,
+		    NULL)) != NULL)
+			rv = EVP_PKEY_pairwise_check(pctx);
+		EVP_PKEY_CTX_free(pctx);
+		if (rv == 0 || rv == -1) {
+			ERR_clear_error();
+			EVP_PKEY_free(pkey);
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "%s private key is inconsistent",
+			    sw_kind_name(req->kind)));
+		}
+		ERR_clear_error();
+		return (sw_keep_pair(sk, req, pkey, res));
+	}
+	switch (req->kind) {
+	case HSM_KEY_AES:
+		if (len != 16 && len != 24 && len != 32)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "AES key of %zu bytes: 16, 24 or 32", len));
+		break;
+	case HSM_KEY_HMAC_SHA256:
+	case HSM_KEY_HMAC_SHA384:
+	case HSM_KEY_HMAC_SHA512:
+		if (len < 16 || len > SK_HMAC_KEY_MAX)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "HMAC key of %zu bytes: 16 to %d", len,
+			    SK_HMAC_KEY_MAX));
+		break;
+	case HSM_KEY_SECRET:
+		if (len > SK_SECRET_MAX)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "secret data of %zu bytes: at most %d", len,
+			    SK_SECRET_MAX));
+		break;
+	}
+	if ((raw = malloc(len)) == NULL)
+		return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+		    "out of memory"));
+	memcpy(raw, req->key, len);
+	return (sw_keep_raw(sk, req, raw, len, res));
+}
+
+/* Operations. */
+
+/* A cryptographic failure, with OpenSSL's reason (never secret). */
+static int
+sw_crypto_error(struct hsm_res *res, const char *what)
+{
+	unsigned long	 e = ERR_peek_last_error();
+	const char	*reason = e != 0 ? ERR_reason_error_string(e) : NULL;
+
+	if (reason != NULL)
+		(void)hsm_res_error(res, KMIP_REASON_CRYPTOGRAPHIC_FAILURE,
+		    "%s: %s", what, reason);
+	else
+		(void)hsm_res_error(res, KMIP_REASON_CRYPTOGRAPHIC_FAILURE,
+		    "%s", what);
+	ERR_clear_error();
+	return (res->status);
+}
+
+/* Check padding and hash for a signature; *md: digest name or NULL. */
+static int
+sw_sig_params(const struct hsm_req *req, const char **md,
+    struct hsm_res *res)
+{
+	*md = sw_hash_name(req->hash);
+	switch (req->kind) {
+	case HSM_KEY_RSA:
+		if (req->padding != HSM_PAD_PKCS1V15 &&
+		    req->padding != HSM_PAD_PSS)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "RSA signatures: padding PKCS#1 v1.5 or PSS"));
+		/* FALLTHROUGH */
+	case HSM_KEY_EC_P256:
+	case HSM_KEY_EC_P384:
+	case HSM_KEY_EC_P521:
+		if (*md == NULL)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "%s signatures: hash SHA-256, SHA-384 or SHA-512",
+			    sw_kind_name(req->kind)));
+		if (req->kind != HSM_KEY_RSA && req->padding != HSM_PAD_NONE)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "ECDSA signatures take no padding"));
+		return (0);
+	case HSM_KEY_ED25519:
+		if (req->hash != HSM_HASH_NONE ||
+		    req->padding != HSM_PAD_NONE)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "Ed25519 signs the message itself: no hash, no "
+			    "padding"));
+		return (0);
+	}
+	return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+	    "cannot sign with an %s key", sw_kind_name(req->kind)));
+}
+
+/* RSA padding on a signing or verifying context. */
+static int
+sw_sig_setup(EVP_PKEY_CTX *pctx, const struct hsm_req *req, const char *md,
+    int verify)
+{
+	if (req->kind != HSM_KEY_RSA)
+		return (1);
+	if (req->padding == HSM_PAD_PKCS1V15)
+		return (EVP_PKEY_CTX_set_rsa_padding(pctx,
+		    RSA_PKCS1_PADDING));
+	/* PSS: salt as long as the hash; a verifier takes any salt. */
+	return (EVP_PKEY_CTX_set_rsa_padding(pctx,
+	    RSA_PKCS1_PSS_PADDING) > 0 &&
+	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, verify ?
+	    RSA_PSS_SALTLEN_AUTO : RSA_PSS_SALTLEN_DIGEST) > 0 &&
+	    EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, md, NULL) > 0);
+}
+
+static int
+sw_sign(struct softkey *sk, const struct hsm_req *req, struct hsm_res *res)
+{
+	EVP_MD_CTX	*mctx;
+	EVP_PKEY_CTX	*pctx = NULL;
+	struct sw_key	*k;
+	const char	*md;
+	uint8_t		*sig;
+	size_t		 siglen;
+	int		 ok;
+
+	if (sw_sig_params(req, &md, res) != 0 ||
+	    sw_key_get(sk, req, 0, &k, res) != 0)
+		return (res->status);
+	if (EVP_PKEY_get_size(k->pkey) <= 0)
+		return (sw_crypto_error(res, "key without a size"));
+	siglen = EVP_PKEY_get_size(k->pkey);
+	if ((sig = malloc(siglen)) == NULL ||
+	    (mctx = EVP_MD_CTX_new()) == NULL) {
+		free(sig);
+		return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+		    "out of memory"));
+	}
+	ok = EVP_DigestSignInit_ex(mctx, &pctx, md, NULL, NULL, k->pkey,
+	    NULL) == 1 && sw_sig_setup(pctx, req, md, 0) > 0 &&
+	    EVP_DigestSign(mctx, sig, &siglen, req->data != NULL ? req->data :
+	    sw_empty, req->len_data) == 1;
+	EVP_MD_CTX_free(mctx);
+	if (!ok) {
+		free(sig);
+		return (sw_crypto_error(res, "signing failed"));
+	}
+	res->out[0] = sig;
+	res->len[0] = siglen;
+	return (0);
+}
+
+static int
+sw_verify(struct softkey *sk, const struct hsm_req *req, struct hsm_res *res)
+{
+	EVP_MD_CTX	*mctx;
+	EVP_PKEY_CTX	*pctx = NULL;
+	struct sw_key	*k;
+	const char	*md;
+	int		 rv;
+
+	if (sw_sig_params(req, &md, res) != 0 ||
+	    sw_key_get(sk, req, 1, &k, res) != 0)
+		return (res->status);
+	if ((mctx = EVP_MD_CTX_new()) == NULL)
+		return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+		    "out of memory"));
+	if (EVP_DigestVerifyInit_ex(mctx, &pctx, md, NULL, NULL, k->pkey,
+	    NULL) != 1 || sw_sig_setup(pctx, req, md, 1) <= 0) {
+		EVP_MD_CTX_free(mctx);
+		return (sw_crypto_error(res, "cannot verify"));
+	}
+	/* A malformed signature is just not a valid one. */
+	rv = EVP_DigestVerify(mctx, req->sig != NULL ? req->sig : sw_empty,
+	    req->len_sig, req->data != NULL ? req->data : sw_empty,
+	    req->len_data);
+	EVP_MD_CTX_free(mctx);
+	ERR_clear_error();
+	res->valid = rv == 1;
+	return (0);
+}
+
+/* AES-GCM: out[0] = result; on encryption out[1] = iv, out[2] = tag. */
+static int
+sw_gcm(struct softkey *sk, const struct hsm_req *req, int enc,
+    struct hsm_res *res)
+{
+	EVP_CIPHER_CTX	*ctx = sk->dctx;
+	EVP_CIPHER	*cipher;
+	struct sw_key	*k;
+	const uint8_t	*iv = req->iv;
+	uint8_t		*out, *ivbuf = NULL, *tag = NULL;
+	size_t		 taglen;
+	int		 n, ok;
+
+	if (enc) {
+		taglen = req->tag_len;
+		if (req->len_iv != 0 && req->len_iv != SK_GCM_IV_LEN)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "AES-GCM iv of %zu bytes: 12, or none to make "
+			    "one", req->len_iv));
+	} else {
+		taglen = req->len_sig;
+		if (req->len_iv != SK_GCM_IV_LEN)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "AES-GCM iv of %zu bytes: 12", req->len_iv));
+		if (req->tag_len != 0 && req->tag_len != req->len_sig)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "AES-GCM tag of %zu bytes, tag length %u",
+			    req->len_sig, req->tag_len));
+	}
+	if (taglen < 12 || taglen > 16)
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "AES-GCM tag of %zu bytes: 12 to 16", taglen));
+	if (req->padding != HSM_PAD_NONE)
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "AES-GCM takes no padding"));
+	if (req->len_data > INT_MAX || req->len_aad > INT_MAX)
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "data too long"));
+	if (sw_key_get(sk, req, 0, &k, res) != 0)
+		return (res->status);
+	switch (k->rawlen) {
+	case 16:
+		cipher = sk->gcm[0];
+		break;
+	case 24:
+		cipher = sk->gcm[1];
+		break;
+	case 32:
+		cipher = sk->gcm[2];
+		break;
+	default:
+		return (hsm_res_error(res, KMIP_REASON_CRYPTOGRAPHIC_FAILURE,
+		    "AES key of %zu bytes", k->rawlen));
+	}
+	/* The iv used goes back to the engine, made here or given. */
+	if (enc) {
+		if ((ivbuf = malloc(SK_GCM_IV_LEN)) == NULL)
+			return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+			    "out of memory"));
+		if (req->len_iv != 0)
+			memcpy(ivbuf, req->iv, SK_GCM_IV_LEN);
+		else if (RAND_bytes(ivbuf, SK_GCM_IV_LEN) != 1) {
+			free(ivbuf);
+			return (sw_crypto_error(res, "no random iv"));
+		}
+		iv = ivbuf;
+	}
+	/* One more byte: malloc(0) may be NULL. */
+	if ((out = malloc(req->len_data + 1)) == NULL ||
+	    (enc && (tag = malloc(taglen)) == NULL)) {
+		free(out);
+		free(ivbuf);
+		return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+		    "out of memory"));
+	}
+	if (enc)
+		ok = EVP_EncryptInit_ex2(ctx, cipher, k->raw, iv, NULL) == 1 &&
+		    (req->len_aad == 0 || EVP_EncryptUpdate(ctx, NULL, &n,
+		    req->aad, req->len_aad) == 1) &&
+		    (req->len_data == 0 || EVP_EncryptUpdate(ctx, out, &n,
+		    req->data, req->len_data) == 1) &&
+		    EVP_EncryptFinal_ex(ctx, out + req->len_data, &n) == 1 &&
+		    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, taglen,
+		    tag) == 1;
+	else
+		ok = EVP_DecryptInit_ex2(ctx, cipher, k->raw, iv, NULL) == 1 &&
+		    (req->len_aad == 0 || EVP_DecryptUpdate(ctx, NULL, &n,
+		    req->aad, req->len_aad) == 1) &&
+		    (req->len_data == 0 || EVP_DecryptUpdate(ctx, out, &n,
+		    req->data, req->len_data) == 1) &&
+		    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, taglen,
+		    (void *)(uintptr_t)req->sig) == 1 &&
+		    EVP_DecryptFinal_ex(ctx, out + req->len_data, &n) == 1;
+	if (!ok) {
+		freezero(out, req->len_data + 1);
+		free(ivbuf);
+		free(tag);
+		if (!enc) {
+			ERR_clear_error();
+			return (hsm_res_error(res,
+			    KMIP_REASON_CRYPTOGRAPHIC_FAILURE,
+			    "authentication tag mismatch"));
+		}
+		return (sw_crypto_error(res, "AES-GCM encryption failed"));
+	}
+	if (req->len_data == 0) {
+		free(out);
+		out = NULL;
+	}
+	res->out[0] = out;
+	res->len[0] = req->len_data;
+	if (enc) {
+		res->out[1] = ivbuf;
+		res->len[1] = SK_GCM_IV_LEN;
+		res->out[2] = tag;
+		res->len[2] = taglen;
+	}
+	return (0);
+}
+
+/* RSA OAEP or PKCS#1 v1.5: encrypt with the SPKI, decrypt unwrapped. */
+static int
+sw_rsa_crypt(struct softkey *sk, const struct hsm_req *req, int enc,
+    struct hsm_res *res)
+{
+	EVP_PKEY_CTX	*pctx;
+	struct sw_key	*k;
+	const char	*md = NULL;
+	uint8_t		*out;
+	size_t		 outlen;
+	int		 ok, size;
+
+	switch (req->padding) {
+	case HSM_PAD_OAEP:
+		if (req->hash == HSM_HASH_NONE)
+			md = "SHA256";
+		else if ((md = sw_hash_name(req->hash)) == NULL)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "OAEP hash: SHA-256, SHA-384 or SHA-512"));
+		break;
+	case HSM_PAD_PKCS1V15:
+		break;
+	default:
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "RSA encryption: padding OAEP or PKCS#1 v1.5"));
+	}
+	if (sw_key_get(sk, req, enc, &k, res) != 0)
+		return (res->status);
+	if ((size = EVP_PKEY_get_size(k->pkey)) <= 0)
+		return (sw_crypto_error(res, "key without a size"));
+	outlen = size;
+	if ((out = malloc(outlen)) == NULL)
+		return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+		    "out of memory"));
+	if ((pctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey, NULL)) == NULL) {
+		free(out);
+		return (sw_crypto_error(res, "cannot use the key"));
+	}
+	ok = (enc ? EVP_PKEY_encrypt_init(pctx) :
+	    EVP_PKEY_decrypt_init(pctx)) == 1 &&
+	    EVP_PKEY_CTX_set_rsa_padding(pctx, md != NULL ?
+	    RSA_PKCS1_OAEP_PADDING : RSA_PKCS1_PADDING) > 0 &&
+	    (md == NULL || (EVP_PKEY_CTX_set_rsa_oaep_md_name(pctx, md,
+	    NULL) > 0 && EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, md,
+	    NULL) > 0));
+	if (ok && enc)
+		ok = EVP_PKEY_encrypt(pctx, out, &outlen, req->data != NULL ?
+		    req->data : sw_empty, req->len_data) == 1;
+	else if (ok)
+		ok = EVP_PKEY_decrypt(pctx, out, &outlen, req->data != NULL ?
+		    req->data : sw_empty, req->len_data) == 1;
+	EVP_PKEY_CTX_free(pctx);
+	if (!ok) {
+		freezero(out, size);
+		if (!enc) {
+			/* No detail: no padding oracle. */
+			ERR_clear_error();
+			return (hsm_res_error(res,
+			    KMIP_REASON_CRYPTOGRAPHIC_FAILURE,
+			    "RSA decryption failed"));
+		}
+		return (sw_crypto_error(res, "RSA encryption failed"));
+	}
+	/* Only outlen bytes are wiped later; the rest now. */
+	explicit_bzero(out + outlen, size - outlen);
+	if (outlen == 0) {
+		free(out);
+		out = NULL;
+	}
+	res->out[0] = out;
+	res->len[0] = outlen;
+	return (0);
+}
+
+/* HMAC with the hash of the key's kind; verify in constant time. */
+static int
+sw_mac(struct softkey *sk, const struct hsm_req *req, int verify,
+    struct hsm_res *res)
+{
+	OSSL_PARAM	 params[2];
+	EVP_MAC_CTX	*mctx;
+	struct sw_key	*k;
+	const char	*md = sw_hmac_hash(req->kind), *want;
+	uint8_t		 mac[EVP_MAX_MD_SIZE], *out;
+	size_t		 maclen;
+	int		 ok;
+
+	if (md == NULL)
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "cannot MAC with an %s key", sw_kind_name(req->kind)));
+	want = sw_hash_name(req->hash);
+	if (req->hash != HSM_HASH_NONE && (want == NULL ||
+	    strcmp(want, md) != 0))
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "an %s key takes no other hash", sw_kind_name(req->kind)));
+	if (sw_key_get(sk, req, 0, &k, res) != 0)
+		return (res->status);
+	if ((mctx = EVP_MAC_CTX_new(sk->hmac)) == NULL)
+		return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+		    "out of memory"));
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    (char *)(uintptr_t)md, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	ok = EVP_MAC_init(mctx, k->raw, k->rawlen, params) == 1 &&
+	    EVP_MAC_update(mctx, req->data != NULL ? req->data : sw_empty,
+	    req->len_data) == 1 &&
+	    EVP_MAC_final(mctx, mac, &maclen, sizeof(mac)) == 1;
+	EVP_MAC_CTX_free(mctx);
+	if (!ok)
+		return (sw_crypto_error(res, "HMAC failed"));
+	if (verify) {
+		res->valid = req->len_sig == maclen &&
+		    CRYPTO_memcmp(req->sig, mac, maclen) == 0;
+		explicit_bzero(mac, sizeof(mac));
+		return (0);
+	}
+	if ((out = malloc(maclen)) == NULL)
+		return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+		    "out of memory"));
+	memcpy(out, mac, maclen);
+	res->out[0] = out;
+	res->len[0] = maclen;
+	return (0);
+}
+
+int
+sw_op(struct softkey *sk, const struct hsm_req *req, struct hsm_res *res)
+{
+	if (!sw_kind_valid(req->kind))
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "unknown key kind %u", req->kind));
+	switch (req->op) {
+	case HSM_OP_SIGN:
+		return (sw_sign(sk, req, res));
+	case HSM_OP_VERIFY:
+		return (sw_verify(sk, req, res));
+	case HSM_OP_ENCRYPT:
+	case HSM_OP_DECRYPT:
+		if (req->kind == HSM_KEY_AES)
+			return (sw_gcm(sk, req, req->op == HSM_OP_ENCRYPT,
+			    res));
+		if (req->kind == HSM_KEY_RSA)
+			return (sw_rsa_crypt(sk, req,
+			    req->op == HSM_OP_ENCRYPT, res));
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "cannot encrypt or decrypt with an %s key",
+		    sw_kind_name(req->kind)));
+	case HSM_OP_MAC:
+	case HSM_OP_MAC_VERIFY:
+		return (sw_mac(sk, req, req->op == HSM_OP_MAC_VERIFY, res));
+	}
+	return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+	    "unknown operation %u", req->op));
+}

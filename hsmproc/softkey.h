@@ -1,0 +1,53 @@
+/*
+ * Software keys: generation, wrapping by a key-encryption key, and the
+ * operations of the openssl signer, without any imsg (regress tests call
+ * these directly).
+ *
+ * Wrapped blob (everything a software key ever is outside this process):
+ *
+ *	version (1 byte, 1) | nonce (12) | ciphertext | tag (16)
+ *
+ * AES-256-GCM under the KEK with a random nonce; the additional data is
+ * version (1 byte) | key kind (4 bytes, big endian) | object id (its
+ * bytes, no NUL), so a blob moved to another object or kind does not
+ * unwrap.  The plaintext is the raw key for AES, HMAC and secret data,
+ * a PKCS#8 PrivateKeyInfo (DER) for RSA, EC and Ed25519 private keys.
+ */
+#ifndef SOFTKEY_H
+#define SOFTKEY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hsmreq.h"
+
+#define SK_KEK_LEN		32
+#define SK_BLOB_VERSION		1
+#define SK_NONCE_LEN		12
+#define SK_TAG_LEN		16
+#define SK_BLOB_OVERHEAD	(1 + SK_NONCE_LEN + SK_TAG_LEN)
+/* A blob must fit the key part of a later IMSG_HSM_OP. */
+#define SK_SECRET_MAX		(HSM_DATA_MAX - SK_BLOB_OVERHEAD)
+#define SK_HMAC_KEY_MAX		1024
+#define SK_CACHE_MAX		1024	/* unwrapped keys kept */
+
+struct softkey;
+
+struct softkey	*sw_new(const uint8_t *, size_t);
+void		 sw_free(struct softkey *);
+size_t		 sw_cache_count(const struct softkey *);
+
+int		 sw_generate(struct softkey *, const struct hsm_req *,
+		    struct hsm_res *);
+int		 sw_import(struct softkey *, const struct hsm_req *,
+		    struct hsm_res *);
+int		 sw_op(struct softkey *, const struct hsm_req *,
+		    struct hsm_res *);
+
+int		 sw_wrap(struct softkey *, const char *, uint32_t,
+		    const uint8_t *, size_t, uint8_t **, size_t *);
+int		 sw_unwrap(struct softkey *, const char *, uint32_t,
+		    const uint8_t *, size_t, uint8_t **, size_t *);
+const char	*sw_kind_name(uint32_t);
+
+#endif /* SOFTKEY_H */
