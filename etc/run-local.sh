@@ -26,6 +26,8 @@ if ! runuser -u "$user" -- test -x "$run"; then
 	exit 1
 fi
 sh "$top/etc/mkstate.sh" "$run" signerd
+# The software signer's key-encryption key: 32 random bytes, root only.
+[ -f "$run/kek" ] || (umask 077; head -c 32 /dev/urandom >"$run/kek")
 
 if [ ! -f "$run/signerd.conf" ]; then
 	cat >"$run/signerd.conf" <<EOT
@@ -47,9 +49,9 @@ signer "softhsm" pkcs11 {
 	pin file "$run/signerd.pin"
 }
 signer "soft" openssl {
-	wrap with "softhsm"
+	kek file "$run/kek"
 }
-default signer "softhsm"
+default signer "soft"
 one-off signer "soft"
 EOT
 fi

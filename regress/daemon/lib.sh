@@ -58,6 +58,18 @@ EOT
 	} >"$T/signerd.conf"
 }
 
+# sd_conf_soft: add a software signer "soft" with a KEK, the default.
+sd_conf_soft()
+{
+	(umask 077; head -c 32 /dev/urandom >"$T/kek")
+	cat >>"$T/signerd.conf" <<EOT
+signer "soft" openssl {
+	kek file "$T/kek"
+}
+default signer "soft"
+EOT
+}
+
 sd_ctl()
 {
 	"$BIN/signerctl" -s "$CTL" "$@"

@@ -42,6 +42,29 @@ bad_case()
 	    $PY "$(atf_get_srcdir)/badinput.py" $PORT "$T/pki" "$1"
 }
 
+atf_test_case pykmip_ops cleanup
+pykmip_ops_head()
+{
+	atf_set "descr" "PyKMIP: keys, lifecycle, signatures verified" \
+	    "independently"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+pykmip_ops_body()
+{
+	sd_setup s1
+	sd_conf s1
+	sd_conf_soft
+	sd_start 2
+	atf_check -o match:"^ok" -e ignore \
+	    $PY "$(atf_get_srcdir)/pykmip_ops.py" $PORT "$T/pki"
+	sd_stop
+}
+pykmip_ops_cleanup()
+{
+	sd_cleanup
+}
+
 atf_test_case bad_input cleanup
 bad_input_head()
 {
@@ -73,5 +96,6 @@ bad_input_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case pykmip_basic
+	atf_add_test_case pykmip_ops
 	atf_add_test_case bad_input
 }

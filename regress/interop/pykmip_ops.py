@@ -1,0 +1,126 @@
+# PyKMIP (Debian's, /usr/bin/python3) drives the key operations against
+# signerd; every signature is verified here with the cryptography package
+# and the public key from Get.  Prints "FAIL: ..." and exits 1 on the
+# first failure, "ok" at the end.
+#
+#   pykmip_ops.py PORT PKI_DIR
+import sys
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding
+from kmip import enums
+from kmip.core.factories import attributes as attr_factory
+from kmip.pie.client import ProxyKmipClient
+from kmip.pie.exceptions import KmipOperationFailure
+
+port, pki = int(sys.argv[1]), sys.argv[2]
+A = enums.CryptographicAlgorithm
+
+
+def check(cond, what):
+    if not cond:
+        print("FAIL:", what)
+        sys.exit(1)
+
+
+def fails(fn, reason, what):
+    try:
+        fn()
+    except KmipOperationFailure as e:
+        check(e.reason == reason, "%s: reason %s, wanted %s" %
+              (what, e.reason, reason))
+        return
+    check(False, what + " succeeded")
+
+
+def public_key(c, uid):
+    key = c.get(uid)
+    check(key.object_type == enums.ObjectType.PUBLIC_KEY, "get: public key")
+    return serialization.load_der_public_key(key.value)
+
+
+c = ProxyKmipClient(hostname="127.0.0.1", port=port,
+                    cert=pki + "/client.crt", key=pki + "/client.key",
+                    ca=pki + "/ca.crt", ssl_version="PROTOCOL_TLS",
+                    kmip_version=enums.KMIPVersion.KMIP_1_2)
+c.open()
+msg = b"the whole message, hashed by the server"
+
+# AES: create, attributes, lifecycle.
+aes = c.create(A.AES, 256, name="aes-one")
+check(":" not in aes, "ids have no ':'")
+attrs = c.get_attributes(aes, ["Cryptographic Length", "State", "Name"])[1]
+vals = {a.attribute_name.value: a.attribute_value for a in attrs}
+check(vals["Cryptographic Length"].value == 256, "AES length 256")
+check(vals["State"].value == enums.State.PRE_ACTIVE, "new key pre-active")
+check(c.locate(attributes=[attr_factory.AttributeFactory().create_attribute(
+    enums.AttributeType.NAME, "aes-one")]) == [aes], "locate by name")
+c.activate(aes)
+fails(lambda: c.activate(aes), enums.ResultReason.WRONG_KEY_LIFECYCLE_STATE,
+      "activate twice")
+fails(lambda: c.destroy(aes), enums.ResultReason.WRONG_KEY_LIFECYCLE_STATE,
+      "destroy an active key")
+c.revoke(enums.RevocationReasonCode.CESSATION_OF_OPERATION, aes)
+c.destroy(aes)
+fails(lambda: c.get(aes), enums.ResultReason.OBJECT_DESTROYED,
+      "get a destroyed key")
+for bad in (100, 512):
+    fails(lambda: c.create(A.AES, bad), enums.ResultReason.INVALID_FIELD,
+          "AES-%d refused" % bad)
+
+# Key pairs: sign here, verify there.
+cases = [
+    (A.RSA, 2048, {"padding_method": enums.PaddingMethod.PKCS1v15,
+                   "hashing_algorithm": enums.HashingAlgorithm.SHA_256,
+                   "cryptographic_algorithm": A.RSA},
+     lambda k, s: k.verify(s, msg, padding.PKCS1v15(), hashes.SHA256())),
+    (A.RSA, 3072, {"padding_method": enums.PaddingMethod.PSS,
+                   "hashing_algorithm": enums.HashingAlgorithm.SHA_384,
+                   "cryptographic_algorithm": A.RSA},
+     lambda k, s: k.verify(s, msg, padding.PSS(
+         mgf=padding.MGF1(hashes.SHA384()),
+         salt_length=48), hashes.SHA384())),
+    (A.ECDSA, 256, {"hashing_algorithm": enums.HashingAlgorithm.SHA_256,
+                    "cryptographic_algorithm": A.ECDSA},
+     lambda k, s: k.verify(s, msg, ec.ECDSA(hashes.SHA256()))),
+    (A.ECDSA, 384, {"hashing_algorithm": enums.HashingAlgorithm.SHA_384,
+                    "cryptographic_algorithm": A.ECDSA},
+     lambda k, s: k.verify(s, msg, ec.ECDSA(hashes.SHA384()))),
+    (A.ECDSA, 521, {"hashing_algorithm": enums.HashingAlgorithm.SHA_512,
+                    "cryptographic_algorithm": A.ECDSA},
+     lambda k, s: k.verify(s, msg, ec.ECDSA(hashes.SHA512()))),
+]
+for alg, bits, params, verify in cases:
+    what = "%s-%d" % (alg.name, bits)
+    pub, priv = c.create_key_pair(alg, bits, public_name=what + "-pub",
+                                  private_name=what + "-priv")
+    check(pub != priv and ":" not in pub, what + ": two ids")
+    fails(lambda: c.sign(msg, uid=priv, cryptographic_parameters=params),
+          enums.ResultReason.WRONG_KEY_LIFECYCLE_STATE,
+          what + ": sign before activation")
+    fails(lambda: c.get(priv), enums.ResultReason.PERMISSION_DENIED,
+          what + ": private key not exported")
+    c.activate(priv)
+    sig = c.sign(msg, uid=priv, cryptographic_parameters=params)
+    key = public_key(c, pub)
+    try:
+        verify(key, sig)
+    except InvalidSignature:
+        check(False, what + ": signature does not verify")
+    try:
+        verify(key, sig[:-1] + bytes([sig[-1] ^ 1]))
+        check(False, what + ": a bad signature verified")
+    except InvalidSignature:
+        pass
+    c.revoke(enums.RevocationReasonCode.KEY_COMPROMISE, priv)
+    fails(lambda: c.sign(msg, uid=priv, cryptographic_parameters=params),
+          enums.ResultReason.WRONG_KEY_LIFECYCLE_STATE,
+          what + ": sign after revocation")
+    c.destroy(priv)
+    c.destroy(pub)
+
+fails(lambda: c.create_key_pair(A.RSA, 1024),
+      enums.ResultReason.INVALID_FIELD, "RSA-1024 refused")
+c.close()
+print("ok")
