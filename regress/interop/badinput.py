@@ -4,79 +4,26 @@
 #   badinput.py PORT PKI_DIR CASE
 #
 # Prints one line: what happened ("closed", "error REASON", "response").
-import socket
+import os
 import ssl
-import struct
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ttlvlib  # noqa: E402
 
 port, pki, case = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 
 
 def connect():
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    ctx.load_verify_locations(pki + "/ca.crt")
-    ctx.load_cert_chain(pki + "/client.crt", pki + "/client.key")
-    ctx.check_hostname = False
-    s = socket.create_connection(("127.0.0.1", port), timeout=20)
-    return ctx.wrap_socket(s)
+    return ttlvlib.connect(port, pki)
 
 
-def read_response(s):
-    """One TTLV item, or None if the server closed."""
-    hdr = b""
-    try:
-        while len(hdr) < 8:
-            b = s.recv(8 - len(hdr))
-            if not b:
-                return None
-            hdr += b
-        n = struct.unpack(">I", hdr[4:8])[0]
-        body = b""
-        while len(body) < n:
-            b = s.recv(n - len(body))
-            if not b:
-                return None
-            body += b
-    except (ConnectionResetError, ssl.SSLError, socket.timeout):
-        return None
-    return hdr + body
-
-
-def result_reason(msg):
-    """The first Result Reason in a response, found by scanning."""
-    i = msg.find(b"\x42\x00\x7e\x05")
-    if i < 0:
-        return None
-    return struct.unpack(">I", msg[i + 8:i + 12])[0]
-
-
-def ttlv(tag, typ, value):
-    pad = (8 - len(value) % 8) % 8
-    return struct.pack(">I", tag)[1:] + bytes([typ]) + \
-        struct.pack(">I", len(value)) + value + b"\0" * pad
-
-
-def structure(tag, *items):
-    return ttlv(tag, 1, b"".join(items))
-
-
-def integer(tag, v):
-    return ttlv(tag, 2, struct.pack(">i", v))
-
-
-def enum(tag, v):
-    return ttlv(tag, 5, struct.pack(">I", v))
-
-
-def request(op, payload=b"", count=1):
-    hdr = structure(0x420077,
-                    structure(0x420069, integer(0x42006a, 1),
-                              integer(0x42006b, 2)),
-                    integer(0x42000d, count))
-    item = structure(0x42000f, enum(0x42005c, op),
-                     structure(0x420079, payload))
-    return structure(0x420078, hdr, item)
+read_response = ttlvlib.read_message
+result_reason = ttlvlib.result_reason
+ttlv, structure, integer, enum = ttlvlib.ttlv, ttlvlib.structure, \
+    ttlvlib.integer, ttlvlib.enum
+request = ttlvlib.request
 
 
 s = connect()

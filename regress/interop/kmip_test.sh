@@ -65,6 +65,30 @@ pykmip_ops_cleanup()
 	sd_cleanup
 }
 
+atf_test_case client_replay cleanup
+client_replay_head()
+{
+	atf_set "descr" "Krill's and Cascade's exact message shapes"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+client_replay_body()
+{
+	sd_setup s1
+	sd_conf s1
+	sd_conf_soft
+	sd_start 2
+	for who in krill cascade; do
+		atf_check -o match:"^ok" -e ignore $PY \
+		    "$(atf_get_srcdir)/client_replay.py" $PORT "$T/pki" $who
+	done
+	sd_stop
+}
+client_replay_cleanup()
+{
+	sd_cleanup
+}
+
 atf_test_case bad_input cleanup
 bad_input_head()
 {
@@ -97,5 +121,6 @@ atf_init_test_cases()
 {
 	atf_add_test_case pykmip_basic
 	atf_add_test_case pykmip_ops
+	atf_add_test_case client_replay
 	atf_add_test_case bad_input
 }
