@@ -3,8 +3,8 @@
 # mkstate.sh DIR [TOKEN ...]: make a local state directory for signerd:
 # a SoftHSM2 configuration with the named tokens (each with a random user
 # PIN in DIR/TOKEN.pin, mode 0600), and a test PKI in DIR/pki (a CA, a
-# server certificate for localhost/127.0.0.1, a client certificate with
-# CN "alice").  Existing tokens and certificates are kept.  Used by
+# server certificate for localhost/127.0.0.1, client certificates with
+# CN "alice" (client.crt) and CN "bob" (bob.crt)).  Existing tokens and certificates are kept.  Used by
 # `make run` and by the tests; not meant for production keys.
 
 set -eu
@@ -45,21 +45,22 @@ chown -R "$user" "$dir/tokens"
 chmod 644 "$conf"
 
 pki=$dir/pki
-if [ ! -f "$pki/client.crt" ]; then
+if [ ! -f "$pki/bob.crt" ]; then
 	(
 	cd "$pki"
 	umask 077
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
 	    -nodes -keyout ca.key -out ca.crt -days 3650 \
 	    -subj "/CN=signerd test CA" 2>/dev/null
-	for who in server client; do
-		if [ $who = server ]; then
-			cn=localhost
-			ext="subjectAltName=DNS:localhost,IP:127.0.0.1"
-		else
-			cn=alice
-			ext="extendedKeyUsage=clientAuth"
-		fi
+	for who in server client bob; do
+		case $who in
+		server)	cn=localhost
+			ext="subjectAltName=DNS:localhost,IP:127.0.0.1" ;;
+		client)	cn=alice
+			ext="extendedKeyUsage=clientAuth" ;;
+		bob)	cn=bob
+			ext="extendedKeyUsage=clientAuth" ;;
+		esac
 		openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
 		    -nodes -keyout $who.key -out $who.csr \
 		    -subj "/CN=$cn" 2>/dev/null
@@ -70,6 +71,6 @@ $ext
 EOT
 		rm -f $who.csr
 	done
-	chmod 644 ca.crt server.crt client.crt
+	chmod 644 ca.crt server.crt client.crt bob.crt
 	)
 fi

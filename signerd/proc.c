@@ -457,8 +457,10 @@ kek_send(struct child *c, const struct signer_conf *sc)
 	}
 	n = read(fd, buf, sizeof(buf));
 	close(fd);
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		n--;
+	/* Exactly 32 bytes is a raw key, whatever its last byte is. */
+	if (n != sizeof(kek))
+		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+			n--;
 	if (n == sizeof(kek)) {
 		memcpy(kek, buf, sizeof(kek));
 		ok = 1;

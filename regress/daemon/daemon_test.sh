@@ -289,6 +289,38 @@ wrong_pin_cleanup()
 	sd_cleanup
 }
 
+atf_test_case kek_file cleanup
+kek_file_head()
+{
+	atf_set "descr" "a raw KEK ending in a newline byte is still 32" \
+	    "bytes; a hex KEK may end in a newline"
+	atf_set "require.user" "root"
+}
+kek_file_body()
+{
+	sd_setup
+	sd_conf
+	cat >>"$T/signerd.conf" <<EOT
+signer "raw" openssl {
+	kek file "$T/raw.kek"
+}
+signer "hex" openssl {
+	kek file "$T/hex.kek"
+}
+EOT
+	(umask 077
+	head -c 31 /dev/urandom >"$T/raw.kek"
+	printf '\n' >>"$T/raw.kek"
+	od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$T/hex.kek"
+	echo >>"$T/hex.kek")
+	sd_start 2
+	sd_stop
+}
+kek_file_cleanup()
+{
+	sd_cleanup
+}
+
 atf_test_case tls cleanup
 tls_head()
 {
@@ -410,6 +442,7 @@ atf_init_test_cases()
 	atf_add_test_case control_group
 	atf_add_test_case start_errors
 	atf_add_test_case wrong_pin
+	atf_add_test_case kek_file
 	atf_add_test_case tls
 	atf_add_test_case core_restart
 	atf_add_test_case shutdown

@@ -89,6 +89,62 @@ client_replay_cleanup()
 	sd_cleanup
 }
 
+atf_test_case owners cleanup
+owners_head()
+{
+	atf_set "descr" "another identity cannot see or use an object"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+owners_body()
+{
+	sd_setup s1
+	sd_conf s1
+	sd_conf_soft
+	sd_start 2
+	atf_check -o match:"^ok" -e ignore $PY \
+	    "$(atf_get_srcdir)/owners.py" $PORT "$T/pki"
+	sd_stop
+}
+owners_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case durability cleanup
+durability_head()
+{
+	atf_set "descr" "kill -9 of the whole daemon during a stream of" \
+	    "creates loses nothing that was acknowledged"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+durability_body()
+{
+	sd_setup s1
+	sd_conf s1
+	sd_conf_soft
+	sd_start 2
+	$PY "$(atf_get_srcdir)/durable.py" $PORT "$T/pki" create "$T/acked" \
+	    2>"$T/client.log" &
+	client=$!
+	sleep 3
+	pids=$(sd_ctl show status | awk 'NR > 1 { print $3 }')
+	kill -9 $pids
+	wait $client
+	n=$(wc -l <"$T/acked")
+	echo "$n key pairs acknowledged before kill -9"
+	[ "$n" -gt 10 ] || atf_fail "only $n creates in 3 s"
+	sd_start 2
+	atf_check -o match:"^ok $n\$" -e ignore $PY \
+	    "$(atf_get_srcdir)/durable.py" $PORT "$T/pki" check "$T/acked"
+	sd_stop
+}
+durability_cleanup()
+{
+	sd_cleanup
+}
+
 atf_test_case bad_input cleanup
 bad_input_head()
 {
@@ -122,5 +178,7 @@ atf_init_test_cases()
 	atf_add_test_case pykmip_basic
 	atf_add_test_case pykmip_ops
 	atf_add_test_case client_replay
+	atf_add_test_case owners
+	atf_add_test_case durability
 	atf_add_test_case bad_input
 }
