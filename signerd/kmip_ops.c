@@ -46,7 +46,7 @@ static enum kop_ret	 op_activate(struct kreq *, const struct ttlv *);
 static enum kop_ret	 op_revoke(struct kreq *, const struct ttlv *);
 static enum kop_ret	 op_destroy(struct kreq *, const struct ttlv *);
 static enum kop_ret	 op_locate(struct kreq *, const struct ttlv *);
-static enum kop_ret	 op_sign(struct kreq *, const struct ttlv *);
+static enum kop_ret	 op_crypto(struct kreq *, const struct ttlv *);
 
 static const struct {
 	uint32_t	 op;
@@ -66,7 +66,11 @@ static const struct {
 	{ KMIP_OP_DESTROY,		op_destroy },
 	{ KMIP_OP_QUERY,		op_query },
 	{ KMIP_OP_DISCOVER_VERSIONS,	op_discover_versions },
-	{ KMIP_OP_SIGN,			op_sign },
+	{ KMIP_OP_SIGN,			op_crypto },
+	{ KMIP_OP_SIGNATURE_VERIFY,	op_crypto },
+	{ KMIP_OP_ENCRYPT,		op_crypto },
+	{ KMIP_OP_DECRYPT,		op_crypto },
+	{ KMIP_OP_MAC,			op_crypto },
 };
 
 /*
@@ -104,7 +108,8 @@ const uint32_t kop_operations[] = {
 	KMIP_OP_ADD_ATTRIBUTE, KMIP_OP_MODIFY_ATTRIBUTE,
 	KMIP_OP_DELETE_ATTRIBUTE, KMIP_OP_ACTIVATE, KMIP_OP_REVOKE,
 	KMIP_OP_DESTROY, KMIP_OP_QUERY, KMIP_OP_DISCOVER_VERSIONS,
-	KMIP_OP_SIGN
+	KMIP_OP_SIGN, KMIP_OP_SIGNATURE_VERIFY, KMIP_OP_ENCRYPT,
+	KMIP_OP_DECRYPT, KMIP_OP_MAC
 };
 const size_t kop_noperations = sizeof(kop_operations) /
     sizeof(kop_operations[0]);
@@ -1256,9 +1261,30 @@ op_locate(struct kreq *r, const struct ttlv *req)
 	return (KOP_DONE);
 }
 
-/* --- Sign ----------------------------------------------------------- */
+/* --- Cryptographic operations ---------------------------------------- */
 
-static enum kop_ret	 sign_done(struct kreq *, const struct hsm_result *,
+/*
+ * Sign, Signature Verify, Encrypt, Decrypt and MAC share one path: find
+ * the key and check that it may do this, turn the Cryptographic
+ * Parameters into the signer's terms, send key + data + iv + aad + sig,
+ * and shape the answer.
+ */
+struct cop {
+	uint32_t	 kmip_op;
+	uint32_t	 hsm_op;
+	uint32_t	 usage;		/* Cryptographic Usage Mask bit */
+	int		 after_active;	/* allowed on Deactivated/Compromised */
+};
+
+static const struct cop cops[] = {
+	{ KMIP_OP_SIGN,		    HSM_OP_SIGN,    KMIP_USAGE_SIGN,	0 },
+	{ KMIP_OP_SIGNATURE_VERIFY, HSM_OP_VERIFY,  KMIP_USAGE_VERIFY,	1 },
+	{ KMIP_OP_ENCRYPT,	    HSM_OP_ENCRYPT, KMIP_USAGE_ENCRYPT, 0 },
+	{ KMIP_OP_DECRYPT,	    HSM_OP_DECRYPT, KMIP_USAGE_DECRYPT, 1 },
+	{ KMIP_OP_MAC,		    HSM_OP_MAC,	    KMIP_USAGE_MAC_GENERATE, 0 },
+};
+
+static enum kop_ret	 crypto_done(struct kreq *, const struct hsm_result *,
 			    const uint8_t *, const uint8_t *, const uint8_t *);
 
 static uint32_t
@@ -1313,27 +1339,162 @@ kop_key_kind(struct kreq *r, uint32_t *kind)
 	return (-1);
 }
 
-static enum kop_ret
-op_sign(struct kreq *r, const struct ttlv *req)
+/* Which object types may do an operation, by key kind. */
+static int
+cop_type_ok(const struct cop *c, uint32_t type, uint32_t kind)
 {
-	struct hsm_op		 op;
-	struct iovec		 iov[2];
-	const struct ttlv	*cp;
-	struct ttlv		*a;
-	const uint8_t		*data;
-	char			 id[KS_ID_MAX];
-	size_t			 datalen;
-	uint32_t		 v, mask = 0;
-	int32_t			 m;
+	int	 sym = kind == HSM_KEY_AES || kind == HSM_KEY_HMAC_SHA256 ||
+		    kind == HSM_KEY_HMAC_SHA384 || kind == HSM_KEY_HMAC_SHA512;
 
+	switch (c->hsm_op) {
+	case HSM_OP_SIGN:
+		return (type == KMIP_OBJ_PRIVATE_KEY);
+	case HSM_OP_VERIFY:
+		return (type == KMIP_OBJ_PUBLIC_KEY);
+	case HSM_OP_ENCRYPT:
+		return ((type == KMIP_OBJ_SYMMETRIC_KEY &&
+		    kind == HSM_KEY_AES) || (type == KMIP_OBJ_PUBLIC_KEY &&
+		    kind == HSM_KEY_RSA));
+	case HSM_OP_DECRYPT:
+		return ((type == KMIP_OBJ_SYMMETRIC_KEY &&
+		    kind == HSM_KEY_AES) || (type == KMIP_OBJ_PRIVATE_KEY &&
+		    kind == HSM_KEY_RSA));
+	case HSM_OP_MAC:
+		return (type == KMIP_OBJ_SYMMETRIC_KEY && sym &&
+		    kind != HSM_KEY_AES);
+	}
+	return (0);
+}
+
+/* Cryptographic Parameters into op; defaults where the client is silent. */
+static int
+cop_params(struct kreq *r, const struct ttlv *req, struct hsm_op *op)
+{
+	const struct ttlv	*cp;
+	uint32_t		 v;
+	int32_t			 tl;
+
+	switch (op->kind) {
+	case HSM_KEY_RSA:
+		op->padding = op->op == HSM_OP_ENCRYPT ||
+		    op->op == HSM_OP_DECRYPT ? HSM_PAD_OAEP : HSM_PAD_PKCS1V15;
+		op->hash = HSM_HASH_SHA256;
+		break;
+	case HSM_KEY_EC_P256:
+	case HSM_KEY_EC_P384:
+	case HSM_KEY_EC_P521:
+		op->hash = HSM_HASH_SHA256;
+		break;
+	case HSM_KEY_AES:
+		op->tag_len = 16;
+		break;
+	default:
+		break;
+	}
+	if ((cp = ttlv_find(req, KMIP_TAG_CRYPTOGRAPHIC_PARAMETERS)) == NULL)
+		return (0);
+	if (ttlv_get_enum(cp, KMIP_TAG_HASHING_ALGORITHM, &v) == 0 &&
+	    (op->hash = hsm_hash(v)) == 0xffffffff) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "hashing algorithm not "
+		    "supported: SHA-256, SHA-384, SHA-512");
+		return (-1);
+	}
+	if (ttlv_get_enum(cp, KMIP_TAG_PADDING_METHOD, &v) == 0) {
+		if (op->kind == HSM_KEY_RSA && v == KMIP_PAD_PSS)
+			op->padding = HSM_PAD_PSS;
+		else if (op->kind == HSM_KEY_RSA && v == KMIP_PAD_PKCS1_V15)
+			op->padding = HSM_PAD_PKCS1V15;
+		else if (op->kind == HSM_KEY_RSA && v == KMIP_PAD_OAEP)
+			op->padding = HSM_PAD_OAEP;
+		else if (op->kind == HSM_KEY_RSA || v != KMIP_PAD_NONE) {
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD,
+			    "padding method not supported with this key");
+			return (-1);
+		}
+	}
+	if (ttlv_get_enum(cp, KMIP_TAG_BLOCK_CIPHER_MODE, &v) == 0 &&
+	    (op->kind != HSM_KEY_AES || v != KMIP_MODE_GCM)) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "block cipher mode "
+		    "not supported: AES keys use GCM");
+		return (-1);
+	}
+	if (ttlv_get_integer(cp, KMIP_TAG_TAG_LENGTH, &tl) == 0) {
+		if (tl < 12 || tl > 16) {
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD, "GCM tag "
+			    "length is 12 to 16 bytes");
+			return (-1);
+		}
+		op->tag_len = tl;
+	}
+	if (ttlv_get_enum(cp, KMIP_TAG_DIGITAL_SIGNATURE_ALGORITHM, &v) == 0) {
+		if (v == KMIP_DSA_RSASSA_PSS)
+			op->padding = HSM_PAD_PSS;
+		else if (v == KMIP_DSA_SHA256_WITH_RSA_ENCRYPTION ||
+		    v == KMIP_DSA_ECDSA_WITH_SHA256)
+			op->hash = HSM_HASH_SHA256;
+		else if (v == KMIP_DSA_SHA384_WITH_RSA_ENCRYPTION ||
+		    v == KMIP_DSA_ECDSA_WITH_SHA384)
+			op->hash = HSM_HASH_SHA384;
+		else if (v == KMIP_DSA_SHA512_WITH_RSA_ENCRYPTION ||
+		    v == KMIP_DSA_ECDSA_WITH_SHA512)
+			op->hash = HSM_HASH_SHA512;
+	}
+	if (op->kind == HSM_KEY_ED25519)
+		op->hash = HSM_HASH_NONE;
+	return (0);
+}
+
+/* An optional byte string of the request, as one iovec. */
+static void
+cop_part(const struct ttlv *req, uint32_t tag, struct iovec *iov,
+    uint32_t *len)
+{
+	const uint8_t	*p = NULL;
+	size_t		 n = 0;
+
+	(void)ttlv_get_bytes(req, tag, &p, &n);
+	iov->iov_base = (void *)(uintptr_t)p;
+	iov->iov_len = n;
+	*len = n;
+}
+
+static enum kop_ret
+op_crypto(struct kreq *r, const struct ttlv *req)
+{
+	const struct cop	*c = NULL;
+	struct hsm_op		 op;
+	struct iovec		 iov[5];
+	struct ttlv		*a;
+	char			 id[KS_ID_MAX];
+	size_t			 i;
+	uint32_t		 mask = 0;
+	int32_t			 m;
+	int			 ok_state;
+
+	for (i = 0; i < sizeof(cops) / sizeof(cops[0]); i++)
+		if (cops[i].kmip_op == r->op)
+			c = &cops[i];
+	if (c == NULL)
+		fatalx("%s: operation %u", __func__, r->op);
 	if (kop_load(r, req, id, sizeof(id)) == -1)
 		return (KOP_DONE);
-	if (r->obj.type != KMIP_OBJ_PRIVATE_KEY) {
-		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "object %s is not a "
-		    "private key", id);
+	memset(&op, 0, sizeof(op));
+	(void)strlcpy(op.id, id, sizeof(op.id));
+	op.op = c->hsm_op;
+	if (kop_key_kind(r, &op.kind) == -1)
+		return (KOP_DONE);
+	if (!cop_type_ok(c, r->obj.type, op.kind)) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "object %s cannot "
+		    "do %s", id, kmip_op_name(r->op));
 		return (KOP_DONE);
 	}
-	if (r->obj.state != KMIP_STATE_ACTIVE) {
+	/* Public keys are never activated by Krill or Cascade. */
+	ok_state = r->obj.state == KMIP_STATE_ACTIVE ||
+	    (r->obj.type == KMIP_OBJ_PUBLIC_KEY &&
+	    r->obj.state == KMIP_STATE_PRE_ACTIVE) ||
+	    (c->after_active && (r->obj.state == KMIP_STATE_DEACTIVATED ||
+	    r->obj.state == KMIP_STATE_COMPROMISED));
+	if (!ok_state) {
 		kreq_fail(r, KMIP_REASON_WRONG_KEY_LIFECYCLE_STATE, "key %s "
 		    "is not active", id);
 		return (KOP_DONE);
@@ -1342,74 +1503,46 @@ op_sign(struct kreq *r, const struct ttlv *req)
 	if (attr_get_integer(a, "Cryptographic Usage Mask", &m) == 0)
 		mask = m;
 	ttlv_free(a);
-	if (mask != 0 && !(mask & KMIP_USAGE_SIGN)) {
-		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "key %s may not "
-		    "sign (Cryptographic Usage Mask)", id);
+	if (mask != 0 && !(mask & c->usage)) {
+		kreq_fail(r, KMIP_REASON_INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK,
+		    "key %s may not do %s (Cryptographic Usage Mask)", id,
+		    kmip_op_name(r->op));
 		return (KOP_DONE);
 	}
-	if (ttlv_get_bytes(req, KMIP_TAG_DATA, &data, &datalen) == -1) {
-		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "no Data to sign");
+	if (ttlv_find(req, KMIP_TAG_DATA) == NULL ||
+	    ttlv_find(req, KMIP_TAG_DATA)->type != TTLV_BYTE_STRING) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "no Data");
 		return (KOP_DONE);
 	}
-	memset(&op, 0, sizeof(op));
-	(void)strlcpy(op.id, id, sizeof(op.id));
-	op.op = HSM_OP_SIGN;
-	if (kop_key_kind(r, &op.kind) == -1)
+	if (cop_params(r, req, &op) == -1)
 		return (KOP_DONE);
-	/* Defaults: PKCS#1 v1.5 with SHA-256, ECDSA with SHA-256. */
-	op.padding = op.kind == HSM_KEY_RSA ? HSM_PAD_PKCS1V15 : HSM_PAD_NONE;
-	op.hash = op.kind == HSM_KEY_ED25519 ? HSM_HASH_NONE : HSM_HASH_SHA256;
-	if ((cp = ttlv_find(req, KMIP_TAG_CRYPTOGRAPHIC_PARAMETERS)) != NULL) {
-		if (ttlv_get_enum(cp, KMIP_TAG_HASHING_ALGORITHM, &v) == 0 &&
-		    (op.hash = hsm_hash(v)) == 0xffffffff) {
-			kreq_fail(r, KMIP_REASON_INVALID_FIELD, "hashing "
-			    "algorithm not supported: SHA-256, -384, -512");
-			return (KOP_DONE);
-		}
-		if (ttlv_get_enum(cp, KMIP_TAG_PADDING_METHOD, &v) == 0) {
-			if (op.kind == HSM_KEY_RSA && v == KMIP_PAD_PSS)
-				op.padding = HSM_PAD_PSS;
-			else if (op.kind == HSM_KEY_RSA &&
-			    v == KMIP_PAD_PKCS1_V15)
-				op.padding = HSM_PAD_PKCS1V15;
-			else if (op.kind == HSM_KEY_RSA ||
-			    v != KMIP_PAD_NONE) {
-				kreq_fail(r, KMIP_REASON_INVALID_FIELD,
-				    "padding method not supported");
-				return (KOP_DONE);
-			}
-		}
-		if (ttlv_get_enum(cp, KMIP_TAG_DIGITAL_SIGNATURE_ALGORITHM,
-		    &v) == 0) {
-			if (v == KMIP_DSA_RSASSA_PSS)
-				op.padding = HSM_PAD_PSS;
-			else if (v == KMIP_DSA_SHA256_WITH_RSA_ENCRYPTION ||
-			    v == KMIP_DSA_ECDSA_WITH_SHA256)
-				op.hash = HSM_HASH_SHA256;
-			else if (v == KMIP_DSA_SHA384_WITH_RSA_ENCRYPTION ||
-			    v == KMIP_DSA_ECDSA_WITH_SHA384)
-				op.hash = HSM_HASH_SHA384;
-			else if (v == KMIP_DSA_SHA512_WITH_RSA_ENCRYPTION ||
-			    v == KMIP_DSA_ECDSA_WITH_SHA512)
-				op.hash = HSM_HASH_SHA512;
-		}
-		if (op.kind == HSM_KEY_ED25519)
-			op.hash = HSM_HASH_NONE;
-	}
-	op.len_key = r->obj.material_len;
-	op.len_data = datalen;
 	iov[0].iov_base = r->obj.material;
-	iov[0].iov_len = r->obj.material_len;
-	iov[1].iov_base = (void *)(uintptr_t)data;
-	iov[1].iov_len = datalen;
+	iov[0].iov_len = op.len_key = r->obj.material_len;
+	cop_part(req, KMIP_TAG_DATA, &iov[1], &op.len_data);
+	cop_part(req, KMIP_TAG_IV_COUNTER_NONCE, &iov[2], &op.len_iv);
+	cop_part(req, KMIP_TAG_AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA,
+	    &iov[3], &op.len_aad);
+	cop_part(req, op.op == HSM_OP_VERIFY ? KMIP_TAG_SIGNATURE_DATA :
+	    KMIP_TAG_AUTHENTICATED_ENCRYPTION_TAG, &iov[4], &op.len_sig);
+	if (op.op == HSM_OP_VERIFY && op.len_sig == 0) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "no Signature Data");
+		return (KOP_DONE);
+	}
+	if (op.op == HSM_OP_DECRYPT && op.kind == HSM_KEY_AES &&
+	    (op.len_iv == 0 || op.len_sig == 0)) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "AES-GCM decryption "
+		    "needs the IV/Counter/Nonce and the Authenticated "
+		    "Encryption Tag");
+		return (KOP_DONE);
+	}
 	if (kreq_signer_send(r, r->obj.signer, IMSG_HSM_OP, &op, sizeof(op),
-	    iov, 2, sign_done) == -1)
+	    iov, 5, crypto_done) == -1)
 		return (KOP_DONE);
 	return (KOP_WAIT);
 }
 
 static enum kop_ret
-sign_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
+crypto_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
     const uint8_t *o2, const uint8_t *o3)
 {
 	if (res->status != 0) {
@@ -1417,7 +1550,32 @@ sign_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 		return (KOP_DONE);
 	}
 	kop_payload_id(r, r->obj.id);
-	ttlv_add_bytes(r->payload, KMIP_TAG_SIGNATURE_DATA, o1,
-	    res->len_out1);
+	switch (r->op) {
+	case KMIP_OP_SIGN:
+		ttlv_add_bytes(r->payload, KMIP_TAG_SIGNATURE_DATA, o1,
+		    res->len_out1);
+		break;
+	case KMIP_OP_SIGNATURE_VERIFY:
+		ttlv_add_enum(r->payload, KMIP_TAG_VALIDITY_INDICATOR,
+		    res->valid ? KMIP_VALIDITY_VALID : KMIP_VALIDITY_INVALID);
+		break;
+	case KMIP_OP_ENCRYPT:
+		ttlv_add_bytes(r->payload, KMIP_TAG_DATA, o1, res->len_out1);
+		if (res->len_out2 > 0)
+			ttlv_add_bytes(r->payload, KMIP_TAG_IV_COUNTER_NONCE,
+			    o2, res->len_out2);
+		if (res->len_out3 > 0)
+			ttlv_add_bytes(r->payload,
+			    KMIP_TAG_AUTHENTICATED_ENCRYPTION_TAG, o3,
+			    res->len_out3);
+		break;
+	case KMIP_OP_DECRYPT:
+		ttlv_add_bytes(r->payload, KMIP_TAG_DATA, o1, res->len_out1);
+		break;
+	case KMIP_OP_MAC:
+		ttlv_add_bytes(r->payload, KMIP_TAG_MAC_DATA, o1,
+		    res->len_out1);
+		break;
+	}
 	return (KOP_DONE);
 }

@@ -120,6 +120,62 @@ for alg, bits, params, verify in cases:
     c.destroy(priv)
     c.destroy(pub)
 
+# RSA OAEP: encrypted by the client with the public key from Get, and
+# by the server; decrypted by the server with the private key.
+from cryptography.hazmat.primitives.asymmetric import padding as apad  # noqa
+pub, priv = c.create_key_pair(A.RSA, 2048)
+c.activate(priv)
+oaep = {"padding_method": enums.PaddingMethod.OAEP,
+        "hashing_algorithm": enums.HashingAlgorithm.SHA_256,
+        "cryptographic_algorithm": A.RSA}
+secret = b"a session key, say"
+ct = public_key(c, pub).encrypt(secret, apad.OAEP(
+    mgf=apad.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None))
+check(c.decrypt(ct, uid=priv, cryptographic_parameters=oaep) == secret,
+      "server decrypts what the client encrypted (OAEP)")
+ct, _ = c.encrypt(secret, uid=pub, cryptographic_parameters=oaep)
+check(c.decrypt(ct, uid=priv, cryptographic_parameters=oaep) == secret,
+      "server round trip (OAEP)")
+fails(lambda: c.decrypt(ct[:-1] + bytes([ct[-1] ^ 1]), uid=priv,
+                        cryptographic_parameters=oaep),
+      enums.ResultReason.CRYPTOGRAPHIC_FAILURE, "tampered ciphertext")
+
+# Signature Verify on the server.
+pub, priv = c.create_key_pair(A.ECDSA, 256)
+c.activate(priv)
+params = {"hashing_algorithm": enums.HashingAlgorithm.SHA_256,
+          "cryptographic_algorithm": A.ECDSA}
+sig = c.sign(msg, uid=priv, cryptographic_parameters=params)
+check(c.signature_verify(msg, sig, uid=pub, cryptographic_parameters=params)
+      == enums.ValidityIndicator.VALID, "signature verify: valid")
+check(c.signature_verify(msg + b"!", sig, uid=pub,
+                         cryptographic_parameters=params)
+      == enums.ValidityIndicator.INVALID, "signature verify: invalid")
+fails(lambda: c.signature_verify(msg, sig, uid=priv,
+                                 cryptographic_parameters=params),
+      enums.ResultReason.INVALID_FIELD, "verify with the private key")
+
+# MAC: HMAC-SHA256, deterministic, per key.
+# PyKMIP's default usage mask (Encrypt, Decrypt) rightly forbids MAC.
+h0 = c.create(A.HMAC_SHA256, 256)
+c.activate(h0)
+fails(lambda: c.mac(b"data", uid=h0, algorithm=A.HMAC_SHA256),
+      enums.ResultReason.INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK,
+      "MAC refused by the usage mask")
+macmask = [enums.CryptographicUsageMask.MAC_GENERATE]
+h1 = c.create(A.HMAC_SHA256, 256, cryptographic_usage_mask=macmask)
+h2 = c.create(A.HMAC_SHA256, 256, cryptographic_usage_mask=macmask)
+fails(lambda: c.mac(b"data", uid=h1, algorithm=A.HMAC_SHA256),
+      enums.ResultReason.WRONG_KEY_LIFECYCLE_STATE, "MAC before activation")
+c.activate(h1)
+c.activate(h2)
+m1 = c.mac(b"data", uid=h1, algorithm=A.HMAC_SHA256)[1]
+check(len(m1) == 32, "HMAC-SHA256 is 32 bytes")
+check(c.mac(b"data", uid=h1, algorithm=A.HMAC_SHA256)[1] == m1,
+      "MAC is deterministic")
+check(c.mac(b"data", uid=h2, algorithm=A.HMAC_SHA256)[1] != m1,
+      "another key, another MAC")
+
 fails(lambda: c.create_key_pair(A.RSA, 1024),
       enums.ResultReason.INVALID_FIELD, "RSA-1024 refused")
 c.close()
