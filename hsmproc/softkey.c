@@ -1154,6 +1154,32 @@ sw_mac(struct softkey *sk, const struct hsm_req *req, int verify,
 	return (0);
 }
 
+/*
+ * The raw bytes of a symmetric key or secret data, for a Get the engine
+ * allowed.  Private keys never leave: that is checked here too, so a
+ * confused or compromised engine cannot get one.
+ */
+static int
+sw_export(struct softkey *sk, const struct hsm_req *req, struct hsm_res *res)
+{
+	struct sw_key	*k;
+	uint8_t		*out;
+
+	if (req->kind != HSM_KEY_AES && req->kind != HSM_KEY_SECRET &&
+	    sw_hmac_hash(req->kind) == NULL)
+		return (hsm_res_error(res, KMIP_REASON_PERMISSION_DENIED,
+		    "an %s key is never exported", sw_kind_name(req->kind)));
+	if (sw_key_get(sk, req, 0, &k, res) != 0)
+		return (res->status);
+	if ((out = malloc(k->rawlen > 0 ? k->rawlen : 1)) == NULL)
+		return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+		    "out of memory"));
+	memcpy(out, k->raw, k->rawlen);
+	res->out[0] = out;
+	res->len[0] = k->rawlen;
+	return (0);
+}
+
 int
 sw_op(struct softkey *sk, const struct hsm_req *req, struct hsm_res *res)
 {
@@ -1179,6 +1205,8 @@ sw_op(struct softkey *sk, const struct hsm_req *req, struct hsm_res *res)
 	case HSM_OP_MAC:
 	case HSM_OP_MAC_VERIFY:
 		return (sw_mac(sk, req, req->op == HSM_OP_MAC_VERIFY, res));
+	case HSM_OP_EXPORT:
+		return (sw_export(sk, req, res));
 	}
 	return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 	    "unknown operation %u", req->op));

@@ -7,8 +7,10 @@
  * must add up to the payload exactly: the receiver checks.
  *
  * Key material crosses this channel only wrapped (by the signer's
- * key-encryption key) or public; plaintext secrets never leave the
- * signer, except a Register'ed key on its way in, once, to be wrapped.
+ * key-encryption key) or public; plaintext secrets leave the signer only
+ * for HSM_OP_EXPORT of a symmetric key or secret data the engine found
+ * extractable (never a private key: the signer refuses), and enter it
+ * only as a Register'ed key on its way in, once, to be wrapped.
  */
 #ifndef HSMMSG_H
 #define HSMMSG_H
@@ -38,7 +40,8 @@ enum hsm_op_kind {
 	HSM_OP_ENCRYPT,		/* AES-GCM (secret) or RSA (public SPKI) */
 	HSM_OP_DECRYPT,		/* AES-GCM (secret) or RSA (private) */
 	HSM_OP_MAC,		/* HMAC */
-	HSM_OP_MAC_VERIFY
+	HSM_OP_MAC_VERIFY,
+	HSM_OP_EXPORT		/* symmetric or secret data only: out1 = raw */
 };
 
 /* enum hsm_padding */
@@ -98,7 +101,7 @@ struct hsm_op {
  * by out1, out2:
  *   generate, import: out1 = wrapped blob (empty for public keys),
  *	out2 = public key DER (SubjectPublicKeyInfo) for key pairs;
- *   sign, mac, decrypt: out1 = result;
+ *   sign, mac, decrypt, export: out1 = result;
  *   encrypt: out1 = ciphertext, out2 = the iv it used, out3 = GCM tag;
  *   verify, mac verify: status 0 and valid says whether it matched.
  */

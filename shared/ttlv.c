@@ -352,8 +352,9 @@ ttlv_free(struct ttlv *n)
 			continue;
 		}
 		p = n->parent;
+		/* Strings may be key material (Register, Get): wipe them. */
 		if (is_string(n->type))
-			free(n->v.s.data);
+			freezero(n->v.s.data, n->v.s.len);
 		free(n);
 		n = p;
 	}

@@ -34,6 +34,13 @@ static enum kop_ret	 op_query(struct kreq *, const struct ttlv *);
 static enum kop_ret	 op_create(struct kreq *, const struct ttlv *);
 static enum kop_ret	 op_create_key_pair(struct kreq *, const struct ttlv *);
 static enum kop_ret	 op_get(struct kreq *, const struct ttlv *);
+static void		 get_certificate(struct kreq *);
+static enum kop_ret	 get_secret(struct kreq *, uint32_t);
+static enum kop_ret	 get_secret_done(struct kreq *,
+			    const struct hsm_result *, const uint8_t *,
+			    const uint8_t *, const uint8_t *);
+static enum kop_ret	 op_register(struct kreq *, const struct ttlv *);
+static int		 kop_key_kind(struct kreq *, uint32_t *);
 static enum kop_ret	 op_get_attributes(struct kreq *, const struct ttlv *);
 static enum kop_ret	 op_get_attribute_list(struct kreq *,
 			    const struct ttlv *);
@@ -54,6 +61,7 @@ static const struct {
 } kops[] = {
 	{ KMIP_OP_CREATE,		op_create },
 	{ KMIP_OP_CREATE_KEY_PAIR,	op_create_key_pair },
+	{ KMIP_OP_REGISTER,		op_register },
 	{ KMIP_OP_LOCATE,		op_locate },
 	{ KMIP_OP_GET,			op_get },
 	{ KMIP_OP_GET_ATTRIBUTES,	op_get_attributes },
@@ -103,7 +111,8 @@ static const struct {
 };
 
 const uint32_t kop_operations[] = {
-	KMIP_OP_CREATE, KMIP_OP_CREATE_KEY_PAIR, KMIP_OP_LOCATE, KMIP_OP_GET,
+	KMIP_OP_CREATE, KMIP_OP_CREATE_KEY_PAIR, KMIP_OP_REGISTER,
+	KMIP_OP_LOCATE, KMIP_OP_GET,
 	KMIP_OP_GET_ATTRIBUTES, KMIP_OP_GET_ATTRIBUTE_LIST,
 	KMIP_OP_ADD_ATTRIBUTE, KMIP_OP_MODIFY_ATTRIBUTE,
 	KMIP_OP_DELETE_ATTRIBUTE, KMIP_OP_ACTIVATE, KMIP_OP_REVOKE,
@@ -354,8 +363,9 @@ op_query(struct kreq *r, const struct ttlv *req)
 	int			 ops = 0, objs = 0, info = 0;
 	size_t			 i;
 	static const uint32_t	 types[] = {
-		KMIP_OBJ_SYMMETRIC_KEY, KMIP_OBJ_PUBLIC_KEY,
-		KMIP_OBJ_PRIVATE_KEY
+		KMIP_OBJ_CERTIFICATE, KMIP_OBJ_SYMMETRIC_KEY,
+		KMIP_OBJ_PUBLIC_KEY, KMIP_OBJ_PRIVATE_KEY,
+		KMIP_OBJ_SECRET_DATA
 	};
 
 	for (q = ttlv_find(req, KMIP_TAG_QUERY_FUNCTION); q != NULL;
@@ -818,11 +828,402 @@ op_get(struct kreq *r, const struct ttlv *req)
 		else if (!extractable)
 			kreq_fail(r, KMIP_REASON_NOT_EXTRACTABLE, "object %s "
 			    "is not extractable", id);
+		else if (r->obj.type == KMIP_OBJ_CERTIFICATE)
+			get_certificate(r);
 		else
-			kreq_fail(r, KMIP_REASON_FEATURE_NOT_SUPPORTED,
-			    "export of secret keys is not implemented yet");
+			return (get_secret(r, fmt));
 		break;
 	}
+	return (KOP_DONE);
+}
+
+static void
+get_certificate(struct kreq *r)
+{
+	struct ttlv	*c;
+
+	ttlv_add_enum(r->payload, KMIP_TAG_OBJECT_TYPE, r->obj.type);
+	kop_payload_id(r, r->obj.id);
+	c = ttlv_add_structure(r->payload, KMIP_TAG_CERTIFICATE);
+	ttlv_add_enum(c, KMIP_TAG_CERTIFICATE_TYPE, KMIP_CERT_X509);
+	ttlv_add_bytes(c, KMIP_TAG_CERTIFICATE_VALUE, r->obj.material,
+	    r->obj.material_len);
+}
+
+/* A symmetric key or secret data: the signer unwraps it for us. */
+static enum kop_ret
+get_secret(struct kreq *r, uint32_t fmt)
+{
+	struct hsm_op	 op;
+	struct iovec	 iov[1];
+
+	if (fmt != 0 && fmt != KMIP_FMT_RAW && (r->obj.type ==
+	    KMIP_OBJ_SECRET_DATA || fmt != KMIP_FMT_TRANSPARENT_SYMMETRIC_KEY)) {
+		kreq_fail(r, KMIP_REASON_KEY_FORMAT_TYPE_NOT_SUPPORTED,
+		    "symmetric keys are given as Raw or Transparent "
+		    "Symmetric Key, secret data as Raw");
+		return (KOP_DONE);
+	}
+	memset(&op, 0, sizeof(op));
+	(void)strlcpy(op.id, r->obj.id, sizeof(op.id));
+	op.op = HSM_OP_EXPORT;
+	if (r->obj.type == KMIP_OBJ_SECRET_DATA)
+		op.kind = HSM_KEY_SECRET;
+	else if (kop_key_kind(r, &op.kind) == -1)
+		return (KOP_DONE);
+	iov[0].iov_base = r->obj.material;
+	iov[0].iov_len = op.len_key = r->obj.material_len;
+	r->get_fmt = fmt != 0 ? fmt : KMIP_FMT_RAW;
+	if (kreq_signer_send(r, r->obj.signer, IMSG_HSM_OP, &op, sizeof(op),
+	    iov, 1, get_secret_done) == -1)
+		return (KOP_DONE);
+	return (KOP_WAIT);
+}
+
+static enum kop_ret
+get_secret_done(struct kreq *r, const struct hsm_result *res,
+    const uint8_t *o1, const uint8_t *o2, const uint8_t *o3)
+{
+	struct ttlv	*obj, *kb, *kv, *km, *a;
+	int32_t		 len = 0;
+
+	if (res->status != 0) {
+		kreq_fail(r, res->status, "%s", res->msg);
+		return (KOP_DONE);
+	}
+	ttlv_add_enum(r->payload, KMIP_TAG_OBJECT_TYPE, r->obj.type);
+	kop_payload_id(r, r->obj.id);
+	if (r->obj.type == KMIP_OBJ_SECRET_DATA) {
+		obj = ttlv_add_structure(r->payload, KMIP_TAG_SECRET_DATA);
+		ttlv_add_enum(obj, KMIP_TAG_SECRET_DATA_TYPE,
+		    KMIP_SECRET_PASSWORD);
+	} else
+		obj = ttlv_add_structure(r->payload, KMIP_TAG_SYMMETRIC_KEY);
+	kb = ttlv_add_structure(obj, KMIP_TAG_KEY_BLOCK);
+	ttlv_add_enum(kb, KMIP_TAG_KEY_FORMAT_TYPE, r->get_fmt);
+	kv = ttlv_add_structure(kb, KMIP_TAG_KEY_VALUE);
+	if (r->get_fmt == KMIP_FMT_TRANSPARENT_SYMMETRIC_KEY) {
+		km = ttlv_add_structure(kv, KMIP_TAG_KEY_MATERIAL);
+		ttlv_add_bytes(km, KMIP_TAG_KEY, o1, res->len_out1);
+	} else
+		ttlv_add_bytes(kv, KMIP_TAG_KEY_MATERIAL, o1, res->len_out1);
+	if (r->obj.type == KMIP_OBJ_SYMMETRIC_KEY) {
+		a = attrs_load(&r->obj);
+		(void)attr_get_integer(a, "Cryptographic Length", &len);
+		ttlv_free(a);
+		ttlv_add_enum(kb, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM,
+		    r->obj.algorithm);
+		ttlv_add_integer(kb, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, len);
+	}
+	return (KOP_DONE);
+}
+
+/* --- Register ------------------------------------------------------ */
+
+static enum kop_ret	 register_done(struct kreq *, const struct hsm_result *,
+			    const uint8_t *, const uint8_t *, const uint8_t *);
+
+/*
+ * The key material of a Key Block: bytes (Raw, Opaque, PKCS#1, PKCS#8,
+ * X.509) or, for Transparent Symmetric Key, the Key inside a structure.
+ */
+static int
+reg_key_block(struct kreq *r, const struct ttlv *obj, uint32_t *fmt,
+    const uint8_t **p, size_t *len, uint32_t *alg)
+{
+	const struct ttlv	*kb, *kv, *km;
+
+	if (obj == NULL || obj->type != TTLV_STRUCTURE ||
+	    (kb = ttlv_find(obj, KMIP_TAG_KEY_BLOCK)) == NULL ||
+	    ttlv_get_enum(kb, KMIP_TAG_KEY_FORMAT_TYPE, fmt) == -1 ||
+	    (kv = ttlv_find(kb, KMIP_TAG_KEY_VALUE)) == NULL ||
+	    (km = ttlv_find(kv, KMIP_TAG_KEY_MATERIAL)) == NULL) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "no Key Block with a "
+		    "Key Format Type and Key Material");
+		return (-1);
+	}
+	if (ttlv_find(kb, KMIP_TAG_KEY_WRAPPING_DATA) != NULL) {
+		kreq_fail(r, KMIP_REASON_FEATURE_NOT_SUPPORTED, "wrapped "
+		    "keys cannot be registered");
+		return (-1);
+	}
+	(void)ttlv_get_enum(kb, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, alg);
+	if (km->type == TTLV_BYTE_STRING) {
+		*p = km->v.s.data;
+		*len = km->v.s.len;
+		return (0);
+	}
+	if (*fmt == KMIP_FMT_TRANSPARENT_SYMMETRIC_KEY &&
+	    ttlv_get_bytes(km, KMIP_TAG_KEY, p, len) == 0)
+		return (0);
+	kreq_fail(r, KMIP_REASON_KEY_FORMAT_TYPE_NOT_SUPPORTED, "Key "
+	    "Format Type not supported for Register");
+	return (-1);
+}
+
+/* A private key as PKCS#8 DER, from PKCS#8 or PKCS#1/SEC1 DER. */
+static int
+reg_pkcs8(struct kreq *r, const uint8_t *p, size_t len, uint8_t **der,
+    int *derlen, uint32_t *kind, uint32_t *alg, int32_t *bits)
+{
+	PKCS8_PRIV_KEY_INFO	*p8;
+	EVP_PKEY		*pk;
+	const uint8_t		*q = p;
+
+	if ((pk = d2i_AutoPrivateKey(NULL, &q, len)) == NULL ||
+	    q != p + len) {
+		EVP_PKEY_free(pk);
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "the private key "
+		    "does not parse (PKCS#8 or PKCS#1 DER)");
+		return (-1);
+	}
+	*bits = EVP_PKEY_get_bits(pk);
+	if (EVP_PKEY_is_a(pk, "RSA")) {
+		*kind = HSM_KEY_RSA;
+		*alg = KMIP_ALG_RSA;
+	} else if (EVP_PKEY_is_a(pk, "ED25519")) {
+		*kind = HSM_KEY_ED25519;
+		*alg = KMIP_ALG_ED25519;
+	} else if (EVP_PKEY_is_a(pk, "EC") && (*bits == 256 ||
+	    *bits == 384 || *bits == 521)) {
+		*kind = *bits == 256 ? HSM_KEY_EC_P256 : *bits == 384 ?
+		    HSM_KEY_EC_P384 : HSM_KEY_EC_P521;
+		*alg = KMIP_ALG_ECDSA;
+	} else {
+		EVP_PKEY_free(pk);
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "private keys are "
+		    "RSA, EC P-256/384/521 or Ed25519");
+		return (-1);
+	}
+	*der = NULL;
+	*derlen = 0;
+	if ((p8 = EVP_PKEY2PKCS8(pk)) != NULL)
+		*derlen = i2d_PKCS8_PRIV_KEY_INFO(p8, der);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	EVP_PKEY_free(pk);
+	if (*derlen <= 0) {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "cannot encode the "
+		    "private key");
+		return (-1);
+	}
+	return (0);
+}
+
+/* A public key as DER SubjectPublicKeyInfo, from PKCS#1 or SPKI DER. */
+static int
+reg_spki(struct kreq *r, uint32_t fmt, const uint8_t *p, size_t len,
+    uint8_t **der, int *derlen, uint32_t *alg, int32_t *bits)
+{
+	EVP_PKEY	*pk = NULL;
+	const uint8_t	*q = p;
+
+	if (fmt == KMIP_FMT_PKCS1)
+		pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &q, len);
+	else if (fmt == KMIP_FMT_X509 || fmt == KMIP_FMT_RAW)
+		pk = d2i_PUBKEY(NULL, &q, len);
+	if (pk == NULL || q != p + len) {
+		EVP_PKEY_free(pk);
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "the public key does "
+		    "not parse (SubjectPublicKeyInfo or PKCS#1 DER)");
+		return (-1);
+	}
+	*bits = EVP_PKEY_get_bits(pk);
+	*alg = EVP_PKEY_is_a(pk, "RSA") ? KMIP_ALG_RSA :
+	    EVP_PKEY_is_a(pk, "ED25519") ? KMIP_ALG_ED25519 : KMIP_ALG_ECDSA;
+	*der = NULL;
+	*derlen = i2d_PUBKEY(pk, der);
+	EVP_PKEY_free(pk);
+	if (*derlen <= 0) {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "cannot encode the "
+		    "public key");
+		return (-1);
+	}
+	return (0);
+}
+
+static int
+reg_certificate(struct kreq *r, const struct ttlv *req, uint8_t **der,
+    int *derlen)
+{
+	const struct ttlv	*obj;
+	const uint8_t		*p, *q;
+	size_t			 len;
+	X509			*x;
+
+	if ((obj = ttlv_find(req, KMIP_TAG_CERTIFICATE)) == NULL ||
+	    ttlv_get_bytes(obj, KMIP_TAG_CERTIFICATE_VALUE, &p, &len) == -1) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "no Certificate "
+		    "Value");
+		return (-1);
+	}
+	q = p;
+	if ((x = d2i_X509(NULL, &q, len)) == NULL || q != p + len) {
+		X509_free(x);
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "the certificate does "
+		    "not parse");
+		return (-1);
+	}
+	X509_free(x);
+	if ((*der = malloc(len)) == NULL)
+		fatal(NULL);
+	memcpy(*der, p, len);
+	*derlen = len;
+	return (0);
+}
+
+static uint32_t
+reg_symmetric_kind(uint32_t alg)
+{
+	switch (alg) {
+	case KMIP_ALG_AES:
+		return (HSM_KEY_AES);
+	case KMIP_ALG_HMAC_SHA256:
+		return (HSM_KEY_HMAC_SHA256);
+	case KMIP_ALG_HMAC_SHA384:
+		return (HSM_KEY_HMAC_SHA384);
+	case KMIP_ALG_HMAC_SHA512:
+		return (HSM_KEY_HMAC_SHA512);
+	}
+	return (0);
+}
+
+/*
+ * Register: secrets (symmetric keys, private keys, secret data) go to the
+ * default signer to be wrapped; public keys and certificates are public
+ * and stored as they are.
+ */
+static enum kop_ret
+op_register(struct kreq *r, const struct ttlv *req)
+{
+	struct hsm_import	 im;
+	struct iovec		 iov[1];
+	struct ttlv		*a;
+	const char		*signer;
+	const uint8_t		*p = NULL;
+	uint8_t			*der = NULL;
+	size_t			 len = 0;
+	uint32_t		 type, fmt = 0, alg = 0, kind = 0;
+	int32_t			 bits = 0;
+	int			 derlen = 0;
+	enum kop_ret		 ret = KOP_DONE;
+
+	if (ttlv_get_enum(req, KMIP_TAG_OBJECT_TYPE, &type) == -1) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "no Object Type");
+		return (KOP_DONE);
+	}
+	a = ttlv_new_structure(KMIP_TAG_TEMPLATE_ATTRIBUTE);
+	if (kop_template(r, ttlv_find(req, KMIP_TAG_TEMPLATE_ATTRIBUTE),
+	    a) == -1 || (signer = kop_default_signer(r)) == NULL)
+		goto done;
+	switch (type) {
+	case KMIP_OBJ_SYMMETRIC_KEY:
+		if (reg_key_block(r, ttlv_find(req, KMIP_TAG_SYMMETRIC_KEY),
+		    &fmt, &p, &len, &alg) == -1)
+			goto done;
+		(void)attr_get_enum(a, "Cryptographic Algorithm", &alg);
+		if ((kind = reg_symmetric_kind(alg)) == 0) {
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD, "symmetric "
+			    "keys are AES or HMAC");
+			goto done;
+		}
+		bits = len * 8;
+		break;
+	case KMIP_OBJ_SECRET_DATA:
+		if (reg_key_block(r, ttlv_find(req, KMIP_TAG_SECRET_DATA),
+		    &fmt, &p, &len, &alg) == -1)
+			goto done;
+		kind = HSM_KEY_SECRET;
+		alg = 0;
+		break;
+	case KMIP_OBJ_PRIVATE_KEY:
+		if (reg_key_block(r, ttlv_find(req, KMIP_TAG_PRIVATE_KEY),
+		    &fmt, &p, &len, &alg) == -1 ||
+		    reg_pkcs8(r, p, len, &der, &derlen, &kind, &alg,
+		    &bits) == -1)
+			goto done;
+		p = der;
+		len = derlen;
+		break;
+	case KMIP_OBJ_PUBLIC_KEY:
+		if (reg_key_block(r, ttlv_find(req, KMIP_TAG_PUBLIC_KEY),
+		    &fmt, &p, &len, &alg) == -1 ||
+		    reg_spki(r, fmt, p, len, &der, &derlen, &alg,
+		    &bits) == -1)
+			goto done;
+		break;
+	case KMIP_OBJ_CERTIFICATE:
+		if (reg_certificate(r, req, &der, &derlen) == -1)
+			goto done;
+		break;
+	default:
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "Register takes "
+		    "symmetric keys, private and public keys, secret data and "
+		    "certificates");
+		goto done;
+	}
+	/* A public key still needs a signer for Verify and Encrypt. */
+	if (kop_new_object(r, &r->obj, type, alg,
+	    type == KMIP_OBJ_CERTIFICATE ? "" : signer) == -1)
+		goto done;
+	if (alg != 0)
+		attr_set_enum(a, "Cryptographic Algorithm", alg);
+	if (bits != 0)
+		attr_set_integer(a, "Cryptographic Length", bits);
+	kop_initial_attrs(a, &r->obj);
+	if (type == KMIP_OBJ_PUBLIC_KEY || type == KMIP_OBJ_CERTIFICATE) {
+		r->obj.material = der;
+		r->obj.material_len = derlen;
+		der = NULL;
+		if (kop_save(r, &r->obj, a, 1) == 0) {
+			kop_payload_id(r, r->obj.id);
+			(void)strlcpy(r->placeholder, r->obj.id,
+			    sizeof(r->placeholder));
+		}
+		goto done;
+	}
+	attrs_store(&r->obj, a);
+	memset(&im, 0, sizeof(im));
+	(void)strlcpy(im.id, r->obj.id, sizeof(im.id));
+	im.kind = kind;
+	im.len_key = len;
+	iov[0].iov_base = (void *)(uintptr_t)p;
+	iov[0].iov_len = len;
+	if (kreq_signer_send(r, signer, IMSG_HSM_IMPORT, &im, sizeof(im),
+	    iov, 1, register_done) == 0)
+		ret = KOP_WAIT;
+ done:
+	if (der != NULL)
+		freezero(der, derlen);
+	ttlv_free(a);
+	return (ret);
+}
+
+static enum kop_ret
+register_done(struct kreq *r, const struct hsm_result *res,
+    const uint8_t *o1, const uint8_t *o2, const uint8_t *o3)
+{
+	struct ttlv	*a;
+
+	if (res->status != 0) {
+		kreq_fail(r, res->status, "%s", res->msg);
+		return (KOP_DONE);
+	}
+	if (res->len_out1 == 0) {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "the signer "
+		    "returned no key");
+		return (KOP_DONE);
+	}
+	if ((r->obj.material = malloc(res->len_out1)) == NULL)
+		fatal(NULL);
+	memcpy(r->obj.material, o1, res->len_out1);
+	r->obj.material_len = res->len_out1;
+	a = attrs_load(&r->obj);
+	if (kop_save(r, &r->obj, a, 1) == 0) {
+		kop_payload_id(r, r->obj.id);
+		(void)strlcpy(r->placeholder, r->obj.id,
+		    sizeof(r->placeholder));
+	}
+	ttlv_free(a);
 	return (KOP_DONE);
 }
 

@@ -49,6 +49,7 @@ struct kreq {
 	char			 item_msg[256];
 	int			 failed;	/* a previous item failed */
 	char			 waiting_on[SIGNER_NAME_MAX];
+	uint32_t		 get_fmt;	/* Key Format Type of a Get */
 	int			 dirty;		/* keystore changed */
 	kop_cont		 cont;		/* after a signer's answer */
 	struct ks_object	 obj;		/* object of the operation */
