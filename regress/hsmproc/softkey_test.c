@@ -821,6 +821,48 @@ ATF_TC_BODY(hmac, tc)
 	sw_free(sk);
 }
 
+/*
+ * Export gives the raw bytes of symmetric keys and secret data, and
+ * refuses every private key kind whatever the engine asks.
+ */
+ATF_TC_WITHOUT_HEAD(export);
+ATF_TC_BODY(export, tc)
+{
+	static const uint32_t kinds[] = { HSM_KEY_AES, HSM_KEY_HMAC_SHA384,
+	    HSM_KEY_SECRET };
+	static const uint32_t privs[] = { HSM_KEY_RSA, HSM_KEY_EC_P256,
+	    HSM_KEY_ED25519 };
+	struct softkey	*sk = sk_open(21, 0);
+	struct tkey	 k;
+	struct hsm_req	 r;
+	struct hsm_res	 res;
+	uint8_t		*key;
+	size_t		 keylen, i;
+
+	for (i = 0; i < 3; i++) {
+		tkey_gen(sk, &k, "exp", kinds[i], 256);
+		req_init(&r, &k, HSM_OP_EXPORT, 0, 0);
+		ATF_REQUIRE_EQ_MSG(do_op(sk, &r, &res), 0, "%s", res.msg);
+		ATF_REQUIRE(sw_unwrap(sk, "exp", k.kind, k.blob, k.blen, &key,
+		    &keylen) == 0);
+		ATF_REQUIRE(res.len[0] == keylen &&
+		    memcmp(res.out[0], key, keylen) == 0);
+		freezero(key, keylen);
+		hsm_res_clear(&res);
+		tkey_free(&k);
+	}
+	for (i = 0; i < 3; i++) {
+		tkey_gen(sk, &k, "priv", privs[i], 2048);
+		req_init(&r, &k, HSM_OP_EXPORT, 0, 0);
+		ATF_REQUIRE_EQ(do_op(sk, &r, &res),
+		    KMIP_REASON_PERMISSION_DENIED);
+		ATF_REQUIRE(res.out[0] == NULL);
+		hsm_res_clear(&res);
+		tkey_free(&k);
+	}
+	sw_free(sk);
+}
+
 ATF_TC_WITHOUT_HEAD(import_aes);
 ATF_TC_BODY(import_aes, tc)
 {
@@ -1497,6 +1539,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, aes_gcm);
 	ATF_TP_ADD_TC(tp, rsa_encrypt);
 	ATF_TP_ADD_TC(tp, hmac);
+	ATF_TP_ADD_TC(tp, export);
 	ATF_TP_ADD_TC(tp, import_aes);
 	ATF_TP_ADD_TC(tp, import_pkcs8);
 	ATF_TP_ADD_TC(tp, cache);
