@@ -14,10 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "attrs.h"
@@ -692,18 +689,68 @@ ckp_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 
 /* --- Get ------------------------------------------------------------ */
 
-/* A big-endian unsigned integer as KMIP Big Integer (8-byte multiple). */
+/*
+ * One DER element of *p (tag, then a length of at most 3 bytes), inside
+ * *len bytes; its content in val.  -1 if the tag differs or anything
+ * does not fit.  Enough to walk the SubjectPublicKeyInfo the signer made.
+ */
+static int
+der_next(const uint8_t **p, size_t *len, uint8_t tag, const uint8_t **val,
+    size_t *vlen)
+{
+	const uint8_t	*b = *p;
+	size_t		 n = *len, l, hl = 2, i;
+
+	if (n < 2 || b[0] != tag)
+		return (-1);
+	if (b[1] < 0x80)
+		l = b[1];
+	else {
+		if ((b[1] & 0x7f) == 0 || (b[1] & 0x7f) > 3 ||
+		    n < 2 + (size_t)(b[1] & 0x7f))
+			return (-1);
+		hl += b[1] & 0x7f;
+		for (l = 0, i = 2; i < hl; i++)
+			l = l << 8 | b[i];
+	}
+	if (l > n - hl)
+		return (-1);
+	*val = b + hl;
+	*vlen = l;
+	*p = b + hl + l;
+	*len = n - hl - l;
+	return (0);
+}
+
+/* The RSAPublicKey (PKCS#1) inside an RSA SubjectPublicKeyInfo. */
+static int
+spki_rsa(const uint8_t *spki, size_t len, const uint8_t **pkcs1,
+    size_t *plen)
+{
+	const uint8_t	*seq, *alg, *bits;
+	size_t		 seqlen, alglen, bitslen;
+
+	if (der_next(&spki, &len, 0x30, &seq, &seqlen) == -1 || len != 0 ||
+	    der_next(&seq, &seqlen, 0x30, &alg, &alglen) == -1 ||
+	    der_next(&seq, &seqlen, 0x03, &bits, &bitslen) == -1 ||
+	    seqlen != 0 || bitslen < 2 || bits[0] != 0)
+		return (-1);
+	*pkcs1 = bits + 1;
+	*plen = bitslen - 1;
+	return (0);
+}
+
+/* A DER INTEGER's content as a KMIP Big Integer (padded to 8 bytes). */
 static void
-add_bn(struct ttlv *s, uint32_t tag, const BIGNUM *bn)
+add_der_integer(struct ttlv *s, uint32_t tag, const uint8_t *v, size_t n)
 {
 	uint8_t	*b;
-	size_t	 n = BN_num_bytes(bn), len;
+	size_t	 len = (n + 7) / 8 * 8;
 
-	/* A leading zero byte keeps the two's complement value positive. */
-	len = (n + 1 + 7) / 8 * 8;
+	/* DER keeps a positive value's top bit clear: zeros keep it so. */
 	if ((b = calloc(1, len)) == NULL)
 		fatal(NULL);
-	BN_bn2bin(bn, b + len - n);
+	memcpy(b + len - n, v, n);
 	ttlv_add_bigint(s, tag, b, len);
 	free(b);
 }
@@ -712,28 +759,36 @@ add_bn(struct ttlv *s, uint32_t tag, const BIGNUM *bn)
  * The Key Block of a public key in the format asked for: Raw / X.509
  * (DER SubjectPublicKeyInfo), PKCS#1 (DER RSAPublicKey) or Transparent
  * RSA Public Key.  Default: PKCS#1 for RSA, Raw for the others, which is
- * what Krill and Cascade read.
+ * what Krill and Cascade read.  No OpenSSL decoding here: the stored
+ * SubjectPublicKeyInfo was made by the signer, and a DER walk is all a
+ * Get needs (d2i_PUBKEY costs 100 us on OpenSSL 3.0).
  */
 static int
 get_public(struct kreq *r, uint32_t fmt)
 {
-	const uint8_t	*p = r->obj.material;
-	EVP_PKEY	*pk = NULL;
-	BIGNUM		*n = NULL, *e = NULL;
-	struct ttlv	*kb, *kv, *km;
-	uint8_t		*der = NULL;
-	int		 len, isrsa, ret = -1;
+	const uint8_t	*pkcs1 = NULL, *seq, *n, *e;
+	size_t		 plen = 0, seqlen, nlen, elen;
+	struct ttlv	*kb, *kv, *km, *a;
 	int32_t		 bits = 0;
-	uint32_t	 alg = r->obj.algorithm;
+	int		 isrsa = r->obj.algorithm == KMIP_ALG_RSA;
 
-	if ((pk = d2i_PUBKEY(NULL, &p, r->obj.material_len)) == NULL) {
-		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "stored public key "
-		    "does not parse");
-		return (-1);
-	}
-	isrsa = EVP_PKEY_is_a(pk, "RSA");
 	if (fmt == 0)
 		fmt = isrsa ? KMIP_FMT_PKCS1 : KMIP_FMT_RAW;
+	if ((fmt == KMIP_FMT_PKCS1 ||
+	    fmt == KMIP_FMT_TRANSPARENT_RSA_PUBLIC_KEY) && (!isrsa ||
+	    spki_rsa(r->obj.material, r->obj.material_len, &pkcs1,
+	    &plen) == -1)) {
+		kreq_fail(r, KMIP_REASON_KEY_FORMAT_TYPE_NOT_SUPPORTED, "this "
+		    "key cannot be given in that Key Format Type");
+		return (-1);
+	}
+	if (fmt != KMIP_FMT_RAW && fmt != KMIP_FMT_X509 &&
+	    fmt != KMIP_FMT_PKCS1 &&
+	    fmt != KMIP_FMT_TRANSPARENT_RSA_PUBLIC_KEY) {
+		kreq_fail(r, KMIP_REASON_KEY_FORMAT_TYPE_NOT_SUPPORTED, "public "
+		    "keys are given as Raw, X.509, PKCS#1 or Transparent RSA");
+		return (-1);
+	}
 	kb = ttlv_add_structure(ttlv_add_structure(r->payload,
 	    KMIP_TAG_PUBLIC_KEY), KMIP_TAG_KEY_BLOCK);
 	ttlv_add_enum(kb, KMIP_TAG_KEY_FORMAT_TYPE, fmt);
@@ -745,43 +800,27 @@ get_public(struct kreq *r, uint32_t fmt)
 		    r->obj.material_len);
 		break;
 	case KMIP_FMT_PKCS1:
-		if (!isrsa || (len = i2d_PublicKey(pk, &der)) <= 0)
-			goto badfmt;
-		ttlv_add_bytes(kv, KMIP_TAG_KEY_MATERIAL, der, len);
-		OPENSSL_free(der);
+		ttlv_add_bytes(kv, KMIP_TAG_KEY_MATERIAL, pkcs1, plen);
 		break;
 	case KMIP_FMT_TRANSPARENT_RSA_PUBLIC_KEY:
-		if (!isrsa ||
-		    !EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_N, &n) ||
-		    !EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &e))
-			goto badfmt;
+		if (der_next(&pkcs1, &plen, 0x30, &seq, &seqlen) == -1 ||
+		    der_next(&seq, &seqlen, 0x02, &n, &nlen) == -1 ||
+		    der_next(&seq, &seqlen, 0x02, &e, &elen) == -1) {
+			kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "stored "
+			    "public key does not parse");
+			return (-1);
+		}
 		km = ttlv_add_structure(kv, KMIP_TAG_KEY_MATERIAL);
-		add_bn(km, KMIP_TAG_MODULUS, n);
-		add_bn(km, KMIP_TAG_PUBLIC_EXPONENT, e);
+		add_der_integer(km, KMIP_TAG_MODULUS, n, nlen);
+		add_der_integer(km, KMIP_TAG_PUBLIC_EXPONENT, e, elen);
 		break;
-	default:
-		goto badfmt;
 	}
-	ttlv_add_enum(kb, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, alg);
-	(void)bits;
-	{
-		struct ttlv *a = attrs_load(&r->obj);
-
-		if (attr_get_integer(a, "Cryptographic Length", &bits) == 0)
-			ttlv_add_integer(kb, KMIP_TAG_CRYPTOGRAPHIC_LENGTH,
-			    bits);
-		ttlv_free(a);
-	}
-	ret = 0;
-	goto out;
- badfmt:
-	kreq_fail(r, KMIP_REASON_KEY_FORMAT_TYPE_NOT_SUPPORTED, "this key "
-	    "cannot be given in that Key Format Type");
- out:
-	BN_free(n);
-	BN_free(e);
-	EVP_PKEY_free(pk);
-	return (ret);
+	ttlv_add_enum(kb, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, r->obj.algorithm);
+	a = attrs_load(&r->obj);
+	if (attr_get_integer(a, "Cryptographic Length", &bits) == 0)
+		ttlv_add_integer(kb, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, bits);
+	ttlv_free(a);
+	return (0);
 }
 
 static enum kop_ret

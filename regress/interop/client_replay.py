@@ -94,6 +94,21 @@ if who == "krill":
     check(":" not in pub and ":" not in priv, "ids free of ':'")
     fmt, key = get_public(pub)
     check(fmt in (3, 11), "RSA public key as PKCS#1 or Transparent RSA")
+    # The other formats a client may ask for give the same key.
+    nums = key.public_numbers()
+    p = first(call(OP_GET, text(T_UID, pub) + enum(0x420042, 11), 0)[0],
+              T_PAYLOAD)
+    km = first(first(first(first(p, 0x42006d), 0x420040), 0x420045),
+               0x420043)
+    n = int.from_bytes(first(km, 0x420052), "big", signed=True)
+    e = int.from_bytes(first(km, 0x42006c), "big", signed=True)
+    check((n, e) == (nums.n, nums.e), "Transparent RSA Public Key")
+    p = first(call(OP_GET, text(T_UID, pub) + enum(0x420042, 5), 0)[0],
+              T_PAYLOAD)
+    km = first(first(first(first(p, 0x42006d), 0x420040), 0x420045),
+               0x420043)
+    check(serialization.load_der_public_key(km).public_numbers() == nums,
+          "X.509 SubjectPublicKeyInfo when asked for")
     for uid in (pub, priv):
         items = call(OP_MODIFY, text(T_UID, uid) +
                      name("krill-private-key-abcdef"), 0)
