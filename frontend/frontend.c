@@ -69,6 +69,7 @@ struct fe_conn {
 	char			 identity[256];
 	int			 ready;		/* handshake done */
 	int			 closing;	/* close once flushed */
+	int			 mid_message;	/* read timeout running */
 	unsigned int		 inflight;
 	uint64_t		 next_req;	/* id of the last request */
 	uint64_t		 next_resp;	/* id of the next response due */
@@ -418,6 +419,7 @@ fe_set_timeout(struct fe_conn *c, int mid_message)
 {
 	struct timeval	 tv;
 
+	c->mid_message = mid_message;
 	tv.tv_sec = mid_message ? fe->limits.read_timeout :
 	    fe->limits.idle_timeout;
 	tv.tv_usec = 0;
@@ -442,8 +444,18 @@ fe_event(struct bufferevent *bev, short what, void *arg)
 		fe_set_timeout(c, 0);
 		return;
 	}
-	if (what & BEV_EVENT_TIMEOUT)
-		fe_close(c, c->ready ? "timed out" : "handshake timed out");
+	if (what & BEV_EVENT_TIMEOUT) {
+		if (!c->ready)
+			fe_close(c, "handshake timed out");
+		else if (c->mid_message)
+			fe_close(c, "timed out in the middle of a message");
+		else {
+			/* Pooled client connections idle out all the time. */
+			log_debug("%s: idle for %d s, closing", c->peer,
+			    fe->limits.idle_timeout);
+			fe_close(c, NULL);
+		}
+	}
 	else if (what & BEV_EVENT_EOF)
 		fe_close(c, NULL);
 	else {

@@ -361,6 +361,39 @@ tls_cleanup()
 	sd_cleanup
 }
 
+atf_test_case limits cleanup
+limits_head()
+{
+	atf_set "descr" "tls 1.2 allow gives ECDHE with AEAD only;" \
+	    "max connections and idle timeout hold"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+limits_body()
+{
+	sd_setup s1
+	sd_conf s1
+	sed -i '/client ca/a\	tls 1.2 allow' "$T/signerd.conf"
+	printf 'max connections 2\nidle timeout 2\n' >>"$T/signerd.conf"
+	sd_start 1
+	sd_tls -tls1_2 -cert "$T/pki/client.crt" -key "$T/pki/client.key"
+	grep -Eq "^New, TLSv1.2, Cipher is ECDHE-[A-Z0-9]+-(AES[0-9]+-GCM|CHACHA20-POLY1305)" \
+	    "$T/tls" || atf_fail "TLS 1.2 not with ECDHE and AEAD"
+	sd_tls -tls1_2 -cipher AES128-SHA -cert "$T/pki/client.crt" \
+	    -key "$T/pki/client.key"
+	grep -q "^New, TLSv1.2" "$T/tls" && atf_fail "a CBC suite was accepted"
+	sd_tls_ok
+	atf_check -o inline:"third refused\nidle closed after 2 s\n" \
+	    /usr/bin/python3 "$(atf_get_srcdir)/limits.py" $PORT "$T/pki"
+	grep -q "refused, 2 connections already" "$T/log" ||
+	    atf_fail "refusal not logged"
+	sd_stop
+}
+limits_cleanup()
+{
+	sd_cleanup
+}
+
 atf_test_case core_restart cleanup
 core_restart_head()
 {
@@ -444,6 +477,7 @@ atf_init_test_cases()
 	atf_add_test_case wrong_pin
 	atf_add_test_case kek_file
 	atf_add_test_case tls
+	atf_add_test_case limits
 	atf_add_test_case core_restart
 	atf_add_test_case shutdown
 }
