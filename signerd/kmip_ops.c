@@ -1928,9 +1928,13 @@ op_crypto(struct kreq *r, const struct ttlv *req)
 		    "do %s", id, kmip_op_name(r->op));
 		return (KOP_DONE);
 	}
-	/* Public keys are never activated by Krill or Cascade. */
+	/*
+	 * Only Active keys sign, encrypt or MAC.  Verify may also use a
+	 * public key that was never activated (Krill and Cascade activate
+	 * only the private half), Verify and Decrypt a retired key.
+	 */
 	ok_state = r->obj.state == KMIP_STATE_ACTIVE ||
-	    (r->obj.type == KMIP_OBJ_PUBLIC_KEY &&
+	    (c->hsm_op == HSM_OP_VERIFY &&
 	    r->obj.state == KMIP_STATE_PRE_ACTIVE) ||
 	    (c->after_active && (r->obj.state == KMIP_STATE_DEACTIVATED ||
 	    r->obj.state == KMIP_STATE_COMPROMISED));

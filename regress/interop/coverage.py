@@ -137,6 +137,7 @@ st, _, p = call(0x02, structure(
     attribute("Cryptographic Length", integer(0x42000b, 2048))))
 pub, priv = first(p, 0x42006f), first(p, 0x420066)
 call(0x12, text(T_UID, priv))
+call(0x12, text(T_UID, pub))
 v15 = structure(0x42002b, enum(0x42005f, 8), enum(0x420028, 4))
 st, _, p = call(0x1f, text(T_UID, pub) + v15 + data(0x4200c2, b"secret"))
 check(st == 0, "RSA PKCS#1 v1.5 encrypt")

@@ -133,6 +133,10 @@ ct = public_key(c, pub).encrypt(secret, apad.OAEP(
     mgf=apad.MGF1(hashes.SHA256()), algorithm=hashes.SHA256(), label=None))
 check(c.decrypt(ct, uid=priv, cryptographic_parameters=oaep) == secret,
       "server decrypts what the client encrypted (OAEP)")
+fails(lambda: c.encrypt(secret, uid=pub, cryptographic_parameters=oaep),
+      enums.ResultReason.WRONG_KEY_LIFECYCLE_STATE,
+      "only Active keys encrypt")
+c.activate(pub)
 ct, _ = c.encrypt(secret, uid=pub, cryptographic_parameters=oaep)
 check(c.decrypt(ct, uid=priv, cryptographic_parameters=oaep) == secret,
       "server round trip (OAEP)")
