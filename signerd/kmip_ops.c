@@ -482,6 +482,7 @@ op_create(struct kreq *r, const struct ttlv *req)
 	return (KOP_DONE);
 }
 
+/* A new secret key came back wrapped from the signer (Create, Register). */
 static enum kop_ret
 create_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
     const uint8_t *o2, const uint8_t *o3)
@@ -503,7 +504,10 @@ create_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 	r->obj.material_len = res->len_out1;
 	a = attrs_load(&r->obj);
 	if (kop_save(r, &r->obj, a, 1) == 0) {
-		ttlv_add_enum(r->payload, KMIP_TAG_OBJECT_TYPE, r->obj.type);
+		/* Create answers with the Object Type, Register without. */
+		if (r->op == KMIP_OP_CREATE)
+			ttlv_add_enum(r->payload, KMIP_TAG_OBJECT_TYPE,
+			    r->obj.type);
 		kop_payload_id(r, r->obj.id);
 		(void)strlcpy(r->placeholder, r->obj.id,
 		    sizeof(r->placeholder));
@@ -959,9 +963,6 @@ get_secret_done(struct kreq *r, const struct hsm_result *res,
 
 /* --- Register ------------------------------------------------------ */
 
-static enum kop_ret	 register_done(struct kreq *, const struct hsm_result *,
-			    const uint8_t *, const uint8_t *, const uint8_t *);
-
 /*
  * The key material of a Key Block: bytes (Raw, Opaque, PKCS#1, PKCS#8,
  * X.509) or, for Transparent Symmetric Key, the Key inside a structure.
@@ -1228,42 +1229,13 @@ op_register(struct kreq *r, const struct ttlv *req)
 	iov[0].iov_base = (void *)(uintptr_t)p;
 	iov[0].iov_len = len;
 	if (kreq_signer_send(r, signer, IMSG_HSM_IMPORT, &im, sizeof(im),
-	    iov, 1, register_done) == 0)
+	    iov, 1, create_done) == 0)
 		ret = KOP_WAIT;
  done:
 	if (der != NULL)
 		freezero(der, derlen);
 	ttlv_free(a);
 	return (ret);
-}
-
-static enum kop_ret
-register_done(struct kreq *r, const struct hsm_result *res,
-    const uint8_t *o1, const uint8_t *o2, const uint8_t *o3)
-{
-	struct ttlv	*a;
-
-	if (res->status != 0) {
-		kreq_fail(r, res->status, "%s", res->msg);
-		return (KOP_DONE);
-	}
-	if (res->len_out1 == 0) {
-		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "the signer "
-		    "returned no key");
-		return (KOP_DONE);
-	}
-	if ((r->obj.material = malloc(res->len_out1)) == NULL)
-		fatal(NULL);
-	memcpy(r->obj.material, o1, res->len_out1);
-	r->obj.material_len = res->len_out1;
-	a = attrs_load(&r->obj);
-	if (kop_save(r, &r->obj, a, 1) == 0) {
-		kop_payload_id(r, r->obj.id);
-		(void)strlcpy(r->placeholder, r->obj.id,
-		    sizeof(r->placeholder));
-	}
-	ttlv_free(a);
-	return (KOP_DONE);
 }
 
 /* --- Attributes ----------------------------------------------------- */
