@@ -4,6 +4,7 @@
 # first failure, "ok" at the end.
 #
 #   pykmip_ops.py PORT PKI_DIR
+import os
 import sys
 
 from cryptography.exceptions import InvalidSignature
@@ -11,27 +12,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding
 from kmip import enums
 from kmip.core.factories import attributes as attr_factory
-from kmip.pie.client import ProxyKmipClient
-from kmip.pie.exceptions import KmipOperationFailure
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import check, fails, pykmip  # noqa: E402
 
 port, pki = int(sys.argv[1]), sys.argv[2]
 A = enums.CryptographicAlgorithm
 
 
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what)
-        sys.exit(1)
 
-
-def fails(fn, reason, what):
-    try:
-        fn()
-    except KmipOperationFailure as e:
-        check(e.reason == reason, "%s: reason %s, wanted %s" %
-              (what, e.reason, reason))
-        return
-    check(False, what + " succeeded")
 
 
 def public_key(c, uid):
@@ -40,11 +29,7 @@ def public_key(c, uid):
     return serialization.load_der_public_key(key.value)
 
 
-c = ProxyKmipClient(hostname="127.0.0.1", port=port,
-                    cert=pki + "/client.crt", key=pki + "/client.key",
-                    ca=pki + "/ca.crt", ssl_version="PROTOCOL_TLS",
-                    kmip_version=enums.KMIPVersion.KMIP_1_2)
-c.open()
+c = pykmip(port, pki)
 msg = b"the whole message, hashed by the server"
 
 # AES: create, attributes, lifecycle.

@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.x509.oid import NameOID
 from kmip import enums
 from kmip.pie import objects
-from kmip.pie.client import ProxyKmipClient
 from kmip.pie.exceptions import KmipOperationFailure
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import check, fails, pykmip  # noqa: E402
 from ttlvlib import (attribute, connect, enum, find, first,  # noqa: E402
                      integer, parse, read_message, request, structure,
                      text, ttlv, BOOL)
@@ -27,27 +27,10 @@ port, pki = int(sys.argv[1]), sys.argv[2]
 A = enums.CryptographicAlgorithm
 
 
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what)
-        sys.exit(1)
 
 
-def fails(fn, reason, what):
-    try:
-        fn()
-    except KmipOperationFailure as e:
-        check(e.reason == reason, "%s: reason %s, wanted %s" %
-              (what, e.reason, reason))
-        return
-    check(False, what + " succeeded")
 
-
-c = ProxyKmipClient(hostname="127.0.0.1", port=port,
-                    cert=pki + "/client.crt", key=pki + "/client.key",
-                    ca=pki + "/ca.crt", ssl_version="PROTOCOL_TLS",
-                    kmip_version=enums.KMIPVersion.KMIP_1_2)
-c.open()
+c = pykmip(port, pki)
 
 raw = os.urandom(32)
 uid = c.register(objects.SymmetricKey(A.AES, 256, raw))
