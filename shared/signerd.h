@@ -206,5 +206,7 @@ const char	*proc_kind_name(enum proc_kind);
 const char	*proc_state_name(enum proc_state);
 const char	*signer_state_name(enum signer_state);
 void		 strterm(char *, size_t);
+void		 ctl_result_set(struct ctl_result *, enum ctl_code,
+		    const char *);
 
 #endif /* SIGNERD_H */

@@ -2,6 +2,7 @@
  * Small helpers shared by every process.
  */
 #include <stddef.h>
+#include <string.h>
 
 #include "signerd.h"
 
@@ -55,6 +56,15 @@ signer_state_name(enum signer_state s)
 		return ("unsupported");
 	}
 	return ("unknown");
+}
+
+/* The answer to a signerctl request. */
+void
+ctl_result_set(struct ctl_result *res, enum ctl_code code, const char *msg)
+{
+	memset(res, 0, sizeof(*res));
+	res->code = code;
+	(void)strlcpy(res->msg, msg, sizeof(res->msg));
 }
 
 /* Re-terminate a fixed char array received from another process. */

@@ -168,6 +168,19 @@ attr_delete(struct ttlv *a, const char *name, int32_t index)
 	return (found ? 0 : -1);
 }
 
+/* Add a Link attribute {Link Type, Linked Object Identifier}. */
+void
+attr_add_link(struct ttlv *a, uint32_t type, const char *id)
+{
+	struct ttlv	*tmp = ttlv_new_structure(0), *l;
+
+	l = ttlv_add_structure(tmp, KMIP_TAG_ATTRIBUTE_VALUE);
+	ttlv_add_enum(l, KMIP_TAG_LINK_TYPE, type);
+	ttlv_add_string(l, KMIP_TAG_LINKED_OBJECT_IDENTIFIER, id);
+	(void)attr_add(a, "Link", l);
+	ttlv_free(tmp);
+}
+
 /* Convenience setters for server-managed values. */
 void
 attr_set_enum(struct ttlv *a, const char *name, uint32_t v)

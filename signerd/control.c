@@ -162,9 +162,7 @@ control_result(struct ctl_conn *c, enum ctl_code code, const char *msg)
 {
 	struct ctl_result	 res;
 
-	memset(&res, 0, sizeof(res));
-	res.code = code;
-	(void)strlcpy(res.msg, msg, sizeof(res.msg));
+	ctl_result_set(&res, code, msg);
 	imsg_compose_event(&c->iev, IMSG_CTL_RESULT, 0, 0, -1, &res,
 	    sizeof(res));
 }

@@ -37,7 +37,8 @@ static enum kop_ret	 get_secret_done(struct kreq *,
 			    const struct hsm_result *, const uint8_t *,
 			    const uint8_t *, const uint8_t *);
 static enum kop_ret	 op_register(struct kreq *, const struct ttlv *);
-static int		 kop_key_kind(struct kreq *, uint32_t *);
+static int		 kop_key_kind(struct kreq *, const struct ttlv *,
+			    uint32_t *);
 static enum kop_ret	 op_get_attributes(struct kreq *, const struct ttlv *);
 static enum kop_ret	 op_get_attribute_list(struct kreq *,
 			    const struct ttlv *);
@@ -195,15 +196,13 @@ kop_load(struct kreq *r, const struct ttlv *req, char *id, size_t idlen)
 
 /* Save r->obj with attributes a, in the turn's transaction. */
 static int
-kop_save(struct kreq *r, struct ks_object *o, const struct ttlv *a,
-    int insert)
+kop_save(struct kreq *r, struct ks_object *o, struct ttlv *a, int insert)
 {
 	char	 names[ATTR_NAMES_MAX][KS_NAME_MAX];
 	char	*np[ATTR_NAMES_MAX];
 	size_t	 n, i;
 
-	attr_set_datetime((struct ttlv *)(uintptr_t)a, "Last Change Date",
-	    time(NULL));
+	attr_set_datetime(a, "Last Change Date", time(NULL));
 	attrs_store(o, a);
 	n = attr_names(a, names, ATTR_NAMES_MAX);
 	for (i = 0; i < n; i++)
@@ -271,6 +270,27 @@ kop_payload_id(struct kreq *r, const char *id)
 	ttlv_add_string(r->payload, KMIP_TAG_UNIQUE_IDENTIFIER, id);
 }
 
+/* A signer's failure becomes the item's; 0 if it succeeded. */
+static int
+kop_signer_failed(struct kreq *r, const struct hsm_result *res)
+{
+	if (res->status == 0)
+		return (0);
+	kreq_fail(r, res->status, "%s", res->msg);
+	return (-1);
+}
+
+/* Keep what the signer returned (wrapped or public) as o's material. */
+static void
+kop_set_material(struct ks_object *o, const uint8_t *p, size_t len)
+{
+	freezero(o->material, o->material_len);
+	if ((o->material = malloc(len)) == NULL)
+		fatal(NULL);
+	memcpy(o->material, p, len);
+	o->material_len = len;
+}
+
 /* A fresh object owned by the client, on the signer given. */
 static int
 kop_new_object(struct kreq *r, struct ks_object *o, uint32_t type,
@@ -307,14 +327,13 @@ kop_default_signer(struct kreq *r)
 static void
 kop_initial_attrs(struct ttlv *a, struct ks_object *o)
 {
-	int64_t		 act;
 	const struct ttlv *v;
 
 	attr_set_datetime(a, "Initial Date", o->created);
 	attr_set_datetime(a, "Original Creation Date", o->created);
 	/* An Activation Date now or in the past activates at once. */
 	if ((v = attr_get(a, "Activation Date", 0)) != NULL &&
-	    v->type == TTLV_DATE_TIME && (act = v->v.i64) <= o->created)
+	    v->type == TTLV_DATE_TIME && v->v.i64 <= o->created)
 		o->state = KMIP_STATE_ACTIVE;
 }
 
@@ -326,7 +345,7 @@ op_discover_versions(struct kreq *r, const struct ttlv *req)
 	const struct ttlv	*pv;
 	struct ttlv		*out;
 	int32_t			 major, minor;
-	int			 m, any = 0;
+	int			 m;
 
 	/* Ours, newest first, filtered by the client's list if it sent one. */
 	for (m = 4; m >= 0; m--) {
@@ -347,9 +366,7 @@ op_discover_versions(struct kreq *r, const struct ttlv *req)
 		    KMIP_TAG_PROTOCOL_VERSION);
 		ttlv_add_integer(out, KMIP_TAG_PROTOCOL_VERSION_MAJOR, 1);
 		ttlv_add_integer(out, KMIP_TAG_PROTOCOL_VERSION_MINOR, m);
-		any = 1;
 	}
-	(void)any;
 	return (KOP_DONE);
 }
 
@@ -489,19 +506,14 @@ create_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 {
 	struct ttlv	*a;
 
-	if (res->status != 0) {
-		kreq_fail(r, res->status, "%s", res->msg);
+	if (kop_signer_failed(r, res) == -1)
 		return (KOP_DONE);
-	}
 	if (res->len_out1 == 0) {
 		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "the signer "
 		    "returned no key");
 		return (KOP_DONE);
 	}
-	if ((r->obj.material = malloc(res->len_out1)) == NULL)
-		fatal(NULL);
-	memcpy(r->obj.material, o1, res->len_out1);
-	r->obj.material_len = res->len_out1;
+	kop_set_material(&r->obj, o1, res->len_out1);
 	a = attrs_load(&r->obj);
 	if (kop_save(r, &r->obj, a, 1) == 0) {
 		/* Create answers with the Object Type, Register without. */
@@ -581,17 +593,15 @@ static enum kop_ret
 op_create_key_pair(struct kreq *r, const struct ttlv *req)
 {
 	struct hsm_generate	 g;
-	struct ttlv		*common, *priv, *pub;
+	struct ttlv		*priv, *pub;
 	const char		*signer;
 	uint32_t		 alg = 0;
 
-	common = ttlv_new_structure(KMIP_TAG_TEMPLATE_ATTRIBUTE);
 	priv = ttlv_new_structure(KMIP_TAG_TEMPLATE_ATTRIBUTE);
 	pub = ttlv_new_structure(KMIP_TAG_TEMPLATE_ATTRIBUTE);
 	memset(&g, 0, sizeof(g));
+	/* Each half gets the common attributes, then its own. */
 	if (kop_template(r, ttlv_find(req,
-	    KMIP_TAG_COMMON_TEMPLATE_ATTRIBUTE), common) == -1 ||
-	    kop_template(r, ttlv_find(req,
 	    KMIP_TAG_COMMON_TEMPLATE_ATTRIBUTE), priv) == -1 ||
 	    kop_template(r, ttlv_find(req,
 	    KMIP_TAG_PRIVATE_KEY_TEMPLATE_ATTRIBUTE), priv) == -1 ||
@@ -613,37 +623,18 @@ op_create_key_pair(struct kreq *r, const struct ttlv *req)
 	kop_initial_attrs(priv, &r->obj);
 	kop_initial_attrs(pub, &r->obj2);
 	/* Each half links to the other. */
-	{
-		struct ttlv *tmp = ttlv_new_structure(0), *l;
-
-		l = ttlv_add_structure(tmp, KMIP_TAG_ATTRIBUTE_VALUE);
-		ttlv_add_enum(l, KMIP_TAG_LINK_TYPE,
-		    KMIP_LINK_PUBLIC_KEY);
-		ttlv_add_string(l, KMIP_TAG_LINKED_OBJECT_IDENTIFIER,
-		    r->obj2.id);
-		(void)attr_add(priv, "Link", l);
-		ttlv_free(tmp);
-		tmp = ttlv_new_structure(0);
-		l = ttlv_add_structure(tmp, KMIP_TAG_ATTRIBUTE_VALUE);
-		ttlv_add_enum(l, KMIP_TAG_LINK_TYPE,
-		    KMIP_LINK_PRIVATE_KEY);
-		ttlv_add_string(l, KMIP_TAG_LINKED_OBJECT_IDENTIFIER,
-		    r->obj.id);
-		(void)attr_add(pub, "Link", l);
-		ttlv_free(tmp);
-	}
+	attr_add_link(priv, KMIP_LINK_PUBLIC_KEY, r->obj2.id);
+	attr_add_link(pub, KMIP_LINK_PRIVATE_KEY, r->obj.id);
 	attrs_store(&r->obj, priv);
 	attrs_store(&r->obj2, pub);
 	(void)strlcpy(g.id, r->obj.id, sizeof(g.id));
 	if (kreq_signer_send(r, signer, IMSG_HSM_GENERATE, &g, sizeof(g),
 	    NULL, 0, ckp_done) == 0) {
-		ttlv_free(common);
 		ttlv_free(priv);
 		ttlv_free(pub);
 		return (KOP_WAIT);
 	}
  done:
-	ttlv_free(common);
 	ttlv_free(priv);
 	ttlv_free(pub);
 	return (KOP_DONE);
@@ -655,22 +646,15 @@ ckp_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 {
 	struct ttlv	*a;
 
-	if (res->status != 0) {
-		kreq_fail(r, res->status, "%s", res->msg);
+	if (kop_signer_failed(r, res) == -1)
 		return (KOP_DONE);
-	}
 	if (res->len_out1 == 0 || res->len_out2 == 0) {
 		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "the signer "
 		    "returned no key pair");
 		return (KOP_DONE);
 	}
-	if ((r->obj.material = malloc(res->len_out1)) == NULL ||
-	    (r->obj2.material = malloc(res->len_out2)) == NULL)
-		fatal(NULL);
-	memcpy(r->obj.material, o1, res->len_out1);
-	r->obj.material_len = res->len_out1;
-	memcpy(r->obj2.material, o2, res->len_out2);
-	r->obj2.material_len = res->len_out2;
+	kop_set_material(&r->obj, o1, res->len_out1);
+	kop_set_material(&r->obj2, o2, res->len_out2);
 
 	a = attrs_load(&r->obj);
 	if (kop_save(r, &r->obj, a, 1) == -1) {
@@ -899,6 +883,8 @@ get_secret(struct kreq *r, uint32_t fmt)
 {
 	struct hsm_op	 op;
 	struct iovec	 iov[1];
+	struct ttlv	*a;
+	int		 rv;
 
 	if (fmt != 0 && fmt != KMIP_FMT_RAW && (r->obj.type ==
 	    KMIP_OBJ_SECRET_DATA || fmt != KMIP_FMT_TRANSPARENT_SYMMETRIC_KEY)) {
@@ -912,8 +898,13 @@ get_secret(struct kreq *r, uint32_t fmt)
 	op.op = HSM_OP_EXPORT;
 	if (r->obj.type == KMIP_OBJ_SECRET_DATA)
 		op.kind = HSM_KEY_SECRET;
-	else if (kop_key_kind(r, &op.kind) == -1)
-		return (KOP_DONE);
+	else {
+		a = attrs_load(&r->obj);
+		rv = kop_key_kind(r, a, &op.kind);
+		ttlv_free(a);
+		if (rv == -1)
+			return (KOP_DONE);
+	}
 	iov[0].iov_base = r->obj.material;
 	iov[0].iov_len = op.len_key = r->obj.material_len;
 	r->get_fmt = fmt != 0 ? fmt : KMIP_FMT_RAW;
@@ -930,10 +921,8 @@ get_secret_done(struct kreq *r, const struct hsm_result *res,
 	struct ttlv	*obj, *kb, *kv, *km, *a;
 	int32_t		 len = 0;
 
-	if (res->status != 0) {
-		kreq_fail(r, res->status, "%s", res->msg);
+	if (kop_signer_failed(r, res) == -1)
 		return (KOP_DONE);
-	}
 	ttlv_add_enum(r->payload, KMIP_TAG_OBJECT_TYPE, r->obj.type);
 	kop_payload_id(r, r->obj.id);
 	if (r->obj.type == KMIP_OBJ_SECRET_DATA) {
@@ -1713,15 +1702,13 @@ hsm_hash(uint32_t kmip_hash)
 	return (0xffffffff);
 }
 
-/* The signer's key kind of a stored key. */
+/* The signer's key kind of a stored key, a its attributes. */
 static int
-kop_key_kind(struct kreq *r, uint32_t *kind)
+kop_key_kind(struct kreq *r, const struct ttlv *a, uint32_t *kind)
 {
-	struct ttlv	*a = attrs_load(&r->obj);
 	int32_t		 len = 0;
 
 	(void)attr_get_integer(a, "Cryptographic Length", &len);
-	ttlv_free(a);
 	switch (r->obj.algorithm) {
 	case KMIP_ALG_RSA:
 		*kind = HSM_KEY_RSA;
@@ -1881,7 +1868,7 @@ op_crypto(struct kreq *r, const struct ttlv *req)
 	size_t			 i;
 	uint32_t		 mask = 0;
 	int32_t			 m;
-	int			 ok_state;
+	int			 ok_state, rv;
 
 	for (i = 0; i < sizeof(cops) / sizeof(cops[0]); i++)
 		if (cops[i].kmip_op == r->op)
@@ -1893,7 +1880,12 @@ op_crypto(struct kreq *r, const struct ttlv *req)
 	memset(&op, 0, sizeof(op));
 	(void)strlcpy(op.id, id, sizeof(op.id));
 	op.op = c->hsm_op;
-	if (kop_key_kind(r, &op.kind) == -1)
+	a = attrs_load(&r->obj);
+	rv = kop_key_kind(r, a, &op.kind);
+	if (attr_get_integer(a, "Cryptographic Usage Mask", &m) == 0)
+		mask = m;
+	ttlv_free(a);
+	if (rv == -1)
 		return (KOP_DONE);
 	if (!cop_type_ok(c, r->obj.type, op.kind)) {
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "object %s cannot "
@@ -1915,10 +1907,6 @@ op_crypto(struct kreq *r, const struct ttlv *req)
 		    "is not active", id);
 		return (KOP_DONE);
 	}
-	a = attrs_load(&r->obj);
-	if (attr_get_integer(a, "Cryptographic Usage Mask", &m) == 0)
-		mask = m;
-	ttlv_free(a);
 	if (mask != 0 && !(mask & c->usage)) {
 		kreq_fail(r, KMIP_REASON_INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK,
 		    "key %s may not do %s (Cryptographic Usage Mask)", id,
@@ -1961,10 +1949,8 @@ static enum kop_ret
 crypto_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
     const uint8_t *o2, const uint8_t *o3)
 {
-	if (res->status != 0) {
-		kreq_fail(r, res->status, "%s", res->msg);
+	if (kop_signer_failed(r, res) == -1)
 		return (KOP_DONE);
-	}
 	kop_payload_id(r, r->obj.id);
 	switch (r->op) {
 	case KMIP_OP_SIGN:

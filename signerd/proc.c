@@ -32,6 +32,8 @@ static void	 child_setup_hsm(struct child *);
 static char	**child_env(void);
 static int	 pin_read(const struct signer_conf *, char *, size_t);
 static void	 kek_send(struct child *, const struct signer_conf *);
+static ssize_t	 secret_file_read(const struct signer_conf *, const char *,
+		    const char *, void *, size_t);
 static uint8_t	 hexval(uint8_t);
 static void	 child_free(struct child *);
 static void	 ctl_result(struct child *, uint32_t, enum ctl_code,
@@ -374,6 +376,37 @@ child_setup_hsm(struct child *c)
 }
 
 /*
+ * Read a file holding a secret of fewer than bufsz bytes: it must be
+ * private to root (check_file_secrecy).  Returns its length, or -1 with
+ * the reason logged and buf wiped.
+ */
+static ssize_t
+secret_file_read(const struct signer_conf *sc, const char *what,
+    const char *path, void *buf, size_t bufsz)
+{
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		log_warn("signer %s: %s file %s", sc->name, what, path);
+		return (-1);
+	}
+	if (check_file_secrecy(fd, path) == -1) {
+		close(fd);
+		return (-1);
+	}
+	n = read(fd, buf, bufsz);
+	close(fd);
+	if (n < 0 || (size_t)n == bufsz) {
+		log_warnx("signer %s: cannot read a %s of less than %zu bytes "
+		    "from %s", sc->name, what, bufsz, path);
+		explicit_bzero(buf, bufsz);
+		return (-1);
+	}
+	return (n);
+}
+
+/*
  * Fetch a signer's PIN from the environment of signerd or from a file.
  * Returns its length, or -1 if there is none (the reason is logged).
  */
@@ -383,7 +416,6 @@ pin_read(const struct signer_conf *sc, char *pin, size_t pinsz)
 	const char	*v;
 	ssize_t		 n;
 	size_t		 len;
-	int		 fd;
 
 	switch (sc->pin_src) {
 	case SECRET_NONE:
@@ -402,23 +434,9 @@ pin_read(const struct signer_conf *sc, char *pin, size_t pinsz)
 		memcpy(pin, v, len);
 		return (len);
 	case SECRET_FILE:
-		if ((fd = open(sc->pin_ref, O_RDONLY | O_CLOEXEC)) == -1) {
-			log_warn("signer %s: PIN file %s", sc->name,
-			    sc->pin_ref);
+		if ((n = secret_file_read(sc, "PIN", sc->pin_ref, pin,
+		    pinsz)) == -1)
 			return (-1);
-		}
-		if (check_file_secrecy(fd, sc->pin_ref) == -1) {
-			close(fd);
-			return (-1);
-		}
-		n = read(fd, pin, pinsz);
-		close(fd);
-		if (n < 0 || (size_t)n == pinsz) {
-			log_warnx("signer %s: cannot read a PIN of less than "
-			    "%zu bytes from %s", sc->name, pinsz, sc->pin_ref);
-			explicit_bzero(pin, pinsz);
-			return (-1);
-		}
 		while (n > 0 && (pin[n - 1] == '\n' || pin[n - 1] == '\r'))
 			n--;
 		return (n);
@@ -445,18 +463,11 @@ kek_send(struct child *c, const struct signer_conf *sc)
 	uint8_t		 buf[80], kek[32];
 	ssize_t		 n;
 	size_t		 i;
-	int		 fd, ok = 0;
+	int		 ok = 0;
 
-	if ((fd = open(sc->kek_file, O_RDONLY | O_CLOEXEC)) == -1) {
-		log_warn("signer %s: kek file %s", sc->name, sc->kek_file);
+	if ((n = secret_file_read(sc, "kek", sc->kek_file, buf,
+	    sizeof(buf))) == -1)
 		return;
-	}
-	if (check_file_secrecy(fd, sc->kek_file) == -1) {
-		close(fd);
-		return;
-	}
-	n = read(fd, buf, sizeof(buf));
-	close(fd);
 	/* Exactly 32 bytes is a raw key, whatever its last byte is. */
 	if (n != sizeof(kek))
 		while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
@@ -669,9 +680,7 @@ ctl_result(struct child *c, uint32_t peerid, enum ctl_code code,
 {
 	struct ctl_result	 res;
 
-	memset(&res, 0, sizeof(res));
-	res.code = code;
-	(void)strlcpy(res.msg, msg, sizeof(res.msg));
+	ctl_result_set(&res, code, msg);
 	imsg_compose_event(&c->iev, IMSG_CTL_RESULT, peerid, 0, -1, &res,
 	    sizeof(res));
 }

@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import check  # noqa: E402
 from ttlvlib import (attribute, connect, data, enum, first, find,  # noqa
                      integer, parse, read_message, request, structure, text)
 
@@ -20,11 +21,6 @@ OP_CKP, OP_GET, OP_MODIFY, OP_ACTIVATE, OP_REVOKE, OP_DESTROY, OP_SIGN = \
 T_UID, T_PAYLOAD, T_ITEM, T_OP, T_STATUS = 0x420094, 0x42007c, 0x42000f, \
     0x42005c, 0x42007f
 
-
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what)
-        sys.exit(1)
 
 
 def call(op, payload, minor, ubis=None):

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import check  # noqa: E402
 from ttlvlib import (attribute, connect, data, enum, find, first,  # noqa
                      integer, parse, read_message, request, structure,
                      text)
@@ -18,11 +19,6 @@ from ttlvlib import (attribute, connect, data, enum, find, first,  # noqa
 s = connect(int(sys.argv[1]), sys.argv[2])
 T_UID, T_ITEM, T_PAYLOAD = 0x420094, 0x42000f, 0x42007c
 
-
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what)
-        sys.exit(1)
 
 
 def item(op, payload):

@@ -6,14 +6,10 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import check  # noqa: E402
 from ttlvlib import (attribute, connect, data, enum, find, first,  # noqa
                      integer, parse, read_message, request, structure, text)
 
-
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what)
-        sys.exit(1)
 
 
 def call(s, op, payload):

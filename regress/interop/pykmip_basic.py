@@ -2,18 +2,17 @@
 # that need no key.  Prints failures and exits 1 on the first.
 #
 #   pykmip_basic.py PORT PKI_DIR
+import os
 import sys
 
 from kmip.core import enums
 from kmip.services.kmip_client import KMIPProxy
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import check  # noqa: E402
+
 port, pki = int(sys.argv[1]), sys.argv[2]
 
-
-def check(cond, what):
-    if not cond:
-        print("FAIL:", what)
-        sys.exit(1)
 
 
 c = KMIPProxy(host="127.0.0.1", port=port, certfile=pki + "/client.crt",
