@@ -20,7 +20,7 @@
 #define IMSG_MAX_INTERNAL	(2 * 1024 * 1024) /* KMIP requests */
 
 /* Bumped with every change to the enum or to a record below. */
-#define IMSG_VERSION		2
+#define IMSG_VERSION		3
 
 enum proc_kind {
 	PROC_PARENT,
@@ -56,6 +56,11 @@ enum imsg_type {
 	IMSG_CTL_RELOAD,	/* no payload; answered with IMSG_CTL_RESULT */
 	IMSG_CTL_RESTART,	/* signer name */
 	IMSG_CTL_LOG,		/* int: verbosity, parent broadcasts */
+	IMSG_SIGNER_HUNG,	/* a signer missed a deadline: restart it */
+
+	/* parent <-> hsm: liveness */
+	IMSG_HSM_PING,		/* parent -> hsm */
+	IMSG_HSM_PONG,		/* hsm -> parent, same peerid */
 
 	/* engine <-> hsm */
 	IMSG_HSM_STATUS_REQ,	/* no payload */
@@ -75,7 +80,10 @@ enum imsg_type {
 	IMSG_CTL_PROC,		/* struct proc_info, one per process */
 	IMSG_CTL_SIGNER,	/* struct ctl_signer, one per signer */
 	IMSG_CTL_END,
-	IMSG_CTL_RESULT		/* struct ctl_result */
+	IMSG_CTL_RESULT,	/* struct ctl_result */
+	IMSG_CTL_SHOW_DAMAGED,	/* objects whose stored form cannot load */
+	IMSG_CTL_OBJECT,	/* one object in an answer */
+	IMSG_CTL_DESTROY	/* an admin destroys an object by id */
 };
 
 enum proc_state {
