@@ -184,7 +184,9 @@ kreq_item_end(struct kreq *r)
 	if (r->item_failed) {
 		ttlv_add_enum(it, KMIP_TAG_RESULT_STATUS,
 		    KMIP_STATUS_OPERATION_FAILED);
-		ttlv_add_enum(it, KMIP_TAG_RESULT_REASON, r->item_reason);
+		ttlv_add_enum(it, KMIP_TAG_RESULT_REASON,
+		    kmip_reason_for_version(r->item_reason, r->major,
+		    r->minor));
 		ttlv_add_string(it, KMIP_TAG_RESULT_MESSAGE, r->item_msg);
 		r->failed = 1;
 	} else {

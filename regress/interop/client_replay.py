@@ -79,6 +79,20 @@ def get_public(uid):
     return fmt, serialization.load_der_public_key(km)
 
 
+def failure(op, payload, minor):
+    """Send a request that must fail; its Result Reason, which must be
+    one Krill's KMIP 1.0 enumeration can decode."""
+    s.sendall(request(op, payload, minor=minor))
+    r = parse(read_message(s))[0][2]
+    it = find(r, T_ITEM)[0]
+    check(first(it, T_STATUS) == 1, "operation 0x%x fails" % op)
+    reason = first(it, 0x42007e)
+    check(reason is not None and (1 <= reason <= 0x11 or reason == 0x100),
+          "operation 0x%x: Result Reason 0x%x is not a KMIP 1.0 one" %
+          (op, reason or 0))
+    return reason
+
+
 def uid_payload(items, uid):
     check(first(first(items[0], T_PAYLOAD), T_UID) == uid,
           "payload is the Unique Identifier")
@@ -113,6 +127,11 @@ if who == "krill":
         check(first(p, 0x420008) is not None,
               "Modify Attribute echoes the Attribute")
     uid_payload(call(OP_ACTIVATE, text(T_UID, priv), 0), priv)
+    # A wrong lifecycle state is Permission Denied in KMIP 1.x.
+    check(failure(OP_ACTIVATE, text(T_UID, priv), 0) == 0x0c,
+          "Activate of an active key: Permission Denied")
+    check(failure(OP_DESTROY, text(T_UID, priv), 0) == 0x0c,
+          "Destroy of an active key: Permission Denied")
     params = structure(0x42002b, enum(0x42005f, 8), enum(0x420038, 6),
                        enum(0x420028, 4))
     p = first(call(OP_SIGN, text(T_UID, priv) + params +
@@ -125,10 +144,9 @@ if who == "krill":
                      structure(0x420081, enum(0x420082, 6)), 0), priv)
     uid_payload(call(OP_DESTROY, text(T_UID, priv), 0), priv)
     # A destroyed key is gone for Krill: Item Not Found or destroyed.
-    s.sendall(request(OP_SIGN, text(T_UID, priv) + params +
-                      data(0x4200c2, msg), minor=2))
-    r = parse(read_message(s))[0][2]
-    check(first(find(r, T_ITEM)[0], T_STATUS) == 1, "sign after destroy")
+    failure(OP_SIGN, text(T_UID, priv) + params + data(0x4200c2, msg), 2)
+    check(failure(OP_GET, text(T_UID, pub), 0) == 0x01,
+          "Get of a destroyed key: Item Not Found")
 else:
     pub, priv = ckp(6, 256, "cascade-example.org-12345")
     fmt, key = get_public(pub)
