@@ -1765,9 +1765,15 @@ cop_type_ok(const struct cop *c, uint32_t type, uint32_t kind)
 	return (0);
 }
 
-/* Cryptographic Parameters into op; defaults where the client is silent. */
+/*
+ * Cryptographic Parameters into op: those of the request or, when it
+ * gives none, the key's own (KMIP: the key's SHALL be used then), and our
+ * defaults where both are silent.  A mode or padding we cannot do is
+ * refused, never replaced by another.
+ */
 static int
-cop_params(struct kreq *r, const struct ttlv *req, struct hsm_op *op)
+cop_params(struct kreq *r, const struct ttlv *req, const struct ttlv *a,
+    struct hsm_op *op)
 {
 	const struct ttlv	*cp;
 	uint32_t		 v;
@@ -1790,8 +1796,14 @@ cop_params(struct kreq *r, const struct ttlv *req, struct hsm_op *op)
 	default:
 		break;
 	}
-	if ((cp = ttlv_find(req, KMIP_TAG_CRYPTOGRAPHIC_PARAMETERS)) == NULL)
+	if ((cp = ttlv_find(req, KMIP_TAG_CRYPTOGRAPHIC_PARAMETERS)) == NULL &&
+	    (cp = attr_get(a, "Cryptographic Parameters", 0)) == NULL)
 		return (0);
+	if (cp->type != TTLV_STRUCTURE) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "Cryptographic "
+		    "Parameters is not a structure");
+		return (-1);
+	}
 	if (ttlv_get_enum(cp, KMIP_TAG_HASHING_ALGORITHM, &v) == 0 &&
 	    (op->hash = hsm_hash(v)) == 0xffffffff) {
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "hashing algorithm not "
@@ -1868,7 +1880,8 @@ op_crypto(struct kreq *r, const struct ttlv *req)
 	size_t			 i;
 	uint32_t		 mask = 0;
 	int32_t			 m;
-	int			 ok_state, rv;
+	int			 ok_state;
+	enum kop_ret		 ret = KOP_DONE;
 
 	for (i = 0; i < sizeof(cops) / sizeof(cops[0]); i++)
 		if (cops[i].kmip_op == r->op)
@@ -1881,16 +1894,14 @@ op_crypto(struct kreq *r, const struct ttlv *req)
 	(void)strlcpy(op.id, id, sizeof(op.id));
 	op.op = c->hsm_op;
 	a = attrs_load(&r->obj);
-	rv = kop_key_kind(r, a, &op.kind);
 	if (attr_get_integer(a, "Cryptographic Usage Mask", &m) == 0)
 		mask = m;
-	ttlv_free(a);
-	if (rv == -1)
-		return (KOP_DONE);
+	if (kop_key_kind(r, a, &op.kind) == -1)
+		goto done;
 	if (!cop_type_ok(c, r->obj.type, op.kind)) {
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "object %s cannot "
 		    "do %s", id, kmip_op_name(r->op));
-		return (KOP_DONE);
+		goto done;
 	}
 	/*
 	 * Only Active keys sign, encrypt or MAC.  Verify may also use a
@@ -1905,21 +1916,21 @@ op_crypto(struct kreq *r, const struct ttlv *req)
 	if (!ok_state) {
 		kreq_fail(r, KMIP_REASON_WRONG_KEY_LIFECYCLE_STATE, "key %s "
 		    "is not active", id);
-		return (KOP_DONE);
+		goto done;
 	}
 	if (mask != 0 && !(mask & c->usage)) {
 		kreq_fail(r, KMIP_REASON_INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK,
 		    "key %s may not do %s (Cryptographic Usage Mask)", id,
 		    kmip_op_name(r->op));
-		return (KOP_DONE);
+		goto done;
 	}
 	if (ttlv_find(req, KMIP_TAG_DATA) == NULL ||
 	    ttlv_find(req, KMIP_TAG_DATA)->type != TTLV_BYTE_STRING) {
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "no Data");
-		return (KOP_DONE);
+		goto done;
 	}
-	if (cop_params(r, req, &op) == -1)
-		return (KOP_DONE);
+	if (cop_params(r, req, a, &op) == -1)
+		goto done;
 	iov[0].iov_base = r->obj.material;
 	iov[0].iov_len = op.len_key = r->obj.material_len;
 	cop_part(req, KMIP_TAG_DATA, &iov[1], &op.len_data);
@@ -1930,19 +1941,21 @@ op_crypto(struct kreq *r, const struct ttlv *req)
 	    KMIP_TAG_AUTHENTICATED_ENCRYPTION_TAG, &iov[4], &op.len_sig);
 	if (op.op == HSM_OP_VERIFY && op.len_sig == 0) {
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "no Signature Data");
-		return (KOP_DONE);
+		goto done;
 	}
 	if (op.op == HSM_OP_DECRYPT && op.kind == HSM_KEY_AES &&
 	    (op.len_iv == 0 || op.len_sig == 0)) {
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "AES-GCM decryption "
 		    "needs the IV/Counter/Nonce and the Authenticated "
 		    "Encryption Tag");
-		return (KOP_DONE);
+		goto done;
 	}
 	if (kreq_signer_send(r, r->obj.signer, IMSG_HSM_OP, &op, sizeof(op),
-	    iov, 5, crypto_done) == -1)
-		return (KOP_DONE);
-	return (KOP_WAIT);
+	    iov, 5, crypto_done) == 0)
+		ret = KOP_WAIT;
+ done:
+	ttlv_free(a);
+	return (ret);
 }
 
 static enum kop_ret

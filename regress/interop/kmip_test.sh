@@ -64,6 +64,8 @@ pykmip_ops_body()
 	    $PY "$(atf_get_srcdir)/register.py" $PORT "$T/pki"
 	atf_check -o match:"^ok" -e ignore \
 	    $PY "$(atf_get_srcdir)/coverage.py" $PORT "$T/pki"
+	atf_check -o match:"^ok" -e ignore \
+	    $PY "$(atf_get_srcdir)/keyparams.py" $PORT "$T/pki"
 	sd_stop
 }
 pykmip_ops_cleanup()

@@ -42,13 +42,13 @@ check(vals["State"].value == enums.State.PRE_ACTIVE, "new key pre-active")
 check(c.locate(attributes=[attr_factory.AttributeFactory().create_attribute(
     enums.AttributeType.NAME, "aes-one")]) == [aes], "locate by name")
 c.activate(aes)
-fails(lambda: c.activate(aes), enums.ResultReason.WRONG_KEY_LIFECYCLE_STATE,
+fails(lambda: c.activate(aes), enums.ResultReason.PERMISSION_DENIED,
       "activate twice")
-fails(lambda: c.destroy(aes), enums.ResultReason.WRONG_KEY_LIFECYCLE_STATE,
+fails(lambda: c.destroy(aes), enums.ResultReason.PERMISSION_DENIED,
       "destroy an active key")
 c.revoke(enums.RevocationReasonCode.CESSATION_OF_OPERATION, aes)
 c.destroy(aes)
-fails(lambda: c.get(aes), enums.ResultReason.OBJECT_DESTROYED,
+fails(lambda: c.get(aes), enums.ResultReason.ITEM_NOT_FOUND,
       "get a destroyed key")
 for bad in (100, 512):
     fails(lambda: c.create(A.AES, bad), enums.ResultReason.INVALID_FIELD,
@@ -82,7 +82,7 @@ for alg, bits, params, verify in cases:
                                   private_name=what + "-priv")
     check(pub != priv and ":" not in pub, what + ": two ids")
     fails(lambda: c.sign(msg, uid=priv, cryptographic_parameters=params),
-          enums.ResultReason.WRONG_KEY_LIFECYCLE_STATE,
+          enums.ResultReason.PERMISSION_DENIED,
           what + ": sign before activation")
     fails(lambda: c.get(priv), enums.ResultReason.PERMISSION_DENIED,
           what + ": private key not exported")
@@ -100,7 +100,7 @@ for alg, bits, params, verify in cases:
         pass
     c.revoke(enums.RevocationReasonCode.KEY_COMPROMISE, priv)
     fails(lambda: c.sign(msg, uid=priv, cryptographic_parameters=params),
-          enums.ResultReason.WRONG_KEY_LIFECYCLE_STATE,
+          enums.ResultReason.PERMISSION_DENIED,
           what + ": sign after revocation")
     c.destroy(priv)
     c.destroy(pub)
@@ -119,7 +119,7 @@ ct = public_key(c, pub).encrypt(secret, apad.OAEP(
 check(c.decrypt(ct, uid=priv, cryptographic_parameters=oaep) == secret,
       "server decrypts what the client encrypted (OAEP)")
 fails(lambda: c.encrypt(secret, uid=pub, cryptographic_parameters=oaep),
-      enums.ResultReason.WRONG_KEY_LIFECYCLE_STATE,
+      enums.ResultReason.PERMISSION_DENIED,
       "only Active keys encrypt")
 c.activate(pub)
 ct, _ = c.encrypt(secret, uid=pub, cryptographic_parameters=oaep)
@@ -149,13 +149,13 @@ fails(lambda: c.signature_verify(msg, sig, uid=priv,
 h0 = c.create(A.HMAC_SHA256, 256)
 c.activate(h0)
 fails(lambda: c.mac(b"data", uid=h0, algorithm=A.HMAC_SHA256),
-      enums.ResultReason.INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK,
+      enums.ResultReason.PERMISSION_DENIED,
       "MAC refused by the usage mask")
 macmask = [enums.CryptographicUsageMask.MAC_GENERATE]
 h1 = c.create(A.HMAC_SHA256, 256, cryptographic_usage_mask=macmask)
 h2 = c.create(A.HMAC_SHA256, 256, cryptographic_usage_mask=macmask)
 fails(lambda: c.mac(b"data", uid=h1, algorithm=A.HMAC_SHA256),
-      enums.ResultReason.WRONG_KEY_LIFECYCLE_STATE, "MAC before activation")
+      enums.ResultReason.PERMISSION_DENIED, "MAC before activation")
 c.activate(h1)
 c.activate(h2)
 m1 = c.mac(b"data", uid=h1, algorithm=A.HMAC_SHA256)[1]

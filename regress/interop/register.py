@@ -87,7 +87,7 @@ except KmipOperationFailure:
     pass
 c.close()
 
-# Sensitive, and not Extractable: refused by Get (reasons 0x16, 0x17).
+# Sensitive, and not Extractable: refused by Get.
 s = connect(port, pki)
 
 
@@ -103,10 +103,13 @@ def create_with(flag, value):
     return first(first(it, 0x42007c), 0x420094)
 
 
+# KMIP 1.4 defines those reasons; 1.0-1.2 clients get Permission Denied.
 for flag, value, reason in (("Sensitive", 1, 0x16), ("Extractable", 0, 0x17)):
     uid = create_with(flag, value)
-    s.sendall(request(0x0a, text(0x420094, uid)))
-    it = find(parse(read_message(s))[0][2], 0x42000f)[0]
-    check(first(it, 0x42007f) == 1 and first(it, 0x42007e) == reason,
-          "Get of a key with %s %d refused" % (flag, value))
+    for minor, want in ((4, reason), (2, 0x0c)):
+        s.sendall(request(0x0a, text(0x420094, uid), minor=minor))
+        it = find(parse(read_message(s))[0][2], 0x42000f)[0]
+        check(first(it, 0x42007f) == 1 and first(it, 0x42007e) == want,
+              "KMIP 1.%d Get of a key with %s %d refused with 0x%x" %
+              (minor, flag, value, want))
 print("ok")
