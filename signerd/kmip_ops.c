@@ -1976,7 +1976,10 @@ crypto_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 		break;
 	case KMIP_OP_ENCRYPT:
 		ttlv_add_bytes(r->payload, KMIP_TAG_DATA, o1, res->len_out1);
-		if (res->len_out2 > 0)
+		/* An IV goes back only if we made it, not the client. */
+		if (res->len_out2 > 0 && ttlv_find(ttlv_find(r->cur,
+		    KMIP_TAG_REQUEST_PAYLOAD), KMIP_TAG_IV_COUNTER_NONCE) ==
+		    NULL)
 			ttlv_add_bytes(r->payload, KMIP_TAG_IV_COUNTER_NONCE,
 			    o2, res->len_out2);
 		if (res->len_out3 > 0)

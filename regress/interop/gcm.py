@@ -50,6 +50,15 @@ st, reason, _ = call(0x20, uid + gcm + data(0x4200c2, ct) +
 check(st == 1 and reason == 0x0a, "other AAD: Cryptographic Failure")
 st, reason, _ = call(0x20, uid + gcm + data(0x4200c2, ct) + aad)
 check(st == 1 and reason == 7, "no IV/tag: Invalid Field")
+# An IV the client chose is its own: not echoed back (KMIP returns one
+# only when the server made it); decryption with it works.
+myiv = bytes(range(12))
+st, _, p = call(0x1f, uid + gcm + data(0x4200c2, plain) +
+                data(0x42003d, myiv) + aad)
+check(st == 0 and first(p, 0x42003d) is None, "client IV not echoed")
+st, _, p = call(0x20, uid + gcm + data(0x4200c2, first(p, 0x4200c2)) +
+                data(0x42003d, myiv) + aad + data(0x4200ff, first(p, 0x4200ff)))
+check(st == 0 and first(p, 0x4200c2) == plain, "decrypt with client IV")
 # This key may not MAC, nor sign.
 st, reason, _ = call(0x23, uid + data(0x4200c2, b"x"))
 check(st == 1, "MAC with an AES key refused")
