@@ -194,13 +194,15 @@ log_getverbose(void)
 	return (verbose);
 }
 
+/* Formatted even when silent: what log.c would read, ASan checks. */
 void
 vlog(int pri, const char *fmt, va_list ap)
 {
-	if (!verbose)
-		return;
-	(void)vfprintf(stderr, fmt, ap);
-	(void)fputc('\n', stderr);
+	char	 buf[1024];
+
+	(void)vsnprintf(buf, sizeof(buf), fmt, ap);
+	if (verbose)
+		(void)fprintf(stderr, "%s\n", buf);
 }
 
 void
@@ -617,6 +619,7 @@ fz_check_answer(struct imsg *imsg)
 	struct fe_hdr		 hdr;
 	struct fz_request	*q = NULL;
 	struct ibuf		 ib;
+	char			 identity[sizeof(hdr.identity)];
 	struct ttlv		*m, *h, *pv, *it;
 	const char		*err;
 	uint8_t			*re;
@@ -637,7 +640,9 @@ fz_check_answer(struct imsg *imsg)
 	if (q->answered++)
 		fz_fail("second answer to request %llu",
 		    (unsigned long long)hdr.req_id);
-	if (memcmp(hdr.identity, q->identity, sizeof(hdr.identity)) != 0)
+	memcpy(identity, hdr.identity, sizeof(identity));
+	strterm(identity, sizeof(identity));
+	if (strcmp(identity, q->identity) != 0)
 		fz_fail("answer under another identity");
 	len = ibuf_size(&ib);
 	if (len == 0)
