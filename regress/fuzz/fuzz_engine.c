@@ -62,6 +62,8 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <sqlite3.h>
+
 #include "engine.h"
 #include "hsmmsg.h"
 #include "keystore.h"
@@ -77,6 +79,8 @@
 #define FZ_KNOWN_MAX_INPUT	(64 * 1024)
 #define FZ_KNOWN_MAX_ITEMS	256
 #define FZ_CONN_ID		7
+/* One keystore in memory, the engine's, that the target can empty. */
+#define FZ_KEYSTORE		"file:fuzz_engine?mode=memory&cache=shared"
 
 enum fz_mode {
 	FZ_OK,
@@ -138,6 +142,7 @@ static unsigned int		 turn;		/* for FZ_ROTATE */
 static int			 known_bugs;
 static int			 verbose;
 static unsigned long		 oversized;	/* item 1 seen */
+static sqlite3			*fz_db;		/* to empty the keystore */
 static uint8_t			*spki[HSM_KEY_SECRET + 1];
 static int			 spki_len[HSM_KEY_SECRET + 1];
 
@@ -839,6 +844,7 @@ fz_submit(uint8_t ctl, const uint8_t *msg, size_t len)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+	char	 err[256] = "sqlite";
 	int	 sv[2], i;
 
 	verbose = getenv("FUZZ_ENGINE_LOG") != NULL;
@@ -855,6 +861,16 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	TAILQ_INIT(&engine->conns);
 	engine->control_fd = -1;
 	engine->conf.control_gid = -1;
+	/*
+	 * Opening a keystore costs more than most inputs: it is opened once,
+	 * as a shared in-memory database, and emptied before every input
+	 * through a second connection.
+	 */
+	if (sqlite3_config(SQLITE_CONFIG_URI, 1) != SQLITE_OK ||
+	    ks_open(FZ_KEYSTORE, &engine->ks, err, sizeof(err)) == -1 ||
+	    sqlite3_open_v2(FZ_KEYSTORE, &fz_db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_URI, NULL) != SQLITE_OK)
+		fz_fail("keystore: %s", err);
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == -1)
 		fz_fail("socketpair: %s", strerror(errno));
@@ -883,7 +899,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char		 err[256];
 	size_t		 len;
 	uint32_t	 declared;
 	uint8_t		 ctl;
@@ -891,12 +906,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (known_bugs && size > FZ_KNOWN_MAX_INPUT)
 		return (0);
 
-	/*
-	 * A fresh keystore, identifiers from 1.  Opened and closed within
-	 * the input, so that libFuzzer sees as many frees as allocations.
-	 */
-	if (ks_open(":memory:", &engine->ks, err, sizeof(err)) == -1)
-		fz_fail("ks_open: %s", err);
+	/* An empty keystore, identifiers from 1. */
+	if (ks_rollback(engine->ks) == -1 || sqlite3_exec(fz_db,
+	    "DELETE FROM names; DELETE FROM objects;", NULL, NULL,
+	    NULL) != SQLITE_OK)
+		fz_fail("emptying the keystore: %s", sqlite3_errmsg(fz_db));
 	next_random = 0;
 	nreqs = 0;
 	turn = 0;
@@ -918,7 +932,5 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size -= len;
 	}
 	fz_wait();
-	ks_close(engine->ks);
-	engine->ks = NULL;
 	return (0);
 }
