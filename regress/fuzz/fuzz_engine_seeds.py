@@ -295,6 +295,20 @@ seeds["header"] = b"".join(
          integer(0x42000d, 2)), *hdr_items)),
      rec(ALICE, b"\x42\x00\x78\x01\xff\xff\xff\xf8")])
 
+# Issue 7 item 1: 40 keys, then 1,300 Locate items in one message: an
+# answer of 2.5 MB, over the 2 MiB the engine may send the frontend.
+# fuzz_engine skips it while FUZZ_ENGINE_KNOWN_BUGS is set.
+seeds["item1-locate"] = b"".join([
+    rec(ALICE, request(OP_CREATE, items=[item(OP_CREATE, aes(128))] * 40)),
+    rec(ALICE, request(OP_LOCATE, items=[item(OP_LOCATE, b"")] * 1300)),
+])
+
+# Issue 7 item 2: one key with 2,600 attributes, stored as more than the
+# 10,000 items the engine reads back.  Over 64 KiB: skipped while
+# FUZZ_ENGINE_KNOWN_BUGS is set.
+seeds["item2-attributes"] = rec(ALICE, request(OP_CREATE, aes(128, 12, b"".join(
+    attribute("x-", data(0x42000b, b"")) for i in range(2600)))))
+
 out = sys.argv[1]
 os.makedirs(out, exist_ok=True)
 for k, v in seeds.items():
