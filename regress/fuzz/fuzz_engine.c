@@ -39,6 +39,7 @@
  * bigger answers); item 2, stored attributes the engine cannot reload:
  * inputs over 64 KiB are skipped (a 64 KiB input stores at most ~8,200
  * items on one object, under the 10,000 attrs_load() reads).  The
+ * Text Strings of answers are not checked for UTF-8 either (item 9).  The
  * environment variable FUZZ_ENGINE_STRICT=1 turns this off at run time.
  * FUZZ_ENGINE_LOG=1 shows the engine's log.
  */
@@ -124,6 +125,8 @@ static void	fz_result(struct fz_signer *, uint32_t, int32_t, int32_t,
 static int	fz_read_frontend(void);
 static void	fz_check_answer(struct imsg *);
 static void	fz_check_item(const struct fz_request *, const struct ttlv *);
+static int	fz_utf8(const uint8_t *, size_t);
+static void	fz_check_text(const struct ttlv *);
 static void	fz_wait(void);
 static void	fz_submit(uint8_t, const uint8_t *, size_t);
 
@@ -694,6 +697,8 @@ fz_check_answer(struct imsg *imsg)
 		    reason == KMIP_REASON_RESPONSE_TOO_LARGE)
 			too_large = 1;
 	}
+	if (!known_bugs)
+		fz_check_text(m);
 	if (!known_bugs && q->max_response > 0 &&
 	    len > (size_t)q->max_response && !too_large)
 		fz_fail("answer of %zu bytes, Maximum Response Size %d", len,
@@ -752,6 +757,53 @@ fz_check_item(const struct fz_request *q, const struct ttlv *it)
 			    owner, id, o.owner);
 		ks_object_clear(&o);
 	}
+}
+
+/* 1 if s is well-formed UTF-8: shortest forms, no surrogates. */
+static int
+fz_utf8(const uint8_t *s, size_t len)
+{
+	size_t		 i = 0, n, k;
+	uint32_t	 c;
+
+	while (i < len) {
+		c = s[i];
+		if (c < 0x80)
+			n = 0;
+		else if (c >= 0xc2 && c <= 0xdf)
+			n = 1, c &= 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, c &= 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, c &= 0x07;
+		else
+			return (0);
+		if (n > len - i - 1)
+			return (0);
+		for (k = 1; k <= n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return (0);
+			c = c << 6 | (s[i + k] & 0x3f);
+		}
+		if ((n == 2 && c < 0x800) || (n == 3 && c < 0x10000) ||
+		    (c >= 0xd800 && c <= 0xdfff) || c > 0x10ffff)
+			return (0);
+		i += n + 1;
+	}
+	return (1);
+}
+
+/* Issue 7 item 9: no Text String of an answer is anything but UTF-8. */
+static void
+fz_check_text(const struct ttlv *t)
+{
+	const struct ttlv	*c;
+
+	if (t->type == TTLV_TEXT_STRING && !fz_utf8(t->v.s.data, t->v.s.len))
+		fz_fail("a Text String (tag %06x) that is not UTF-8", t->tag);
+	if (t->type == TTLV_STRUCTURE)
+		TAILQ_FOREACH(c, &t->children, entry)
+			fz_check_text(c);
 }
 
 /* --- the loop -------------------------------------------------------- */

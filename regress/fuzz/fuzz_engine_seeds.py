@@ -309,6 +309,14 @@ seeds["item1-locate"] = b"".join([
 seeds["item2-attributes"] = rec(ALICE, request(OP_CREATE, aes(128, 12, b"".join(
     attribute("x-", data(0x42000b, b"")) for i in range(2600)))))
 
+# Issue 7 item 9: an attribute name that is not UTF-8, echoed in the
+# Result Message.  Not checked while FUZZ_ENGINE_KNOWN_BUGS is set.
+seeds["item9-utf8"] = rec(ALICE, request(OP_CREATE, enum(0x420057, 2) +
+                                         structure(0x420091, structure(
+                                             0x420008,
+                                             ttlv(0x42000a, 7, b"x\xffy"),
+                                             integer(0x42000b, 1)))))
+
 out = sys.argv[1]
 os.makedirs(out, exist_ok=True)
 for k, v in seeds.items():
