@@ -475,7 +475,8 @@ fz_answer(struct fz_signer *s, struct imsg *imsg)
 	switch (imsg_get_type(imsg)) {
 	case IMSG_HSM_GENERATE:
 		if (ibuf_get(&ib, &g, sizeof(g)) == -1 ||
-		    ibuf_size(&ib) != 0 || memchr(g.id, '\0', sizeof(g.id)) == NULL ||
+		    ibuf_size(&ib) != 0 ||
+		    memchr(g.id, '\0', sizeof(g.id)) == NULL ||
 		    g.kind < HSM_KEY_AES || g.kind > HSM_KEY_SECRET)
 			fz_fail("bad IMSG_HSM_GENERATE");
 		kind = g.kind;
