@@ -332,9 +332,11 @@ kreq_invalid(const struct fe_hdr *hdr, const char *why)
 	struct kreq	 r;
 	struct ttlv	*m, *it;
 
-	log_info("%s: invalid message: %s", hdr->identity, why);
 	memset(&r, 0, sizeof(r));
 	r.hdr = *hdr;
+	/* The frontend's identity is not trusted to be terminated. */
+	strterm(r.hdr.identity, sizeof(r.hdr.identity));
+	log_info("%s: invalid message: %s", r.hdr.identity, why);
 	m = kmip_response(1, 0, 1);
 	it = ttlv_add_structure(m, KMIP_TAG_BATCH_ITEM);
 	ttlv_add_enum(it, KMIP_TAG_RESULT_STATUS,

@@ -1,0 +1,324 @@
+# Seed inputs for fuzz_engine: what Krill, Cascade and PyKMIP send, as
+# records of one control byte (see fuzz_engine.c) and one KMIP message.
+# Identifiers are counted from 1 on each input's fresh keystore.
+#
+#   python3 regress/fuzz/fuzz_engine_seeds.py regress/fuzz/corpus/fuzz_engine
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "interop"))
+from ttlvlib import (BOOL, attribute, data, enum, integer,  # noqa: E402
+                     request, structure, text, ttlv)
+
+OP_CREATE, OP_CKP, OP_REGISTER, OP_LOCATE, OP_GET, OP_GET_ATTRS, \
+    OP_GET_ATTR_LIST, OP_ADD, OP_MODIFY, OP_DELETE, OP_ACTIVATE, \
+    OP_REVOKE, OP_DESTROY, OP_QUERY, OP_DISCOVER, OP_SIGN, OP_VERIFY, \
+    OP_ENCRYPT, OP_DECRYPT, OP_MAC = 0x01, 0x02, 0x03, 0x08, 0x0a, 0x0b, \
+    0x0c, 0x0d, 0x0e, 0x0f, 0x12, 0x13, 0x14, 0x18, 0x1e, 0x21, 0x22, \
+    0x1f, 0x20, 0x23
+T_UID, T_ITEM, T_OP, T_PAYLOAD, T_UBI = 0x420094, 0x42000f, 0x42005c, \
+    0x420079, 0x420093
+
+ALICE, BOB, NOBODY, LONG = 0, 1, 2, 3
+ERROR, MALFORMED, ROTATE = 1 << 2, 2 << 2, 3 << 2
+SECOND, SECOND_DOWN, PIPELINED = 0x10, 0x20, 0x40
+
+
+def uid(n):
+    return "00000000-0000-4000-8000-%012x" % n
+
+
+def item(op, payload, ubi=None):
+    return structure(T_ITEM, enum(T_OP, op),
+                     data(T_UBI, ubi) if ubi is not None else b"",
+                     structure(T_PAYLOAD, payload))
+
+
+def name(v):
+    return attribute("Name", structure(0x42000b, text(0x420055, v),
+                                       enum(0x420054, 1)))
+
+
+def alg_len(alg, bits):
+    return attribute("Cryptographic Algorithm", enum(0x42000b, alg)) + \
+        attribute("Cryptographic Length", integer(0x42000b, bits))
+
+
+def ckp(alg, bits, label, common_tag=0x42001f):
+    return structure(common_tag, alg_len(alg, bits)) + \
+        structure(0x420065, name(label + "_priv"),
+                  attribute("Cryptographic Usage Mask",
+                            integer(0x42000b, 1))) + \
+        structure(0x42006e, name(label + "_pub"),
+                  attribute("Cryptographic Usage Mask",
+                            integer(0x42000b, 2)))
+
+
+def aes(bits=256, mask=12, extra=b""):
+    return enum(0x420057, 2) + structure(
+        0x420091, alg_len(3, bits),
+        attribute("Cryptographic Usage Mask", integer(0x42000b, mask)),
+        extra)
+
+
+def boolean(tag, v):
+    return ttlv(tag, BOOL, bytes(7) + bytes([v]))
+
+
+def rec(ctl, msg):
+    return bytes([ctl]) + msg
+
+
+seeds = {}
+rsa_params = structure(0x42002b, enum(0x42005f, 8), enum(0x420038, 6),
+                       enum(0x420028, 4))
+ec_params = structure(0x42002b, enum(0x420038, 6), enum(0x420028, 6))
+doc = b"a whole RPKI object, which the server hashes"
+revoke = structure(0x420081, enum(0x420082, 6))
+
+# Krill: RSA pair, Get in each format, Modify the Names, Activate, Sign,
+# Destroy the public key, Revoke and Destroy the private key, Sign again.
+seeds["krill"] = b"".join([
+    rec(ALICE, request(OP_CKP, ckp(4, 2048, "krill_new_key_1700000000"),
+                       minor=0)),
+    rec(ALICE, request(OP_GET, text(T_UID, uid(2)), minor=0)),
+    rec(ALICE, request(OP_GET, text(T_UID, uid(2)) + enum(0x420042, 11),
+                       minor=0)),
+    rec(ALICE, request(OP_GET, text(T_UID, uid(2)) + enum(0x420042, 5),
+                       minor=0)),
+    rec(ALICE, request(OP_MODIFY, text(T_UID, uid(2)) +
+                       name("krill-private-key-abcdef"), minor=0)),
+    rec(ALICE, request(OP_MODIFY, text(T_UID, uid(1)) +
+                       name("krill-private-key-abcdef"), minor=0)),
+    rec(ALICE, request(OP_ACTIVATE, text(T_UID, uid(1)), minor=0)),
+    rec(ALICE, request(OP_SIGN, text(T_UID, uid(1)) + rsa_params +
+                       data(0x4200c2, doc), minor=2)),
+    rec(ALICE, request(OP_DESTROY, text(T_UID, uid(2)), minor=0)),
+    rec(ALICE, request(OP_REVOKE, text(T_UID, uid(1)) + revoke, minor=0)),
+    rec(ALICE, request(OP_DESTROY, text(T_UID, uid(1)), minor=0)),
+    rec(ALICE, request(OP_SIGN, text(T_UID, uid(1)) + rsa_params +
+                       data(0x4200c2, doc), minor=2)),
+])
+
+# Cascade: P-256 pair, Get, Activate, three Signs in one batch with
+# Unique Batch Item IDs, then the clean-up.
+seeds["cascade"] = b"".join([
+    rec(BOB, request(OP_CKP, ckp(6, 256, "cascade-example.org-12345"),
+                     minor=0)),
+    rec(BOB, request(OP_GET, text(T_UID, uid(2)), minor=0)),
+    rec(BOB, request(OP_ACTIVATE, text(T_UID, uid(1)), minor=0)),
+    rec(BOB, request(OP_SIGN, minor=2, items=[
+        item(OP_SIGN, text(T_UID, uid(1)) + ec_params +
+             data(0x4200c2, doc + bytes([i])), ubi=bytes([i]) * 16)
+        for i in range(3)])),
+    rec(BOB, request(OP_DESTROY, text(T_UID, uid(2)), minor=0)),
+    rec(BOB, request(OP_REVOKE, text(T_UID, uid(1)) + revoke, minor=0)),
+    rec(BOB, request(OP_DESTROY, text(T_UID, uid(1)), minor=0)),
+])
+
+# PyKMIP: Create AES, Get, Locate by name, Register a secret, Encrypt,
+# Decrypt, MAC with an HMAC key, Query, Discover Versions.
+seeds["pykmip"] = b"".join([
+    rec(ALICE, request(OP_CREATE, aes(256, 12, name("pykmip-aes")))),
+    rec(ALICE, request(OP_ACTIVATE, text(T_UID, uid(1)))),
+    rec(ALICE, request(OP_GET, text(T_UID, uid(1)))),
+    rec(ALICE, request(OP_LOCATE, name("pykmip-aes"))),
+    rec(ALICE, request(OP_GET_ATTRS, text(T_UID, uid(1)) +
+                       text(0x42000a, "Cryptographic Length"))),
+    rec(ALICE, request(OP_GET_ATTR_LIST, text(T_UID, uid(1)))),
+    rec(ALICE, request(OP_ENCRYPT, text(T_UID, uid(1)) +
+                       structure(0x42002b, enum(0x420011, 9),
+                                 enum(0x420028, 3)) +
+                       data(0x4200c2, b"plain text"))),
+    rec(ALICE, request(OP_DECRYPT, text(T_UID, uid(1)) +
+                       structure(0x42002b, enum(0x420011, 9),
+                                 enum(0x420028, 3)) +
+                       data(0x4200c2, b"cipher text") +
+                       data(0x42003d, b"\1" * 12) +
+                       data(0x4200ff, b"\2" * 16))),
+    rec(ALICE, request(OP_REGISTER, enum(0x420057, 7) +
+                       structure(0x420091, name("pykmip-secret")) +
+                       structure(0x420085, enum(0x420086, 2),
+                                 structure(0x420040, enum(0x420042, 2),
+                                           structure(0x420045, data(
+                                               0x420043, b"s3cret!!")))))),
+    rec(ALICE, request(OP_CREATE, enum(0x420057, 2) + structure(
+        0x420091, attribute("Cryptographic Algorithm", enum(0x42000b, 9)),
+        attribute("Cryptographic Usage Mask", integer(0x42000b, 128))))),
+    rec(ALICE, request(OP_ACTIVATE, text(T_UID, uid(3)))),
+    rec(ALICE, request(OP_MAC, text(T_UID, uid(3)) +
+                       data(0x4200c2, b"mac me"))),
+    rec(ALICE, request(OP_QUERY, enum(0x420074, 1) + enum(0x420074, 2) +
+                       enum(0x420074, 3))),
+    rec(ALICE, request(OP_DISCOVER, structure(
+        0x420069, integer(0x42006a, 1), integer(0x42006b, 2)))),
+])
+
+# A batch with the ID Placeholder: Create, Activate, Get Attributes,
+# Add, Modify and Delete Attribute on what the first item made.
+seeds["placeholder"] = rec(ALICE, request(OP_CREATE, minor=2, items=[
+    item(OP_CREATE, aes(128)),
+    item(OP_ACTIVATE, b""),
+    item(OP_ADD, attribute("x-purpose", text(0x42000b, "fuzz"))),
+    item(OP_ADD, attribute("x-purpose", text(0x42000b, "fuzz again"))),
+    item(OP_MODIFY, attribute("Comment", text(0x42000b, "one"))),
+    item(OP_ADD, attribute("Comment", text(0x42000b, "two"))),
+    item(OP_MODIFY, structure(0x420008, text(0x42000a, "x-purpose"),
+                              integer(0x420009, 1),
+                              text(0x42000b, "changed"))),
+    item(OP_DELETE, text(0x42000a, "x-purpose") + integer(0x420009, 0)),
+    item(OP_GET_ATTRS, b""),
+    item(OP_GET_ATTR_LIST, b""),
+    item(OP_GET, b""),
+    item(OP_REVOKE, revoke),
+    item(OP_DESTROY, b""),
+]))
+
+# Sensitive and Extractable, and the owners kept apart: bob asks for
+# alice's key, and the empty identity and a 256-byte one make keys.
+seeds["owners"] = b"".join([
+    rec(ALICE, request(OP_CREATE, aes(256, 12, attribute(
+        "Extractable", boolean(0x42000b, 0))))),
+    rec(BOB, request(OP_GET, text(T_UID, uid(1)))),
+    rec(BOB, request(OP_DESTROY, text(T_UID, uid(1)))),
+    rec(NOBODY, request(OP_CREATE, aes(128))),
+    rec(LONG, request(OP_CREATE, aes(128))),
+    rec(NOBODY, request(OP_LOCATE, b"")),
+    rec(LONG, request(OP_LOCATE, b"")),
+    rec(ALICE, request(OP_DELETE, text(T_UID, uid(1)) +
+                       text(0x42000a, "Extractable"))),
+    rec(ALICE, request(OP_ADD, text(T_UID, uid(1)) + attribute(
+        "Extractable", boolean(0x42000b, 1)))),
+    rec(ALICE, request(OP_GET, text(T_UID, uid(1)))),
+])
+
+# Signers that fail, answer nonsense, vanish, or are down.
+seeds["signers"] = b"".join([
+    rec(ALICE | ERROR, request(OP_CKP, ckp(6, 256, "err"))),
+    rec(ALICE | MALFORMED, request(OP_CKP, ckp(6, 384, "bad"))),
+    rec(ALICE | ROTATE, structure(0x420078, structure(
+        0x420077, structure(0x420069, integer(0x42006a, 1),
+                            integer(0x42006b, 4)),
+        enum(0x42000e, 1), integer(0x42000d, 5)), *[
+        item(OP_CKP, ckp(i, b, "r%d" % b)) for i, b in
+        ((4, 2048), (6, 521), (0x37, 256), (6, 256), (4, 3072))])),
+    rec(ALICE | SECOND | SECOND_DOWN, request(OP_CREATE, aes(192))),
+    rec(ALICE | SECOND, request(OP_CREATE, aes(192))),
+    rec(ALICE | PIPELINED, request(OP_CREATE, aes(128))),
+    rec(BOB | PIPELINED | ERROR, request(OP_CREATE, aes(256))),
+])
+
+
+
+def openssl(*args):
+    return subprocess.run(("openssl",) + args, check=True,
+                          stdout=subprocess.PIPE).stdout
+
+
+# Register: a P-256 private key (PKCS#8), its public key (X.509), a
+# certificate, an AES key as Transparent Symmetric Key, a private key
+# that does not parse; then Get and Sign with what was registered.
+with tempfile.TemporaryDirectory() as tmp:
+    key = os.path.join(tmp, "key.pem")
+    openssl("genpkey", "-algorithm", "EC", "-pkeyopt",
+            "ec_paramgen_curve:P-256", "-out", key)
+    pkcs8 = openssl("pkey", "-in", key, "-outform", "DER")
+    spki = openssl("pkey", "-in", key, "-pubout", "-outform", "DER")
+    cert = openssl("req", "-new", "-x509", "-key", key, "-subj", "/CN=fuzz",
+                   "-days", "1", "-outform", "DER")
+
+
+def key_block(fmt, material, alg):
+    return structure(0x420040, enum(0x420042, fmt),
+                     structure(0x420045, material), enum(0x420028, alg))
+
+
+seeds["register"] = b"".join([
+    rec(ALICE, request(OP_REGISTER, enum(0x420057, 4) + structure(
+        0x420091, name("reg-priv"),
+        attribute("Cryptographic Usage Mask", integer(0x42000b, 1))) +
+        structure(0x420064, key_block(4, data(0x420043, pkcs8), 6)))),
+    rec(ALICE, request(OP_REGISTER, enum(0x420057, 3) + structure(
+        0x420091, name("reg-pub")) +
+        structure(0x42006d, key_block(5, data(0x420043, spki), 6)))),
+    rec(ALICE, request(OP_REGISTER, enum(0x420057, 1) + structure(
+        0x420091) + structure(0x420013, enum(0x42001d, 1),
+                              data(0x42001e, cert)))),
+    rec(ALICE, request(OP_REGISTER, enum(0x420057, 2) + structure(
+        0x420091, alg_len(3, 128)) + structure(0x42008f, key_block(
+            7, structure(0x420043, data(0x42003f, b"k" * 16)), 3)))),
+    rec(ALICE, request(OP_REGISTER, enum(0x420057, 4) + structure(
+        0x420091) + structure(0x420064, key_block(
+            8, data(0x420043, b"\x30\x03\x02\x01\x00"), 4)))),
+    rec(ALICE, request(OP_GET, text(T_UID, uid(2)))),
+    rec(ALICE, request(OP_GET, text(T_UID, uid(3)))),
+    rec(ALICE, request(OP_GET, text(T_UID, uid(4)) + enum(0x420042, 7))),
+    rec(ALICE, request(OP_ACTIVATE, text(T_UID, uid(1)))),
+    rec(ALICE, request(OP_SIGN, text(T_UID, uid(1)) + ec_params +
+                       data(0x4200c2, doc))),
+    rec(ALICE, request(OP_VERIFY, text(T_UID, uid(2)) + ec_params +
+                       data(0x4200c2, doc) + data(0x4200c3, b"sig"))),
+])
+
+# Locate: a 2 KiB batch of Locate items over a few keys, with filters.
+locates = [item(OP_LOCATE, b""),
+           item(OP_LOCATE, attribute("Object Type", enum(0x42000b, 3))),
+           item(OP_LOCATE, name("loc_pub")),
+           item(OP_LOCATE, integer(0x42004f, 1) + integer(0x4200d3, 1)),
+           item(OP_LOCATE, attribute("State", enum(0x42000b, 1)))]
+batch = []
+while len(b"".join(batch)) < 2048:
+    batch.append(locates[len(batch) % len(locates)])
+seeds["locate"] = b"".join([
+    rec(ALICE, request(OP_CKP, ckp(0x37, 256, "loc"))),
+    rec(ALICE, request(OP_CREATE, aes(256))),
+    rec(ALICE, request(OP_LOCATE, minor=1, items=batch)),
+])
+
+# The header: every version, a bad Batch Count, Maximum Response Size,
+# Batch Error Continuation Option Continue with a failing item.
+hdr_items = [item(OP_QUERY, enum(0x420074, 1)), item(0x7f, b""),
+             item(OP_DISCOVER, b"")]
+seeds["header"] = b"".join(
+    [rec(ALICE, request(OP_DISCOVER, b"", minor=m)) for m in range(6)] +
+    [rec(ALICE, structure(0x420078, structure(
+        0x420077, structure(0x420069, integer(0x42006a, 1),
+                            integer(0x42006b, 4)),
+        integer(0x420050, 200), enum(0x42000e, 2),
+        integer(0x42000d, 3)), *hdr_items)),
+     rec(ALICE, structure(0x420078, structure(
+         0x420077, structure(0x420069, integer(0x42006a, 1),
+                             integer(0x42006b, 4)),
+         integer(0x42000d, 2)), *hdr_items)),
+     rec(ALICE, b"\x42\x00\x78\x01\xff\xff\xff\xf8")])
+
+# Issue 7 item 1: 40 keys, then 1,300 Locate items in one message: an
+# answer of 2.5 MB, over the 2 MiB the engine may send the frontend.
+# fuzz_engine skips it while FUZZ_ENGINE_KNOWN_BUGS is set.
+seeds["item1-locate"] = b"".join([
+    rec(ALICE, request(OP_CREATE, items=[item(OP_CREATE, aes(128))] * 40)),
+    rec(ALICE, request(OP_LOCATE, items=[item(OP_LOCATE, b"")] * 1300)),
+])
+
+# Issue 7 item 2: one key with 2,600 attributes, stored as more than the
+# 10,000 items the engine reads back.  Over 64 KiB: skipped while
+# FUZZ_ENGINE_KNOWN_BUGS is set.
+seeds["item2-attributes"] = rec(ALICE, request(OP_CREATE, aes(128, 12, b"".join(
+    attribute("x-", data(0x42000b, b"")) for i in range(2600)))))
+
+# Issue 7 item 9: an attribute name that is not UTF-8, echoed in the
+# Result Message.  Not checked while FUZZ_ENGINE_KNOWN_BUGS is set.
+seeds["item9-utf8"] = rec(ALICE, request(OP_CREATE, enum(0x420057, 2) +
+                                         structure(0x420091, structure(
+                                             0x420008,
+                                             ttlv(0x42000a, 7, b"x\xffy"),
+                                             integer(0x42000b, 1)))))
+
+out = sys.argv[1]
+os.makedirs(out, exist_ok=True)
+for k, v in seeds.items():
+    with open(os.path.join(out, k), "wb") as f:
+        f.write(v)
