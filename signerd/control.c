@@ -107,7 +107,6 @@ control_accept(int lfd, short event, void *arg)
 	struct timeval	 tv = { 1, 0 };
 	struct ucred	 cred;
 	socklen_t	 len = sizeof(cred);
-	struct ctl_conn	*c;
 	int		 fd;
 
 	if ((fd = accept4(lfd, NULL, NULL,
@@ -139,11 +138,20 @@ control_accept(int lfd, short event, void *arg)
 		close(fd);
 		return;
 	}
+	(void)control_add(fd, cred.uid, cred.pid);
+}
+
+/* A connection of a peer allowed in (also the fuzz target's way in). */
+struct ctl_conn *
+control_add(int fd, uid_t uid, pid_t pid)
+{
+	struct ctl_conn	*c;
+
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		fatal(NULL);
 	c->id = ++engine->next_id;
-	c->uid = cred.uid;
-	c->pid = cred.pid;
+	c->uid = uid;
+	c->pid = pid;
 	evtimer_set(&c->timer, control_signers_timeout, c);
 	/* The default size cap; never an fd from a client. */
 	if (imsgev_init(&c->iev, fd, control_dispatch, c,
@@ -151,6 +159,7 @@ control_accept(int lfd, short event, void *arg)
 		fatal("control imsgev_init");
 	TAILQ_INSERT_TAIL(&engine->conns, c, entry);
 	engine->nconns++;
+	return (c);
 }
 
 static void

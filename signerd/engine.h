@@ -84,6 +84,7 @@ struct ctl_msg {
 /* control.c */
 int		 control_check(uint32_t, uint32_t, const void *, size_t,
 		    struct ctl_msg *);
+struct ctl_conn	*control_add(int, uid_t, pid_t);
 void		 control_listen(int);
 void		 control_close_all(void);
 void		 control_parent_result(uint32_t, struct imsg *);
