@@ -315,7 +315,8 @@ kreq_room(const struct kreq *r)
 	size_t			 need;
 
 	/* A failure item with its message, and the client's batch id. */
-	need = r->used + 256 + ttlv_encoded_len(r->payload);
+	need = r->used + 256 + (r->payload != NULL ?
+	    ttlv_encoded_len(r->payload) : 0);
 	if (r->cur != NULL && (ubi = ttlv_find(r->cur,
 	    KMIP_TAG_UNIQUE_BATCH_ITEM_ID)) != NULL)
 		need += ttlv_encoded_len(ubi);
