@@ -15,7 +15,8 @@ import ttlvlib as t  # noqa: E402
 from common import check  # noqa: E402
 
 OP_CREATE, OP_REGISTER, OP_LOCATE, OP_GET, OP_GET_ATTRIBUTES = 1, 3, 8, 10, 11
-OP_ADD_ATTRIBUTE, OP_DESTROY, OP_QUERY = 13, 20, 24
+OP_CREATE_KEY_PAIR, OP_ADD_ATTRIBUTE, OP_ACTIVATE, OP_DESTROY = 2, 13, 18, 20
+OP_QUERY, OP_SIGN = 24, 0x21
 SUCCESS = 0
 RESPONSE_TOO_LARGE, PERMISSION_DENIED, GENERAL_FAILURE = 0x02, 0x0c, 0x100
 CONTINUE = 1
@@ -202,6 +203,59 @@ def destroyed(s):
     return "%d destroyed" % len(args)
 
 
+def signing_key(s):
+    """An active P-256 key pair on the default signer: its private id."""
+    common = t.structure(0x42001f,
+                         t.attribute("Cryptographic Algorithm",
+                                     t.enum(0x42000b, 6)),
+                         t.attribute("Cryptographic Length",
+                                     t.integer(0x42000b, 256)))
+    priv = t.structure(0x420065, t.attribute("Cryptographic Usage Mask",
+                                             t.integer(0x42000b, 1)))
+    pub = t.structure(0x42006e, t.attribute("Cryptographic Usage Mask",
+                                            t.integer(0x42000b, 2)))
+    its = batch_items(exchange(s, message([item(OP_CREATE_KEY_PAIR,
+                                                common + priv + pub)])))
+    check(its[0][0] == SUCCESS, "Create Key Pair: %r" % (its[0],))
+    pid = t.first(its[0][3], 0x420066)
+    its = batch_items(exchange(s, message([item(OP_ACTIVATE,
+                                                t.text(0x420094, pid))])))
+    check(its[0][0] == SUCCESS, "Activate: %r" % (its[0],))
+    return pid
+
+
+def busy(s):
+    """
+    With its signer stopped, 128 connections of 32 Sign requests each
+    fill the engine (4,096 requests, the frontend's bound per connection
+    times 128): a further request is answered "server busy" at once
+    rather than held.
+    """
+    import time
+    key = args[0]
+    params = t.structure(0x42002b, t.enum(0x420038, 6), t.enum(0x420028, 6))
+    sign = message([item(OP_SIGN, t.text(0x420094, key) + params +
+                         t.data(0x4200c2, b"message"))])
+    conns = []
+    for i in range(128):
+        c = t.connect(port, pki)
+        c.sendall(sign * 32)
+        conns.append(c)
+    probe = message([item(OP_QUERY, t.enum(0x420074, 1))])
+    deadline = time.time() + 15
+    while True:
+        its = batch_items(exchange(s, probe))
+        if its[0][0] != SUCCESS:
+            break
+        check(time.time() < deadline, "no \"server busy\" within 15 s")
+        time.sleep(0.2)
+    check(its[0][1] == GENERAL_FAILURE and its[0][2] == "server busy",
+          "probe: %r" % (its[0],))
+    for c in conns:
+        c.close()
+    return "busy after 4096 requests"
+
+
 if case == "sql":
     print(poison_sql(args))
     sys.exit(0)
@@ -209,6 +263,12 @@ s = t.connect(port, pki)
 if case == "setup":
     ids = register_certs(s, int(args[0]))
     print("ok", " ".join(ids))
+    sys.exit(0)
+if case == "key":
+    print("ok", signing_key(s))
+    sys.exit(0)
+if case == "busy":
+    print("ok", busy(s))
     sys.exit(0)
 what = {"locate_flood": locate_flood, "max_response": max_response,
         "creates": creates, "add_attribute_flood": add_attribute_flood,

@@ -126,9 +126,42 @@ damaged_object_cleanup()
 	sd_cleanup
 }
 
+atf_test_case engine_busy cleanup
+engine_busy_head()
+{
+	atf_set "descr" "Requests piling up behind a stopped signer: beyond" \
+	    "the engine's bound a request is answered \"server busy\" at once"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+engine_busy_body()
+{
+	eng_start
+	$PY "$(atf_get_srcdir)/engine.py" $PORT "$T/pki" key >"$T/key" ||
+	    atf_fail "no key: $(cat "$T/key")"
+	key=$(awk '{ print $2 }' "$T/key")
+	soft=$(sd_pid signer soft)
+	[ -n "$soft" ] || atf_fail "no soft signer pid"
+	kill -STOP $soft
+	eng busy $key
+	kill -CONT $soft
+	engine_same
+	eng creates
+	sd_stop
+}
+engine_busy_cleanup()
+{
+	[ -f statedir ] && T=$(cat statedir) &&
+	    for p in $(cat "$T/pids" 2>/dev/null); do
+		kill -CONT $p 2>/dev/null
+	    done
+	sd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case oversized_answer
 	atf_add_test_case attribute_flood
 	atf_add_test_case damaged_object
+	atf_add_test_case engine_busy
 }
