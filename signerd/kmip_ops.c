@@ -218,11 +218,13 @@ kop_save(struct kreq *r, struct ks_object *o, struct ttlv *a, int insert)
 
 	attr_set_datetime(a, "Last Change Date", time(NULL));
 	/*
-	 * What a client adds is held to its share; nothing is stored that
-	 * attrs_load would refuse.
+	 * What a client adds is held to its share (a Modify that does not
+	 * grow the object adds nothing); nothing is stored that attrs_load
+	 * would refuse.
 	 */
 	if (attrs_check(a, r->op == KMIP_OP_ADD_ATTRIBUTE ||
-	    r->op == KMIP_OP_MODIFY_ATTRIBUTE, why, sizeof(why)) == -1) {
+	    (r->op == KMIP_OP_MODIFY_ATTRIBUTE &&
+	    ttlv_encoded_len(a) > o->attrs_len), why, sizeof(why)) == -1) {
 		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "%s", why);
 		return (-1);
 	}
