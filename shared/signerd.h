@@ -168,6 +168,7 @@ struct engine_conf {
 	char		 keystore[1024];
 	char		 default_signer[SIGNER_NAME_MAX];
 	char		 oneoff_signer[SIGNER_NAME_MAX];
+	int32_t		 max_message;	/* also the largest response */
 };
 
 struct fe_hdr {
@@ -187,6 +188,22 @@ enum ctl_code {
 struct ctl_result {
 	int32_t		 code;		/* enum ctl_code */
 	char		 msg[512];
+};
+
+#define CTL_ID_MAX	64	/* a Unique Identifier, with the NUL */
+
+/* IMSG_CTL_DESTROY: the object, by id. */
+struct ctl_destroy {
+	char		 id[CTL_ID_MAX];
+};
+
+/* IMSG_CTL_OBJECT: a damaged object, in the answer to show damaged. */
+struct ctl_object {
+	char		 id[CTL_ID_MAX];
+	char		 owner[256];
+	uint32_t	 type;		/* KMIP Object Type */
+	uint32_t	 state;		/* KMIP State */
+	char		 why[160];
 };
 
 /* privsep.c */

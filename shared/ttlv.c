@@ -614,6 +614,42 @@ ttlv_encoded_len(const struct ttlv *top)
 }
 
 /*
+ * Would ttlv_decode with these limits accept the encoding of this tree?
+ * Lets a writer refuse what its reader would refuse, before it is kept.
+ */
+int
+ttlv_check_limits(const struct ttlv *top, const struct ttlv_limits *lim,
+    const char **err)
+{
+	const struct ttlv	*n;
+	size_t			 total = 0;
+	unsigned int		 items = 0;
+	int			 depth = 0;
+
+	for (n = top; n != NULL; n = walk_next(n, top, &depth)) {
+		if (++items > lim->max_items) {
+			*err = "too many items";
+			return (-1);
+		}
+		if (n->type == TTLV_STRUCTURE &&
+		    (unsigned int)depth + 1 > lim->max_depth) {
+			*err = "structure nesting too deep";
+			return (-1);
+		}
+		if (is_string(n->type) && n->v.s.len > lim->max_string) {
+			*err = "string too long";
+			return (-1);
+		}
+		total += TTLV_HEADER_LEN + TTLV_PAD(value_len(n));
+		if (total > lim->max_size) {
+			*err = "message too large";
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/*
  * Writes one item and returns the end of it.  Recursion depth is the
  * nesting depth: max_depth for decoded trees, whatever the daemon's own
  * code builds otherwise.  The caller has checked the buffer size.

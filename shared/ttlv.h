@@ -94,6 +94,9 @@ void		 ttlv_remove(struct ttlv *);
 /* Encoding: the exact length, and the bytes into a buffer that long. */
 size_t		 ttlv_encoded_len(const struct ttlv *);
 int		 ttlv_encode(const struct ttlv *, uint8_t *, size_t);
+/* 0 if ttlv_decode under these limits would take the tree's encoding. */
+int		 ttlv_check_limits(const struct ttlv *,
+		    const struct ttlv_limits *, const char **);
 
 /* Looking things up in a structure. */
 struct ttlv	*ttlv_find(const struct ttlv *, uint32_t);

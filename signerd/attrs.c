@@ -7,6 +7,7 @@
  */
 #include <sys/types.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,18 +15,99 @@
 #include "kmip.h"
 #include "log.h"
 
-struct ttlv *
-attrs_load(const struct ks_object *o)
+static struct ttlv	*attrs_decode(const struct ks_object *, char *,
+			    size_t);
+
+/* Items: each Attribute is a few, a structured value a few more. */
+static const struct ttlv_limits attrs_limits = {
+	ATTRS_STORED_SIZE, 8, 16 * ATTRS_STORED_MAX, ATTRS_STORED_SIZE
+};
+
+static struct ttlv *
+attrs_decode(const struct ks_object *o, char *why, size_t whylen)
 {
-	struct ttlv_limits	 lim = TTLV_DEFAULT_LIMITS;
-	struct ttlv		*a;
-	const char		*err;
+	struct ttlv	*a;
+	const char	*err;
 
 	if (o->attrs_len == 0)
 		return (ttlv_new_structure(KMIP_TAG_TEMPLATE_ATTRIBUTE));
-	if (ttlv_decode(o->attrs, o->attrs_len, &lim, &a, &err) == -1)
-		fatalx("keystore object %s: bad attributes: %s", o->id, err);
+	if (ttlv_decode(o->attrs, o->attrs_len, &attrs_limits, &a,
+	    &err) == -1) {
+		(void)snprintf(why, whylen, "attributes do not decode: %s",
+		    err);
+		return (NULL);
+	}
+	if (a->type != TTLV_STRUCTURE) {
+		ttlv_free(a);
+		(void)snprintf(why, whylen, "attributes are not a structure");
+		return (NULL);
+	}
+	if (ttlv_count(a, KMIP_TAG_ATTRIBUTE) > ATTRS_STORED_MAX) {
+		ttlv_free(a);
+		(void)snprintf(why, whylen, "more than %d attributes",
+		    ATTRS_STORED_MAX);
+		return (NULL);
+	}
 	return (a);
+}
+
+/*
+ * The attributes of a stored object, or NULL (logged) if they do not
+ * load: a damaged object is an error for that object alone, never for
+ * the engine.  Operations on a client's object go through kop_load,
+ * which refuses a damaged one before anything else loads it.
+ */
+struct ttlv *
+attrs_load(const struct ks_object *o)
+{
+	struct ttlv	*a;
+	char		 why[128];
+
+	if ((a = attrs_decode(o, why, sizeof(why))) == NULL)
+		log_warnx("keystore object %s is damaged: %s", o->id, why);
+	return (a);
+}
+
+/* 1 (and why) if o's attributes do not load, else 0. */
+int
+attrs_damaged(const struct ks_object *o, char *why, size_t whylen)
+{
+	struct ttlv	*a;
+
+	if ((a = attrs_decode(o, why, whylen)) == NULL)
+		return (1);
+	ttlv_free(a);
+	return (0);
+}
+
+/*
+ * Can a be stored?  client: within what a client may give an object;
+ * else within what the keystore takes, the limits attrs_load applies.
+ * -1 with the limit named in why.
+ */
+int
+attrs_check(const struct ttlv *a, int client, char *why, size_t whylen)
+{
+	const char	*err;
+	unsigned int	 max = client ? ATTRS_MAX : ATTRS_STORED_MAX;
+	size_t		 size = client ? ATTRS_MAX_SIZE : ATTRS_STORED_SIZE;
+
+	if (ttlv_count(a, KMIP_TAG_ATTRIBUTE) > max) {
+		(void)snprintf(why, whylen, "an object carries at most %u "
+		    "attributes", max);
+		return (-1);
+	}
+	if (ttlv_encoded_len(a) > size) {
+		(void)snprintf(why, whylen, "an object's attributes take at "
+		    "most %zu bytes", size);
+		return (-1);
+	}
+	if (ttlv_check_limits(a, &attrs_limits, &err) == -1) {
+		(void)snprintf(why, whylen, "attributes over the keystore's "
+		    "limits: %s", err);
+		return (-1);
+	}
+	return (0);
 }
 
 void

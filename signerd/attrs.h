@@ -13,7 +13,26 @@
 #define ATTR_NAME_MAX		128
 #define ATTR_NAMES_MAX		32	/* Name attributes indexed */
 
+/*
+ * What a client may give one object: Add Attribute, Modify Attribute
+ * and the templates of Create, Create Key Pair and Register are refused
+ * beyond these.
+ */
+#define ATTRS_MAX		256		/* Attribute items */
+#define ATTRS_MAX_SIZE		(64 * 1024)	/* their encoding, bytes */
+/*
+ * What the keystore takes, and what is loaded back with the same limits
+ * so that a stored object always loads: the client's share plus room
+ * for the server's own (dates, Revocation Reason), so that an object at
+ * the client's limit can still be revoked and destroyed.
+ */
+#define ATTRS_STORED_MAX	(ATTRS_MAX + 64)
+#define ATTRS_STORED_SIZE	(ATTRS_MAX_SIZE + 16 * 1024)
+
 struct ttlv		*attrs_load(const struct ks_object *);
+int			 attrs_damaged(const struct ks_object *, char *,
+			    size_t);
+int			 attrs_check(const struct ttlv *, int, char *, size_t);
 void			 attrs_store(struct ks_object *, const struct ttlv *);
 int			 attr_name(const struct ttlv *, char *, size_t);
 int32_t			 attr_index(const struct ttlv *);

@@ -10,12 +10,26 @@
 
 #include <errno.h>
 #include <event.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "attrs.h"
 #include "engine.h"
+#include "keystore.h"
+#include "kmip.h"
+#include "kreq.h"
+#include "log.h"
+
+/* Damaged objects listed in one answer, at most. */
+#define CTL_DAMAGED_MAX		1000
+
+struct damaged_scan {
+	struct ctl_conn	*c;
+	unsigned int	 n;
+};
 
 static void		 control_accept(int, short, void *);
 static void		 control_resume(int, short, void *);
@@ -27,6 +41,9 @@ static void		 control_result(struct ctl_conn *, enum ctl_code,
 			    const char *);
 static void		 control_show_status(struct ctl_conn *);
 static void		 control_show_signers(struct ctl_conn *);
+static void		 control_show_damaged(struct ctl_conn *);
+static int		 control_damaged_one(const struct ks_object *, void *);
+static void		 control_destroy(struct ctl_conn *, const char *);
 static void		 control_signers_timeout(int, short, void *);
 static int		 eproc_cmp(const void *, const void *);
 static const struct proc_info **control_sorted_procs(size_t *);
@@ -90,7 +107,6 @@ control_accept(int lfd, short event, void *arg)
 	struct timeval	 tv = { 1, 0 };
 	struct ucred	 cred;
 	socklen_t	 len = sizeof(cred);
-	struct ctl_conn	*c;
 	int		 fd;
 
 	if ((fd = accept4(lfd, NULL, NULL,
@@ -122,11 +138,20 @@ control_accept(int lfd, short event, void *arg)
 		close(fd);
 		return;
 	}
+	(void)control_add(fd, cred.uid, cred.pid);
+}
+
+/* A connection of a peer allowed in (also the fuzz target's way in). */
+struct ctl_conn *
+control_add(int fd, uid_t uid, pid_t pid)
+{
+	struct ctl_conn	*c;
+
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		fatal(NULL);
 	c->id = ++engine->next_id;
-	c->uid = cred.uid;
-	c->pid = cred.pid;
+	c->uid = uid;
+	c->pid = pid;
 	evtimer_set(&c->timer, control_signers_timeout, c);
 	/* The default size cap; never an fd from a client. */
 	if (imsgev_init(&c->iev, fd, control_dispatch, c,
@@ -134,6 +159,7 @@ control_accept(int lfd, short event, void *arg)
 		fatal("control imsgev_init");
 	TAILQ_INSERT_TAIL(&engine->conns, c, entry);
 	engine->nconns++;
+	return (c);
 }
 
 static void
@@ -183,14 +209,66 @@ control_parent_result(uint32_t id, struct imsg *imsg)
 	    sizeof(res));
 }
 
+/*
+ * Check one message from signerctl: its version, type and exact payload.
+ * CTL_MSG_OK fills m; CTL_MSG_VERSION is answered; CTL_MSG_BAD closes
+ * the connection.  Nothing else looks at a client's bytes.
+ */
+int
+control_check(uint32_t type, uint32_t peerid, const void *data, size_t len,
+    struct ctl_msg *m)
+{
+	size_t	 i;
+
+	memset(m, 0, sizeof(*m));
+	if (peerid != IMSG_VERSION)
+		return (CTL_MSG_VERSION);
+	m->type = type;
+	switch (type) {
+	case IMSG_CTL_SHOW_STATUS:
+	case IMSG_CTL_SHOW_SIGNERS:
+	case IMSG_CTL_SHOW_DAMAGED:
+	case IMSG_CTL_RELOAD:
+		return (len == 0 ? CTL_MSG_OK : CTL_MSG_BAD);
+	case IMSG_CTL_RESTART:
+		if (len != sizeof(m->name))
+			return (CTL_MSG_BAD);
+		memcpy(m->name, data, len);
+		strterm(m->name, sizeof(m->name));
+		return (CTL_MSG_OK);
+	case IMSG_CTL_LOG:
+		if (len != sizeof(m->verbose))
+			return (CTL_MSG_BAD);
+		memcpy(&m->verbose, data, len);
+		m->verbose = m->verbose != 0;
+		return (CTL_MSG_OK);
+	case IMSG_CTL_DESTROY:
+		if (len != sizeof(m->id))
+			return (CTL_MSG_BAD);
+		memcpy(m->id, data, len);
+		/* A Unique Identifier as signerd makes them. */
+		for (i = 0; i < sizeof(m->id) && m->id[i] != '\0'; i++)
+			if (!(m->id[i] >= 'a' && m->id[i] <= 'z') &&
+			    !(m->id[i] >= 'A' && m->id[i] <= 'Z') &&
+			    !(m->id[i] >= '0' && m->id[i] <= '9') &&
+			    m->id[i] != '-')
+				return (CTL_MSG_BAD);
+		if (i == 0 || i == sizeof(m->id))
+			return (CTL_MSG_BAD);
+		return (CTL_MSG_OK);
+	}
+	return (CTL_MSG_BAD);
+}
+
 static void
 control_dispatch(int fd, short event, void *arg)
 {
 	struct ctl_conn	*c = arg;
 	struct imsg	 imsg;
-	char		 name[SIGNER_NAME_MAX];
+	struct ibuf	 ib;
+	struct ctl_msg	 m;
+	size_t		 len;
 	ssize_t		 n;
-	int		 verbose;
 
 	if (imsgev_io(&c->iev, event) == -1) {
 		control_close(c);
@@ -205,51 +283,52 @@ control_dispatch(int fd, short event, void *arg)
 		}
 		if (n == 0)
 			break;
-		if (imsg_get_id(&imsg) != IMSG_VERSION) {
+		len = imsg_get_len(&imsg);
+		if (len > 0 && imsg_get_ibuf(&imsg, &ib) == -1)
+			goto bad;
+		switch (control_check(imsg_get_type(&imsg),
+		    imsg_get_id(&imsg), len > 0 ? ibuf_data(&ib) : NULL, len,
+		    &m)) {
+		case CTL_MSG_VERSION:
 			control_result(c, CTL_BADVERSION, "signerctl and "
 			    "signerd versions differ");
 			imsg_free(&imsg);
 			continue;
+		case CTL_MSG_BAD:
+			goto bad;
 		}
-		switch (imsg_get_type(&imsg)) {
+		switch (m.type) {
 		case IMSG_CTL_SHOW_STATUS:
-			if (imsg_get_len(&imsg) != 0)
-				goto bad;
 			control_show_status(c);
 			break;
 		case IMSG_CTL_SHOW_SIGNERS:
-			if (imsg_get_len(&imsg) != 0 || c->waiting)
+			if (c->waiting)
 				goto bad;
 			control_show_signers(c);
 			break;
+		case IMSG_CTL_SHOW_DAMAGED:
+			control_show_damaged(c);
+			break;
 		case IMSG_CTL_RELOAD:
-			if (imsg_get_len(&imsg) != 0)
-				goto bad;
 			imsg_compose_event(&engine->parent, IMSG_CTL_RELOAD,
 			    c->id, 0, -1, NULL, 0);
 			break;
 		case IMSG_CTL_RESTART:
-			if (imsg_get_data(&imsg, name, sizeof(name)) == -1)
-				goto bad;
-			strterm(name, sizeof(name));
 			imsg_compose_event(&engine->parent, IMSG_CTL_RESTART,
-			    c->id, 0, -1, name, sizeof(name));
+			    c->id, 0, -1, m.name, sizeof(m.name));
 			break;
 		case IMSG_CTL_LOG:
-			if (imsg_get_data(&imsg, &verbose,
-			    sizeof(verbose)) == -1)
-				goto bad;
-			verbose = verbose != 0;
 			log_info("signerctl (uid %u) set logging to %s",
-			    (unsigned int)c->uid, verbose ? "verbose" :
+			    (unsigned int)c->uid, m.verbose ? "verbose" :
 			    "brief");
 			imsg_compose_event(&engine->parent, IMSG_CTL_LOG, 0, 0,
-			    -1, &verbose, sizeof(verbose));
-			control_result(c, CTL_OK, verbose ? "logging verbose" :
-			    "logging brief");
+			    -1, &m.verbose, sizeof(m.verbose));
+			control_result(c, CTL_OK, m.verbose ?
+			    "logging verbose" : "logging brief");
 			break;
-		default:
-			goto bad;
+		case IMSG_CTL_DESTROY:
+			control_destroy(c, m.id);
+			break;
 		}
 		imsg_free(&imsg);
 	}
@@ -260,6 +339,127 @@ control_dispatch(int fd, short event, void *arg)
 	    imsg_get_type(&imsg), (int)c->pid);
 	imsg_free(&imsg);
 	control_close(c);
+}
+
+/*
+ * Objects whose stored attributes do not load: the keystore is read
+ * through, each one sent as IMSG_CTL_OBJECT, then IMSG_CTL_END.
+ */
+static void
+control_show_damaged(struct ctl_conn *c)
+{
+	struct damaged_scan	 ds;
+
+	if (engine->ks == NULL) {
+		control_result(c, CTL_FAILED, "no keystore open");
+		return;
+	}
+	ds.c = c;
+	ds.n = 0;
+	if (ks_scan(engine->ks, control_damaged_one, &ds) == -1) {
+		control_result(c, CTL_FAILED, ks_error(engine->ks));
+		return;
+	}
+	imsg_compose_event(&c->iev, IMSG_CTL_END, 0, 0, -1, NULL, 0);
+}
+
+static int
+control_damaged_one(const struct ks_object *o, void *arg)
+{
+	struct damaged_scan	*ds = arg;
+	struct ctl_object	 co;
+
+	memset(&co, 0, sizeof(co));
+	if (!attrs_damaged(o, co.why, sizeof(co.why)))
+		return (0);
+	(void)strlcpy(co.id, o->id, sizeof(co.id));
+	(void)strlcpy(co.owner, o->owner, sizeof(co.owner));
+	co.type = o->type;
+	co.state = o->state;
+	imsg_compose_event(&ds->c->iev, IMSG_CTL_OBJECT, 0, 0, -1, &co,
+	    sizeof(co));
+	return (++ds->n >= CTL_DAMAGED_MAX);
+}
+
+/*
+ * An administrator destroys any object, damaged or not: state Destroyed,
+ * material wiped, attributes kept if they load, else replaced by a
+ * minimal valid set.  Its own transaction, after the turn's KMIP changes
+ * are committed and answered.
+ */
+static void
+control_destroy(struct ctl_conn *c, const char *id)
+{
+	struct ks_object	 o;
+	struct ttlv		*a;
+	char			 names[ATTR_NAMES_MAX][KS_NAME_MAX];
+	char			*np[ATTR_NAMES_MAX];
+	char			 msg[256], why[128];
+	size_t			 n, i;
+	int64_t			 now = time(NULL);
+	int			 rv, damaged;
+
+	if (engine->ks == NULL) {
+		control_result(c, CTL_FAILED, "no keystore open");
+		return;
+	}
+	kmip_flush();
+	if ((rv = ks_get(engine->ks, id, &o)) != 0) {
+		(void)snprintf(msg, sizeof(msg), "%s%s", rv == 1 ?
+		    "no object " : "keystore: ", rv == 1 ? id :
+		    ks_error(engine->ks));
+		control_result(c, rv == 1 ? CTL_NOTFOUND : CTL_FAILED, msg);
+		return;
+	}
+	damaged = attrs_damaged(&o, why, sizeof(why));
+	if (!damaged && (o.state == KMIP_STATE_DESTROYED ||
+	    o.state == KMIP_STATE_DESTROYED_COMPROMISED)) {
+		ks_object_clear(&o);
+		(void)snprintf(msg, sizeof(msg), "object %s was destroyed "
+		    "already", id);
+		control_result(c, CTL_OK, msg);
+		return;
+	}
+	if (damaged) {
+		a = ttlv_new_structure(KMIP_TAG_TEMPLATE_ATTRIBUTE);
+		attr_set_datetime(a, "Initial Date", o.created);
+	} else
+		a = attrs_load(&o);
+	o.state = o.state == KMIP_STATE_COMPROMISED ||
+	    o.state == KMIP_STATE_DESTROYED_COMPROMISED ?
+	    KMIP_STATE_DESTROYED_COMPROMISED : KMIP_STATE_DESTROYED;
+	attr_set_datetime(a, "Destroy Date", now);
+	attr_set_datetime(a, "Last Change Date", now);
+	freezero(o.material, o.material_len);
+	o.material = NULL;
+	o.material_len = 0;
+	rv = attrs_check(a, 0, msg, sizeof(msg));
+	if (rv == 0) {
+		attrs_store(&o, a);
+		n = attr_names(a, names, ATTR_NAMES_MAX);
+		for (i = 0; i < n; i++)
+			np[i] = names[i];
+		if ((rv = ks_begin(engine->ks)) == 0 &&
+		    (rv = ks_update(engine->ks, &o, (const char * const *)np,
+		    n)) == 0)
+			rv = ks_commit(engine->ks);
+		if (rv == -1) {
+			(void)snprintf(msg, sizeof(msg), "keystore: %s",
+			    ks_error(engine->ks));
+			(void)ks_rollback(engine->ks);
+		}
+	}
+	ttlv_free(a);
+	if (rv == -1) {
+		control_result(c, CTL_FAILED, msg);
+		ks_object_clear(&o);
+		return;
+	}
+	log_info("signerctl (uid %u) destroyed object %s of %s%s",
+	    (unsigned int)c->uid, id, o.owner, damaged ? " (damaged)" : "");
+	(void)snprintf(msg, sizeof(msg), "object %s destroyed", id);
+	control_result(c, CTL_OK, msg);
+	ks_object_clear(&o);
 }
 
 static int

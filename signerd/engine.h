@@ -68,7 +68,23 @@ extern struct engine	*engine;
 void		 engine_status_request(uint32_t);
 struct esigner	*esigner_find(uint32_t);
 
+/* A message from signerctl, as control_check found it. */
+enum ctl_msg_check {
+	CTL_MSG_OK,
+	CTL_MSG_VERSION,	/* answered: versions differ */
+	CTL_MSG_BAD		/* the connection is closed */
+};
+struct ctl_msg {
+	uint32_t	 type;
+	char		 name[SIGNER_NAME_MAX];	/* IMSG_CTL_RESTART */
+	int		 verbose;		/* IMSG_CTL_LOG */
+	char		 id[CTL_ID_MAX];	/* IMSG_CTL_DESTROY */
+};
+
 /* control.c */
+int		 control_check(uint32_t, uint32_t, const void *, size_t,
+		    struct ctl_msg *);
+struct ctl_conn	*control_add(int, uid_t, pid_t);
 void		 control_listen(int);
 void		 control_close_all(void);
 void		 control_parent_result(uint32_t, struct imsg *);

@@ -28,6 +28,7 @@ enum ks_stmt {
 	S_NAMES_DEL,
 	S_NAMES_ADD,
 	S_EXISTS,
+	S_SCAN,
 	S_COUNT
 };
 
@@ -46,6 +47,9 @@ static const char *ks_sql[S_COUNT] = {
 	[S_NAMES_DEL] = "DELETE FROM names WHERE id = ?1",
 	[S_NAMES_ADD] = "INSERT INTO names (id, name) VALUES (?1, ?2)",
 	[S_EXISTS] = "SELECT 1 FROM objects WHERE id = ?1",
+	[S_SCAN] = "SELECT id, type, state, algorithm, owner, signer, created,"
+	    " attributes, rowid FROM objects WHERE rowid > ?1 ORDER BY rowid"
+	    " LIMIT 1",
 };
 
 static const char ks_schema[] =
@@ -443,6 +447,55 @@ ks_locate(struct keystore *ks, const struct ks_filter *f,
 		return (-1);
 	}
 	sqlite3_finalize(st);
+	return (0);
+}
+
+/*
+ * Every object, oldest first, without its material, to fn until it
+ * returns non-zero.  One row per step: fn may change the keystore.
+ */
+int
+ks_scan(struct keystore *ks, int (*fn)(const struct ks_object *, void *),
+    void *arg)
+{
+	sqlite3_stmt		*st = ks->stmt[S_SCAN];
+	struct ks_object	 o;
+	sqlite3_int64		 rowid = 0;
+	const char		*s;
+	int			 rc, stop = 0;
+
+	while (!stop) {
+		memset(&o, 0, sizeof(o));
+		sqlite3_bind_int64(st, 1, rowid);
+		if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			if (rc == SQLITE_DONE)
+				return (0);
+			return (ks_fail(ks, "scan"));
+		}
+		rowid = sqlite3_column_int64(st, 8);
+		if ((s = (const char *)sqlite3_column_text(st, 0)) != NULL)
+			(void)strlcpy(o.id, s, sizeof(o.id));
+		o.type = sqlite3_column_int64(st, 1);
+		o.state = sqlite3_column_int64(st, 2);
+		o.algorithm = sqlite3_column_int64(st, 3);
+		if ((s = (const char *)sqlite3_column_text(st, 4)) != NULL)
+			(void)strlcpy(o.owner, s, sizeof(o.owner));
+		if ((s = (const char *)sqlite3_column_text(st, 5)) != NULL)
+			(void)strlcpy(o.signer, s, sizeof(o.signer));
+		o.created = sqlite3_column_int64(st, 6);
+		rc = ks_column_blob(st, 7, &o.attrs, &o.attrs_len);
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		if (rc == -1) {
+			(void)snprintf(ks->err, sizeof(ks->err),
+			    "out of memory");
+			return (-1);
+		}
+		stop = fn(&o, arg);
+		ks_object_clear(&o);
+	}
 	return (0);
 }
 

@@ -55,6 +55,8 @@ int	 ks_update(struct keystore *, const struct ks_object *,
 int	 ks_get(struct keystore *, const char *, struct ks_object *);
 int	 ks_locate(struct keystore *, const struct ks_filter *,
 	    char (*)[KS_ID_MAX], size_t, size_t *);
+int	 ks_scan(struct keystore *, int (*)(const struct ks_object *, void *),
+	    void *);
 void	 ks_object_clear(struct ks_object *);
 const char *ks_error(struct keystore *);
 

@@ -28,16 +28,38 @@ static void	 kreq_run(struct kreq *);
 static void	 kreq_item_begin(struct kreq *);
 static void	 kreq_item_end(struct kreq *);
 static void	 kreq_finish(struct kreq *);
+static struct ttlv *kreq_too_large(struct kreq *, int, size_t);
 static void	 kreq_send(struct kreq *, const struct ttlv *);
 static void	 kreq_free(struct kreq *);
+static void	 kreq_error(const struct fe_hdr *, uint32_t, const char *);
 static void	 kreq_invalid(const struct fe_hdr *, const char *);
 static void	 kmip_commit(int, short, void *);
 static struct ttlv *kmip_response(int32_t, int32_t, unsigned int);
+static struct ttlv *kmip_error(int32_t, int32_t, uint32_t, const char *);
+static size_t	 kmip_max_response(void);
 
 static struct kreq_list	 waiting = TAILQ_HEAD_INITIALIZER(waiting);
 static struct kreq_list	 committing = TAILQ_HEAD_INITIALIZER(committing);
 static uint32_t		 kreq_next_id;
 static int		 commit_scheduled;
+
+#ifndef INFLIGHT_MAX_BYTES
+/* The frontend's bound on request bytes in flight, all connections. */
+#define INFLIGHT_MAX_BYTES	(16 * 1024 * 1024)
+#endif
+#ifndef CONN_INFLIGHT_MAX
+/* The frontend's bound on requests in flight on one connection. */
+#define CONN_INFLIGHT_MAX	32
+#endif
+/*
+ * The engine's own bound, behind the frontend's: what is alive here
+ * (decoded, running or waiting for a signer) is at most twice what the
+ * frontend lets through; beyond, a request is answered "busy" at once.
+ */
+#define KREQ_LIVE_BYTES		(2 * INFLIGHT_MAX_BYTES)
+#define KREQ_LIVE_MAX		(2 * 64 * CONN_INFLIGHT_MAX)
+static size_t		 kreq_live;
+static size_t		 kreq_live_bytes;
 
 static const struct ttlv_limits kmip_limits = {
 	MAX_MAX_MESSAGE, 16, 65536, MAX_MAX_MESSAGE
@@ -47,11 +69,18 @@ void
 kmip_request(const struct fe_hdr *hdr, const uint8_t *buf, size_t len)
 {
 	struct kreq	*r;
-	struct ttlv	*h, *pv;
+	struct ttlv	*h, *pv, *m;
 	const char	*err;
-	int32_t		 count;
+	int32_t		 count, mrs;
 	uint32_t	 eco;
 
+	if (kreq_live >= KREQ_LIVE_MAX ||
+	    kreq_live_bytes + len > KREQ_LIVE_BYTES) {
+		log_warnx("%s: server busy: %zu requests, %zu bytes in the "
+		    "engine", hdr->identity, kreq_live, kreq_live_bytes);
+		kreq_error(hdr, KMIP_REASON_GENERAL_FAILURE, "server busy");
+		return;
+	}
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		fatal(NULL);
 	r->hdr = *hdr;
@@ -60,6 +89,14 @@ kmip_request(const struct fe_hdr *hdr, const uint8_t *buf, size_t len)
 	r->major = 1;
 	r->minor = 0;
 	r->on_error = KMIP_BATCH_ERR_STOP;
+	r->len = len;
+	kreq_live++;
+	kreq_live_bytes += len;
+	/* The header's size does not depend on the version or count. */
+	r->budget = kmip_max_response();
+	m = kmip_response(1, 0, 1);
+	r->used = ttlv_encoded_len(m);
+	ttlv_free(m);
 
 	if (ttlv_decode(buf, len, &kmip_limits, &r->msg, &err) == -1) {
 		kreq_invalid(hdr, err);
@@ -99,7 +136,11 @@ kmip_request(const struct fe_hdr *hdr, const uint8_t *buf, size_t len)
 	if (ttlv_get_enum(h, KMIP_TAG_BATCH_ERROR_CONTINUATION_OPTION,
 	    &eco) == 0)
 		r->on_error = eco;
-	/* Asynchronous Indicator, Maximum Response Size: not needed. */
+	/* A client may ask for less than the server's maximum, not more. */
+	if (ttlv_get_integer(h, KMIP_TAG_MAXIMUM_RESPONSE_SIZE, &mrs) == 0 &&
+	    mrs > 0 && (size_t)mrs < r->budget)
+		r->budget = mrs;
+	/* Asynchronous Indicator: not needed. */
 
 	r->items = ttlv_new_structure(KMIP_TAG_RESPONSE_MESSAGE);
 	r->cur = ttlv_find(r->msg, KMIP_TAG_BATCH_ITEM);
@@ -165,15 +206,18 @@ kreq_item_begin(struct kreq *r)
 /*
  * Append the response of the current item: Operation, Unique Batch Item
  * ID, Result Status, then Reason and Message if it failed, else the
- * payload.
+ * payload.  An item that would take the response over its budget is
+ * replaced by a Response Too Large failure; if even that does not fit,
+ * the whole response becomes one, and the rest of the batch is not run.
  */
 static void
 kreq_item_end(struct kreq *r)
 {
 	struct ttlv		*it;
 	const struct ttlv	*ubi;
+	size_t			 len;
 
-	it = ttlv_add_structure(r->items, KMIP_TAG_BATCH_ITEM);
+	it = ttlv_new_structure(KMIP_TAG_BATCH_ITEM);
 	if (r->op != 0)
 		ttlv_add_enum(it, KMIP_TAG_OPERATION, r->op);
 	if (r->cur != NULL && r->cur->type == TTLV_STRUCTURE &&
@@ -197,9 +241,88 @@ kreq_item_end(struct kreq *r)
 	}
 	ttlv_free(r->payload);
 	r->payload = NULL;
+	len = ttlv_encoded_len(it);
+	if (r->used + len > r->budget) {
+		ttlv_free(it);
+		it = kreq_too_large(r, 1, len);
+		len = ttlv_encoded_len(it);
+		r->failed = 1;
+	}
+	if (r->used + len > r->budget) {
+		/* Nothing fits any more: one item says so, and we stop. */
+		ttlv_free(it);
+		while ((it = TAILQ_FIRST(&r->items->children)) != NULL) {
+			r->used -= ttlv_encoded_len(it);
+			ttlv_remove(it);
+			ttlv_free(it);
+		}
+		r->nitems = 0;
+		it = kreq_too_large(r, 0, 0);
+		len = ttlv_encoded_len(it);
+		r->cur = NULL;
+	}
+	ttlv_append(r->items, it);
+	r->used += len;
 	r->nitems++;
 	if (r->cur != NULL)
 		r->cur = ttlv_find_next(r->msg, r->cur, KMIP_TAG_BATCH_ITEM);
+}
+
+/*
+ * A Response Too Large failure for the current item (with its Operation
+ * and Unique Batch Item ID if full), or for the whole response.
+ */
+static struct ttlv *
+kreq_too_large(struct kreq *r, int full, size_t len)
+{
+	struct ttlv		*it;
+	const struct ttlv	*ubi;
+	char			 msg[128];
+
+	it = ttlv_new_structure(KMIP_TAG_BATCH_ITEM);
+	if (full && r->op != 0)
+		ttlv_add_enum(it, KMIP_TAG_OPERATION, r->op);
+	if (full && r->cur != NULL && r->cur->type == TTLV_STRUCTURE &&
+	    (ubi = ttlv_find(r->cur, KMIP_TAG_UNIQUE_BATCH_ITEM_ID)) !=
+	    NULL && ubi->type == TTLV_BYTE_STRING)
+		ttlv_add_bytes(it, KMIP_TAG_UNIQUE_BATCH_ITEM_ID,
+		    ubi->v.s.data, ubi->v.s.len);
+	ttlv_add_enum(it, KMIP_TAG_RESULT_STATUS,
+	    KMIP_STATUS_OPERATION_FAILED);
+	ttlv_add_enum(it, KMIP_TAG_RESULT_REASON,
+	    KMIP_REASON_RESPONSE_TOO_LARGE);
+	if (full) {
+		(void)snprintf(msg, sizeof(msg), "the answer to this item "
+		    "(%zu bytes) does not fit in the response's %zu", len,
+		    r->budget);
+		log_debug("%s: %s", r->hdr.identity, msg);
+	} else {
+		(void)snprintf(msg, sizeof(msg), "the response does not fit "
+		    "in %zu bytes", r->budget);
+		log_info("%s: %s", r->hdr.identity, msg);
+	}
+	ttlv_add_string(it, KMIP_TAG_RESULT_MESSAGE, msg);
+	return (it);
+}
+
+/*
+ * Room left in the response for the payload of the item running, with
+ * the item's own fields and a failure in its place counted: operations
+ * that can answer a lot (Locate) stop when it is used up.
+ */
+size_t
+kreq_room(const struct kreq *r)
+{
+	const struct ttlv	*ubi;
+	size_t			 need;
+
+	/* A failure item with its message, and the client's batch id. */
+	need = r->used + 256 + (r->payload != NULL ?
+	    ttlv_encoded_len(r->payload) : 0);
+	if (r->cur != NULL && (ubi = ttlv_find(r->cur,
+	    KMIP_TAG_UNIQUE_BATCH_ITEM_ID)) != NULL)
+		need += ttlv_encoded_len(ubi);
+	return (need < r->budget ? r->budget - need : 0);
 }
 
 /* Fail the current item; its response gets no payload. */
@@ -274,7 +397,7 @@ static void
 kmip_commit(int fd, short event, void *arg)
 {
 	struct kreq	*r;
-	struct ttlv	*m, *it;
+	struct ttlv	*m;
 	int		 ok;
 
 	commit_scheduled = 0;
@@ -284,13 +407,8 @@ kmip_commit(int fd, short event, void *arg)
 	while ((r = TAILQ_FIRST(&committing)) != NULL) {
 		TAILQ_REMOVE(&committing, r, entry);
 		if (!ok) {
-			m = kmip_response(r->major, r->minor, 1);
-			it = ttlv_add_structure(m, KMIP_TAG_BATCH_ITEM);
-			ttlv_add_enum(it, KMIP_TAG_RESULT_STATUS,
-			    KMIP_STATUS_OPERATION_FAILED);
-			ttlv_add_enum(it, KMIP_TAG_RESULT_REASON,
-			    KMIP_REASON_GENERAL_FAILURE);
-			ttlv_add_string(it, KMIP_TAG_RESULT_MESSAGE,
+			m = kmip_error(r->major, r->minor,
+			    KMIP_REASON_GENERAL_FAILURE,
 			    "the keystore could not save the change");
 			kreq_send(r, m);
 			ttlv_free(m);
@@ -300,26 +418,58 @@ kmip_commit(int fd, short event, void *arg)
 	}
 }
 
+/*
+ * Answer the frontend.  A request from the network never ends the
+ * engine: if the answer cannot be queued, a minimal error is tried, and
+ * failing that the connection is left to the frontend's timeouts.
+ */
 static void
 kreq_send(struct kreq *r, const struct ttlv *m)
 {
+	struct ttlv	*e = NULL;
 	struct ibuf	*ib;
 	uint8_t		*p;
 	size_t		 len;
 
 	if (!engine->frontend.active)
 		return;		/* its connection is gone with it */
-	len = ttlv_encoded_len(m);
-	if ((ib = imsg_create(&engine->frontend.ibuf, IMSG_FE_RESPONSE, 0, 0,
-	    sizeof(r->hdr) + len)) == NULL)
-		fatal("imsg_create");
-	if (imsg_add(ib, &r->hdr, sizeof(r->hdr)) == -1 ||
-	    (p = ibuf_reserve(ib, len)) == NULL)
-		fatal("imsg_add");
-	if (ttlv_encode(m, p, len) == -1)
-		fatalx("ttlv_encode");
-	imsg_close(&engine->frontend.ibuf, ib);
-	imsg_event_add(&engine->frontend);
+	for (;;) {
+		len = ttlv_encoded_len(m);
+		if ((ib = imsg_create(&engine->frontend.ibuf,
+		    IMSG_FE_RESPONSE, 0, 0, sizeof(r->hdr) + len)) != NULL) {
+			if (imsg_add(ib, &r->hdr, sizeof(r->hdr)) != -1 &&
+			    (p = ibuf_reserve(ib, len)) != NULL &&
+			    ttlv_encode(m, p, len) == 0) {
+				imsg_close(&engine->frontend.ibuf, ib);
+				imsg_event_add(&engine->frontend);
+				break;
+			}
+			ibuf_free(ib);
+		}
+		log_warn("%s: answer of %zu bytes not sent",
+		    r->hdr.identity, len);
+		if (e != NULL)
+			break;
+		m = e = kmip_error(r->major, r->minor,
+		    KMIP_REASON_RESPONSE_TOO_LARGE,
+		    "the response could not be sent");
+	}
+	ttlv_free(e);
+}
+
+/* A response with one failed item and no operation. */
+static struct ttlv *
+kmip_error(int32_t major, int32_t minor, uint32_t reason, const char *why)
+{
+	struct ttlv	*m, *it;
+
+	m = kmip_response(major, minor, 1);
+	it = ttlv_add_structure(m, KMIP_TAG_BATCH_ITEM);
+	ttlv_add_enum(it, KMIP_TAG_RESULT_STATUS,
+	    KMIP_STATUS_OPERATION_FAILED);
+	ttlv_add_enum(it, KMIP_TAG_RESULT_REASON, reason);
+	ttlv_add_string(it, KMIP_TAG_RESULT_MESSAGE, why);
+	return (m);
 }
 
 /*
@@ -329,27 +479,51 @@ kreq_send(struct kreq *r, const struct ttlv *m)
 static void
 kreq_invalid(const struct fe_hdr *hdr, const char *why)
 {
+	char	 who[sizeof(hdr->identity)];
+
+	/* The frontend's identity is not trusted to be terminated. */
+	memcpy(who, hdr->identity, sizeof(who));
+	strterm(who, sizeof(who));
+	log_info("%s: invalid message: %s", who, why);
+	kreq_error(hdr, KMIP_REASON_INVALID_MESSAGE, why);
+}
+
+static void
+kreq_error(const struct fe_hdr *hdr, uint32_t reason, const char *why)
+{
 	struct kreq	 r;
-	struct ttlv	*m, *it;
+	struct ttlv	*m;
 
 	memset(&r, 0, sizeof(r));
 	r.hdr = *hdr;
-	/* The frontend's identity is not trusted to be terminated. */
 	strterm(r.hdr.identity, sizeof(r.hdr.identity));
-	log_info("%s: invalid message: %s", r.hdr.identity, why);
-	m = kmip_response(1, 0, 1);
-	it = ttlv_add_structure(m, KMIP_TAG_BATCH_ITEM);
-	ttlv_add_enum(it, KMIP_TAG_RESULT_STATUS,
-	    KMIP_STATUS_OPERATION_FAILED);
-	ttlv_add_enum(it, KMIP_TAG_RESULT_REASON, KMIP_REASON_INVALID_MESSAGE);
-	ttlv_add_string(it, KMIP_TAG_RESULT_MESSAGE, why);
+	m = kmip_error(1, 0, reason, why);
 	kreq_send(&r, m);
 	ttlv_free(m);
+}
+
+/*
+ * The largest response: the configured max message (what the frontend
+ * reads from clients, so what clients are assumed to read too), never
+ * more than one imsg to the frontend carries.
+ */
+static size_t
+kmip_max_response(void)
+{
+	size_t	 max = IMSG_MAX_INTERNAL - IMSG_HEADER_SIZE -
+	    sizeof(struct fe_hdr);
+
+	if (engine->conf.max_message >= MIN_MAX_MESSAGE &&
+	    (size_t)engine->conf.max_message < max)
+		max = engine->conf.max_message;
+	return (max);
 }
 
 static void
 kreq_free(struct kreq *r)
 {
+	kreq_live--;
+	kreq_live_bytes -= r->len;
 	ttlv_free(r->msg);
 	ttlv_free(r->items);
 	ttlv_free(r->payload);
@@ -461,6 +635,17 @@ kmip_shutdown(void)
 		TAILQ_REMOVE(&waiting, r, entry);
 		kreq_free(r);
 	}
+	if (commit_scheduled)
+		kmip_commit(-1, 0, NULL);
+}
+
+/*
+ * Commit now what this turn changed, and answer its requests: for a
+ * change made outside KMIP (signerctl) that needs its own transaction.
+ */
+void
+kmip_flush(void)
+{
 	if (commit_scheduled)
 		kmip_commit(-1, 0, NULL);
 }

@@ -6,6 +6,7 @@
  * and fills the response payload, or hands the cryptography to the
  * signer that holds the key and finishes in a continuation.
  */
+#include <sys/param.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -24,6 +25,8 @@
 #include "log.h"
 
 #define LOCATE_MAX		1024
+/* Objects the Locate items of one request may look at, together. */
+#define LOCATE_EXAMINE_MAX	(4 * LOCATE_MAX)
 
 static enum kop_ret	 op_discover_versions(struct kreq *,
 			    const struct ttlv *);
@@ -159,11 +162,14 @@ client_attr(const char *name, int *multi, int *modify)
 /*
  * The object a request names: its Unique Identifier, or the ID
  * Placeholder left by an earlier item of the batch.  Objects of other
- * owners do not exist for this client.
+ * owners do not exist for this client.  One whose attributes do not
+ * load is damaged: an error for it alone, so that attrs_load of r->obj
+ * after this cannot fail.
  */
 static int
 kop_load(struct kreq *r, const struct ttlv *req, char *id, size_t idlen)
 {
+	char	 why[128];
 	int	 rv;
 
 	if (ttlv_find(req, KMIP_TAG_UNIQUE_IDENTIFIER) != NULL) {
@@ -191,6 +197,13 @@ kop_load(struct kreq *r, const struct ttlv *req, char *id, size_t idlen)
 		kreq_fail(r, KMIP_REASON_ITEM_NOT_FOUND, "no object %s", id);
 		return (-1);
 	}
+	if (attrs_damaged(&r->obj, why, sizeof(why))) {
+		log_warnx("keystore object %s is damaged: %s", id, why);
+		ks_object_clear(&r->obj);
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "object %s is "
+		    "damaged: %s", id, why);
+		return (-1);
+	}
 	return (0);
 }
 
@@ -200,9 +213,21 @@ kop_save(struct kreq *r, struct ks_object *o, struct ttlv *a, int insert)
 {
 	char	 names[ATTR_NAMES_MAX][KS_NAME_MAX];
 	char	*np[ATTR_NAMES_MAX];
+	char	 why[128];
 	size_t	 n, i;
 
 	attr_set_datetime(a, "Last Change Date", time(NULL));
+	/*
+	 * What a client adds is held to its share (a Modify that does not
+	 * grow the object adds nothing); nothing is stored that attrs_load
+	 * would refuse.
+	 */
+	if (attrs_check(a, r->op == KMIP_OP_ADD_ATTRIBUTE ||
+	    (r->op == KMIP_OP_MODIFY_ATTRIBUTE &&
+	    ttlv_encoded_len(a) > o->attrs_len), why, sizeof(why)) == -1) {
+		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "%s", why);
+		return (-1);
+	}
 	attrs_store(o, a);
 	n = attr_names(a, names, ATTR_NAMES_MAX);
 	for (i = 0; i < n; i++)
@@ -227,7 +252,7 @@ static int
 kop_template(struct kreq *r, const struct ttlv *ta, struct ttlv *a)
 {
 	const struct ttlv	*t, *v;
-	char			 name[ATTR_NAME_MAX];
+	char			 name[ATTR_NAME_MAX], why[128];
 	int			 multi, modify;
 
 	if (ta == NULL)
@@ -256,10 +281,20 @@ kop_template(struct kreq *r, const struct ttlv *ta, struct ttlv *a)
 			    "attribute \"%s\" cannot be set by a client", name);
 			return (-1);
 		}
+		/* Checked as they come: each add walks the list. */
+		if (ttlv_count(a, KMIP_TAG_ATTRIBUTE) >= ATTRS_MAX) {
+			kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "an object "
+			    "carries at most %d attributes", ATTRS_MAX);
+			return (-1);
+		}
 		if (!multi && attr_get(a, name, 0) != NULL)
 			attr_set(a, name, 0, v);
 		else
 			(void)attr_add(a, name, v);
+	}
+	if (attrs_check(a, 1, why, sizeof(why)) == -1) {
+		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "%s", why);
+		return (-1);
 	}
 	return (0);
 }
@@ -514,7 +549,11 @@ create_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 		return (KOP_DONE);
 	}
 	kop_set_material(&r->obj, o1, res->len_out1);
-	a = attrs_load(&r->obj);
+	if ((a = attrs_load(&r->obj)) == NULL) {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "new object %s "
+		    "is damaged", r->obj.id);
+		return (KOP_DONE);
+	}
 	if (kop_save(r, &r->obj, a, 1) == 0) {
 		/* Create answers with the Object Type, Register without. */
 		if (r->op == KMIP_OP_CREATE)
@@ -656,14 +695,19 @@ ckp_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 	kop_set_material(&r->obj, o1, res->len_out1);
 	kop_set_material(&r->obj2, o2, res->len_out2);
 
-	a = attrs_load(&r->obj);
-	if (kop_save(r, &r->obj, a, 1) == -1) {
+	if ((a = attrs_load(&r->obj)) == NULL ||
+	    kop_save(r, &r->obj, a, 1) == -1) {
+		if (a == NULL)
+			kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "new object "
+			    "%s is damaged", r->obj.id);
 		ttlv_free(a);
 		return (KOP_DONE);
 	}
 	ttlv_free(a);
-	a = attrs_load(&r->obj2);
-	if (kop_save(r, &r->obj2, a, 1) == 0) {
+	if ((a = attrs_load(&r->obj2)) == NULL)
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "new object %s "
+		    "is damaged", r->obj2.id);
+	else if (kop_save(r, &r->obj2, a, 1) == 0) {
 		ttlv_add_string(r->payload,
 		    KMIP_TAG_PRIVATE_KEY_UNIQUE_IDENTIFIER, r->obj.id);
 		ttlv_add_string(r->payload,
@@ -1598,7 +1642,7 @@ op_locate(struct kreq *r, const struct ttlv *req)
 	struct ks_object	 o;
 	struct ttlv		*a;
 	char			 name[ATTR_NAME_MAX], text[KS_NAME_MAX];
-	size_t			 n, i, found = 0;
+	size_t			 n, i, found = 0, room, need;
 	int32_t			 max = LOCATE_MAX, offset = 0;
 	int			 ok;
 
@@ -1634,15 +1678,29 @@ op_locate(struct kreq *r, const struct ttlv *req)
 		    sizeof(text)) == 0)
 			f.name = text;
 	}
-	if (ks_locate(engine->ks, &f, ids, LOCATE_MAX, &n) == -1) {
+	/* The work of one request is bounded, whatever its items. */
+	if (r->examined >= LOCATE_EXAMINE_MAX) {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "one request may "
+		    "look at %d objects; send fewer Locate items",
+		    LOCATE_EXAMINE_MAX);
+		return (KOP_DONE);
+	}
+	if (ks_locate(engine->ks, &f, ids, MIN(LOCATE_MAX,
+	    LOCATE_EXAMINE_MAX - r->examined), &n) == -1) {
 		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "keystore: %s",
 		    ks_error(engine->ks));
 		return (KOP_DONE);
 	}
+	r->examined += n;
+	room = kreq_room(r);
 	for (i = 0; i < n && found < (size_t)(offset + max); i++) {
 		if (ks_get(engine->ks, ids[i], &o) != 0)
 			continue;
-		a = attrs_load(&o);
+		if ((a = attrs_load(&o)) == NULL) {
+			/* Damaged (logged): signerctl show damaged. */
+			ks_object_clear(&o);
+			continue;
+		}
 		ok = 1;
 		for (t = ttlv_find(req, KMIP_TAG_ATTRIBUTE); ok && t != NULL;
 		    t = ttlv_find_next(req, t, KMIP_TAG_ATTRIBUTE)) {
@@ -1656,8 +1714,18 @@ op_locate(struct kreq *r, const struct ttlv *req)
 		}
 		ttlv_free(a);
 		ks_object_clear(&o);
-		if (ok && found++ >= (size_t)offset)
-			kop_payload_id(r, ids[i]);
+		if (!ok || found++ < (size_t)offset)
+			continue;
+		need = TTLV_HEADER_LEN + ((strlen(ids[i]) + 7) & ~(size_t)7);
+		if (need > room) {
+			kreq_fail(r, KMIP_REASON_RESPONSE_TOO_LARGE, "the "
+			    "objects found do not fit in a response of %zu "
+			    "bytes; ask for fewer with Maximum Items",
+			    r->budget);
+			return (KOP_DONE);
+		}
+		room -= need;
+		kop_payload_id(r, ids[i]);
 	}
 	return (KOP_DONE);
 }

@@ -54,6 +54,10 @@ struct kreq {
 	kop_cont		 cont;		/* after a signer's answer */
 	struct ks_object	 obj;		/* object of the operation */
 	struct ks_object	 obj2;		/* the other half of a pair */
+	size_t			 len;		/* of the request, bytes */
+	size_t			 budget;	/* most the response may take */
+	size_t			 used;		/* it takes so far, encoded */
+	size_t			 examined;	/* objects Locate looked at */
 };
 TAILQ_HEAD(kreq_list, kreq);
 
@@ -67,6 +71,8 @@ void		 kreq_fail(struct kreq *, uint32_t, const char *, ...)
 int		 kreq_signer_send(struct kreq *, const char *, uint32_t,
 		    const void *, size_t, const struct iovec *, int, kop_cont);
 int		 kreq_version_at_least(const struct kreq *, int, int);
+size_t		 kreq_room(const struct kreq *);
+void		 kmip_flush(void);
 
 /* kmip_ops.c */
 enum kop_ret	 kop_run(struct kreq *, uint32_t, const struct ttlv *);

@@ -290,6 +290,7 @@ child_send_engine_conf(struct child *c)
 	}
 	(void)strlcpy(ec.keystore, parent->conf->keystore,
 	    sizeof(ec.keystore));
+	ec.max_message = parent->conf->max_message;
 	if (parent->conf->default_signer != NULL)
 		(void)strlcpy(ec.default_signer, parent->conf->default_signer,
 		    sizeof(ec.default_signer));

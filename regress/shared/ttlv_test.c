@@ -1240,6 +1240,73 @@ ATF_TC_BODY(names, tc)
 	ATF_CHECK(kmip_op_name(0xffffffffU) == NULL);
 }
 
+/*
+ * ttlv_check_limits accepts a tree exactly when ttlv_decode under the
+ * same limits accepts its encoding: each limit at, and one under, what
+ * the tree needs.
+ */
+ATF_TC_WITHOUT_HEAD(check_limits);
+ATF_TC_BODY(check_limits, tc)
+{
+	struct ttlv		*root, *s, *got;
+	struct ttlv_limits	 exact, lim;
+	const char		*err;
+	uint8_t			*buf;
+	size_t			 len;
+	int			 i, field, under, chk, dec;
+
+	root = ttlv_new_structure(KMIP_TAG_TEMPLATE_ATTRIBUTE);
+	s = ttlv_add_structure(ttlv_add_structure(root, KMIP_TAG_ATTRIBUTE),
+	    KMIP_TAG_ATTRIBUTE_VALUE);
+	ttlv_add_string(s, KMIP_TAG_NAME_VALUE, "twenty bytes of text");
+	for (i = 0; i < 5; i++)
+		ttlv_add_integer(root, KMIP_TAG_ATTRIBUTE_INDEX, i);
+	ttlv_add_bytes(root, KMIP_TAG_KEY_MATERIAL, "0123456789", 10);
+	len = ttlv_encoded_len(root);
+	ATF_REQUIRE((buf = malloc(len)) != NULL);
+	ATF_REQUIRE(ttlv_encode(root, buf, len) == 0);
+	/* 3 structures deep, 10 items, longest string 20 bytes. */
+	exact.max_size = len;
+	exact.max_depth = 3;
+	exact.max_items = 10;
+	exact.max_string = 20;
+	for (field = 0; field < 4; field++)
+		for (under = 0; under < 2; under++) {
+			lim = exact;
+			switch (field) {
+			case 0:
+				lim.max_size -= under;
+				break;
+			case 1:
+				lim.max_depth -= under;
+				break;
+			case 2:
+				lim.max_items -= under;
+				break;
+			case 3:
+				lim.max_string -= under;
+				break;
+			}
+			err = NULL;
+			chk = ttlv_check_limits(root, &lim, &err);
+			dec = ttlv_decode(buf, len, &lim, &got, &err);
+			ATF_CHECK_MSG(chk == dec, "limit %d%s: check %d, decode "
+			    "%d", field, under ? " - 1" : "", chk, dec);
+			ATF_CHECK_EQ(chk, under ? -1 : 0);
+			if (chk == -1)
+				ATF_CHECK(err != NULL);
+			if (dec == 0)
+				ttlv_free(got);
+		}
+	/* A leaf on its own: depth 0 structures, one item. */
+	lim = exact;
+	lim.max_items = 1;
+	ATF_CHECK_EQ(ttlv_check_limits(ttlv_find(root, KMIP_TAG_KEY_MATERIAL),
+	    &lim, &err), 0);
+	free(buf);
+	ttlv_free(root);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, spec_examples);
@@ -1261,5 +1328,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, pykmip_cross);
 	ATF_TP_ADD_TC(tp, dump);
 	ATF_TP_ADD_TC(tp, names);
+	ATF_TP_ADD_TC(tp, check_limits);
 	return (atf_no_error());
 }

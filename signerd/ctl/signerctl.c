@@ -21,30 +21,36 @@
 enum action {
 	SHOW_STATUS,
 	SHOW_SIGNERS,
+	SHOW_DAMAGED,
+	DESTROY,
 	RELOAD,
 	RESTART_SIGNER,
 	LOG_VERBOSE,
 	LOG_BRIEF
 };
 
-/* The commands, as words; ARG marks the one that takes an argument. */
+/* The commands, as words; arg names the argument of those taking one. */
 static const struct command {
 	const char	*words[3];
 	enum action	 action;
-	int		 arg;
+	const char	*arg;
 } commands[] = {
-	{ { "show", "status" },		SHOW_STATUS,	0 },
-	{ { "show", "signers" },	SHOW_SIGNERS,	0 },
-	{ { "reload" },			RELOAD,		0 },
-	{ { "restart", "signer" },	RESTART_SIGNER,	1 },
-	{ { "log", "verbose" },		LOG_VERBOSE,	0 },
-	{ { "log", "brief" },		LOG_BRIEF,	0 },
+	{ { "show", "status" },		SHOW_STATUS,	NULL },
+	{ { "show", "signers" },	SHOW_SIGNERS,	NULL },
+	{ { "show", "damaged" },	SHOW_DAMAGED,	NULL },
+	{ { "destroy" },		DESTROY,	"ID" },
+	{ { "reload" },			RELOAD,		NULL },
+	{ { "restart", "signer" },	RESTART_SIGNER,	"NAME" },
+	{ { "log", "verbose" },		LOG_VERBOSE,	NULL },
+	{ { "log", "brief" },		LOG_BRIEF,	NULL },
 };
 
 static __dead void	 usage(void);
 static const struct command *parse(int, char *[], const char **);
 static void		 safe_print(FILE *, const char *, int);
 static void		 print_uptime(int64_t);
+static const char	*object_type_name(uint32_t);
+static const char	*object_state_name(uint32_t);
 static int		 show_reply(enum action, struct imsg *, int *);
 
 static __dead void
@@ -60,7 +66,9 @@ usage(void)
 		for (j = 0; j < 3 && commands[i].words[j] != NULL; j++)
 			fprintf(stderr, "%s%s", j ? " " : "",
 			    commands[i].words[j]);
-		fprintf(stderr, "%s\n", commands[i].arg ? " NAME" : "");
+		if (commands[i].arg != NULL)
+			fprintf(stderr, " %s", commands[i].arg);
+		fprintf(stderr, "\n");
 	}
 	exit(1);
 }
@@ -76,14 +84,14 @@ parse(int argc, char *argv[], const char **arg)
 		c = &commands[i];
 		for (n = 0; n < 3 && c->words[n] != NULL; n++)
 			;
-		if (argc != n + c->arg)
+		if (argc != n + (c->arg != NULL))
 			continue;
 		for (j = 0; j < n; j++)
 			if (strcmp(argv[j], c->words[j]) != 0)
 				break;
 		if (j < n)
 			continue;
-		*arg = c->arg ? argv[n] : NULL;
+		*arg = c->arg != NULL ? argv[n] : NULL;
 		return (c);
 	}
 	return (NULL);
@@ -95,6 +103,7 @@ main(int argc, char *argv[])
 	struct sockaddr_un	 sun;
 	struct imsgbuf		 ibuf;
 	struct imsg		 imsg;
+	struct ctl_destroy	 cd;
 	const struct command	*cmd;
 	const char		*sock = SIGNERD_SOCKET, *arg = NULL;
 	char			 name[SIGNER_NAME_MAX];
@@ -114,8 +123,11 @@ main(int argc, char *argv[])
 	argv += optind;
 	if ((cmd = parse(argc, argv, &arg)) == NULL)
 		usage();
-	if (arg != NULL && strlen(arg) >= SIGNER_NAME_MAX)
+	if (cmd->action == RESTART_SIGNER && strlen(arg) >= SIGNER_NAME_MAX)
 		errx(1, "signer name too long: %s", arg);
+	if (cmd->action == DESTROY && (arg[0] == '\0' ||
+	    strlen(arg) >= CTL_ID_MAX))
+		errx(1, "not an object id: %s", arg);
 
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
@@ -141,6 +153,18 @@ main(int argc, char *argv[])
 		    NULL, 0);
 		printf("%-16s %-8s %-8s %-9s %-12s %-8s %s\n", "NAME", "TYPE",
 		    "PID", "PROCESS", "STATE", "RESTARTS", "DETAIL");
+		break;
+	case SHOW_DAMAGED:
+		imsg_compose(&ibuf, IMSG_CTL_SHOW_DAMAGED, IMSG_VERSION, 0, -1,
+		    NULL, 0);
+		printf("%-36s %-16s %-13s %-12s %s\n", "ID", "OWNER", "TYPE",
+		    "STATE", "WHY");
+		break;
+	case DESTROY:
+		memset(&cd, 0, sizeof(cd));
+		(void)strlcpy(cd.id, arg, sizeof(cd.id));
+		imsg_compose(&ibuf, IMSG_CTL_DESTROY, IMSG_VERSION, 0, -1,
+		    &cd, sizeof(cd));
 		break;
 	case RELOAD:
 		imsg_compose(&ibuf, IMSG_CTL_RELOAD, IMSG_VERSION, 0, -1,
@@ -216,12 +240,35 @@ print_uptime(int64_t started)
 		    (long long)(t % 86400) / 3600);
 }
 
+/* KMIP Object Type and State, as the specification names them. */
+static const char *
+object_type_name(uint32_t type)
+{
+	static const char *names[] = { "-", "Certificate", "SymmetricKey",
+	    "PublicKey", "PrivateKey", "SplitKey", "Template", "SecretData",
+	    "OpaqueObject" };
+
+	return (type < sizeof(names) / sizeof(names[0]) ? names[type] : "?");
+}
+
+static const char *
+object_state_name(uint32_t state)
+{
+	static const char *names[] = { "-", "Pre-Active", "Active",
+	    "Deactivated", "Compromised", "Destroyed",
+	    "Destroyed-Comp" };
+
+	return (state < sizeof(names) / sizeof(names[0]) ? names[state] :
+	    "?");
+}
+
 /* One reply; returns 1 when the answer is complete. */
 static int
 show_reply(enum action action, struct imsg *imsg, int *rv)
 {
 	struct proc_info	 pi;
 	struct ctl_signer	 cs;
+	struct ctl_object	 co;
 	struct ctl_result	 res;
 
 	switch (imsg_get_type(imsg)) {
@@ -252,6 +299,21 @@ show_reply(enum action action, struct imsg *imsg, int *rv)
 		    proc_state_name(cs.proc.state),
 		    signer_state_name(cs.status.state), cs.proc.restarts);
 		safe_print(stdout, cs.status.detail, 0);
+		printf("\n");
+		return (0);
+	case IMSG_CTL_OBJECT:
+		if (action != SHOW_DAMAGED ||
+		    imsg_get_data(imsg, &co, sizeof(co)) == -1)
+			errx(1, "unexpected reply from signerd");
+		strterm(co.id, sizeof(co.id));
+		strterm(co.owner, sizeof(co.owner));
+		strterm(co.why, sizeof(co.why));
+		safe_print(stdout, co.id, 36);
+		printf(" ");
+		safe_print(stdout, co.owner[0] != '\0' ? co.owner : "-", 16);
+		printf(" %-13s %-12s ", object_type_name(co.type),
+		    object_state_name(co.state));
+		safe_print(stdout, co.why, 0);
 		printf("\n");
 		return (0);
 	case IMSG_CTL_END:
