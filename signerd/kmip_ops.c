@@ -126,6 +126,20 @@ kop_run(struct kreq *r, uint32_t op, const struct ttlv *req)
 {
 	size_t	 i;
 
+	/*
+	 * No certificate (client certificate optional): the client may
+	 * learn what the server speaks, nothing more.  Owners are
+	 * identities, and "" would be one shared by every such client.
+	 */
+	if (r->hdr.identity[0] == '\0' && op != KMIP_OP_DISCOVER_VERSIONS &&
+	    op != KMIP_OP_QUERY) {
+		kreq_fail(r, KMIP_REASON_AUTHENTICATION_NOT_SUCCESSFUL,
+		    "%s needs a client certificate: unauthenticated clients "
+		    "may only use Discover Versions and Query",
+		    kmip_op_name(op) != NULL ? kmip_op_name(op) :
+		    "this operation");
+		return (KOP_DONE);
+	}
 	for (i = 0; i < sizeof(kops) / sizeof(kops[0]); i++)
 		if (kops[i].op == op)
 			return (kops[i].fn(r, req));
@@ -153,6 +167,50 @@ client_attr(const char *name, int *multi, int *modify)
 			*modify = client_attrs[i].modify;
 			return (1);
 		}
+	return (0);
+}
+
+/*
+ * Sensitive and Extractable only ever tighten: Sensitive false -> true,
+ * Extractable true -> false, whatever the operation (Add, Modify, the
+ * templates of Create, Create Key Pair, Register), and neither may be
+ * deleted.  v is the new value (NULL to delete), a the attributes the
+ * object has (NULL for a new object: the defaults apply, Sensitive
+ * false, Extractable true).  0 if allowed, else -1 and the item failed.
+ */
+static int
+kop_protected(struct kreq *r, const struct ttlv *a, const char *name,
+    const struct ttlv *v)
+{
+	int	 old, sens;
+
+	if (strcmp(name, "Sensitive") == 0) {
+		sens = 1;
+		old = 0;
+	} else if (strcmp(name, "Extractable") == 0) {
+		sens = 0;
+		old = 1;
+	} else
+		return (0);
+	if (v == NULL) {
+		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "\"%s\" cannot "
+		    "be deleted", name);
+		return (-1);
+	}
+	if (v->type != TTLV_BOOLEAN) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "\"%s\" is a "
+		    "Boolean", name);
+		return (-1);
+	}
+	/* A stored value of another type reads as the stricter one. */
+	if (a != NULL && attr_get(a, name, 0) != NULL &&
+	    attr_get_bool(a, name, &old) == -1)
+		old = sens ? 1 : 0;
+	if ((sens && old && !v->v.b) || (!sens && !old && v->v.b)) {
+		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "\"%s\" cannot "
+		    "be relaxed", name);
+		return (-1);
+	}
 	return (0);
 }
 
@@ -256,6 +314,9 @@ kop_template(struct kreq *r, const struct ttlv *ta, struct ttlv *a)
 			    "attribute \"%s\" cannot be set by a client", name);
 			return (-1);
 		}
+		/* A new object: only the type is checked here. */
+		if (kop_protected(r, NULL, name, v) == -1)
+			return (-1);
 		if (!multi && attr_get(a, name, 0) != NULL)
 			attr_set(a, name, 0, v);
 		else
@@ -297,6 +358,12 @@ kop_new_object(struct kreq *r, struct ks_object *o, uint32_t type,
     uint32_t alg, const char *signer)
 {
 	memset(o, 0, sizeof(*o));
+	/* kop_run keeps them out; an object owned by "" is everybody's. */
+	if (r->hdr.identity[0] == '\0') {
+		kreq_fail(r, KMIP_REASON_AUTHENTICATION_NOT_SUCCESSFUL,
+		    "no client identity");
+		return (-1);
+	}
 	if (ks_new_id(engine->ks, o->id, sizeof(o->id)) == -1) {
 		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "keystore: %s",
 		    ks_error(engine->ks));
@@ -846,8 +913,16 @@ op_get(struct kreq *r, const struct ttlv *req)
 		break;
 	default:
 		a = attrs_load(&r->obj);
-		(void)attr_get_bool(a, "Sensitive", &sensitive);
-		(void)attr_get_bool(a, "Extractable", &extractable);
+		/*
+		 * A value that is not a Boolean (stored before templates
+		 * were checked) reads as the stricter one.
+		 */
+		if (attr_get(a, "Sensitive", 0) != NULL &&
+		    attr_get_bool(a, "Sensitive", &sensitive) == -1)
+			sensitive = 1;
+		if (attr_get(a, "Extractable", 0) != NULL &&
+		    attr_get_bool(a, "Extractable", &extractable) == -1)
+			extractable = 0;
 		ttlv_free(a);
 		if (sensitive)
 			kreq_fail(r, KMIP_REASON_SENSITIVE, "object %s is "
@@ -1355,6 +1430,10 @@ op_add_attribute(struct kreq *r, const struct ttlv *req)
 		ttlv_free(a);
 		return (KOP_DONE);
 	}
+	if (kop_protected(r, a, name, v) == -1) {
+		ttlv_free(a);
+		return (KOP_DONE);
+	}
 	(void)attr_add(a, name, v);
 	if (kop_save(r, &r->obj, a, 0) == 0) {
 		kop_payload_id(r, id);
@@ -1370,7 +1449,7 @@ op_modify_attribute(struct kreq *r, const struct ttlv *req)
 	const struct ttlv	*t, *v;
 	struct ttlv		*a;
 	char			 id[KS_ID_MAX], name[ATTR_NAME_MAX];
-	int			 multi, modify, old;
+	int			 multi, modify;
 	int32_t			 idx;
 
 	if (kop_load(r, req, id, sizeof(id)) == -1 ||
@@ -1390,15 +1469,7 @@ op_modify_attribute(struct kreq *r, const struct ttlv *req)
 		ttlv_free(a);
 		return (KOP_DONE);
 	}
-	/* Sensitive may only become true, Extractable only false. */
-	if ((strcmp(name, "Sensitive") == 0 &&
-	    attr_get_bool(a, name, &old) == 0 && old &&
-	    v->type == TTLV_BOOLEAN && !v->v.b) ||
-	    (strcmp(name, "Extractable") == 0 &&
-	    attr_get_bool(a, name, &old) == 0 && !old &&
-	    v->type == TTLV_BOOLEAN && v->v.b)) {
-		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "\"%s\" cannot be "
-		    "relaxed", name);
+	if (kop_protected(r, a, name, v) == -1) {
 		ttlv_free(a);
 		return (KOP_DONE);
 	}
@@ -1435,6 +1506,9 @@ op_delete_attribute(struct kreq *r, const struct ttlv *req)
 		    "cannot be deleted by a client", name);
 		return (KOP_DONE);
 	}
+	/* Deleting would bring back the lax default. */
+	if (kop_protected(r, NULL, name, NULL) == -1)
+		return (KOP_DONE);
 	a = attrs_load(&r->obj);
 	if (attr_get(a, name, idx) == NULL) {
 		kreq_fail(r, KMIP_REASON_ITEM_NOT_FOUND, "object %s has no "
