@@ -1065,52 +1065,65 @@ reg_key_block(struct kreq *r, const struct ttlv *obj, uint32_t *fmt,
 	return (-1);
 }
 
-/* A private key as PKCS#8 DER, from PKCS#8 or PKCS#1/SEC1 DER. */
+/*
+ * What the signer found a Register'ed private key to be, from the public
+ * half it answered (DER SubjectPublicKeyInfo): public data, so the
+ * engine may parse it.  -1 if it does not parse or is of no kind the
+ * signer makes.
+ */
 static int
-reg_pkcs8(struct kreq *r, const uint8_t *p, size_t len, uint8_t **der,
-    int *derlen, uint32_t *kind, uint32_t *alg, int32_t *bits)
+reg_private_kind(const uint8_t *spki, size_t len, uint32_t *alg,
+    int32_t *bits)
 {
-	PKCS8_PRIV_KEY_INFO	*p8;
-	EVP_PKEY		*pk;
-	const uint8_t		*q = p;
+	EVP_PKEY	*pk;
+	const uint8_t	*q = spki;
+	int		 rv = -1;
 
-	if ((pk = d2i_AutoPrivateKey(NULL, &q, len)) == NULL ||
-	    q != p + len) {
-		EVP_PKEY_free(pk);
-		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "the private key "
-		    "does not parse (PKCS#8 or PKCS#1 DER)");
-		return (-1);
-	}
+	if ((pk = d2i_PUBKEY(NULL, &q, len)) == NULL || q != spki + len)
+		goto done;
 	*bits = EVP_PKEY_get_bits(pk);
-	if (EVP_PKEY_is_a(pk, "RSA")) {
-		*kind = HSM_KEY_RSA;
+	if (EVP_PKEY_is_a(pk, "RSA"))
 		*alg = KMIP_ALG_RSA;
-	} else if (EVP_PKEY_is_a(pk, "ED25519")) {
-		*kind = HSM_KEY_ED25519;
+	else if (EVP_PKEY_is_a(pk, "ED25519"))
 		*alg = KMIP_ALG_ED25519;
-	} else if (EVP_PKEY_is_a(pk, "EC") && (*bits == 256 ||
-	    *bits == 384 || *bits == 521)) {
-		*kind = *bits == 256 ? HSM_KEY_EC_P256 : *bits == 384 ?
-		    HSM_KEY_EC_P384 : HSM_KEY_EC_P521;
+	else if (EVP_PKEY_is_a(pk, "EC") && (*bits == 256 || *bits == 384 ||
+	    *bits == 521))
 		*alg = KMIP_ALG_ECDSA;
-	} else {
-		EVP_PKEY_free(pk);
-		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "private keys are "
-		    "RSA, EC P-256/384/521 or Ed25519");
-		return (-1);
-	}
-	*der = NULL;
-	*derlen = 0;
-	if ((p8 = EVP_PKEY2PKCS8(pk)) != NULL)
-		*derlen = i2d_PKCS8_PRIV_KEY_INFO(p8, der);
-	PKCS8_PRIV_KEY_INFO_free(p8);
+	else
+		goto done;
+	rv = 0;
+ done:
 	EVP_PKEY_free(pk);
-	if (*derlen <= 0) {
-		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "cannot encode the "
-		    "private key");
-		return (-1);
+	return (rv);
+}
+
+/*
+ * A Register'ed private key came back wrapped, with its public half:
+ * algorithm and length come from the public half, then as Create.
+ */
+static enum kop_ret
+reg_private_done(struct kreq *r, const struct hsm_result *res,
+    const uint8_t *o1, const uint8_t *o2, const uint8_t *o3)
+{
+	struct ttlv	*a;
+	uint32_t	 alg;
+	int32_t		 bits;
+
+	if (kop_signer_failed(r, res) == -1)
+		return (KOP_DONE);
+	if (res->len_out1 == 0 || reg_private_kind(o2, res->len_out2, &alg,
+	    &bits) == -1) {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "the signer "
+		    "returned no usable key");
+		return (KOP_DONE);
 	}
-	return (0);
+	r->obj.algorithm = alg;
+	a = attrs_load(&r->obj);
+	attr_set_enum(a, "Cryptographic Algorithm", alg);
+	attr_set_integer(a, "Cryptographic Length", bits);
+	attrs_store(&r->obj, a);
+	ttlv_free(a);
+	return (create_done(r, res, o1, o2, o3));
 }
 
 /* A public key as DER SubjectPublicKeyInfo, from PKCS#1 or SPKI DER. */
@@ -1240,13 +1253,15 @@ op_register(struct kreq *r, const struct ttlv *req)
 		alg = 0;
 		break;
 	case KMIP_OBJ_PRIVATE_KEY:
+		/*
+		 * Only the signer parses a private key: the engine keeps no
+		 * copy, and OpenSSL here would leave some in freed memory.
+		 */
 		if (reg_key_block(r, ttlv_find(req, KMIP_TAG_PRIVATE_KEY),
-		    &fmt, &p, &len, &alg) == -1 ||
-		    reg_pkcs8(r, p, len, &der, &derlen, &kind, &alg,
-		    &bits) == -1)
+		    &fmt, &p, &len, &alg) == -1)
 			goto done;
-		p = der;
-		len = derlen;
+		kind = HSM_KEY_PRIVATE;
+		alg = 0;
 		break;
 	case KMIP_OBJ_PUBLIC_KEY:
 		if (reg_key_block(r, ttlv_find(req, KMIP_TAG_PUBLIC_KEY),
@@ -1289,11 +1304,14 @@ op_register(struct kreq *r, const struct ttlv *req)
 	memset(&im, 0, sizeof(im));
 	(void)strlcpy(im.id, r->obj.id, sizeof(im.id));
 	im.kind = kind;
+	im.format = kind != HSM_KEY_PRIVATE ? HSM_FMT_RAW :
+	    fmt == KMIP_FMT_PKCS8 ? HSM_FMT_PKCS8 : HSM_FMT_DER;
 	im.len_key = len;
 	iov[0].iov_base = (void *)(uintptr_t)p;
 	iov[0].iov_len = len;
 	if (kreq_signer_send(r, signer, IMSG_HSM_IMPORT, &im, sizeof(im),
-	    iov, 1, create_done) == 0)
+	    iov, 1, kind == HSM_KEY_PRIVATE ? reg_private_done :
+	    create_done) == 0)
 		ret = KOP_WAIT;
  done:
 	if (der != NULL)
