@@ -744,7 +744,7 @@ static int
 sw_import_pair(struct softkey *sk, const struct hsm_req *req,
     struct hsm_res *res)
 {
-	struct hsm_req	 kreq;
+	struct hsm_req	 found;
 	EVP_PKEY	*pkey;
 	EVP_PKEY_CTX	*pctx;
 	uint32_t	 kind;
@@ -786,9 +786,9 @@ sw_import_pair(struct softkey *sk, const struct hsm_req *req,
 	}
 	ERR_clear_error();
 	/* The blob's additional data names the kind it really is. */
-	kreq = *req;
-	kreq.kind = kind;
-	return (sw_keep_pair(sk, &kreq, pkey, res));
+	found = *req;
+	found.kind = kind;
+	return (sw_keep_pair(sk, &found, pkey, res));
 }
 
 int
