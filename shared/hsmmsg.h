@@ -35,7 +35,7 @@ enum hsm_key_kind {
 	HSM_KEY_EC_P384,
 	HSM_KEY_EC_P521,
 	HSM_KEY_ED25519,
-	HSM_KEY_SECRET,		/* Secret Data: opaque bytes, no operations */
+	HSM_KEY_SECRET,		/* Secret Data: opaque, no operations */
 	HSM_KEY_PRIVATE		/* import only: a private key, the signer
 				   finds out which kind */
 };

@@ -1540,14 +1540,14 @@ ATF_TC_BODY(import_private_any, tc)
 		int		 p8;
 		uint32_t	 kind;
 	} t[] = {
-		{ "RSA", NULL, 2048, 0, HSM_KEY_RSA },		/* PKCS#1 */
+		{ "RSA", NULL, 2048, 0, HSM_KEY_RSA },	/* PKCS#1 */
 		{ "RSA", NULL, 2048, 1, HSM_KEY_RSA },
 		{ "EC", "P-256", 0, 0, HSM_KEY_EC_P256 },	/* SEC1 */
 		{ "EC", "P-384", 0, 1, HSM_KEY_EC_P384 },
 		{ "EC", "P-521", 0, 0, HSM_KEY_EC_P521 },
 		{ "ED25519", NULL, 0, 1, HSM_KEY_ED25519 },
 		{ "EC", "P-224", 0, 1, 0 },			/* refused */
-		{ "RSA", NULL, 1024, 0, 0 },			/* refused */
+		{ "RSA", NULL, 1024, 0, 0 },		/* refused */
 	};
 	struct softkey		*sk = sk_open(15, 0);
 	struct hsm_req		 r;

@@ -1260,15 +1260,15 @@ ATF_TC_BODY(utf8_decode, tc)
 		{ "\xf4\x8f\xbf\xbf", 1 },		/* U+10FFFF */
 		{ "\xed\x9f\xbf", 1 },			/* U+D7FF */
 		{ "\xee\x80\x80", 1 },			/* U+E000 */
-		{ "\x01\x7f", 1 },	/* controls are UTF-8; cleaned later */
+		{ "\x01\x7f", 1 },	/* controls: UTF-8, cleaned later */
 		{ "\xff\xfe", 0 },
-		{ "\x80", 0 },				/* stray continuation */
+		{ "\x80", 0 },			/* stray continuation */
 		{ "a\xbf", 0 },
 		{ "\xc0\xaf", 0 },			/* overlong '/' */
 		{ "\xc1\xbf", 0 },
-		{ "\xe0\x80\xaf", 0 },			/* overlong, 3 bytes */
+		{ "\xe0\x80\xaf", 0 },		/* overlong, 3 bytes */
 		{ "\xe0\x9f\xbf", 0 },
-		{ "\xf0\x80\x80\xaf", 0 },		/* overlong, 4 bytes */
+		{ "\xf0\x80\x80\xaf", 0 },	/* overlong, 4 bytes */
 		{ "\xf0\x8f\xbf\xbf", 0 },
 		{ "\xed\xa0\x80", 0 },			/* U+D800 */
 		{ "\xed\xbf\xbf", 0 },			/* U+DFFF */
@@ -1278,7 +1278,7 @@ ATF_TC_BODY(utf8_decode, tc)
 		{ "\xc3", 0 },				/* truncated */
 		{ "ab\xe2\x82", 0 },
 		{ "\xf0\x9f\x94", 0 },
-		{ "\xe2\x28\xa1", 0 },			/* bad continuation */
+		{ "\xe2\x28\xa1", 0 },		/* bad continuation */
 	};
 	uint8_t		 msg[64], in[48];
 	struct ttlv	*d;
@@ -1331,7 +1331,8 @@ ATF_TC_BODY(utf8_clean, tc)
 		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91",
 		    "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91" },
 		{ "a\nb\tc\x1b[31m\x7f", "a?b?c?[31m?" },
-		{ "C1 \xc2\x85 \xc2\x9f end \xc2\xa0", "C1 ?? ?? end \xc2\xa0" },
+		{ "C1 \xc2\x85 \xc2\x9f end \xc2\xa0",
+		    "C1 ?? ?? end \xc2\xa0" },
 		{ "bad \xff\xfe x", "bad ?? x" },
 		{ "\xed\xa0\x80", "???" },
 		/* A character cut by the end is dropped, not replaced. */
