@@ -86,6 +86,7 @@ hsm_req_parse(uint32_t type, const void *buf, size_t len, struct hsm_req *r,
 		}
 		memcpy(r->id, im.id, sizeof(r->id));
 		r->kind = im.kind;
+		r->format = im.format;
 		r->key = rest > 0 ? p + sizeof(im) : NULL;
 		r->len_key = rest;
 		break;

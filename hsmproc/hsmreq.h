@@ -23,6 +23,7 @@ struct hsm_req {
 	uint32_t	 op;		/* enum hsm_op_kind (IMSG_HSM_OP) */
 	uint32_t	 kind;		/* enum hsm_key_kind */
 	uint32_t	 bits;		/* IMSG_HSM_GENERATE */
+	uint32_t	 format;	/* IMSG_HSM_IMPORT: HSM_FMT_* */
 	uint32_t	 padding;
 	uint32_t	 hash;
 	uint32_t	 tag_len;

@@ -76,6 +76,10 @@ static const char *sw_hash_name(uint32_t);
 static const char *sw_hmac_hash(uint32_t);
 static int	 sw_pkey_is(EVP_PKEY *, uint32_t);
 static EVP_PKEY	*sw_p8_decode(const uint8_t *, size_t);
+static EVP_PKEY	*sw_priv_decode(const struct hsm_req *);
+static uint32_t	 sw_pkey_kind(EVP_PKEY *);
+static int	 sw_import_pair(struct softkey *, const struct hsm_req *,
+		    struct hsm_res *);
 static int	 sw_p8_encode(EVP_PKEY *, uint8_t **, size_t *);
 static int	 sw_spki(EVP_PKEY *, struct hsm_res *);
 static int	 sw_keep_pair(struct softkey *, const struct hsm_req *,
@@ -380,6 +384,49 @@ sw_p8_decode(const uint8_t *der, size_t len)
 		pkey = EVP_PKCS82PKEY_ex(p8, NULL, NULL);
 	PKCS8_PRIV_KEY_INFO_free(p8);
 	return (pkey);
+}
+
+/*
+ * A private key as Register brought it: DER PKCS#8, or (HSM_FMT_DER) any
+ * of PKCS#8, PKCS#1 RSAPrivateKey and SEC1 ECPrivateKey, exactly
+ * len_key bytes.
+ */
+static EVP_PKEY *
+sw_priv_decode(const struct hsm_req *req)
+{
+	EVP_PKEY		*pkey;
+	const unsigned char	*p = req->key;
+
+	if (req->len_key > LONG_MAX)
+		return (NULL);
+	switch (req->format) {
+	case HSM_FMT_PKCS8:
+		return (sw_p8_decode(req->key, req->len_key));
+	case HSM_FMT_DER:
+		pkey = d2i_AutoPrivateKey(NULL, &p, (long)req->len_key);
+		if (pkey != NULL && p != req->key + req->len_key) {
+			EVP_PKEY_free(pkey);
+			pkey = NULL;
+		}
+		return (pkey);
+	}
+	return (NULL);
+}
+
+/* The kind of a private key, or 0 if it is none we support. */
+static uint32_t
+sw_pkey_kind(EVP_PKEY *pkey)
+{
+	static const uint32_t	 kinds[] = {
+		HSM_KEY_RSA, HSM_KEY_EC_P256, HSM_KEY_EC_P384,
+		HSM_KEY_EC_P521, HSM_KEY_ED25519
+	};
+	size_t			 i;
+
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (sw_pkey_is(pkey, kinds[i]))
+			return (kinds[i]);
+	return (0);
 }
 
 /* A private key to DER PKCS#8; *der is malloc'ed (wipe it). */
@@ -688,59 +735,79 @@ sw_generate(struct softkey *sk, const struct hsm_req *req,
 	return (sw_keep_raw(sk, req, raw, len, res));
 }
 
+/*
+ * A private key from Register: parsed here and nowhere else, checked
+ * (a kind we support, RSA of sane size, halves that match), wrapped
+ * under its kind.  HSM_KEY_PRIVATE means "find out which kind".
+ */
+static int
+sw_import_pair(struct softkey *sk, const struct hsm_req *req,
+    struct hsm_res *res)
+{
+	struct hsm_req	 found;
+	EVP_PKEY	*pkey;
+	EVP_PKEY_CTX	*pctx;
+	uint32_t	 kind;
+	int		 bits, rv;
+
+	if ((pkey = sw_priv_decode(req)) == NULL) {
+		ERR_clear_error();
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "the private key does not parse (%s DER)",
+		    req->format == HSM_FMT_PKCS8 ? "PKCS#8" :
+		    "PKCS#8, PKCS#1 or SEC1"));
+	}
+	kind = sw_pkey_kind(pkey);
+	if (kind == 0 || (req->kind != HSM_KEY_PRIVATE && kind != req->kind)) {
+		EVP_PKEY_free(pkey);
+		if (req->kind != HSM_KEY_PRIVATE)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "the private key is not an %s key",
+			    sw_kind_name(req->kind)));
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "private keys are RSA, EC P-256/384/521 or Ed25519"));
+	}
+	bits = EVP_PKEY_get_bits(pkey);
+	if (kind == HSM_KEY_RSA && (bits < 2048 || bits > 16384)) {
+		EVP_PKEY_free(pkey);
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "RSA key of %d bits: 2048 to 16384", bits));
+	}
+	/* A key whose halves do not match signs garbage. */
+	rv = -1;
+	if ((pctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) != NULL)
+		rv = EVP_PKEY_pairwise_check(pctx);
+	EVP_PKEY_CTX_free(pctx);
+	if (rv == 0 || rv == -1) {
+		ERR_clear_error();
+		EVP_PKEY_free(pkey);
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "%s private key is inconsistent", sw_kind_name(kind)));
+	}
+	ERR_clear_error();
+	/* The blob's additional data names the kind it really is. */
+	found = *req;
+	found.kind = kind;
+	return (sw_keep_pair(sk, &found, pkey, res));
+}
+
 int
 sw_import(struct softkey *sk, const struct hsm_req *req, struct hsm_res *res)
 {
-	EVP_PKEY	*pkey;
-	EVP_PKEY_CTX	*pctx;
 	uint8_t		*raw;
 	size_t		 len = req->len_key;
-	int		 bits, rv;
 
 	if (req->id[0] == '\0')
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "no object id"));
-	if (!sw_kind_valid(req->kind))
+	if (!sw_kind_valid(req->kind) && req->kind != HSM_KEY_PRIVATE)
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "unknown key kind %u", req->kind));
 	if (len == 0)
 		return (hsm_res_error(res, KMIP_REASON_MISSING_DATA,
 		    "no key material"));
-	if (sw_kind_pair(req->kind)) {
-		if ((pkey = sw_p8_decode(req->key, len)) == NULL) {
-			ERR_clear_error();
-			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-			    "key is not a DER PKCS#8 private key"));
-		}
-		if (!sw_pkey_is(pkey, req->kind)) {
-			EVP_PKEY_free(pkey);
-			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-			    "PKCS#8 key is not an %s key",
-			    sw_kind_name(req->kind)));
-		}
-		bits = EVP_PKEY_get_bits(pkey);
-		if (req->kind == HSM_KEY_RSA && (bits < 2048 ||
-		    bits > 16384)) {
-			EVP_PKEY_free(pkey);
-			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-			    "RSA key of %d bits: 2048 to 16384", bits));
-		}
-		/* A key whose halves do not match signs garbage. */
-		rv = -1;
-		if ((pctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey,
-		    NULL)) != NULL)
-			rv = EVP_PKEY_pairwise_check(pctx);
-		EVP_PKEY_CTX_free(pctx);
-		if (rv == 0 || rv == -1) {
-			ERR_clear_error();
-			EVP_PKEY_free(pkey);
-			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-			    "%s private key is inconsistent",
-			    sw_kind_name(req->kind)));
-		}
-		ERR_clear_error();
-		return (sw_keep_pair(sk, req, pkey, res));
-	}
+	if (sw_kind_pair(req->kind) || req->kind == HSM_KEY_PRIVATE)
+		return (sw_import_pair(sk, req, res));
 	switch (req->kind) {
 	case HSM_KEY_AES:
 		if (len != 16 && len != 24 && len != 32)

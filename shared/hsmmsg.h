@@ -10,7 +10,11 @@
  * key-encryption key) or public; plaintext secrets leave the signer only
  * for HSM_OP_EXPORT of a symmetric key or secret data the engine found
  * extractable (never a private key: the signer refuses), and enter it
- * only as a Register'ed key on its way in, once, to be wrapped.
+ * only as a Register'ed key on its way in, once, to be wrapped.  A
+ * private key is parsed by the signer alone: the engine forwards the
+ * client's bytes untouched (HSM_KEY_PRIVATE), wipes its copies, and
+ * learns the key's algorithm and size from the public half the signer
+ * answers.
  */
 #ifndef HSMMSG_H
 #define HSMMSG_H
@@ -31,8 +35,15 @@ enum hsm_key_kind {
 	HSM_KEY_EC_P384,
 	HSM_KEY_EC_P521,
 	HSM_KEY_ED25519,
-	HSM_KEY_SECRET		/* Secret Data: opaque bytes, no operations */
+	HSM_KEY_SECRET,		/* Secret Data: opaque, no operations */
+	HSM_KEY_PRIVATE		/* import only: a private key, the signer
+				   finds out which kind */
 };
+
+/* struct hsm_import format: how the key bytes are encoded. */
+#define HSM_FMT_RAW		0	/* AES, HMAC, secret data */
+#define HSM_FMT_PKCS8		1	/* DER PrivateKeyInfo */
+#define HSM_FMT_DER		2	/* DER PKCS#8, PKCS#1 or SEC1 */
 
 enum hsm_op_kind {
 	HSM_OP_SIGN = 1,	/* private key; data = the whole message */
@@ -65,12 +76,15 @@ struct hsm_generate {
 
 /*
  * IMSG_HSM_IMPORT: wrap a key given in the clear (Register).  Followed by
- * the key: raw bytes for AES, HMAC and secret data, PKCS#8 DER for a
- * private key.
+ * the key: raw bytes for AES, HMAC and secret data, DER for a private
+ * key (format).  A private key is sent as kind HSM_KEY_PRIVATE: the
+ * signer parses it, checks it is a kind it supports, and wraps it under
+ * that kind; the answer has the SubjectPublicKeyInfo in out2.
  */
 struct hsm_import {
 	char		 id[HSM_ID_MAX];
 	uint32_t	 kind;
+	uint32_t	 format;		/* HSM_FMT_* */
 	uint32_t	 len_key;
 };
 

@@ -35,6 +35,8 @@ static const struct ttlv *walk_next(const struct ttlv *, const struct ttlv *,
 static const char	*type_name(enum ttlv_type);
 static void		 dump_value(FILE *, const struct ttlv *);
 static void		 dump_bytes(FILE *, const uint8_t *, size_t, int);
+static int		 utf8_valid(const uint8_t *, size_t);
+static int		 utf8_cut(const uint8_t *, size_t);
 
 static inline uint32_t
 get32(const uint8_t *p)
@@ -169,6 +171,109 @@ ttlv_frame_len(const uint8_t *buf, size_t avail, uint32_t *tag,
 		*total = t > SIZE_MAX ? SIZE_MAX : (size_t)t;
 	}
 	return (0);
+}
+
+/*
+ * The length of the UTF-8 character at p (at most len bytes), or 0 if
+ * it is not one: an overlong form, a surrogate, a code point over
+ * U+10FFFF, a stray continuation byte or a truncated sequence.
+ */
+size_t
+ttlv_utf8_char(const uint8_t *p, size_t len)
+{
+	uint32_t	 cp;
+	size_t		 n, i;
+
+	if (len == 0)
+		return (0);
+	if (p[0] < 0x80)
+		return (1);
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+		cp = p[0] & 0x1f;
+	} else if ((p[0] & 0xf0) == 0xe0) {
+		n = 3;
+		cp = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		cp = p[0] & 0x07;
+	} else
+		return (0);	/* continuation, 0xc0/0xc1 or 0xf5.. */
+	if (len < n)
+		return (0);
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return (0);
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return (0);
+	return (n);
+}
+
+static int
+utf8_valid(const uint8_t *p, size_t len)
+{
+	size_t	 n;
+
+	while (len > 0) {
+		if ((n = ttlv_utf8_char(p, len)) == 0)
+			return (0);
+		p += n;
+		len -= n;
+	}
+	return (1);
+}
+
+/* Is p the start of a character that len bytes cut short? */
+static int
+utf8_cut(const uint8_t *p, size_t len)
+{
+	size_t	 need, i;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		need = 2;
+	else if ((p[0] & 0xf0) == 0xe0)
+		need = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		need = 4;
+	else
+		return (0);
+	if (len >= need)
+		return (0);
+	for (i = 1; i < len; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return (0);
+	return (1);
+}
+
+/*
+ * Make the NUL-terminated s safe to send or log: a character cut by a
+ * truncating snprintf is dropped, any other invalid byte and every
+ * control character (C0, DEL, C1) becomes '?'.  Never longer than s.
+ */
+void
+ttlv_text_clean(char *s)
+{
+	uint8_t	*p = (uint8_t *)s;
+	size_t	 len = strlen(s), n, i;
+
+	for (i = 0; i < len; i += n) {
+		if ((n = ttlv_utf8_char(p + i, len - i)) == 0) {
+			/* A lead byte whose sequence the end cut short. */
+			if (utf8_cut(p + i, len - i)) {
+				p[i] = '\0';
+				return;
+			}
+			p[i] = '?';
+			n = 1;
+		} else if (p[i] < 0x20 || p[i] == 0x7f ||
+		    (n == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)) {
+			/* A control: C0, DEL or C1 (U+0080..U+009F). */
+			memset(p + i, '?', n);
+		}
+	}
 }
 
 int
@@ -312,6 +417,12 @@ ttlv_decode(const uint8_t *buf, size_t len, const struct ttlv_limits *lim,
 		case TTLV_BYTE_STRING:
 			if (vlen > lim->max_string) {
 				e = "string too long";
+				goto fail;
+			}
+			/* Text is echoed and logged: only valid UTF-8. */
+			if (type == TTLV_TEXT_STRING &&
+			    !utf8_valid(val, vlen)) {
+				e = "Text String is not valid UTF-8";
 				goto fail;
 			}
 			node_setdata(n, val, vlen);

@@ -114,6 +114,14 @@ int		 ttlv_get_bytes(const struct ttlv *, uint32_t,
  * containing a NUL. */
 int		 ttlv_get_text(const struct ttlv *, uint32_t, char *, size_t);
 
+/*
+ * UTF-8: the length of the valid character at p (0 if none), and the
+ * cleaning of a message made from client text before it is sent back
+ * (cut characters dropped, invalid bytes and controls made '?').
+ */
+size_t		 ttlv_utf8_char(const uint8_t *, size_t);
+void		 ttlv_text_clean(char *);
+
 /* Debugging: the tree with tag names, one item per line. */
 void		 ttlv_dump(FILE *, const struct ttlv *);
 

@@ -37,6 +37,7 @@ static void	 kmip_commit(int, short, void *);
 static struct ttlv *kmip_response(int32_t, int32_t, unsigned int);
 static struct ttlv *kmip_error(int32_t, int32_t, uint32_t, const char *);
 static size_t	 kmip_max_response(void);
+static const char *kreq_who(const char *);
 
 static struct kreq_list	 waiting = TAILQ_HEAD_INITIALIZER(waiting);
 static struct kreq_list	 committing = TAILQ_HEAD_INITIALIZER(committing);
@@ -334,11 +335,33 @@ kreq_fail(struct kreq *r, uint32_t reason, const char *fmt, ...)
 	va_start(ap, fmt);
 	(void)vsnprintf(r->item_msg, sizeof(r->item_msg), fmt, ap);
 	va_end(ap);
+	/*
+	 * The message may carry client text (names, ids) and the signer's
+	 * words, and vsnprintf may have cut a character in two: what goes
+	 * back and into the log is valid UTF-8 without control characters.
+	 */
+	ttlv_text_clean(r->item_msg);
 	r->item_failed = 1;
 	r->item_reason = reason;
-	log_debug("%s: %s failed: %s", r->hdr.identity,
+	log_debug("%s: %s failed: %s", kreq_who(r->hdr.identity),
 	    kmip_op_name(r->op) != NULL ? kmip_op_name(r->op) : "request",
 	    r->item_msg);
+}
+
+/*
+ * A client identity as a log line may carry it: it comes from a
+ * certificate, and a CN may hold any bytes.  Valid until the next call.
+ */
+static const char *
+kreq_who(const char *identity)
+{
+	static char	 buf[sizeof(((struct fe_hdr *)0)->identity)];
+
+	if (identity[0] == '\0')
+		return ("(unauthenticated)");
+	(void)strlcpy(buf, identity, sizeof(buf));
+	ttlv_text_clean(buf);
+	return (buf);
 }
 
 int
@@ -484,7 +507,7 @@ kreq_invalid(const struct fe_hdr *hdr, const char *why)
 	/* The frontend's identity is not trusted to be terminated. */
 	memcpy(who, hdr->identity, sizeof(who));
 	strterm(who, sizeof(who));
-	log_info("%s: invalid message: %s", who, why);
+	log_info("%s: invalid message: %s", kreq_who(who), why);
 	kreq_error(hdr, KMIP_REASON_INVALID_MESSAGE, why);
 }
 

@@ -129,6 +129,20 @@ kop_run(struct kreq *r, uint32_t op, const struct ttlv *req)
 {
 	size_t	 i;
 
+	/*
+	 * No certificate (client certificate optional): the client may
+	 * learn what the server speaks, nothing more.  Owners are
+	 * identities, and "" would be one shared by every such client.
+	 */
+	if (r->hdr.identity[0] == '\0' && op != KMIP_OP_DISCOVER_VERSIONS &&
+	    op != KMIP_OP_QUERY) {
+		kreq_fail(r, KMIP_REASON_AUTHENTICATION_NOT_SUCCESSFUL,
+		    "%s needs a client certificate: unauthenticated clients "
+		    "may only use Discover Versions and Query",
+		    kmip_op_name(op) != NULL ? kmip_op_name(op) :
+		    "this operation");
+		return (KOP_DONE);
+	}
 	for (i = 0; i < sizeof(kops) / sizeof(kops[0]); i++)
 		if (kops[i].op == op)
 			return (kops[i].fn(r, req));
@@ -156,6 +170,50 @@ client_attr(const char *name, int *multi, int *modify)
 			*modify = client_attrs[i].modify;
 			return (1);
 		}
+	return (0);
+}
+
+/*
+ * Sensitive and Extractable only ever tighten: Sensitive false -> true,
+ * Extractable true -> false, whatever the operation (Add, Modify, the
+ * templates of Create, Create Key Pair, Register), and neither may be
+ * deleted.  v is the new value (NULL to delete), a the attributes the
+ * object has (NULL for a new object: the defaults apply, Sensitive
+ * false, Extractable true).  0 if allowed, else -1 and the item failed.
+ */
+static int
+kop_protected(struct kreq *r, const struct ttlv *a, const char *name,
+    const struct ttlv *v)
+{
+	int	 old, sens;
+
+	if (strcmp(name, "Sensitive") == 0) {
+		sens = 1;
+		old = 0;
+	} else if (strcmp(name, "Extractable") == 0) {
+		sens = 0;
+		old = 1;
+	} else
+		return (0);
+	if (v == NULL) {
+		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "\"%s\" cannot "
+		    "be deleted", name);
+		return (-1);
+	}
+	if (v->type != TTLV_BOOLEAN) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "\"%s\" is a "
+		    "Boolean", name);
+		return (-1);
+	}
+	/* A stored value of another type reads as the stricter one. */
+	if (a != NULL && attr_get(a, name, 0) != NULL &&
+	    attr_get_bool(a, name, &old) == -1)
+		old = sens ? 1 : 0;
+	if ((sens && old && !v->v.b) || (!sens && !old && v->v.b)) {
+		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "\"%s\" cannot "
+		    "be relaxed", name);
+		return (-1);
+	}
 	return (0);
 }
 
@@ -287,6 +345,9 @@ kop_template(struct kreq *r, const struct ttlv *ta, struct ttlv *a)
 			    "carries at most %d attributes", ATTRS_MAX);
 			return (-1);
 		}
+		/* A new object: only the type is checked here. */
+		if (kop_protected(r, NULL, name, v) == -1)
+			return (-1);
 		if (!multi && attr_get(a, name, 0) != NULL)
 			attr_set(a, name, 0, v);
 		else
@@ -332,6 +393,12 @@ kop_new_object(struct kreq *r, struct ks_object *o, uint32_t type,
     uint32_t alg, const char *signer)
 {
 	memset(o, 0, sizeof(*o));
+	/* kop_run keeps them out; an object owned by "" is everybody's. */
+	if (r->hdr.identity[0] == '\0') {
+		kreq_fail(r, KMIP_REASON_AUTHENTICATION_NOT_SUCCESSFUL,
+		    "no client identity");
+		return (-1);
+	}
 	if (ks_new_id(engine->ks, o->id, sizeof(o->id)) == -1) {
 		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "keystore: %s",
 		    ks_error(engine->ks));
@@ -890,8 +957,16 @@ op_get(struct kreq *r, const struct ttlv *req)
 		break;
 	default:
 		a = attrs_load(&r->obj);
-		(void)attr_get_bool(a, "Sensitive", &sensitive);
-		(void)attr_get_bool(a, "Extractable", &extractable);
+		/*
+		 * A value that is not a Boolean (stored before templates
+		 * were checked) reads as the stricter one.
+		 */
+		if (attr_get(a, "Sensitive", 0) != NULL &&
+		    attr_get_bool(a, "Sensitive", &sensitive) == -1)
+			sensitive = 1;
+		if (attr_get(a, "Extractable", 0) != NULL &&
+		    attr_get_bool(a, "Extractable", &extractable) == -1)
+			extractable = 0;
 		ttlv_free(a);
 		if (sensitive)
 			kreq_fail(r, KMIP_REASON_SENSITIVE, "object %s is "
@@ -1034,52 +1109,65 @@ reg_key_block(struct kreq *r, const struct ttlv *obj, uint32_t *fmt,
 	return (-1);
 }
 
-/* A private key as PKCS#8 DER, from PKCS#8 or PKCS#1/SEC1 DER. */
+/*
+ * What the signer found a Register'ed private key to be, from the public
+ * half it answered (DER SubjectPublicKeyInfo): public data, so the
+ * engine may parse it.  -1 if it does not parse or is of no kind the
+ * signer makes.
+ */
 static int
-reg_pkcs8(struct kreq *r, const uint8_t *p, size_t len, uint8_t **der,
-    int *derlen, uint32_t *kind, uint32_t *alg, int32_t *bits)
+reg_private_kind(const uint8_t *spki, size_t len, uint32_t *alg,
+    int32_t *bits)
 {
-	PKCS8_PRIV_KEY_INFO	*p8;
-	EVP_PKEY		*pk;
-	const uint8_t		*q = p;
+	EVP_PKEY	*pk;
+	const uint8_t	*q = spki;
+	int		 rv = -1;
 
-	if ((pk = d2i_AutoPrivateKey(NULL, &q, len)) == NULL ||
-	    q != p + len) {
-		EVP_PKEY_free(pk);
-		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "the private key "
-		    "does not parse (PKCS#8 or PKCS#1 DER)");
-		return (-1);
-	}
+	if ((pk = d2i_PUBKEY(NULL, &q, len)) == NULL || q != spki + len)
+		goto done;
 	*bits = EVP_PKEY_get_bits(pk);
-	if (EVP_PKEY_is_a(pk, "RSA")) {
-		*kind = HSM_KEY_RSA;
+	if (EVP_PKEY_is_a(pk, "RSA"))
 		*alg = KMIP_ALG_RSA;
-	} else if (EVP_PKEY_is_a(pk, "ED25519")) {
-		*kind = HSM_KEY_ED25519;
+	else if (EVP_PKEY_is_a(pk, "ED25519"))
 		*alg = KMIP_ALG_ED25519;
-	} else if (EVP_PKEY_is_a(pk, "EC") && (*bits == 256 ||
-	    *bits == 384 || *bits == 521)) {
-		*kind = *bits == 256 ? HSM_KEY_EC_P256 : *bits == 384 ?
-		    HSM_KEY_EC_P384 : HSM_KEY_EC_P521;
+	else if (EVP_PKEY_is_a(pk, "EC") && (*bits == 256 || *bits == 384 ||
+	    *bits == 521))
 		*alg = KMIP_ALG_ECDSA;
-	} else {
-		EVP_PKEY_free(pk);
-		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "private keys are "
-		    "RSA, EC P-256/384/521 or Ed25519");
-		return (-1);
-	}
-	*der = NULL;
-	*derlen = 0;
-	if ((p8 = EVP_PKEY2PKCS8(pk)) != NULL)
-		*derlen = i2d_PKCS8_PRIV_KEY_INFO(p8, der);
-	PKCS8_PRIV_KEY_INFO_free(p8);
+	else
+		goto done;
+	rv = 0;
+ done:
 	EVP_PKEY_free(pk);
-	if (*derlen <= 0) {
-		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "cannot encode the "
-		    "private key");
-		return (-1);
+	return (rv);
+}
+
+/*
+ * A Register'ed private key came back wrapped, with its public half:
+ * algorithm and length come from the public half, then as Create.
+ */
+static enum kop_ret
+reg_private_done(struct kreq *r, const struct hsm_result *res,
+    const uint8_t *o1, const uint8_t *o2, const uint8_t *o3)
+{
+	struct ttlv	*a;
+	uint32_t	 alg;
+	int32_t		 bits;
+
+	if (kop_signer_failed(r, res) == -1)
+		return (KOP_DONE);
+	if (res->len_out1 == 0 || reg_private_kind(o2, res->len_out2, &alg,
+	    &bits) == -1) {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "the signer "
+		    "returned no usable key");
+		return (KOP_DONE);
 	}
-	return (0);
+	r->obj.algorithm = alg;
+	a = attrs_load(&r->obj);
+	attr_set_enum(a, "Cryptographic Algorithm", alg);
+	attr_set_integer(a, "Cryptographic Length", bits);
+	attrs_store(&r->obj, a);
+	ttlv_free(a);
+	return (create_done(r, res, o1, o2, o3));
 }
 
 /* A public key as DER SubjectPublicKeyInfo, from PKCS#1 or SPKI DER. */
@@ -1209,13 +1297,15 @@ op_register(struct kreq *r, const struct ttlv *req)
 		alg = 0;
 		break;
 	case KMIP_OBJ_PRIVATE_KEY:
+		/*
+		 * Only the signer parses a private key: the engine keeps no
+		 * copy, and OpenSSL here would leave some in freed memory.
+		 */
 		if (reg_key_block(r, ttlv_find(req, KMIP_TAG_PRIVATE_KEY),
-		    &fmt, &p, &len, &alg) == -1 ||
-		    reg_pkcs8(r, p, len, &der, &derlen, &kind, &alg,
-		    &bits) == -1)
+		    &fmt, &p, &len, &alg) == -1)
 			goto done;
-		p = der;
-		len = derlen;
+		kind = HSM_KEY_PRIVATE;
+		alg = 0;
 		break;
 	case KMIP_OBJ_PUBLIC_KEY:
 		if (reg_key_block(r, ttlv_find(req, KMIP_TAG_PUBLIC_KEY),
@@ -1258,11 +1348,14 @@ op_register(struct kreq *r, const struct ttlv *req)
 	memset(&im, 0, sizeof(im));
 	(void)strlcpy(im.id, r->obj.id, sizeof(im.id));
 	im.kind = kind;
+	im.format = kind != HSM_KEY_PRIVATE ? HSM_FMT_RAW :
+	    fmt == KMIP_FMT_PKCS8 ? HSM_FMT_PKCS8 : HSM_FMT_DER;
 	im.len_key = len;
 	iov[0].iov_base = (void *)(uintptr_t)p;
 	iov[0].iov_len = len;
 	if (kreq_signer_send(r, signer, IMSG_HSM_IMPORT, &im, sizeof(im),
-	    iov, 1, create_done) == 0)
+	    iov, 1, kind == HSM_KEY_PRIVATE ? reg_private_done :
+	    create_done) == 0)
 		ret = KOP_WAIT;
  done:
 	if (der != NULL)
@@ -1399,6 +1492,10 @@ op_add_attribute(struct kreq *r, const struct ttlv *req)
 		ttlv_free(a);
 		return (KOP_DONE);
 	}
+	if (kop_protected(r, a, name, v) == -1) {
+		ttlv_free(a);
+		return (KOP_DONE);
+	}
 	(void)attr_add(a, name, v);
 	if (kop_save(r, &r->obj, a, 0) == 0) {
 		kop_payload_id(r, id);
@@ -1414,7 +1511,7 @@ op_modify_attribute(struct kreq *r, const struct ttlv *req)
 	const struct ttlv	*t, *v;
 	struct ttlv		*a;
 	char			 id[KS_ID_MAX], name[ATTR_NAME_MAX];
-	int			 multi, modify, old;
+	int			 multi, modify;
 	int32_t			 idx;
 
 	if (kop_load(r, req, id, sizeof(id)) == -1 ||
@@ -1434,15 +1531,7 @@ op_modify_attribute(struct kreq *r, const struct ttlv *req)
 		ttlv_free(a);
 		return (KOP_DONE);
 	}
-	/* Sensitive may only become true, Extractable only false. */
-	if ((strcmp(name, "Sensitive") == 0 &&
-	    attr_get_bool(a, name, &old) == 0 && old &&
-	    v->type == TTLV_BOOLEAN && !v->v.b) ||
-	    (strcmp(name, "Extractable") == 0 &&
-	    attr_get_bool(a, name, &old) == 0 && !old &&
-	    v->type == TTLV_BOOLEAN && v->v.b)) {
-		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "\"%s\" cannot be "
-		    "relaxed", name);
+	if (kop_protected(r, a, name, v) == -1) {
 		ttlv_free(a);
 		return (KOP_DONE);
 	}
@@ -1479,6 +1568,9 @@ op_delete_attribute(struct kreq *r, const struct ttlv *req)
 		    "cannot be deleted by a client", name);
 		return (KOP_DONE);
 	}
+	/* Deleting would bring back the lax default. */
+	if (kop_protected(r, NULL, name, NULL) == -1)
+		return (KOP_DONE);
 	a = attrs_load(&r->obj);
 	if (attr_get(a, name, idx) == NULL) {
 		kreq_fail(r, KMIP_REASON_ITEM_NOT_FOUND, "object %s has no "

@@ -952,6 +952,7 @@ ATF_TC_BODY(import_pkcs8, tc)
 	r.type = IMSG_HSM_IMPORT;
 	(void)strlcpy(r.id, "imported-rsa", sizeof(r.id));
 	r.kind = HSM_KEY_RSA;
+	r.format = HSM_FMT_PKCS8;
 	r.key = der;
 	r.len_key = len;
 	ATF_REQUIRE_EQ_MSG(sw_import(sk, &r, &res), 0, "%s", res.msg);
@@ -1524,6 +1525,117 @@ ATF_TC_BODY(sandboxed, tc)
 	    "status 0x%x", status);
 }
 
+/*
+ * Register's path: the engine sends a private key it did not parse
+ * (HSM_KEY_PRIVATE), in any DER form; the signer finds the kind, wraps
+ * under it and answers the public half.
+ */
+ATF_TC_WITHOUT_HEAD(import_private_any);
+ATF_TC_BODY(import_private_any, tc)
+{
+	static const struct {
+		const char	*alg;
+		const char	*param;
+		size_t		 bits;
+		int		 p8;
+		uint32_t	 kind;
+	} t[] = {
+		{ "RSA", NULL, 2048, 0, HSM_KEY_RSA },	/* PKCS#1 */
+		{ "RSA", NULL, 2048, 1, HSM_KEY_RSA },
+		{ "EC", "P-256", 0, 0, HSM_KEY_EC_P256 },	/* SEC1 */
+		{ "EC", "P-384", 0, 1, HSM_KEY_EC_P384 },
+		{ "EC", "P-521", 0, 0, HSM_KEY_EC_P521 },
+		{ "ED25519", NULL, 0, 1, HSM_KEY_ED25519 },
+		{ "EC", "P-224", 0, 1, 0 },			/* refused */
+		{ "RSA", NULL, 1024, 0, 0 },		/* refused */
+	};
+	struct softkey		*sk = sk_open(15, 0);
+	struct hsm_req		 r;
+	struct hsm_res		 res;
+	struct tkey		 k;
+	PKCS8_PRIV_KEY_INFO	*p8;
+	EVP_PKEY		*pk;
+	unsigned char		*der, *spki;
+	uint8_t			*pt;
+	size_t			 i, ptlen;
+	int			 len, slen;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		if (t[i].bits != 0)
+			pk = EVP_PKEY_Q_keygen(NULL, NULL, t[i].alg,
+			    t[i].bits);
+		else if (t[i].param != NULL)
+			pk = EVP_PKEY_Q_keygen(NULL, NULL, t[i].alg,
+			    t[i].param);
+		else
+			pk = EVP_PKEY_Q_keygen(NULL, NULL, t[i].alg);
+		ATF_REQUIRE(pk != NULL);
+		der = spki = NULL;
+		if (t[i].p8) {
+			ATF_REQUIRE((p8 = EVP_PKEY2PKCS8(pk)) != NULL);
+			len = i2d_PKCS8_PRIV_KEY_INFO(p8, &der);
+			PKCS8_PRIV_KEY_INFO_free(p8);
+		} else
+			len = i2d_PrivateKey(pk, &der);
+		ATF_REQUIRE(len > 0);
+		ATF_REQUIRE((slen = i2d_PUBKEY(pk, &spki)) > 0);
+
+		memset(&r, 0, sizeof(r));
+		memset(&res, 0, sizeof(res));
+		r.type = IMSG_HSM_IMPORT;
+		(void)snprintf(r.id, sizeof(r.id), "priv-%zu", i);
+		r.kind = HSM_KEY_PRIVATE;
+		r.format = HSM_FMT_DER;
+		r.key = der;
+		r.len_key = len;
+		if (t[i].kind == 0) {
+			ATF_CHECK_EQ_MSG(sw_import(sk, &r, &res),
+			    KMIP_REASON_INVALID_FIELD, "case %zu", i);
+			goto next;
+		}
+		ATF_REQUIRE_EQ_MSG(sw_import(sk, &r, &res), 0, "case %zu: %s",
+		    i, res.msg);
+		ATF_CHECK(res.len[1] == (size_t)slen &&
+		    memcmp(res.out[1], spki, slen) == 0);
+		/* Wrapped under the kind found, and only under it. */
+		ATF_CHECK_EQ(sw_unwrap(sk, r.id, t[i].kind, res.out[0],
+		    res.len[0], &pt, &ptlen), 0);
+		freezero(pt, ptlen);
+		ATF_CHECK_EQ(sw_unwrap(sk, r.id, HSM_KEY_PRIVATE, res.out[0],
+		    res.len[0], &pt, &ptlen), -1);
+		memset(&k, 0, sizeof(k));
+		(void)strlcpy(k.id, r.id, sizeof(k.id));
+		k.kind = t[i].kind;
+		k.blob = res.out[0];
+		k.blen = res.len[0];
+		k.spki = res.out[1];
+		k.slen = res.len[1];
+		sign_verify(sk, &k, t[i].kind == HSM_KEY_RSA ?
+		    HSM_PAD_PKCS1V15 : HSM_PAD_NONE, t[i].kind ==
+		    HSM_KEY_ED25519 ? HSM_HASH_NONE : HSM_HASH_SHA256);
+
+		/* Strict PKCS#8: a PKCS#1 or SEC1 key is refused. */
+		r.format = HSM_FMT_PKCS8;
+		hsm_res_clear(&res);
+		ATF_CHECK_EQ(sw_import(sk, &r, &res) == 0, t[i].p8);
+		/* Neither raw bytes nor a truncated key. */
+		r.format = HSM_FMT_RAW;
+		hsm_res_clear(&res);
+		ATF_CHECK_EQ(sw_import(sk, &r, &res),
+		    KMIP_REASON_INVALID_FIELD);
+		r.format = HSM_FMT_DER;
+		r.len_key = len - 1;
+		ATF_CHECK_EQ(sw_import(sk, &r, &res),
+		    KMIP_REASON_INVALID_FIELD);
+ next:
+		hsm_res_clear(&res);
+		OPENSSL_clear_free(der, len);
+		OPENSSL_free(spki);
+		EVP_PKEY_free(pk);
+	}
+	sw_free(sk);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, generate_kinds);
@@ -1549,5 +1661,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, imsg_malformed_fatal);
 	ATF_TP_ADD_TC(tp, backend_states);
 	ATF_TP_ADD_TC(tp, sandboxed);
+	ATF_TP_ADD_TC(tp, import_private_any);
 	return (atf_no_error());
 }

@@ -19,6 +19,10 @@ def regions(pid):
             yield lo, hi, path
 
 
+REGION_MAX = 1 << 32
+CHUNK = 16 << 20
+
+
 def main():
     pid = int(sys.argv[1])
     marker = bytes.fromhex(sys.argv[2])
@@ -28,14 +32,25 @@ def main():
     scanned = 0
     with open("/proc/%d/mem" % pid, "rb", 0) as mem:
         for lo, hi, path in regions(pid):
-            try:
-                mem.seek(lo)
-                chunk = mem.read(hi - lo)
-            except (OSError, ValueError, OverflowError):
+            # A sanitizer's shadow memory: terabytes of reserved zeros.
+            if hi - lo > REGION_MAX:
                 continue
-            scanned += len(chunk)
-            for m in re.finditer(re.escape(marker), chunk):
-                found.append("%#x %s" % (lo + m.start(), path or "[anon]"))
+            # In pieces that overlap by the marker's length, so that a
+            # copy across two pieces is still seen.
+            at = lo
+            while at < hi:
+                n = min(CHUNK, hi - at)
+                try:
+                    mem.seek(at)
+                    chunk = mem.read(min(n + len(marker) - 1, hi - at))
+                except (OSError, ValueError, OverflowError):
+                    break
+                scanned += n
+                for m in re.finditer(re.escape(marker), chunk):
+                    if m.start() < n:
+                        found.append("%#x %s" % (at + m.start(),
+                                                 path or "[anon]"))
+                at += n
     if scanned == 0:
         print("nothing readable in pid %d" % pid)
         sys.exit(2)

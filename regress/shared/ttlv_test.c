@@ -1307,6 +1307,129 @@ ATF_TC_BODY(check_limits, tc)
 	ttlv_free(root);
 }
 
+/*
+ * Text Strings must be UTF-8: every malformed form is refused inside a
+ * message too, and valid characters of each length pass.
+ */
+ATF_TC_WITHOUT_HEAD(utf8_decode);
+ATF_TC_BODY(utf8_decode, tc)
+{
+	static const struct {
+		const char	*s;
+		int		 ok;
+	} t[] = {
+		{ "", 1 },
+		{ "plain ASCII", 1 },
+		{ "caf\xc3\xa9", 1 },			/* U+00E9 */
+		{ "\xe2\x82\xac", 1 },			/* U+20AC */
+		{ "\xf0\x9f\x94\x91", 1 },		/* U+1F511 */
+		{ "\xef\xbf\xbf", 1 },			/* U+FFFF */
+		{ "\xf4\x8f\xbf\xbf", 1 },		/* U+10FFFF */
+		{ "\xed\x9f\xbf", 1 },			/* U+D7FF */
+		{ "\xee\x80\x80", 1 },			/* U+E000 */
+		{ "\x01\x7f", 1 },	/* controls: UTF-8, cleaned later */
+		{ "\xff\xfe", 0 },
+		{ "\x80", 0 },			/* stray continuation */
+		{ "a\xbf", 0 },
+		{ "\xc0\xaf", 0 },			/* overlong '/' */
+		{ "\xc1\xbf", 0 },
+		{ "\xe0\x80\xaf", 0 },		/* overlong, 3 bytes */
+		{ "\xe0\x9f\xbf", 0 },
+		{ "\xf0\x80\x80\xaf", 0 },	/* overlong, 4 bytes */
+		{ "\xf0\x8f\xbf\xbf", 0 },
+		{ "\xed\xa0\x80", 0 },			/* U+D800 */
+		{ "\xed\xbf\xbf", 0 },			/* U+DFFF */
+		{ "\xf4\x90\x80\x80", 0 },		/* U+110000 */
+		{ "\xf5\x80\x80\x80", 0 },
+		{ "\xf8\x88\x80\x80\x80", 0 },		/* 5 bytes */
+		{ "\xc3", 0 },				/* truncated */
+		{ "ab\xe2\x82", 0 },
+		{ "\xf0\x9f\x94", 0 },
+		{ "\xe2\x28\xa1", 0 },		/* bad continuation */
+	};
+	uint8_t		 msg[64], in[48];
+	struct ttlv	*d;
+	const char	*err;
+	size_t		 i, n, m;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		n = strlen(t[i].s);
+		/* Alone, and as the second item of a structure. */
+		m = item(msg, T_TAG, TTLV_TEXT_STRING, n, t[i].s, n);
+		err = NULL;
+		d = NULL;
+		ATF_CHECK_EQ_MSG(ttlv_decode(msg, m, &deflim, &d, &err) == 0,
+		    t[i].ok, "case %zu: %s", i, err != NULL ? err : "");
+		if (d != NULL) {
+			ATF_CHECK_EQ(d->v.s.len, n);
+			ATF_CHECK(memcmp(d->v.s.data, t[i].s, n) == 0);
+		}
+		ttlv_free(d);
+		if (!t[i].ok)
+			check_refused(msg, m, &deflim,
+			    "Text String is not valid UTF-8");
+		m = item(in, 0x420094, TTLV_INTEGER, 4, "\0\0\0\1", 4);
+		m += item(in + m, 0x420094, TTLV_TEXT_STRING, n, t[i].s, n);
+		m = item(msg, T_TAG, TTLV_STRUCTURE, m, in, m);
+		d = NULL;
+		ATF_CHECK_EQ_MSG(ttlv_decode(msg, m, &deflim, &d, NULL) == 0,
+		    t[i].ok, "case %zu in a structure", i);
+		ttlv_free(d);
+	}
+	/* The same bytes as a Byte String are fine. */
+	m = item(msg, T_TAG, TTLV_BYTE_STRING, 2, "\xff\xfe", 2);
+	ATF_CHECK_EQ(ttlv_decode(msg, m, &deflim, &d, NULL), 0);
+	ttlv_free(d);
+
+	ATF_CHECK_EQ(ttlv_utf8_char((const uint8_t *)"\xe2\x82\xac", 3), 3);
+	ATF_CHECK_EQ(ttlv_utf8_char((const uint8_t *)"\xe2\x82\xac", 2), 0);
+	ATF_CHECK_EQ(ttlv_utf8_char((const uint8_t *)"a", 0), 0);
+}
+
+/* What goes back in a Result Message: valid UTF-8, no controls. */
+ATF_TC_WITHOUT_HEAD(utf8_clean);
+ATF_TC_BODY(utf8_clean, tc)
+{
+	static const struct {
+		const char	*in;
+		const char	*out;
+	} t[] = {
+		{ "no object abc", "no object abc" },
+		{ "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91",
+		    "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x91" },
+		{ "a\nb\tc\x1b[31m\x7f", "a?b?c?[31m?" },
+		{ "C1 \xc2\x85 \xc2\x9f end \xc2\xa0",
+		    "C1 ?? ?? end \xc2\xa0" },
+		{ "bad \xff\xfe x", "bad ?? x" },
+		{ "\xed\xa0\x80", "???" },
+		/* A character cut by the end is dropped, not replaced. */
+		{ "cut \xe2\x82", "cut " },
+		{ "cut \xf0\x9f\x94", "cut " },
+		{ "cut \xc3", "cut " },
+		{ "not cut \xe2\x41", "not cut ?A" },
+	};
+	char	 buf[256], big[300];
+	size_t	 i, n;
+	int	 len;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		(void)strlcpy(buf, t[i].in, sizeof(buf));
+		ttlv_text_clean(buf);
+		ATF_CHECK_STREQ_MSG(buf, t[i].out, "case %zu", i);
+	}
+	/* snprintf into a Result Message buffer cuts a euro in two. */
+	memset(big, 0, sizeof(big));
+	for (n = 0; n + 3 < sizeof(big) - 1; n += 3)
+		memcpy(big + n, "\xe2\x82\xac", 3);
+	len = snprintf(buf, 256, "no object %s", big);
+	ATF_REQUIRE(len >= 256);
+	ttlv_text_clean(buf);
+	n = strlen(buf);
+	ATF_CHECK(n <= 255 && n >= 253);
+	for (i = 0; i < n; i += ttlv_utf8_char((uint8_t *)buf + i, n - i))
+		ATF_REQUIRE(ttlv_utf8_char((uint8_t *)buf + i, n - i) != 0);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, spec_examples);
@@ -1329,5 +1452,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, dump);
 	ATF_TP_ADD_TC(tp, names);
 	ATF_TP_ADD_TC(tp, check_limits);
+	ATF_TP_ADD_TC(tp, utf8_decode);
+	ATF_TP_ADD_TC(tp, utf8_clean);
 	return (atf_no_error());
 }

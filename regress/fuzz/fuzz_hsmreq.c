@@ -1,0 +1,114 @@
+/*
+ * libFuzzer target for the signer's request parser, hsm_req_parse(): the
+ * input is an imsg type and payload as a compromised engine could send
+ * them.  A request is either refused with a reason or parsed so that
+ * every part it points to lies inside the payload, the parts fill the
+ * payload exactly after the fixed record, none is over HSM_DATA_MAX and
+ * the object id is NUL-terminated.
+ *
+ * Input: the first byte picks the type (0-2 the three key requests, else
+ * any other value from the next four bytes); the rest is the payload,
+ * copied into a buffer of exactly its size so that ASan sees any read
+ * past it.
+ */
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hsmproc.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static void	check_part(const uint8_t *, size_t, const uint8_t *, size_t);
+
+/* Abort unless part p/len lies inside buf/blen; absent means len 0. */
+static void
+check_part(const uint8_t *buf, size_t blen, const uint8_t *p, size_t len)
+{
+	if (p == NULL) {
+		if (len != 0)
+			abort();
+		return;
+	}
+	if (len == 0 || len > HSM_DATA_MAX || p < buf || p >= buf + blen ||
+	    len > (size_t)(buf + blen - p))
+		abort();
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const uint32_t	 types[] = {
+		IMSG_HSM_GENERATE, IMSG_HSM_IMPORT, IMSG_HSM_OP
+	};
+	struct hsm_req		 r;
+	const char		*why = NULL;
+	uint8_t			*buf = NULL;
+	size_t			 len, fixed = 0, sum;
+	uint32_t		 type;
+
+	if (size < 1)
+		return (0);
+	if (data[0] < 3) {
+		type = types[data[0]];
+		data++;
+		size--;
+	} else {
+		if (size < 5)
+			return (0);
+		type = (uint32_t)data[1] << 24 | (uint32_t)data[2] << 16 |
+		    (uint32_t)data[3] << 8 | data[4];
+		data += 5;
+		size -= 5;
+	}
+	len = size;
+	if (len > 0) {
+		if ((buf = malloc(len)) == NULL)
+			return (0);
+		memcpy(buf, data, len);
+	}
+	if (hsm_req_parse(type, buf, len, &r, &why) == -1) {
+		if (why == NULL)
+			abort();
+		free(buf);
+		return (0);
+	}
+	if (r.type != type || strnlen(r.id, sizeof(r.id)) >= sizeof(r.id))
+		abort();
+	switch (type) {
+	case IMSG_HSM_GENERATE:
+		fixed = sizeof(struct hsm_generate);
+		break;
+	case IMSG_HSM_IMPORT:
+		fixed = sizeof(struct hsm_import);
+		break;
+	case IMSG_HSM_OP:
+		fixed = sizeof(struct hsm_op);
+		break;
+	default:
+		abort();	/* no other type may parse */
+	}
+	if (len < fixed)
+		abort();
+	check_part(buf, len, r.key, r.len_key);
+	check_part(buf, len, r.data, r.len_data);
+	check_part(buf, len, r.iv, r.len_iv);
+	check_part(buf, len, r.aad, r.len_aad);
+	check_part(buf, len, r.sig, r.len_sig);
+	sum = r.len_key + r.len_data + r.len_iv + r.len_aad + r.len_sig;
+	if (sum != len - fixed)
+		abort();
+	/* In order, back to back, right after the fixed record. */
+	if ((r.key != NULL && r.key != buf + fixed) ||
+	    (r.data != NULL && r.data != buf + fixed + r.len_key) ||
+	    (r.iv != NULL && r.iv != buf + fixed + r.len_key + r.len_data) ||
+	    (r.aad != NULL && r.aad != buf + fixed + r.len_key + r.len_data +
+	    r.len_iv) ||
+	    (r.sig != NULL && r.sig != buf + len - r.len_sig))
+		abort();
+	free(buf);
+	return (0);
+}
