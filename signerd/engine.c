@@ -246,8 +246,14 @@ engine_signer_add(int fd, const struct signer_link *sl)
 	struct esigner	*es;
 
 	if ((es = esigner_find(sl->signer_id)) != NULL) {
-		/* The same signer child got a new channel (we restarted). */
-		imsgev_clear(&es->iev);
+		/*
+		 * A new channel: we or the signer restarted.  What was
+		 * sent on the old one will not be answered on this one.
+		 */
+		if (es->iev.active) {
+			imsgev_clear(&es->iev);
+			kmip_signer_lost(es, NULL);
+		}
 	} else {
 		if ((es = calloc(1, sizeof(*es))) == NULL)
 			fatal(NULL);
@@ -295,6 +301,7 @@ engine_dispatch_signer(int fd, short event, void *arg)
 		log_debug("signer %s: channel closed", es->link.name);
 		imsgev_clear(&es->iev);
 		es->status.state = SSTATE_UNKNOWN;
+		es->hung = 0;
 		kmip_signer_lost(es, NULL);
 		return;
 	}
@@ -399,7 +406,13 @@ esigner_view(const struct esigner *es, const struct proc_info *pi,
 		    "within %d s; being restarted", es->hung_timeout);
 	} else if (es != NULL && es->answered == req)
 		*st = es->status;
-	else if (pi->state == PSTATE_BACKOFF ||
+	else if (es != NULL && es->iev.active &&
+	    pi->state == PSTATE_RUNNING) {
+		/* Its event loop did not run for a second. */
+		st->state = SSTATE_HUNG;
+		(void)strlcpy(st->detail, "not answering",
+		    sizeof(st->detail));
+	} else if (pi->state == PSTATE_BACKOFF ||
 	    pi->state == PSTATE_STOPPING ||
 	    (pi->state == PSTATE_RUNNING && es != NULL && !es->iev.active)) {
 		st->state = SSTATE_RESTARTING;
