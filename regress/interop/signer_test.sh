@@ -57,8 +57,9 @@ stall_body()
 	    "$SIGNERCTL" "$T/signerd.conf" "$T" stall >"$T/out" 2>"$T/err"
 	rc=$?
 	cat "$T/out"
+	grep -v "^Config file" "$T/err" >&2
 	[ $rc -eq 0 ] && grep -q "^ok" "$T/out" ||
-	    atf_fail "$(grep FAIL "$T/out") $(tail -3 "$T/err")"
+	    atf_fail "$(grep FAIL "$T/out" | tr '\n' ' ')(status $rc)"
 	sd_record_pids
 	grep -q "killing it" "$T/log" ||
 	    atf_fail "the parent did not log the kill of the hung signer"
@@ -85,8 +86,9 @@ killed_body()
 	    "$SIGNERCTL" "$T/signerd.conf" "$T" kill >"$T/out" 2>"$T/err"
 	rc=$?
 	cat "$T/out"
+	grep -v "^Config file" "$T/err" >&2
 	[ $rc -eq 0 ] && grep -q "^ok" "$T/out" ||
-	    atf_fail "$(grep FAIL "$T/out") $(tail -3 "$T/err")"
+	    atf_fail "$(grep FAIL "$T/out" | tr '\n' ' ')(status $rc)"
 	sd_record_pids
 	sd_stop
 }
