@@ -29,7 +29,7 @@ static void	 child_timer(int, short, void *);
 static void	 child_ping(int, short, void *);
 static void	 child_ping_schedule(struct child *);
 static void	 child_kill_hung(struct child *, const char *);
-static void	 child_hung(struct child *, struct imsg *);
+static int	 child_hung(struct child *, struct imsg *);
 static int	 child_pong(struct child *, struct imsg *);
 static void	 child_link_engine(struct child *);
 static void	 child_setup_engine(struct child *);
@@ -289,16 +289,14 @@ child_pong(struct child *c, struct imsg *imsg)
  * IMSG_SIGNER_HUNG from the engine: it gave up on a request.  Only the
  * child the engine waited on is killed, never its successor.
  */
-static void
+static int
 child_hung(struct child *c, struct imsg *imsg)
 {
 	struct signer_hung	 sh;
 	struct child		*t;
 
-	if (imsg_get_data(imsg, &sh, sizeof(sh)) == -1) {
-		log_warnx("engine sent a bad IMSG_SIGNER_HUNG");
-		return;
-	}
+	if (imsg_get_data(imsg, &sh, sizeof(sh)) == -1)
+		return (-1);
 	TAILQ_FOREACH(t, &parent->children, entry)
 		if (t->kind == PROC_HSM && t->signer_id == sh.signer_id)
 			break;
@@ -306,9 +304,10 @@ child_hung(struct child *c, struct imsg *imsg)
 	    t->state != PSTATE_RUNNING) {
 		log_debug("engine: hung signer %u pid %lld is gone already",
 		    sh.signer_id, (long long)sh.pid);
-		return;
+		return (0);
 	}
 	child_kill_hung(t, "missed the engine's deadline");
+	return (0);
 }
 
 /*
@@ -881,7 +880,8 @@ child_dispatch(int fd, short event, void *arg)
 			ctl_result(c, peerid, CTL_OK, msg);
 			break;
 		case IMSG_SIGNER_HUNG:
-			child_hung(c, &imsg);
+			if (child_hung(c, &imsg) == -1)
+				goto bad;
 			break;
 		case IMSG_CTL_LOG:
 			if (imsg_get_data(&imsg, &verbose,

@@ -97,8 +97,53 @@ killed_cleanup()
 	signer_cleanup
 }
 
+atf_test_case liveness cleanup
+liveness_head()
+{
+	atf_set "descr" "a stopped signer with no request in flight fails" \
+	    "the parent's liveness check and is restarted"
+	atf_set "require.user" "root"
+	atf_set "timeout" "60"
+}
+liveness_body()
+{
+	signer_start
+	pid=$(sd_pid signer soft)
+	other=$(sd_pid signer other)
+	echo "$pid" >>"$T/stopped"
+	kill -STOP "$pid"
+	state=$(sd_field soft 5)
+	[ "$state" = hung ] || [ "$state" = restarting ] ||
+	    atf_fail "a stopped signer is shown as $state"
+	start=$(date +%s)
+	while :; do
+		new=$(sd_field soft 3)
+		if [ -n "$new" ] && [ "$new" != 0 ] && [ "$new" != "$pid" ] &&
+		    [ "$(sd_field soft 5)" = ready ]; then
+			break
+		fi
+		[ $(($(date +%s) - start)) -lt 10 ] ||
+		    atf_fail "not restarted within 10 s (state $(sd_field soft 5))"
+		sleep 0.2
+	done
+	echo "$new" >>"$T/pids"
+	echo "stopped pid $pid shown $state, restarted as $new after" \
+	    "$(($(date +%s) - start)) s"
+	[ "$(sd_field soft 6)" = 1 ] || atf_fail "restarts not counted"
+	[ "$(sd_pid signer other)" = "$other" ] ||
+	    atf_fail "the other signer was restarted too"
+	grep -q "soft.*did not answer its liveness check" "$T/log" ||
+	    atf_fail "no log line for the kill"
+	sd_stop
+}
+liveness_cleanup()
+{
+	signer_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case stall
 	atf_add_test_case killed
+	atf_add_test_case liveness
 }
