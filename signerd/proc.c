@@ -241,7 +241,8 @@ child_ping(int fd, short event, void *arg)
 			limit = HSM_START_GRACE_S;
 		waited = (now.tv_sec - c->ping_sent.tv_sec) * 1000LL +
 		    (now.tv_nsec - c->ping_sent.tv_nsec) / 1000000;
-		if (waited >= limit * 1000LL) {
+		/* The timer may fire a hair early: 50 ms of slack. */
+		if (waited >= limit * 1000LL - 50) {
 			child_kill_hung(c, "did not answer its liveness "
 			    "check");
 			return;
