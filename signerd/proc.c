@@ -191,9 +191,13 @@ child_start(struct child *c)
 	case PROC_HSM:
 		child_setup_hsm(c);
 		child_link_engine(c);
+		/*
+		 * The first ping now: it is answered right after the
+		 * backend started, so the start grace ends with the start.
+		 */
 		c->ping_wait = 0;
 		c->ping_answered = 0;
-		child_ping_schedule(c);
+		child_ping(-1, 0, c);
 		break;
 	default:
 		break;
@@ -206,8 +210,9 @@ child_start(struct child *c)
  * every second), answered by its main loop.  A child that leaves one
  * unanswered for its timeout is hung (a PKCS#11 module stuck in C_Sign
  * looks the same as SIGSTOP) and is killed, then restarted as after a
- * crash.  Its first answer may take HSM_START_GRACE_S: a module may take
- * long to load and log in before the loop runs.
+ * crash.  Its first answer, to the ping sent with its setup, may take
+ * HSM_START_GRACE_S: a module may take long to load and log in before
+ * the loop runs.
  */
 static void
 child_ping_schedule(struct child *c)
