@@ -44,7 +44,7 @@ BIN		= $(O)/bin
 SHARED_SRCS	= shared/imsg.c shared/imsg-buffer.c shared/imsgev.c shared/log.c \
 		  shared/privsep.c shared/sandbox_linux.c shared/config.c \
 		  shared/tls.c shared/util.c shared/child.c shared/ttlv.c \
-		  shared/kmip_names.c
+		  shared/kmip_names.c shared/hsmmsg.c
 SHARED_OBJS	= $(SHARED_SRCS:%.c=$(O)/%.o) $(O)/shared/parse.o
 LIBSHARED	= $(O)/shared/libsignerd.a
 

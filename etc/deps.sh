@@ -5,7 +5,9 @@
 #
 # Debian: missing packages are installed with apt-get when run as root,
 # otherwise the command to run is printed and the exit status is 1.  The
-# system user _signerd and /var/empty are created the same way.
+# system users _signerd (engine, frontend) and _signerd_hsm (signer
+# children, which must not read the keystore) and /var/empty are created
+# the same way.
 # Elsewhere: exits 0 if pkg-config finds libevent and OpenSSL, else prints
 # what to install and exits 1.
 
@@ -15,7 +17,7 @@ DEBIAN_PKGS="build-essential pkg-config byacc libbsd-dev libevent-dev
 libssl-dev libseccomp-dev libsqlite3-dev libp11-kit-dev libp11-dev
 libatf-dev atf-sh kyua softhsm2 opensc openssl python3-pykmip mandoc clang
 sqlite3"
-USER_NAME=_signerd
+USER_NAMES="_signerd _signerd_hsm"
 EMPTY_DIR=/var/empty
 
 uid=$(id -u)
@@ -64,16 +66,16 @@ debian_packages()
 
 system_user()
 {
-	id "$USER_NAME" >/dev/null 2>&1 && return 0
+	id "$1" >/dev/null 2>&1 && return 0
 	cmd="useradd --system --no-create-home --home-dir $EMPTY_DIR"
-	cmd="$cmd --shell /usr/sbin/nologin $USER_NAME"
+	cmd="$cmd --shell /usr/sbin/nologin --user-group $1"
 	if [ "$uid" -ne 0 ]; then
-		say "no user $USER_NAME; as root run:"
+		say "no user $1; as root run:"
 		echo "$cmd"
 		rc=1
 		return 1
 	fi
-	say "creating user $USER_NAME"
+	say "creating user $1"
 	$cmd || { rc=1; return 1; }
 }
 
@@ -105,7 +107,8 @@ deps: not Debian; install with your package manager:
 	ATF (atf-c, atf-sh) and kyua, for make check
 	SoftHSM2, OpenSC (pkcs11-tool), PyKMIP, for the tests
 	mandoc, for the manual pages
-deps: and a user _signerd (home /var/empty, no shell) plus /var/empty
+deps: and users _signerd and _signerd_hsm (home /var/empty, no shell),
+deps: each with a group of its own, plus /var/empty
 deps: pkg-config does not find libevent and openssl
 EOF
 	return 1
@@ -122,7 +125,9 @@ command -v dpkg-query >/dev/null 2>&1 || {
 }
 
 debian_packages
-system_user
+for u in $USER_NAMES; do
+	system_user "$u"
+done
 empty_dir
 
 [ $rc -eq 0 ] && [ $said -eq 0 ] && echo "deps: all present"

@@ -10,7 +10,8 @@
 set -eu
 dir=$1
 shift
-user=${SIGNERD_USER:-_signerd}
+# The signer children's user (signer user in signerd.conf).
+user=${SIGNERD_HSM_USER:-_signerd_hsm}
 
 mkdir -p "$dir/tokens" "$dir/pki"
 chmod 755 "$dir"

@@ -13,15 +13,17 @@ case $O in
 esac
 run=${SIGNERD_RUNDIR:-$top/run}
 user=${SIGNERD_USER:-_signerd}
+hsm_user=${SIGNERD_HSM_USER:-_signerd_hsm}
+export SIGNERD_HSM_USER=$hsm_user
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "make run: signerd starts as root (it drops privileges itself)" >&2
 	exit 1
 fi
 mkdir -p "$run"
-# The signer child runs as $user and must reach the token directory.
-if ! runuser -u "$user" -- test -x "$run"; then
-	echo "make run: $user cannot reach $run (a parent directory is" \
+# The signer children run as $hsm_user and must reach the token directory.
+if ! runuser -u "$hsm_user" -- test -x "$run"; then
+	echo "make run: $hsm_user cannot reach $run (a parent directory is" \
 	    "not searchable); set SIGNERD_RUNDIR to another place" >&2
 	exit 1
 fi
@@ -33,6 +35,7 @@ if [ ! -f "$run/signerd.conf" ]; then
 	cat >"$run/signerd.conf" <<EOT
 # signerd.conf made by \`make run\`: see signerd.conf(5).
 user "$user"
+signer user "$hsm_user"
 control socket "$run/signerd.sock"
 keystore "$run/db/keystore.db"
 

@@ -246,6 +246,13 @@ hsm_dispatch_parent(int fd, short event, void *arg)
 			child_link(&h->engine, &imsg, hsm_dispatch_engine, h);
 			hsm_status_send(h, 0);
 			break;
+		case IMSG_HSM_PING:
+			/* Answered from the main loop: a hang shows. */
+			if (imsg_get_len(&imsg) != 0)
+				fatalx("bad IMSG_HSM_PING");
+			imsg_compose_event(iev, IMSG_HSM_PONG,
+			    imsg_get_id(&imsg), 0, -1, NULL, 0);
+			break;
 		case IMSG_CTL_VERBOSE:
 			child_verbose(&imsg);
 			break;

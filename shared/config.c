@@ -59,6 +59,7 @@ config_new(void)
 	TAILQ_INIT(&conf->signers);
 	TAILQ_INIT(&conf->admins);
 	conf->user = xstrdup(SIGNERD_USER);
+	conf->hsm_user = xstrdup(SIGNERD_HSM_USER);
 	conf->chroot = xstrdup(SIGNERD_CHROOT);
 	conf->control_path = xstrdup(SIGNERD_SOCKET);
 	conf->keystore = xstrdup(SIGNERD_KEYSTORE);
@@ -108,6 +109,7 @@ config_free(struct signerd_conf *conf)
 		free(n);
 	}
 	free(conf->user);
+	free(conf->hsm_user);
 	free(conf->chroot);
 	free(conf->control_path);
 	free(conf->control_group);
@@ -202,7 +204,6 @@ print_signer(FILE *fp, const struct signer_conf *s)
 		print_secret(fp, "pin", s->pin_src, s->pin_ref);
 		fprintf(fp, "\tlogin %s\n", s->login ? "yes" : "no");
 		fprintf(fp, "\tsessions %d\n", s->sessions);
-		fprintf(fp, "\ttimeout %d\n", s->timeout);
 		break;
 	case SIGNER_OPENSSL:
 		if (s->wrap_with != NULL) {
@@ -234,6 +235,7 @@ print_signer(FILE *fp, const struct signer_conf *s)
 		    s->password_ref);
 		break;
 	}
+	fprintf(fp, "\ttimeout %d\n", s->timeout);
 	fputs("}\n", fp);
 }
 
@@ -250,6 +252,8 @@ config_print(FILE *fp, const struct signerd_conf *conf)
 
 	fputs("user ", fp);
 	print_string(fp, conf->user);
+	fputs("\nsigner user ", fp);
+	print_string(fp, conf->hsm_user);
 	fputs("\nchroot ", fp);
 	print_string(fp, conf->chroot);
 	fputs("\ncontrol socket ", fp);

@@ -14,6 +14,7 @@
 
 #define CONF_FILE		SYSCONFDIR "/signerd/signerd.conf"
 #define SIGNERD_USER		"_signerd"
+#define SIGNERD_HSM_USER	"_signerd_hsm"
 #define SIGNERD_CHROOT		"/var/empty"
 #define SIGNERD_SOCKET		"/var/run/signerd.sock"
 #define SIGNERD_KEYSTORE	"/var/lib/signerd/keystore.db"
@@ -21,6 +22,7 @@
 
 #define SIGNER_NAME_MAX		64	/* including the NUL */
 #define SIGNER_SESSIONS_MAX	64
+#define SIGNER_TIMEOUT_DEFAULT	10	/* seconds per operation */
 
 /* Defaults and bounds of the frontend's limits. */
 #define DEFAULT_MAX_CONNECTIONS	1024
@@ -103,6 +105,7 @@ struct signerd_conf {
 	struct signer_list	  signers;
 	struct name_list	  admins;
 	char			 *user;		/* default SIGNERD_USER */
+	char			 *hsm_user;	/* default SIGNERD_HSM_USER */
 	char			 *chroot;	/* default SIGNERD_CHROOT */
 	char			 *control_path;	/* default SIGNERD_SOCKET */
 	char			 *control_group; /* NULL: root only */

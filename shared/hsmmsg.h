@@ -19,6 +19,7 @@
 #ifndef HSMMSG_H
 #define HSMMSG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define HSM_ID_MAX		64	/* object id, with the NUL */
@@ -127,5 +128,9 @@ struct hsm_result {
 	uint32_t	 len_out2;
 	uint32_t	 len_out3;
 };
+
+/* hsmmsg.c */
+int	hsm_result_parse(const uint8_t *, size_t, struct hsm_result *,
+	    const uint8_t **, const uint8_t **, const uint8_t **);
 
 #endif /* HSMMSG_H */

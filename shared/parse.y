@@ -82,6 +82,7 @@ enum {
 	SEEN_READ	= 0x0080,
 	SEEN_DEFAULT	= 0x0100,
 	SEEN_ONEOFF	= 0x0200,
+	SEEN_HSMUSER	= 0x0400,
 	/* inside blocks */
 	SEEN_SLOT	= 0x0001,
 	SEEN_LOGIN	= 0x0002,
@@ -115,7 +116,7 @@ static int		 last_line;	/* of the last real token */
 static int		 seen, blockseen;
 static int		 block_errors;	/* errors as the block began */
 static int		 block_line;	/* where it began */
-static struct where	 user_at, default_at, oneoff_at;
+static struct where	 user_at, hsm_user_at, default_at, oneoff_at;
 static char		*parsebuf;	/* macro being expanded */
 static size_t		 parseindex;
 static char		 lasttok[48];
@@ -245,6 +246,16 @@ main		: USER STRING			{
 				    getpwnam($2) == NULL)
 					yyerror("user \"%s\" does not exist",
 					    $2);
+			}
+		}
+		| SIGNER USER STRING		{
+			if (once(&seen, SEEN_HSMUSER, "signer user") == 0) {
+				where_set(&hsm_user_at);
+				set_string(&conf->hsm_user, $3, NULL);
+				if (!(conf_flags & CONF_NOCHECK_FILES) &&
+				    getpwnam($3) == NULL)
+					yyerror("user \"%s\" does not exist",
+					    $3);
 			}
 		}
 		| CHROOT STRING			{
@@ -485,8 +496,7 @@ sopt		: MODULE STRING			{
 				cursigner->sessions = $2;
 		}
 		| TIMEOUT NUMBER		{
-			if (signer_is(SIGNER_PKCS11, "timeout") == 0 &&
-			    once(&blockseen, SEEN_TIMEOUT, "timeout") == 0 &&
+			if (once(&blockseen, SEEN_TIMEOUT, "timeout") == 0 &&
 			    check_range($2, 1, 3600, "timeout") == 0)
 				cursigner->timeout = $2;
 		}
@@ -1385,7 +1395,7 @@ signer_start(const char *name, enum signer_type type, int lineno)
 	s->slot = -1;
 	s->login = 1;
 	s->sessions = 4;
-	s->timeout = 10;
+	s->timeout = SIGNER_TIMEOUT_DEFAULT;
 	s->port = KMIP_PORT;
 	TAILQ_INSERT_TAIL(&conf->signers, s, entry);
 	cursigner = s;
@@ -1527,6 +1537,20 @@ conf_check(void)
 		log_warnx("%s: no such user %s (the default); create it or "
 		    "set user", topfile->name, conf->user);
 	}
+	if (!(conf_flags & CONF_NOCHECK_FILES) && hsm_user_at.file == NULL &&
+	    getpwnam(conf->hsm_user) == NULL) {
+		errors++;
+		log_warnx("%s: no such user %s (the default); create it or "
+		    "set signer user", topfile->name, conf->hsm_user);
+	}
+	/* A signer must not be able to read the keystore. */
+	if (strcmp(conf->hsm_user, conf->user) == 0) {
+		if (hsm_user_at.file != NULL)
+			cerror(&hsm_user_at, "signer user must differ from "
+			    "user");
+		else
+			cerror(&user_at, "user must differ from signer user");
+	}
 }
 
 struct signerd_conf *
@@ -1544,6 +1568,7 @@ parse_config(const char *filename, int flags)
 	cursigner = NULL;
 	curlisten = NULL;
 	memset(&user_at, 0, sizeof(user_at));
+	memset(&hsm_user_at, 0, sizeof(hsm_user_at));
 	memset(&default_at, 0, sizeof(default_at));
 	memset(&oneoff_at, 0, sizeof(oneoff_at));
 

@@ -16,7 +16,11 @@
  *			module loading, namespaces, keyrings...  Threads
  *			(clone with CLONE_THREAD) stay allowed; clone3, whose
  *			flags a filter cannot see, returns ENOSYS so that
- *			glibc falls back to clone.
+ *			glibc falls back to clone.  Signals go to this
+ *			process only: kill, tgkill and the sigqueue calls
+ *			to another pid (or to a group: 0, negative), tkill
+ *			and the pidfd calls fail with EPERM rather than
+ *			kill, so that a module probing a pid does not die.
  *
  * Debugging: with SIGNERD_SANDBOX_DEBUG set in the environment, a
  * forbidden call raises SIGSYS (SCMP_ACT_TRAP) instead of killing the
@@ -335,6 +339,7 @@ static void
 sandbox_deny_hsm(scmp_filter_ctx ctx, uint32_t kill, int sanitized)
 {
 	struct scmp_arg_cmp	 cmp[1];
+	pid_t			 pid;
 
 	sandbox_add_list(ctx, kill, sandbox_hsm_kill,
 	    sizeof(sandbox_hsm_kill) / sizeof(sandbox_hsm_kill[0]));
@@ -353,6 +358,29 @@ sandbox_deny_hsm(scmp_filter_ctx ctx, uint32_t kill, int sanitized)
 	sandbox_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0, NULL);
 	/* io_uring would run operations the filter never sees. */
 	sandbox_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(io_uring_setup), 0,
+	    NULL);
+
+	/*
+	 * Signals to this process only: a signer must not stop or kill
+	 * the engine, or another signer of the same user.  The pid is the
+	 * first argument of each; tkill takes a bare thread id, which
+	 * may be anyone's, and glibc does not use it.  A pidfd could be
+	 * signalled, or its descriptors taken (pidfd_getfd).
+	 */
+	pid = getpid();
+	cmp[0] = SCMP_A0(SCMP_CMP_NE, (scmp_datum_t)pid, 0);
+	sandbox_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(kill), 1, cmp);
+	sandbox_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(tgkill), 1, cmp);
+	sandbox_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(rt_sigqueueinfo), 1,
+	    cmp);
+	sandbox_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(rt_tgsigqueueinfo),
+	    1, cmp);
+	sandbox_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(tkill), 0, NULL);
+	sandbox_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(pidfd_open), 0,
+	    NULL);
+	sandbox_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(pidfd_send_signal),
+	    0, NULL);
+	sandbox_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(pidfd_getfd), 0,
 	    NULL);
 }
 

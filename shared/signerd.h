@@ -20,7 +20,7 @@
 #define IMSG_MAX_INTERNAL	(2 * 1024 * 1024) /* KMIP requests */
 
 /* Bumped with every change to the enum or to a record below. */
-#define IMSG_VERSION		3
+#define IMSG_VERSION		4
 
 enum proc_kind {
 	PROC_PARENT,
@@ -56,10 +56,10 @@ enum imsg_type {
 	IMSG_CTL_RELOAD,	/* no payload; answered with IMSG_CTL_RESULT */
 	IMSG_CTL_RESTART,	/* signer name */
 	IMSG_CTL_LOG,		/* int: verbosity, parent broadcasts */
-	IMSG_SIGNER_HUNG,	/* a signer missed a deadline: restart it */
+	IMSG_SIGNER_HUNG,	/* struct signer_hung: restart that signer */
 
-	/* parent <-> hsm: liveness */
-	IMSG_HSM_PING,		/* parent -> hsm */
+	/* parent <-> hsm: liveness, no payload */
+	IMSG_HSM_PING,		/* parent -> hsm, peerid: a sequence number */
 	IMSG_HSM_PONG,		/* hsm -> parent, same peerid */
 
 	/* engine <-> hsm */
@@ -99,7 +99,9 @@ enum signer_state {
 	SSTATE_READY,
 	SSTATE_ERROR,		/* see detail; retried with backoff */
 	SSTATE_LOCKED,		/* wrong PIN: not retried until reload */
-	SSTATE_UNSUPPORTED	/* type not implemented in this build */
+	SSTATE_UNSUPPORTED,	/* type not implemented in this build */
+	SSTATE_HUNG,		/* missed a deadline, about to be killed */
+	SSTATE_RESTARTING	/* the parent is restarting its child */
 };
 
 struct proc_info {
@@ -117,6 +119,14 @@ struct signer_link {
 	uint32_t	 signer_id;
 	int32_t		 type;		/* enum signer_type */
 	char		 name[SIGNER_NAME_MAX];
+	int32_t		 timeout;	/* per operation, seconds */
+};
+
+/* IMSG_SIGNER_HUNG: the engine gave up waiting on this signer child. */
+struct signer_hung {
+	uint32_t	 signer_id;
+	int32_t		 timeout;	/* the deadline it missed, seconds */
+	int64_t		 pid;		/* the child the engine waited on */
 };
 
 struct signer_setup {

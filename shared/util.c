@@ -54,6 +54,10 @@ signer_state_name(enum signer_state s)
 		return ("locked");
 	case SSTATE_UNSUPPORTED:
 		return ("unsupported");
+	case SSTATE_HUNG:
+		return ("hung");
+	case SSTATE_RESTARTING:
+		return ("restarting");
 	}
 	return ("unknown");
 }

@@ -558,14 +558,7 @@ control_signers_timeout(int fd, short event, void *arg)
 		memset(&cs, 0, sizeof(cs));
 		cs.proc = *v[i];
 		es = esigner_find(v[i]->signer_id);
-		if (es != NULL && es->answered == c->status_req)
-			cs.status = es->status;
-		else {
-			cs.status.state = SSTATE_UNKNOWN;
-			(void)strlcpy(cs.status.detail, v[i]->state ==
-			    PSTATE_RUNNING ? "no answer" : "not running",
-			    sizeof(cs.status.detail));
-		}
+		esigner_view(es, v[i], c->status_req, &cs.status);
 		imsg_compose_event(&c->iev, IMSG_CTL_SIGNER, 0, 0, -1, &cs,
 		    sizeof(cs));
 	}

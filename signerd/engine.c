@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <event.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
@@ -245,15 +246,24 @@ engine_signer_add(int fd, const struct signer_link *sl)
 	struct esigner	*es;
 
 	if ((es = esigner_find(sl->signer_id)) != NULL) {
-		/* The same signer child got a new channel (we restarted). */
-		imsgev_clear(&es->iev);
+		/*
+		 * A new channel: we or the signer restarted.  What was
+		 * sent on the old one will not be answered on this one.
+		 */
+		if (es->iev.active) {
+			imsgev_clear(&es->iev);
+			kmip_signer_lost(es, NULL);
+		}
 	} else {
 		if ((es = calloc(1, sizeof(*es))) == NULL)
 			fatal(NULL);
 		TAILQ_INSERT_TAIL(&engine->signers, es, entry);
 	}
 	es->link = *sl;
+	if (es->link.timeout <= 0)
+		es->link.timeout = SIGNER_TIMEOUT_DEFAULT;
 	es->status.state = SSTATE_UNKNOWN;
+	es->hung = 0;
 	if (imsgev_init(&es->iev, fd, engine_dispatch_signer, es,
 	    IMSG_MAX_INTERNAL, 0) == -1)
 		fatal("signer channel");
@@ -268,6 +278,7 @@ engine_signer_del(uint32_t id)
 
 	if ((es = esigner_find(id)) != NULL) {
 		imsgev_clear(&es->iev);
+		kmip_signer_lost(es, "was removed from the configuration");
 		TAILQ_REMOVE(&engine->signers, es, entry);
 		free(es);
 	}
@@ -290,7 +301,8 @@ engine_dispatch_signer(int fd, short event, void *arg)
 		log_debug("signer %s: channel closed", es->link.name);
 		imsgev_clear(&es->iev);
 		es->status.state = SSTATE_UNKNOWN;
-		kmip_signer_lost(es->link.name);
+		es->hung = 0;
+		kmip_signer_lost(es, NULL);
 		return;
 	}
 	for (;;) {
@@ -300,7 +312,7 @@ engine_dispatch_signer(int fd, short event, void *arg)
 			break;
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_HSM_RESULT:
-			kmip_signer_result(imsg_get_id(&imsg), &imsg);
+			kmip_signer_result(es, imsg_get_id(&imsg), &imsg);
 			break;
 		case IMSG_HSM_STATUS:
 			if (imsg_get_data(&imsg, &es->status,
@@ -313,6 +325,14 @@ engine_dispatch_signer(int fd, short event, void *arg)
 				es->answered = imsg_get_id(&imsg);
 				control_status_answer(es->answered);
 			}
+			if (esigner_ready(es))
+				kmip_signer_ready(es);
+			else if (es->status.state == SSTATE_LOCKED ||
+			    es->status.state == SSTATE_UNSUPPORTED)
+				kmip_signer_lost(es, es->status.state ==
+				    SSTATE_LOCKED ? "is locked (wrong PIN): "
+				    "fix it and reload" : "is not supported "
+				    "by this build");
 			break;
 		default:
 			log_warnx("signer %s: unexpected imsg %u",
@@ -330,7 +350,79 @@ engine_dispatch_signer(int fd, short event, void *arg)
 	    es->link.name);
 	imsgev_clear(&es->iev);
 	es->status.state = SSTATE_UNKNOWN;
-	kmip_signer_lost(es->link.name);
+	kmip_signer_lost(es, NULL);
+}
+
+/* Whether requests may go to the signer now rather than be held. */
+int
+esigner_ready(const struct esigner *es)
+{
+	return (es->iev.active && !es->hung &&
+	    es->status.state == SSTATE_READY);
+}
+
+/*
+ * A signer missed the deadline of a request: stop sending it anything
+ * and ask the parent to kill and restart it.  Asked once per channel;
+ * the pid says which child, so that a late word cannot hit its
+ * successor.
+ */
+void
+engine_signer_hung(struct esigner *es, int timeout)
+{
+	struct signer_hung	 sh;
+	struct eproc		*ep;
+
+	if (es->hung || !es->iev.active)
+		return;
+	es->hung = 1;
+	es->hung_timeout = timeout;
+	memset(&sh, 0, sizeof(sh));
+	sh.signer_id = es->link.signer_id;
+	sh.timeout = timeout;
+	TAILQ_FOREACH(ep, &engine->procs, entry)
+		if (ep->pi.kind == PROC_HSM &&
+		    ep->pi.signer_id == es->link.signer_id)
+			sh.pid = ep->pi.pid;
+	log_warnx("signer %s (pid %lld) missed its %d s deadline: asking "
+	    "for a restart", es->link.name, (long long)sh.pid, timeout);
+	if (engine->parent.active)
+		imsg_compose_event(&engine->parent, IMSG_SIGNER_HUNG, 0, 0, -1,
+		    &sh, sizeof(sh));
+}
+
+/*
+ * What `show signers` says of a signer: its answer to status request
+ * req, else what the engine and the parent know of it.
+ */
+void
+esigner_view(const struct esigner *es, const struct proc_info *pi,
+    uint32_t req, struct signer_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (es != NULL && es->hung) {
+		st->state = SSTATE_HUNG;
+		(void)snprintf(st->detail, sizeof(st->detail), "no answer "
+		    "within %d s; being restarted", es->hung_timeout);
+	} else if (es != NULL && es->answered == req)
+		*st = es->status;
+	else if (es != NULL && es->iev.active &&
+	    pi->state == PSTATE_RUNNING) {
+		/* Its event loop did not run for a second. */
+		st->state = SSTATE_HUNG;
+		(void)strlcpy(st->detail, "not answering",
+		    sizeof(st->detail));
+	} else if (pi->state == PSTATE_BACKOFF ||
+	    pi->state == PSTATE_STOPPING ||
+	    (pi->state == PSTATE_RUNNING && es != NULL && !es->iev.active)) {
+		st->state = SSTATE_RESTARTING;
+		(void)strlcpy(st->detail, "requests for its keys are held",
+		    sizeof(st->detail));
+	} else {
+		st->state = SSTATE_UNKNOWN;
+		(void)strlcpy(st->detail, pi->state == PSTATE_RUNNING ?
+		    "no answer" : "not running", sizeof(st->detail));
+	}
 }
 
 /* Ask every linked signer for its status; answers carry id. */

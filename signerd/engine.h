@@ -22,6 +22,8 @@ struct esigner {
 	struct imsgev		 iev;
 	struct signer_status	 status;	/* the last answer */
 	uint32_t		 answered;	/* request it answered last */
+	int			 hung;		/* missed a deadline on iev */
+	int			 hung_timeout;	/* that deadline, s */
 };
 TAILQ_HEAD(esigner_list, esigner);
 
@@ -67,6 +69,10 @@ extern struct engine	*engine;
 /* engine.c */
 void		 engine_status_request(uint32_t);
 struct esigner	*esigner_find(uint32_t);
+int		 esigner_ready(const struct esigner *);
+void		 esigner_view(const struct esigner *, const struct proc_info *,
+		    uint32_t, struct signer_status *);
+void		 engine_signer_hung(struct esigner *, int);
 
 /* A message from signerctl, as control_check found it. */
 enum ctl_msg_check {

@@ -38,10 +38,15 @@ static struct ttlv *kmip_response(int32_t, int32_t, unsigned int);
 static struct ttlv *kmip_error(int32_t, int32_t, uint32_t, const char *);
 static size_t	 kmip_max_response(void);
 static const char *kreq_who(const char *);
+static int	 kreq_signer_transmit(struct kreq *, struct esigner *);
+static void	 kreq_signer_fail(struct kreq *, const char *, ...)
+		    __attribute__((__format__ (printf, 2, 3)));
+static void	 kreq_deadline(int, short, void *);
 
 static struct kreq_list	 waiting = TAILQ_HEAD_INITIALIZER(waiting);
 static struct kreq_list	 committing = TAILQ_HEAD_INITIALIZER(committing);
 static uint32_t		 kreq_next_id;
+static uint32_t		 kreq_next_sent;	/* signer request ids */
 static int		 commit_scheduled;
 
 #ifndef INFLIGHT_MAX_BYTES
@@ -547,6 +552,7 @@ kreq_free(struct kreq *r)
 {
 	kreq_live--;
 	kreq_live_bytes -= r->len;
+	kreq_signer_clear(r);
 	ttlv_free(r->msg);
 	ttlv_free(r->items);
 	ttlv_free(r->payload);
@@ -557,7 +563,16 @@ kreq_free(struct kreq *r)
 
 /*
  * Send a request to a signer child; its answer continues the operation
- * in cont.  -1 (and the item failed) if the signer is not there.
+ * in cont.  -1 (and the item failed) if the signer cannot take it.
+ *
+ * Every signer request has a deadline, the signer's timeout: if the
+ * answer is not there by then the item fails (never with Item Not Found:
+ * Krill would take that for a new signer) and the parent is asked to
+ * restart the signer.  A signer that is down, restarting or not ready
+ * yet does not fail the request: it is held until the signer is ready or
+ * the deadline passes.  The request is kept until it is answered, to be
+ * held and sent again if the signer dies under it (operations only: a
+ * key may have been made already).
  */
 int
 kreq_signer_send(struct kreq *r, const char *signer, uint32_t type,
@@ -565,87 +580,238 @@ kreq_signer_send(struct kreq *r, const char *signer, uint32_t type,
     kop_cont cont)
 {
 	struct esigner	*es;
-	struct iovec	 iov[8];
+	struct timeval	 tv;
+	size_t		 len, off;
 	int		 i;
 
 	TAILQ_FOREACH(es, &engine->signers, entry)
 		if (strcmp(es->link.name, signer) == 0)
 			break;
-	if (es == NULL || !es->iev.active ||
-	    es->status.state != SSTATE_READY) {
+	if (es == NULL) {
 		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "signer \"%s\" is "
 		    "not available", signer);
 		return (-1);
 	}
-	if (nparts + 1 > (int)(sizeof(iov) / sizeof(iov[0])))
-		fatalx("%s: too many parts", __func__);
-	iov[0].iov_base = (void *)(uintptr_t)fixed;
-	iov[0].iov_len = fixedlen;
-	for (i = 0; i < nparts; i++)
-		iov[i + 1] = parts[i];
-	if (imsg_composev(&es->iev.ibuf, type, r->id, 0, -1, iov,
-	    nparts + 1) == -1) {
+	if (es->status.state == SSTATE_LOCKED ||
+	    es->status.state == SSTATE_UNSUPPORTED) {
+		/* Only a reload changes that: waiting would not help. */
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "signer \"%s\" is "
+		    "%s: %s", signer, signer_state_name(es->status.state),
+		    es->status.detail);
+		return (-1);
+	}
+	len = fixedlen;
+	for (i = 0; i < nparts; i++) {
+		if (parts[i].iov_len > IMSG_MAX_INTERNAL)
+			break;
+		len += parts[i].iov_len;
+	}
+	if (i < nparts || len > IMSG_MAX_INTERNAL - IMSG_HEADER_SIZE) {
 		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "request too large "
 		    "for signer \"%s\"", signer);
 		return (-1);
 	}
-	imsg_event_add(&es->iev);
+	kreq_signer_clear(r);
+	if ((r->sreq = malloc(len)) == NULL)
+		fatal(NULL);
+	memcpy(r->sreq, fixed, fixedlen);
+	off = fixedlen;
+	for (i = 0; i < nparts; i++) {
+		if (parts[i].iov_len > 0)
+			memcpy(r->sreq + off, parts[i].iov_base,
+			    parts[i].iov_len);
+		off += parts[i].iov_len;
+	}
+	r->sreq_len = len;
+	r->sreq_type = type;
 	(void)strlcpy(r->waiting_on, signer, sizeof(r->waiting_on));
+	r->signer_id = es->link.signer_id;
+	r->timeout = es->link.timeout > 0 ? es->link.timeout :
+	    SIGNER_TIMEOUT_DEFAULT;
 	r->cont = cont;
+
+	evtimer_set(&r->deadline, kreq_deadline, r);
+	tv.tv_sec = r->timeout;
+	tv.tv_usec = 0;
+	evtimer_add(&r->deadline, &tv);
+	r->deadline_set = 1;
+
+	r->held = 1;
+	if (esigner_ready(es) && kreq_signer_transmit(r, es) == -1) {
+		kreq_signer_clear(r);
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "cannot queue the "
+		    "request for signer \"%s\"", signer);
+		return (-1);
+	}
+	if (r->held)
+		log_debug("request %u held: signer %s is not ready", r->id,
+		    signer);
 	return (0);
 }
 
-/* A signer's answer: check its shape exactly, then continue the request. */
+/* Put a held request on the signer's channel; -1 if that fails. */
+static int
+kreq_signer_transmit(struct kreq *r, struct esigner *es)
+{
+	r->sent_id = ++kreq_next_sent;
+	if (imsg_compose(&es->iev.ibuf, r->sreq_type, r->sent_id, 0, -1,
+	    r->sreq, r->sreq_len) == -1)
+		return (-1);
+	imsg_event_add(&es->iev);
+	r->held = 0;
+	return (0);
+}
+
+/* Forget the signer request of r: answered, failed or given up. */
 void
-kmip_signer_result(uint32_t id, struct imsg *imsg)
+kreq_signer_clear(struct kreq *r)
+{
+	if (r->deadline_set) {
+		evtimer_del(&r->deadline);
+		r->deadline_set = 0;
+	}
+	/* An import holds a key in the clear. */
+	freezero(r->sreq, r->sreq_len);
+	r->sreq = NULL;
+	r->sreq_len = 0;
+	r->held = 0;
+}
+
+/* Fail the item r waits for and go on with its batch. */
+static void
+kreq_signer_fail(struct kreq *r, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 msg[sizeof(r->item_msg)];
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	TAILQ_REMOVE(&waiting, r, entry);
+	kreq_signer_clear(r);
+	kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "%s", msg);
+	kreq_item_end(r);
+	kreq_run(r);
+}
+
+/* The deadline of a signer request passed. */
+static void
+kreq_deadline(int fd, short event, void *arg)
+{
+	struct kreq	*r = arg;
+	struct esigner	*es;
+
+	r->deadline_set = 0;
+	if (r->held) {
+		log_warnx("signer %s: not ready within %d s, request %u "
+		    "fails", r->waiting_on, r->timeout, r->id);
+		kreq_signer_fail(r, "signer \"%s\" is not available: not "
+		    "ready within %d s", r->waiting_on, r->timeout);
+		return;
+	}
+	log_warnx("signer %s: no answer within %d s", r->waiting_on,
+	    r->timeout);
+	if ((es = esigner_find(r->signer_id)) != NULL)
+		engine_signer_hung(es, r->timeout);
+	kreq_signer_fail(r, "signer \"%s\" did not answer within %d s",
+	    r->waiting_on, r->timeout);
+}
+
+/*
+ * A signer's answer: check its shape exactly, then continue the request.
+ * An answer nobody waits for any more (its deadline passed) is dropped.
+ */
+void
+kmip_signer_result(struct esigner *es, uint32_t id, struct imsg *imsg)
 {
 	struct hsm_result	 res;
 	struct ibuf		 ib;
 	struct kreq		*r;
 	const uint8_t		*o1, *o2, *o3;
+	int			 bad;
 
 	TAILQ_FOREACH(r, &waiting, entry)
-		if (r->id == id)
+		if (!r->held && r->sent_id == id &&
+		    r->signer_id == es->link.signer_id)
 			break;
-	if (r == NULL)
-		return;		/* its signer was given up on */
+	if (r == NULL) {
+		log_debug("signer %s: late answer %u dropped", es->link.name,
+		    id);
+		return;
+	}
 	TAILQ_REMOVE(&waiting, r, entry);
-	if (imsg_get_ibuf(imsg, &ib) == -1 ||
-	    ibuf_get(&ib, &res, sizeof(res)) == -1 ||
-	    (size_t)res.len_out1 + res.len_out2 + res.len_out3 !=
-	    ibuf_size(&ib)) {
-		log_warnx("signer: malformed result");
+	kreq_signer_clear(r);
+	bad = imsg_get_ibuf(imsg, &ib) == -1 ||
+	    hsm_result_parse(ibuf_data(&ib), ibuf_size(&ib), &res,
+	    &o1, &o2, &o3) == -1;
+	if (bad) {
+		log_warnx("signer %s: malformed result", es->link.name);
 		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "the signer sent a "
 		    "malformed answer");
-		goto done;
-	}
-	strterm(res.msg, sizeof(res.msg));
-	o1 = ibuf_data(&ib);
-	o2 = o1 + res.len_out1;
-	o3 = o2 + res.len_out2;
-	if (r->cont(r, &res, o1, o2, o3) == KOP_WAIT) {
+	} else if (r->cont(r, &res, o1, o2, o3) == KOP_WAIT) {
 		TAILQ_INSERT_TAIL(&waiting, r, entry);
 		return;
 	}
- done:
 	kreq_item_end(r);
 	kreq_run(r);
 }
 
-/* A signer is gone: what waits on it fails now rather than never. */
+/*
+ * A signer's channel is gone (why NULL: the parent restarts it) or it
+ * cannot serve until a reload (why says so).  Operations it had not
+ * answered are held for its return; a key generation or import fails,
+ * since the key may exist already.  Without a return, all fail now.
+ */
 void
-kmip_signer_lost(const char *signer)
+kmip_signer_lost(struct esigner *es, const char *why)
 {
-	struct kreq	*r, *tr;
+	struct kreq_list	 lost = TAILQ_HEAD_INITIALIZER(lost);
+	struct kreq		*r, *tr;
 
 	TAILQ_FOREACH_SAFE(r, &waiting, entry, tr) {
-		if (strcmp(r->waiting_on, signer) != 0)
+		if (r->signer_id != es->link.signer_id)
 			continue;
+		if (why == NULL && (r->held || r->sreq_type == IMSG_HSM_OP)) {
+			r->held = 1;
+			continue;
+		}
 		TAILQ_REMOVE(&waiting, r, entry);
-		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "signer \"%s\" "
-		    "stopped during the operation", signer);
-		kreq_item_end(r);
-		kreq_run(r);
+		TAILQ_INSERT_TAIL(&lost, r, entry);
+	}
+	while ((r = TAILQ_FIRST(&lost)) != NULL) {
+		TAILQ_REMOVE(&lost, r, entry);
+		/* kreq_signer_fail takes it off the waiting list. */
+		TAILQ_INSERT_HEAD(&waiting, r, entry);
+		if (why == NULL)
+			kreq_signer_fail(r, "signer \"%s\" stopped during the "
+			    "operation", es->link.name);
+		else
+			kreq_signer_fail(r, "signer \"%s\" %s", es->link.name,
+			    why);
+	}
+}
+
+/* A signer is ready (again): send what was held for it. */
+void
+kmip_signer_ready(struct esigner *es)
+{
+	struct kreq_list	 ready = TAILQ_HEAD_INITIALIZER(ready);
+	struct kreq		*r, *tr;
+
+	TAILQ_FOREACH_SAFE(r, &waiting, entry, tr)
+		if (r->held && r->signer_id == es->link.signer_id) {
+			TAILQ_REMOVE(&waiting, r, entry);
+			TAILQ_INSERT_TAIL(&ready, r, entry);
+		}
+	while ((r = TAILQ_FIRST(&ready)) != NULL) {
+		TAILQ_REMOVE(&ready, r, entry);
+		TAILQ_INSERT_TAIL(&waiting, r, entry);
+		if (kreq_signer_transmit(r, es) == -1)
+			kreq_signer_fail(r, "cannot queue the request for "
+			    "signer \"%s\"", es->link.name);
+		else
+			log_debug("request %u sent to signer %s after holding",
+			    r->id, es->link.name);
 	}
 }
 

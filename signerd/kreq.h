@@ -8,6 +8,7 @@
 
 #include <sys/queue.h>
 
+#include <event.h>
 #include <stdint.h>
 
 #include "hsmmsg.h"
@@ -49,6 +50,15 @@ struct kreq {
 	char			 item_msg[256];
 	int			 failed;	/* a previous item failed */
 	char			 waiting_on[SIGNER_NAME_MAX];
+	uint32_t		 signer_id;	/* of waiting_on */
+	uint32_t		 sent_id;	/* peerid of the signer request */
+	uint32_t		 sreq_type;	/* that request, kept until */
+	uint8_t			*sreq;		/* answered: it may be held */
+	size_t			 sreq_len;	/* or sent again */
+	int			 held;		/* signer not ready: not sent */
+	int			 timeout;	/* the signer's deadline, s */
+	struct event		 deadline;
+	int			 deadline_set;
 	uint32_t		 get_fmt;	/* Key Format Type of a Get */
 	int			 dirty;		/* keystore changed */
 	kop_cont		 cont;		/* after a signer's answer */
@@ -63,13 +73,16 @@ TAILQ_HEAD(kreq_list, kreq);
 
 /* kmip.c */
 void		 kmip_request(const struct fe_hdr *, const uint8_t *, size_t);
-void		 kmip_signer_result(uint32_t, struct imsg *);
-void		 kmip_signer_lost(const char *);
+struct esigner;
+void		 kmip_signer_result(struct esigner *, uint32_t, struct imsg *);
+void		 kmip_signer_lost(struct esigner *, const char *);
+void		 kmip_signer_ready(struct esigner *);
 void		 kmip_shutdown(void);
 void		 kreq_fail(struct kreq *, uint32_t, const char *, ...)
 		    __attribute__((__format__ (printf, 3, 4)));
 int		 kreq_signer_send(struct kreq *, const char *, uint32_t,
 		    const void *, size_t, const struct iovec *, int, kop_cont);
+void		 kreq_signer_clear(struct kreq *);
 int		 kreq_version_at_least(const struct kreq *, int, int);
 size_t		 kreq_room(const struct kreq *);
 void		 kmip_flush(void);

@@ -16,6 +16,7 @@
 #define BACKOFF_MAX_MS		60000
 #define BACKOFF_RESET_S		30	/* up this long: next crash is a first */
 #define STOP_GRACE_S		5	/* SIGTERM, then SIGKILL */
+#define HSM_START_GRACE_S	60	/* for a signer's first liveness answer */
 
 /* One PEM file held for the frontend. */
 struct pem {
@@ -53,6 +54,11 @@ struct child {
 	int			 restart_now;	/* start again without backoff */
 	struct imsgev		 iev;
 	struct event		 timer;		/* restart or SIGKILL */
+	struct event		 ping_ev;	/* hsm: liveness check */
+	uint32_t		 ping_seq;
+	uint32_t		 ping_wait;	/* unanswered ping, or 0 */
+	struct timespec		 ping_sent;
+	int			 ping_answered;	/* since it started */
 };
 TAILQ_HEAD(child_list, child);
 

@@ -26,6 +26,11 @@
 
 static void	 child_dispatch(int, short, void *);
 static void	 child_timer(int, short, void *);
+static void	 child_ping(int, short, void *);
+static void	 child_ping_schedule(struct child *);
+static void	 child_kill_hung(struct child *, const char *);
+static int	 child_hung(struct child *, struct imsg *);
+static int	 child_pong(struct child *, struct imsg *);
 static void	 child_link_engine(struct child *);
 static void	 child_setup_engine(struct child *);
 static void	 child_setup_hsm(struct child *);
@@ -57,6 +62,7 @@ child_new(enum proc_kind kind, struct signer_conf *sc)
 		c->signer_type = sc->type;
 	}
 	evtimer_set(&c->timer, child_timer, c);
+	evtimer_set(&c->ping_ev, child_ping, c);
 	TAILQ_INSERT_TAIL(&parent->children, c, entry);
 	return (c);
 }
@@ -98,7 +104,7 @@ children_broadcast(uint32_t type, const void *data, size_t len)
 void
 child_start(struct child *c)
 {
-	char		 path[PATH_MAX], *argv[16], **envp;
+	char		 path[PATH_MAX], *argv[16], **envp, *user;
 	pid_t		 pid;
 	int		 sp[2], argc = 0;
 
@@ -106,6 +112,7 @@ child_start(struct child *c)
 	    PF_UNSPEC, sp) == -1)
 		fatal("socketpair");
 
+	user = parent->conf->user;
 	switch (c->kind) {
 	case PROC_ENGINE:
 		(void)strlcpy(path, parent->self, sizeof(path));
@@ -128,12 +135,14 @@ child_start(struct child *c)
 		argv[argc++] = SIGNERD_HSM;
 		argv[argc++] = "-n";
 		argv[argc++] = c->name;
+		/* Not the engine's user: the keystore stays out of reach. */
+		user = parent->conf->hsm_user;
 		break;
 	default:
 		fatalx("%s: unexpected kind %d", __func__, c->kind);
 	}
 	argv[argc++] = "-u";
-	argv[argc++] = parent->conf->user;
+	argv[argc++] = user;
 	if (parent->debug)
 		argv[argc++] = "-d";
 	if (log_getverbose())
@@ -182,11 +191,129 @@ child_start(struct child *c)
 	case PROC_HSM:
 		child_setup_hsm(c);
 		child_link_engine(c);
+		/*
+		 * The first ping now: it is answered right after the
+		 * backend started, so the start grace ends with the start.
+		 */
+		c->ping_wait = 0;
+		c->ping_answered = 0;
+		child_ping(-1, 0, c);
 		break;
 	default:
 		break;
 	}
 	proc_info_notify(c);
+}
+
+/*
+ * Liveness of a signer child: a ping every half of its timeout (at least
+ * every second), answered by its main loop.  A child that leaves one
+ * unanswered for its timeout is hung (a PKCS#11 module stuck in C_Sign
+ * looks the same as SIGSTOP) and is killed, then restarted as after a
+ * crash.  Its first answer, to the ping sent with its setup, may take
+ * HSM_START_GRACE_S: a module may take long to load and log in before
+ * the loop runs.
+ */
+static void
+child_ping_schedule(struct child *c)
+{
+	struct timeval	 tv;
+	int		 t;
+
+	t = c->sc != NULL && c->sc->timeout > 0 ? c->sc->timeout :
+	    SIGNER_TIMEOUT_DEFAULT;
+	tv.tv_sec = t / 2 > 0 ? t / 2 : 1;
+	tv.tv_usec = 0;
+	evtimer_add(&c->ping_ev, &tv);
+}
+
+static void
+child_ping(int fd, short event, void *arg)
+{
+	struct child	*c = arg;
+	struct timespec	 now;
+	long long	 waited;
+	int		 limit;
+
+	if (c->pid == 0 || c->state != PSTATE_RUNNING || !c->iev.active ||
+	    parent->quitting)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (c->ping_wait != 0) {
+		limit = c->sc != NULL && c->sc->timeout > 0 ?
+		    c->sc->timeout : SIGNER_TIMEOUT_DEFAULT;
+		if (!c->ping_answered && limit < HSM_START_GRACE_S)
+			limit = HSM_START_GRACE_S;
+		waited = (now.tv_sec - c->ping_sent.tv_sec) * 1000LL +
+		    (now.tv_nsec - c->ping_sent.tv_nsec) / 1000000;
+		/* The timer may fire a hair early: 50 ms of slack. */
+		if (waited >= limit * 1000LL - 50) {
+			child_kill_hung(c, "did not answer its liveness "
+			    "check");
+			return;
+		}
+	} else {
+		if (++c->ping_seq == 0)
+			c->ping_seq = 1;
+		c->ping_wait = c->ping_seq;
+		c->ping_sent = now;
+		imsg_compose_event(&c->iev, IMSG_HSM_PING, c->ping_wait, 0,
+		    -1, NULL, 0);
+	}
+	child_ping_schedule(c);
+}
+
+/* A signer child is hung: SIGKILL, and the reaper restarts it. */
+static void
+child_kill_hung(struct child *c, const char *why)
+{
+	int	 t;
+
+	t = c->sc != NULL && c->sc->timeout > 0 ? c->sc->timeout :
+	    SIGNER_TIMEOUT_DEFAULT;
+	log_warnx("signer %s (pid %d) %s within %d s: killing it", c->name,
+	    (int)c->pid, why, t);
+	evtimer_del(&c->ping_ev);
+	if (kill(c->pid, SIGKILL) == -1 && errno != ESRCH)
+		log_warn("kill %d", (int)c->pid);
+}
+
+/* IMSG_HSM_PONG from c itself: exactly empty, for the last ping. */
+static int
+child_pong(struct child *c, struct imsg *imsg)
+{
+	if (imsg_get_len(imsg) != 0)
+		return (-1);
+	if (c->ping_wait != 0 && imsg_get_id(imsg) == c->ping_wait) {
+		c->ping_wait = 0;
+		c->ping_answered = 1;
+	}
+	return (0);
+}
+
+/*
+ * IMSG_SIGNER_HUNG from the engine: it gave up on a request.  Only the
+ * child the engine waited on is killed, never its successor.
+ */
+static int
+child_hung(struct child *c, struct imsg *imsg)
+{
+	struct signer_hung	 sh;
+	struct child		*t;
+
+	if (imsg_get_data(imsg, &sh, sizeof(sh)) == -1)
+		return (-1);
+	TAILQ_FOREACH(t, &parent->children, entry)
+		if (t->kind == PROC_HSM && t->signer_id == sh.signer_id)
+			break;
+	if (t == NULL || t->pid == 0 || t->pid != sh.pid ||
+	    t->state != PSTATE_RUNNING) {
+		log_debug("engine: hung signer %u pid %lld is gone already",
+		    sh.signer_id, (long long)sh.pid);
+		return (0);
+	}
+	child_kill_hung(t, "missed the engine's deadline");
+	return (0);
 }
 
 /*
@@ -517,6 +644,8 @@ child_link_engine(struct child *peer)
 		sl.signer_id = peer->signer_id;
 		sl.type = peer->signer_type;
 		(void)strlcpy(sl.name, peer->name, sizeof(sl.name));
+		sl.timeout = peer->sc != NULL ? peer->sc->timeout :
+		    SIGNER_TIMEOUT_DEFAULT;
 		imsg_compose_event(&e->iev, IMSG_SOCKET_SIGNER, 0, 0, sp[0],
 		    &sl, sizeof(sl));
 	}
@@ -595,6 +724,7 @@ child_free(struct child *c)
 		    -1, &sl, sizeof(sl));
 	}
 	evtimer_del(&c->timer);
+	evtimer_del(&c->ping_ev);
 	imsgev_clear(&c->iev);
 	TAILQ_REMOVE(&parent->children, c, entry);
 	free(c);
@@ -643,6 +773,7 @@ child_reaped(pid_t pid, int status)
 		    sep, c->name, (int)pid, WEXITSTATUS(status));
 
 	evtimer_del(&c->timer);
+	evtimer_del(&c->ping_ev);
 	imsgev_clear(&c->iev);
 	c->pid = 0;
 
@@ -715,6 +846,12 @@ child_dispatch(int fd, short event, void *arg)
 		if (n == 0)
 			break;
 		peerid = imsg_get_id(&imsg);
+		if (c->kind == PROC_HSM &&
+		    imsg_get_type(&imsg) == IMSG_HSM_PONG &&
+		    child_pong(c, &imsg) == 0) {
+			imsg_free(&imsg);
+			continue;
+		}
 		if (c->kind != PROC_ENGINE) {
 			log_warnx("%s %s sent unexpected imsg %u",
 			    proc_kind_name(c->kind), c->name,
@@ -748,6 +885,10 @@ child_dispatch(int fd, short event, void *arg)
 			(void)snprintf(msg, sizeof(msg),
 			    "restarting signer \"%s\"", name);
 			ctl_result(c, peerid, CTL_OK, msg);
+			break;
+		case IMSG_SIGNER_HUNG:
+			if (child_hung(c, &imsg) == -1)
+				goto bad;
 			break;
 		case IMSG_CTL_LOG:
 			if (imsg_get_data(&imsg, &verbose,

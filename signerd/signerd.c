@@ -361,9 +361,10 @@ parent_reload(char *msg, size_t msglen)
 	    (conf->control_group != NULL &&
 	    strcmp(conf->control_group, old->control_group) != 0) ||
 	    strcmp(conf->user, old->user) != 0 ||
+	    strcmp(conf->hsm_user, old->hsm_user) != 0 ||
 	    strcmp(conf->chroot, old->chroot) != 0) {
 		config_free(conf);
-		(void)snprintf(msg, msglen, "reload failed: changing the user, "
+		(void)snprintf(msg, msglen, "reload failed: changing the users, "
 		    "chroot or control socket needs a restart of signerd");
 		return (-1);
 	}

@@ -435,12 +435,37 @@ missing_user_body()
 
 	# Without a user statement, the default must exist.
 	printf 'admin "alice"\n' >d.conf
-	if getent passwd _signerd >/dev/null; then
+	if getent passwd _signerd >/dev/null &&
+	    getent passwd _signerd_hsm >/dev/null; then
 		check_ok d.conf
 	else
-		check_errors d.conf 'd.conf: no such user _signerd (the default); create it or set user'
-		check_nerrors 1
+		check_errors d.conf 'd.conf: no such user'
 	fi
+}
+
+atf_test_case signer_user
+signer_user_head()
+{
+	atf_set "descr" "signer user: exists, differs from user, printed"
+}
+signer_user_body()
+{
+	mkpki
+	printf 'user "root"\nsigner user "root"\n' >same.conf
+	check_errors same.conf 'same.conf:2: signer user must differ from user'
+	check_nerrors 1
+	printf 'user "root"\nsigner user "nosuchuser-signerd-regress"\n' \
+	    >none.conf
+	check_errors none.conf \
+	    'none.conf:2: user "nosuchuser-signerd-regress" does not exist'
+	check_nerrors 1
+	printf 'user "root"\nsigner user "daemon"\nsigner user "bin"\n' \
+	    >twice.conf
+	check_errors twice.conf 'twice.conf:3:'
+	check_nerrors 1
+	printf 'user "root"\nsigner user "daemon"\n' >ok.conf
+	signerd -nv -f ok.conf >out 2>err || { cat err >&2; atf_fail "refused"; }
+	grep -q '^signer user "daemon"$' out || atf_fail "not printed"
 }
 
 atf_test_case missing_module
@@ -677,6 +702,7 @@ atf_init_test_cases()
 	atf_add_test_case signer_errors
 	atf_add_test_case global_errors
 	atf_add_test_case missing_user
+	atf_add_test_case signer_user
 	atf_add_test_case missing_module
 	atf_add_test_case missing_certificate
 	atf_add_test_case literal_pin

@@ -16,7 +16,7 @@ atf_test_case privsep cleanup
 privsep_head()
 {
 	atf_set "descr" "every child is unprivileged and sandboxed," \
-	    "the frontend chrooted"
+	    "the frontend chrooted, signers under a user of their own"
 	atf_set "require.user" "root"
 }
 privsep_body()
@@ -39,9 +39,17 @@ privsep_body()
 		    atf_fail "$kind: not in seccomp filter mode"
 		[ "$(proc_field $pid NoNewPrivs)" = 1 ] ||
 		    atf_fail "$kind: no_new_privs not set"
-		[ "$uid" = "$(id -u _signerd) $(id -u _signerd)"\
-" $(id -u _signerd) $(id -u _signerd)" ] ||
-		    atf_fail "$kind: not running as _signerd"
+		# Signers have a user of their own: no keystore for them.
+		case $kind in
+		signer*)	want=_signerd_hsm ;;
+		*)		want=_signerd ;;
+		esac
+		w=$(id -u $want)
+		[ "$uid" = "$w $w $w $w" ] ||
+		    atf_fail "$kind: not running as $want"
+		w=$(id -g $want)
+		[ "$gid" = "$w $w $w $w" ] ||
+		    atf_fail "$kind: not running with the group of $want"
 	done
 	[ "$(readlink /proc/$(sd_pid frontend)/root)" = "$T/empty" ] ||
 	    atf_fail "frontend not chrooted to $T/empty"
@@ -53,6 +61,47 @@ privsep_body()
 	sd_stop
 }
 privsep_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case keystore_private cleanup
+keystore_private_head()
+{
+	atf_set "descr" "a signer child's uid and gid cannot read the" \
+	    "keystore nor signal the engine"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "setpriv"
+}
+keystore_private_body()
+{
+	sd_setup s1
+	sd_conf s1
+	sd_conf_soft
+	sd_start 2
+	for s in s1 soft; do
+		pid=$(sd_pid signer $s)
+		uid=$(proc_field $pid Uid | awk '{ print $1 }')
+		gid=$(proc_field $pid Gid | awk '{ print $1 }')
+		echo "signer $s pid $pid uid $uid gid $gid"
+		for f in "$T/db/keystore.db" "$T/db"; do
+			if setpriv --reuid=$uid --regid=$gid --clear-groups \
+			    cat "$f" >/dev/null 2>&1 ||
+			    setpriv --reuid=$uid --regid=$gid --clear-groups \
+			    ls "$f" >/dev/null 2>&1; then
+				atf_fail "signer $s (uid $uid) can read $f"
+			fi
+		done
+		if setpriv --reuid=$uid --regid=$gid --clear-groups \
+		    kill -0 $(sd_pid engine) 2>/dev/null; then
+			atf_fail "signer $s (uid $uid) may signal the engine"
+		fi
+	done
+	# And the engine still works with it.
+	atf_check -o match:"^-rw------- .* _signerd " ls -l "$T/db/keystore.db"
+	sd_stop
+}
+keystore_private_cleanup()
 {
 	sd_cleanup
 }
@@ -469,6 +518,7 @@ shutdown_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case privsep
+	atf_add_test_case keystore_private
 	atf_add_test_case signer_restart
 	atf_add_test_case reload
 	atf_add_test_case signerctl

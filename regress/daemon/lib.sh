@@ -9,7 +9,7 @@ export SIGNERD_LIBEXEC="$BIN"
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 
 # sd_setup TOKEN...: a state directory outside kyua's private work
-# directory (the signer children, as _signerd, must reach the tokens).
+# directory (the signer children, as _signerd_hsm, must reach the tokens).
 sd_setup()
 {
 	T=$(mktemp -d /tmp/signerd-test.XXXXXX)

@@ -834,6 +834,56 @@ hsm_bad(enum bad_call bad)
 	expect_sigsys(&c);
 }
 
+/*
+ * Signals only to itself.  Run as root, without priv_drop(): only the
+ * filter can refuse a signal to the parent then.
+ */
+static void
+hsm_kill_child(const void *arg)
+{
+	siginfo_t	 si;
+	int		 status;
+
+	status = child_setup();
+	sandbox_apply(SANDBOX_HSM);
+	CHECK(seccomp_mode(status) == 2);
+
+	CHECK(kill(getpid(), 0) == 0);
+	CHECK(syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), 0) == 0);
+	CHECK(kill(getppid(), 0) == -1 && errno == EPERM);
+	CHECK(kill(0, 0) == -1 && errno == EPERM);
+	CHECK(kill(-1, 0) == -1 && errno == EPERM);
+	CHECK(kill(-getpgrp(), 0) == -1 && errno == EPERM);
+	CHECK(syscall(SYS_tgkill, getppid(), getppid(), 0) == -1 &&
+	    errno == EPERM);
+	CHECK(syscall(SYS_tkill, getppid(), 0) == -1 && errno == EPERM);
+	memset(&si, 0, sizeof(si));
+	si.si_code = SI_QUEUE;
+	CHECK(syscall(SYS_rt_sigqueueinfo, getppid(), SIGUSR1, &si) == -1 &&
+	    errno == EPERM);
+	CHECK(syscall(SYS_rt_tgsigqueueinfo, getppid(), getppid(), SIGUSR1,
+	    &si) == -1 && errno == EPERM);
+	CHECK(syscall(SYS_pidfd_open, getppid(), 0) == -1 && errno == EPERM);
+	CHECK(syscall(SYS_pidfd_send_signal, 0, SIGKILL, NULL, 0) == -1 &&
+	    errno == EPERM);
+	_exit(0);
+}
+
+ATF_TC(hsm_kill);
+ATF_TC_HEAD(hsm_kill, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "hsm profile: signals to itself "
+	    "only; to others (kill 0, -1, the parent, pidfd) EPERM");
+	atf_tc_set_md_var(tc, "require.user", "root");
+}
+ATF_TC_BODY(hsm_kill, tc)
+{
+	struct child	 c;
+
+	run_child(hsm_kill_child, NULL, &c);
+	expect_exit(&c, 0, NULL);
+}
+
 ATF_TC(hsm_execve);
 ATF_TC_HEAD(hsm_execve, tc)
 {
@@ -893,6 +943,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, engine_allowed);
 	ATF_TP_ADD_TC(tp, engine_execve);
 	ATF_TP_ADD_TC(tp, hsm_allowed);
+	ATF_TP_ADD_TC(tp, hsm_kill);
 	ATF_TP_ADD_TC(tp, hsm_execve);
 	ATF_TP_ADD_TC(tp, hsm_fork);
 	ATF_TP_ADD_TC(tp, hsm_setuid);

@@ -1,0 +1,40 @@
+/*
+ * The parts of the engine-signer protocol (hsmmsg.h) both sides share.
+ */
+#include <sys/types.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "hsmmsg.h"
+#include "signerd.h"
+
+/*
+ * Take apart the payload of an IMSG_HSM_RESULT: the fixed record, then
+ * out1, out2 and out3, whose lengths must add up to the rest exactly.
+ * The record is copied into res with its message terminated; the part
+ * pointers point into buf.  Returns 0, or -1 if the payload is malformed
+ * (then res and the pointers are untouched).
+ */
+int
+hsm_result_parse(const uint8_t *buf, size_t len, struct hsm_result *res,
+    const uint8_t **o1, const uint8_t **o2, const uint8_t **o3)
+{
+	struct hsm_result	 r;
+	size_t			 rest;
+
+	if (buf == NULL || len < sizeof(r))
+		return (-1);
+	memcpy(&r, buf, sizeof(r));
+	rest = len - sizeof(r);
+	/* Summed in 64 bits: three uint32_t cannot wrap there. */
+	if ((uint64_t)r.len_out1 + r.len_out2 + r.len_out3 != rest)
+		return (-1);
+	strterm(r.msg, sizeof(r.msg));
+	*res = r;
+	*o1 = buf + sizeof(r);
+	*o2 = *o1 + r.len_out1;
+	*o3 = *o2 + r.len_out2;
+	return (0);
+}
