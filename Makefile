@@ -52,7 +52,7 @@ SIGNERD_SRCS	= signerd/signerd.c signerd/proc.c signerd/engine.c \
 		  signerd/control.c signerd/keystore.c signerd/kmip.c \
 		  signerd/kmip_ops.c signerd/attrs.c
 CTL_SRCS	= signerd/ctl/signerctl.c
-FRONTEND_SRCS	= frontend/frontend.c
+FRONTEND_SRCS	= frontend/frontend.c frontend/frame.c
 HSM_SRCS	= hsmproc/hsmproc.c hsmproc/hsmreq.c hsmproc/hsm_pkcs11.c \
 		  hsmproc/hsm_openssl.c hsmproc/softkey.c
 
