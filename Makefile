@@ -32,6 +32,9 @@ CPPFLAGS	+= -I$(CURDIR)/shared -I$(CURDIR)/signerd -I$(O)/shared -D_FORTIFY_SOUR
 		   -DSYSCONFDIR=\"$(SYSCONFDIR)\" \
 		   $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 LDLIBS		+= $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -ldl
+# Symbols bound at start: lazy binding saves the vector registers, which
+# hold whatever memcpy last moved (a client's key), on the stack.
+LDFLAGS		+= -Wl,-z,relro,-z,now
 ifeq ($(SANITIZE),1)
 CFLAGS		+= -fsanitize=address,undefined -fno-omit-frame-pointer \
 		   -fno-sanitize-recover=undefined
