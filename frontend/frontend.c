@@ -226,9 +226,10 @@ main(int argc, char *argv[])
 	event_dispatch();
 
 	while ((c = TAILQ_FIRST(&fe->conns)) != NULL) {
+		c->pending = 0;		/* no answer is coming now */
 		if (c->bev != NULL)
 			fe_close(c, NULL);
-		if (c == TAILQ_FIRST(&fe->conns))
+		else
 			fe_free(c);
 	}
 	while ((l = TAILQ_FIRST(&fe->listeners)) != NULL) {
@@ -642,6 +643,11 @@ fe_process(struct fe_conn *c, int from_queue)
 
 	if (c->bev == NULL || !c->ready)
 		return (0);
+	/* In the queue, it waits for its turn (fe_waitq_run). */
+	if (c->waiting && !from_queue) {
+		fe_update(c);
+		return (0);
+	}
 	in = bufferevent_get_input(c->bev);
 	c->paused &= ~(PAUSE_INFLIGHT | PAUSE_BYTES);
 	while (!(c->paused & PAUSE_OUTPUT) &&
@@ -736,19 +742,28 @@ fe_forward(struct fe_conn *c, struct evbuffer *in, size_t len)
 	hdr.conn_id = c->id;
 	hdr.req_id = ++c->next_req;
 	(void)strlcpy(hdr.identity, c->identity, sizeof(hdr.identity));
+	/* Sized exactly: only a failed allocation makes these fail. */
 	if ((ib = imsg_create(&fe->engine.ibuf, IMSG_FE_REQUEST, 0, 0,
 	    sizeof(hdr) + len)) == NULL || imsg_add(ib, &hdr,
-	    sizeof(hdr)) == -1)
-		fatal("imsg_create");
+	    sizeof(hdr)) == -1) {
+		if (vec != v)
+			free(vec);
+		fe_close(c, "cannot queue the request for the engine");
+		return (-1);
+	}
 	for (i = 0, left = len; i < nvec && left > 0; i++) {
 		n = vec[i].iov_len < left ? vec[i].iov_len : left;
 		if (imsg_add(ib, vec[i].iov_base, n) == -1)
-			fatal("imsg_add");
+			break;		/* ib is freed */
 		explicit_bzero(vec[i].iov_base, n);
 		left -= n;
 	}
 	if (vec != v)
 		free(vec);
+	if (left > 0) {
+		fe_close(c, "cannot queue the request for the engine");
+		return (-1);
+	}
 	imsg_close(&fe->engine.ibuf, ib);
 	imsg_event_add(&fe->engine);
 	evbuffer_drain(in, len);
@@ -857,8 +872,10 @@ fe_respond(struct fe_conn *c, uint64_t req_id, const uint8_t *data,
 		return;
 	}
 	if (req_id != c->next_resp) {
-		if ((rp = malloc(sizeof(*rp) + len)) == NULL)
-			fatal(NULL);
+		if ((rp = malloc(sizeof(*rp) + len)) == NULL) {
+			fe_close(c, "out of memory for an early answer");
+			return;
+		}
 		rp->req_id = req_id;
 		rp->len = len;
 		memcpy(rp->data, data, len);

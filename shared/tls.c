@@ -55,6 +55,7 @@ tls_ctx_new(const char *cert, size_t certlen, const char *key, size_t keylen,
 		tls_err(err, errlen, "TLS protocol settings");
 		goto fail;
 	}
+	/* Plaintext records are wiped once the application has read them. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION |
 	    SSL_OP_CLEANSE_PLAINTEXT);

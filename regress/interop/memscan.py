@@ -19,6 +19,10 @@ def regions(pid):
             yield lo, hi, path
 
 
+CHUNK = 64 << 20
+HUGE = 64 << 30
+
+
 def main():
     pid = int(sys.argv[1])
     marker = bytes.fromhex(sys.argv[2])
@@ -28,14 +32,26 @@ def main():
     scanned = 0
     with open("/proc/%d/mem" % pid, "rb", 0) as mem:
         for lo, hi, path in regions(pid):
-            try:
-                mem.seek(lo)
-                chunk = mem.read(hi - lo)
-            except (OSError, ValueError, OverflowError):
+            # Sanitizer shadow and allocator reservations: terabytes of
+            # pages never touched, nothing a program put there.
+            if hi - lo > HUGE:
                 continue
-            scanned += len(chunk)
-            for m in re.finditer(re.escape(marker), chunk):
-                found.append("%#x %s" % (lo + m.start(), path or "[anon]"))
+            # In pieces that overlap by a marker less one byte.
+            pos = lo
+            while pos < hi:
+                end = min(hi, pos + CHUNK)
+                try:
+                    mem.seek(pos)
+                    chunk = mem.read(end - pos)
+                except (OSError, ValueError, OverflowError):
+                    break
+                scanned += len(chunk)
+                for m in re.finditer(re.escape(marker), chunk):
+                    found.append("%#x %s" % (pos + m.start(),
+                                             path or "[anon]"))
+                if end == hi:
+                    break
+                pos = end - (len(marker) - 1)
     if scanned == 0:
         print("nothing readable in pid %d" % pid)
         sys.exit(2)
