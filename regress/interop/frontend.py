@@ -18,6 +18,11 @@
 #                     each of PIDS (kB, comma separated) and the slowest
 #                     answer the other client got (s).
 #   secret HEX        Register Secret Data holding the marker HEX
+#   stalled N S HSM PIDS
+#                     the signer HSM is stopped; N connections pipeline
+#                     60 KB Sign requests for S seconds; then the signer
+#                     goes on.  Prints the largest VmHWM of PIDS (kB) and
+#                     the seconds until a new client is served after that
 import os
 import socket
 import ssl
@@ -26,8 +31,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ttlvlib import (enum, read_message, request, result_reason,  # noqa
-                     ttlv, TEXT)
+from ttlvlib import (attribute, data, enum, find, first, parse,  # noqa
+                     read_message, request, result_reason, structure,
+                     text, ttlv, TEXT)
 
 port, pki, case = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 QUERY = request(0x18, enum(0x420074, 1))
@@ -56,6 +62,37 @@ def query(cert="client"):
     if r is None:
         return None
     return result_reason(r) or 0
+
+
+def hwm(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def call(s, op, payload):
+    """One operation: its Result Status and response payload."""
+    s.sendall(request(op, payload))
+    it = first(parse(read_message(s))[0][2], 0x42000f)
+    return first(it, 0x42007f), first(it, 0x42007c)
+
+
+def flood(stop, msg):
+    """Send msg over and over on a new connection until the frontend
+    stops reading (or stop is set); keep the connection until stop."""
+    try:
+        s = tls_connect(timeout=1)
+    except OSError:
+        return
+    while not stop.is_set():
+        try:
+            s.sendall(msg)
+        except (socket.timeout, ssl.SSLError, OSError):
+            break		# the frontend stopped reading: it should
+    stop.wait()
+    s.close()
 
 
 def client_hello():
@@ -144,33 +181,8 @@ elif case == "pipeline":
     n, secs = int(sys.argv[4]), float(sys.argv[5])
     pids = [int(p) for p in sys.argv[6].split(",")]
     stop = threading.Event()
-    batch = QUERY * 64
-
-    def flood():
-        try:
-            s = tls_connect(timeout=1)
-        except OSError:
-            return
-        while not stop.is_set():
-            try:
-                s.sendall(batch)
-            except (socket.timeout, ssl.SSLError, OSError):
-                # The frontend stopped reading: it should.
-                if stop.wait(0.5):
-                    break
-                break
-        stop.wait()
-        s.close()
-
-    def hwm(pid):
-        with open("/proc/%d/status" % pid) as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1])
-        return 0
-
-    floods = [threading.Thread(target=flood, daemon=True)
-              for i in range(n)]
+    floods = [threading.Thread(target=flood, args=(stop, QUERY * 64),
+                               daemon=True) for i in range(n)]
     for f in floods:
         f.start()
     worst = 0.0
@@ -187,6 +199,41 @@ elif case == "pipeline":
         f.join(5)
     print(",".join(str(p) for p in peak), "%.2f" % worst)
     # No interpreter teardown under threads stuck in TLS writes.
+    sys.stdout.flush()
+    os._exit(0)
+elif case == "stalled":
+    import signal
+    n, secs, hsm = int(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6])
+    pids = [int(p) for p in sys.argv[7].split(",")]
+    s = tls_connect()
+    st, p = call(s, 0x02, structure(0x42001f, attribute(
+        "Cryptographic Algorithm", enum(0x42000b, 0x37))))
+    priv = first(p, 0x420066)
+    if st != 0 or call(s, 0x12, text(0x420094, priv))[0] != 0:
+        sys.exit("cannot make an Ed25519 key")
+    s.close()
+    sign = request(0x21, text(0x420094, priv) + data(0x4200c2,
+                                                      b"x" * 60000))
+    os.kill(hsm, signal.SIGSTOP)
+    stop = threading.Event()
+    floods = [threading.Thread(target=flood, args=(stop, sign),
+                               daemon=True) for i in range(n)]
+    try:
+        for f in floods:
+            f.start()
+        time.sleep(secs)
+        peak = [hwm(p) for p in pids]
+    finally:
+        os.kill(hsm, signal.SIGCONT)
+    t = time.time()
+    r = None
+    while r != 0 and time.time() - t < 30:
+        r = query()
+    took = time.time() - t if r == 0 else 99.0
+    stop.set()
+    for f in floods:
+        f.join(5)
+    print(",".join(str(p) for p in peak), "%.2f" % took)
     sys.stdout.flush()
     os._exit(0)
 elif case == "secret":

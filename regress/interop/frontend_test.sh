@@ -214,6 +214,50 @@ pipeline_cleanup()
 	sd_cleanup
 }
 
+atf_test_case stalled_signer cleanup
+stalled_signer_head()
+{
+	atf_set "descr" "with the signer stopped, clients pipelining Sign" \
+	    "requests neither grow the frontend nor the engine past the" \
+	    "in-flight budget, and service resumes at once"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+stalled_signer_body()
+{
+	export ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=4"
+	sd_setup s1
+	sd_conf s1
+	sd_conf_soft
+	sd_start 2
+	fe=$(sd_pid frontend)
+	en=$(sd_pid engine)
+	hsm=$(sd_pid signer soft)
+	rss0=$(awk '/^VmRSS:/ { print $2 }' /proc/$fe/status)
+	ers0=$(awk '/^VmRSS:/ { print $2 }' /proc/$en/status)
+	fe_py stalled 10 8 $hsm "$fe,$en" >"$T/out" 2>"$T/py.err" ||
+	    atf_fail "frontend.py: $(tail -n 3 "$T/py.err")"
+	read hwm took <"$T/out"
+	fehwm=${hwm%%,*}
+	enhwm=${hwm#*,}
+	echo "frontend VmRSS before ${rss0} kB, VmHWM ${fehwm} kB;" \
+	    "engine VmRSS before ${ers0} kB, VmHWM ${enhwm} kB;" \
+	    "served ${took} s after the signer went on"
+	# INFLIGHT_MAX_BYTES (16 MiB) of requests, plus one message of
+	# input per connection.
+	[ $((fehwm - rss0)) -lt 49152 ] ||
+	    atf_fail "frontend grew by $((fehwm - rss0)) kB"
+	[ $((enhwm - ers0)) -lt 131072 ] ||
+	    atf_fail "engine grew by $((enhwm - ers0)) kB"
+	awk -v t="$took" 'BEGIN { exit !(t < 2) }' ||
+	    atf_fail "a new client waited $took s once the signer went on"
+	sd_stop
+}
+stalled_signer_cleanup()
+{
+	sd_cleanup
+}
+
 atf_test_case wipe cleanup
 wipe_head()
 {
@@ -250,5 +294,6 @@ atf_init_test_cases()
 	atf_add_test_case slow_pool
 	atf_add_test_case framing
 	atf_add_test_case pipeline
+	atf_add_test_case stalled_signer
 	atf_add_test_case wipe
 }
