@@ -498,7 +498,7 @@ fe_update(struct fe_conn *c)
 	else if (c->paused & PAUSE_OUTPUT)
 		kind = TMO_DRAIN;
 	else if (c->paused)
-		kind = TMO_NONE;	/* waiting for the engine, not the client */
+		kind = TMO_NONE;	/* the engine keeps it waiting */
 	else if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
 		kind = TMO_MESSAGE;
 	else if (c->next_req + 1 == c->next_resp)
