@@ -32,6 +32,9 @@ CPPFLAGS	+= -I$(CURDIR)/shared -I$(CURDIR)/signerd -I$(O)/shared -D_FORTIFY_SOUR
 		   -DSYSCONFDIR=\"$(SYSCONFDIR)\" \
 		   $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 LDLIBS		+= $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null) -ldl
+# Symbols bound at start: lazy binding saves the vector registers, which
+# hold whatever memcpy last moved (a client's key), on the stack.
+LDFLAGS		+= -Wl,-z,relro,-z,now
 ifeq ($(SANITIZE),1)
 CFLAGS		+= -fsanitize=address,undefined -fno-omit-frame-pointer \
 		   -fno-sanitize-recover=undefined
@@ -52,7 +55,7 @@ SIGNERD_SRCS	= signerd/signerd.c signerd/proc.c signerd/engine.c \
 		  signerd/control.c signerd/keystore.c signerd/kmip.c \
 		  signerd/kmip_ops.c signerd/attrs.c
 CTL_SRCS	= signerd/ctl/signerctl.c
-FRONTEND_SRCS	= frontend/frontend.c
+FRONTEND_SRCS	= frontend/frontend.c frontend/frame.c
 HSM_SRCS	= hsmproc/hsmproc.c hsmproc/hsmreq.c hsmproc/hsm_pkcs11.c \
 		  hsmproc/hsm_openssl.c hsmproc/softkey.c
 

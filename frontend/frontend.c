@@ -6,6 +6,13 @@
  * 3.  It terminates TLS, requires a client certificate (by default), reads
  * the client identity from it, frames KMIP TTLV messages with hard size
  * and time limits and hands each one to the engine.
+ *
+ * No client can make it grow without bound: a connection buffers at most
+ * one message of input, has at most CONN_INFLIGHT_MAX requests waiting
+ * for their answers and is not read while its answers are not being
+ * read; all connections together have at most INFLIGHT_MAX_BYTES of
+ * requests at the engine.  Its time limits are deadlines, not idle
+ * timers: a byte a second does not keep a handshake or a message alive.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -31,9 +38,30 @@
 #include "imsgev.h"
 #include "signerd.h"
 #include "tls.h"
+#include "frame.h"
 
-#define TTLV_HEADER		8
-#define TTLV_STRUCTURE		0x01
+/*
+ * Connections still in the TLS handshake have a pool of their own, apart
+ * from max connections: a quarter of it, but at least this many.  When
+ * the pool is full the oldest handshake is closed for the new one, so a
+ * client that never finishes its handshake holds nothing for long while
+ * a real one, done in milliseconds, gets through.
+ */
+#define HANDSHAKES_MIN		8
+
+/* Why a connection is not being read. */
+#define PAUSE_INFLIGHT		0x01	/* CONN_INFLIGHT_MAX answers due */
+#define PAUSE_BYTES		0x02	/* INFLIGHT_MAX_BYTES at the engine */
+#define PAUSE_OUTPUT		0x04	/* its answers are not being read */
+
+/* The one deadline a connection has at a time. */
+enum fe_tmo {
+	TMO_NONE,
+	TMO_HANDSHAKE,		/* read timeout from accept */
+	TMO_MESSAGE,		/* read timeout from a message's first byte */
+	TMO_DRAIN,		/* read timeout to read the answers */
+	TMO_IDLE		/* idle timeout: nothing partial, nothing due */
+};
 
 struct pembuf {
 	char		*data;
@@ -62,17 +90,22 @@ TAILQ_HEAD(fe_resp_list, fe_resp);
 
 struct fe_conn {
 	TAILQ_ENTRY(fe_conn)	 entry;
+	TAILQ_ENTRY(fe_conn)	 wait;		/* in fe->waitq */
 	uint64_t		 id;
 	struct fe_listener	*l;
-	struct bufferevent	*bev;
+	struct bufferevent	*bev;		/* NULL once closed */
+	struct event		 tmo;
+	enum fe_tmo		 tmo_kind;
 	char			 peer[INET6_ADDRSTRLEN + 8];
 	char			 identity[256];
-	int			 ready;		/* handshake done */
-	int			 closing;	/* close once flushed */
-	int			 mid_message;	/* read timeout running */
-	unsigned int		 inflight;
+	int			 ready;		/* handshake done, admitted */
+	int			 waiting;	/* in fe->waitq */
+	int			 paused;	/* PAUSE_* */
+	unsigned int		 pending;	/* requests at the engine */
 	uint64_t		 next_req;	/* id of the last request */
 	uint64_t		 next_resp;	/* id of the next response due */
+	/* Size of each request the engine has not answered, by id. */
+	uint32_t		 reqlen[CONN_INFLIGHT_MAX];
 	struct fe_resp_list	 held;		/* responses that came early */
 };
 TAILQ_HEAD(fe_conn_list, fe_conn);
@@ -83,8 +116,15 @@ struct frontend {
 	struct imsgev		 engine;
 	struct frontend_limits	 limits;
 	struct fe_listener_list	 listeners;
+	/*
+	 * Open connections, oldest first, and closed ones whose requests
+	 * the engine has not answered yet: their bytes still count.
+	 */
 	struct fe_conn_list	 conns;
-	unsigned int		 nconns;
+	struct fe_conn_list	 waitq;		/* paused for PAUSE_BYTES */
+	unsigned int		 nready;
+	unsigned int		 nhandshakes;
+	size_t			 inflight_bytes;
 	uint64_t		 next_conn;
 	int			 configured;
 };
@@ -100,8 +140,16 @@ static void		 fe_resume(int, short, void *);
 static void		 fe_read(struct bufferevent *, void *);
 static void		 fe_written(struct bufferevent *, void *);
 static void		 fe_event(struct bufferevent *, short, void *);
+static void		 fe_timeout(int, short, void *);
+static void		 fe_admit(struct fe_conn *);
+static int		 fe_process(struct fe_conn *, int);
+static int		 fe_forward(struct fe_conn *, struct evbuffer *,
+			    size_t);
+static void		 fe_update(struct fe_conn *);
 static void		 fe_close(struct fe_conn *, const char *);
-static void		 fe_set_timeout(struct fe_conn *, int);
+static void		 fe_free(struct fe_conn *);
+static void		 fe_waitq_run(void);
+static unsigned int	 fe_handshakes_max(void);
 static struct fe_conn	*fe_conn_find(uint64_t);
 static void		 fe_respond(struct fe_conn *, uint64_t,
 			    const uint8_t *, size_t);
@@ -163,6 +211,7 @@ main(int argc, char *argv[])
 		fatal(NULL);
 	TAILQ_INIT(&fe->listeners);
 	TAILQ_INIT(&fe->conns);
+	TAILQ_INIT(&fe->waitq);
 
 	priv_drop(user, root);
 	fe->base = event_init();
@@ -176,8 +225,13 @@ main(int argc, char *argv[])
 
 	event_dispatch();
 
-	while ((c = TAILQ_FIRST(&fe->conns)) != NULL)
-		fe_close(c, NULL);
+	while ((c = TAILQ_FIRST(&fe->conns)) != NULL) {
+		c->pending = 0;		/* no answer is coming now */
+		if (c->bev != NULL)
+			fe_close(c, NULL);
+		else
+			fe_free(c);
+	}
 	while ((l = TAILQ_FIRST(&fe->listeners)) != NULL) {
 		TAILQ_REMOVE(&fe->listeners, l, entry);
 		event_del(&l->ev);
@@ -343,6 +397,14 @@ fe_resume(int fd, short event, void *arg)
 	event_add(&l->ev, NULL);
 }
 
+static unsigned int
+fe_handshakes_max(void)
+{
+	unsigned int	 n = fe->limits.max_connections / 4;
+
+	return (n < HANDSHAKES_MIN ? HANDSHAKES_MIN : n);
+}
+
 static void
 fe_accept(int lfd, short event, void *arg)
 {
@@ -377,11 +439,13 @@ fe_accept(int lfd, short event, void *arg)
 		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
 		port = ntohs(sin6->sin6_port);
 	}
-	if (fe->nconns >= (unsigned int)fe->limits.max_connections) {
-		log_warnx("%s:%d: refused, %d connections already",
-		    host, port, fe->limits.max_connections);
-		close(fd);
-		return;
+	/* The oldest handshake makes room: it has had the longest. */
+	if (fe->nhandshakes >= fe_handshakes_max()) {
+		TAILQ_FOREACH(c, &fe->conns, entry)
+			if (c->bev != NULL && !c->ready)
+				break;
+		if (c != NULL)
+			fe_close(c, "handshake pool full, oldest closed");
 	}
 	if ((ssl = SSL_new(l->ctx)) == NULL) {
 		log_warnx("SSL_new failed");
@@ -405,25 +469,130 @@ fe_accept(int lfd, short event, void *arg)
 		return;
 	}
 	TAILQ_INSERT_TAIL(&fe->conns, c, entry);
-	fe->nconns++;
+	fe->nhandshakes++;
 	bufferevent_setcb(c->bev, fe_read, fe_written, fe_event, c);
-	/* The handshake is reading too: it gets the short timeout. */
-	fe_set_timeout(c, 1);
+	/* Never more than one message of input buffered. */
+	bufferevent_setwatermark(c->bev, EV_READ, 0, fe->limits.max_message);
+	/* fe_written runs once the answers are down to half of that. */
+	bufferevent_setwatermark(c->bev, EV_WRITE,
+	    fe->limits.max_message / 2, 0);
+	evtimer_set(&c->tmo, fe_timeout, c);
+	fe_update(c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	log_debug("%s: connection %llu", c->peer, (unsigned long long)c->id);
 }
 
-/* Between messages a connection may idle; within one it must hurry. */
+/*
+ * Reading on or off and the deadline, from the state of the connection.
+ * A deadline runs from the moment its state is entered: more bytes of
+ * the same state do not move it.
+ */
 static void
-fe_set_timeout(struct fe_conn *c, int mid_message)
+fe_update(struct fe_conn *c)
 {
 	struct timeval	 tv;
+	enum fe_tmo	 kind;
 
-	c->mid_message = mid_message;
-	tv.tv_sec = mid_message ? fe->limits.read_timeout :
-	    fe->limits.idle_timeout;
+	if (!c->ready)
+		kind = TMO_HANDSHAKE;
+	else if (c->paused & PAUSE_OUTPUT)
+		kind = TMO_DRAIN;
+	else if (c->paused)
+		kind = TMO_NONE;	/* the engine keeps it waiting */
+	else if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		kind = TMO_MESSAGE;
+	else if (c->next_req + 1 == c->next_resp)
+		kind = TMO_IDLE;
+	else
+		kind = TMO_NONE;
+	if (c->ready) {
+		if (c->paused)
+			bufferevent_disable(c->bev, EV_READ);
+		else
+			bufferevent_enable(c->bev, EV_READ);
+	}
+	if (kind == c->tmo_kind)
+		return;
+	evtimer_del(&c->tmo);
+	c->tmo_kind = kind;
+	if (kind == TMO_NONE)
+		return;
+	tv.tv_sec = kind == TMO_IDLE ? fe->limits.idle_timeout :
+	    fe->limits.read_timeout;
 	tv.tv_usec = 0;
-	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	evtimer_add(&c->tmo, &tv);
+}
+
+static void
+fe_timeout(int fd, short event, void *arg)
+{
+	struct fe_conn	*c = arg;
+	char		 why[128];
+	const char	*what;
+
+	switch (c->tmo_kind) {
+	case TMO_HANDSHAKE:
+		what = "no TLS handshake";
+		break;
+	case TMO_MESSAGE:
+		what = "message not complete";
+		break;
+	case TMO_DRAIN:
+		what = "answers not read";
+		break;
+	case TMO_IDLE:
+		/* Pooled client connections idle out all the time. */
+		log_debug("%s: idle for %d s, closing", c->peer,
+		    fe->limits.idle_timeout);
+		fe_close(c, NULL);
+		return;
+	default:
+		return;
+	}
+	(void)snprintf(why, sizeof(why), "timed out: %s within %d s", what,
+	    fe->limits.read_timeout);
+	fe_close(c, why);
+}
+
+/*
+ * The handshake is done: admit the connection if its certificate names
+ * one usable identity and a slot for it is free.
+ */
+static void
+fe_admit(struct fe_conn *c)
+{
+	SSL		*ssl = bufferevent_openssl_get_ssl(c->bev);
+	const char	*why;
+	char		 buf[160];
+	int		 rv;
+
+	rv = tls_peer_identity(ssl, c->identity, sizeof(c->identity), &why);
+	if (rv == -1) {
+		(void)snprintf(buf, sizeof(buf), "client certificate "
+		    "refused: %s", why);
+		fe_close(c, buf);
+		return;
+	}
+	if (rv == 1 && c->l->info.verify_client) {
+		fe_close(c, "no client certificate");
+		return;
+	}
+	if (fe->nready >= (unsigned int)fe->limits.max_connections) {
+		(void)snprintf(buf, sizeof(buf), "refused, %d connections "
+		    "already", fe->limits.max_connections);
+		fe_close(c, buf);
+		return;
+	}
+	fe->nhandshakes--;
+	fe->nready++;
+	c->ready = 1;
+	if (rv == 1)
+		log_info("%s: client without certificate, unauthenticated, "
+		    "%s", c->peer, SSL_get_version(ssl));
+	else
+		log_info("%s: client \"%s\", %s", c->peer, c->identity,
+		    SSL_get_version(ssl));
+	(void)fe_process(c, 0);
 }
 
 static void
@@ -434,29 +603,10 @@ fe_event(struct bufferevent *bev, short what, void *arg)
 	char		 buf[256];
 
 	if (what & BEV_EVENT_CONNECTED) {
-		SSL *ssl = bufferevent_openssl_get_ssl(bev);
-
-		c->ready = 1;
-		if (tls_peer_cn(ssl, c->identity, sizeof(c->identity)) == -1)
-			(void)strlcpy(c->identity, "", sizeof(c->identity));
-		log_info("%s: client \"%s\", %s", c->peer, c->identity,
-		    SSL_get_version(ssl));
-		fe_set_timeout(c, 0);
+		fe_admit(c);
 		return;
 	}
-	if (what & BEV_EVENT_TIMEOUT) {
-		if (!c->ready)
-			fe_close(c, "handshake timed out");
-		else if (c->mid_message)
-			fe_close(c, "timed out in the middle of a message");
-		else {
-			/* Pooled client connections idle out all the time. */
-			log_debug("%s: idle for %d s, closing", c->peer,
-			    fe->limits.idle_timeout);
-			fe_close(c, NULL);
-		}
-	}
-	else if (what & BEV_EVENT_EOF)
+	if (what & BEV_EVENT_EOF)
 		fe_close(c, NULL);
 	else {
 		e = bufferevent_get_openssl_error(bev);
@@ -472,98 +622,223 @@ fe_event(struct bufferevent *bev, short what, void *arg)
 	}
 }
 
-/*
- * Frame TTLV Request Messages: an 8-byte header (tag, type, length) then
- * the length in bytes.  The length is checked before anything is kept.
- */
 static void
 fe_read(struct bufferevent *bev, void *arg)
 {
-	struct fe_conn		*c = arg;
-	struct evbuffer		*in = bufferevent_get_input(bev);
-	struct fe_hdr		 hdr;
-	struct ibuf		*ib;
-	unsigned char		 h[TTLV_HEADER];
-	uint32_t		 len;
-	size_t			 avail;
+	(void)fe_process(arg, 0);
+}
 
-	while (!c->closing && (avail = evbuffer_get_length(in)) > 0) {
-		if (avail < TTLV_HEADER) {
-			fe_set_timeout(c, 1);
-			return;
+/*
+ * Frame TTLV Request Messages from the input and hand them to the
+ * engine, as long as the connection may have more in flight.  from_queue:
+ * c was just taken from the head of fe->waitq and may go before the
+ * others waiting.  -1 if c was closed.
+ */
+static int
+fe_process(struct fe_conn *c, int from_queue)
+{
+	struct evbuffer		*in;
+	unsigned char		 h[FRAME_HEADER];
+	size_t			 avail, len;
+
+	if (c->bev == NULL || !c->ready)
+		return (0);
+	/* In the queue, it waits for its turn (fe_waitq_run). */
+	if (c->waiting && !from_queue) {
+		fe_update(c);
+		return (0);
+	}
+	in = bufferevent_get_input(c->bev);
+	c->paused &= ~(PAUSE_INFLIGHT | PAUSE_BYTES);
+	while (!(c->paused & PAUSE_OUTPUT) &&
+	    (avail = evbuffer_get_length(in)) > 0) {
+		/* Answers not written yet, held ones included. */
+		if (c->next_req - c->next_resp + 1 >= CONN_INFLIGHT_MAX) {
+			c->paused |= PAUSE_INFLIGHT;
+			break;
 		}
-		if (evbuffer_copyout(in, h, sizeof(h)) != sizeof(h))
-			fatalx("evbuffer_copyout");
-		len = (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 |
-		    (uint32_t)h[6] << 8 | h[7];
+		if (avail < FRAME_HEADER)
+			break;
+		if (evbuffer_copyout(in, h, sizeof(h)) != sizeof(h)) {
+			fe_close(c, "evbuffer_copyout failed");
+			return (-1);
+		}
 		/*
 		 * Anything that can be framed goes to the engine, which
 		 * answers what is not a valid request with Invalid Message.
-		 * A length that cannot be a KMIP item leaves nothing to frame.
 		 */
-		if (h[3] == TTLV_STRUCTURE && len % 8 != 0) {
+		switch (frame_next(h, avail, fe->limits.max_message, &len)) {
+		case FRAME_MORE:
+			goto out;
+		case FRAME_BAD:
 			fe_close(c, "not a KMIP message (bad length)");
-			return;
-		}
-		if (len > (uint32_t)fe->limits.max_message - TTLV_HEADER) {
-			log_warnx("%s: message of %u bytes exceeds max "
-			    "message %d", c->peer, len + TTLV_HEADER,
+			return (-1);
+		case FRAME_TOOBIG:
+			log_warnx("%s: message of %zu bytes exceeds max "
+			    "message %d", c->peer, len,
 			    fe->limits.max_message);
 			fe_close(c, NULL);
-			return;
-		}
-		if (avail < TTLV_HEADER + (size_t)len) {
-			fe_set_timeout(c, 1);
-			return;
+			return (-1);
+		case FRAME_OK:
+			break;
 		}
 		if (!fe->engine.active) {
 			fe_close(c, "engine unavailable");
-			return;
+			return (-1);
 		}
-		memset(&hdr, 0, sizeof(hdr));
-		hdr.conn_id = c->id;
-		hdr.req_id = ++c->next_req;
-		(void)strlcpy(hdr.identity, c->identity, sizeof(hdr.identity));
-		if ((ib = imsg_create(&fe->engine.ibuf, IMSG_FE_REQUEST, 0, 0,
-		    sizeof(hdr) + TTLV_HEADER + len)) == NULL ||
-		    imsg_add(ib, &hdr, sizeof(hdr)) == -1 ||
-		    imsg_add(ib, evbuffer_pullup(in, TTLV_HEADER + len),
-		    TTLV_HEADER + len) == -1)
-			fatal("imsg_create");
-		imsg_close(&fe->engine.ibuf, ib);
-		imsg_event_add(&fe->engine);
-		evbuffer_drain(in, TTLV_HEADER + len);
-		c->inflight++;
+		/* First come, first served once the engine has room. */
+		if ((!from_queue && !TAILQ_EMPTY(&fe->waitq)) ||
+		    (fe->inflight_bytes > 0 &&
+		    fe->inflight_bytes + len > INFLIGHT_MAX_BYTES)) {
+			c->paused |= PAUSE_BYTES;
+			c->waiting = 1;
+			if (from_queue)
+				TAILQ_INSERT_HEAD(&fe->waitq, c, wait);
+			else
+				TAILQ_INSERT_TAIL(&fe->waitq, c, wait);
+			break;
+		}
+		from_queue = 0;
+		if (fe_forward(c, in, len) == -1)
+			return (-1);
+		/* The next message has a deadline of its own. */
+		if (c->tmo_kind == TMO_MESSAGE)
+			c->tmo_kind = TMO_NONE;
 	}
-	fe_set_timeout(c, 0);
+ out:
+	fe_update(c);
+	return (0);
 }
 
+/*
+ * One framed message of len bytes to the engine.  It is copied out of
+ * the input buffer's own memory and that memory is wiped in place before
+ * it is drained: a message may carry key material, which must not stay
+ * behind in freed buffers (evbuffer_pullup would copy it to a new chain
+ * and free the old ones as they are).
+ */
+static int
+fe_forward(struct fe_conn *c, struct evbuffer *in, size_t len)
+{
+	struct evbuffer_iovec	 v[16], *vec = v;
+	struct fe_hdr		 hdr;
+	struct ibuf		*ib;
+	size_t			 left, n;
+	int			 i, nvec;
+
+	nvec = evbuffer_peek(in, len, NULL, NULL, 0);
+	if (nvec > (int)(sizeof(v) / sizeof(v[0])) &&
+	    (vec = reallocarray(NULL, nvec, sizeof(*vec))) == NULL) {
+		fe_close(c, "out of memory");
+		return (-1);
+	}
+	if (nvec < 1 || evbuffer_peek(in, len, NULL, vec, nvec) != nvec) {
+		if (vec != v)
+			free(vec);
+		fe_close(c, "evbuffer_peek failed");
+		return (-1);
+	}
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.conn_id = c->id;
+	hdr.req_id = ++c->next_req;
+	(void)strlcpy(hdr.identity, c->identity, sizeof(hdr.identity));
+	/* Sized exactly: only a failed allocation makes these fail. */
+	if ((ib = imsg_create(&fe->engine.ibuf, IMSG_FE_REQUEST, 0, 0,
+	    sizeof(hdr) + len)) == NULL || imsg_add(ib, &hdr,
+	    sizeof(hdr)) == -1) {
+		if (vec != v)
+			free(vec);
+		fe_close(c, "cannot queue the request for the engine");
+		return (-1);
+	}
+	for (i = 0, left = len; i < nvec && left > 0; i++) {
+		n = vec[i].iov_len < left ? vec[i].iov_len : left;
+		if (imsg_add(ib, vec[i].iov_base, n) == -1)
+			break;		/* ib is freed */
+		explicit_bzero(vec[i].iov_base, n);
+		left -= n;
+	}
+	if (vec != v)
+		free(vec);
+	if (left > 0) {
+		fe_close(c, "cannot queue the request for the engine");
+		return (-1);
+	}
+	imsg_close(&fe->engine.ibuf, ib);
+	imsg_event_add(&fe->engine);
+	evbuffer_drain(in, len);
+	c->reqlen[hdr.req_id % CONN_INFLIGHT_MAX] = len;
+	c->pending++;
+	fe->inflight_bytes += len;
+	return (0);
+}
+
+/* The answers are down to the low-water mark: read again. */
 static void
 fe_written(struct bufferevent *bev, void *arg)
 {
 	struct fe_conn	*c = arg;
 
-	if (c->closing)
-		fe_close(c, NULL);
+	if (c->paused & PAUSE_OUTPUT) {
+		c->paused &= ~PAUSE_OUTPUT;
+		(void)fe_process(c, 0);
+	}
 }
 
+/*
+ * Close the connection.  While the engine still has requests of it, it
+ * stays on fe->conns, closed, so that their bytes are counted until the
+ * answers come.
+ */
 static void
 fe_close(struct fe_conn *c, const char *why)
 {
 	struct fe_resp	*rp;
 
+	if (c->bev == NULL)
+		return;
 	if (why != NULL)
 		log_info("%s: closing: %s", c->peer, why);
 	else
 		log_debug("%s: closed", c->peer);
 	while ((rp = TAILQ_FIRST(&c->held)) != NULL) {
 		TAILQ_REMOVE(&c->held, rp, entry);
-		free(rp);
+		freezero(rp, sizeof(*rp) + rp->len);
 	}
-	TAILQ_REMOVE(&fe->conns, c, entry);
-	fe->nconns--;
+	if (c->waiting) {
+		TAILQ_REMOVE(&fe->waitq, c, wait);
+		c->waiting = 0;
+	}
+	evtimer_del(&c->tmo);
 	bufferevent_free(c->bev);
+	c->bev = NULL;
+	if (c->ready)
+		fe->nready--;
+	else
+		fe->nhandshakes--;
+	if (c->pending == 0)
+		fe_free(c);
+}
+
+static void
+fe_free(struct fe_conn *c)
+{
+	TAILQ_REMOVE(&fe->conns, c, entry);
 	free(c);
+}
+
+/* Connections waiting for room at the engine, in order, while it lasts. */
+static void
+fe_waitq_run(void)
+{
+	struct fe_conn	*c;
+
+	while ((c = TAILQ_FIRST(&fe->waitq)) != NULL) {
+		TAILQ_REMOVE(&fe->waitq, c, wait);
+		c->waiting = 0;
+		if (fe_process(c, 1) == 0 && c->waiting)
+			break;		/* still no room: back at the head */
+	}
 }
 
 /*
@@ -575,15 +850,32 @@ fe_respond(struct fe_conn *c, uint64_t req_id, const uint8_t *data,
     size_t len)
 {
 	struct fe_resp	*rp, *t;
+	size_t		 i = req_id % CONN_INFLIGHT_MAX;
 
-	if (req_id < c->next_resp || req_id > c->next_req || len == 0) {
+	if (req_id < c->next_resp || req_id > c->next_req ||
+	    c->reqlen[i] == 0) {
+		/* Not a request of this connection at the engine. */
+		if (c->bev != NULL)
+			fe_close(c, "the engine answered out of turn");
+		return;
+	}
+	fe->inflight_bytes -= c->reqlen[i];
+	c->reqlen[i] = 0;
+	c->pending--;
+	if (c->bev == NULL) {
+		if (c->pending == 0)
+			fe_free(c);
+		return;
+	}
+	if (len == 0) {
 		fe_close(c, "the engine answered out of turn");
 		return;
 	}
-	c->inflight--;
 	if (req_id != c->next_resp) {
-		if ((rp = malloc(sizeof(*rp) + len)) == NULL)
-			fatal(NULL);
+		if ((rp = malloc(sizeof(*rp) + len)) == NULL) {
+			fe_close(c, "out of memory for an early answer");
+			return;
+		}
 		rp->req_id = req_id;
 		rp->len = len;
 		memcpy(rp->data, data, len);
@@ -603,8 +895,13 @@ fe_respond(struct fe_conn *c, uint64_t req_id, const uint8_t *data,
 		TAILQ_REMOVE(&c->held, rp, entry);
 		bufferevent_write(c->bev, rp->data, rp->len);
 		c->next_resp++;
-		free(rp);
+		freezero(rp, sizeof(*rp) + rp->len);
 	}
+	/* A client that does not read its answers is not read either. */
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
+	    (size_t)fe->limits.max_message)
+		c->paused |= PAUSE_OUTPUT;
+	(void)fe_process(c, 0);
 }
 
 static struct fe_conn *
@@ -635,9 +932,14 @@ fe_dispatch_engine(int fd, short event, void *arg)
 		 * one once the parent has linked the restarted engine.
 		 */
 		imsgev_clear(iev);
-		TAILQ_FOREACH_SAFE(c, &fe->conns, entry, tc)
-			if (c->inflight > 0)
+		TAILQ_FOREACH_SAFE(c, &fe->conns, entry, tc) {
+			if (c->bev != NULL && c->next_req >= c->next_resp)
 				fe_close(c, "engine restarted");
+			if (c->bev == NULL)
+				fe_free(c);
+		}
+		fe->inflight_bytes = 0;
+		fe_waitq_run();
 		return;
 	}
 	for (;;) {
@@ -655,5 +957,6 @@ fe_dispatch_engine(int fd, short event, void *arg)
 			    ibuf_size(&ib));
 		imsg_free(&imsg);
 	}
+	fe_waitq_run();
 	imsg_event_add(iev);
 }

@@ -19,6 +19,16 @@
 #define IMSG_MAX_CONTROL	16384		/* the imsg default */
 #define IMSG_MAX_INTERNAL	(2 * 1024 * 1024) /* KMIP requests */
 
+/*
+ * Backpressure on requests.  The frontend frames no more than
+ * CONN_INFLIGHT_MAX requests of one connection whose answers have not
+ * been written back yet, and no more than INFLIGHT_MAX_BYTES of requests
+ * over all connections that the engine has not answered yet; the engine
+ * refuses beyond twice these.  See signerd.conf(5) for the memory bound.
+ */
+#define CONN_INFLIGHT_MAX	32
+#define INFLIGHT_MAX_BYTES	(16 * 1024 * 1024)
+
 /* Bumped with every change to the enum or to a record below. */
 #define IMSG_VERSION		4
 

@@ -4,6 +4,7 @@
  */
 #include <sys/types.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,8 +55,10 @@ tls_ctx_new(const char *cert, size_t certlen, const char *key, size_t keylen,
 		tls_err(err, errlen, "TLS protocol settings");
 		goto fail;
 	}
+	/* Plaintext records are wiped once the application has read them. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
-	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION |
+	    SSL_OP_CLEANSE_PLAINTEXT);
 
 	/* The certificate, then its chain. */
 	if ((bio = BIO_new_mem_buf(cert, certlen)) == NULL ||
@@ -123,25 +126,131 @@ tls_ctx_new(const char *cert, size_t certlen, const char *key, size_t keylen,
 	return (NULL);
 }
 
-/* The subject CN of the verified peer certificate, the client identity. */
-int
-tls_peer_cn(SSL *ssl, char *cn, size_t cnlen)
+/*
+ * Length of the UTF-8 sequence at s (at most n bytes) if it is a well
+ * formed encoding of a character that is printable: no overlong forms,
+ * no surrogates, nothing above U+10FFFF, no C0 or C1 control and no DEL.
+ * 0 if it is not.
+ */
+static size_t
+utf8_printable(const unsigned char *s, size_t n)
 {
-	X509		*x;
-	X509_NAME	*name;
-	int		 len;
+	uint32_t	 cp;
+	size_t		 len, i;
 
-	cn[0] = '\0';
-	if (SSL_get_verify_result(ssl) != X509_V_OK ||
-	    (x = SSL_get1_peer_certificate(ssl)) == NULL)
-		return (-1);
-	name = X509_get_subject_name(x);
-	len = X509_NAME_get_text_by_NID(name, NID_commonName, cn, cnlen);
-	X509_free(x);
-	if (len <= 0 || (size_t)len >= cnlen || strlen(cn) != (size_t)len) {
-		/* No CN, too long, or one with an embedded NUL. */
-		cn[0] = '\0';
+	if (s[0] < 0x80) {
+		if (s[0] < 0x20 || s[0] == 0x7f)
+			return (0);
+		return (1);
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else
+		return (0);
+	if (n < len)
+		return (0);
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return (0);
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff ||
+	    (cp >= 0x80 && cp <= 0x9f))
+		return (0);
+	return (len);
+}
+
+/*
+ * The client identity in a certificate: its one subject CN, as UTF-8.
+ * Anything else is refused, with the reason in *why: no CN, more than one
+ * (which would the owner be?), an empty one, one that does not convert to
+ * valid UTF-8, holds a NUL or a control character, or does not fit in
+ * idlen with its NUL.  Pure: it looks at x only, for the fuzzer too.
+ */
+int
+tls_cert_identity(X509 *x, char *id, size_t idlen, const char **why)
+{
+	X509_NAME	*name;
+	X509_NAME_ENTRY	*ne;
+	ASN1_STRING	*as;
+	unsigned char	*u = NULL;
+	size_t		 i, n;
+	int		 pos, len;
+
+	if (idlen > 0)
+		id[0] = '\0';
+	if (x == NULL || (name = X509_get_subject_name(x)) == NULL) {
+		*why = "no subject";
 		return (-1);
 	}
-	return (0);
+	if ((pos = X509_NAME_get_index_by_NID(name, NID_commonName,
+	    -1)) < 0) {
+		*why = "no subject CN";
+		return (-1);
+	}
+	if (X509_NAME_get_index_by_NID(name, NID_commonName, pos) >= 0) {
+		*why = "more than one subject CN";
+		return (-1);
+	}
+	if ((ne = X509_NAME_get_entry(name, pos)) == NULL ||
+	    (as = X509_NAME_ENTRY_get_data(ne)) == NULL ||
+	    (len = ASN1_STRING_to_UTF8(&u, as)) < 0) {
+		ERR_clear_error();
+		*why = "subject CN not convertible to UTF-8";
+		return (-1);
+	}
+	n = (size_t)len;
+	if (n == 0)
+		*why = "empty subject CN";
+	else if (n >= idlen)
+		*why = "subject CN too long";
+	else {
+		*why = NULL;
+		for (i = 0; i < n; i += len) {
+			if ((len = utf8_printable(u + i, n - i)) == 0) {
+				*why = "subject CN not printable UTF-8";
+				break;
+			}
+		}
+	}
+	if (*why == NULL) {
+		memcpy(id, u, n);
+		id[n] = '\0';
+	}
+	OPENSSL_free(u);
+	return (*why == NULL ? 0 : -1);
+}
+
+/*
+ * The identity of the peer: 0 and its CN from a verified certificate, 1
+ * if it sent no certificate (allowed only with client certificate
+ * optional), -1 if its certificate does not name exactly one usable
+ * identity (*why says why).
+ */
+int
+tls_peer_identity(SSL *ssl, char *id, size_t idlen, const char **why)
+{
+	X509	*x;
+	int	 rv;
+
+	if (idlen > 0)
+		id[0] = '\0';
+	*why = NULL;
+	if ((x = SSL_get1_peer_certificate(ssl)) == NULL)
+		return (1);
+	if (SSL_get_verify_result(ssl) != X509_V_OK) {
+		*why = "certificate not verified";
+		rv = -1;
+	} else
+		rv = tls_cert_identity(x, id, idlen, why);
+	X509_free(x);
+	return (rv);
 }
