@@ -12,11 +12,13 @@
  * a single message is one byte then the message).  Control byte:
  *	bits 0-1	identity: "alice", "bob", "" or 256 bytes, no NUL
  *	bits 2-3	the signers answer: in success, with a failure
- *			status, malformed, or in turn each of these and
- *			vanishing (the channel closes, as on a crash)
+ *			status, malformed, or in turn each of these, a
+ *			success without any data, and vanishing (the
+ *			channel closes, as on a crash)
  *	bit 4		new keys go to the second signer
  *	bit 5		the second signer is not ready
  *	bit 6		sent before the previous answers came (pipelined)
+ *	bit 7		no default signer is configured
  * Every input starts on an empty keystore with identifiers counted from
  * 1 (arc4random_buf() below), so an input alone reproduces what it found:
  * the first object made is 00000000-0000-4000-8000-000000000001.
@@ -73,7 +75,7 @@
 #include "log.h"
 #include "ttlv.h"
 
-#define FZ_MAX_RECORDS		16	/* messages per input */
+#define FZ_MAX_RECORDS		32	/* messages per input */
 #define FZ_MAX_IDLE		64	/* loop turns without progress */
 #define FZ_NSIGNERS		2
 #define FZ_KNOWN_CHANNEL	(256 * 1024 * 1024)
@@ -88,7 +90,8 @@ enum fz_mode {
 	FZ_ERROR,
 	FZ_MALFORMED,
 	FZ_ROTATE,
-	FZ_VANISH		/* only in turn, from FZ_ROTATE */
+	FZ_EMPTY,		/* only in turn, from FZ_ROTATE */
+	FZ_VANISH
 };
 
 struct fz_signer {
@@ -467,8 +470,8 @@ fz_answer(struct fz_signer *s, struct imsg *imsg)
 
 	memset(&op, 0, sizeof(op));
 	if (m == FZ_ROTATE) {
-		t = turn++ % 4;
-		m = t == 3 ? FZ_VANISH : (enum fz_mode)t;
+		t = turn++ % 5;
+		m = t == 3 ? FZ_EMPTY : t == 4 ? FZ_VANISH : (enum fz_mode)t;
 	}
 	if (imsg_get_ibuf(imsg, &ib) == -1)
 		fz_fail("imsg_get_ibuf");
@@ -514,6 +517,9 @@ fz_answer(struct fz_signer *s, struct imsg *imsg)
 		/* Lengths that do not add up: one byte short. */
 		fz_result(s, id, 0, 0, wrapped, sizeof(wrapped), NULL,
 		    (size_t)-1, NULL, 0);
+		return;
+	case FZ_EMPTY:
+		fz_result(s, id, 0, 0, NULL, 0, NULL, 0, NULL, 0);
 		return;
 	case FZ_VANISH:
 		fz_unlink(s);
@@ -876,7 +882,7 @@ fz_submit(uint8_t ctl, const uint8_t *msg, size_t len)
 	if (!(ctl & 0x40))
 		fz_wait();
 	mode = (ctl >> 2) & 3;
-	(void)strlcpy(engine->conf.default_signer,
+	(void)strlcpy(engine->conf.default_signer, ctl & 0x80 ? "" :
 	    signer_names[(ctl >> 4) & 1],
 	    sizeof(engine->conf.default_signer));
 	if (signers[1].es.iev.active)
