@@ -12,11 +12,13 @@
  * a single message is one byte then the message).  Control byte:
  *	bits 0-1	identity: "alice", "bob", "" or 256 bytes, no NUL
  *	bits 2-3	the signers answer: in success, with a failure
- *			status, malformed, or in turn each of these and
- *			vanishing (the channel closes, as on a crash)
+ *			status, malformed, or in turn each of these, a
+ *			success without any data, and vanishing (the
+ *			channel closes, as on a crash)
  *	bit 4		new keys go to the second signer
  *	bit 5		the second signer is not ready
  *	bit 6		sent before the previous answers came (pipelined)
+ *	bit 7		no default signer is configured
  * Every input starts on an empty keystore with identifiers counted from
  * 1 (arc4random_buf() below), so an input alone reproduces what it found:
  * the first object made is 00000000-0000-4000-8000-000000000001.
@@ -27,8 +29,9 @@
  * whose Batch Count is its number of batch items, no more than the
  * request had, each with a Result Status; an identifier in a successful
  * answer names no object of another owner; a private key is never
- * returned; what the engine sends a signer is well formed.  Leaks are
- * LeakSanitizer's.
+ * returned, nor a key once stored sensitive or not extractable; every
+ * Text String is UTF-8; what the engine sends a signer is well formed.
+ * Leaks are LeakSanitizer's.
  *
  * FUZZ_ENGINE_KNOWN_BUGS (set by regress/Makefile.inc) keeps the target
  * quiet about known engine defects until they are fixed (issue 7).
@@ -38,9 +41,11 @@
  * of more than 64 batch items are skipped (they only make bigger, slower
  * answers).  Item 2, stored attributes the engine cannot reload: inputs
  * over 64 KiB are skipped (a 64 KiB input stores at most ~8,200 items on
- * one object, under the 10,000 attrs_load() reads).  Item 9: Text
- * Strings of answers are not checked for UTF-8.  FUZZ_ENGINE_STRICT=1 in
- * the environment turns all this off at run time.
+ * one object, under the 10,000 attrs_load() reads).  Item 4: a key once
+ * stored sensitive or not extractable may be returned later.  Item 9:
+ * Text Strings of answers are not checked for UTF-8.
+ * FUZZ_ENGINE_STRICT=1 in the environment turns all this off at run
+ * time.
  * FUZZ_ENGINE_LOG=1 shows the engine's log.
  */
 #include <sys/types.h>
@@ -65,6 +70,7 @@
 
 #include <sqlite3.h>
 
+#include "attrs.h"
 #include "engine.h"
 #include "hsmmsg.h"
 #include "keystore.h"
@@ -73,13 +79,14 @@
 #include "log.h"
 #include "ttlv.h"
 
-#define FZ_MAX_RECORDS		16	/* messages per input */
+#define FZ_MAX_RECORDS		32	/* messages per input */
 #define FZ_MAX_IDLE		64	/* loop turns without progress */
 #define FZ_NSIGNERS		2
 #define FZ_KNOWN_CHANNEL	(256 * 1024 * 1024)
 #define FZ_KNOWN_MAX_INPUT	(64 * 1024)
 #define FZ_KNOWN_MAX_ITEMS	64
 #define FZ_CONN_ID		7
+#define FZ_MAX_PROTECTED	256	/* objects seen sensitive, per input */
 /* One keystore in memory, the engine's, that the target can empty. */
 #define FZ_KEYSTORE		"file:fuzz_engine?mode=memory&cache=shared"
 
@@ -88,7 +95,8 @@ enum fz_mode {
 	FZ_ERROR,
 	FZ_MALFORMED,
 	FZ_ROTATE,
-	FZ_VANISH		/* only in turn, from FZ_ROTATE */
+	FZ_EMPTY,		/* only in turn, from FZ_ROTATE */
+	FZ_VANISH
 };
 
 struct fz_signer {
@@ -125,6 +133,8 @@ static void	fz_result(struct fz_signer *, uint32_t, int32_t, int32_t,
 static int	fz_read_frontend(void);
 static void	fz_check_answer(struct imsg *);
 static void	fz_check_item(const struct fz_request *, const struct ttlv *);
+static void	fz_protect(void);
+static int	fz_protected(const char *);
 static int	fz_utf8(const uint8_t *, size_t);
 static void	fz_check_text(const struct ttlv *);
 static void	fz_wait(void);
@@ -146,6 +156,8 @@ static int			 known_bugs;
 static int			 verbose;
 static unsigned long		 oversized;	/* item 1 seen, in all */
 static sqlite3			*fz_db;		/* to empty the keystore */
+static char			 protected[FZ_MAX_PROTECTED][KS_ID_MAX];
+static size_t			 nprotected;
 static uint8_t			*spki[HSM_KEY_SECRET + 1];
 static int			 spki_len[HSM_KEY_SECRET + 1];
 
@@ -467,8 +479,8 @@ fz_answer(struct fz_signer *s, struct imsg *imsg)
 
 	memset(&op, 0, sizeof(op));
 	if (m == FZ_ROTATE) {
-		t = turn++ % 4;
-		m = t == 3 ? FZ_VANISH : (enum fz_mode)t;
+		t = turn++ % 5;
+		m = t == 3 ? FZ_EMPTY : t == 4 ? FZ_VANISH : (enum fz_mode)t;
 	}
 	if (imsg_get_ibuf(imsg, &ib) == -1)
 		fz_fail("imsg_get_ibuf");
@@ -514,6 +526,9 @@ fz_answer(struct fz_signer *s, struct imsg *imsg)
 		/* Lengths that do not add up: one byte short. */
 		fz_result(s, id, 0, 0, wrapped, sizeof(wrapped), NULL,
 		    (size_t)-1, NULL, 0);
+		return;
+	case FZ_EMPTY:
+		fz_result(s, id, 0, 0, NULL, 0, NULL, 0, NULL, 0);
 		return;
 	case FZ_VANISH:
 		fz_unlink(s);
@@ -740,6 +755,12 @@ fz_check_item(const struct fz_request *q, const struct ttlv *it)
 		fz_fail("Response Payload is not a structure");
 	if (ttlv_find(p, KMIP_TAG_PRIVATE_KEY) != NULL)
 		fz_fail("a private key was returned");
+	if (!known_bugs && (ttlv_find(p, KMIP_TAG_SYMMETRIC_KEY) != NULL ||
+	    ttlv_find(p, KMIP_TAG_SECRET_DATA) != NULL) &&
+	    ttlv_get_text(p, KMIP_TAG_UNIQUE_IDENTIFIER, id, sizeof(id)) == 0 &&
+	    fz_protected(id))
+		fz_fail("%s was returned, after it was sensitive or not "
+		    "extractable", id);
 	(void)strlcpy(owner, q->identity, sizeof(owner));
 	TAILQ_FOREACH(c, &p->children, entry) {
 		for (i = 0; i < sizeof(idtags) / sizeof(idtags[0]); i++)
@@ -758,6 +779,53 @@ fz_check_item(const struct fz_request *q, const struct ttlv *it)
 			    owner, id, o.owner);
 		ks_object_clear(&o);
 	}
+}
+
+/*
+ * Issue 7 item 4: Sensitive only goes from false to true, Extractable
+ * only from true to false.  Remember the objects stored with Sensitive
+ * true or Extractable false; none of them may be returned afterwards.
+ */
+static void
+fz_protect(void)
+{
+	sqlite3_stmt	*st;
+	struct ttlv	*a;
+	const char	*id, *err;
+	const uint8_t	*blob;
+	size_t		 len;
+	int		 v;
+
+	if (sqlite3_prepare_v2(fz_db, "SELECT id, attributes FROM objects",
+	    -1, &st, NULL) != SQLITE_OK)
+		fz_fail("keystore: %s", sqlite3_errmsg(fz_db));
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		id = (const char *)sqlite3_column_text(st, 0);
+		blob = sqlite3_column_blob(st, 1);
+		len = sqlite3_column_bytes(st, 1);
+		if (id == NULL || fz_protected(id) || len == 0 ||
+		    ttlv_decode(blob, len, &fz_answer_limits, &a, &err) == -1)
+			continue;
+		if ((attr_get_bool(a, "Sensitive", &v) == 0 && v) ||
+		    (attr_get_bool(a, "Extractable", &v) == 0 && !v)) {
+			if (nprotected == FZ_MAX_PROTECTED)
+				fz_fail("too many protected objects");
+			(void)strlcpy(protected[nprotected++], id, KS_ID_MAX);
+		}
+		ttlv_free(a);
+	}
+	sqlite3_finalize(st);
+}
+
+static int
+fz_protected(const char *id)
+{
+	size_t	 i;
+
+	for (i = 0; i < nprotected; i++)
+		if (strcmp(protected[i], id) == 0)
+			return (1);
+	return (0);
 }
 
 /* 1 if s is well-formed UTF-8: shortest forms, no surrogates. */
@@ -875,8 +943,10 @@ fz_submit(uint8_t ctl, const uint8_t *msg, size_t len)
 
 	if (!(ctl & 0x40))
 		fz_wait();
+	if (!known_bugs)
+		fz_protect();
 	mode = (ctl >> 2) & 3;
-	(void)strlcpy(engine->conf.default_signer,
+	(void)strlcpy(engine->conf.default_signer, ctl & 0x80 ? "" :
 	    signer_names[(ctl >> 4) & 1],
 	    sizeof(engine->conf.default_signer));
 	if (signers[1].es.iev.active)
@@ -970,6 +1040,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_fail("emptying the keystore: %s", sqlite3_errmsg(fz_db));
 	next_random = 0;
 	nreqs = 0;
+	nprotected = 0;
 	turn = 0;
 
 	while (size > 0 && nreqs < FZ_MAX_RECORDS) {

@@ -177,8 +177,10 @@ seeds["placeholder"] = rec(ALICE, request(OP_CREATE, minor=2, items=[
     item(OP_DESTROY, b""),
 ]))
 
-# Sensitive and Extractable, and the owners kept apart: bob asks for
-# alice's key, and the empty identity and a 256-byte one make keys.
+# The owners kept apart: bob asks for alice's key, and the empty identity
+# and a 256-byte one make keys.  Issue 7 item 4: Extractable false made
+# true by Delete then Add Attribute, and Get returns the key (reported
+# once FUZZ_ENGINE_KNOWN_BUGS is gone).
 seeds["owners"] = b"".join([
     rec(ALICE, request(OP_CREATE, aes(256, 12, attribute(
         "Extractable", boolean(0x42000b, 0))))),
@@ -294,6 +296,58 @@ seeds["header"] = b"".join(
                              integer(0x42006b, 4)),
          integer(0x42000d, 2)), *hdr_items)),
      rec(ALICE, b"\x42\x00\x78\x01\xff\xff\xff\xf8")])
+
+# Less travelled paths: an Activation Date in the past, a curve named by
+# Domain Parameters, Get in formats a key cannot take or with wrapping,
+# RSA with PSS and OAEP, Ed25519, HMAC-SHA512, a wrapped Register, a
+# sensitive key, a compromised and destroyed key, no default signer, a
+# signer that answers with nothing.
+DATE = 9
+ct = ttlv(0x42000b, DATE, (1).to_bytes(8, "big"))
+seeds["paths"] = b"".join([
+    rec(ALICE, request(OP_CKP, structure(0x42001f, alg_len(4, 3072),
+                                         attribute("Activation Date", ct)),
+                       minor=4)),
+    rec(ALICE, request(OP_CKP, structure(0x42001f, attribute(
+        "Cryptographic Algorithm", enum(0x42000b, 6)), attribute(
+        "Cryptographic Domain Parameters", structure(
+            0x42000b, enum(0x420075, 0x0a)))))),
+    rec(ALICE, request(OP_CKP, ckp(0x37, 256, "ed"))),
+    rec(ALICE, request(OP_GET, text(T_UID, uid(4)) + enum(0x420042, 3))),
+    rec(ALICE, request(OP_GET, text(T_UID, uid(2)) +
+                       structure(0x420047, enum(0x42009e, 1)))),
+    rec(ALICE, request(OP_SIGN, text(T_UID, uid(1)) + structure(
+        0x42002b, enum(0x4200ae, 8)) + data(0x4200c2, doc))),
+    rec(ALICE, request(OP_SIGN, text(T_UID, uid(1)) + structure(
+        0x42002b, enum(0x42005f, 0x0a), enum(0x420038, 7)) +
+        data(0x4200c2, doc))),
+    rec(ALICE, request(OP_ENCRYPT, text(T_UID, uid(2)) + structure(
+        0x42002b, enum(0x42005f, 2)) + data(0x4200c2, b"secret"))),
+    rec(ALICE, request(OP_ACTIVATE, text(T_UID, uid(5)))),
+    rec(ALICE, request(OP_SIGN, text(T_UID, uid(5)) + data(0x4200c2, doc))),
+    rec(ALICE, request(OP_CREATE, enum(0x420057, 2) + structure(
+        0x420091, alg_len(0x0b, 512), attribute(
+            "Cryptographic Usage Mask", integer(0x42000b, 128)),
+        attribute("Activation Date", ct)))),
+    rec(ALICE, request(OP_MAC, text(T_UID, uid(7)) + structure(
+        0x42002b, enum(0x420038, 8)) + data(0x4200c2, b"mac me"))),
+    rec(ALICE, request(OP_CREATE, aes(128, 12, attribute(
+        "Sensitive", boolean(0x42000b, 1))))),
+    rec(ALICE, request(OP_GET, text(T_UID, uid(8)))),
+    rec(ALICE, request(OP_REVOKE, text(T_UID, uid(8)) + structure(
+        0x420081, enum(0x420082, 2)) + ttlv(0x420021, DATE,
+                                            (2).to_bytes(8, "big")))),
+    rec(ALICE, request(OP_DESTROY, text(T_UID, uid(8)))),
+    rec(ALICE, request(OP_GET, text(T_UID, uid(8)))),
+    rec(ALICE, request(OP_REGISTER, enum(0x420057, 2) + structure(
+        0x420091) + structure(0x42008f, structure(
+            0x420040, enum(0x420042, 1), structure(
+                0x420045, data(0x420043, b"w" * 24)),
+            structure(0x420046, enum(0x42009e, 1)))))),
+    rec(ALICE | 0x80, request(OP_CREATE, aes(128))),
+    rec(ALICE | ROTATE, request(OP_CREATE, minor=3, items=[
+        item(OP_CREATE, aes(128))] * 5)),
+])
 
 # Issue 7 item 1: 40 keys, then 1,300 Locate items in one message: an
 # answer of 2.5 MB, over the 2 MiB the engine may send the frontend.
