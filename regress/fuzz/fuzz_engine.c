@@ -189,6 +189,19 @@ engine_status_request(uint32_t id)
 {
 }
 
+int
+esigner_ready(const struct esigner *es)
+{
+	return (es->iev.active && !es->hung &&
+	    es->status.state == SSTATE_READY);
+}
+
+/* A missed deadline: the parent would restart the signer. */
+void
+engine_signer_hung(struct esigner *es, int timeout)
+{
+}
+
 /*
  * The engine's log, silent unless FUZZ_ENGINE_LOG is set; a fatal is
  * an abort() so that libFuzzer reports it with its stack.
@@ -353,7 +366,7 @@ fz_signer_dispatch(int fd, short event, void *arg)
 		if (imsg_get_type(&imsg) != IMSG_HSM_RESULT)
 			fz_fail("fake signer sent imsg %u",
 			    imsg_get_type(&imsg));
-		kmip_signer_result(imsg_get_id(&imsg), &imsg);
+		kmip_signer_result(es, imsg_get_id(&imsg), &imsg);
 		imsg_free(&imsg);
 	}
 	imsg_event_add(&es->iev);
@@ -361,7 +374,7 @@ fz_signer_dispatch(int fd, short event, void *arg)
  lost:
 	imsgev_clear(&es->iev);
 	es->status.state = SSTATE_UNKNOWN;
-	kmip_signer_lost(es->link.name);
+	kmip_signer_lost(es, NULL);
 }
 
 /* A new channel to a signer, as the parent gives one after a restart. */
@@ -379,6 +392,8 @@ fz_link(struct fz_signer *s)
 		fz_fail("imsgbuf_init");
 	s->es.status.state = SSTATE_READY;
 	s->linked = 1;
+	/* What was held for it goes out now, as after a real restart. */
+	kmip_signer_ready(&s->es);
 }
 
 /* The fake child dies: the engine sees its channel close. */
@@ -496,10 +511,13 @@ fz_answer(struct fz_signer *s, struct imsg *imsg)
 	case IMSG_HSM_IMPORT:
 		if (ibuf_get(&ib, &im, sizeof(im)) == -1 ||
 		    memchr(im.id, '\0', sizeof(im.id)) == NULL ||
-		    im.kind < HSM_KEY_AES || im.kind > HSM_KEY_SECRET ||
+		    im.kind < HSM_KEY_AES || im.kind > HSM_KEY_PRIVATE ||
+		    im.format > HSM_FMT_DER ||
+		    (im.kind == HSM_KEY_PRIVATE) != (im.format != HSM_FMT_RAW) ||
 		    im.len_key != ibuf_size(&ib))
 			fz_fail("bad IMSG_HSM_IMPORT");
-		kind = im.kind;
+		/* A private key of whatever kind: the fake finds P-256. */
+		kind = im.kind == HSM_KEY_PRIVATE ? HSM_KEY_EC_P256 : im.kind;
 		break;
 	case IMSG_HSM_OP:
 		if (ibuf_get(&ib, &op, sizeof(op)) == -1 ||
@@ -882,7 +900,7 @@ static void
 fz_wait(void)
 {
 	size_t	 i, open;
-	int	 idle = 0, n;
+	int	 idle = 0, n, recovered = 0;
 
 	for (;;) {
 		for (i = 0, open = 0; i < nreqs; i++)
@@ -890,6 +908,22 @@ fz_wait(void)
 				open++;
 		if (open == 0)
 			return;
+		/*
+		 * Requests for a signer that is not ready are held until it
+		 * is or their deadline passes: rather than wait seconds for
+		 * the deadline, let such a signer recover, once.
+		 */
+		if (idle > FZ_MAX_IDLE / 2 && !recovered) {
+			recovered = 1;
+			for (i = 0; i < FZ_NSIGNERS; i++)
+				if (signers[i].es.iev.active &&
+				    signers[i].es.status.state !=
+				    SSTATE_READY) {
+					signers[i].es.status.state =
+					    SSTATE_READY;
+					kmip_signer_ready(&signers[i].es);
+				}
+		}
 		if (idle++ > FZ_MAX_IDLE)
 			fz_fail("%zu request(s) never answered", open);
 		(void)event_loop(EVLOOP_NONBLOCK);
