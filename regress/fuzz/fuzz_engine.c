@@ -33,19 +33,8 @@
  * Text String is UTF-8; what the engine sends a signer is well formed.
  * Leaks are LeakSanitizer's.
  *
- * FUZZ_ENGINE_KNOWN_BUGS (set by regress/Makefile.inc) keeps the target
- * quiet about known engine defects until they are fixed (issue 7).
- * Item 1, an answer over the channel limit: the frontend channel gets a
- * larger limit, so an oversized answer is counted instead of reaching
- * fatal() in kreq_send(); Maximum Response Size is not checked; messages
- * of more than 64 batch items are skipped (they only make bigger, slower
- * answers).  Item 2, stored attributes the engine cannot reload: inputs
- * over 64 KiB are skipped (a 64 KiB input stores at most ~8,200 items on
- * one object, under the 10,000 attrs_load() reads).  Item 4: a key once
- * stored sensitive or not extractable may be returned later.  Item 9:
- * Text Strings of answers are not checked for UTF-8.
- * FUZZ_ENGINE_STRICT=1 in the environment turns all this off at run
- * time.
+ * The frontend channel reads answers up to FZ_CHANNEL, beyond the
+ * engine's limit, so that an oversized answer is reported as such.
  * FUZZ_ENGINE_LOG=1 shows the engine's log.
  */
 #include <sys/types.h>
@@ -82,9 +71,7 @@
 #define FZ_MAX_RECORDS		32	/* messages per input */
 #define FZ_MAX_IDLE		64	/* loop turns without progress */
 #define FZ_NSIGNERS		2
-#define FZ_KNOWN_CHANNEL	(256 * 1024 * 1024)
-#define FZ_KNOWN_MAX_INPUT	(64 * 1024)
-#define FZ_KNOWN_MAX_ITEMS	64
+#define FZ_CHANNEL		(256 * 1024 * 1024)
 #define FZ_CONN_ID		7
 #define FZ_MAX_PROTECTED	256	/* objects seen sensitive, per input */
 /* One keystore in memory, the engine's, that the target can empty. */
@@ -152,9 +139,7 @@ static uint64_t			 next_req_id;
 static uint32_t			 next_random;
 static enum fz_mode		 mode;
 static unsigned int		 turn;		/* for FZ_ROTATE */
-static int			 known_bugs;
 static int			 verbose;
-static unsigned long		 oversized;	/* item 1 seen, in all */
 static sqlite3			*fz_db;		/* to empty the keystore */
 static char			 protected[FZ_MAX_PROTECTED][KS_ID_MAX];
 static size_t			 nprotected;
@@ -166,7 +151,7 @@ static const struct ttlv_limits fz_limits = {
 };
 /* The answer may be as large as the channel allows. */
 static const struct ttlv_limits fz_answer_limits = {
-	FZ_KNOWN_CHANNEL, 64, 1U << 30, FZ_KNOWN_CHANNEL
+	FZ_CHANNEL, 64, 1U << 30, FZ_CHANNEL
 };
 
 struct engine	*engine = &fz_engine;
@@ -689,14 +674,8 @@ fz_check_answer(struct imsg *imsg)
 	len = ibuf_size(&ib);
 	if (len == 0)
 		return;		/* "close the connection" */
-	if (len > IMSG_MAX_INTERNAL - sizeof(hdr)) {
-		if (!known_bugs)
-			fz_fail("answer of %zu bytes over the channel", len);
-		if (oversized++ == 0)
-			(void)fprintf(stderr, "fuzz_engine: answer of %zu "
-			    "bytes over the channel limit (issue 7 item 1), "
-			    "counted, not reported\n", len);
-	}
+	if (len > IMSG_MAX_INTERNAL - sizeof(hdr))
+		fz_fail("answer of %zu bytes over the channel", len);
 
 	if (ttlv_decode(ibuf_data(&ib), len, &fz_answer_limits, &m,
 	    &err) == -1)
@@ -731,9 +710,8 @@ fz_check_answer(struct imsg *imsg)
 		    reason == KMIP_REASON_RESPONSE_TOO_LARGE)
 			too_large = 1;
 	}
-	if (!known_bugs)
-		fz_check_text(m);
-	if (!known_bugs && q->max_response > 0 &&
+	fz_check_text(m);
+	if (q->max_response > 0 &&
 	    len > (size_t)q->max_response && !too_large)
 		fz_fail("answer of %zu bytes, Maximum Response Size %d", len,
 		    q->max_response);
@@ -773,7 +751,7 @@ fz_check_item(const struct fz_request *q, const struct ttlv *it)
 		fz_fail("Response Payload is not a structure");
 	if (ttlv_find(p, KMIP_TAG_PRIVATE_KEY) != NULL)
 		fz_fail("a private key was returned");
-	if (!known_bugs && (ttlv_find(p, KMIP_TAG_SYMMETRIC_KEY) != NULL ||
+	if ((ttlv_find(p, KMIP_TAG_SYMMETRIC_KEY) != NULL ||
 	    ttlv_find(p, KMIP_TAG_SECRET_DATA) != NULL) &&
 	    ttlv_get_text(p, KMIP_TAG_UNIQUE_IDENTIFIER, id, sizeof(id)) == 0 &&
 	    fz_protected(id))
@@ -972,13 +950,9 @@ fz_submit(uint8_t ctl, const uint8_t *msg, size_t len)
 			    KMIP_TAG_MAXIMUM_RESPONSE_SIZE, &q->max_response);
 		ttlv_free(t);
 	}
-	if (known_bugs && q->nitems > FZ_KNOWN_MAX_ITEMS)
-		return;
-
 	if (!(ctl & 0x40))
 		fz_wait();
-	if (!known_bugs)
-		fz_protect();
+	fz_protect();
 	mode = (ctl >> 2) & 3;
 	(void)strlcpy(engine->conf.default_signer, ctl & 0x80 ? "" :
 	    signer_names[(ctl >> 4) & 1],
@@ -1009,11 +983,6 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	int	 sv[2], i;
 
 	verbose = getenv("FUZZ_ENGINE_LOG") != NULL;
-#ifdef FUZZ_ENGINE_KNOWN_BUGS
-	known_bugs = 1;
-#endif
-	if (getenv("FUZZ_ENGINE_STRICT") != NULL)
-		known_bugs = 0;
 	signal(SIGPIPE, SIG_IGN);
 	event_init();
 
@@ -1036,9 +1005,9 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv) == -1)
 		fz_fail("socketpair: %s", strerror(errno));
 	if (imsgev_init(&engine->frontend, sv[0], fz_frontend_dispatch, NULL,
-	    known_bugs ? FZ_KNOWN_CHANNEL : IMSG_MAX_INTERNAL, 1) == -1 ||
+	    IMSG_MAX_INTERNAL, 1) == -1 ||
 	    imsgbuf_init(&fe_far, sv[1]) == -1 ||
-	    imsgbuf_set_maxsize(&fe_far, FZ_KNOWN_CHANNEL) == -1)
+	    imsgbuf_set_maxsize(&fe_far, FZ_CHANNEL) == -1)
 		fz_fail("imsgbuf_init");
 
 	for (i = 0; i < FZ_NSIGNERS; i++) {
@@ -1063,9 +1032,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t		 len;
 	uint32_t	 declared;
 	uint8_t		 ctl;
-
-	if (known_bugs && size > FZ_KNOWN_MAX_INPUT)
-		return (0);
 
 	/* An empty keystore, identifiers from 1. */
 	if (ks_rollback(engine->ks) == -1 || sqlite3_exec(fz_db,
