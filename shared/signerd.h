@@ -253,5 +253,7 @@ const char	*signer_state_name(enum signer_state);
 void		 strterm(char *, size_t);
 void		 ctl_result_set(struct ctl_result *, enum ctl_code,
 		    const char *);
+size_t		 utf8_char(const uint8_t *, size_t);
+int		 utf8_control(const uint8_t *, size_t);
 
 #endif /* SIGNERD_H */

@@ -14,6 +14,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "signerd.h"
 #include "tls.h"
 
 #define TLS12_CIPHERS	"ECDHE+AESGCM:ECDHE+CHACHA20"
@@ -127,48 +128,6 @@ tls_ctx_new(const char *cert, size_t certlen, const char *key, size_t keylen,
 }
 
 /*
- * Length of the UTF-8 sequence at s (at most n bytes) if it is a well
- * formed encoding of a character that is printable: no overlong forms,
- * no surrogates, nothing above U+10FFFF, no C0 or C1 control and no DEL.
- * 0 if it is not.
- */
-static size_t
-utf8_printable(const unsigned char *s, size_t n)
-{
-	uint32_t	 cp;
-	size_t		 len, i;
-
-	if (s[0] < 0x80) {
-		if (s[0] < 0x20 || s[0] == 0x7f)
-			return (0);
-		return (1);
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else
-		return (0);
-	if (n < len)
-		return (0);
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return (0);
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-	    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff ||
-	    (cp >= 0x80 && cp <= 0x9f))
-		return (0);
-	return (len);
-}
-
-/*
  * The client identity in a certificate: its one subject CN, as UTF-8.
  * Anything else is refused, with the reason in *why: no CN, more than one
  * (which would the owner be?), an empty one, one that does not convert to
@@ -215,7 +174,8 @@ tls_cert_identity(X509 *x, char *id, size_t idlen, const char **why)
 	else {
 		*why = NULL;
 		for (i = 0; i < n; i += len) {
-			if ((len = utf8_printable(u + i, n - i)) == 0) {
+			if ((len = utf8_char(u + i, n - i)) == 0 ||
+			    utf8_control(u + i, len)) {
 				*why = "subject CN not printable UTF-8";
 				break;
 			}

@@ -16,6 +16,7 @@
 
 #include "kmip.h"
 #include "log.h"
+#include "signerd.h"
 #include "ttlv.h"
 
 /* A declared length at or over this is refused whatever the buffer. */
@@ -173,52 +174,13 @@ ttlv_frame_len(const uint8_t *buf, size_t avail, uint32_t *tag,
 	return (0);
 }
 
-/*
- * The length of the UTF-8 character at p (at most len bytes), or 0 if
- * it is not one: an overlong form, a surrogate, a code point over
- * U+10FFFF, a stray continuation byte or a truncated sequence.
- */
-size_t
-ttlv_utf8_char(const uint8_t *p, size_t len)
-{
-	uint32_t	 cp;
-	size_t		 n, i;
-
-	if (len == 0)
-		return (0);
-	if (p[0] < 0x80)
-		return (1);
-	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-		n = 2;
-		cp = p[0] & 0x1f;
-	} else if ((p[0] & 0xf0) == 0xe0) {
-		n = 3;
-		cp = p[0] & 0x0f;
-	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-		n = 4;
-		cp = p[0] & 0x07;
-	} else
-		return (0);	/* continuation, 0xc0/0xc1 or 0xf5.. */
-	if (len < n)
-		return (0);
-	for (i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return (0);
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
-	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return (0);
-	return (n);
-}
-
 static int
 utf8_valid(const uint8_t *p, size_t len)
 {
 	size_t	 n;
 
 	while (len > 0) {
-		if ((n = ttlv_utf8_char(p, len)) == 0)
+		if ((n = utf8_char(p, len)) == 0)
 			return (0);
 		p += n;
 		len -= n;
@@ -260,7 +222,7 @@ ttlv_text_clean(char *s)
 	size_t	 len = strlen(s), n, i;
 
 	for (i = 0; i < len; i += n) {
-		if ((n = ttlv_utf8_char(p + i, len - i)) == 0) {
+		if ((n = utf8_char(p + i, len - i)) == 0) {
 			/* A lead byte whose sequence the end cut short. */
 			if (utf8_cut(p + i, len - i)) {
 				p[i] = '\0';
@@ -268,11 +230,8 @@ ttlv_text_clean(char *s)
 			}
 			p[i] = '?';
 			n = 1;
-		} else if (p[i] < 0x20 || p[i] == 0x7f ||
-		    (n == 2 && p[i] == 0xc2 && p[i + 1] < 0xa0)) {
-			/* A control: C0, DEL or C1 (U+0080..U+009F). */
-			memset(p + i, '?', n);
-		}
+		} else if (utf8_control(p + i, n))
+			memset(p + i, '?', n);	/* C0, DEL or C1 */
 	}
 }
 

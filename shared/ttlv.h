@@ -119,7 +119,6 @@ int		 ttlv_get_text(const struct ttlv *, uint32_t, char *, size_t);
  * cleaning of a message made from client text before it is sent back
  * (cut characters dropped, invalid bytes and controls made '?').
  */
-size_t		 ttlv_utf8_char(const uint8_t *, size_t);
 void		 ttlv_text_clean(char *);
 
 /* Debugging: the tree with tag names, one item per line. */

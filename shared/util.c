@@ -2,6 +2,7 @@
  * Small helpers shared by every process.
  */
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "signerd.h"
@@ -77,4 +78,51 @@ strterm(char *s, size_t len)
 {
 	if (len > 0)
 		s[len - 1] = '\0';
+}
+
+/*
+ * The length of the UTF-8 character at p (at most len bytes), or 0 if
+ * it is not one: an overlong form, a surrogate, a code point over
+ * U+10FFFF, a stray continuation byte or a truncated sequence.
+ */
+size_t
+utf8_char(const uint8_t *p, size_t len)
+{
+	uint32_t	 cp;
+	size_t		 n, i;
+
+	if (len == 0)
+		return (0);
+	if (p[0] < 0x80)
+		return (1);
+	if (p[0] >= 0xc2 && p[0] <= 0xdf) {
+		n = 2;
+		cp = p[0] & 0x1f;
+	} else if ((p[0] & 0xf0) == 0xe0) {
+		n = 3;
+		cp = p[0] & 0x0f;
+	} else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
+		n = 4;
+		cp = p[0] & 0x07;
+	} else
+		return (0);	/* continuation, 0xc0/0xc1 or 0xf5.. */
+	if (len < n)
+		return (0);
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return (0);
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return (0);
+	return (n);
+}
+
+/* Is the character of n bytes at p a control: C0, DEL or C1? */
+int
+utf8_control(const uint8_t *p, size_t n)
+{
+	return ((n == 1 && (p[0] < 0x20 || p[0] == 0x7f)) ||
+	    (n == 2 && p[0] == 0xc2 && p[1] < 0xa0));
 }

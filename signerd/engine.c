@@ -353,14 +353,6 @@ engine_dispatch_signer(int fd, short event, void *arg)
 	kmip_signer_lost(es, NULL);
 }
 
-/* Whether requests may go to the signer now rather than be held. */
-int
-esigner_ready(const struct esigner *es)
-{
-	return (es->iev.active && !es->hung &&
-	    es->status.state == SSTATE_READY);
-}
-
 /*
  * A signer missed the deadline of a request: stop sending it anything
  * and ask the parent to kill and restart it.  Asked once per channel;

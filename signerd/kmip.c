@@ -561,6 +561,14 @@ kreq_free(struct kreq *r)
 	free(r);
 }
 
+/* Whether requests may go to the signer now rather than be held. */
+int
+esigner_ready(const struct esigner *es)
+{
+	return (es->iev.active && !es->hung &&
+	    es->status.state == SSTATE_READY);
+}
+
 /*
  * Send a request to a signer child; its answer continues the operation
  * in cont.  -1 (and the item failed) if the signer cannot take it.

@@ -174,13 +174,6 @@ engine_status_request(uint32_t id)
 {
 }
 
-int
-esigner_ready(const struct esigner *es)
-{
-	return (es->iev.active && !es->hung &&
-	    es->status.state == SSTATE_READY);
-}
-
 /* A missed deadline: the parent would restart the signer. */
 void
 engine_signer_hung(struct esigner *es, int timeout)

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "kmip.h"
+#include "signerd.h"
 #include "ttlv.h"
 
 #define T_TAG		0x420020	/* the spec examples' tag */
@@ -1381,9 +1382,9 @@ ATF_TC_BODY(utf8_decode, tc)
 	ATF_CHECK_EQ(ttlv_decode(msg, m, &deflim, &d, NULL), 0);
 	ttlv_free(d);
 
-	ATF_CHECK_EQ(ttlv_utf8_char((const uint8_t *)"\xe2\x82\xac", 3), 3);
-	ATF_CHECK_EQ(ttlv_utf8_char((const uint8_t *)"\xe2\x82\xac", 2), 0);
-	ATF_CHECK_EQ(ttlv_utf8_char((const uint8_t *)"a", 0), 0);
+	ATF_CHECK_EQ(utf8_char((const uint8_t *)"\xe2\x82\xac", 3), 3);
+	ATF_CHECK_EQ(utf8_char((const uint8_t *)"\xe2\x82\xac", 2), 0);
+	ATF_CHECK_EQ(utf8_char((const uint8_t *)"a", 0), 0);
 }
 
 /* What goes back in a Result Message: valid UTF-8, no controls. */
@@ -1426,8 +1427,8 @@ ATF_TC_BODY(utf8_clean, tc)
 	ttlv_text_clean(buf);
 	n = strlen(buf);
 	ATF_CHECK(n <= 255 && n >= 253);
-	for (i = 0; i < n; i += ttlv_utf8_char((uint8_t *)buf + i, n - i))
-		ATF_REQUIRE(ttlv_utf8_char((uint8_t *)buf + i, n - i) != 0);
+	for (i = 0; i < n; i += utf8_char((uint8_t *)buf + i, n - i))
+		ATF_REQUIRE(utf8_char((uint8_t *)buf + i, n - i) != 0);
 }
 
 ATF_TP_ADD_TCS(tp)
