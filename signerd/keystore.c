@@ -15,6 +15,7 @@
 #include <sqlite3.h>
 
 #include "keystore.h"
+#include "kmip.h"
 
 #define KS_SCHEMA_VERSION	1
 
@@ -416,10 +417,11 @@ ks_locate(struct keystore *ks, const struct ks_filter *f,
 
 	*n = 0;
 	(void)snprintf(sql, sizeof(sql), "SELECT o.id FROM objects o WHERE"
-	    " o.owner = ?%s%s%s%s ORDER BY o.created, o.rowid"
+	    " o.owner = ?%s%s%s%s%s ORDER BY o.created, o.rowid"
 	    " LIMIT ? OFFSET ?",
 	    f->type ? " AND o.type = ?" : "",
 	    f->state ? " AND o.state = ?" : "",
+	    f->live ? " AND o.state NOT IN (?, ?)" : "",
 	    f->algorithm ? " AND o.algorithm = ?" : "",
 	    f->name ? " AND o.id IN (SELECT id FROM names WHERE name = ?)" :
 	    "");
@@ -430,6 +432,10 @@ ks_locate(struct keystore *ks, const struct ks_filter *f,
 		sqlite3_bind_int64(st, i++, f->type);
 	if (f->state)
 		sqlite3_bind_int64(st, i++, f->state);
+	if (f->live) {
+		sqlite3_bind_int64(st, i++, KMIP_STATE_DESTROYED);
+		sqlite3_bind_int64(st, i++, KMIP_STATE_DESTROYED_COMPROMISED);
+	}
 	if (f->algorithm)
 		sqlite3_bind_int64(st, i++, f->algorithm);
 	if (f->name)

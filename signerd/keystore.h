@@ -38,6 +38,7 @@ struct ks_filter {
 	uint32_t	 state;		/* 0: any */
 	uint32_t	 algorithm;	/* 0: any */
 	const char	*name;		/* NULL: any */
+	int		 live;		/* leave out destroyed objects */
 	size_t		 offset;
 };
 

@@ -1777,6 +1777,12 @@ op_locate(struct kreq *r, const struct ttlv *req)
 		    LOCATE_EXAMINE_MAX);
 		return (KOP_DONE);
 	}
+	/*
+	 * Destroyed objects are found only when asked for by State: a
+	 * client that Locates by Name and takes the first hit must not get
+	 * a dead key (KMIP 2.0 says so outright; 1.x clients expect it).
+	 */
+	f.live = f.state == 0;
 	if (ks_locate(engine->ks, &f, ids, MIN(LOCATE_MAX,
 	    LOCATE_EXAMINE_MAX - r->examined), &n) == -1) {
 		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "keystore: %s",

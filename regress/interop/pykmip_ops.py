@@ -50,6 +50,13 @@ c.revoke(enums.RevocationReasonCode.CESSATION_OF_OPERATION, aes)
 c.destroy(aes)
 fails(lambda: c.get(aes), enums.ResultReason.ITEM_NOT_FOUND,
       "get a destroyed key")
+check(c.locate(attributes=[attr_factory.AttributeFactory().create_attribute(
+    enums.AttributeType.NAME, "aes-one")]) == [],
+    "a destroyed key is not located by name")
+check(aes in c.locate(attributes=[
+    attr_factory.AttributeFactory().create_attribute(
+        enums.AttributeType.STATE, enums.State.DESTROYED)]),
+    "a destroyed key is located when asked for by State")
 for bad in (100, 512):
     fails(lambda: c.create(A.AES, bad), enums.ResultReason.INVALID_FIELD,
           "AES-%d refused" % bad)
