@@ -886,6 +886,7 @@
 const char	*kmip_tag_name(uint32_t);
 int		 kmip_attr_tag(const char *);
 const char	*kmip_attr_name(uint32_t);
+int		 kmip_attr_in_version(const char *, int, int);
 const char	*kmip_op_name(uint32_t);
 uint32_t	 kmip_reason_for_version(uint32_t, int, int);
 

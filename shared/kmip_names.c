@@ -14,6 +14,7 @@
 struct attr_name {
 	const char	*name;
 	uint32_t	 tag;
+	int		 since;		/* first KMIP 1.x minor version */
 };
 
 static int	attr_cmp(const void *, const void *);
@@ -390,69 +391,69 @@ static const char *const tag_names[] = {
 #undef T
 
 /*
- * The KMIP 1.x attributes by the names clients put in Attribute Name.
- * Sorted by strcmp() order for bsearch(); Custom Attribute has no fixed
- * name (it is any name starting "x-" or "y-") and is handled apart.
+ * The KMIP 1.x attributes by the names clients put in Attribute Name,
+ * with the minor version of KMIP 1.x that defined each (the attribute
+ * sections of the 1.0 to 1.4 specifications): a response carries only
+ * attributes its client's version knows.  Sorted by strcmp() order for
+ * bsearch(); Custom Attribute has no fixed name (it is any name starting
+ * "x-" or "y-"), exists since 1.0 and is handled apart.
  */
 static const struct attr_name attr_names[] = {
-	{ "Activation Date",		KMIP_TAG_ACTIVATION_DATE },
-	{ "Alternative Name",		KMIP_TAG_ALTERNATIVE_NAME },
-	{ "Always Sensitive",		KMIP_TAG_ALWAYS_SENSITIVE },
+	{ "Activation Date",		KMIP_TAG_ACTIVATION_DATE, 0 },
+	{ "Alternative Name",		KMIP_TAG_ALTERNATIVE_NAME, 2 },
+	{ "Always Sensitive",		KMIP_TAG_ALWAYS_SENSITIVE, 4 },
 	{ "Application Specific Information",
-	    KMIP_TAG_APPLICATION_SPECIFIC_INFORMATION },
-	{ "Archive Date",		KMIP_TAG_ARCHIVE_DATE },
-	{ "Certificate Identifier",	KMIP_TAG_CERTIFICATE_IDENTIFIER },
-	{ "Certificate Issuer",		KMIP_TAG_CERTIFICATE_ISSUER },
-	{ "Certificate Length",		KMIP_TAG_CERTIFICATE_LENGTH },
-	{ "Certificate Subject",	KMIP_TAG_CERTIFICATE_SUBJECT },
-	{ "Certificate Type",		KMIP_TAG_CERTIFICATE_TYPE },
-	{ "Comment",			KMIP_TAG_COMMENT },
-	{ "Compromise Date",		KMIP_TAG_COMPROMISE_DATE },
+	    KMIP_TAG_APPLICATION_SPECIFIC_INFORMATION, 0 },
+	{ "Archive Date",		KMIP_TAG_ARCHIVE_DATE, 0 },
+	{ "Certificate Identifier",	KMIP_TAG_CERTIFICATE_IDENTIFIER, 0 },
+	{ "Certificate Issuer",		KMIP_TAG_CERTIFICATE_ISSUER, 0 },
+	{ "Certificate Length",		KMIP_TAG_CERTIFICATE_LENGTH, 1 },
+	{ "Certificate Subject",	KMIP_TAG_CERTIFICATE_SUBJECT, 0 },
+	{ "Certificate Type",		KMIP_TAG_CERTIFICATE_TYPE, 0 },
+	{ "Comment",			KMIP_TAG_COMMENT, 4 },
+	{ "Compromise Date",		KMIP_TAG_COMPROMISE_DATE, 0 },
 	{ "Compromise Occurrence Date",
-	    KMIP_TAG_COMPROMISE_OCCURRENCE_DATE },
-	{ "Contact Information",	KMIP_TAG_CONTACT_INFORMATION },
-	{ "Cryptographic Algorithm",	KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM },
+	    KMIP_TAG_COMPROMISE_OCCURRENCE_DATE, 0 },
+	{ "Contact Information",	KMIP_TAG_CONTACT_INFORMATION, 0 },
+	{ "Cryptographic Algorithm",	KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, 0 },
 	{ "Cryptographic Domain Parameters",
-	    KMIP_TAG_CRYPTOGRAPHIC_DOMAIN_PARAMETERS },
-	{ "Cryptographic Length",	KMIP_TAG_CRYPTOGRAPHIC_LENGTH },
-	{ "Cryptographic Parameters",
-	    KMIP_TAG_CRYPTOGRAPHIC_PARAMETERS },
-	{ "Cryptographic Usage Mask",
-	    KMIP_TAG_CRYPTOGRAPHIC_USAGE_MASK },
-	{ "Deactivation Date",		KMIP_TAG_DEACTIVATION_DATE },
-	{ "Description",		KMIP_TAG_DESCRIPTION },
-	{ "Destroy Date",		KMIP_TAG_DESTROY_DATE },
-	{ "Digest",			KMIP_TAG_DIGEST },
+	    KMIP_TAG_CRYPTOGRAPHIC_DOMAIN_PARAMETERS, 0 },
+	{ "Cryptographic Length",	KMIP_TAG_CRYPTOGRAPHIC_LENGTH, 0 },
+	{ "Cryptographic Parameters",	KMIP_TAG_CRYPTOGRAPHIC_PARAMETERS, 0 },
+	{ "Cryptographic Usage Mask",	KMIP_TAG_CRYPTOGRAPHIC_USAGE_MASK, 0 },
+	{ "Deactivation Date",		KMIP_TAG_DEACTIVATION_DATE, 0 },
+	{ "Description",		KMIP_TAG_DESCRIPTION, 4 },
+	{ "Destroy Date",		KMIP_TAG_DESTROY_DATE, 0 },
+	{ "Digest",			KMIP_TAG_DIGEST, 0 },
 	{ "Digital Signature Algorithm",
-	    KMIP_TAG_DIGITAL_SIGNATURE_ALGORITHM },
-	{ "Extractable",		KMIP_TAG_EXTRACTABLE },
-	{ "Fresh",			KMIP_TAG_FRESH },
-	{ "Initial Date",		KMIP_TAG_INITIAL_DATE },
-	{ "Key Value Location",		KMIP_TAG_KEY_VALUE_LOCATION },
-	{ "Key Value Present",		KMIP_TAG_KEY_VALUE_PRESENT },
-	{ "Last Change Date",		KMIP_TAG_LAST_CHANGE_DATE },
-	{ "Lease Time",			KMIP_TAG_LEASE_TIME },
-	{ "Link",			KMIP_TAG_LINK },
-	{ "Name",			KMIP_TAG_NAME },
-	{ "Never Extractable",		KMIP_TAG_NEVER_EXTRACTABLE },
-	{ "Object Group",		KMIP_TAG_OBJECT_GROUP },
-	{ "Object Type",		KMIP_TAG_OBJECT_TYPE },
-	{ "Operation Policy Name",	KMIP_TAG_OPERATION_POLICY_NAME },
-	{ "Original Creation Date",	KMIP_TAG_ORIGINAL_CREATION_DATE },
-	{ "PKCS#12 Friendly Name",	KMIP_TAG_PKCS12_FRIENDLY_NAME },
-	{ "Process Start Date",		KMIP_TAG_PROCESS_START_DATE },
-	{ "Protect Stop Date",		KMIP_TAG_PROTECT_STOP_DATE },
-	{ "Random Number Generator",	KMIP_TAG_RANDOM_NUMBER_GENERATOR },
-	{ "Revocation Reason",		KMIP_TAG_REVOCATION_REASON },
-	{ "Sensitive",			KMIP_TAG_SENSITIVE },
-	{ "State",			KMIP_TAG_STATE },
-	{ "Unique Identifier",		KMIP_TAG_UNIQUE_IDENTIFIER },
-	{ "Usage Limits",		KMIP_TAG_USAGE_LIMITS },
+	    KMIP_TAG_DIGITAL_SIGNATURE_ALGORITHM, 1 },
+	{ "Extractable",		KMIP_TAG_EXTRACTABLE, 4 },
+	{ "Fresh",			KMIP_TAG_FRESH, 1 },
+	{ "Initial Date",		KMIP_TAG_INITIAL_DATE, 0 },
+	{ "Key Value Location",		KMIP_TAG_KEY_VALUE_LOCATION, 2 },
+	{ "Key Value Present",		KMIP_TAG_KEY_VALUE_PRESENT, 2 },
+	{ "Last Change Date",		KMIP_TAG_LAST_CHANGE_DATE, 0 },
+	{ "Lease Time",			KMIP_TAG_LEASE_TIME, 0 },
+	{ "Link",			KMIP_TAG_LINK, 0 },
+	{ "Name",			KMIP_TAG_NAME, 0 },
+	{ "Never Extractable",		KMIP_TAG_NEVER_EXTRACTABLE, 4 },
+	{ "Object Group",		KMIP_TAG_OBJECT_GROUP, 0 },
+	{ "Object Type",		KMIP_TAG_OBJECT_TYPE, 0 },
+	{ "Operation Policy Name",	KMIP_TAG_OPERATION_POLICY_NAME, 0 },
+	{ "Original Creation Date",	KMIP_TAG_ORIGINAL_CREATION_DATE, 2 },
+	{ "PKCS#12 Friendly Name",	KMIP_TAG_PKCS12_FRIENDLY_NAME, 4 },
+	{ "Process Start Date",		KMIP_TAG_PROCESS_START_DATE, 0 },
+	{ "Protect Stop Date",		KMIP_TAG_PROTECT_STOP_DATE, 0 },
+	{ "Random Number Generator",	KMIP_TAG_RANDOM_NUMBER_GENERATOR, 3 },
+	{ "Revocation Reason",		KMIP_TAG_REVOCATION_REASON, 0 },
+	{ "Sensitive",			KMIP_TAG_SENSITIVE, 4 },
+	{ "State",			KMIP_TAG_STATE, 0 },
+	{ "Unique Identifier",		KMIP_TAG_UNIQUE_IDENTIFIER, 0 },
+	{ "Usage Limits",		KMIP_TAG_USAGE_LIMITS, 0 },
 	{ "X.509 Certificate Identifier",
-	    KMIP_TAG_X509_CERTIFICATE_IDENTIFIER },
-	{ "X.509 Certificate Issuer",	KMIP_TAG_X509_CERTIFICATE_ISSUER },
-	{ "X.509 Certificate Subject",
-	    KMIP_TAG_X509_CERTIFICATE_SUBJECT },
+	    KMIP_TAG_X509_CERTIFICATE_IDENTIFIER, 1 },
+	{ "X.509 Certificate Issuer",	KMIP_TAG_X509_CERTIFICATE_ISSUER, 1 },
+	{ "X.509 Certificate Subject",	KMIP_TAG_X509_CERTIFICATE_SUBJECT, 1 },
 };
 
 static const char *const op_names[] = {
@@ -558,6 +559,25 @@ kmip_attr_name(uint32_t tag)
 		if (attr_names[i].tag == tag)
 			return (attr_names[i].name);
 	return (NULL);
+}
+
+/*
+ * Does KMIP major.minor define the named attribute?  Names not in the
+ * table are not ours to judge and pass; 2.0 and later renamed some 1.x
+ * attributes, but signerd answers only 1.x.
+ */
+int
+kmip_attr_in_version(const char *name, int major, int minor)
+{
+	const struct attr_name	*a;
+
+	if (name == NULL || major != 1)
+		return (1);
+	a = bsearch(name, attr_names, NELEM(attr_names), sizeof(attr_names[0]),
+	    attr_cmp);
+	if (a == NULL)
+		return (1);
+	return (minor >= a->since);
 }
 
 const char *

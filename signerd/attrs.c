@@ -325,6 +325,17 @@ attr_get_integer(const struct ttlv *a, const char *name, int32_t *v)
 }
 
 int
+attr_get_datetime(const struct ttlv *a, const char *name, int64_t *v)
+{
+	const struct ttlv	*t;
+
+	if ((t = attr_get(a, name, 0)) == NULL || t->type != TTLV_DATE_TIME)
+		return (-1);
+	*v = t->v.i64;
+	return (0);
+}
+
+int
 attr_get_bool(const struct ttlv *a, const char *name, int *v)
 {
 	const struct ttlv	*t;

@@ -53,6 +53,8 @@ int			 attr_get_enum(const struct ttlv *, const char *,
 			    uint32_t *);
 int			 attr_get_integer(const struct ttlv *, const char *,
 			    int32_t *);
+int			 attr_get_datetime(const struct ttlv *, const char *,
+			    int64_t *);
 int			 attr_get_bool(const struct ttlv *, const char *, int *);
 size_t			 attr_names(const struct ttlv *,
 			    char (*)[KS_NAME_MAX], size_t);

@@ -31,6 +31,9 @@
 static enum kop_ret	 op_discover_versions(struct kreq *,
 			    const struct ttlv *);
 static enum kop_ret	 op_query(struct kreq *, const struct ttlv *);
+static int		 signer_can(int, uint32_t);
+static int		 kop_offered(uint32_t);
+static int		 kop_keeps(uint32_t);
 static enum kop_ret	 op_create(struct kreq *, const struct ttlv *);
 static enum kop_ret	 op_create_key_pair(struct kreq *, const struct ttlv *);
 static enum kop_ret	 op_get(struct kreq *, const struct ttlv *);
@@ -472,6 +475,86 @@ op_discover_versions(struct kreq *r, const struct ttlv *req)
 	return (KOP_DONE);
 }
 
+/*
+ * What a signer of each type can do for the engine.  A kmip signer
+ * forwards nothing yet; a pkcs11 token makes and uses keys but imports
+ * none.
+ */
+static int
+signer_can(int type, uint32_t op)
+{
+	switch (op) {
+	case KMIP_OP_CREATE:
+	case KMIP_OP_CREATE_KEY_PAIR:
+	case KMIP_OP_SIGN:
+	case KMIP_OP_SIGNATURE_VERIFY:
+	case KMIP_OP_ENCRYPT:
+	case KMIP_OP_DECRYPT:
+	case KMIP_OP_MAC:
+		return (type == SIGNER_OPENSSL || type == SIGNER_PKCS11);
+	case KMIP_OP_REGISTER:
+		return (type == SIGNER_OPENSSL);
+	}
+	return (0);
+}
+
+/*
+ * Does this server, as configured, perform op?  The engine answers the
+ * managing operations itself; Register stores into the default signer;
+ * the others need one signer able to do them.  Query says no more than
+ * this: a client that relies on a listed operation must not meet
+ * Operation Not Supported or a signer error later.
+ */
+static int
+kop_offered(uint32_t op)
+{
+	struct esigner	*es;
+
+	switch (op) {
+	case KMIP_OP_DISCOVER_VERSIONS:
+	case KMIP_OP_QUERY:
+	case KMIP_OP_LOCATE:
+	case KMIP_OP_GET:
+	case KMIP_OP_GET_ATTRIBUTES:
+	case KMIP_OP_GET_ATTRIBUTE_LIST:
+	case KMIP_OP_ADD_ATTRIBUTE:
+	case KMIP_OP_MODIFY_ATTRIBUTE:
+	case KMIP_OP_DELETE_ATTRIBUTE:
+	case KMIP_OP_ACTIVATE:
+	case KMIP_OP_REVOKE:
+	case KMIP_OP_DESTROY:
+		return (1);
+	}
+	TAILQ_FOREACH(es, &engine->signers, entry) {
+		if (op == KMIP_OP_REGISTER &&
+		    strcmp(es->link.name, engine->conf.default_signer) != 0)
+			continue;
+		if (signer_can(es->link.type, op))
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * Can a client get an object of this type into the server?  Public keys
+ * come with every pair; the rest are made or imported by a signer.
+ */
+static int
+kop_keeps(uint32_t type)
+{
+	switch (type) {
+	case KMIP_OBJ_PUBLIC_KEY:
+	case KMIP_OBJ_PRIVATE_KEY:
+		return (kop_offered(KMIP_OP_CREATE_KEY_PAIR) ||
+		    kop_offered(KMIP_OP_REGISTER));
+	case KMIP_OBJ_SYMMETRIC_KEY:
+		return (kop_offered(KMIP_OP_CREATE) ||
+		    kop_offered(KMIP_OP_REGISTER));
+	}
+	/* Certificates and Secret Data only by Register. */
+	return (kop_offered(KMIP_OP_REGISTER));
+}
+
 static enum kop_ret
 op_query(struct kreq *r, const struct ttlv *req)
 {
@@ -508,12 +591,14 @@ op_query(struct kreq *r, const struct ttlv *req)
 	}
 	if (ops)
 		for (i = 0; i < kop_noperations; i++)
-			ttlv_add_enum(r->payload, KMIP_TAG_OPERATION,
-			    kop_operations[i]);
+			if (kop_offered(kop_operations[i]))
+				ttlv_add_enum(r->payload, KMIP_TAG_OPERATION,
+				    kop_operations[i]);
 	if (objs)
 		for (i = 0; i < sizeof(types) / sizeof(types[0]); i++)
-			ttlv_add_enum(r->payload, KMIP_TAG_OBJECT_TYPE,
-			    types[i]);
+			if (kop_keeps(types[i]))
+				ttlv_add_enum(r->payload, KMIP_TAG_OBJECT_TYPE,
+				    types[i]);
 	if (info)
 		ttlv_add_string(r->payload, KMIP_TAG_VENDOR_IDENTIFICATION,
 		    "signerd");
@@ -1366,7 +1451,11 @@ op_register(struct kreq *r, const struct ttlv *req)
 
 /* --- Attributes ----------------------------------------------------- */
 
-/* Add the server-kept attributes to a copy, for clients to read. */
+/*
+ * Add the server-kept attributes to a copy, for clients to read.  Its
+ * readers leave out what the request's version does not define (a 1.0
+ * client has no Original Creation Date and may fail to decode one).
+ */
 static struct ttlv *
 attrs_full(struct kreq *r)
 {
@@ -1393,7 +1482,8 @@ op_get_attributes(struct kreq *r, const struct ttlv *req)
 	kop_payload_id(r, id);
 	for (t = ttlv_find(a, KMIP_TAG_ATTRIBUTE); t != NULL;
 	    t = ttlv_find_next(a, t, KMIP_TAG_ATTRIBUTE)) {
-		if (attr_name(t, have, sizeof(have)) == -1)
+		if (attr_name(t, have, sizeof(have)) == -1 ||
+		    !kmip_attr_in_version(have, r->major, r->minor))
 			continue;
 		if (ttlv_find(req, KMIP_TAG_ATTRIBUTE_NAME) != NULL) {
 			for (n = ttlv_find(req, KMIP_TAG_ATTRIBUTE_NAME);
@@ -1426,7 +1516,8 @@ op_get_attribute_list(struct kreq *r, const struct ttlv *req)
 	for (t = ttlv_find(a, KMIP_TAG_ATTRIBUTE); t != NULL;
 	    t = ttlv_find_next(a, t, KMIP_TAG_ATTRIBUTE))
 		if (attr_name(t, name, sizeof(name)) == 0 &&
-		    attr_index(t) == 0)
+		    attr_index(t) == 0 &&
+		    kmip_attr_in_version(name, r->major, r->minor))
 			ttlv_add_string(r->payload, KMIP_TAG_ATTRIBUTE_NAME,
 			    name);
 	ttlv_free(a);
@@ -1448,6 +1539,22 @@ kop_req_attr(struct kreq *r, const struct ttlv *req, char *name,
 		return (NULL);
 	}
 	return (t);
+}
+
+/*
+ * Activation Date says when the object became usable: once it is Active
+ * (or later) that is history and no client may rewrite it (KMIP 1.x
+ * 3.24: it may change only while the object is Pre-Active).
+ */
+static int
+kop_activation_fixed(struct kreq *r, const char *name)
+{
+	if (strcmp(name, "Activation Date") != 0 ||
+	    r->obj.state == KMIP_STATE_PRE_ACTIVE)
+		return (0);
+	kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "object %s is no longer "
+	    "Pre-Active: its Activation Date cannot change", r->obj.id);
+	return (-1);
 }
 
 /* The attribute as it now stands, for the response. */
@@ -1485,6 +1592,8 @@ op_add_attribute(struct kreq *r, const struct ttlv *req)
 		    "cannot be set by a client", name);
 		return (KOP_DONE);
 	}
+	if (kop_activation_fixed(r, name) == -1)
+		return (KOP_DONE);
 	a = attrs_load(&r->obj);
 	if (!multi && attr_get(a, name, 0) != NULL) {
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "attribute \"%s\" "
@@ -1524,6 +1633,8 @@ op_modify_attribute(struct kreq *r, const struct ttlv *req)
 		    "cannot be changed by a client", name);
 		return (KOP_DONE);
 	}
+	if (kop_activation_fixed(r, name) == -1)
+		return (KOP_DONE);
 	a = attrs_load(&r->obj);
 	if (attr_get(a, name, idx) == NULL) {
 		kreq_fail(r, KMIP_REASON_ITEM_NOT_FOUND, "object %s has no "
@@ -1568,6 +1679,8 @@ op_delete_attribute(struct kreq *r, const struct ttlv *req)
 		    "cannot be deleted by a client", name);
 		return (KOP_DONE);
 	}
+	if (kop_activation_fixed(r, name) == -1)
+		return (KOP_DONE);
 	/* Deleting would bring back the lax default. */
 	if (kop_protected(r, NULL, name, NULL) == -1)
 		return (KOP_DONE);
@@ -1725,6 +1838,63 @@ locate_match(const struct ttlv *a, const char *name, const struct ttlv *v)
 	return (eq);
 }
 
+/*
+ * KMIP 1.x: a date attribute given twice selects the range between the
+ * two values, both included.  For t, an instance of a date attribute in
+ * the request: 2 and the bounds if it is the first of two, 1 if it is
+ * the second (the first does the work), 0 if it is alone, -1 if the
+ * request gives that attribute more than twice or not twice as a date.
+ */
+static int
+locate_range(const struct ttlv *req, const struct ttlv *t, const char *name,
+    int64_t *lo, int64_t *hi)
+{
+	const struct ttlv	*u, *v, *other = NULL;
+	char			 n[ATTR_NAME_MAX];
+	int			 count = 0, first = 0;
+
+	for (u = ttlv_find(req, KMIP_TAG_ATTRIBUTE); u != NULL;
+	    u = ttlv_find_next(req, u, KMIP_TAG_ATTRIBUTE)) {
+		if (attr_name(u, n, sizeof(n)) == -1 || strcmp(n, name) != 0)
+			continue;
+		if (++count > 2)
+			return (-1);
+		if (u == t)
+			first = count == 1;
+		else
+			other = u;
+	}
+	if (other == NULL)
+		return (0);
+	if ((v = ttlv_find(other, KMIP_TAG_ATTRIBUTE_VALUE)) == NULL ||
+	    v->type != TTLV_DATE_TIME)
+		return (-1);
+	if (!first)
+		return (1);
+	*lo = *hi = v->v.i64;
+	v = ttlv_find(t, KMIP_TAG_ATTRIBUTE_VALUE);
+	if (v->v.i64 < *lo)
+		*lo = v->v.i64;
+	else
+		*hi = v->v.i64;
+	return (2);
+}
+
+/* Does stored attribute list a hold a date for name in [lo, hi]? */
+static int
+locate_match_range(const struct ttlv *a, const char *name, int64_t lo,
+    int64_t hi)
+{
+	const struct ttlv	*have;
+	int32_t			 i;
+
+	for (i = 0; (have = attr_get(a, name, i)) != NULL; i++)
+		if (have->type == TTLV_DATE_TIME && have->v.i64 >= lo &&
+		    have->v.i64 <= hi)
+			return (1);
+	return (0);
+}
+
 static enum kop_ret
 op_locate(struct kreq *r, const struct ttlv *req)
 {
@@ -1734,9 +1904,11 @@ op_locate(struct kreq *r, const struct ttlv *req)
 	struct ks_object	 o;
 	struct ttlv		*a;
 	char			 name[ATTR_NAME_MAX], text[KS_NAME_MAX];
-	size_t			 n, i, found = 0, room, need;
+	char			 one[KS_ID_MAX];
+	size_t			 n, i, found = 0, located = 0, room, need;
+	int64_t			 lo, hi;
 	int32_t			 max = LOCATE_MAX, offset = 0;
-	int			 ok;
+	int			 ok, range;
 
 	memset(&f, 0, sizeof(f));
 	f.owner = r->hdr.identity;
@@ -1753,6 +1925,13 @@ op_locate(struct kreq *r, const struct ttlv *req)
 		    (v = ttlv_find(t, KMIP_TAG_ATTRIBUTE_VALUE)) == NULL) {
 			kreq_fail(r, KMIP_REASON_INVALID_FIELD,
 			    "malformed Attribute");
+			return (KOP_DONE);
+		}
+		if (v->type == TTLV_DATE_TIME &&
+		    locate_range(req, t, name, &lo, &hi) == -1) {
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD, "\"%s\" "
+			    "given more than twice or not twice as a date: "
+			    "two values select a range", name);
 			return (KOP_DONE);
 		}
 		if (strcmp(name, "Object Type") == 0 &&
@@ -1808,7 +1987,14 @@ op_locate(struct kreq *r, const struct ttlv *req)
 			    strcmp(name, "State") == 0 ||
 			    strcmp(name, "Cryptographic Algorithm") == 0)
 				continue;	/* the columns did it */
-			ok = locate_match(a, name, v);
+			if (v->type == TTLV_DATE_TIME)
+				range = locate_range(req, t, name, &lo, &hi);
+			else
+				range = 0;
+			if (range == 2)
+				ok = locate_match_range(a, name, lo, hi);
+			else if (range == 0)
+				ok = locate_match(a, name, v);
 		}
 		ttlv_free(a);
 		ks_object_clear(&o);
@@ -1824,7 +2010,12 @@ op_locate(struct kreq *r, const struct ttlv *req)
 		}
 		room -= need;
 		kop_payload_id(r, ids[i]);
+		if (++located == 1)
+			(void)strlcpy(one, ids[i], sizeof(one));
 	}
+	/* KMIP 1.x: exactly one found becomes the ID Placeholder. */
+	if (located == 1)
+		(void)strlcpy(r->placeholder, one, sizeof(r->placeholder));
 	return (KOP_DONE);
 }
 
@@ -1853,6 +2044,8 @@ static const struct cop cops[] = {
 
 static enum kop_ret	 crypto_done(struct kreq *, const struct hsm_result *,
 			    const uint8_t *, const uint8_t *, const uint8_t *);
+static int		 cop_dates(struct kreq *, const struct cop *,
+			    const struct ttlv *);
 
 static uint32_t
 hsm_hash(uint32_t kmip_hash)
@@ -2035,6 +2228,36 @@ cop_part(const struct ttlv *req, uint32_t tag, struct iovec *iov,
 	*len = n;
 }
 
+/*
+ * The key's usage period (KMIP 1.x 3.25, 3.26): it protects (signs,
+ * encrypts, MACs) until its Protect Stop Date and processes (verifies,
+ * decrypts) from its Process Start Date on.  Both are the client's to
+ * set; without them the lifecycle state alone decides.
+ */
+static int
+cop_dates(struct kreq *r, const struct cop *c, const struct ttlv *a)
+{
+	int64_t	 now = time(NULL), when;
+	int	 process;
+
+	process = c->hsm_op == HSM_OP_VERIFY || c->hsm_op == HSM_OP_DECRYPT;
+	if (!process && attr_get_datetime(a, "Protect Stop Date",
+	    &when) == 0 && now > when) {
+		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "key %s is past "
+		    "its Protect Stop Date: it may no longer do %s",
+		    r->obj.id, kmip_op_name(r->op));
+		return (-1);
+	}
+	if (process && attr_get_datetime(a, "Process Start Date",
+	    &when) == 0 && now < when) {
+		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "key %s is before "
+		    "its Process Start Date: it may not do %s yet",
+		    r->obj.id, kmip_op_name(r->op));
+		return (-1);
+	}
+	return (0);
+}
+
 static enum kop_ret
 op_crypto(struct kreq *r, const struct ttlv *req)
 {
@@ -2084,6 +2307,8 @@ op_crypto(struct kreq *r, const struct ttlv *req)
 		    "is not active", id);
 		goto done;
 	}
+	if (cop_dates(r, c, a) == -1)
+		goto done;
 	if (mask != 0 && !(mask & c->usage)) {
 		kreq_fail(r, KMIP_REASON_INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK,
 		    "key %s may not do %s (Cryptographic Usage Mask)", id,
