@@ -1,5 +1,6 @@
 /*
- * KMIP tables: the Result Reason a client of each protocol version gets.
+ * KMIP tables: the Result Reason a client of each protocol version gets,
+ * and the attributes it knows.
  */
 #include <sys/types.h>
 
@@ -68,9 +69,49 @@ ATF_TC_BODY(reason_equivalents, tc)
 	    KMIP_REASON_GENERAL_FAILURE);
 }
 
+ATF_TC_WITHOUT_HEAD(attr_in_version);
+ATF_TC_BODY(attr_in_version, tc)
+{
+	static const struct {
+		const char	*name;
+		int		 since;
+	} t[] = {
+		{ "Activation Date", 0 },	{ "Name", 0 },
+		{ "Unique Identifier", 0 },	{ "Last Change Date", 0 },
+		{ "Fresh", 1 },			{ "Certificate Length", 1 },
+		{ "X.509 Certificate Subject", 1 },
+		{ "Digital Signature Algorithm", 1 },
+		{ "Alternative Name", 2 },	{ "Key Value Present", 2 },
+		{ "Key Value Location", 2 },
+		{ "Original Creation Date", 2 },
+		{ "Random Number Generator", 3 },
+		{ "Sensitive", 4 },		{ "Always Sensitive", 4 },
+		{ "Extractable", 4 },		{ "Never Extractable", 4 },
+		{ "Description", 4 },		{ "Comment", 4 },
+		{ "PKCS#12 Friendly Name", 4 },
+	};
+	size_t	 i;
+	int	 minor;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		/* Found by bsearch: the table is still sorted. */
+		ATF_CHECK_MSG(kmip_attr_tag(t[i].name) != -1, "%s",
+		    t[i].name);
+		for (minor = 0; minor <= 4; minor++)
+			ATF_CHECK_EQ_MSG(kmip_attr_in_version(t[i].name, 1,
+			    minor), minor >= t[i].since, "%s in 1.%d",
+			    t[i].name, minor);
+	}
+	/* Custom attributes are 1.0's; what is not ours passes. */
+	ATF_CHECK(kmip_attr_in_version("x-mine", 1, 0));
+	ATF_CHECK(kmip_attr_in_version("no such attribute", 1, 0));
+	ATF_CHECK(kmip_attr_in_version("Sensitive", 2, 0));
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, reason_in_version);
 	ATF_TP_ADD_TC(tp, reason_equivalents);
+	ATF_TP_ADD_TC(tp, attr_in_version);
 	return (atf_no_error());
 }
