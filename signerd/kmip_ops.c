@@ -1838,6 +1838,12 @@ locate_match(const struct ttlv *a, const char *name, const struct ttlv *v)
 	return (eq);
 }
 
+/* A date attribute of a Locate request, as locate_range saw it. */
+struct locate_date {
+	int		 range;
+	int64_t		 lo, hi;
+};
+
 /*
  * KMIP 1.x: a date attribute given twice selects the range between the
  * two values, both included.  For t, an instance of a date attribute in
@@ -1905,10 +1911,11 @@ op_locate(struct kreq *r, const struct ttlv *req)
 	struct ttlv		*a;
 	char			 name[ATTR_NAME_MAX], text[KS_NAME_MAX];
 	char			 one[KS_ID_MAX];
-	size_t			 n, i, found = 0, located = 0, room, need;
-	int64_t			 lo, hi;
+	size_t			 n, i, j, nattrs = 0, found = 0, located = 0;
+	size_t			 room, need;
+	struct locate_date	*lr;
 	int32_t			 max = LOCATE_MAX, offset = 0;
-	int			 ok, range;
+	int			 ok;
 
 	memset(&f, 0, sizeof(f));
 	f.owner = r->hdr.identity;
@@ -1918,21 +1925,36 @@ op_locate(struct kreq *r, const struct ttlv *req)
 	if (ttlv_get_integer(req, KMIP_TAG_OFFSET_ITEMS, &offset) == 0 &&
 	    offset < 0)
 		offset = 0;
-	/* Narrow with the keystore's columns, then check everything. */
+	/*
+	 * Narrow with the keystore's columns, then check everything.  The
+	 * date ranges are worked out once here, not again per object, and
+	 * pairing their instances takes time square in the number of
+	 * attributes: no more than an object can hold.
+	 */
 	for (t = ttlv_find(req, KMIP_TAG_ATTRIBUTE); t != NULL;
-	    t = ttlv_find_next(req, t, KMIP_TAG_ATTRIBUTE)) {
+	    t = ttlv_find_next(req, t, KMIP_TAG_ATTRIBUTE))
+		nattrs++;
+	if (nattrs > ATTRS_STORED_MAX) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "Locate takes at most "
+		    "%d attributes", ATTRS_STORED_MAX);
+		return (KOP_DONE);
+	}
+	if ((lr = calloc(MAX(nattrs, 1), sizeof(*lr))) == NULL)
+		fatal(NULL);
+	for (t = ttlv_find(req, KMIP_TAG_ATTRIBUTE), j = 0; t != NULL;
+	    t = ttlv_find_next(req, t, KMIP_TAG_ATTRIBUTE), j++) {
 		if (attr_name(t, name, sizeof(name)) == -1 ||
 		    (v = ttlv_find(t, KMIP_TAG_ATTRIBUTE_VALUE)) == NULL) {
 			kreq_fail(r, KMIP_REASON_INVALID_FIELD,
 			    "malformed Attribute");
-			return (KOP_DONE);
+			goto done;
 		}
-		if (v->type == TTLV_DATE_TIME &&
-		    locate_range(req, t, name, &lo, &hi) == -1) {
+		if (v->type == TTLV_DATE_TIME && (lr[j].range =
+		    locate_range(req, t, name, &lr[j].lo, &lr[j].hi)) == -1) {
 			kreq_fail(r, KMIP_REASON_INVALID_FIELD, "\"%s\" "
 			    "given more than twice or not twice as a date: "
 			    "two values select a range", name);
-			return (KOP_DONE);
+			goto done;
 		}
 		if (strcmp(name, "Object Type") == 0 &&
 		    v->type == TTLV_ENUMERATION)
@@ -1954,7 +1976,7 @@ op_locate(struct kreq *r, const struct ttlv *req)
 		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "one request may "
 		    "look at %d objects; send fewer Locate items",
 		    LOCATE_EXAMINE_MAX);
-		return (KOP_DONE);
+		goto done;
 	}
 	/*
 	 * Destroyed objects are found only when asked for by State: a
@@ -1966,7 +1988,7 @@ op_locate(struct kreq *r, const struct ttlv *req)
 	    LOCATE_EXAMINE_MAX - r->examined), &n) == -1) {
 		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "keystore: %s",
 		    ks_error(engine->ks));
-		return (KOP_DONE);
+		goto done;
 	}
 	r->examined += n;
 	room = kreq_room(r);
@@ -1979,21 +2001,19 @@ op_locate(struct kreq *r, const struct ttlv *req)
 			continue;
 		}
 		ok = 1;
-		for (t = ttlv_find(req, KMIP_TAG_ATTRIBUTE); ok && t != NULL;
-		    t = ttlv_find_next(req, t, KMIP_TAG_ATTRIBUTE)) {
+		for (t = ttlv_find(req, KMIP_TAG_ATTRIBUTE), j = 0;
+		    ok && t != NULL;
+		    t = ttlv_find_next(req, t, KMIP_TAG_ATTRIBUTE), j++) {
 			(void)attr_name(t, name, sizeof(name));
 			v = ttlv_find(t, KMIP_TAG_ATTRIBUTE_VALUE);
 			if (strcmp(name, "Object Type") == 0 ||
 			    strcmp(name, "State") == 0 ||
 			    strcmp(name, "Cryptographic Algorithm") == 0)
 				continue;	/* the columns did it */
-			if (v->type == TTLV_DATE_TIME)
-				range = locate_range(req, t, name, &lo, &hi);
-			else
-				range = 0;
-			if (range == 2)
-				ok = locate_match_range(a, name, lo, hi);
-			else if (range == 0)
+			if (lr[j].range == 2)
+				ok = locate_match_range(a, name, lr[j].lo,
+				    lr[j].hi);
+			else if (lr[j].range == 0)
 				ok = locate_match(a, name, v);
 		}
 		ttlv_free(a);
@@ -2006,7 +2026,7 @@ op_locate(struct kreq *r, const struct ttlv *req)
 			    "objects found do not fit in a response of %zu "
 			    "bytes; ask for fewer with Maximum Items",
 			    r->budget);
-			return (KOP_DONE);
+			goto done;
 		}
 		room -= need;
 		kop_payload_id(r, ids[i]);
@@ -2016,6 +2036,8 @@ op_locate(struct kreq *r, const struct ttlv *req)
 	/* KMIP 1.x: exactly one found becomes the ID Placeholder. */
 	if (located == 1)
 		(void)strlcpy(r->placeholder, one, sizeof(r->placeholder));
+ done:
+	free(lr);
 	return (KOP_DONE);
 }
 

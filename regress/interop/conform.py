@@ -185,6 +185,10 @@ def locate():
     refused(OP_LOCATE, group + b"".join(
         attribute("Deactivation Date", date(T_VALUE, now + i))
         for i in (1, 2, 3)), INVALID_FIELD, "a date given three times")
+    # Pairing dates is square in the attributes: bounded.
+    refused(OP_LOCATE, b"".join(
+        attribute("x-conform-%d" % i, date(T_VALUE, now)) for i in
+        range(400)), INVALID_FIELD, "a Locate with 400 attributes")
 
 
 def activation():
