@@ -187,8 +187,8 @@ p11_fail(struct p11 *p, struct hsm_res *res, const char *what,
 		if (m != 0)
 			return (hsm_res_error(res,
 			    KMIP_REASON_OPERATION_NOT_SUPPORTED,
-			    "token \"%s\" refuses %s here: %s", p->label,
-			    p11_mech_name(m), p11_rv(rv)));
+			    "token \"%s\" refuses %s with these parameters "
+			    "(%s)", p->label, p11_mech_name(m), p11_rv(rv)));
 		break;
 	}
 	return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE, "%s: %s",
@@ -240,6 +240,11 @@ p11_run(struct hsm *h, const struct hsm_req *req, struct hsm_res *res,
 	struct p11	*p = h->be_state;
 	int		 try;
 
+	if (p == NULL) {
+		(void)hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+		    "token not started");
+		return;
+	}
 	for (try = 0; try < 2; try++) {
 		p->lost = 0;
 		if (!p->has_session && p11_session_open(h, p) != 0) {
@@ -1000,7 +1005,15 @@ p11_rsa_decrypt(struct p11 *p, const struct hsm_req *req,
 	if (p11_need(p, mech.mechanism, res) != 0 ||
 	    p11_find(p, req, CKO_PRIVATE_KEY, &key, res) != 0)
 		return (res->status);
-	if ((rv = p->f->C_DecryptInit(p->session, &mech, key)) != CKR_OK)
+	rv = p->f->C_DecryptInit(p->session, &mech, key);
+	if (mech.mechanism == CKM_RSA_PKCS_OAEP && (rv == CKR_ARGUMENTS_BAD ||
+	    rv == CKR_MECHANISM_PARAM_INVALID))
+		/* SoftHSM 2.6 has OAEP with SHA-1 only, for one. */
+		return (hsm_res_error(res, KMIP_REASON_OPERATION_NOT_SUPPORTED,
+		    "token \"%s\" does not offer CKM_RSA_PKCS_OAEP with %s "
+		    "(%s)", p->label, h == HSM_HASH_SHA256 ? "SHA-256" :
+		    h == HSM_HASH_SHA384 ? "SHA-384" : "SHA-512", p11_rv(rv)));
+	if (rv != CKR_OK)
 		return (p11_fail(p, res, "C_DecryptInit", mech.mechanism, rv));
 	/* The plaintext is shorter than the ciphertext, the modulus. */
 	outlen = req->len_data;
