@@ -238,7 +238,8 @@ p11_run(struct hsm *h, const struct hsm_req *req, struct hsm_res *res,
     p11_fn fn)
 {
 	struct p11	*p = h->be_state;
-	int		 try;
+	struct timeval	 tv = { HSM_RETRY_MIN_S, 0 };
+	int		 try, rv;
 
 	if (p == NULL) {
 		(void)hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
@@ -247,11 +248,16 @@ p11_run(struct hsm *h, const struct hsm_req *req, struct hsm_res *res,
 	}
 	for (try = 0; try < 2; try++) {
 		p->lost = 0;
-		if (!p->has_session && p11_session_open(h, p) != 0) {
+		if (!p->has_session && (rv = p11_session_open(h, p)) != 0) {
 			p11_session_close(h, p);
 			(void)hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
 			    "token \"%s\" not reachable: %s", p->label,
 			    h->status.detail);
+			/* Not ready now: start over later, as hsmproc.c does. */
+			if (rv == -1 && !evtimer_pending(&h->retry, NULL)) {
+				h->retry_s = HSM_RETRY_MIN_S;
+				evtimer_add(&h->retry, &tv);
+			}
 			return;
 		}
 		(void)fn(h, p, req, res);
@@ -698,7 +704,11 @@ p11_op1(struct hsm *h, struct p11 *p, const struct hsm_req *req,
 	    sw_kind_name(req->kind)));
 }
 
-/* C_SignInit and C_Sign into a malloc'ed buffer. */
+/*
+ * C_SignInit and C_Sign into a malloc'ed buffer.  One C_Sign, into a
+ * buffer larger than any signature or MAC of ours (RSA-4096: 512 bytes):
+ * no length query, and no operation left active by a short buffer.
+ */
 static int
 p11_sign_with(struct p11 *p, CK_MECHANISM *mech, CK_OBJECT_HANDLE key,
     const uint8_t *in, size_t inlen, uint8_t **out, CK_ULONG *outlen,
@@ -711,22 +721,18 @@ p11_sign_with(struct p11 *p, CK_MECHANISM *mech, CK_OBJECT_HANDLE key,
 		in = p11_empty;
 	if ((rv = p->f->C_SignInit(p->session, mech, key)) != CKR_OK)
 		return (p11_fail(p, res, "C_SignInit", mech->mechanism, rv));
-	*outlen = 0;
-	if ((rv = p->f->C_Sign(p->session, (CK_BYTE_PTR)(uintptr_t)in, inlen,
-	    NULL, outlen)) != CKR_OK)
-		return (p11_fail(p, res, "C_Sign", mech->mechanism, rv));
-	if (*outlen == 0 || *outlen > P11_VALUE_MAX) {
-		/* Ends the operation the length query left active. */
-		(void)p->f->C_SignInit(p->session, NULL, key);
-		return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
-		    "C_Sign: a result of %lu bytes", (unsigned long)*outlen));
-	}
-	if ((*out = malloc(*outlen)) == NULL)
+	if ((*out = malloc(P11_VALUE_MAX)) == NULL)
 		fatal(NULL);
+	*outlen = P11_VALUE_MAX;
 	if ((rv = p->f->C_Sign(p->session, (CK_BYTE_PTR)(uintptr_t)in, inlen,
-	    *out, outlen)) != CKR_OK) {
+	    *out, outlen)) != CKR_OK || *outlen == 0 ||
+	    *outlen > P11_VALUE_MAX) {
 		free(*out);
 		*out = NULL;
+		if (rv == CKR_OK)
+			return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+			    "C_Sign: a result of %lu bytes",
+			    (unsigned long)*outlen));
 		return (p11_fail(p, res, "C_Sign", mech->mechanism, rv));
 	}
 	return (0);
