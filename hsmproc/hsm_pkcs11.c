@@ -8,31 +8,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <p11-kit/pkcs11.h>
+#include <openssl/rand.h>
 
 #include "log.h"
 #include "hsmproc.h"
-
-struct p11 {
-	void			*dl;
-	CK_FUNCTION_LIST_PTR	 f;
-	int			 initialized;
-	CK_SLOT_ID		 slot;
-	CK_SESSION_HANDLE	 session;
-	int			 has_session;
-	char			 label[33];
-};
+#include "p11.h"
+#include "softkey.h"
 
 static int	 p11_start(struct hsm *);
 static int	 p11_check(struct hsm *);
 static void	 p11_stop(struct hsm *);
-static const char *p11_rv(CK_RV);
 static void	 p11_label(char *, const CK_UTF8CHAR *, size_t);
 static int	 p11_find_slot(struct hsm *, struct p11 *);
+static int	 p11_mechanisms(struct hsm *, struct p11 *);
 
-/* Key operations come later: the engine is told they are not supported. */
+/* Register into a token is not supported yet: import stays NULL. */
 const struct hsm_backend hsm_pkcs11 = {
-	"pkcs11", p11_start, p11_check, p11_stop, NULL, NULL, NULL
+	"pkcs11", p11_start, p11_check, p11_stop, p11_generate, NULL, p11_op
 };
 
 static const struct {
@@ -41,6 +33,31 @@ static const struct {
 } p11_rvs[] = {
 	{ CKR_OK,			"CKR_OK" },
 	{ CKR_ARGUMENTS_BAD,		"CKR_ARGUMENTS_BAD" },
+	{ CKR_ATTRIBUTE_SENSITIVE,	"CKR_ATTRIBUTE_SENSITIVE" },
+	{ CKR_ATTRIBUTE_TYPE_INVALID,	"CKR_ATTRIBUTE_TYPE_INVALID" },
+	{ CKR_ATTRIBUTE_VALUE_INVALID,	"CKR_ATTRIBUTE_VALUE_INVALID" },
+	{ CKR_BUFFER_TOO_SMALL,		"CKR_BUFFER_TOO_SMALL" },
+	{ CKR_CURVE_NOT_SUPPORTED,	"CKR_CURVE_NOT_SUPPORTED" },
+	{ CKR_DATA_INVALID,		"CKR_DATA_INVALID" },
+	{ CKR_DATA_LEN_RANGE,		"CKR_DATA_LEN_RANGE" },
+	{ CKR_DOMAIN_PARAMS_INVALID,	"CKR_DOMAIN_PARAMS_INVALID" },
+	{ CKR_ENCRYPTED_DATA_INVALID,	"CKR_ENCRYPTED_DATA_INVALID" },
+	{ CKR_ENCRYPTED_DATA_LEN_RANGE,	"CKR_ENCRYPTED_DATA_LEN_RANGE" },
+	{ CKR_KEY_FUNCTION_NOT_PERMITTED, "CKR_KEY_FUNCTION_NOT_PERMITTED" },
+	{ CKR_KEY_HANDLE_INVALID,	"CKR_KEY_HANDLE_INVALID" },
+	{ CKR_KEY_SIZE_RANGE,		"CKR_KEY_SIZE_RANGE" },
+	{ CKR_KEY_TYPE_INCONSISTENT,	"CKR_KEY_TYPE_INCONSISTENT" },
+	{ CKR_MECHANISM_INVALID,	"CKR_MECHANISM_INVALID" },
+	{ CKR_MECHANISM_PARAM_INVALID,	"CKR_MECHANISM_PARAM_INVALID" },
+	{ CKR_OBJECT_HANDLE_INVALID,	"CKR_OBJECT_HANDLE_INVALID" },
+	{ CKR_OPERATION_ACTIVE,		"CKR_OPERATION_ACTIVE" },
+	{ CKR_SESSION_READ_ONLY,	"CKR_SESSION_READ_ONLY" },
+	{ CKR_SIGNATURE_INVALID,	"CKR_SIGNATURE_INVALID" },
+	{ CKR_SIGNATURE_LEN_RANGE,	"CKR_SIGNATURE_LEN_RANGE" },
+	{ CKR_TEMPLATE_INCOMPLETE,	"CKR_TEMPLATE_INCOMPLETE" },
+	{ CKR_TEMPLATE_INCONSISTENT,	"CKR_TEMPLATE_INCONSISTENT" },
+	{ CKR_TOKEN_WRITE_PROTECTED,	"CKR_TOKEN_WRITE_PROTECTED" },
+	{ CKR_USER_NOT_LOGGED_IN,	"CKR_USER_NOT_LOGGED_IN" },
 	{ CKR_CRYPTOKI_NOT_INITIALIZED,	"CKR_CRYPTOKI_NOT_INITIALIZED" },
 	{ CKR_DEVICE_ERROR,		"CKR_DEVICE_ERROR" },
 	{ CKR_DEVICE_REMOVED,		"CKR_DEVICE_REMOVED" },
@@ -60,7 +77,7 @@ static const struct {
 	{ CKR_USER_PIN_NOT_INITIALIZED,	"CKR_USER_PIN_NOT_INITIALIZED" },
 };
 
-static const char *
+const char *
 p11_rv(CK_RV rv)
 {
 	static char	 buf[32];
@@ -136,6 +153,7 @@ p11_start(struct hsm *h)
 	CK_C_GetFunctionList	 getfl;
 	CK_C_INITIALIZE_ARGS	 args;
 	struct p11		*p;
+	uint8_t			 kek[SK_KEK_LEN];
 	CK_RV			 rv;
 
 	if ((p = h->be_state) == NULL) {
@@ -168,8 +186,71 @@ p11_start(struct hsm *h)
 		return (-1);
 	}
 	p->initialized = 1;
-	if (p11_find_slot(h, p) == -1)
+	if (p11_find_slot(h, p) == -1 || p11_mechanisms(h, p) == -1)
 		return (-1);
+	if (p->pub == NULL) {
+		/* Public-key operations only: the KEK is never used. */
+		if (RAND_bytes(kek, sizeof(kek)) != 1 ||
+		    (p->pub = sw_new(kek, 0)) == NULL) {
+			explicit_bzero(kek, sizeof(kek));
+			hsm_status_set(h, SSTATE_ERROR, "OpenSSL lacks "
+			    "AES-GCM, SHA-256 or HMAC");
+			return (-2);
+		}
+		explicit_bzero(kek, sizeof(kek));
+	}
+	if ((rv = p11_session_open(h, p)) != 0)
+		return (rv);
+	hsm_status_set(h, SSTATE_READY, "token \"%s\" in slot %lu%s",
+	    p->label, (unsigned long)p->slot, h->setup.login ?
+	    ", logged in" : "");
+	return (0);
+}
+
+/*
+ * The mechanisms the token offers, asked once: a request for another
+ * is refused by name before the token sees it.
+ */
+static int
+p11_mechanisms(struct hsm *h, struct p11 *p)
+{
+	CK_ULONG	 n = 0;
+	CK_RV		 rv;
+
+	free(p->mechs);
+	p->mechs = NULL;
+	p->nmechs = 0;
+	if ((rv = p->f->C_GetMechanismList(p->slot, NULL, &n)) != CKR_OK) {
+		hsm_status_set(h, SSTATE_ERROR, "C_GetMechanismList: %s",
+		    p11_rv(rv));
+		return (-1);
+	}
+	if (n == 0)
+		return (0);
+	if ((p->mechs = calloc(n, sizeof(*p->mechs))) == NULL)
+		fatal(NULL);
+	if ((rv = p->f->C_GetMechanismList(p->slot, p->mechs, &n)) !=
+	    CKR_OK) {
+		free(p->mechs);
+		p->mechs = NULL;
+		hsm_status_set(h, SSTATE_ERROR, "C_GetMechanismList: %s",
+		    p11_rv(rv));
+		return (-1);
+	}
+	p->nmechs = n;
+	return (0);
+}
+
+/*
+ * Open the session and log in: at start, and again after the token
+ * said the session is gone.  0, -1 (retry later) or -2 (PIN refused:
+ * never retried, a token locks after a few wrong PINs).
+ */
+int
+p11_session_open(struct hsm *h, struct p11 *p)
+{
+	CK_RV	 rv;
+
 	if ((rv = p->f->C_OpenSession(p->slot, CKF_SERIAL_SESSION |
 	    CKF_RW_SESSION, NULL, NULL, &p->session)) != CKR_OK) {
 		hsm_status_set(h, SSTATE_ERROR, "C_OpenSession: %s",
@@ -177,34 +258,41 @@ p11_start(struct hsm *h)
 		return (-1);
 	}
 	p->has_session = 1;
-	if (h->setup.login) {
-		if (!h->has_pin) {
-			hsm_status_set(h, SSTATE_ERROR, "login needs a PIN "
-			    "and none was given (see the log of signerd)");
-			return (-1);
-		}
-		rv = p->f->C_Login(p->session, CKU_USER,
-		    (CK_UTF8CHAR_PTR)h->pin, h->pinlen);
-		if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED ||
-		    rv == CKR_PIN_EXPIRED || rv == CKR_PIN_LEN_RANGE) {
-			/* A token locks after a few wrong PINs: stop here. */
-			explicit_bzero(h->pin, sizeof(h->pin));
-			h->has_pin = 0;
-			hsm_status_set(h, SSTATE_LOCKED, "C_Login on token "
-			    "\"%s\": %s; not retrying until the PIN is fixed "
-			    "and signerd reloaded", p->label, p11_rv(rv));
-			return (-2);
-		}
-		if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
-			hsm_status_set(h, SSTATE_ERROR, "C_Login: %s",
-			    p11_rv(rv));
-			return (-1);
-		}
+	if (!h->setup.login)
+		return (0);
+	if (!h->has_pin) {
+		hsm_status_set(h, SSTATE_ERROR, "login needs a PIN "
+		    "and none was given (see the log of signerd)");
+		return (-1);
 	}
-	hsm_status_set(h, SSTATE_READY, "token \"%s\" in slot %lu%s",
-	    p->label, (unsigned long)p->slot, h->setup.login ?
-	    ", logged in" : "");
+	rv = p->f->C_Login(p->session, CKU_USER, (CK_UTF8CHAR_PTR)h->pin,
+	    h->pinlen);
+	if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED ||
+	    rv == CKR_PIN_EXPIRED || rv == CKR_PIN_LEN_RANGE) {
+		explicit_bzero(h->pin, sizeof(h->pin));
+		h->has_pin = 0;
+		hsm_status_set(h, SSTATE_LOCKED, "C_Login on token "
+		    "\"%s\": %s; not retrying until the PIN is fixed "
+		    "and signerd reloaded", p->label, p11_rv(rv));
+		return (-2);
+	}
+	if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
+		hsm_status_set(h, SSTATE_ERROR, "C_Login: %s", p11_rv(rv));
+		return (-1);
+	}
 	return (0);
+}
+
+/* Close a session the token may already have dropped; no error. */
+void
+p11_session_close(struct hsm *h, struct p11 *p)
+{
+	if (!p->has_session)
+		return;
+	if (h->setup.login)
+		(void)p->f->C_Logout(p->session);
+	(void)p->f->C_CloseSession(p->session);
+	p->has_session = 0;
 }
 
 static int
@@ -231,15 +319,13 @@ p11_stop(struct hsm *h)
 
 	if (p == NULL)
 		return;
-	if (p->has_session) {
-		if (h->setup.login)
-			(void)p->f->C_Logout(p->session);
-		(void)p->f->C_CloseSession(p->session);
-	}
+	p11_session_close(h, p);
 	if (p->initialized)
 		(void)p->f->C_Finalize(NULL);
 	if (p->dl != NULL)
 		dlclose(p->dl);
+	free(p->mechs);
+	sw_free(p->pub);
 	free(p);
 	h->be_state = NULL;
 }

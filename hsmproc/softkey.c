@@ -81,7 +81,6 @@ static uint32_t	 sw_pkey_kind(EVP_PKEY *);
 static int	 sw_import_pair(struct softkey *, const struct hsm_req *,
 		    struct hsm_res *);
 static int	 sw_p8_encode(EVP_PKEY *, uint8_t **, size_t *);
-static int	 sw_spki(EVP_PKEY *, struct hsm_res *);
 static int	 sw_keep_pair(struct softkey *, const struct hsm_req *,
 		    EVP_PKEY *, struct hsm_res *);
 static int	 sw_keep_raw(struct softkey *, const struct hsm_req *,
@@ -455,7 +454,7 @@ sw_p8_encode(EVP_PKEY *pkey, uint8_t **derp, size_t *lenp)
 }
 
 /* The public half as DER SubjectPublicKeyInfo in out[1]. */
-static int
+int
 sw_spki(EVP_PKEY *pkey, struct hsm_res *res)
 {
 	unsigned char	*der = NULL;
@@ -1277,4 +1276,25 @@ sw_op(struct softkey *sk, const struct hsm_req *req, struct hsm_res *res)
 	}
 	return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 	    "unknown operation %u", req->op));
+}
+
+/*
+ * The operations that need only the public key (the SPKI in req->key):
+ * Signature Verify and RSA encryption, for a signer whose private and
+ * secret keys are elsewhere (a PKCS#11 token).  No key-encryption key is
+ * used: sk may have been made with any.
+ */
+int
+sw_public_op(struct softkey *sk, const struct hsm_req *req,
+    struct hsm_res *res)
+{
+	if (!sw_kind_valid(req->kind))
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "unknown key kind %u", req->kind));
+	if (req->op == HSM_OP_VERIFY)
+		return (sw_verify(sk, req, res));
+	if (req->op == HSM_OP_ENCRYPT && req->kind == HSM_KEY_RSA)
+		return (sw_rsa_crypt(sk, req, 1, res));
+	return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+	    "operation %u needs the private or secret key", req->op));
 }

@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/types.h>
+
 #include "hsmreq.h"
 
 #define SK_KEK_LEN		32
@@ -43,6 +45,9 @@ int		 sw_import(struct softkey *, const struct hsm_req *,
 		    struct hsm_res *);
 int		 sw_op(struct softkey *, const struct hsm_req *,
 		    struct hsm_res *);
+int		 sw_public_op(struct softkey *, const struct hsm_req *,
+		    struct hsm_res *);
+int		 sw_spki(EVP_PKEY *, struct hsm_res *);
 
 int		 sw_wrap(struct softkey *, const char *, uint32_t,
 		    const uint8_t *, size_t, uint8_t **, size_t *);

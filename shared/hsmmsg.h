@@ -15,6 +15,10 @@
  * client's bytes untouched (HSM_KEY_PRIVATE), wipes its copies, and
  * learns the key's algorithm and size from the public half the signer
  * answers.
+ *
+ * For a pkcs11 signer the "wrapped blob" is a reference to the token
+ * objects, "p11" | version 1 | CKA_ID (16 bytes): the key itself never
+ * leaves the token (hsmproc/p11key.c).
  */
 #ifndef HSMMSG_H
 #define HSMMSG_H

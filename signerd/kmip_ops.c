@@ -609,6 +609,26 @@ op_query(struct kreq *r, const struct ttlv *req)
 
 static enum kop_ret	 create_done(struct kreq *, const struct hsm_result *,
 			    const uint8_t *, const uint8_t *, const uint8_t *);
+static void		 kop_token_attrs(const char *, struct ttlv *);
+
+/*
+ * A pkcs11 signer makes private and secret keys CKA_SENSITIVE and not
+ * CKA_EXTRACTABLE: the attributes say so, whatever the template asked
+ * (the token object could not be otherwise).
+ */
+static void
+kop_token_attrs(const char *signer, struct ttlv *a)
+{
+	struct esigner	*es;
+
+	TAILQ_FOREACH(es, &engine->signers, entry)
+		if (strcmp(es->link.name, signer) == 0)
+			break;
+	if (es == NULL || es->link.type != SIGNER_PKCS11)
+		return;
+	attr_set_bool(a, "Sensitive", 1);
+	attr_set_bool(a, "Extractable", 0);
+}
 
 static enum kop_ret
 op_create(struct kreq *r, const struct ttlv *req)
@@ -674,6 +694,7 @@ op_create(struct kreq *r, const struct ttlv *req)
 	    kop_new_object(r, &r->obj, type, alg, signer) == -1)
 		goto done;
 	kop_initial_attrs(a, &r->obj);
+	kop_token_attrs(signer, a);
 	attrs_store(&r->obj, a);
 	(void)strlcpy(g.id, r->obj.id, sizeof(g.id));
 	if (kreq_signer_send(r, signer, IMSG_HSM_GENERATE, &g, sizeof(g),
@@ -813,6 +834,7 @@ op_create_key_pair(struct kreq *r, const struct ttlv *req)
 		goto done;
 	kop_initial_attrs(priv, &r->obj);
 	kop_initial_attrs(pub, &r->obj2);
+	kop_token_attrs(signer, priv);
 	/* Each half links to the other. */
 	attr_add_link(priv, KMIP_LINK_PUBLIC_KEY, r->obj2.id);
 	attr_add_link(pub, KMIP_LINK_PRIVATE_KEY, r->obj.id);

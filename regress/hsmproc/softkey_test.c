@@ -1463,16 +1463,17 @@ ATF_TC_BODY(backend_states, tc)
 	hsm_res_clear(&res);
 	h.be->stop(&h);
 
-	/* A backend without key operations. */
+	/* A backend without key operations (kmip), without import (pkcs11). */
 	memset(&h, 0, sizeof(h));
 	(void)strlcpy(h.setup.name, "tok", sizeof(h.setup.name));
-	h.be = &hsm_pkcs11;
+	h.be = &hsm_kmip;
 	h.status.state = SSTATE_READY;
 	r.type = IMSG_HSM_OP;
 	hsm_handle(&h, &r, &res);
 	ATF_REQUIRE_EQ(res.status, KMIP_REASON_OPERATION_NOT_SUPPORTED);
 	ATF_REQUIRE_EQ(res.status, 0x05);
 	ATF_REQUIRE(strstr(res.msg, "not supported") != NULL);
+	h.be = &hsm_pkcs11;
 	r.type = IMSG_HSM_IMPORT;
 	hsm_handle(&h, &r, &res);
 	ATF_REQUIRE_EQ(res.status, KMIP_REASON_OPERATION_NOT_SUPPORTED);
