@@ -288,3 +288,39 @@ hsm_request(struct hsm *h, struct imsgev *iev, struct imsg *imsg)
 	(void)hsm_res_send(iev, req.peerid, &res);
 	hsm_res_clear(&res);
 }
+
+/*
+ * The checks every backend makes of an AES-GCM request: a 12-byte IV (on
+ * encryption it may be absent: the signer makes one), a tag of 12 to 16
+ * bytes and no padding.  The tag length in *taglen; 0, or the status of
+ * res filled in.
+ */
+int
+hsm_gcm_check(const struct hsm_req *req, int enc, size_t *taglen,
+    struct hsm_res *res)
+{
+	if (enc) {
+		*taglen = req->tag_len;
+		if (req->len_iv != 0 && req->len_iv != HSM_GCM_IV_LEN)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "AES-GCM iv of %zu bytes: %d, or none to make "
+			    "one", req->len_iv, HSM_GCM_IV_LEN));
+	} else {
+		*taglen = req->len_sig;
+		if (req->len_iv != HSM_GCM_IV_LEN)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "AES-GCM iv of %zu bytes: %d", req->len_iv,
+			    HSM_GCM_IV_LEN));
+		if (req->tag_len != 0 && req->tag_len != req->len_sig)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "AES-GCM tag of %zu bytes, tag length %u",
+			    req->len_sig, req->tag_len));
+	}
+	if (*taglen < 12 || *taglen > 16)
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "AES-GCM tag of %zu bytes: 12 to 16", *taglen));
+	if (req->padding != HSM_PAD_NONE)
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "AES-GCM takes no padding"));
+	return (0);
+}

@@ -40,6 +40,7 @@ struct hsm_req {
 };
 
 #define HSM_RES_NOUT	3
+#define HSM_GCM_IV_LEN	12	/* the IV a signer makes, and accepts */
 
 /*
  * An answer.  status 0 or a KMIP_REASON_* with msg; out[] are malloc'ed by
@@ -66,5 +67,7 @@ void	 hsm_res_clear(struct hsm_res *);
 int	 hsm_res_send(struct imsgev *, uint32_t, struct hsm_res *);
 void	 hsm_request(struct hsm *, struct imsgev *, struct imsg *);
 void	 hsm_handle(struct hsm *, const struct hsm_req *, struct hsm_res *);
+int	 hsm_gcm_check(const struct hsm_req *, int, size_t *,
+	    struct hsm_res *);
 
 #endif /* HSMREQ_H */

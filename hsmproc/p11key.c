@@ -36,7 +36,6 @@
 #define P11_REF_VERSION		1
 #define P11_ID_LEN		16
 #define P11_REF_LEN		(3 + 1 + P11_ID_LEN)
-#define P11_GCM_IV_LEN		12
 #define P11_ATTR_MAX		16
 #define P11_VALUE_MAX		4096	/* a public attribute we read */
 
@@ -875,33 +874,13 @@ p11_gcm(struct p11 *p, const struct hsm_req *req, int enc,
 	CK_GCM_PARAMS		 gp;
 	CK_MECHANISM		 mech = { CKM_AES_GCM, NULL, 0 };
 	CK_OBJECT_HANDLE	 key;
-	uint8_t			 iv[P11_GCM_IV_LEN], *in = NULL, *out, *tag;
+	uint8_t			 iv[HSM_GCM_IV_LEN], *in = NULL, *out, *tag;
 	size_t			 taglen, inlen;
 	CK_ULONG		 outlen;
 	CK_RV			 rv;
 
-	if (enc) {
-		taglen = req->tag_len;
-		if (req->len_iv != 0 && req->len_iv != P11_GCM_IV_LEN)
-			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-			    "AES-GCM iv of %zu bytes: 12, or none to make "
-			    "one", req->len_iv));
-	} else {
-		taglen = req->len_sig;
-		if (req->len_iv != P11_GCM_IV_LEN)
-			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-			    "AES-GCM iv of %zu bytes: 12", req->len_iv));
-		if (req->tag_len != 0 && req->tag_len != req->len_sig)
-			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-			    "AES-GCM tag of %zu bytes, tag length %u",
-			    req->len_sig, req->tag_len));
-	}
-	if (taglen < 12 || taglen > 16)
-		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-		    "AES-GCM tag of %zu bytes: 12 to 16", taglen));
-	if (req->padding != HSM_PAD_NONE)
-		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-		    "AES-GCM takes no padding"));
+	if (hsm_gcm_check(req, enc, &taglen, res) != 0)
+		return (res->status);
 	if (p11_need(p, CKM_AES_GCM, res) != 0 ||
 	    p11_find(p, req, CKO_SECRET_KEY, &key, res) != 0)
 		return (res->status);

@@ -30,7 +30,6 @@
 
 #define SK_DIGEST_LEN		32
 #define SK_AAD_MAX		(1 + 4 + HSM_ID_MAX)
-#define SK_GCM_IV_LEN		12
 
 struct sw_key {
 	RB_ENTRY(sw_key)	 tree;
@@ -988,28 +987,8 @@ sw_gcm(struct softkey *sk, const struct hsm_req *req, int enc,
 	size_t		 taglen;
 	int		 n, ok;
 
-	if (enc) {
-		taglen = req->tag_len;
-		if (req->len_iv != 0 && req->len_iv != SK_GCM_IV_LEN)
-			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-			    "AES-GCM iv of %zu bytes: 12, or none to make "
-			    "one", req->len_iv));
-	} else {
-		taglen = req->len_sig;
-		if (req->len_iv != SK_GCM_IV_LEN)
-			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-			    "AES-GCM iv of %zu bytes: 12", req->len_iv));
-		if (req->tag_len != 0 && req->tag_len != req->len_sig)
-			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-			    "AES-GCM tag of %zu bytes, tag length %u",
-			    req->len_sig, req->tag_len));
-	}
-	if (taglen < 12 || taglen > 16)
-		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-		    "AES-GCM tag of %zu bytes: 12 to 16", taglen));
-	if (req->padding != HSM_PAD_NONE)
-		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-		    "AES-GCM takes no padding"));
+	if (hsm_gcm_check(req, enc, &taglen, res) != 0)
+		return (res->status);
 	if (req->len_data > INT_MAX || req->len_aad > INT_MAX)
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "data too long"));
@@ -1031,12 +1010,12 @@ sw_gcm(struct softkey *sk, const struct hsm_req *req, int enc,
 	}
 	/* The iv used goes back to the engine, made here or given. */
 	if (enc) {
-		if ((ivbuf = malloc(SK_GCM_IV_LEN)) == NULL)
+		if ((ivbuf = malloc(HSM_GCM_IV_LEN)) == NULL)
 			return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
 			    "out of memory"));
 		if (req->len_iv != 0)
-			memcpy(ivbuf, req->iv, SK_GCM_IV_LEN);
-		else if (RAND_bytes(ivbuf, SK_GCM_IV_LEN) != 1) {
+			memcpy(ivbuf, req->iv, HSM_GCM_IV_LEN);
+		else if (RAND_bytes(ivbuf, HSM_GCM_IV_LEN) != 1) {
 			free(ivbuf);
 			return (sw_crypto_error(res, "no random iv"));
 		}
@@ -1088,7 +1067,7 @@ sw_gcm(struct softkey *sk, const struct hsm_req *req, int enc,
 	res->len[0] = req->len_data;
 	if (enc) {
 		res->out[1] = ivbuf;
-		res->len[1] = SK_GCM_IV_LEN;
+		res->len[1] = HSM_GCM_IV_LEN;
 		res->out[2] = tag;
 		res->len[2] = taglen;
 	}
