@@ -168,6 +168,24 @@ hsm_res_clear(struct hsm_res *res)
 	res->valid = 0;
 }
 
+/*
+ * Give buf, size bytes of which the first len are the result, to res as
+ * output i.  Only len bytes are wiped when res is cleared: the rest is
+ * wiped now, and an empty result is freed at once.
+ */
+void
+hsm_res_take(struct hsm_res *res, int i, uint8_t *buf, size_t size,
+    size_t len)
+{
+	explicit_bzero(buf + len, size - len);
+	if (len == 0) {
+		free(buf);
+		buf = NULL;
+	}
+	res->out[i] = buf;
+	res->len[i] = len;
+}
+
 /* Queue IMSG_HSM_RESULT for request peerid. */
 int
 hsm_res_send(struct imsgev *iev, uint32_t peerid, struct hsm_res *res)

@@ -64,6 +64,7 @@ int	 hsm_req_parse(uint32_t, const void *, size_t, struct hsm_req *,
 int	 hsm_res_error(struct hsm_res *, int, const char *, ...)
 	    __attribute__((__format__ (printf, 3, 4)));
 void	 hsm_res_clear(struct hsm_res *);
+void	 hsm_res_take(struct hsm_res *, int, uint8_t *, size_t, size_t);
 int	 hsm_res_send(struct imsgev *, uint32_t, struct hsm_res *);
 void	 hsm_request(struct hsm *, struct imsgev *, struct imsg *);
 void	 hsm_handle(struct hsm *, const struct hsm_req *, struct hsm_res *);

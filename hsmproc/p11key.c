@@ -943,12 +943,7 @@ p11_gcm(struct p11 *p, const struct hsm_req *req, int enc,
 		res->out[2] = tag;
 		res->len[2] = taglen;
 	}
-	if (req->len_data == 0) {
-		freezero(out, taglen + 1);
-		out = NULL;
-	}
-	res->out[0] = out;
-	res->len[0] = req->len_data;
+	hsm_res_take(res, 0, out, req->len_data + taglen + 1, req->len_data);
 	return (0);
 }
 
@@ -1017,13 +1012,7 @@ p11_rsa_decrypt(struct p11 *p, const struct hsm_req *req,
 			    "RSA decryption failed"));
 		return (p11_fail(p, res, "C_Decrypt", mech.mechanism, rv));
 	}
-	explicit_bzero(out + outlen, req->len_data - outlen);
-	if (outlen == 0) {
-		free(out);
-		out = NULL;
-	}
-	res->out[0] = out;
-	res->len[0] = outlen;
+	hsm_res_take(res, 0, out, req->len_data, outlen);
 	return (0);
 }
 

@@ -1059,12 +1059,7 @@ sw_gcm(struct softkey *sk, const struct hsm_req *req, int enc,
 		}
 		return (sw_crypto_error(res, "AES-GCM encryption failed"));
 	}
-	if (req->len_data == 0) {
-		free(out);
-		out = NULL;
-	}
-	res->out[0] = out;
-	res->len[0] = req->len_data;
+	hsm_res_take(res, 0, out, req->len_data + 1, req->len_data);
 	if (enc) {
 		res->out[1] = ivbuf;
 		res->len[1] = HSM_GCM_IV_LEN;
@@ -1137,14 +1132,7 @@ sw_rsa_crypt(struct softkey *sk, const struct hsm_req *req, int enc,
 		}
 		return (sw_crypto_error(res, "RSA encryption failed"));
 	}
-	/* Only outlen bytes are wiped later; the rest now. */
-	explicit_bzero(out + outlen, size - outlen);
-	if (outlen == 0) {
-		free(out);
-		out = NULL;
-	}
-	res->out[0] = out;
-	res->len[0] = outlen;
+	hsm_res_take(res, 0, out, size, outlen);
 	return (0);
 }
 
