@@ -72,25 +72,33 @@ static const struct ttlv_limits kmip_limits = {
 };
 
 void
-kmip_request(const struct fe_hdr *hdr, const uint8_t *buf, size_t len)
+kmip_request(const struct fe_hdr *fh, const uint8_t *buf, size_t len)
 {
+	struct fe_hdr	 th;
+	const struct fe_hdr *hdr = &th;
 	struct kreq	*r;
 	struct ttlv	*h, *pv, *m;
 	const char	*err;
 	int32_t		 count, mrs;
 	uint32_t	 eco;
 
+	/*
+	 * The frontend's identity is not trusted to be terminated: it is,
+	 * once, here, for everything that logs or answers this request.
+	 */
+	th = *fh;
+	strterm(th.identity, sizeof(th.identity));
 	if (kreq_live >= KREQ_LIVE_MAX ||
 	    kreq_live_bytes + len > KREQ_LIVE_BYTES) {
 		log_warnx("%s: server busy: %zu requests, %zu bytes in the "
-		    "engine", hdr->identity, kreq_live, kreq_live_bytes);
+		    "engine", kreq_who(hdr->identity), kreq_live,
+		    kreq_live_bytes);
 		kreq_error(hdr, KMIP_REASON_GENERAL_FAILURE, "server busy");
 		return;
 	}
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		fatal(NULL);
 	r->hdr = *hdr;
-	strterm(r->hdr.identity, sizeof(r->hdr.identity));
 	r->id = ++kreq_next_id;
 	r->major = 1;
 	r->minor = 0;
@@ -507,12 +515,7 @@ kmip_error(int32_t major, int32_t minor, uint32_t reason, const char *why)
 static void
 kreq_invalid(const struct fe_hdr *hdr, const char *why)
 {
-	char	 who[sizeof(hdr->identity)];
-
-	/* The frontend's identity is not trusted to be terminated. */
-	memcpy(who, hdr->identity, sizeof(who));
-	strterm(who, sizeof(who));
-	log_info("%s: invalid message: %s", kreq_who(who), why);
+	log_info("%s: invalid message: %s", kreq_who(hdr->identity), why);
 	kreq_error(hdr, KMIP_REASON_INVALID_MESSAGE, why);
 }
 
@@ -524,7 +527,6 @@ kreq_error(const struct fe_hdr *hdr, uint32_t reason, const char *why)
 
 	memset(&r, 0, sizeof(r));
 	r.hdr = *hdr;
-	strterm(r.hdr.identity, sizeof(r.hdr.identity));
 	m = kmip_error(1, 0, reason, why);
 	kreq_send(&r, m);
 	ttlv_free(m);
