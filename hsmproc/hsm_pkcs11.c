@@ -199,7 +199,10 @@ p11_start(struct hsm *h)
 		}
 		explicit_bzero(kek, sizeof(kek));
 	}
-	if ((rv = p11_session_open(h, p)) != 0)
+	p->s0.tok = p;
+	p->s0.f = p->f;
+	p->s0.label = p->label;
+	if ((rv = p11_session_open(h, &p->s0)) != 0)
 		return (rv);
 	hsm_status_set(h, SSTATE_READY, "token \"%s\" in slot %lu%s",
 	    p->label, (unsigned long)p->slot, h->setup.login ?
@@ -247,17 +250,17 @@ p11_mechanisms(struct hsm *h, struct p11 *p)
  * never retried, a token locks after a few wrong PINs).
  */
 int
-p11_session_open(struct hsm *h, struct p11 *p)
+p11_session_open(struct hsm *h, struct p11_sess *s)
 {
 	CK_RV	 rv;
 
-	if ((rv = p->f->C_OpenSession(p->slot, CKF_SERIAL_SESSION |
-	    CKF_RW_SESSION, NULL, NULL, &p->session)) != CKR_OK) {
+	if ((rv = s->f->C_OpenSession(s->tok->slot, CKF_SERIAL_SESSION |
+	    CKF_RW_SESSION, NULL, NULL, &s->session)) != CKR_OK) {
 		hsm_status_set(h, SSTATE_ERROR, "C_OpenSession: %s",
 		    p11_rv(rv));
 		return (-1);
 	}
-	p->has_session = 1;
+	s->open = 1;
 	if (!h->setup.login)
 		return (0);
 	if (!h->has_pin) {
@@ -265,7 +268,7 @@ p11_session_open(struct hsm *h, struct p11 *p)
 		    "and none was given (see the log of signerd)");
 		return (-1);
 	}
-	rv = p->f->C_Login(p->session, CKU_USER, (CK_UTF8CHAR_PTR)h->pin,
+	rv = s->f->C_Login(s->session, CKU_USER, (CK_UTF8CHAR_PTR)h->pin,
 	    h->pinlen);
 	if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED ||
 	    rv == CKR_PIN_EXPIRED || rv == CKR_PIN_LEN_RANGE) {
@@ -273,7 +276,7 @@ p11_session_open(struct hsm *h, struct p11 *p)
 		h->has_pin = 0;
 		hsm_status_set(h, SSTATE_LOCKED, "C_Login on token "
 		    "\"%s\": %s; not retrying until the PIN is fixed "
-		    "and signerd reloaded", p->label, p11_rv(rv));
+		    "and signerd reloaded", s->label, p11_rv(rv));
 		return (-2);
 	}
 	if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
@@ -285,14 +288,14 @@ p11_session_open(struct hsm *h, struct p11 *p)
 
 /* Close a session the token may already have dropped; no error. */
 void
-p11_session_close(struct hsm *h, struct p11 *p)
+p11_session_close(struct hsm *h, struct p11_sess *s)
 {
-	if (!p->has_session)
+	if (!s->open)
 		return;
 	if (h->setup.login)
-		(void)p->f->C_Logout(p->session);
-	(void)p->f->C_CloseSession(p->session);
-	p->has_session = 0;
+		(void)s->f->C_Logout(s->session);
+	(void)s->f->C_CloseSession(s->session);
+	s->open = 0;
 }
 
 static int
@@ -302,9 +305,9 @@ p11_check(struct hsm *h)
 	CK_SESSION_INFO	 si;
 	CK_RV		 rv;
 
-	if (p == NULL || !p->has_session)
+	if (p == NULL || !p->s0.open)
 		return (-1);
-	if ((rv = p->f->C_GetSessionInfo(p->session, &si)) != CKR_OK) {
+	if ((rv = p->f->C_GetSessionInfo(p->s0.session, &si)) != CKR_OK) {
 		hsm_status_set(h, SSTATE_ERROR, "session lost: %s",
 		    p11_rv(rv));
 		return (-1);
@@ -319,7 +322,7 @@ p11_stop(struct hsm *h)
 
 	if (p == NULL)
 		return;
-	p11_session_close(h, p);
+	p11_session_close(h, &p->s0);
 	if (p->initialized)
 		(void)p->f->C_Finalize(NULL);
 	if (p->dl != NULL)

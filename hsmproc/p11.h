@@ -8,25 +8,35 @@
 #include <p11-kit/pkcs11.h>
 
 struct softkey;
+struct p11;
 
+/* One session on the token; a request uses one at a time. */
+struct p11_sess {
+	struct p11		*tok;
+	CK_FUNCTION_LIST_PTR	 f;		/* tok->f */
+	const char		*label;		/* tok->label */
+	CK_SESSION_HANDLE	 session;
+	int			 open;
+	int			 lost;		/* the last call lost it */
+};
+
+/* The token: module, slot, what it offers. */
 struct p11 {
 	void			*dl;
 	CK_FUNCTION_LIST_PTR	 f;
 	int			 initialized;
 	CK_SLOT_ID		 slot;
-	CK_SESSION_HANDLE	 session;
-	int			 has_session;
-	int			 lost;		/* the last call lost it */
 	char			 label[33];
 	CK_MECHANISM_TYPE	*mechs;		/* C_GetMechanismList */
 	CK_ULONG		 nmechs;
 	struct softkey		*pub;		/* verify, RSA encrypt */
+	struct p11_sess		 s0;
 };
 
 /* hsm_pkcs11.c */
 const char	*p11_rv(CK_RV);
-int		 p11_session_open(struct hsm *, struct p11 *);
-void		 p11_session_close(struct hsm *, struct p11 *);
+int		 p11_session_open(struct hsm *, struct p11_sess *);
+void		 p11_session_close(struct hsm *, struct p11_sess *);
 
 /* p11key.c */
 void		 p11_generate(struct hsm *, const struct hsm_req *,

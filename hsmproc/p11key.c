@@ -44,46 +44,47 @@ struct p11_tmpl {
 	CK_ULONG	 n;
 };
 
-typedef int	(*p11_fn)(struct hsm *, struct p11 *, const struct hsm_req *,
-		    struct hsm_res *);
+typedef int	(*p11_fn)(struct hsm *, struct p11_sess *,
+		    const struct hsm_req *, struct hsm_res *);
 
 static void	 p11_run(struct hsm *, const struct hsm_req *,
 		    struct hsm_res *, p11_fn);
 static void	 p11_add(struct p11_tmpl *, CK_ATTRIBUTE_TYPE, void *,
 		    CK_ULONG);
-static int	 p11_fail(struct p11 *, struct hsm_res *, const char *,
+static int	 p11_fail(struct p11_sess *, struct hsm_res *, const char *,
 		    CK_MECHANISM_TYPE, CK_RV);
-static int	 p11_need(struct p11 *, CK_MECHANISM_TYPE, struct hsm_res *);
+static int	 p11_need(struct p11_sess *, CK_MECHANISM_TYPE,
+		    struct hsm_res *);
 static CK_KEY_TYPE p11_key_type(uint32_t);
 static int	 p11_ref(const struct hsm_req *, const uint8_t **,
 		    struct hsm_res *);
-static int	 p11_find(struct p11 *, const struct hsm_req *,
+static int	 p11_find(struct p11_sess *, const struct hsm_req *,
 		    CK_OBJECT_CLASS, CK_OBJECT_HANDLE *, struct hsm_res *);
-static int	 p11_getattr(struct p11 *, CK_OBJECT_HANDLE,
+static int	 p11_getattr(struct p11_sess *, CK_OBJECT_HANDLE,
 		    CK_ATTRIBUTE_TYPE, uint8_t **, CK_ULONG *, CK_RV *);
 static const uint8_t *p11_point(const uint8_t *, size_t, size_t);
-static int	 p11_spki(struct p11 *, CK_OBJECT_HANDLE, uint32_t,
+static int	 p11_spki(struct p11_sess *, CK_OBJECT_HANDLE, uint32_t,
 		    struct hsm_res *);
-static int	 p11_gen(struct hsm *, struct p11 *, const struct hsm_req *,
-		    struct hsm_res *);
-static int	 p11_gen_pair(struct p11 *, const struct hsm_req *,
+static int	 p11_gen(struct hsm *, struct p11_sess *,
+		    const struct hsm_req *, struct hsm_res *);
+static int	 p11_gen_pair(struct p11_sess *, const struct hsm_req *,
 		    const uint8_t *, struct hsm_res *);
-static int	 p11_gen_secret(struct p11 *, const struct hsm_req *,
+static int	 p11_gen_secret(struct p11_sess *, const struct hsm_req *,
 		    const uint8_t *, struct hsm_res *);
-static int	 p11_op1(struct hsm *, struct p11 *, const struct hsm_req *,
-		    struct hsm_res *);
-static int	 p11_sign(struct p11 *, const struct hsm_req *,
+static int	 p11_op1(struct hsm *, struct p11_sess *,
+		    const struct hsm_req *, struct hsm_res *);
+static int	 p11_sign(struct p11_sess *, const struct hsm_req *,
 		    struct hsm_res *);
 static int	 p11_ecdsa_der(uint8_t **, CK_ULONG *, struct hsm_res *);
-static int	 p11_gcm(struct p11 *, const struct hsm_req *, int,
+static int	 p11_gcm(struct p11_sess *, const struct hsm_req *, int,
 		    struct hsm_res *);
-static int	 p11_rsa_decrypt(struct p11 *, const struct hsm_req *,
+static int	 p11_rsa_decrypt(struct p11_sess *, const struct hsm_req *,
 		    struct hsm_res *);
-static int	 p11_mac(struct p11 *, const struct hsm_req *, int,
+static int	 p11_mac(struct p11_sess *, const struct hsm_req *, int,
 		    struct hsm_res *);
-static int	 p11_sign_with(struct p11 *, CK_MECHANISM *, CK_OBJECT_HANDLE,
-		    const uint8_t *, size_t, uint8_t **, CK_ULONG *,
-		    struct hsm_res *);
+static int	 p11_sign_with(struct p11_sess *, CK_MECHANISM *,
+		    CK_OBJECT_HANDLE, const uint8_t *, size_t, uint8_t **,
+		    CK_ULONG *, struct hsm_res *);
 
 /* Never NULL: some modules want a buffer even for empty input. */
 static uint8_t		 p11_empty[1];
@@ -153,12 +154,12 @@ p11_offers(const struct p11 *p, CK_MECHANISM_TYPE m)
 
 /* Refuse, by name, a mechanism the token did not list. */
 static int
-p11_need(struct p11 *p, CK_MECHANISM_TYPE m, struct hsm_res *res)
+p11_need(struct p11_sess *s, CK_MECHANISM_TYPE m, struct hsm_res *res)
 {
-	if (p11_offers(p, m))
+	if (p11_offers(s->tok, m))
 		return (0);
 	return (hsm_res_error(res, KMIP_REASON_OPERATION_NOT_SUPPORTED,
-	    "token \"%s\" does not offer %s", p->label, p11_mech_name(m)));
+	    "token \"%s\" does not offer %s", s->label, p11_mech_name(m)));
 }
 
 /*
@@ -166,7 +167,7 @@ p11_need(struct p11 *p, CK_MECHANISM_TYPE m, struct hsm_res *res)
  * token is noted: p11_run reopens the session and tries once more.
  */
 static int
-p11_fail(struct p11 *p, struct hsm_res *res, const char *what,
+p11_fail(struct p11_sess *s, struct hsm_res *res, const char *what,
     CK_MECHANISM_TYPE m, CK_RV rv)
 {
 	switch (rv) {
@@ -175,7 +176,7 @@ p11_fail(struct p11 *p, struct hsm_res *res, const char *what,
 	case CKR_DEVICE_REMOVED:
 	case CKR_TOKEN_NOT_PRESENT:
 	case CKR_USER_NOT_LOGGED_IN:
-		p->lost = 1;
+		s->lost = 1;
 		break;
 	case CKR_MECHANISM_INVALID:
 	case CKR_MECHANISM_PARAM_INVALID:
@@ -187,7 +188,7 @@ p11_fail(struct p11 *p, struct hsm_res *res, const char *what,
 			return (hsm_res_error(res,
 			    KMIP_REASON_OPERATION_NOT_SUPPORTED,
 			    "token \"%s\" refuses %s with these parameters "
-			    "(%s)", p->label, p11_mech_name(m), p11_rv(rv)));
+			    "(%s)", s->label, p11_mech_name(m), p11_rv(rv)));
 		break;
 	}
 	return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE, "%s: %s",
@@ -237,6 +238,7 @@ p11_run(struct hsm *h, const struct hsm_req *req, struct hsm_res *res,
     p11_fn fn)
 {
 	struct p11	*p = h->be_state;
+	struct p11_sess	*s;
 	struct timeval	 tv = { HSM_RETRY_MIN_S, 0 };
 	int		 try, rv;
 
@@ -245,26 +247,27 @@ p11_run(struct hsm *h, const struct hsm_req *req, struct hsm_res *res,
 		    "token not started");
 		return;
 	}
+	s = &p->s0;
 	for (try = 0; try < 2; try++) {
-		p->lost = 0;
-		if (!p->has_session && (rv = p11_session_open(h, p)) != 0) {
-			p11_session_close(h, p);
+		s->lost = 0;
+		if (!s->open && (rv = p11_session_open(h, s)) != 0) {
+			p11_session_close(h, s);
 			(void)hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
-			    "token \"%s\" not reachable: %s", p->label,
+			    "token \"%s\" not reachable: %s", s->label,
 			    h->status.detail);
-			/* Not ready now: start over later, as hsmproc.c does. */
+			/* Not ready: start over later, as hsmproc.c does. */
 			if (rv == -1 && !evtimer_pending(&h->retry, NULL)) {
 				h->retry_s = HSM_RETRY_MIN_S;
 				evtimer_add(&h->retry, &tv);
 			}
 			return;
 		}
-		(void)fn(h, p, req, res);
-		if (!p->lost)
+		(void)fn(h, s, req, res);
+		if (!s->lost)
 			return;
 		log_warnx("token \"%s\": session lost (%s), reopening",
-		    p->label, res->msg);
-		p11_session_close(h, p);
+		    s->label, res->msg);
+		p11_session_close(h, s);
 	}
 }
 
@@ -301,7 +304,7 @@ p11_ref(const struct hsm_req *req, const uint8_t **ckid, struct hsm_res *res)
  * req->key.  Item Not Found only when the token answered and has none.
  */
 static int
-p11_find(struct p11 *p, const struct hsm_req *req, CK_OBJECT_CLASS cls,
+p11_find(struct p11_sess *s, const struct hsm_req *req, CK_OBJECT_CLASS cls,
     CK_OBJECT_HANDLE *obj, struct hsm_res *res)
 {
 	struct p11_tmpl		 t;
@@ -320,26 +323,26 @@ p11_find(struct p11 *p, const struct hsm_req *req, CK_OBJECT_CLASS cls,
 	p11_add(&t, CKA_CLASS, &cls, sizeof(cls));
 	p11_add(&t, CKA_KEY_TYPE, &kt, sizeof(kt));
 	p11_add(&t, CKA_ID, (void *)(uintptr_t)ckid, P11_ID_LEN);
-	if ((rv = p->f->C_FindObjectsInit(p->session, t.a, t.n)) != CKR_OK)
-		return (p11_fail(p, res, "C_FindObjectsInit", 0, rv));
-	rv = p->f->C_FindObjects(p->session, found, 2, &n);
-	(void)p->f->C_FindObjectsFinal(p->session);
+	if ((rv = s->f->C_FindObjectsInit(s->session, t.a, t.n)) != CKR_OK)
+		return (p11_fail(s, res, "C_FindObjectsInit", 0, rv));
+	rv = s->f->C_FindObjects(s->session, found, 2, &n);
+	(void)s->f->C_FindObjectsFinal(s->session);
 	if (rv != CKR_OK)
-		return (p11_fail(p, res, "C_FindObjects", 0, rv));
+		return (p11_fail(s, res, "C_FindObjects", 0, rv));
 	if (n == 0)
 		return (hsm_res_error(res, KMIP_REASON_ITEM_NOT_FOUND,
-		    "key of %s is not in token \"%s\"", req->id, p->label));
+		    "key of %s is not in token \"%s\"", req->id, s->label));
 	if (n > 1)
 		return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
 		    "token \"%s\" has several objects for the key of %s",
-		    p->label, req->id));
+		    s->label, req->id));
 	*obj = found[0];
 	return (0);
 }
 
 /* A public attribute's value, malloc'ed; 0, or -1 with *rvp. */
 static int
-p11_getattr(struct p11 *p, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
+p11_getattr(struct p11_sess *s, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
     uint8_t **v, CK_ULONG *len, CK_RV *rvp)
 {
 	CK_ATTRIBUTE	 a;
@@ -348,7 +351,7 @@ p11_getattr(struct p11 *p, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
 	a.type = type;
 	a.pValue = NULL;
 	a.ulValueLen = 0;
-	if ((*rvp = p->f->C_GetAttributeValue(p->session, obj, &a,
+	if ((*rvp = s->f->C_GetAttributeValue(s->session, obj, &a,
 	    1)) != CKR_OK)
 		return (-1);
 	if (a.ulValueLen == 0 || a.ulValueLen > P11_VALUE_MAX) {
@@ -359,7 +362,7 @@ p11_getattr(struct p11 *p, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
 		*rvp = CKR_HOST_MEMORY;
 		return (-1);
 	}
-	if ((*rvp = p->f->C_GetAttributeValue(p->session, obj, &a,
+	if ((*rvp = s->f->C_GetAttributeValue(s->session, obj, &a,
 	    1)) != CKR_OK) {
 		free(a.pValue);
 		return (-1);
@@ -388,7 +391,7 @@ p11_point(const uint8_t *v, size_t len, size_t want)
 
 /* The public half of a new pair as DER SubjectPublicKeyInfo in out[1]. */
 static int
-p11_spki(struct p11 *p, CK_OBJECT_HANDLE pub, uint32_t kind,
+p11_spki(struct p11_sess *s, CK_OBJECT_HANDLE pub, uint32_t kind,
     struct hsm_res *res)
 {
 	OSSL_PARAM_BLD	*bld = NULL;
@@ -405,15 +408,15 @@ p11_spki(struct p11 *p, CK_OBJECT_HANDLE pub, uint32_t kind,
 	int		 ok = 0;
 
 	if (kind == HSM_KEY_RSA) {
-		if (p11_getattr(p, pub, CKA_MODULUS, &v1, &l1, &rv) == -1 ||
-		    p11_getattr(p, pub, CKA_PUBLIC_EXPONENT, &v2, &l2,
+		if (p11_getattr(s, pub, CKA_MODULUS, &v1, &l1, &rv) == -1 ||
+		    p11_getattr(s, pub, CKA_PUBLIC_EXPONENT, &v2, &l2,
 		    &rv) == -1) {
 			free(v1);
-			return (p11_fail(p, res, "reading the public key", 0,
+			return (p11_fail(s, res, "reading the public key", 0,
 			    rv));
 		}
-	} else if (p11_getattr(p, pub, CKA_EC_POINT, &v1, &l1, &rv) == -1)
-		return (p11_fail(p, res, "reading the public key", 0, rv));
+	} else if (p11_getattr(s, pub, CKA_EC_POINT, &v1, &l1, &rv) == -1)
+		return (p11_fail(s, res, "reading the public key", 0, rv));
 
 	switch (kind) {
 	case HSM_KEY_RSA:
@@ -472,7 +475,7 @@ p11_spki(struct p11 *p, CK_OBJECT_HANDLE pub, uint32_t kind,
 		ERR_clear_error();
 		return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
 		    "token \"%s\" gave a public key that does not parse",
-		    p->label));
+		    s->label));
 	}
 	return (0);
 }
@@ -480,7 +483,7 @@ p11_spki(struct p11 *p, CK_OBJECT_HANDLE pub, uint32_t kind,
 /* --- Generate -------------------------------------------------------- */
 
 static int
-p11_gen(struct hsm *h, struct p11 *p, const struct hsm_req *req,
+p11_gen(struct hsm *h, struct p11_sess *s, const struct hsm_req *req,
     struct hsm_res *res)
 {
 	uint8_t	 ckid[P11_ID_LEN];
@@ -499,14 +502,14 @@ p11_gen(struct hsm *h, struct p11 *p, const struct hsm_req *req,
 	case HSM_KEY_EC_P384:
 	case HSM_KEY_EC_P521:
 	case HSM_KEY_ED25519:
-		if (p11_gen_pair(p, req, ckid, res) != 0)
+		if (p11_gen_pair(s, req, ckid, res) != 0)
 			return (res->status);
 		break;
 	case HSM_KEY_AES:
 	case HSM_KEY_HMAC_SHA256:
 	case HSM_KEY_HMAC_SHA384:
 	case HSM_KEY_HMAC_SHA512:
-		if (p11_gen_secret(p, req, ckid, res) != 0)
+		if (p11_gen_secret(s, req, ckid, res) != 0)
 			return (res->status);
 		break;
 	case HSM_KEY_SECRET:
@@ -522,13 +525,13 @@ p11_gen(struct hsm *h, struct p11 *p, const struct hsm_req *req,
 	res->out[0][3] = P11_REF_VERSION;
 	memcpy(res->out[0] + 4, ckid, P11_ID_LEN);
 	res->len[0] = P11_REF_LEN;
-	log_debug("token \"%s\": %s key %s made", p->label,
+	log_debug("token \"%s\": %s key %s made", s->label,
 	    sw_kind_name(req->kind), req->id);
 	return (0);
 }
 
 static int
-p11_gen_pair(struct p11 *p, const struct hsm_req *req, const uint8_t *ckid,
+p11_gen_pair(struct p11_sess *s, const struct hsm_req *req, const uint8_t *ckid,
     struct hsm_res *res)
 {
 	static CK_BBOOL		 yes = CK_TRUE, no = CK_FALSE;
@@ -570,7 +573,7 @@ p11_gen_pair(struct p11 *p, const struct hsm_req *req, const uint8_t *ckid,
 		mech.mechanism = CKM_EC_EDWARDS_KEY_PAIR_GEN;
 		break;
 	}
-	if (p11_need(p, mech.mechanism, res) != 0)
+	if (p11_need(s, mech.mechanism, res) != 0)
 		return (res->status);
 
 	memset(&pt, 0, sizeof(pt));
@@ -601,22 +604,22 @@ p11_gen_pair(struct p11 *p, const struct hsm_req *req, const uint8_t *ckid,
 	if (isrsa)
 		p11_add(&vt, CKA_DECRYPT, &yes, sizeof(yes));
 
-	if ((rv = p->f->C_GenerateKeyPair(p->session, &mech, pt.a, pt.n,
+	if ((rv = s->f->C_GenerateKeyPair(s->session, &mech, pt.a, pt.n,
 	    vt.a, vt.n, &pub, &priv)) != CKR_OK)
-		return (p11_fail(p, res, "C_GenerateKeyPair", mech.mechanism,
+		return (p11_fail(s, res, "C_GenerateKeyPair", mech.mechanism,
 		    rv));
-	if (p11_spki(p, pub, req->kind, res) != 0) {
+	if (p11_spki(s, pub, req->kind, res) != 0) {
 		/* No key the keystore does not know of is left behind. */
-		(void)p->f->C_DestroyObject(p->session, priv);
-		(void)p->f->C_DestroyObject(p->session, pub);
+		(void)s->f->C_DestroyObject(s->session, priv);
+		(void)s->f->C_DestroyObject(s->session, pub);
 		return (res->status);
 	}
 	return (0);
 }
 
 static int
-p11_gen_secret(struct p11 *p, const struct hsm_req *req, const uint8_t *ckid,
-    struct hsm_res *res)
+p11_gen_secret(struct p11_sess *s, const struct hsm_req *req,
+    const uint8_t *ckid, struct hsm_res *res)
 {
 	static CK_BBOOL		 yes = CK_TRUE, no = CK_FALSE;
 	CK_OBJECT_CLASS		 cls = CKO_SECRET_KEY;
@@ -639,7 +642,7 @@ p11_gen_secret(struct p11 *p, const struct hsm_req *req, const uint8_t *ckid,
 			    req->bits));
 		mech.mechanism = CKM_GENERIC_SECRET_KEY_GEN;
 	}
-	if (p11_need(p, mech.mechanism, res) != 0)
+	if (p11_need(s, mech.mechanism, res) != 0)
 		return (res->status);
 	memset(&t, 0, sizeof(t));
 	p11_add(&t, CKA_CLASS, &cls, sizeof(cls));
@@ -658,42 +661,42 @@ p11_gen_secret(struct p11 *p, const struct hsm_req *req, const uint8_t *ckid,
 		p11_add(&t, CKA_SIGN, &yes, sizeof(yes));
 		p11_add(&t, CKA_VERIFY, &yes, sizeof(yes));
 	}
-	if ((rv = p->f->C_GenerateKey(p->session, &mech, t.a, t.n,
+	if ((rv = s->f->C_GenerateKey(s->session, &mech, t.a, t.n,
 	    &key)) != CKR_OK)
-		return (p11_fail(p, res, "C_GenerateKey", mech.mechanism, rv));
+		return (p11_fail(s, res, "C_GenerateKey", mech.mechanism, rv));
 	return (0);
 }
 
 /* --- Operations ------------------------------------------------------ */
 
 static int
-p11_op1(struct hsm *h, struct p11 *p, const struct hsm_req *req,
+p11_op1(struct hsm *h, struct p11_sess *s, const struct hsm_req *req,
     struct hsm_res *res)
 {
 	switch (req->op) {
 	case HSM_OP_SIGN:
-		return (p11_sign(p, req, res));
+		return (p11_sign(s, req, res));
 	case HSM_OP_VERIFY:
-		return (sw_public_op(p->pub, req, res));
+		return (sw_public_op(s->tok->pub, req, res));
 	case HSM_OP_ENCRYPT:
 		if (req->kind == HSM_KEY_AES)
-			return (p11_gcm(p, req, 1, res));
+			return (p11_gcm(s, req, 1, res));
 		if (req->kind == HSM_KEY_RSA)
-			return (sw_public_op(p->pub, req, res));
+			return (sw_public_op(s->tok->pub, req, res));
 		break;
 	case HSM_OP_DECRYPT:
 		if (req->kind == HSM_KEY_AES)
-			return (p11_gcm(p, req, 0, res));
+			return (p11_gcm(s, req, 0, res));
 		if (req->kind == HSM_KEY_RSA)
-			return (p11_rsa_decrypt(p, req, res));
+			return (p11_rsa_decrypt(s, req, res));
 		break;
 	case HSM_OP_MAC:
 	case HSM_OP_MAC_VERIFY:
-		return (p11_mac(p, req, req->op == HSM_OP_MAC_VERIFY, res));
+		return (p11_mac(s, req, req->op == HSM_OP_MAC_VERIFY, res));
 	case HSM_OP_EXPORT:
 		return (hsm_res_error(res, KMIP_REASON_SENSITIVE,
 		    "the key of %s is in token \"%s\", sensitive and not "
-		    "extractable", req->id, p->label));
+		    "extractable", req->id, s->label));
 	default:
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "unknown operation %u", req->op));
@@ -709,7 +712,7 @@ p11_op1(struct hsm *h, struct p11 *p, const struct hsm_req *req,
  * no length query, and no operation left active by a short buffer.
  */
 static int
-p11_sign_with(struct p11 *p, CK_MECHANISM *mech, CK_OBJECT_HANDLE key,
+p11_sign_with(struct p11_sess *s, CK_MECHANISM *mech, CK_OBJECT_HANDLE key,
     const uint8_t *in, size_t inlen, uint8_t **out, CK_ULONG *outlen,
     struct hsm_res *res)
 {
@@ -718,12 +721,12 @@ p11_sign_with(struct p11 *p, CK_MECHANISM *mech, CK_OBJECT_HANDLE key,
 	*out = NULL;
 	if (in == NULL)
 		in = p11_empty;
-	if ((rv = p->f->C_SignInit(p->session, mech, key)) != CKR_OK)
-		return (p11_fail(p, res, "C_SignInit", mech->mechanism, rv));
+	if ((rv = s->f->C_SignInit(s->session, mech, key)) != CKR_OK)
+		return (p11_fail(s, res, "C_SignInit", mech->mechanism, rv));
 	if ((*out = malloc(P11_VALUE_MAX)) == NULL)
 		fatal(NULL);
 	*outlen = P11_VALUE_MAX;
-	if ((rv = p->f->C_Sign(p->session, (CK_BYTE_PTR)(uintptr_t)in, inlen,
+	if ((rv = s->f->C_Sign(s->session, (CK_BYTE_PTR)(uintptr_t)in, inlen,
 	    *out, outlen)) != CKR_OK || *outlen == 0 ||
 	    *outlen > P11_VALUE_MAX) {
 		free(*out);
@@ -732,13 +735,13 @@ p11_sign_with(struct p11 *p, CK_MECHANISM *mech, CK_OBJECT_HANDLE key,
 			return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
 			    "C_Sign: a result of %lu bytes",
 			    (unsigned long)*outlen));
-		return (p11_fail(p, res, "C_Sign", mech->mechanism, rv));
+		return (p11_fail(s, res, "C_Sign", mech->mechanism, rv));
 	}
 	return (0);
 }
 
 static int
-p11_sign(struct p11 *p, const struct hsm_req *req, struct hsm_res *res)
+p11_sign(struct p11_sess *s, const struct hsm_req *req, struct hsm_res *res)
 {
 	CK_RSA_PKCS_PSS_PARAMS	 pss;
 	CK_MECHANISM		 mech = { CKM_EDDSA, NULL, 0 };
@@ -812,9 +815,9 @@ p11_sign(struct p11 *p, const struct hsm_req *req, struct hsm_res *res)
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "cannot sign with an %s key", sw_kind_name(req->kind)));
 	}
-	if (p11_need(p, mech.mechanism, res) != 0 ||
-	    p11_find(p, req, CKO_PRIVATE_KEY, &key, res) != 0 ||
-	    p11_sign_with(p, &mech, key, in, inlen, &sig, &siglen, res) != 0)
+	if (p11_need(s, mech.mechanism, res) != 0 ||
+	    p11_find(s, req, CKO_PRIVATE_KEY, &key, res) != 0 ||
+	    p11_sign_with(s, &mech, key, in, inlen, &sig, &siglen, res) != 0)
 		return (res->status);
 	if (mech.mechanism == CKM_ECDSA &&
 	    p11_ecdsa_der(&sig, &siglen, res) != 0)
@@ -868,7 +871,7 @@ p11_ecdsa_der(uint8_t **sig, CK_ULONG *len, struct hsm_res *res)
 
 /* AES-GCM: out[0] = result; on encryption out[1] = iv, out[2] = tag. */
 static int
-p11_gcm(struct p11 *p, const struct hsm_req *req, int enc,
+p11_gcm(struct p11_sess *s, const struct hsm_req *req, int enc,
     struct hsm_res *res)
 {
 	CK_GCM_PARAMS		 gp;
@@ -881,8 +884,8 @@ p11_gcm(struct p11 *p, const struct hsm_req *req, int enc,
 
 	if (hsm_gcm_check(req, enc, &taglen, res) != 0)
 		return (res->status);
-	if (p11_need(p, CKM_AES_GCM, res) != 0 ||
-	    p11_find(p, req, CKO_SECRET_KEY, &key, res) != 0)
+	if (p11_need(s, CKM_AES_GCM, res) != 0 ||
+	    p11_find(s, req, CKO_SECRET_KEY, &key, res) != 0)
 		return (res->status);
 	if (enc && req->len_iv == 0) {
 		if (RAND_bytes(iv, sizeof(iv)) != 1) {
@@ -913,13 +916,13 @@ p11_gcm(struct p11 *p, const struct hsm_req *req, int enc,
 		memcpy(in + req->len_data, req->sig, taglen);
 	outlen = req->len_data + taglen + 1;
 	if (enc) {
-		if ((rv = p->f->C_EncryptInit(p->session, &mech,
+		if ((rv = s->f->C_EncryptInit(s->session, &mech,
 		    key)) == CKR_OK)
-			rv = p->f->C_Encrypt(p->session, in, inlen, out,
+			rv = s->f->C_Encrypt(s->session, in, inlen, out,
 			    &outlen);
-	} else if ((rv = p->f->C_DecryptInit(p->session, &mech,
+	} else if ((rv = s->f->C_DecryptInit(s->session, &mech,
 	    key)) == CKR_OK)
-		rv = p->f->C_Decrypt(p->session, in, inlen, out, &outlen);
+		rv = s->f->C_Decrypt(s->session, in, inlen, out, &outlen);
 	freezero(in, inlen + 1);
 	if (rv == CKR_OK && outlen != req->len_data + (enc ? taglen : 0))
 		rv = CKR_GENERAL_ERROR;
@@ -930,7 +933,7 @@ p11_gcm(struct p11 *p, const struct hsm_req *req, int enc,
 			return (hsm_res_error(res,
 			    KMIP_REASON_CRYPTOGRAPHIC_FAILURE,
 			    "authentication tag mismatch"));
-		return (p11_fail(p, res, enc ? "AES-GCM encryption" :
+		return (p11_fail(s, res, enc ? "AES-GCM encryption" :
 		    "AES-GCM decryption", CKM_AES_GCM, rv));
 	}
 	if (enc) {
@@ -949,7 +952,7 @@ p11_gcm(struct p11 *p, const struct hsm_req *req, int enc,
 
 /* RSA decryption in the token: OAEP or PKCS#1 v1.5. */
 static int
-p11_rsa_decrypt(struct p11 *p, const struct hsm_req *req,
+p11_rsa_decrypt(struct p11_sess *s, const struct hsm_req *req,
     struct hsm_res *res)
 {
 	CK_RSA_PKCS_OAEP_PARAMS	 oaep;
@@ -982,24 +985,24 @@ p11_rsa_decrypt(struct p11 *p, const struct hsm_req *req,
 	if (req->len_data == 0 || req->len_data > P11_VALUE_MAX)
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "RSA ciphertext of %zu bytes", req->len_data));
-	if (p11_need(p, mech.mechanism, res) != 0 ||
-	    p11_find(p, req, CKO_PRIVATE_KEY, &key, res) != 0)
+	if (p11_need(s, mech.mechanism, res) != 0 ||
+	    p11_find(s, req, CKO_PRIVATE_KEY, &key, res) != 0)
 		return (res->status);
-	rv = p->f->C_DecryptInit(p->session, &mech, key);
+	rv = s->f->C_DecryptInit(s->session, &mech, key);
 	if (mech.mechanism == CKM_RSA_PKCS_OAEP && (rv == CKR_ARGUMENTS_BAD ||
 	    rv == CKR_MECHANISM_PARAM_INVALID))
 		/* SoftHSM 2.6 has OAEP with SHA-1 only, for one. */
 		return (hsm_res_error(res, KMIP_REASON_OPERATION_NOT_SUPPORTED,
 		    "token \"%s\" does not offer CKM_RSA_PKCS_OAEP with %s "
-		    "(%s)", p->label, h == HSM_HASH_SHA256 ? "SHA-256" :
+		    "(%s)", s->label, h == HSM_HASH_SHA256 ? "SHA-256" :
 		    h == HSM_HASH_SHA384 ? "SHA-384" : "SHA-512", p11_rv(rv)));
 	if (rv != CKR_OK)
-		return (p11_fail(p, res, "C_DecryptInit", mech.mechanism, rv));
+		return (p11_fail(s, res, "C_DecryptInit", mech.mechanism, rv));
 	/* The plaintext is shorter than the ciphertext, the modulus. */
 	outlen = req->len_data;
 	if ((out = malloc(outlen)) == NULL)
 		fatal(NULL);
-	rv = p->f->C_Decrypt(p->session, (CK_BYTE_PTR)(uintptr_t)req->data,
+	rv = s->f->C_Decrypt(s->session, (CK_BYTE_PTR)(uintptr_t)req->data,
 	    req->len_data, out, &outlen);
 	if (rv != CKR_OK) {
 		freezero(out, req->len_data);
@@ -1010,7 +1013,7 @@ p11_rsa_decrypt(struct p11 *p, const struct hsm_req *req,
 			return (hsm_res_error(res,
 			    KMIP_REASON_CRYPTOGRAPHIC_FAILURE,
 			    "RSA decryption failed"));
-		return (p11_fail(p, res, "C_Decrypt", mech.mechanism, rv));
+		return (p11_fail(s, res, "C_Decrypt", mech.mechanism, rv));
 	}
 	hsm_res_take(res, 0, out, req->len_data, outlen);
 	return (0);
@@ -1018,7 +1021,7 @@ p11_rsa_decrypt(struct p11 *p, const struct hsm_req *req,
 
 /* HMAC in the token with the hash of the key's kind. */
 static int
-p11_mac(struct p11 *p, const struct hsm_req *req, int verify,
+p11_mac(struct p11_sess *s, const struct hsm_req *req, int verify,
     struct hsm_res *res)
 {
 	CK_MECHANISM		 mech = { CKM_SHA256_HMAC, NULL, 0 };
@@ -1046,9 +1049,9 @@ p11_mac(struct p11 *p, const struct hsm_req *req, int verify,
 	if (req->hash != HSM_HASH_NONE && req->hash != want)
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "an %s key takes no other hash", sw_kind_name(req->kind)));
-	if (p11_need(p, mech.mechanism, res) != 0 ||
-	    p11_find(p, req, CKO_SECRET_KEY, &key, res) != 0 ||
-	    p11_sign_with(p, &mech, key, req->data, req->len_data, &mac,
+	if (p11_need(s, mech.mechanism, res) != 0 ||
+	    p11_find(s, req, CKO_SECRET_KEY, &key, res) != 0 ||
+	    p11_sign_with(s, &mech, key, req->data, req->len_data, &mac,
 	    &maclen, res) != 0)
 		return (res->status);
 	if (verify) {

@@ -391,8 +391,11 @@ tls_body()
 	# OpenSSL reports a missing client certificate after the handshake.
 	printf 'x' | timeout 10 openssl s_client -connect 127.0.0.1:$PORT \
 	    -CAfile "$T/pki/ca.crt" -ign_eof >"$T/out" 2>&1 || true
+	# The alert may be lost to a reset when the server closes first
+	# (the client's 'x' still unread); the daemon's log says why.
 	grep -q "certificate required\|alert" "$T/out" ||
-	    atf_fail "no client certificate yet accepted"
+	    grep -q "peer did not return a certificate\|no client certificate" \
+	    "$T/log" || atf_fail "no client certificate yet accepted"
 
 	# Garbage gets the connection closed; the next client is served.
 	head -c 65536 /dev/urandom | timeout 10 openssl s_client -quiet \
