@@ -30,7 +30,7 @@
 #define INFLIGHT_MAX_BYTES	(16 * 1024 * 1024)
 
 /* Bumped with every change to the enum or to a record below. */
-#define IMSG_VERSION		4
+#define IMSG_VERSION		5
 
 enum proc_kind {
 	PROC_PARENT,
@@ -93,7 +93,23 @@ enum imsg_type {
 	IMSG_CTL_RESULT,	/* struct ctl_result */
 	IMSG_CTL_SHOW_DAMAGED,	/* objects whose stored form cannot load */
 	IMSG_CTL_OBJECT,	/* one object in an answer */
-	IMSG_CTL_DESTROY	/* an admin destroys an object by id */
+	IMSG_CTL_DESTROY,	/* an admin destroys an object by id */
+
+	/*
+	 * Reserved for the PKCS#11 keys work (issue 8); each is defined
+	 * where it is built: CKA_LABEL follows the KMIP Name, adoption of
+	 * keys already in a token, the openssl signer's KEK in a pkcs11
+	 * signer (a channel between the two children), rewrap.
+	 */
+	IMSG_HSM_LABEL,		/* engine -> hsm */
+	IMSG_HSM_FIND,		/* engine -> hsm */
+	IMSG_CTL_ADOPT,		/* signerctl -> engine */
+	IMSG_SOCKET_KEK,	/* parent -> hsm: fd of the KEK channel */
+	IMSG_KEK_WRAP,		/* openssl hsm -> pkcs11 hsm */
+	IMSG_KEK_UNWRAP,	/* openssl hsm -> pkcs11 hsm */
+	IMSG_KEK_RESULT,	/* pkcs11 hsm -> openssl hsm */
+	IMSG_HSM_REWRAP,	/* engine -> openssl hsm */
+	IMSG_CTL_REWRAP		/* signerctl -> engine */
 };
 
 enum proc_state {
