@@ -39,6 +39,10 @@ int		 p11_session_open(struct hsm *, struct p11_sess *);
 void		 p11_session_close(struct hsm *, struct p11_sess *);
 
 /* p11key.c */
+#define P11_CKID_MAX		64	/* the longest CKA_ID in a reference */
+#define P11_REF_ADOPTED		0x01	/* reference flag: not made by us */
+int		 p11_ref(const uint8_t *, size_t, const uint8_t **, size_t *,
+		    int *);
 void		 p11_generate(struct hsm *, const struct hsm_req *,
 		    struct hsm_res *);
 void		 p11_op(struct hsm *, const struct hsm_req *,

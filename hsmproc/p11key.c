@@ -2,12 +2,17 @@
  * Keys inside a PKCS#11 token: generated there, used there, never out.
  *
  * What the engine keeps as the "material" of a token key, and hands back
- * in every IMSG_HSM_OP, is a reference, not a key:
+ * in every IMSG_HSM_OP, is a reference, not a key, in one of two forms:
  *
- *	"p11" | version (1 byte, 1) | CKA_ID (16 bytes)
+ *	"p11" | 1 | CKA_ID (16 bytes)
+ *	"p11" | 2 | flags (1 byte) | n (1 byte, 1..64) | CKA_ID (n bytes)
  *
- * The two halves of a pair share the random CKA_ID; CKA_LABEL is the
- * object id.  Each operation finds the object again by CKA_CLASS,
+ * Version 1 is a key signerd made: the two halves of a pair share a
+ * random CKA_ID and CKA_LABEL is the object id.  Version 2 is a key
+ * found in the token (adopted, P11_REF_ADOPTED in flags, no other flag
+ * defined): its CKA_ID is whatever the operator's tool gave it.  A key
+ * without CKA_ID is not adopted (p11_find_keys says why): its label is
+ * neither unique nor stable, so it cannot name the object.  Each operation finds the object again by CKA_CLASS,
  * CKA_KEY_TYPE and CKA_ID.  Public-key operations (Signature Verify,
  * RSA encryption) run in software on the SubjectPublicKeyInfo the
  * engine sends, as for the openssl signer (sw_public_op).
@@ -34,7 +39,8 @@
 
 #define P11_REF_MAGIC		"p11"
 #define P11_REF_VERSION		1
-#define P11_ID_LEN		16
+#define P11_REF_VERSION2	2
+#define P11_ID_LEN		16	/* the CKA_ID of a key signerd makes */
 #define P11_REF_LEN		(3 + 1 + P11_ID_LEN)
 #define P11_ATTR_MAX		16
 #define P11_VALUE_MAX		4096	/* a public attribute we read */
@@ -56,8 +62,8 @@ static int	 p11_fail(struct p11_sess *, struct hsm_res *, const char *,
 static int	 p11_need(struct p11_sess *, CK_MECHANISM_TYPE,
 		    struct hsm_res *);
 static CK_KEY_TYPE p11_key_type(uint32_t);
-static int	 p11_ref(const struct hsm_req *, const uint8_t **,
-		    struct hsm_res *);
+static int	 p11_req_ref(const struct hsm_req *, const uint8_t **,
+		    size_t *, struct hsm_res *);
 static int	 p11_find(struct p11_sess *, const struct hsm_req *,
 		    CK_OBJECT_CLASS, CK_OBJECT_HANDLE *, struct hsm_res *);
 static int	 p11_getattr(struct p11_sess *, CK_OBJECT_HANDLE,
@@ -285,17 +291,50 @@ p11_op(struct hsm *h, const struct hsm_req *req, struct hsm_res *res)
 
 /* --- Finding keys ---------------------------------------------------- */
 
-/* The CKA_ID in a key reference from the engine, checked strictly. */
-static int
-p11_ref(const struct hsm_req *req, const uint8_t **ckid, struct hsm_res *res)
+/*
+ * A key reference (see the top of this file), checked strictly: its
+ * CKA_ID (inside ref) and length, and whether the key was adopted (not
+ * made by signerd: its token objects are not signerd's to delete).
+ * Returns 0, or -1 if ref is not a reference of either version.
+ */
+int
+p11_ref(const uint8_t *ref, size_t len, const uint8_t **ckid, size_t *idlen,
+    int *adopted)
 {
-	if (req->len_key != P11_REF_LEN ||
-	    memcmp(req->key, P11_REF_MAGIC, 3) != 0 ||
-	    req->key[3] != P11_REF_VERSION)
+	if (ref == NULL || len < 4 || memcmp(ref, P11_REF_MAGIC, 3) != 0)
+		return (-1);
+	switch (ref[3]) {
+	case P11_REF_VERSION:
+		if (len != P11_REF_LEN)
+			return (-1);
+		*ckid = ref + 4;
+		*idlen = P11_ID_LEN;
+		*adopted = 0;
+		return (0);
+	case P11_REF_VERSION2:
+		if (len < 6 || (ref[4] & ~P11_REF_ADOPTED) != 0 ||
+		    ref[5] == 0 || ref[5] > P11_CKID_MAX ||
+		    len != 6 + (size_t)ref[5])
+			return (-1);
+		*ckid = ref + 6;
+		*idlen = ref[5];
+		*adopted = (ref[4] & P11_REF_ADOPTED) != 0;
+		return (0);
+	}
+	return (-1);
+}
+
+/* The CKA_ID of the request's key reference, or an Invalid Field. */
+static int
+p11_req_ref(const struct hsm_req *req, const uint8_t **ckid, size_t *idlen,
+    struct hsm_res *res)
+{
+	int	 adopted;
+
+	if (p11_ref(req->key, req->len_key, ckid, idlen, &adopted) != 0)
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "key of %s is not a reference to a token object",
 		    req->id));
-	*ckid = req->key + 4;
 	return (0);
 }
 
@@ -312,9 +351,10 @@ p11_find(struct p11_sess *s, const struct hsm_req *req, CK_OBJECT_CLASS cls,
 	CK_KEY_TYPE		 kt = p11_key_type(req->kind);
 	CK_ULONG		 n = 0;
 	const uint8_t		*ckid = NULL;
+	size_t			 idlen = 0;
 	CK_RV			 rv;
 
-	if (p11_ref(req, &ckid, res) != 0)
+	if (p11_req_ref(req, &ckid, &idlen, res) != 0)
 		return (res->status);
 	if (kt == (CK_KEY_TYPE)-1)
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
@@ -322,7 +362,7 @@ p11_find(struct p11_sess *s, const struct hsm_req *req, CK_OBJECT_CLASS cls,
 	memset(&t, 0, sizeof(t));
 	p11_add(&t, CKA_CLASS, &cls, sizeof(cls));
 	p11_add(&t, CKA_KEY_TYPE, &kt, sizeof(kt));
-	p11_add(&t, CKA_ID, (void *)(uintptr_t)ckid, P11_ID_LEN);
+	p11_add(&t, CKA_ID, (void *)(uintptr_t)ckid, idlen);
 	if ((rv = s->f->C_FindObjectsInit(s->session, t.a, t.n)) != CKR_OK)
 		return (p11_fail(s, res, "C_FindObjectsInit", 0, rv));
 	rv = s->f->C_FindObjects(s->session, found, 2, &n);

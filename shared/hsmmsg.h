@@ -17,8 +17,9 @@
  * answers.
  *
  * For a pkcs11 signer the "wrapped blob" is a reference to the token
- * objects, "p11" | version 1 | CKA_ID (16 bytes): the key itself never
- * leaves the token (hsmproc/p11key.c).
+ * objects, "p11" | version | CKA_ID (version 2 for an adopted key, with
+ * flags and the CKA_ID's length): the key itself never leaves the token
+ * (hsmproc/p11key.c).
  */
 #ifndef HSMMSG_H
 #define HSMMSG_H
