@@ -36,6 +36,9 @@ struct hsm_backend {
 			    struct hsm_res *);
 	void		(*op)(struct hsm *, const struct hsm_req *,
 			    struct hsm_res *);
+	/* IMSG_HSM_FIND: keys already in a token (pkcs11 only). */
+	void		(*find)(struct hsm *, const struct hsm_req *,
+			    struct hsm_res *);
 };
 
 struct hsm {

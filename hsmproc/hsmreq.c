@@ -31,6 +31,8 @@ hsm_req_name(uint32_t type)
 		return ("IMSG_HSM_IMPORT");
 	case IMSG_HSM_OP:
 		return ("IMSG_HSM_OP");
+	case IMSG_HSM_FIND:
+		return ("IMSG_HSM_FIND");
 	}
 	return ("unknown request");
 }
@@ -48,6 +50,7 @@ hsm_req_parse(uint32_t type, const void *buf, size_t len, struct hsm_req *r,
 	struct hsm_generate	 g;
 	struct hsm_import	 im;
 	struct hsm_op		 o;
+	struct hsm_find		 f;
 	const uint8_t		*p = buf, *part[5];
 	uint32_t		 plen[5];
 	size_t			 i, rest, sum;
@@ -131,6 +134,22 @@ hsm_req_parse(uint32_t type, const void *buf, size_t len, struct hsm_req *r,
 		r->len_aad = plen[3];
 		r->sig = part[4];
 		r->len_sig = plen[4];
+		break;
+	case IMSG_HSM_FIND:
+		/* The value is in the record; bits says what it is. */
+		if (len != sizeof(f)) {
+			*why = "wrong size";
+			return (-1);
+		}
+		memcpy(&f, p, sizeof(f));
+		if (f.len == 0 || f.len > sizeof(f.value)) {
+			*why = "bad value length";
+			return (-1);
+		}
+		memcpy(r->id, f.id, sizeof(r->id));
+		r->bits = f.by;
+		r->key = p + offsetof(struct hsm_find, value);
+		r->len_key = f.len;
 		break;
 	default:
 		*why = "not a key request";
@@ -255,6 +274,10 @@ hsm_handle(struct hsm *h, const struct hsm_req *req, struct hsm_res *res)
 	case IMSG_HSM_OP:
 		fn = h->be->op;
 		what = "cryptographic operations";
+		break;
+	case IMSG_HSM_FIND:
+		fn = h->be->find;
+		what = "adopting keys (a pkcs11 signer does)";
 		break;
 	}
 	if (fn == NULL) {

@@ -14,7 +14,9 @@
 /*
  * A parsed request.  The pointers point into the received payload and
  * are valid until it is freed; absent parts have length 0.  For
- * IMSG_HSM_IMPORT the material is in key/len_key.
+ * IMSG_HSM_IMPORT the material is in key/len_key; for IMSG_HSM_FIND
+ * the value looked for is, and bits says whether it is a label or a
+ * CKA_ID (HSM_FIND_*).
  */
 struct hsm_req {
 	uint32_t	 type;		/* IMSG_HSM_GENERATE, _IMPORT, _OP */

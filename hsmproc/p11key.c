@@ -8,7 +8,8 @@
  *	"p11" | 2 | flags (1 byte) | n (1 byte, 1..64) | CKA_ID (n bytes)
  *
  * Version 1 is a key signerd made: the two halves of a pair share a
- * random CKA_ID and CKA_LABEL is the object id.  Version 2 is a key
+ * random CKA_ID and CKA_LABEL is the object id (the <key id> of an id
+ * "hsm::<slot>::<key id>" a client chose).  Version 2 is a key
  * found in the token (adopted, P11_REF_ADOPTED in flags, no other flag
  * defined): its CKA_ID is whatever the operator's tool gave it.  A key
  * without CKA_ID is not adopted (p11_find_keys says why): its label is
@@ -31,6 +32,7 @@
 #include <openssl/evp.h>
 #include <openssl/param_build.h>
 #include <openssl/rand.h>
+#include <openssl/x509.h>
 
 #include "log.h"
 #include "hsmproc.h"
@@ -79,6 +81,18 @@ static int	 p11_gen_secret(struct p11_sess *, const struct hsm_req *,
 		    const uint8_t *, struct hsm_res *);
 static int	 p11_op1(struct hsm *, struct p11_sess *,
 		    const struct hsm_req *, struct hsm_res *);
+static int	 p11_find_keys(struct hsm *, struct p11_sess *,
+		    const struct hsm_req *, struct hsm_res *);
+static int	 p11_found(struct p11_sess *, CK_OBJECT_HANDLE,
+		    CK_OBJECT_CLASS, struct hsm_found *, uint8_t **, size_t *,
+		    struct hsm_res *);
+static void	 p11_found_kind(struct p11_sess *, CK_OBJECT_HANDLE,
+		    CK_KEY_TYPE, struct hsm_found *);
+static int	 p11_found_spki(struct p11_sess *, CK_OBJECT_HANDLE,
+		    CK_OBJECT_HANDLE, struct hsm_found *, uint8_t **,
+		    size_t *);
+static int	 p11_hsm_slot(const char *, const struct p11_sess *,
+		    const char **, struct hsm_res *);
 static int	 p11_sign(struct p11_sess *, const struct hsm_req *,
 		    struct hsm_res *);
 static int	 p11_ecdsa_der(uint8_t **, CK_ULONG *, struct hsm_res *);
@@ -287,6 +301,12 @@ void
 p11_op(struct hsm *h, const struct hsm_req *req, struct hsm_res *res)
 {
 	p11_run(h, req, res, p11_op1);
+}
+
+void
+p11_find_req(struct hsm *h, const struct hsm_req *req, struct hsm_res *res)
+{
+	p11_run(h, req, res, p11_find_keys);
 }
 
 /* --- Finding keys ---------------------------------------------------- */
@@ -526,11 +546,35 @@ static int
 p11_gen(struct hsm *h, struct p11_sess *s, const struct hsm_req *req,
     struct hsm_res *res)
 {
-	uint8_t	 ckid[P11_ID_LEN];
+	struct p11_tmpl		 t;
+	CK_OBJECT_HANDLE	 found;
+	CK_ULONG		 n = 0;
+	CK_RV			 rv;
+	const char		*label;
+	uint8_t			 ckid[P11_ID_LEN];
 
 	if (req->id[0] == '\0')
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "no object id"));
+	if (p11_hsm_slot(req->id, s, &label, res) != 0)
+		return (res->status);
+	if (label != req->id) {
+		/* A client's key id names one key: not one already there. */
+		memset(&t, 0, sizeof(t));
+		p11_add(&t, CKA_LABEL, (void *)(uintptr_t)label,
+		    strlen(label));
+		if ((rv = s->f->C_FindObjectsInit(s->session, t.a,
+		    t.n)) != CKR_OK)
+			return (p11_fail(s, res, "C_FindObjectsInit", 0, rv));
+		rv = s->f->C_FindObjects(s->session, &found, 1, &n);
+		(void)s->f->C_FindObjectsFinal(s->session);
+		if (rv != CKR_OK)
+			return (p11_fail(s, res, "C_FindObjects", 0, rv));
+		if (n > 0)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "token \"%s\" has a key labelled \"%s\" already",
+			    s->label, label));
+	}
 	if (RAND_bytes(ckid, sizeof(ckid)) != 1) {
 		ERR_clear_error();
 		return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
@@ -585,6 +629,7 @@ p11_gen_pair(struct p11_sess *s, const struct hsm_req *req, const uint8_t *ckid,
 	const uint8_t		*oid = NULL;
 	size_t			 oidlen = 0;
 	int			 isrsa = req->kind == HSM_KEY_RSA;
+	const char		*label;
 	CK_RV			 rv;
 
 	switch (req->kind) {
@@ -613,7 +658,8 @@ p11_gen_pair(struct p11_sess *s, const struct hsm_req *req, const uint8_t *ckid,
 		mech.mechanism = CKM_EC_EDWARDS_KEY_PAIR_GEN;
 		break;
 	}
-	if (p11_need(s, mech.mechanism, res) != 0)
+	if (p11_need(s, mech.mechanism, res) != 0 ||
+	    p11_hsm_slot(req->id, s, &label, res) != 0)
 		return (res->status);
 
 	memset(&pt, 0, sizeof(pt));
@@ -622,7 +668,7 @@ p11_gen_pair(struct p11_sess *s, const struct hsm_req *req, const uint8_t *ckid,
 	p11_add(&pt, CKA_TOKEN, &yes, sizeof(yes));
 	p11_add(&pt, CKA_PRIVATE, &no, sizeof(no));
 	p11_add(&pt, CKA_ID, (void *)(uintptr_t)ckid, P11_ID_LEN);
-	p11_add(&pt, CKA_LABEL, (void *)(uintptr_t)req->id, strlen(req->id));
+	p11_add(&pt, CKA_LABEL, (void *)(uintptr_t)label, strlen(label));
 	p11_add(&pt, CKA_VERIFY, &yes, sizeof(yes));
 	if (isrsa) {
 		p11_add(&pt, CKA_ENCRYPT, &yes, sizeof(yes));
@@ -639,7 +685,7 @@ p11_gen_pair(struct p11_sess *s, const struct hsm_req *req, const uint8_t *ckid,
 	p11_add(&vt, CKA_SENSITIVE, &yes, sizeof(yes));
 	p11_add(&vt, CKA_EXTRACTABLE, &no, sizeof(no));
 	p11_add(&vt, CKA_ID, (void *)(uintptr_t)ckid, P11_ID_LEN);
-	p11_add(&vt, CKA_LABEL, (void *)(uintptr_t)req->id, strlen(req->id));
+	p11_add(&vt, CKA_LABEL, (void *)(uintptr_t)label, strlen(label));
 	p11_add(&vt, CKA_SIGN, &yes, sizeof(yes));
 	if (isrsa)
 		p11_add(&vt, CKA_DECRYPT, &yes, sizeof(yes));
@@ -668,6 +714,7 @@ p11_gen_secret(struct p11_sess *s, const struct hsm_req *req,
 	CK_KEY_TYPE		 kt = p11_key_type(req->kind);
 	CK_ULONG		 len = req->bits / 8;
 	struct p11_tmpl		 t;
+	const char		*label;
 	CK_RV			 rv;
 
 	if (req->kind == HSM_KEY_AES) {
@@ -682,7 +729,8 @@ p11_gen_secret(struct p11_sess *s, const struct hsm_req *req,
 			    req->bits));
 		mech.mechanism = CKM_GENERIC_SECRET_KEY_GEN;
 	}
-	if (p11_need(s, mech.mechanism, res) != 0)
+	if (p11_need(s, mech.mechanism, res) != 0 ||
+	    p11_hsm_slot(req->id, s, &label, res) != 0)
 		return (res->status);
 	memset(&t, 0, sizeof(t));
 	p11_add(&t, CKA_CLASS, &cls, sizeof(cls));
@@ -693,7 +741,7 @@ p11_gen_secret(struct p11_sess *s, const struct hsm_req *req,
 	p11_add(&t, CKA_SENSITIVE, &yes, sizeof(yes));
 	p11_add(&t, CKA_EXTRACTABLE, &no, sizeof(no));
 	p11_add(&t, CKA_ID, (void *)(uintptr_t)ckid, P11_ID_LEN);
-	p11_add(&t, CKA_LABEL, (void *)(uintptr_t)req->id, strlen(req->id));
+	p11_add(&t, CKA_LABEL, (void *)(uintptr_t)label, strlen(label));
 	if (req->kind == HSM_KEY_AES) {
 		p11_add(&t, CKA_ENCRYPT, &yes, sizeof(yes));
 		p11_add(&t, CKA_DECRYPT, &yes, sizeof(yes));
@@ -704,6 +752,375 @@ p11_gen_secret(struct p11_sess *s, const struct hsm_req *req,
 	if ((rv = s->f->C_GenerateKey(s->session, &mech, t.a, t.n,
 	    &key)) != CKR_OK)
 		return (p11_fail(s, res, "C_GenerateKey", mech.mechanism, rv));
+	return (0);
+}
+
+/* --- Keys already in the token (adoption) ---------------------------- */
+
+/*
+ * An object id "hsm::<slot>::<key id>" (a client's choice, Cosmian's
+ * form) names a key in this token only if <slot> is its slot; *label is
+ * then the key id, the CKA_LABEL.  Any other id is its own label.
+ */
+static int
+p11_hsm_slot(const char *id, const struct p11_sess *s, const char **label,
+    struct hsm_res *res)
+{
+	const char	*p;
+	char		*end;
+	unsigned long long slot;
+
+	*label = id;
+	if (strncmp(id, "hsm::", 5) != 0)
+		return (0);
+	p = id + 5;
+	slot = strtoull(p, &end, 10);
+	if (end == p || *p < '0' || *p > '9' || strncmp(end, "::", 2) != 0 ||
+	    end[2] == '\0')
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "id %s is not hsm::<slot>::<key id>", id));
+	if (slot != (unsigned long long)s->tok->slot)
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "token \"%s\" is in slot %lu, not in slot %llu", s->label,
+		    (unsigned long)s->tok->slot, slot));
+	*label = end + 2;
+	return (0);
+}
+
+/*
+ * IMSG_HSM_FIND: the private and secret keys with the CKA_LABEL or
+ * CKA_ID asked for, each with its kind, its public key and a reference
+ * to adopt it by (hsmmsg.h).  Only C_FindObjects and
+ * C_GetAttributeValue: the token is not changed.  A public key object
+ * that matched is looked at with its private key (same CKA_ID).
+ */
+static int
+p11_find_keys(struct hsm *h, struct p11_sess *s, const struct hsm_req *req,
+    struct hsm_res *res)
+{
+	struct p11_tmpl		 t;
+	struct hsm_found	*fd = NULL;
+	CK_OBJECT_HANDLE	 objs[4 * HSM_FIND_MAX];
+	CK_OBJECT_CLASS		 cls;
+	CK_ATTRIBUTE		 a;
+	CK_ULONG		 n = 0, i, nf = 0;
+	uint8_t			*spki = NULL;
+	size_t			 spkilen = 0;
+	const char		*label;
+	uint32_t		 more = 0;
+	CK_RV			 rv;
+
+	if (req->id[0] != '\0' && p11_hsm_slot(req->id, s, &label, res) != 0)
+		return (res->status);
+	if (req->len_key == 0 || req->len_key > HSM_FIND_VALUE_MAX ||
+	    (req->bits != HSM_FIND_LABEL && req->bits != HSM_FIND_ID))
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "a search by label or CKA_ID of 1 to %d bytes",
+		    HSM_FIND_VALUE_MAX));
+	memset(&t, 0, sizeof(t));
+	p11_add(&t, req->bits == HSM_FIND_LABEL ? CKA_LABEL : CKA_ID,
+	    (void *)(uintptr_t)req->key, req->len_key);
+	if ((rv = s->f->C_FindObjectsInit(s->session, t.a, t.n)) != CKR_OK)
+		return (p11_fail(s, res, "C_FindObjectsInit", 0, rv));
+	rv = s->f->C_FindObjects(s->session, objs, sizeof(objs) /
+	    sizeof(objs[0]), &n);
+	(void)s->f->C_FindObjectsFinal(s->session);
+	if (rv != CKR_OK)
+		return (p11_fail(s, res, "C_FindObjects", 0, rv));
+	if (n == sizeof(objs) / sizeof(objs[0]))
+		more = HSM_FOUND_MORE;
+	if ((fd = calloc(HSM_FIND_MAX, sizeof(*fd))) == NULL)
+		fatal(NULL);
+	for (i = 0; i < n; i++) {
+		a.type = CKA_CLASS;
+		a.pValue = &cls;
+		a.ulValueLen = sizeof(cls);
+		if ((rv = s->f->C_GetAttributeValue(s->session, objs[i], &a,
+		    1)) != CKR_OK) {
+			if (rv == CKR_OBJECT_HANDLE_INVALID)
+				continue;	/* deleted meanwhile */
+			free(fd);
+			free(spki);
+			return (p11_fail(s, res, "C_GetAttributeValue", 0, rv));
+		}
+		if (cls != CKO_PRIVATE_KEY && cls != CKO_SECRET_KEY)
+			continue;
+		if (nf == HSM_FIND_MAX) {
+			more = HSM_FOUND_MORE;
+			break;
+		}
+		if (p11_found(s, objs[i], cls, &fd[nf], &spki, &spkilen,
+		    res) != 0) {
+			free(fd);
+			free(spki);
+			return (res->status);
+		}
+		nf++;
+	}
+	for (i = 0; i < nf; i++)
+		fd[i].flags |= more;
+	if (nf > 0) {
+		res->out[0] = (uint8_t *)fd;
+		res->len[0] = nf * sizeof(*fd);
+	} else
+		free(fd);
+	res->out[1] = spki;
+	res->len[1] = spkilen;
+	log_debug("token \"%s\": %lu keys found for adoption", s->label,
+	    (unsigned long)nf);
+	return (0);
+}
+
+/*
+ * What the engine needs to know of key object obj: kind, CKA_ID, label,
+ * usage, public key (appended to *spki) and the reference to keep.
+ * Only a token failure is an error; a key that cannot be adopted says
+ * why in f->why.
+ */
+static int
+p11_found(struct p11_sess *s, CK_OBJECT_HANDLE obj, CK_OBJECT_CLASS cls,
+    struct hsm_found *f, uint8_t **spki, size_t *spkilen,
+    struct hsm_res *res)
+{
+	struct p11_tmpl		 t;
+	CK_ATTRIBUTE		 a[7];
+	CK_OBJECT_CLASS		 pubc = CKO_PUBLIC_KEY;
+	CK_OBJECT_HANDLE	 pub = CK_INVALID_HANDLE, found[2];
+	CK_KEY_TYPE		 kt = (CK_KEY_TYPE)-1;
+	CK_BBOOL		 sign = 0, decrypt = 0, encrypt = 0, verify = 0;
+	CK_ULONG		 i, nfound = 0;
+	CK_RV			 rv;
+
+	memset(f, 0, sizeof(*f));
+	f->class = cls == CKO_PRIVATE_KEY ? HSM_CLASS_PRIVATE :
+	    HSM_CLASS_SECRET;
+	a[0].type = CKA_KEY_TYPE;
+	a[0].pValue = &kt;
+	a[0].ulValueLen = sizeof(kt);
+	a[1].type = CKA_ID;
+	a[1].pValue = f->ckid;
+	a[1].ulValueLen = sizeof(f->ckid);
+	a[2].type = CKA_LABEL;
+	a[2].pValue = f->label;
+	a[2].ulValueLen = sizeof(f->label);
+	a[3].type = CKA_SIGN;
+	a[3].pValue = &sign;
+	a[3].ulValueLen = sizeof(sign);
+	a[4].type = CKA_DECRYPT;
+	a[4].pValue = &decrypt;
+	a[4].ulValueLen = sizeof(decrypt);
+	a[5].type = CKA_ENCRYPT;
+	a[5].pValue = &encrypt;
+	a[5].ulValueLen = sizeof(encrypt);
+	a[6].type = CKA_VERIFY;
+	a[6].pValue = &verify;
+	a[6].ulValueLen = sizeof(verify);
+	/*
+	 * An attribute the object lacks, or one too long for our buffer,
+	 * comes back as CK_UNAVAILABLE_INFORMATION with the others filled
+	 * in (v2.40 5.2): each is looked at alone.
+	 */
+	rv = s->f->C_GetAttributeValue(s->session, obj, a, 7);
+	if (rv != CKR_OK && rv != CKR_ATTRIBUTE_TYPE_INVALID &&
+	    rv != CKR_ATTRIBUTE_SENSITIVE && rv != CKR_BUFFER_TOO_SMALL)
+		return (p11_fail(s, res, "C_GetAttributeValue", 0, rv));
+	for (i = 0; i < 7; i++)
+		if (a[i].ulValueLen == CK_UNAVAILABLE_INFORMATION)
+			a[i].ulValueLen = 0;
+	f->key_type = a[0].ulValueLen == sizeof(kt) ? (uint32_t)kt :
+	    UINT32_MAX;
+	f->len_label = a[2].ulValueLen;
+	if (a[3].ulValueLen > 0 && sign)
+		f->flags |= HSM_FOUND_SIGN;
+	if (a[4].ulValueLen > 0 && decrypt)
+		f->flags |= HSM_FOUND_DECRYPT;
+	if (a[5].ulValueLen > 0 && encrypt)
+		f->flags |= HSM_FOUND_ENCRYPT;
+	if (a[6].ulValueLen > 0 && verify)
+		f->flags |= HSM_FOUND_VERIFY;
+	if (a[1].ulValueLen == 0) {
+		/*
+		 * CKA_ID missing, empty or longer than we keep: there is
+		 * no stable, unique name to find the object by again.
+		 */
+		(void)snprintf(f->why, sizeof(f->why), "it has no CKA_ID "
+		    "of 1 to %d bytes; give it one (pkcs11-tool --set-id)",
+		    HSM_CKID_MAX);
+		return (0);
+	}
+	f->len_ckid = a[1].ulValueLen;
+	p11_found_kind(s, obj, kt, f);
+	if (f->kind == 0)
+		return (0);
+
+	if (cls == CKO_PRIVATE_KEY) {
+		memset(&t, 0, sizeof(t));
+		p11_add(&t, CKA_CLASS, &pubc, sizeof(pubc));
+		p11_add(&t, CKA_ID, f->ckid, f->len_ckid);
+		if ((rv = s->f->C_FindObjectsInit(s->session, t.a,
+		    t.n)) != CKR_OK)
+			return (p11_fail(s, res, "C_FindObjectsInit", 0, rv));
+		rv = s->f->C_FindObjects(s->session, found, 2, &nfound);
+		(void)s->f->C_FindObjectsFinal(s->session);
+		if (rv != CKR_OK)
+			return (p11_fail(s, res, "C_FindObjects", 0, rv));
+		if (nfound > 0) {
+			f->flags |= HSM_FOUND_PUBOBJ;
+			pub = found[0];
+		}
+		if (p11_found_spki(s, obj, pub, f, spki, spkilen) != 0)
+			return (p11_fail(s, res, "reading the public key", 0,
+			    CKR_DEVICE_REMOVED));
+	}
+	f->ref[0] = 'p';
+	f->ref[1] = '1';
+	f->ref[2] = '1';
+	f->ref[3] = P11_REF_VERSION2;
+	f->ref[4] = P11_REF_ADOPTED;
+	f->ref[5] = f->len_ckid;
+	memcpy(f->ref + 6, f->ckid, f->len_ckid);
+	f->len_ref = 6 + f->len_ckid;
+	return (0);
+}
+
+/* The key kind and size of obj, or f->kind 0 and f->why. */
+static void
+p11_found_kind(struct p11_sess *s, CK_OBJECT_HANDLE obj, CK_KEY_TYPE kt,
+    struct hsm_found *f)
+{
+	static const uint8_t	 ed25519_name[] = {
+		0x13, 0x0c, 'e', 'd', 'w', 'a', 'r', 'd', 's', '2', '5', '5',
+		'1', '9'
+	};
+	uint8_t			*v = NULL;
+	CK_ULONG		 len = 0, vlen;
+	CK_ATTRIBUTE		 a;
+	CK_RV			 rv;
+
+	switch (kt) {
+	case CKK_RSA:
+		if (f->class != HSM_CLASS_PRIVATE)
+			break;
+		if (p11_getattr(s, obj, CKA_MODULUS, &v, &len, &rv) == 0) {
+			while (len > 0 && v[0] == 0) {
+				memmove(v, v + 1, len - 1);
+				len--;
+			}
+			f->bits = len * 8;
+			free(v);
+		}
+		if (f->bits == 2048 || f->bits == 3072 || f->bits == 4096) {
+			f->kind = HSM_KEY_RSA;
+			return;
+		}
+		(void)snprintf(f->why, sizeof(f->why), "an RSA key of %u "
+		    "bits: signerd uses 2048, 3072 or 4096", f->bits);
+		return;
+	case CKK_EC:
+	case CKK_EC_EDWARDS:
+		if (f->class != HSM_CLASS_PRIVATE ||
+		    p11_getattr(s, obj, CKA_EC_PARAMS, &v, &len, &rv) != 0)
+			break;
+		if (kt == CKK_EC && len == sizeof(p11_oid_p256) &&
+		    memcmp(v, p11_oid_p256, len) == 0)
+			f->kind = HSM_KEY_EC_P256, f->bits = 256;
+		else if (kt == CKK_EC && len == sizeof(p11_oid_p384) &&
+		    memcmp(v, p11_oid_p384, len) == 0)
+			f->kind = HSM_KEY_EC_P384, f->bits = 384;
+		else if (kt == CKK_EC && len == sizeof(p11_oid_p521) &&
+		    memcmp(v, p11_oid_p521, len) == 0)
+			f->kind = HSM_KEY_EC_P521, f->bits = 521;
+		else if (kt == CKK_EC_EDWARDS &&
+		    ((len == sizeof(p11_oid_ed25519) &&
+		    memcmp(v, p11_oid_ed25519, len) == 0) ||
+		    (len == sizeof(ed25519_name) &&
+		    memcmp(v, ed25519_name, len) == 0)))
+			f->kind = HSM_KEY_ED25519, f->bits = 256;
+		free(v);
+		if (f->kind != 0)
+			return;
+		(void)snprintf(f->why, sizeof(f->why), "an EC key on a curve "
+		    "signerd does not use (P-256, P-384, P-521, Ed25519)");
+		return;
+	case CKK_AES:
+		if (f->class != HSM_CLASS_SECRET)
+			break;
+		a.type = CKA_VALUE_LEN;
+		a.pValue = &vlen;
+		a.ulValueLen = sizeof(vlen);
+		if (s->f->C_GetAttributeValue(s->session, obj, &a, 1) ==
+		    CKR_OK && (vlen == 16 || vlen == 24 || vlen == 32)) {
+			f->kind = HSM_KEY_AES;
+			f->bits = vlen * 8;
+			return;
+		}
+		break;
+	}
+	(void)snprintf(f->why, sizeof(f->why), "a key of type CKK 0x%lx: "
+	    "signerd adopts RSA, EC and Ed25519 private keys and AES keys",
+	    (unsigned long)kt);
+}
+
+/*
+ * The public key of private key priv as DER SubjectPublicKeyInfo,
+ * appended to *spki: from its public object pub, else from what the
+ * private object tells (CKA_PUBLIC_KEY_INFO, CKA_MODULUS and
+ * CKA_PUBLIC_EXPONENT, CKA_EC_POINT on some tokens).  None: f->why.
+ * -1 only if the session was lost.
+ */
+static int
+p11_found_spki(struct p11_sess *s, CK_OBJECT_HANDLE priv,
+    CK_OBJECT_HANDLE pub, struct hsm_found *f, uint8_t **spki,
+    size_t *spkilen)
+{
+	struct hsm_res	 r;
+	EVP_PKEY	*pk;
+	const uint8_t	*q;
+	uint8_t		*v = NULL, *nb;
+	CK_ULONG	 len = 0;
+	CK_RV		 rv;
+
+	memset(&r, 0, sizeof(r));
+	if (pub != CK_INVALID_HANDLE)
+		(void)p11_spki(s, pub, f->kind, &r);
+	else if (p11_getattr(s, priv, CKA_PUBLIC_KEY_INFO, &v, &len,
+	    &rv) == 0) {
+		/* The token's own SPKI: checked to be one of this kind. */
+		q = v;
+		if ((pk = d2i_PUBKEY(NULL, &q, len)) != NULL &&
+		    q == v + len && (f->kind == HSM_KEY_ED25519 ?
+		    EVP_PKEY_is_a(pk, "ED25519") :
+		    EVP_PKEY_is_a(pk, f->kind == HSM_KEY_RSA ? "RSA" : "EC") &&
+		    EVP_PKEY_get_bits(pk) == (int)f->bits))
+			(void)sw_spki(pk, &r);
+		EVP_PKEY_free(pk);
+		ERR_clear_error();
+		free(v);
+	}
+	if (r.len[1] == 0 && pub == CK_INVALID_HANDLE && !s->lost) {
+		hsm_res_clear(&r);
+		(void)p11_spki(s, priv, f->kind, &r);
+	}
+	if (s->lost) {
+		hsm_res_clear(&r);
+		return (-1);
+	}
+	if (r.status != 0 || r.len[1] == 0) {
+		(void)snprintf(f->why, sizeof(f->why), "%s", pub !=
+		    CK_INVALID_HANDLE ? "its public key object does not "
+		    "parse" : "no public key object, and the token does not "
+		    "give the public key of the private one");
+		hsm_res_clear(&r);
+		return (0);
+	}
+	if ((nb = realloc(*spki, *spkilen + r.len[1])) == NULL)
+		fatal(NULL);
+	memcpy(nb + *spkilen, r.out[1], r.len[1]);
+	f->spki_off = *spkilen;
+	f->spki_len = r.len[1];
+	*spki = nb;
+	*spkilen += r.len[1];
+	hsm_res_clear(&r);
 	return (0);
 }
 

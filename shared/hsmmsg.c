@@ -38,3 +38,41 @@ hsm_result_parse(const uint8_t *buf, size_t len, struct hsm_result *res,
 	*o3 = *o2 + r.len_out2;
 	return (0);
 }
+
+/*
+ * Take apart the answer to IMSG_HSM_FIND: out1 (o1/l1) holds whole
+ * struct hsm_found records, at most max (and HSM_FIND_MAX); each one's
+ * lengths within its arrays, its public key inside out2 (o2/l2), its
+ * label and reason terminated where the engine reads them.  The records
+ * go to found, their count to *n.  Returns 0, or -1 if any of it is
+ * malformed (then found is not to be used).
+ */
+int
+hsm_found_parse(const uint8_t *o1, size_t l1, const uint8_t *o2, size_t l2,
+    struct hsm_found *found, size_t max, size_t *n)
+{
+	struct hsm_found	*f;
+	size_t			 i, cnt;
+
+	*n = 0;
+	if (l1 % sizeof(*f) != 0)
+		return (-1);
+	cnt = l1 / sizeof(*f);
+	if (cnt > max || cnt > HSM_FIND_MAX || (cnt > 0 && o1 == NULL))
+		return (-1);
+	for (i = 0; i < cnt; i++) {
+		f = &found[i];
+		memcpy(f, o1 + i * sizeof(*f), sizeof(*f));
+		if ((f->class != HSM_CLASS_PRIVATE &&
+		    f->class != HSM_CLASS_SECRET) ||
+		    f->len_ckid > sizeof(f->ckid) ||
+		    f->len_label > sizeof(f->label) ||
+		    f->len_ref > sizeof(f->ref) ||
+		    (uint64_t)f->spki_off + f->spki_len > l2 ||
+		    (f->spki_len > 0 && o2 == NULL))
+			return (-1);
+		strterm(f->why, sizeof(f->why));
+	}
+	*n = cnt;
+	return (0);
+}

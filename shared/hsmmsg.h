@@ -134,8 +134,69 @@ struct hsm_result {
 	uint32_t	 len_out3;
 };
 
+/*
+ * IMSG_HSM_FIND (pkcs11 signers): the keys already in the token whose
+ * CKA_LABEL (by HSM_FIND_LABEL) or CKA_ID (HSM_FIND_ID) is value, to be
+ * adopted.  No variable part.  Nothing in the token is changed.
+ *
+ * The answer (IMSG_HSM_RESULT, status 0 even if nothing matched) has
+ * out1 = n struct hsm_found, one per private or secret key object that
+ * matched (a public object is folded into the private key with its
+ * CKA_ID), n <= HSM_FIND_MAX, and out2 = their SubjectPublicKeyInfos
+ * one after the other, at spki_off/spki_len of each record.  The engine
+ * checks all of it (hsm_found_parse) and decides: one usable match is
+ * adopted, several are an error listing them, never a guess.
+ */
+#define HSM_FIND_LABEL		1
+#define HSM_FIND_ID		2
+#define HSM_FIND_VALUE_MAX	128	/* a label or CKA_ID we look for */
+#define HSM_FIND_MAX		16	/* matches answered */
+#define HSM_CKID_MAX		64
+#define HSM_REF_MAX		(6 + HSM_CKID_MAX)
+
+struct hsm_find {
+	char		 id[HSM_ID_MAX];	/* "hsm::<slot>::<label>": the
+						   token must be in that slot;
+						   else empty */
+	uint32_t	 by;			/* HSM_FIND_* */
+	uint32_t	 len;			/* of value */
+	uint8_t		 value[HSM_FIND_VALUE_MAX];
+};
+
+/* struct hsm_found flags */
+#define HSM_FOUND_PUBOBJ	0x01	/* a public key object exists */
+#define HSM_FOUND_SIGN		0x02	/* CKA_SIGN */
+#define HSM_FOUND_DECRYPT	0x04	/* CKA_DECRYPT */
+#define HSM_FOUND_ENCRYPT	0x08	/* CKA_ENCRYPT (secret keys) */
+#define HSM_FOUND_VERIFY	0x10	/* CKA_VERIFY (secret keys) */
+#define HSM_FOUND_MORE		0x20	/* more matches than answered */
+
+/* struct hsm_found class */
+#define HSM_CLASS_PRIVATE	1
+#define HSM_CLASS_SECRET	2
+
+struct hsm_found {
+	uint32_t	 class;			/* HSM_CLASS_* */
+	uint32_t	 kind;			/* enum hsm_key_kind; 0: none */
+	uint32_t	 bits;			/* RSA modulus, curve, AES */
+	uint32_t	 key_type;		/* CKK_*, for the listing */
+	uint32_t	 flags;			/* HSM_FOUND_* */
+	uint32_t	 len_ckid;		/* 0: the object has none */
+	uint8_t		 ckid[HSM_CKID_MAX];
+	uint32_t	 len_label;
+	char		 label[HSM_FIND_VALUE_MAX];	/* not terminated */
+	uint32_t	 len_ref;		/* 0: cannot be adopted */
+	uint8_t		 ref[HSM_REF_MAX];	/* the key reference */
+	uint32_t	 spki_off;		/* in out2 */
+	uint32_t	 spki_len;		/* 0: no public key to give */
+	char		 why[96];		/* why not, if len_ref or
+						   spki_len is 0 */
+};
+
 /* hsmmsg.c */
 int	hsm_result_parse(const uint8_t *, size_t, struct hsm_result *,
 	    const uint8_t **, const uint8_t **, const uint8_t **);
+int	hsm_found_parse(const uint8_t *, size_t, const uint8_t *, size_t,
+	    struct hsm_found *, size_t, size_t *);
 
 #endif /* HSMMSG_H */
