@@ -242,6 +242,22 @@ struct ctl_object {
 	char		 why[160];
 };
 
+/*
+ * IMSG_CTL_ADOPT: make keystore objects, owned by owner, of a key that
+ * is in a pkcs11 signer's token already, found by CKA_LABEL or CKA_ID
+ * (by: HSM_FIND_LABEL 1, HSM_FIND_ID 2 of hsmmsg.h).  name: its KMIP
+ * Name, "" for the token's label.  Answered with IMSG_CTL_RESULT.
+ */
+#define CTL_ADOPT_VALUE_MAX	128	/* HSM_FIND_VALUE_MAX */
+struct ctl_adopt {
+	char		 signer[SIGNER_NAME_MAX];
+	uint32_t	 by;
+	uint32_t	 len;		/* of value */
+	uint8_t		 value[CTL_ADOPT_VALUE_MAX];
+	char		 owner[256];
+	char		 name[256];
+};
+
 /* privsep.c */
 void		 priv_drop(const char *, const char *);
 int		 priv_check_dropped(void);

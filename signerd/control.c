@@ -44,6 +44,8 @@ static void		 control_show_signers(struct ctl_conn *);
 static void		 control_show_damaged(struct ctl_conn *);
 static int		 control_damaged_one(const struct ks_object *, void *);
 static void		 control_destroy(struct ctl_conn *, const char *);
+static void		 control_adopt(struct ctl_conn *, struct ctl_adopt *);
+static void		 control_adopt_done(uint32_t, const struct ttlv *);
 static void		 control_signers_timeout(int, short, void *);
 static int		 eproc_cmp(const void *, const void *);
 static const struct proc_info **control_sorted_procs(size_t *);
@@ -218,7 +220,9 @@ int
 control_check(uint32_t type, uint32_t peerid, const void *data, size_t len,
     struct ctl_msg *m)
 {
-	size_t	 i;
+	struct ctl_adopt	*ca;
+	const uint8_t		*p;
+	size_t			 i;
 
 	memset(m, 0, sizeof(*m));
 	if (peerid != IMSG_VERSION)
@@ -246,15 +250,29 @@ control_check(uint32_t type, uint32_t peerid, const void *data, size_t len,
 		if (len != sizeof(m->id))
 			return (CTL_MSG_BAD);
 		memcpy(m->id, data, len);
-		/* A Unique Identifier as signerd makes them. */
-		for (i = 0; i < sizeof(m->id) && m->id[i] != '\0'; i++)
-			if (!(m->id[i] >= 'a' && m->id[i] <= 'z') &&
-			    !(m->id[i] >= 'A' && m->id[i] <= 'Z') &&
-			    !(m->id[i] >= '0' && m->id[i] <= '9') &&
-			    m->id[i] != '-')
-				return (CTL_MSG_BAD);
-		if (i == 0 || i == sizeof(m->id))
+		/* A Unique Identifier as signerd makes or takes them. */
+		if (memchr(m->id, '\0', sizeof(m->id)) == NULL ||
+		    !ks_id_valid(m->id))
 			return (CTL_MSG_BAD);
+		return (CTL_MSG_OK);
+	case IMSG_CTL_ADOPT:
+		if (len != sizeof(m->adopt))
+			return (CTL_MSG_BAD);
+		memcpy(&m->adopt, data, len);
+		ca = &m->adopt;
+		if (memchr(ca->signer, '\0', sizeof(ca->signer)) == NULL ||
+		    memchr(ca->owner, '\0', sizeof(ca->owner)) == NULL ||
+		    memchr(ca->name, '\0', sizeof(ca->name)) == NULL ||
+		    ca->signer[0] == '\0' || ca->owner[0] == '\0' ||
+		    (ca->by != 1 && ca->by != 2) || ca->len == 0 ||
+		    ca->len > sizeof(ca->value))
+			return (CTL_MSG_BAD);
+		/* Text that ends up in the keystore and in logs. */
+		for (i = 0; i < 2; i++) {
+			p = (const uint8_t *)(i == 0 ? ca->owner : ca->name);
+			if (utf8_control(p, strlen((const char *)p)))
+				return (CTL_MSG_BAD);
+		}
 		return (CTL_MSG_OK);
 	}
 	return (CTL_MSG_BAD);
@@ -328,6 +346,9 @@ control_dispatch(int fd, short event, void *arg)
 			break;
 		case IMSG_CTL_DESTROY:
 			control_destroy(c, m.id);
+			break;
+		case IMSG_CTL_ADOPT:
+			control_adopt(c, &m.adopt);
 			break;
 		}
 		imsg_free(&imsg);
@@ -460,6 +481,64 @@ control_destroy(struct ctl_conn *c, const char *id)
 	(void)snprintf(msg, sizeof(msg), "object %s destroyed", id);
 	control_result(c, CTL_OK, msg);
 	ks_object_clear(&o);
+}
+
+/*
+ * signerctl adopt: the engine's KMIP layer finds the key in the token
+ * and makes its objects, as for a client (kmip_adopt); the answer comes
+ * back to control_adopt_done once the objects are committed.
+ */
+static void
+control_adopt(struct ctl_conn *c, struct ctl_adopt *ca)
+{
+	if (engine->ks == NULL) {
+		control_result(c, CTL_FAILED, "no keystore open");
+		return;
+	}
+	log_info("signerctl (uid %u) adopts a key of signer %s for %s",
+	    (unsigned int)c->uid, ca->signer, ca->owner);
+	kmip_adopt(ca, control_adopt_done, c->id);
+}
+
+/* The response of an adoption, as a result for signerctl. */
+static void
+control_adopt_done(uint32_t id, const struct ttlv *m)
+{
+	const struct ttlv	*it, *pl, *t;
+	struct ctl_conn		*c;
+	char			 msg[512], text[256];
+	uint32_t		 status = 1, reason = 0;
+	size_t			 n = 0;
+
+	if ((c = control_find(id)) == NULL)
+		return;		/* the client left */
+	if ((it = ttlv_find(m, KMIP_TAG_BATCH_ITEM)) == NULL ||
+	    ttlv_get_enum(it, KMIP_TAG_RESULT_STATUS, &status) == -1 ||
+	    status != KMIP_STATUS_SUCCESS) {
+		if (it == NULL || ttlv_get_text(it, KMIP_TAG_RESULT_MESSAGE,
+		    text, sizeof(text)) == -1)
+			(void)strlcpy(text, "adoption failed", sizeof(text));
+		if (it != NULL)
+			(void)ttlv_get_enum(it, KMIP_TAG_RESULT_REASON,
+			    &reason);
+		control_result(c, reason == KMIP_REASON_ITEM_NOT_FOUND ?
+		    CTL_NOTFOUND : CTL_FAILED, text);
+		return;
+	}
+	msg[0] = '\0';
+	pl = ttlv_find(it, KMIP_TAG_RESPONSE_PAYLOAD);
+	for (t = pl != NULL ? ttlv_find(pl, KMIP_TAG_UNIQUE_IDENTIFIER) :
+	    NULL; t != NULL; t = ttlv_find_next(pl, t,
+	    KMIP_TAG_UNIQUE_IDENTIFIER), n++) {
+		if (t->type != TTLV_TEXT_STRING || t->v.s.len >= sizeof(text))
+			continue;
+		memcpy(text, t->v.s.data, t->v.s.len);
+		text[t->v.s.len] = '\0';
+		(void)strlcat(msg, n == 0 ? "private key " :
+		    "\npublic key ", sizeof(msg));
+		(void)strlcat(msg, text, sizeof(msg));
+	}
+	control_result(c, CTL_OK, msg);
 }
 
 static int

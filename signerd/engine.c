@@ -151,15 +151,24 @@ engine_dispatch_parent(int fd, short event, void *arg)
 			    sizeof(engine->conf.members[0])))
 				fatalx("bad control group member count");
 			engine->configured = 0;
+			/* The admins of this configuration follow. */
+			free(engine->admins);
+			engine->admins = NULL;
+			engine->nadmins = 0;
 			break;
 		case IMSG_CONF_ADMIN:
-			/* Admins matter once there is policy; keep them sane. */
 			if (imsg_get_len(&imsg) == 0 ||
 			    imsg_get_len(&imsg) > sizeof(admin) ||
 			    imsg_get_data(&imsg, admin,
 			    imsg_get_len(&imsg)) == -1)
 				fatalx("bad IMSG_CONF_ADMIN");
 			strterm(admin, imsg_get_len(&imsg));
+			if ((engine->admins = reallocarray(engine->admins,
+			    engine->nadmins + 1, sizeof(*engine->admins))) ==
+			    NULL)
+				fatal(NULL);
+			(void)strlcpy(engine->admins[engine->nadmins++], admin,
+			    sizeof(*engine->admins));
 			log_debug("admin %s", admin);
 			break;
 		case IMSG_CONF_DONE:
@@ -444,4 +453,18 @@ engine_proc_update(const struct proc_info *pi)
 		TAILQ_INSERT_TAIL(&engine->procs, ep, entry);
 	}
 	ep->pi = *pi;
+}
+
+/* Whether a client identity is an admin of the configuration. */
+int
+engine_admin(const char *identity)
+{
+	size_t	 i;
+
+	if (identity[0] == '\0')
+		return (0);
+	for (i = 0; i < engine->nadmins; i++)
+		if (strcmp(engine->admins[i], identity) == 0)
+			return (1);
+	return (0);
 }

@@ -62,6 +62,8 @@ struct engine {
 	struct ctl_conn_list	 conns;
 	int			 nconns;
 	uint32_t		 next_id;
+	char			(*admins)[256];	/* admin identities */
+	size_t			 nadmins;
 };
 
 extern struct engine	*engine;
@@ -73,6 +75,7 @@ int		 esigner_ready(const struct esigner *);
 void		 esigner_view(const struct esigner *, const struct proc_info *,
 		    uint32_t, struct signer_status *);
 void		 engine_signer_hung(struct esigner *, int);
+int		 engine_admin(const char *);
 
 /* A message from signerctl, as control_check found it. */
 enum ctl_msg_check {
@@ -85,6 +88,7 @@ struct ctl_msg {
 	char		 name[SIGNER_NAME_MAX];	/* IMSG_CTL_RESTART */
 	int		 verbose;		/* IMSG_CTL_LOG */
 	char		 id[CTL_ID_MAX];	/* IMSG_CTL_DESTROY */
+	struct ctl_adopt adopt;			/* IMSG_CTL_ADOPT */
 };
 
 /* control.c */

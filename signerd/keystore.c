@@ -261,6 +261,67 @@ ks_new_id(struct keystore *ks, char *id, size_t idlen)
 	return (-1);
 }
 
+/*
+ * A Unique Identifier a client may be given: signerd's own (letters,
+ * digits and '-', as ks_new_id makes them: Krill splits at ':'), or
+ * one of the form hsm::<slot>::<key id> a client chose for a key in a
+ * token (ks_hsm_id).  1 if valid.
+ */
+int
+ks_id_valid(const char *id)
+{
+	size_t	 i;
+
+	if (strncmp(id, KS_HSM_PREFIX, strlen(KS_HSM_PREFIX)) == 0)
+		return (ks_hsm_id(id, NULL, NULL) == 0);
+	for (i = 0; id[i] != '\0'; i++)
+		if (!(id[i] >= 'a' && id[i] <= 'z') &&
+		    !(id[i] >= 'A' && id[i] <= 'Z') &&
+		    !(id[i] >= '0' && id[i] <= '9') && id[i] != '-')
+			return (0);
+	return (i > 0 && i < KS_ID_MAX);
+}
+
+/*
+ * Take apart hsm::<slot>::<key id>: slot decimal, key id 1 or more of
+ * letters, digits, '.', '_' and '-' (it becomes a CKA_LABEL), short
+ * enough that <id>_pk, its public half, is an id too.  0, or -1 if id
+ * is not of that form.
+ */
+int
+ks_hsm_id(const char *id, unsigned long long *slotp, const char **keyidp)
+{
+	const char		*p, *k;
+	unsigned long long	 slot = 0;
+	size_t			 i;
+
+	if (strncmp(id, KS_HSM_PREFIX, strlen(KS_HSM_PREFIX)) != 0 ||
+	    strnlen(id, KS_ID_MAX) + strlen(KS_PUB_SUFFIX) >= KS_ID_MAX)
+		return (-1);
+	p = id + strlen(KS_HSM_PREFIX);
+	for (i = 0; p[i] >= '0' && p[i] <= '9'; i++) {
+		if (i >= 19)
+			return (-1);	/* more than fits 64 bits */
+		slot = slot * 10 + (p[i] - '0');
+	}
+	if (i == 0 || p[i] != ':' || p[i + 1] != ':')
+		return (-1);
+	k = p + i + 2;
+	for (i = 0; k[i] != '\0'; i++)
+		if (!(k[i] >= 'a' && k[i] <= 'z') &&
+		    !(k[i] >= 'A' && k[i] <= 'Z') &&
+		    !(k[i] >= '0' && k[i] <= '9') && k[i] != '.' &&
+		    k[i] != '_' && k[i] != '-')
+			return (-1);
+	if (i == 0)
+		return (-1);
+	if (slotp != NULL)
+		*slotp = slot;
+	if (keyidp != NULL)
+		*keyidp = k;
+	return (0);
+}
+
 static int
 ks_bind_object(struct keystore *ks, sqlite3_stmt *st,
     const struct ks_object *o)
@@ -312,6 +373,10 @@ ks_insert(struct keystore *ks, const struct ks_object *o,
 {
 	if (!ks->in_txn) {
 		(void)snprintf(ks->err, sizeof(ks->err), "no transaction");
+		return (-1);
+	}
+	if (!ks_id_valid(o->id)) {
+		(void)snprintf(ks->err, sizeof(ks->err), "bad id");
 		return (-1);
 	}
 	if (ks_bind_object(ks, ks->stmt[S_INSERT], o) == -1 ||

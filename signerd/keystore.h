@@ -15,6 +15,8 @@
 #define KS_ID_MAX	64		/* Unique Identifier, with the NUL */
 #define KS_OWNER_MAX	256
 #define KS_NAME_MAX	1024
+#define KS_HSM_PREFIX	"hsm::"		/* hsm::<slot>::<key id> */
+#define KS_PUB_SUFFIX	"_pk"		/* the public half of one */
 
 struct keystore;
 
@@ -49,6 +51,8 @@ int	 ks_commit(struct keystore *);
 int	 ks_rollback(struct keystore *);
 int	 ks_in_transaction(struct keystore *);
 int	 ks_new_id(struct keystore *, char *, size_t);
+int	 ks_id_valid(const char *);
+int	 ks_hsm_id(const char *, unsigned long long *, const char **);
 int	 ks_insert(struct keystore *, const struct ks_object *,
 	    const char * const *, size_t);
 int	 ks_update(struct keystore *, const struct ks_object *,

@@ -193,7 +193,8 @@ kreq_run(struct kreq *r)
 			kreq_fail(r, KMIP_REASON_INVALID_MESSAGE,
 			    "batch item without a Request Payload");
 		else {
-			ret = kop_run(r, r->op, payload);
+			ret = r->done != NULL ? kop_adopt(r) :
+			    kop_run(r, r->op, payload);
 			if (ret == KOP_WAIT) {
 				TAILQ_INSERT_TAIL(&waiting, r, entry);
 				return;
@@ -467,6 +468,10 @@ kreq_send(struct kreq *r, const struct ttlv *m)
 	uint8_t		*p;
 	size_t		 len;
 
+	if (r->done != NULL) {
+		r->done(r->done_arg, m);
+		return;
+	}
 	if (!engine->frontend.active)
 		return;		/* its connection is gone with it */
 	for (;;) {
@@ -781,7 +786,8 @@ kmip_signer_lost(struct esigner *es, const char *why)
 	TAILQ_FOREACH_SAFE(r, &waiting, entry, tr) {
 		if (r->signer_id != es->link.signer_id)
 			continue;
-		if (why == NULL && (r->held || r->sreq_type == IMSG_HSM_OP)) {
+		if (why == NULL && (r->held || r->sreq_type == IMSG_HSM_OP ||
+		    r->sreq_type == IMSG_HSM_FIND)) {
 			r->held = 1;
 			continue;
 		}
@@ -836,6 +842,39 @@ kmip_shutdown(void)
 	}
 	if (commit_scheduled)
 		kmip_commit(-1, 0, NULL);
+}
+
+/*
+ * signerctl adopt: a request from inside the engine, run as the key's
+ * owner through the same steps as a client's (the signer's deadline,
+ * the turn's commit); one batch item, kop_adopt.  Its response goes to
+ * done(arg, response), not to the frontend.
+ */
+void
+kmip_adopt(const struct ctl_adopt *ca, kreq_done done, uint32_t arg)
+{
+	struct kreq	*r;
+	struct ttlv	*it;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		fatal(NULL);
+	r->id = ++kreq_next_id;
+	r->major = 1;
+	r->minor = 4;
+	r->on_error = KMIP_BATCH_ERR_STOP;
+	(void)strlcpy(r->hdr.identity, ca->owner, sizeof(r->hdr.identity));
+	r->done = done;
+	r->done_arg = arg;
+	r->adopt = *ca;
+	kreq_live++;
+	r->budget = kmip_max_response();
+	r->msg = ttlv_new_structure(KMIP_TAG_REQUEST_MESSAGE);
+	it = ttlv_add_structure(r->msg, KMIP_TAG_BATCH_ITEM);
+	ttlv_add_enum(it, KMIP_TAG_OPERATION, KMIP_OP_LOCATE);
+	(void)ttlv_add_structure(it, KMIP_TAG_REQUEST_PAYLOAD);
+	r->items = ttlv_new_structure(KMIP_TAG_RESPONSE_MESSAGE);
+	r->cur = it;
+	kreq_run(r);
 }
 
 /*

@@ -38,6 +38,7 @@ static enum kop_ret	 op_create(struct kreq *, const struct ttlv *);
 static enum kop_ret	 op_create_key_pair(struct kreq *, const struct ttlv *);
 static enum kop_ret	 op_get(struct kreq *, const struct ttlv *);
 static void		 get_certificate(struct kreq *);
+static void		 get_private(struct kreq *, const char *);
 static enum kop_ret	 get_secret(struct kreq *, uint32_t);
 static enum kop_ret	 get_secret_done(struct kreq *,
 			    const struct hsm_result *, const uint8_t *,
@@ -58,6 +59,20 @@ static enum kop_ret	 op_revoke(struct kreq *, const struct ttlv *);
 static enum kop_ret	 op_destroy(struct kreq *, const struct ttlv *);
 static enum kop_ret	 op_locate(struct kreq *, const struct ttlv *);
 static enum kop_ret	 op_crypto(struct kreq *, const struct ttlv *);
+static enum kop_ret	 adopt_done(struct kreq *, const struct hsm_result *,
+			    const uint8_t *, const uint8_t *, const uint8_t *);
+static enum kop_ret	 adopt_send(struct kreq *, const char *, uint32_t,
+			    const uint8_t *, size_t, const char *);
+static int		 adopt_object(struct kreq *, struct ks_object *,
+			    uint32_t, const struct hsm_found *, const char *,
+			    const char *, const uint8_t *, size_t);
+static int		 adopt_seen(const struct ks_object *, void *);
+static enum kop_ret	 locate_hsm(struct kreq *, const char *);
+static const char	*kop_slot_signer(struct kreq *, unsigned long long);
+static const char	*kop_kind_name(uint32_t);
+static int		 kop_hsm_ids(struct kreq *, const struct ttlv *,
+			    const struct ttlv *, const struct ttlv *, char *,
+			    const char **);
 
 static const struct {
 	uint32_t	 op;
@@ -337,6 +352,11 @@ kop_template(struct kreq *r, const struct ttlv *ta, struct ttlv *a)
 			    "malformed Attribute");
 			return (-1);
 		}
+		/* Taken by kop_hsm_ids: hsm::<slot>::<key id> only. */
+		if (strcmp(name, "Unique Identifier") == 0 &&
+		    (r->op == KMIP_OP_CREATE ||
+		    r->op == KMIP_OP_CREATE_KEY_PAIR))
+			continue;
 		if (!client_attr(name, &multi, &modify)) {
 			kreq_fail(r, KMIP_REASON_INVALID_FIELD,
 			    "attribute \"%s\" cannot be set by a client", name);
@@ -635,7 +655,8 @@ op_create(struct kreq *r, const struct ttlv *req)
 {
 	struct hsm_generate	 g;
 	struct ttlv		*a;
-	const char		*signer;
+	const char		*signer = NULL;
+	char			 hsmid[KS_ID_MAX];
 	uint32_t		 type, alg;
 	int32_t			 len = 0;
 
@@ -690,9 +711,13 @@ op_create(struct kreq *r, const struct ttlv *req)
 		goto done;
 	}
 	g.bits = len;
-	if ((signer = kop_default_signer(r)) == NULL ||
+	if (kop_hsm_ids(r, ttlv_find(req, KMIP_TAG_TEMPLATE_ATTRIBUTE), NULL,
+	    NULL, hsmid, &signer) == -1 ||
+	    (hsmid[0] == '\0' && (signer = kop_default_signer(r)) == NULL) ||
 	    kop_new_object(r, &r->obj, type, alg, signer) == -1)
 		goto done;
+	if (hsmid[0] != '\0')
+		(void)strlcpy(r->obj.id, hsmid, sizeof(r->obj.id));
 	kop_initial_attrs(a, &r->obj);
 	kop_token_attrs(signer, a);
 	attrs_store(&r->obj, a);
@@ -806,7 +831,8 @@ op_create_key_pair(struct kreq *r, const struct ttlv *req)
 {
 	struct hsm_generate	 g;
 	struct ttlv		*priv, *pub;
-	const char		*signer;
+	const char		*signer = NULL;
+	char			 hsmid[KS_ID_MAX];
 	uint32_t		 alg = 0;
 
 	priv = ttlv_new_structure(KMIP_TAG_TEMPLATE_ATTRIBUTE);
@@ -826,12 +852,21 @@ op_create_key_pair(struct kreq *r, const struct ttlv *req)
 	(void)attr_get_enum(priv, "Cryptographic Algorithm", &alg);
 	attr_set_integer(priv, "Cryptographic Length", g.bits);
 	attr_set_integer(pub, "Cryptographic Length", g.bits);
-	if ((signer = kop_default_signer(r)) == NULL ||
+	if (kop_hsm_ids(r, ttlv_find(req, KMIP_TAG_COMMON_TEMPLATE_ATTRIBUTE),
+	    ttlv_find(req, KMIP_TAG_PRIVATE_KEY_TEMPLATE_ATTRIBUTE),
+	    ttlv_find(req, KMIP_TAG_PUBLIC_KEY_TEMPLATE_ATTRIBUTE), hsmid,
+	    &signer) == -1 ||
+	    (hsmid[0] == '\0' && (signer = kop_default_signer(r)) == NULL) ||
 	    kop_new_object(r, &r->obj, KMIP_OBJ_PRIVATE_KEY, alg,
 	    signer) == -1 ||
 	    kop_new_object(r, &r->obj2, KMIP_OBJ_PUBLIC_KEY, alg,
 	    signer) == -1)
 		goto done;
+	if (hsmid[0] != '\0') {
+		(void)strlcpy(r->obj.id, hsmid, sizeof(r->obj.id));
+		(void)strlcpy(r->obj2.id, hsmid, sizeof(r->obj2.id));
+		(void)strlcat(r->obj2.id, KS_PUB_SUFFIX, sizeof(r->obj2.id));
+	}
 	kop_initial_attrs(priv, &r->obj);
 	kop_initial_attrs(pub, &r->obj2);
 	kop_token_attrs(signer, priv);
@@ -891,6 +926,492 @@ ckp_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 	}
 	ttlv_free(a);
 	return (KOP_DONE);
+}
+
+/* --- Keys already in a token: adoption, hsm:: ids -------------------- */
+
+/* What adopt_seen looks for: a token key in the keystore already. */
+struct adopt_scan {
+	const char	*signer;
+	const uint8_t	*ref;
+	size_t		 len;
+	char		 id[KS_ID_MAX];
+};
+
+static const char *
+kop_kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case HSM_KEY_RSA:
+		return ("RSA");
+	case HSM_KEY_EC_P256:
+		return ("EC P-256");
+	case HSM_KEY_EC_P384:
+		return ("EC P-384");
+	case HSM_KEY_EC_P521:
+		return ("EC P-521");
+	case HSM_KEY_ED25519:
+		return ("Ed25519");
+	case HSM_KEY_AES:
+		return ("AES");
+	}
+	return ("unknown");
+}
+
+/*
+ * The pkcs11 signer whose token is in slot: what its last status said
+ * ("token "..." in slot N", hsm_pkcs11.c).  The signer checks again:
+ * an id for another slot is refused there.
+ */
+static const char *
+kop_slot_signer(struct kreq *r, unsigned long long slot)
+{
+	struct esigner	*es;
+	const char	*p;
+	char		*end;
+
+	TAILQ_FOREACH(es, &engine->signers, entry) {
+		if (es->link.type != SIGNER_PKCS11 ||
+		    (p = strstr(es->status.detail, "\" in slot ")) == NULL)
+			continue;
+		p += strlen("\" in slot ");
+		if (*p >= '0' && *p <= '9' &&
+		    strtoull(p, &end, 10) == slot && end != p)
+			return (es->link.name);
+	}
+	kreq_fail(r, KMIP_REASON_ITEM_NOT_FOUND, "no pkcs11 signer has its "
+	    "token in slot %llu", slot);
+	return (NULL);
+}
+
+/*
+ * The Unique Identifier a client asks for in a template of Create or
+ * Create Key Pair (ta: Template-Attribute, or the Common and Private
+ * templates; pt: the Public one, where only "<id>_pk" may be).  Only
+ * hsm::<slot>::<key id>, only for an admin, only if not taken.  id ""
+ * if none was asked for; the signer in *signer.  -1: the item failed.
+ */
+static int
+kop_hsm_ids(struct kreq *r, const struct ttlv *ta, const struct ttlv *ta2,
+    const struct ttlv *pt, char *id, const char **signer)
+{
+	const struct ttlv	*tl[3] = { ta, ta2, pt }, *t, *v;
+	char			 name[ATTR_NAME_MAX], want[KS_ID_MAX];
+	char			 pk[KS_ID_MAX];
+	unsigned long long	 slot;
+	struct ks_object	 o;
+	size_t			 i;
+
+	id[0] = '\0';
+	pk[0] = '\0';
+	for (i = 0; i < 3; i++) {
+		if (tl[i] == NULL || tl[i]->type != TTLV_STRUCTURE)
+			continue;
+		for (t = ttlv_find(tl[i], KMIP_TAG_ATTRIBUTE); t != NULL;
+		    t = ttlv_find_next(tl[i], t, KMIP_TAG_ATTRIBUTE)) {
+			if (t->type != TTLV_STRUCTURE ||
+			    attr_name(t, name, sizeof(name)) == -1 ||
+			    strcmp(name, "Unique Identifier") != 0)
+				continue;
+			if ((v = ttlv_find(t, KMIP_TAG_ATTRIBUTE_VALUE)) ==
+			    NULL || v->type != TTLV_TEXT_STRING ||
+			    v->v.s.len >= KS_ID_MAX) {
+				kreq_fail(r, KMIP_REASON_INVALID_FIELD, "bad "
+				    "Unique Identifier in the template");
+				return (-1);
+			}
+			memcpy(want, v->v.s.data, v->v.s.len);
+			want[v->v.s.len] = '\0';
+			if ((i < 2 && id[0] != '\0' && strcmp(id, want) != 0) ||
+			    (i == 2 && pk[0] != '\0')) {
+				kreq_fail(r, KMIP_REASON_INVALID_FIELD, "two "
+				    "Unique Identifiers in the templates");
+				return (-1);
+			}
+			(void)strlcpy(i < 2 ? id : pk, want, KS_ID_MAX);
+		}
+	}
+	if (id[0] == '\0' && pk[0] == '\0')
+		return (0);
+	if (ks_hsm_id(id, &slot, NULL) == -1) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "a client may choose "
+		    "only a Unique Identifier hsm::<slot>::<key id> (key id: "
+		    "letters, digits, '.', '_', '-'), for the private or "
+		    "secret key");
+		return (-1);
+	}
+	(void)strlcpy(want, id, sizeof(want));
+	(void)strlcat(want, KS_PUB_SUFFIX, sizeof(want));
+	if (pk[0] != '\0' && strcmp(pk, want) != 0) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "the public key of "
+		    "%s is %s", id, want);
+		return (-1);
+	}
+	if (!engine_admin(r->hdr.identity)) {
+		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "only an admin "
+		    "makes keys with hsm:: ids");
+		return (-1);
+	}
+	for (i = 0; i < 2; i++) {
+		memset(&o, 0, sizeof(o));
+		switch (ks_get(engine->ks, i == 0 ? id : want, &o)) {
+		case -1:
+			kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "keystore: "
+			    "%s", ks_error(engine->ks));
+			return (-1);
+		case 0:
+			ks_object_clear(&o);
+			kreq_fail(r, KMIP_REASON_OBJECT_ALREADY_EXISTS, "%s "
+			    "exists already", i == 0 ? id : want);
+			return (-1);
+		}
+	}
+	if ((*signer = kop_slot_signer(r, slot)) == NULL)
+		return (-1);
+	return (0);
+}
+
+/*
+ * signerctl adopt (kmip_adopt): the key with the label or CKA_ID asked
+ * for in the named pkcs11 signer, for the owner, under new ids.
+ */
+enum kop_ret
+kop_adopt(struct kreq *r)
+{
+	struct ctl_adopt	*ca = &r->adopt;
+	struct esigner		*es;
+
+	strterm(ca->signer, sizeof(ca->signer));
+	TAILQ_FOREACH(es, &engine->signers, entry)
+		if (strcmp(es->link.name, ca->signer) == 0)
+			break;
+	if (es == NULL || es->link.type != SIGNER_PKCS11) {
+		kreq_fail(r, KMIP_REASON_ITEM_NOT_FOUND, "no pkcs11 signer "
+		    "\"%s\"", ca->signer);
+		return (KOP_DONE);
+	}
+	return (adopt_send(r, ca->signer, ca->by, ca->value, ca->len, NULL));
+}
+
+/*
+ * Locate with the one attribute Unique Identifier = hsm::<slot>::<label>
+ * (Cosmian's form): the client's objects of that id if it has them;
+ * else, for an admin, the token key labelled <label> in that slot is
+ * adopted under that id (and <id>_pk for its public key) and located.
+ */
+static enum kop_ret
+locate_hsm(struct kreq *r, const char *id)
+{
+	struct ks_object	 o;
+	unsigned long long	 slot;
+	const char		*label, *signer;
+	char			 pk[KS_ID_MAX];
+	int			 rv;
+
+	if (ks_hsm_id(id, &slot, &label) == -1) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "%s is not "
+		    "hsm::<slot>::<key id>", id);
+		return (KOP_DONE);
+	}
+	memset(&o, 0, sizeof(o));
+	if ((rv = ks_get(engine->ks, id, &o)) == -1) {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "keystore: %s",
+		    ks_error(engine->ks));
+		return (KOP_DONE);
+	}
+	if (rv == 0) {
+		rv = strcmp(o.owner, r->hdr.identity);
+		ks_object_clear(&o);
+		if (rv != 0) {
+			if (engine_admin(r->hdr.identity))
+				kreq_fail(r, KMIP_REASON_OBJECT_ALREADY_EXISTS,
+				    "%s belongs to another owner", id);
+			else
+				kreq_fail(r, KMIP_REASON_ITEM_NOT_FOUND,
+				    "no object %s", id);
+			return (KOP_DONE);
+		}
+		kop_payload_id(r, id);
+		(void)strlcpy(pk, id, sizeof(pk));
+		(void)strlcat(pk, KS_PUB_SUFFIX, sizeof(pk));
+		if (ks_get(engine->ks, pk, &o) == 0) {
+			if (strcmp(o.owner, r->hdr.identity) == 0)
+				kop_payload_id(r, pk);
+			ks_object_clear(&o);
+		}
+		return (KOP_DONE);
+	}
+	if (!engine_admin(r->hdr.identity)) {
+		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "only an admin "
+		    "adopts keys of a token");
+		return (KOP_DONE);
+	}
+	if ((signer = kop_slot_signer(r, slot)) == NULL)
+		return (KOP_DONE);
+	return (adopt_send(r, signer, HSM_FIND_LABEL, (const uint8_t *)label,
+	    strlen(label), id));
+}
+
+/* Ask signer for its keys by label or CKA_ID; adopt_done goes on. */
+static enum kop_ret
+adopt_send(struct kreq *r, const char *signer, uint32_t by,
+    const uint8_t *value, size_t len, const char *hsmid)
+{
+	struct hsm_find	 f;
+
+	if ((by != HSM_FIND_LABEL && by != HSM_FIND_ID) || len == 0 ||
+	    len > sizeof(f.value)) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "a label or CKA_ID "
+		    "of 1 to %zu bytes", sizeof(f.value));
+		return (KOP_DONE);
+	}
+	if (r->hdr.identity[0] == '\0') {
+		kreq_fail(r, KMIP_REASON_AUTHENTICATION_NOT_SUCCESSFUL,
+		    "no owner");
+		return (KOP_DONE);
+	}
+	memset(&f, 0, sizeof(f));
+	f.by = by;
+	f.len = len;
+	memcpy(f.value, value, len);
+	ks_object_clear(&r->obj);
+	memset(&r->obj, 0, sizeof(r->obj));
+	if (hsmid != NULL) {
+		(void)strlcpy(f.id, hsmid, sizeof(f.id));
+		(void)strlcpy(r->obj.id, hsmid, sizeof(r->obj.id));
+	}
+	(void)strlcpy(r->obj.signer, signer, sizeof(r->obj.signer));
+	if (kreq_signer_send(r, signer, IMSG_HSM_FIND, &f, sizeof(f), NULL, 0,
+	    adopt_done) == -1)
+		return (KOP_DONE);
+	return (KOP_WAIT);
+}
+
+static int
+adopt_seen(const struct ks_object *o, void *arg)
+{
+	struct adopt_scan	*as = arg;
+	struct ks_object	 full;
+	int			 same = 0;
+
+	if (strcmp(o->signer, as->signer) != 0 ||
+	    (o->type != KMIP_OBJ_PRIVATE_KEY &&
+	    o->type != KMIP_OBJ_SYMMETRIC_KEY) ||
+	    o->state == KMIP_STATE_DESTROYED ||
+	    o->state == KMIP_STATE_DESTROYED_COMPROMISED)
+		return (0);
+	memset(&full, 0, sizeof(full));
+	if (ks_get(engine->ks, o->id, &full) != 0)
+		return (0);
+	same = full.material_len == as->len &&
+	    memcmp(full.material, as->ref, as->len) == 0;
+	if (same)
+		(void)strlcpy(as->id, o->id, sizeof(as->id));
+	ks_object_clear(&full);
+	return (same);
+}
+
+/*
+ * The signer's list of matching keys: exactly one, usable, not adopted
+ * before, becomes a private (or secret) key object, and a public key
+ * object when the token gave its public key.  Several are an error that
+ * lists them: never a guess.
+ */
+static enum kop_ret
+adopt_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
+    const uint8_t *o2, const uint8_t *o3)
+{
+	struct hsm_found	 fd[HSM_FIND_MAX], *f = &fd[0];
+	struct adopt_scan	 as;
+	char			 list[sizeof(r->item_msg)], label[KS_NAME_MAX];
+	char			 hex[2 * HSM_CKID_MAX + 1], pkid[KS_ID_MAX];
+	const char		*name;
+	size_t			 n, i, j, off;
+	uint32_t		 alg;
+
+	if (kop_signer_failed(r, res) == -1)
+		return (KOP_DONE);
+	if (hsm_found_parse(o1, res->len_out1, o2, res->len_out2, fd,
+	    HSM_FIND_MAX, &n) == -1) {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "the signer sent a "
+		    "malformed list of keys");
+		return (KOP_DONE);
+	}
+	if (n == 0) {
+		kreq_fail(r, KMIP_REASON_ITEM_NOT_FOUND, "token of signer "
+		    "\"%s\" has no private or secret key with that %s",
+		    r->obj.signer, r->obj.id[0] != '\0' ||
+		    r->adopt.by == HSM_FIND_LABEL ? "label" : "CKA_ID");
+		return (KOP_DONE);
+	}
+	if (n > 1) {
+		off = snprintf(list, sizeof(list), "%zu%s keys match, adopt "
+		    "one by its CKA_ID:", n, (f->flags & HSM_FOUND_MORE) ?
+		    " or more" : "");
+		for (i = 0; i < n && off < sizeof(list); i++) {
+			for (j = 0; j < fd[i].len_ckid; j++)
+				(void)snprintf(hex + 2 * j, 3, "%02x",
+				    fd[i].ckid[j]);
+			hex[2 * fd[i].len_ckid] = '\0';
+			off += snprintf(list + off, sizeof(list) - off,
+			    " label \"%.*s\" CKA_ID %s (%s, %s);",
+			    (int)MIN(fd[i].len_label, 32), fd[i].label,
+			    fd[i].len_ckid > 0 ? hex : "none",
+			    fd[i].class == HSM_CLASS_PRIVATE ? "private" :
+			    "secret", fd[i].kind != 0 ?
+			    kop_kind_name(fd[i].kind) : "unusable");
+		}
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "%s", list);
+		return (KOP_DONE);
+	}
+	if (f->len_ref == 0 || f->kind == 0) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "the token key "
+		    "labelled \"%.*s\" cannot be adopted: %s",
+		    (int)MIN(f->len_label, 64), f->label, f->why);
+		return (KOP_DONE);
+	}
+	memset(&as, 0, sizeof(as));
+	as.signer = r->obj.signer;
+	as.ref = f->ref;
+	as.len = f->len_ref;
+	if (ks_scan(engine->ks, adopt_seen, &as) == -1) {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "keystore: %s",
+		    ks_error(engine->ks));
+		return (KOP_DONE);
+	}
+	if (as.id[0] != '\0') {
+		kreq_fail(r, KMIP_REASON_OBJECT_ALREADY_EXISTS, "this token "
+		    "key was adopted already, as %s", as.id);
+		return (KOP_DONE);
+	}
+
+	/* The KMIP Name: the one asked for, else the token's label. */
+	if (r->done != NULL && r->adopt.name[0] != '\0') {
+		strterm(r->adopt.name, sizeof(r->adopt.name));
+		name = r->adopt.name;
+	} else {
+		memcpy(label, f->label, f->len_label);
+		label[f->len_label] = '\0';
+		name = label;
+	}
+	switch (f->kind) {
+	case HSM_KEY_RSA:
+		alg = KMIP_ALG_RSA;
+		break;
+	case HSM_KEY_EC_P256:
+	case HSM_KEY_EC_P384:
+	case HSM_KEY_EC_P521:
+		alg = KMIP_ALG_ECDSA;
+		break;
+	case HSM_KEY_ED25519:
+		alg = KMIP_ALG_ED25519;
+		break;
+	case HSM_KEY_AES:
+		alg = KMIP_ALG_AES;
+		break;
+	default:
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "the signer found "
+		    "a key of unknown kind %u", f->kind);
+		return (KOP_DONE);
+	}
+	pkid[0] = '\0';
+	if (f->class == HSM_CLASS_PRIVATE && f->spki_len > 0) {
+		if (r->obj.id[0] != '\0') {
+			(void)strlcpy(pkid, r->obj.id, sizeof(pkid));
+			(void)strlcat(pkid, KS_PUB_SUFFIX, sizeof(pkid));
+		} else if (ks_new_id(engine->ks, pkid, sizeof(pkid)) == -1) {
+			kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "keystore: "
+			    "%s", ks_error(engine->ks));
+			return (KOP_DONE);
+		}
+	}
+	if (r->obj.id[0] == '\0' &&
+	    ks_new_id(engine->ks, r->obj.id, sizeof(r->obj.id)) == -1) {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "keystore: %s",
+		    ks_error(engine->ks));
+		return (KOP_DONE);
+	}
+	r->obj.algorithm = alg;
+	if (adopt_object(r, &r->obj, f->class == HSM_CLASS_PRIVATE ?
+	    KMIP_OBJ_PRIVATE_KEY : KMIP_OBJ_SYMMETRIC_KEY, f, name, pkid,
+	    f->ref, f->len_ref) == -1)
+		return (KOP_DONE);
+	if (pkid[0] != '\0') {
+		memset(&r->obj2, 0, sizeof(r->obj2));
+		(void)strlcpy(r->obj2.id, pkid, sizeof(r->obj2.id));
+		(void)strlcpy(r->obj2.signer, r->obj.signer,
+		    sizeof(r->obj2.signer));
+		r->obj2.algorithm = alg;
+		if (adopt_object(r, &r->obj2, KMIP_OBJ_PUBLIC_KEY, f, name,
+		    r->obj.id, o2 + f->spki_off, f->spki_len) == -1)
+			return (KOP_DONE);
+	}
+	kop_payload_id(r, r->obj.id);
+	if (pkid[0] != '\0')
+		kop_payload_id(r, pkid);
+	(void)strlcpy(r->placeholder, r->obj.id, sizeof(r->placeholder));
+	log_info("%s adopted token key \"%s\" of signer %s as %s%s%s",
+	    r->hdr.identity, name, r->obj.signer, r->obj.id,
+	    pkid[0] != '\0' ? " and " : "", pkid);
+	return (KOP_DONE);
+}
+
+/*
+ * One object of an adopted key, o->id, signer and algorithm set: the
+ * attributes the token tells, Active from now on (the key may well be in
+ * use already, as OpenDNSSEC's are), linked to its other half.
+ */
+static int
+adopt_object(struct kreq *r, struct ks_object *o, uint32_t type,
+    const struct hsm_found *f, const char *name, const char *other,
+    const uint8_t *material, size_t len)
+{
+	struct ttlv	*a, *tmp, *nv;
+	uint32_t	 mask = 0;
+	int		 rv;
+
+	o->type = type;
+	o->state = KMIP_STATE_ACTIVE;
+	(void)strlcpy(o->owner, r->hdr.identity, sizeof(o->owner));
+	o->created = time(NULL);
+	kop_set_material(o, material, len);
+	a = ttlv_new_structure(KMIP_TAG_TEMPLATE_ATTRIBUTE);
+	attr_set_enum(a, "Cryptographic Algorithm", o->algorithm);
+	attr_set_integer(a, "Cryptographic Length", f->bits);
+	if (type == KMIP_OBJ_PUBLIC_KEY) {
+		mask = KMIP_USAGE_VERIFY;
+		if (f->kind == HSM_KEY_RSA && (f->flags & HSM_FOUND_DECRYPT))
+			mask |= KMIP_USAGE_ENCRYPT;
+	} else {
+		if (f->flags & HSM_FOUND_SIGN)
+			mask |= KMIP_USAGE_SIGN;
+		if (f->flags & HSM_FOUND_DECRYPT)
+			mask |= KMIP_USAGE_DECRYPT;
+		if (f->flags & HSM_FOUND_ENCRYPT)
+			mask |= KMIP_USAGE_ENCRYPT;
+		if (f->flags & HSM_FOUND_VERIFY)
+			mask |= KMIP_USAGE_VERIFY;
+	}
+	attr_set_integer(a, "Cryptographic Usage Mask", mask);
+	if (name[0] != '\0') {
+		tmp = ttlv_new_structure(0);
+		nv = ttlv_add_structure(tmp, KMIP_TAG_ATTRIBUTE_VALUE);
+		ttlv_add_string(nv, KMIP_TAG_NAME_VALUE, name);
+		ttlv_add_enum(nv, KMIP_TAG_NAME_TYPE,
+		    KMIP_NAME_UNINTERPRETED_TEXT_STRING);
+		(void)attr_add(a, "Name", nv);
+		ttlv_free(tmp);
+	}
+	attr_set_datetime(a, "Activation Date", o->created);
+	kop_initial_attrs(a, o);
+	if (type != KMIP_OBJ_PUBLIC_KEY)
+		kop_token_attrs(o->signer, a);
+	if (other[0] != '\0')
+		attr_add_link(a, type == KMIP_OBJ_PUBLIC_KEY ?
+		    KMIP_LINK_PRIVATE_KEY : KMIP_LINK_PUBLIC_KEY, other);
+	rv = kop_save(r, o, a, 1);
+	ttlv_free(a);
+	return (rv);
 }
 
 /* --- Get ------------------------------------------------------------ */
@@ -1059,8 +1580,7 @@ op_get(struct kreq *r, const struct ttlv *req)
 		break;
 	case KMIP_OBJ_PRIVATE_KEY:
 		/* Never exported: clients use the public key's own id. */
-		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "private keys "
-		    "are not exported; get the public key instead");
+		get_private(r, id);
 		break;
 	default:
 		a = attrs_load(&r->obj);
@@ -1088,6 +1608,40 @@ op_get(struct kreq *r, const struct ttlv *req)
 		break;
 	}
 	return (KOP_DONE);
+}
+
+/*
+ * A private key is never given.  Say where its public key is, or, for a
+ * key adopted from a token that kept no public object for it (deleted,
+ * or never made) and does not give it from the private one either, why
+ * there is none and what to do.
+ */
+static void
+get_private(struct kreq *r, const char *id)
+{
+	const struct ttlv	*l;
+	struct ttlv		*a;
+	uint32_t		 type;
+	char			 pub[KS_ID_MAX];
+	int32_t			 i;
+
+	pub[0] = '\0';
+	a = attrs_load(&r->obj);
+	for (i = 0; (l = attr_get(a, "Link", i)) != NULL; i++)
+		if (ttlv_get_enum(l, KMIP_TAG_LINK_TYPE, &type) == 0 &&
+		    type == KMIP_LINK_PUBLIC_KEY &&
+		    ttlv_get_text(l, KMIP_TAG_LINKED_OBJECT_IDENTIFIER, pub,
+		    sizeof(pub)) == 0)
+			break;
+	ttlv_free(a);
+	if (pub[0] != '\0')
+		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "private keys "
+		    "are not exported; get the public key %s instead", pub);
+	else
+		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "private keys "
+		    "are not exported, and %s has no public key: its token "
+		    "has no public object for it and does not derive it; "
+		    "Register the public key and Link it", id);
 }
 
 static void
@@ -1941,6 +2495,23 @@ op_locate(struct kreq *r, const struct ttlv *req)
 
 	memset(&f, 0, sizeof(f));
 	f.owner = r->hdr.identity;
+	/* Unique Identifier hsm::<slot>::<label> alone: locate_hsm. */
+	if ((t = ttlv_find(req, KMIP_TAG_ATTRIBUTE)) != NULL &&
+	    attr_name(t, name, sizeof(name)) == 0 &&
+	    strcmp(name, "Unique Identifier") == 0 &&
+	    (v = ttlv_find(t, KMIP_TAG_ATTRIBUTE_VALUE)) != NULL &&
+	    v->type == TTLV_TEXT_STRING && v->v.s.len < sizeof(one) &&
+	    v->v.s.len > strlen(KS_HSM_PREFIX) &&
+	    memcmp(v->v.s.data, KS_HSM_PREFIX, strlen(KS_HSM_PREFIX)) == 0) {
+		if (ttlv_find_next(req, t, KMIP_TAG_ATTRIBUTE) != NULL) {
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD, "Locate of an "
+			    "hsm:: id takes no other attribute");
+			return (KOP_DONE);
+		}
+		memcpy(one, v->v.s.data, v->v.s.len);
+		one[v->v.s.len] = '\0';
+		return (locate_hsm(r, one));
+	}
 	if (ttlv_get_integer(req, KMIP_TAG_MAXIMUM_ITEMS, &max) == 0 &&
 	    (max < 1 || max > LOCATE_MAX))
 		max = LOCATE_MAX;

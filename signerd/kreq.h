@@ -31,6 +31,8 @@ struct kerr {
 
 typedef enum kop_ret (*kop_cont)(struct kreq *, const struct hsm_result *,
     const uint8_t *, const uint8_t *, const uint8_t *);
+/* Where the response of a request from inside the engine goes. */
+typedef void (*kreq_done)(uint32_t, const struct ttlv *);
 
 struct kreq {
 	TAILQ_ENTRY(kreq)	 entry;
@@ -68,6 +70,9 @@ struct kreq {
 	size_t			 budget;	/* most the response may take */
 	size_t			 used;		/* it takes so far, encoded */
 	size_t			 examined;	/* objects Locate looked at */
+	kreq_done		 done;		/* not from the frontend: */
+	uint32_t		 done_arg;	/* signerctl adopt */
+	struct ctl_adopt	 adopt;
 };
 TAILQ_HEAD(kreq_list, kreq);
 
@@ -86,9 +91,11 @@ void		 kreq_signer_clear(struct kreq *);
 int		 kreq_version_at_least(const struct kreq *, int, int);
 size_t		 kreq_room(const struct kreq *);
 void		 kmip_flush(void);
+void		 kmip_adopt(const struct ctl_adopt *, kreq_done, uint32_t);
 
 /* kmip_ops.c */
 enum kop_ret	 kop_run(struct kreq *, uint32_t, const struct ttlv *);
+enum kop_ret	 kop_adopt(struct kreq *);
 int		 kop_supported(uint32_t);
 extern const uint32_t	 kop_operations[];
 extern const size_t	 kop_noperations;

@@ -23,6 +23,7 @@ enum action {
 	SHOW_SIGNERS,
 	SHOW_DAMAGED,
 	DESTROY,
+	ADOPT,
 	RELOAD,
 	RESTART_SIGNER,
 	LOG_VERBOSE,
@@ -47,6 +48,7 @@ static const struct command {
 
 static __dead void	 usage(void);
 static const struct command *parse(int, char *[], const char **);
+static int		 parse_adopt(int, char *[], struct ctl_adopt *);
 static void		 safe_print(FILE *, const char *, int);
 static void		 print_uptime(int64_t);
 static const char	*object_type_name(uint32_t);
@@ -70,7 +72,64 @@ usage(void)
 			fprintf(stderr, " %s", commands[i].arg);
 		fprintf(stderr, "\n");
 	}
+	fprintf(stderr, "\tadopt SIGNER label LABEL | id HEX owner NAME "
+	    "[name KMIP-NAME]\n");
 	exit(1);
+}
+
+/*
+ * adopt SIGNER (label LABEL | id HEX) owner NAME [name KMIP-NAME]:
+ * 0 and ca filled in, or -1 (usage).  Errors in a value exit here.
+ */
+static int
+parse_adopt(int argc, char *argv[], struct ctl_adopt *ca)
+{
+	const char	*v;
+	size_t		 len, i;
+	int		 a, hi, lo;
+
+	memset(ca, 0, sizeof(*ca));
+	if ((argc != 6 && argc != 8) || strcmp(argv[0], "adopt") != 0 ||
+	    strcmp(argv[4], "owner") != 0 ||
+	    (argc == 8 && strcmp(argv[6], "name") != 0))
+		return (-1);
+	if (strlcpy(ca->signer, argv[1], sizeof(ca->signer)) >=
+	    sizeof(ca->signer) || argv[1][0] == '\0')
+		errx(1, "bad signer name: %s", argv[1]);
+	v = argv[3];
+	len = strlen(v);
+	if (strcmp(argv[2], "label") == 0) {
+		if (len == 0 || len > sizeof(ca->value))
+			errx(1, "a label is 1 to %zu bytes", sizeof(ca->value));
+		ca->by = 1;	/* HSM_FIND_LABEL */
+		memcpy(ca->value, v, len);
+		ca->len = len;
+	} else if (strcmp(argv[2], "id") == 0) {
+		/* CKA_ID in hex, as pkcs11-tool --list-objects shows it. */
+		if (len == 0 || len % 2 != 0 || len / 2 > 64)
+			errx(1, "an id is 1 to 64 bytes in hex: %s", v);
+		for (i = 0; i < len / 2; i++) {
+			a = tolower((unsigned char)v[2 * i]);
+			hi = isdigit(a) ? a - '0' : a >= 'a' && a <= 'f' ?
+			    a - 'a' + 10 : -1;
+			a = tolower((unsigned char)v[2 * i + 1]);
+			lo = isdigit(a) ? a - '0' : a >= 'a' && a <= 'f' ?
+			    a - 'a' + 10 : -1;
+			if (hi == -1 || lo == -1)
+				errx(1, "an id is in hex: %s", v);
+			ca->value[i] = hi << 4 | lo;
+		}
+		ca->by = 2;	/* HSM_FIND_ID */
+		ca->len = len / 2;
+	} else
+		return (-1);
+	if (argv[5][0] == '\0' || strlcpy(ca->owner, argv[5],
+	    sizeof(ca->owner)) >= sizeof(ca->owner))
+		errx(1, "bad owner: %s", argv[5]);
+	if (argc == 8 && (argv[7][0] == '\0' || strlcpy(ca->name, argv[7],
+	    sizeof(ca->name)) >= sizeof(ca->name)))
+		errx(1, "bad name: %s", argv[7]);
+	return (0);
 }
 
 static const struct command *
@@ -104,6 +163,8 @@ main(int argc, char *argv[])
 	struct imsgbuf		 ibuf;
 	struct imsg		 imsg;
 	struct ctl_destroy	 cd;
+	struct ctl_adopt	 ca;
+	static const struct command adopt = { { "adopt" }, ADOPT, NULL };
 	const struct command	*cmd;
 	const char		*sock = SIGNERD_SOCKET, *arg = NULL;
 	char			 name[SIGNER_NAME_MAX];
@@ -121,7 +182,11 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if ((cmd = parse(argc, argv, &arg)) == NULL)
+	if (argc > 0 && strcmp(argv[0], "adopt") == 0) {
+		if (parse_adopt(argc, argv, &ca) == -1)
+			usage();
+		cmd = &adopt;
+	} else if ((cmd = parse(argc, argv, &arg)) == NULL)
 		usage();
 	if (cmd->action == RESTART_SIGNER && strlen(arg) >= SIGNER_NAME_MAX)
 		errx(1, "signer name too long: %s", arg);
@@ -165,6 +230,10 @@ main(int argc, char *argv[])
 		(void)strlcpy(cd.id, arg, sizeof(cd.id));
 		imsg_compose(&ibuf, IMSG_CTL_DESTROY, IMSG_VERSION, 0, -1,
 		    &cd, sizeof(cd));
+		break;
+	case ADOPT:
+		imsg_compose(&ibuf, IMSG_CTL_ADOPT, IMSG_VERSION, 0, -1,
+		    &ca, sizeof(ca));
 		break;
 	case RELOAD:
 		imsg_compose(&ibuf, IMSG_CTL_RELOAD, IMSG_VERSION, 0, -1,
