@@ -535,7 +535,7 @@ control_adopt_done(uint32_t id, const struct ttlv *m)
 		memcpy(text, t->v.s.data, t->v.s.len);
 		text[t->v.s.len] = '\0';
 		(void)strlcat(msg, n == 0 ? "private key " :
-		    "\npublic key ", sizeof(msg));
+		    ", public key ", sizeof(msg));
 		(void)strlcat(msg, text, sizeof(msg));
 	}
 	control_result(c, CTL_OK, msg);

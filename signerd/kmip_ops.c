@@ -1261,6 +1261,8 @@ adopt_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 			    "secret", fd[i].kind != 0 ?
 			    kop_kind_name(fd[i].kind) : "unusable");
 		}
+		if (off > 0 && off < sizeof(list) && list[off - 1] == ';')
+			list[off - 1] = '\0';
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "%s", list);
 		return (KOP_DONE);
 	}
@@ -1385,7 +1387,9 @@ adopt_object(struct kreq *r, struct ks_object *o, uint32_t type,
 	} else {
 		if (f->flags & HSM_FOUND_SIGN)
 			mask |= KMIP_USAGE_SIGN;
-		if (f->flags & HSM_FOUND_DECRYPT)
+		/* pkcs11-tool sets CKA_DECRYPT on EC keys too. */
+		if ((f->flags & HSM_FOUND_DECRYPT) &&
+		    (f->kind == HSM_KEY_RSA || f->kind == HSM_KEY_AES))
 			mask |= KMIP_USAGE_DECRYPT;
 		if (f->flags & HSM_FOUND_ENCRYPT)
 			mask |= KMIP_USAGE_ENCRYPT;

@@ -140,9 +140,123 @@ replay_cleanup()
 	sd_cleanup
 }
 
+# p11_tool ARGS...: pkcs11-tool on token s1; what it makes is given to
+# the signer child's user, as mkstate.sh does with the token.
+p11_tool()
+{
+	timeout 60 pkcs11-tool --module $MODULE --token-label s1 --login \
+	    --pin "$(cat "$T/s1.pin")" "$@" >>"$T/p11tool.out" 2>&1 ||
+	    atf_fail "pkcs11-tool $*: $(tail -3 "$T/p11tool.out")"
+	chown -R "${SIGNERD_HSM_USER:-_signerd_hsm}" "$T/tokens"
+}
+
+# p11_blocks: the token's objects, one line each, sorted.
+p11_blocks()
+{
+	p11_list | awk '/Object;/ { if (b != "") print b; b = $0; next }
+	    { b = b " | " $0 } END { if (b != "") print b }' | sort
+}
+
+atf_test_case adopt cleanup
+adopt_head()
+{
+	atf_set "descr" "keys made with pkcs11-tool are adopted by label" \
+	    "and by CKA_ID and sign; a duplicate label, a key without" \
+	    "CKA_ID and a second adoption are refused; a private-only key" \
+	    "signs and Get says why; hsm::<slot>::<key id> ids over KMIP;" \
+	    "the token's objects are not changed"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3 pkcs11-tool"
+	atf_set "timeout" "300"
+}
+adopt_body()
+{
+	sd_setup s1
+	sd_conf s1
+	printf 'admin "alice"\ndefault signer "s1"\n' >>"$T/signerd.conf"
+	p11_tool --keypairgen --key-type rsa:2048 --label rk --id 01
+	p11_tool --keypairgen --key-type EC:prime256v1 --label ek --id 02
+	p11_tool --keypairgen --key-type rsa:2048 --label dup --id 03
+	p11_tool --keypairgen --key-type rsa:2048 --label dup --id 04
+	p11_tool --keypairgen --key-type EC:prime256v1 --label lk --id 07
+	# Private keys whose public object is deleted: the token derives
+	# an RSA key's (CKA_MODULUS), not an EC key's.
+	p11_tool --keypairgen --key-type EC:prime256v1 --label ponly --id 05
+	p11_tool --read-object --type pubkey --id 05 -o "$T/ponly.der"
+	p11_tool --delete-object --type pubkey --id 05
+	p11_tool --keypairgen --key-type rsa:2048 --label rponly --id 06
+	p11_tool --delete-object --type pubkey --id 06
+	p11_tool --keypairgen --key-type rsa:2048 --label noid
+	p11_blocks >"$T/before"
+	grep -q "label: *noid |.*ID:" "$T/before" &&
+	    atf_fail "pkcs11-tool gave the key without --id a CKA_ID"
+	sd_start 1
+	slot=$(sd_ctl show signers |
+	    sed -n 's/.*token "s1" in slot \([0-9]*\).*/\1/p')
+	[ -n "$slot" ] || atf_fail "no slot in: $(sd_ctl show signers)"
+
+	: >"$T/adopted"
+	for a in "rk rsa label rk" "ek ec id 02" "rponly rsa label rponly" \
+	    "ponly ec id 05"; do
+		set -- $a
+		sd_ctl adopt s1 $3 $4 owner alice >"$T/ids" 2>&1 ||
+		    atf_fail "adopt $1: $(cat "$T/ids")"
+		priv=$(sed -n 's/^private key \([^,]*\).*/\1/p' "$T/ids")
+		pub=$(sed -n 's/.*, public key \(.*\)$/\1/p' "$T/ids")
+		[ -n "$priv" ] || atf_fail "adopt $1: $(cat "$T/ids")"
+		case $1 in
+		ponly)	[ -z "$pub" ] ||
+			    atf_fail "ponly: a public key from nowhere" ;;
+		*)	[ -n "$pub" ] ||
+			    atf_fail "$1: no public key: $(cat "$T/ids")" ;;
+		esac
+		echo "$1 $2 $priv ${pub:--}" >>"$T/adopted"
+		[ $1 = rk ] && rk=$priv
+	done
+	atf_check -s exit:1 -e match:"adopted already, as $rk" \
+	    $SIGNERCTL adopt s1 id 01 owner bob
+	atf_check -s exit:1 -e match:"2 keys match" \
+	    -e match:'label "dup" CKA_ID 03 \(private, RSA\)' \
+	    -e match:'label "dup" CKA_ID 04 \(private, RSA\)' \
+	    $SIGNERCTL adopt s1 label dup owner alice
+	atf_check -s exit:1 -e match:"no CKA_ID" \
+	    $SIGNERCTL adopt s1 label noid owner alice
+	atf_check -s exit:1 -e match:"no private or secret key" \
+	    $SIGNERCTL adopt s1 label nothere owner alice
+	atf_check -s exit:1 -e match:"no pkcs11 signer" \
+	    $SIGNERCTL adopt s2 label rk owner alice
+	# A KMIP Name of the operator's choice.
+	atf_check -o match:"^private key .*, public key " \
+	    $SIGNERCTL adopt s1 id 03 owner alice name "dup three"
+
+	p11_run pkcs11_adopt.py $PORT "$T/pki" "$slot" "$T/adopted" \
+	    "$T/ponly.der"
+
+	# Every object that was there is still there, unchanged; the
+	# hsm:: keys are labelled with their key id, both halves.
+	p11_blocks >"$T/after"
+	comm -23 "$T/before" "$T/after" >"$T/changed"
+	[ -s "$T/changed" ] && atf_fail "token objects changed or gone:" \
+	    "$(cat "$T/changed")"
+	for k in mykey myec; do
+		[ "$(grep -c "label: *$k |" "$T/after")" -eq 2 ] ||
+		    atf_fail "not two token objects labelled $k"
+	done
+	grep -q "^Secret Key Object.*label: *myaes |" "$T/after" ||
+	    atf_fail "no token AES key labelled myaes"
+	# signerctl takes hsm:: ids too.
+	atf_check -o match:"destroyed" $SIGNERCTL destroy "hsm::$slot::myaes"
+	sd_stop
+}
+adopt_cleanup()
+{
+	sd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case ops
 	atf_add_test_case lacking
 	atf_add_test_case replay
+	atf_add_test_case adopt
 }
