@@ -7,8 +7,9 @@
  * the connection.  Checked:
  *  - the engine never hangs on it (bounded loop turns) nor exits;
  *  - every answer is a known record of its exact size, strings ended;
- *  - control_check accepts a message only with its exact payload, and
- *    a Unique Identifier to destroy only as signerd makes them;
+ *  - control_check accepts a message only with its exact payload, a
+ *    Unique Identifier to destroy only as signerd makes or takes them
+ *    (hsm::<slot>::<key id>), an adoption only with its strings ended;
  *  - the keystore still holds both objects, each either as it was or
  *    destroyed (never removed, never changed otherwise).
  */
@@ -65,6 +66,26 @@ engine_status_request(uint32_t id)
 void
 kmip_flush(void)
 {
+}
+
+/* Adoption: answered at once, as a failed KMIP item. */
+void
+kmip_adopt(const struct ctl_adopt *ca, kreq_done done, uint32_t arg)
+{
+	struct ttlv	*m, *it;
+
+	if (memchr(ca->signer, '\0', sizeof(ca->signer)) == NULL ||
+	    memchr(ca->owner, '\0', sizeof(ca->owner)) == NULL ||
+	    memchr(ca->name, '\0', sizeof(ca->name)) == NULL)
+		abort();
+	m = ttlv_new_structure(KMIP_TAG_RESPONSE_MESSAGE);
+	it = ttlv_add_structure(m, KMIP_TAG_BATCH_ITEM);
+	ttlv_add_enum(it, KMIP_TAG_RESULT_STATUS,
+	    KMIP_STATUS_OPERATION_FAILED);
+	ttlv_add_enum(it, KMIP_TAG_RESULT_REASON, KMIP_REASON_ITEM_NOT_FOUND);
+	ttlv_add_string(it, KMIP_TAG_RESULT_MESSAGE, "no such key");
+	done(arg, m);
+	ttlv_free(m);
 }
 
 /* No signer is ever linked here: each shows as not running. */
@@ -249,11 +270,30 @@ fuzz_check_one(const uint8_t *data, size_t size)
 			if (len != sizeof(m.id) || m.id[0] == '\0' ||
 			    memchr(m.id, '\0', sizeof(m.id)) == NULL)
 				abort();
+			if (strncmp(m.id, "hsm::", 5) == 0) {
+				if (strstr(m.id + 5, "::") == NULL)
+					abort();
+				break;
+			}
 			for (i = 0; m.id[i] != '\0'; i++)
 				if (strchr("abcdefghijklmnopqrstuvwxyz"
 				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-",
 				    m.id[i]) == NULL)
 					abort();
+			break;
+		case IMSG_CTL_ADOPT:
+			if (len != sizeof(m.adopt) ||
+			    memchr(m.adopt.signer, '\0',
+			    sizeof(m.adopt.signer)) == NULL ||
+			    memchr(m.adopt.owner, '\0',
+			    sizeof(m.adopt.owner)) == NULL ||
+			    memchr(m.adopt.name, '\0',
+			    sizeof(m.adopt.name)) == NULL ||
+			    m.adopt.owner[0] == '\0' ||
+			    (m.adopt.by != 1 && m.adopt.by != 2) ||
+			    m.adopt.len == 0 ||
+			    m.adopt.len > sizeof(m.adopt.value))
+				abort();
 			break;
 		case IMSG_CTL_SHOW_STATUS:
 		case IMSG_CTL_SHOW_SIGNERS:

@@ -4,9 +4,11 @@
  * them.  A request is either refused with a reason or parsed so that
  * every part it points to lies inside the payload, the parts fill the
  * payload exactly after the fixed record, none is over HSM_DATA_MAX and
- * the object id is NUL-terminated.
+ * the object id is NUL-terminated.  IMSG_HSM_FIND carries its value in
+ * the fixed record: the key part must lie there, 1 to HSM_FIND_VALUE_MAX
+ * bytes.
  *
- * Input: the first byte picks the type (0-2 the three key requests, else
+ * Input: the first byte picks the type (0-3 the four key requests, else
  * any other value from the next four bytes); the rest is the payload,
  * copied into a buffer of exactly its size so that ASan sees any read
  * past it.
@@ -42,7 +44,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint32_t	 types[] = {
-		IMSG_HSM_GENERATE, IMSG_HSM_IMPORT, IMSG_HSM_OP
+		IMSG_HSM_GENERATE, IMSG_HSM_IMPORT, IMSG_HSM_OP, IMSG_HSM_FIND
 	};
 	struct hsm_req		 r;
 	const char		*why = NULL;
@@ -52,7 +54,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return (0);
-	if (data[0] < 3) {
+	if (data[0] < 4) {
 		type = types[data[0]];
 		data++;
 		size--;
@@ -79,6 +81,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r.type != type || strnlen(r.id, sizeof(r.id)) >= sizeof(r.id))
 		abort();
 	switch (type) {
+	case IMSG_HSM_FIND:
+		if (len != sizeof(struct hsm_find) || r.data != NULL ||
+		    r.iv != NULL || r.aad != NULL || r.sig != NULL ||
+		    r.key != buf + offsetof(struct hsm_find, value) ||
+		    r.len_key == 0 || r.len_key > HSM_FIND_VALUE_MAX)
+			abort();
+		free(buf);
+		return (0);
 	case IMSG_HSM_GENERATE:
 		fixed = sizeof(struct hsm_generate);
 		break;

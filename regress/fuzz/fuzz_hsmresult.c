@@ -5,7 +5,10 @@
  * what follows the record, hand out parts that lie inside the input,
  * and leave its outputs alone when it refuses.  What it accepts is
  * re-encoded and must equal the input (but for the message, which is
- * terminated).
+ * terminated).  out1 and out2 of an accepted payload are also read as
+ * the answer to IMSG_HSM_FIND (hsm_found_parse): whole records, each
+ * one's lengths inside its arrays and its public key inside out2, the
+ * records copied unchanged but for the terminated reason.
  */
 #include <sys/types.h>
 
@@ -17,6 +20,41 @@
 #include "hsmmsg.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+static void	check_found(const uint8_t *, size_t, const uint8_t *, size_t);
+
+static void
+check_found(const uint8_t *o1, size_t l1, const uint8_t *o2, size_t l2)
+{
+	struct hsm_found	 fd[HSM_FIND_MAX], in;
+	size_t			 n = 99, i;
+	int			 ok, want;
+
+	want = l1 % sizeof(in) == 0 && l1 / sizeof(in) <= HSM_FIND_MAX;
+	for (i = 0; want && i < l1 / sizeof(in); i++) {
+		memcpy(&in, o1 + i * sizeof(in), sizeof(in));
+		want = (in.class == HSM_CLASS_PRIVATE ||
+		    in.class == HSM_CLASS_SECRET) &&
+		    in.len_ckid <= sizeof(in.ckid) &&
+		    in.len_label <= sizeof(in.label) &&
+		    in.len_ref <= sizeof(in.ref) &&
+		    (uint64_t)in.spki_off + in.spki_len <= l2;
+	}
+	ok = hsm_found_parse(o1, l1, o2, l2, fd, HSM_FIND_MAX, &n) == 0;
+	if (ok != want)
+		abort();
+	if (!ok)
+		return;
+	if (n != l1 / sizeof(in))
+		abort();
+	for (i = 0; i < n; i++) {
+		memcpy(&in, o1 + i * sizeof(in), sizeof(in));
+		in.why[sizeof(in.why) - 1] = '\0';
+		if (memchr(fd[i].why, '\0', sizeof(fd[i].why)) == NULL ||
+		    memcmp(&in, &fd[i], sizeof(in)) != 0)
+			abort();
+	}
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -66,6 +104,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    res.len_out3 != in.len_out3 ||
 	    memcmp(res.msg, in.msg, sizeof(res.msg) - 1) != 0)
 		abort();
+
+	check_found(o1, res.len_out1, o2, res.len_out2);
 
 	/* Encode again, as the signer would: the same bytes. */
 	if ((out = malloc(size)) == NULL)
