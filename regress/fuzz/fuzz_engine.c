@@ -19,6 +19,9 @@
  *	bit 5		the second signer is not ready
  *	bit 6		sent before the previous answers came (pipelined)
  *	bit 7		no default signer is configured
+ * "alice" is an admin; the second signer is a pkcs11 signer in slot 7
+ * whose token holds, for any label or CKA_ID asked for, one RSA key pair
+ * (hsm:: ids, adoption).
  * Every input starts on an empty keystore with identifiers counted from
  * 1 (arc4random_buf() below), so an input alone reproduces what it found:
  * the first object made is 00000000-0000-4000-8000-000000000001.
@@ -172,6 +175,12 @@ esigner_find(uint32_t id)
 void
 engine_status_request(uint32_t id)
 {
+}
+
+int
+engine_admin(const char *identity)
+{
+	return (strcmp(identity, "alice") == 0);
 }
 
 /* A missed deadline: the parent would restart the signer. */
@@ -464,6 +473,8 @@ fz_answer(struct fz_signer *s, struct imsg *imsg)
 	struct hsm_generate	 g;
 	struct hsm_import	 im;
 	struct hsm_op		 op;
+	struct hsm_find		 fd;
+	struct hsm_found	 found;
 	struct ibuf		 ib;
 	uint32_t		 id = imsg_get_id(imsg), kind;
 	size_t			 left, n;
@@ -507,6 +518,16 @@ fz_answer(struct fz_signer *s, struct imsg *imsg)
 			fz_fail("bad IMSG_HSM_OP");
 		kind = op.kind;
 		break;
+	case IMSG_HSM_FIND:
+		if (ibuf_get(&ib, &fd, sizeof(fd)) == -1 ||
+		    ibuf_size(&ib) != 0 ||
+		    memchr(fd.id, '\0', sizeof(fd.id)) == NULL ||
+		    (fd.by != HSM_FIND_LABEL && fd.by != HSM_FIND_ID) ||
+		    fd.len == 0 || fd.len > sizeof(fd.value) ||
+		    s->es.link.type != SIGNER_PKCS11)
+			fz_fail("bad IMSG_HSM_FIND");
+		kind = HSM_KEY_RSA;
+		break;
 	default:
 		fz_fail("the engine sent a signer imsg %u",
 		    imsg_get_type(imsg));
@@ -534,6 +555,24 @@ fz_answer(struct fz_signer *s, struct imsg *imsg)
 	}
 
 	switch (imsg_get_type(imsg)) {
+	case IMSG_HSM_FIND:
+		memset(&found, 0, sizeof(found));
+		found.class = HSM_CLASS_PRIVATE;
+		found.kind = HSM_KEY_RSA;
+		found.bits = 2048;
+		found.flags = HSM_FOUND_PUBOBJ | HSM_FOUND_SIGN;
+		found.len_ckid = 2;
+		found.ckid[0] = 1;
+		found.ckid[1] = fd.len;
+		found.len_label = fd.by == HSM_FIND_LABEL ? fd.len : 0;
+		memcpy(found.label, fd.value, found.len_label);
+		found.len_ref = 8;
+		memcpy(found.ref, "p11\x02\x01\x02\x01", 7);
+		found.ref[7] = fd.len;
+		found.spki_len = spki_len[HSM_KEY_RSA];
+		fz_result(s, id, 0, 0, &found, sizeof(found),
+		    spki[HSM_KEY_RSA], spki_len[HSM_KEY_RSA], NULL, 0);
+		return;
 	case IMSG_HSM_GENERATE:
 	case IMSG_HSM_IMPORT:
 		if (kind >= HSM_KEY_RSA && kind <= HSM_KEY_ED25519)
@@ -1005,7 +1044,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	for (i = 0; i < FZ_NSIGNERS; i++) {
 		signers[i].es.link.signer_id = i + 1;
-		signers[i].es.link.type = SIGNER_OPENSSL;
+		signers[i].es.link.type = i == 1 ? SIGNER_PKCS11 :
+		    SIGNER_OPENSSL;
+		if (i == 1)
+			(void)strlcpy(signers[i].es.status.detail, "token "
+			    "\"hsm2\" in slot 7, logged in",
+			    sizeof(signers[i].es.status.detail));
 		(void)strlcpy(signers[i].es.link.name, signer_names[i],
 		    sizeof(signers[i].es.link.name));
 		TAILQ_INSERT_TAIL(&engine->signers, &signers[i].es, entry);

@@ -371,6 +371,45 @@ seeds["item9-utf8"] = rec(ALICE, request(OP_CREATE, enum(0x420057, 2) +
                                              ttlv(0x42000a, 7, b"x\xffy"),
                                              integer(0x42000b, 1)))))
 
+# Issue 8: hsm::<slot>::<key id> ids and adoption by Locate, on the
+# second signer (a pkcs11 signer in slot 7); alice is an admin, bob not.
+def hsm_ckp(uid_, where=0x42001f):
+    u = attribute("Unique Identifier", text(0x42000b, uid_))
+    if where == 0x42001f:
+        return structure(0x42001f, alg_len(4, 2048), u)
+    return structure(0x42001f, alg_len(4, 2048)) + structure(where, u)
+
+
+def hsm_locate(uid_):
+    return attribute("Unique Identifier", text(0x42000b, uid_))
+
+
+seeds["hsm-ids"] = b"".join([
+    rec(ALICE | SECOND, request(OP_CKP, hsm_ckp("hsm::7::mykey"))),
+    rec(ALICE, request(OP_ACTIVATE, text(T_UID, "hsm::7::mykey"))),
+    rec(ALICE, request(OP_SIGN, text(T_UID, "hsm::7::mykey") + rsa_params +
+                       data(0x4200c2, doc))),
+    rec(ALICE, request(OP_GET, text(T_UID, "hsm::7::mykey_pk"))),
+    rec(ALICE, request(OP_GET, text(T_UID, "hsm::7::mykey"))),
+    rec(BOB, request(OP_CKP, hsm_ckp("hsm::7::bobs"))),
+    rec(ALICE, request(OP_CKP, hsm_ckp("hsm::8::x"))),
+    rec(ALICE, request(OP_CKP, hsm_ckp("hsm::7::a:b"))),
+    rec(ALICE, request(OP_CKP, hsm_ckp("hsm::7::y", 0x42006e))),
+    rec(ALICE, request(OP_CREATE, aes(256, 12, attribute(
+        "Unique Identifier", text(0x42000b, "hsm::7::aes"))))),
+])
+seeds["hsm-adopt"] = b"".join([
+    rec(BOB, request(OP_LOCATE, hsm_locate("hsm::7::opendnssec"))),
+    rec(ALICE, request(OP_LOCATE, hsm_locate("hsm::7::opendnssec"))),
+    rec(ALICE, request(OP_LOCATE, hsm_locate("hsm::7::opendnssec"))),
+    rec(ALICE, request(OP_SIGN, text(T_UID, "hsm::7::opendnssec") +
+                       rsa_params + data(0x4200c2, doc))),
+    rec(ALICE, request(OP_LOCATE, hsm_locate("hsm::7::other") +
+                       attribute("Object Type", enum(0x42000b, 4)))),
+    rec(ALICE | ERROR, request(OP_LOCATE, hsm_locate("hsm::7::err"))),
+    rec(ALICE | MALFORMED, request(OP_LOCATE, hsm_locate("hsm::7::bad"))),
+])
+
 out = sys.argv[1]
 os.makedirs(out, exist_ok=True)
 for k, v in seeds.items():
