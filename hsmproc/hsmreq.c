@@ -277,7 +277,7 @@ hsm_handle(struct hsm *h, const struct hsm_req *req, struct hsm_res *res)
 		break;
 	case IMSG_HSM_FIND:
 		fn = h->be->find;
-		what = "adopting keys (a pkcs11 signer does)";
+		what = "finding keys in a token";
 		break;
 	}
 	if (fn == NULL) {

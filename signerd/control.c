@@ -46,6 +46,7 @@ static int		 control_damaged_one(const struct ks_object *, void *);
 static void		 control_destroy(struct ctl_conn *, const char *);
 static void		 control_adopt(struct ctl_conn *, struct ctl_adopt *);
 static void		 control_adopt_done(uint32_t, const struct ttlv *);
+static int		 control_text_ok(const char *);
 static void		 control_signers_timeout(int, short, void *);
 static int		 eproc_cmp(const void *, const void *);
 static const struct proc_info **control_sorted_procs(size_t *);
@@ -211,6 +212,19 @@ control_parent_result(uint32_t id, struct imsg *imsg)
 	    sizeof(res));
 }
 
+/* A terminated string of UTF-8 without control characters. */
+static int
+control_text_ok(const char *s)
+{
+	const uint8_t	*p = (const uint8_t *)s;
+	size_t		 len = strlen(s), n;
+
+	for (; len > 0; p += n, len -= n)
+		if ((n = utf8_char(p, len)) == 0 || utf8_control(p, n))
+			return (0);
+	return (1);
+}
+
 /*
  * Check one message from signerctl: its version, type and exact payload.
  * CTL_MSG_OK fills m; CTL_MSG_VERSION is answered; CTL_MSG_BAD closes
@@ -221,8 +235,6 @@ control_check(uint32_t type, uint32_t peerid, const void *data, size_t len,
     struct ctl_msg *m)
 {
 	struct ctl_adopt	*ca;
-	const uint8_t		*p;
-	size_t			 i;
 
 	memset(m, 0, sizeof(*m));
 	if (peerid != IMSG_VERSION)
@@ -268,11 +280,9 @@ control_check(uint32_t type, uint32_t peerid, const void *data, size_t len,
 		    ca->len > sizeof(ca->value))
 			return (CTL_MSG_BAD);
 		/* Text that ends up in the keystore and in logs. */
-		for (i = 0; i < 2; i++) {
-			p = (const uint8_t *)(i == 0 ? ca->owner : ca->name);
-			if (utf8_control(p, strlen((const char *)p)))
-				return (CTL_MSG_BAD);
-		}
+		if (!control_text_ok(ca->signer) ||
+		    !control_text_ok(ca->owner) || !control_text_ok(ca->name))
+			return (CTL_MSG_BAD);
 		return (CTL_MSG_OK);
 	}
 	return (CTL_MSG_BAD);

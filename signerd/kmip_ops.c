@@ -70,6 +70,7 @@ static int		 adopt_seen(const struct ks_object *, void *);
 static enum kop_ret	 locate_hsm(struct kreq *, const char *);
 static const char	*kop_slot_signer(struct kreq *, unsigned long long);
 static const char	*kop_kind_name(uint32_t);
+static void		 kop_label(const struct hsm_found *, char *, size_t);
 static int		 kop_hsm_ids(struct kreq *, const struct ttlv *,
 			    const struct ttlv *, const struct ttlv *, char *,
 			    const char **);
@@ -938,6 +939,28 @@ struct adopt_scan {
 	char		 id[KS_ID_MAX];
 };
 
+/*
+ * A token key's label as text for a Name or a message: the token's bytes
+ * need not be UTF-8, and a control or invalid byte becomes '?'.
+ */
+static void
+kop_label(const struct hsm_found *f, char *buf, size_t size)
+{
+	const uint8_t	*p = (const uint8_t *)f->label;
+	size_t		 len = f->len_label, n, o = 0;
+
+	for (; len > 0 && o + 4 < size; p += n, len -= n) {
+		if ((n = utf8_char(p, len)) == 0 || utf8_control(p, n)) {
+			buf[o++] = '?';
+			n = n == 0 ? 1 : n;
+			continue;
+		}
+		memcpy(buf + o, p, n);
+		o += n;
+	}
+	buf[o] = '\0';
+}
+
 static const char *
 kop_kind_name(uint32_t kind)
 {
@@ -1225,6 +1248,7 @@ adopt_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 	struct adopt_scan	 as;
 	char			 list[sizeof(r->item_msg)], label[KS_NAME_MAX];
 	char			 hex[2 * HSM_CKID_MAX + 1], pkid[KS_ID_MAX];
+	struct ks_object	 o;
 	const char		*name;
 	size_t			 n, i, j, off;
 	uint32_t		 alg;
@@ -1253,9 +1277,9 @@ adopt_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 				(void)snprintf(hex + 2 * j, 3, "%02x",
 				    fd[i].ckid[j]);
 			hex[2 * fd[i].len_ckid] = '\0';
+			kop_label(&fd[i], label, 36);
 			off += snprintf(list + off, sizeof(list) - off,
-			    " label \"%.*s\" CKA_ID %s (%s, %s);",
-			    (int)MIN(fd[i].len_label, 32), fd[i].label,
+			    " label \"%s\" CKA_ID %s (%s, %s);", label,
 			    fd[i].len_ckid > 0 ? hex : "none",
 			    fd[i].class == HSM_CLASS_PRIVATE ? "private" :
 			    "secret", fd[i].kind != 0 ?
@@ -1266,10 +1290,11 @@ adopt_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "%s", list);
 		return (KOP_DONE);
 	}
+	kop_label(f, label, sizeof(label));
 	if (f->len_ref == 0 || f->kind == 0) {
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "the token key "
-		    "labelled \"%.*s\" cannot be adopted: %s",
-		    (int)MIN(f->len_label, 64), f->label, f->why);
+		    "labelled \"%.64s\" cannot be adopted: %s", label,
+		    f->why);
 		return (KOP_DONE);
 	}
 	memset(&as, 0, sizeof(as));
@@ -1291,11 +1316,8 @@ adopt_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 	if (r->done != NULL && r->adopt.name[0] != '\0') {
 		strterm(r->adopt.name, sizeof(r->adopt.name));
 		name = r->adopt.name;
-	} else {
-		memcpy(label, f->label, f->len_label);
-		label[f->len_label] = '\0';
+	} else
 		name = label;
-	}
 	switch (f->kind) {
 	case HSM_KEY_RSA:
 		alg = KMIP_ALG_RSA;
@@ -1321,6 +1343,14 @@ adopt_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 		if (r->obj.id[0] != '\0') {
 			(void)strlcpy(pkid, r->obj.id, sizeof(pkid));
 			(void)strlcat(pkid, KS_PUB_SUFFIX, sizeof(pkid));
+			/* Checked before anything is saved. */
+			memset(&o, 0, sizeof(o));
+			if (ks_get(engine->ks, pkid, &o) != 1) {
+				ks_object_clear(&o);
+				kreq_fail(r, KMIP_REASON_OBJECT_ALREADY_EXISTS,
+				    "%s exists already", pkid);
+				return (KOP_DONE);
+			}
 		} else if (ks_new_id(engine->ks, pkid, sizeof(pkid)) == -1) {
 			kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "keystore: "
 			    "%s", ks_error(engine->ks));

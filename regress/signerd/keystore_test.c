@@ -308,6 +308,48 @@ ATF_TC_BODY(scan, tc)
 	ks_close(ks);
 }
 
+/* Ids a client may be given: signerd's own, or hsm::<slot>::<key id>. */
+ATF_TC_WITHOUT_HEAD(ids);
+ATF_TC_BODY(ids, tc)
+{
+	static const char	*good[] = {
+		"00000000-0000-4000-8000-000000000001", "abc-DEF-9",
+		"hsm::0::k", "hsm::1234567890::my.key_1-x",
+		"hsm::1::aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	};
+	static const char	*bad[] = {
+		"", "a:b", "a b", "hsm::", "hsm::1", "hsm::1::", "hsm::x::k",
+		"hsm:1::k", "hsm::1:k", "hsm::1::a:b", "hsm::1::a b",
+		"hsm::-1::k", "hsm::12345678901234567890::k",
+		"hsm::1::aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		"HSM::1::k"
+	};
+	struct keystore		*ks;
+	struct ks_object	 o;
+	unsigned long long	 slot = 0;
+	const char		*k = NULL;
+	size_t			 i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ATF_CHECK_MSG(ks_id_valid(good[i]), "%s refused", good[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ATF_CHECK_MSG(!ks_id_valid(bad[i]), "%s taken", bad[i]);
+	ATF_REQUIRE(ks_hsm_id("hsm::42::key.1", &slot, &k) == 0);
+	ATF_CHECK_EQ(slot, 42);
+	ATF_CHECK_STREQ(k, "key.1");
+
+	/* The keystore takes no other id. */
+	ks = open_ks(":memory:");
+	ATF_REQUIRE(ks_begin(ks) == 0);
+	make_obj(ks, &o, "alice", 2, 3);
+	strlcpy(o.id, "a:b", sizeof(o.id));
+	ATF_CHECK(ks_insert(ks, &o, NULL, 0) == -1);
+	strlcpy(o.id, "hsm::7::k", sizeof(o.id));
+	ATF_CHECK(ks_insert(ks, &o, NULL, 0) == 0);
+	ATF_REQUIRE(ks_commit(ks) == 0);
+	ks_close(ks);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, roundtrip);
@@ -316,5 +358,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, kill9);
 	ATF_TP_ADD_TC(tp, bad_file);
 	ATF_TP_ADD_TC(tp, scan);
+	ATF_TP_ADD_TC(tp, ids);
 	return (atf_no_error());
 }
