@@ -1,16 +1,29 @@
 #!/bin/sh
 #
 # bench.sh [OBJDIR]: `make bench`.  Start signerd on 127.0.0.1 (a free
-# port) with a software signer "soft" as the default, in a temporary
-# state directory, and run regress/bench/kmipbench against it: Sign
-# (RSA-2048, P-256, Ed25519) at c=1 b=1, c=4 b=1 and c=4 b=16, durable
-# Create AES-256 and Get at c=4.  Every process started here is stopped
-# by its pid and the state directory removed, also on failure.
+# port) in a temporary state directory and measure it with
+# regress/bench/kmipbench, in parts (BENCH_PARTS, default "soft hsm"):
+#
+# soft	a software signer "soft" as the default: Sign (RSA-2048, P-256,
+#	Ed25519) at c=1 b=1, c=4 b=1 and c=4 b=16, durable Create AES-256
+#	and Get at c=4; signatures against raw OpenSSL (kmipbench).
+# hsm	a pkcs11 signer "hsm" (a SoftHSM2 token made here) as the default,
+#	restarted with `sessions S` for S in BENCH_SESSIONS (1 2 4): Sign
+#	of a key made in the token through KMIP, with S connections and
+#	batches of BENCH_BATCHES (1 16) items, each run followed by a run
+#	of regress/bench/p11bench (the raw C_Sign rate: S threads, one
+#	session each, on the same key in the same token); a table of
+#	ops/s, p50, p99 and the ratio to raw, medians of the runs.
+#
+# Every process started here is stopped by its pid and the state
+# directory removed, also on failure.
 #
 # Environment: BENCH_SECONDS (per run, default 2), BENCH_RUNS (default
-# 3), BENCH_WARMUP (default 1), BENCH_OPS (default: all operations),
-# BENCH_ARGS (more kmipbench options, e.g. "-p 4"), BENCH_KEEP=1 (keep
-# the state directory, with the daemon's log).
+# 3), BENCH_WARMUP (default 1), BENCH_PARTS, BENCH_OPS (soft: default
+# all operations), BENCH_HSM_OPS (hsm: default the three signatures),
+# BENCH_SESSIONS, BENCH_BATCHES, BENCH_ARGS (more kmipbench options,
+# e.g. "-p 4"), BENCH_KEEP=1 (keep the state directory, with the
+# daemon's log).
 
 set -u
 O=${1:-obj}
@@ -21,18 +34,39 @@ case $O in
 esac
 BIN=$O/bin
 BENCH=$O/regress/bench/kmipbench
+P11BENCH=$O/regress/bench/p11bench
+MODULE=/usr/lib/softhsm/libsofthsm2.so
 SECS=${BENCH_SECONDS:-2}
 RUNS=${BENCH_RUNS:-3}
 WARM=${BENCH_WARMUP:-1}
+PARTS=${BENCH_PARTS:-"soft hsm"}
 OPS=${BENCH_OPS:-"sign-rsa2048 sign-p256 sign-ed25519 create-aes256 get"}
+HSM_OPS=${BENCH_HSM_OPS:-"sign-rsa2048 sign-p256 sign-ed25519"}
+SESSIONS=${BENCH_SESSIONS:-"1 2 4"}
+BATCHES=${BENCH_BATCHES:-"1 16"}
 
 for f in "$BIN/signerd" "$BIN/signerctl" "$BIN/signerd-hsm" \
-    "$BIN/signerd-frontend" "$BENCH"; do
+    "$BIN/signerd-frontend" "$BENCH" "$P11BENCH"; do
 	if [ ! -x "$f" ]; then
 		echo "bench: $f missing: make all first" >&2
 		exit 1
 	fi
 done
+for p in $PARTS; do
+	case $p in
+	soft|hsm) ;;
+	*)	echo "bench: unknown part $p (soft, hsm)" >&2
+		exit 1 ;;
+	esac
+done
+case " $PARTS " in
+*" hsm "*)
+	if [ ! -r "$MODULE" ] || ! command -v softhsm2-util >/dev/null; then
+		echo "bench: the hsm part needs SoftHSM2 ($MODULE)" >&2
+		exit 1
+	fi
+	;;
+esac
 if [ "$(id -u)" -ne 0 ]; then
 	echo "bench: signerd starts as root (it drops privileges itself)" >&2
 	exit 1
@@ -44,14 +78,10 @@ PARENT=
 CHILD=
 : >"$T/pids"
 
-# Kill what is left of the recorded pids, if they still are ours.
-cleanup()
+# Stop the daemon: SIGTERM to its parent, SIGKILL after 5 s; then what
+# is left of its recorded children, if they still are signerd's.
+daemon_stop()
 {
-	trap - EXIT INT TERM HUP
-	if [ -n "$CHILD" ] && kill -0 "$CHILD" 2>/dev/null; then
-		kill -TERM "$CHILD" 2>/dev/null
-		wait "$CHILD" 2>/dev/null
-	fi
 	if [ -n "$PARENT" ] && kill -0 "$PARENT" 2>/dev/null; then
 		kill -TERM "$PARENT" 2>/dev/null
 		i=0
@@ -66,11 +96,23 @@ cleanup()
 		fi
 		wait "$PARENT" 2>/dev/null
 	fi
+	PARENT=
 	for p in $(sort -u "$T/pids"); do
 		if grep -q signerd "/proc/$p/cmdline" 2>/dev/null; then
 			kill -KILL "$p" 2>/dev/null
 		fi
 	done
+	: >"$T/pids"
+}
+
+cleanup()
+{
+	trap - EXIT INT TERM HUP
+	if [ -n "$CHILD" ] && kill -0 "$CHILD" 2>/dev/null; then
+		kill -TERM "$CHILD" 2>/dev/null
+		wait "$CHILD" 2>/dev/null
+	fi
+	daemon_stop
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
 		echo "bench: state kept in $T"
 	else
@@ -87,7 +129,11 @@ fail()
 	exit 1
 }
 
-sh "$top/etc/mkstate.sh" "$T" >"$T/mkstate.log" 2>&1 ||
+case " $PARTS " in
+*" hsm "*)	tokens=hsm ;;
+*)		tokens= ;;
+esac
+sh "$top/etc/mkstate.sh" "$T" $tokens >"$T/mkstate.log" 2>&1 ||
     fail "mkstate.sh: $(cat "$T/mkstate.log")"
 export SOFTHSM2_CONF="$T/softhsm2.conf"
 export SIGNERD_LIBEXEC="$BIN"
@@ -104,7 +150,10 @@ while :; do
 	[ $i -lt 50 ] || fail "no free port found"
 done
 
-cat >"$T/signerd.conf" <<EOT
+# conf_write SIGNER-BLOCK DEFAULT: the configuration, with that signer.
+conf_write()
+{
+	cat >"$T/signerd.conf" <<EOT
 user "_signerd"
 chroot "$T/empty"
 control socket "$CTL"
@@ -115,57 +164,185 @@ listen on 127.0.0.1 port $PORT tls {
 	key "$T/pki/server.key"
 	client ca "$T/pki/ca.crt"
 }
-signer "soft" openssl {
-	kek file "$T/kek"
-}
-default signer "soft"
+$1
+default signer "$2"
 EOT
+}
 
-"$BIN/signerd" -d -f "$T/signerd.conf" >"$T/log" 2>&1 &
-PARENT=$!
-echo "$PARENT" >>"$T/pids"
+# daemon_start SIGNER: start signerd, wait until the signer is ready.
+daemon_start()
+{
+	"$BIN/signerd" -d -f "$T/signerd.conf" >>"$T/log" 2>&1 &
+	PARENT=$!
+	echo "$PARENT" >>"$T/pids"
+	i=0
+	while :; do
+		kill -0 "$PARENT" 2>/dev/null || fail "signerd exited"
+		if "$BIN/signerctl" -s "$CTL" show signers >"$T/signers" \
+		    2>/dev/null && [ "$(awk -v s="$1" \
+		    'NR > 1 && $1 == s && $5 == "ready"' "$T/signers" |
+		    wc -l)" -eq 1 ]; then
+			break
+		fi
+		i=$((i + 1))
+		[ $i -lt 100 ] || fail "signer $1 not ready within 10 s"
+		sleep 0.1
+	done
+	"$BIN/signerctl" -s "$CTL" show status |
+	    awk 'NR > 1 && $3 > 0 { print $3 }' >>"$T/pids"
+}
 
-i=0
-while :; do
-	kill -0 "$PARENT" 2>/dev/null || fail "signerd exited"
-	if "$BIN/signerctl" -s "$CTL" show signers >"$T/signers" 2>/dev/null &&
-	    [ "$(awk 'NR > 1 && $1 == "soft" && $5 == "ready"' \
-	    "$T/signers" | wc -l)" -eq 1 ]; then
-		break
-	fi
-	i=$((i + 1))
-	[ $i -lt 100 ] || fail "signer not ready within 10 s"
-	sleep 0.1
-done
-"$BIN/signerctl" -s "$CTL" show status |
-    awk 'NR > 1 && $3 > 0 { print $3 }' >>"$T/pids"
+# limit: seconds one kmipbench or p11bench may take, 30 s more than
+# planned.
+limit=$((30 + (WARM + RUNS * (SECS + 2)) * 2))
 
-echo "signerd on 127.0.0.1 port $PORT ($(nproc) CPUs); $RUNS runs of" \
-    "$SECS s after $WARM s of warm-up"
-
-# bench OP CLIENTS BATCH: one kmipbench, at most 30 s more than planned.
+# bench OP CLIENTS BATCH [OPTION...]: one kmipbench of KRUNS runs.
 status=0
+KRUNS=$RUNS
 bench()
 {
-	limit=$((30 + (WARM + RUNS * (SECS + 2)) * 2))
-	timeout "$limit" "$BENCH" -k "$T/pki" -s 127.0.0.1 -o "$1" -c "$2" \
-	    -b "$3" -t "$SECS" -r "$RUNS" -w "$WARM" ${BENCH_ARGS:-} "$PORT" &
+	op=$1
+	c=$2
+	b=$3
+	shift 3
+	timeout "$limit" "$BENCH" -k "$T/pki" -s 127.0.0.1 -o "$op" -c "$c" \
+	    -b "$b" -t "$SECS" -r "$KRUNS" -w "$WARM" ${BENCH_ARGS:-} "$@" \
+	    "$PORT" &
 	CHILD=$!
 	wait "$CHILD" || status=1
 	CHILD=
 	kill -0 "$PARENT" 2>/dev/null || fail "signerd exited"
 }
 
-for op in $OPS; do
-	case $op in
-	sign-*)
-		bench "$op" 1 1
-		bench "$op" 4 1
-		bench "$op" 4 16
-		;;
-	*)
-		bench "$op" 4 1
-		;;
+# p11run OP THREADS LABEL: one p11bench run on the token, into $T/p11.
+# p11bench runs as root: the token's files stay the signer's.
+p11run()
+{
+	timeout "$limit" "$P11BENCH" -m "$MODULE" -k hsm -P "$T/hsm.pin" \
+	    -o "$1" -T "$2" -l "$3" -t "$SECS" -r 1 -w "$WARM" >"$T/p11" &
+	CHILD=$!
+	wait "$CHILD" || status=1
+	CHILD=
+	chown -R _signerd_hsm "$T/tokens"
+}
+
+# The median line of a kmipbench or p11bench output (stdin): "ops p50
+# p99".
+result()
+{
+	awk '/median of/ { for (i = 2; i <= NF; i++) {
+		if ($i == "ops/s") r = $(i - 1)
+		if ($i == "p50") a = $(i + 1)
+		if ($i == "p99") b = $(i + 1)
+	} } END { if (r != "") print r, a, b }'
+}
+
+# median FILE COLUMN: the median of a column of numbers.
+median()
+{
+	awk -v c="$2" '{ print $c }' "$1" | sort -g | awk '{ v[NR] = $1 }
+	    END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
+	    else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+soft_part()
+{
+	conf_write "signer \"soft\" openssl {
+	kek file \"$T/kek\"
+}" soft
+	daemon_start soft
+	echo "signerd on 127.0.0.1 port $PORT ($(nproc) CPUs), software" \
+	    "signer; $RUNS runs of $SECS s after $WARM s of warm-up"
+	for op in $OPS; do
+		case $op in
+		sign-*)
+			bench "$op" 1 1
+			bench "$op" 4 1
+			bench "$op" 4 16
+			;;
+		*)
+			bench "$op" 4 1
+			;;
+		esac
+	done
+	daemon_stop
+}
+
+# One daemon per number of sessions, on the same token and keystore:
+# the keys are made once, through KMIP, in the token.  Each kmipbench
+# run (c = S connections) is followed by a p11bench run (S threads) on
+# the same key, so that both see the same machine; medians of the runs.
+hsm_part()
+{
+	: >"$T/table"
+	for s in $SESSIONS; do
+		conf_write "signer \"hsm\" pkcs11 {
+	module \"$MODULE\"
+	token \"hsm\"
+	pin file \"$T/hsm.pin\"
+	sessions $s
+}" hsm
+		daemon_start hsm
+		echo "signerd on 127.0.0.1 port $PORT ($(nproc) CPUs)," \
+		    "pkcs11 signer (SoftHSM2) with sessions $s; $RUNS runs" \
+		    "of $SECS s after $WARM s of warm-up, each beside raw" \
+		    "C_Sign with $s threads"
+		for op in $HSM_OPS; do
+			if [ ! -s "$T/key.$op" ]; then
+				timeout 120 "$BENCH" -k "$T/pki" -s 127.0.0.1 \
+				    -o "$op" -S "$PORT" >"$T/key.$op" ||
+				    fail "$op: no key made in the token"
+			fi
+			key=$(cat "$T/key.$op")
+			for b in $BATCHES; do
+				: >"$T/runs.kmip"
+				: >"$T/runs.raw"
+				r=0
+				while [ $r -lt "$RUNS" ]; do
+					r=$((r + 1))
+					KRUNS=1
+					bench "$op" "$s" "$b" -R -i "$key" \
+					    >"$T/kmip"
+					KRUNS=$RUNS
+					p11run "$op" "$s" "$key"
+					grep -h -e 'median of' -e ERROR \
+					    "$T/kmip" "$T/p11" | sed 's/^/  /'
+					result <"$T/kmip" >>"$T/runs.kmip"
+					result <"$T/p11" >>"$T/runs.raw"
+				done
+				set -- $(median "$T/runs.kmip" 1) \
+				    $(median "$T/runs.kmip" 2) \
+				    $(median "$T/runs.kmip" 3) \
+				    $(median "$T/runs.raw" 1) \
+				    $(median "$T/runs.raw" 2) \
+				    $(median "$T/runs.raw" 3)
+				ratio=$(awk -v k="$1" -v r="$4" 'BEGIN {
+				    if (r + 0 > 0) printf "%.2f", k / r
+				    else print "-" }')
+				line=$(printf "%-13s %2s %3s %8s %7s %7s %8s %7s %7s %6s" \
+				    "$op" "$s" "$b" "$1" "$2" "$3" "$4" "$5" \
+				    "$6" "$ratio")
+				echo "$line" >>"$T/table"
+				echo "$op sessions=$s c=$s b=$b: $1 ops/s p50" \
+				    "$2 ms p99 $3 ms; raw C_Sign t=$s $4/s;" \
+				    "ratio $ratio (medians of $RUNS)"
+			done
+		done
+		daemon_stop
+	done
+	echo
+	echo "pkcs11 signer (SoftHSM2) through KMIP/TLS/privsep against raw" \
+	    "C_Sign, S sessions = S connections = S threads; medians of" \
+	    "$RUNS runs; ms per request (signerd) or per signature (raw)"
+	printf "%-13s %2s %3s %8s %7s %7s %8s %7s %7s %6s\n" op S b ops/s \
+	    p50 p99 raw/s p50 p99 ratio
+	cat "$T/table"
+}
+
+for p in $PARTS; do
+	case $p in
+	soft)	soft_part ;;
+	hsm)	hsm_part ;;
 	esac
 done
 [ $status -eq 0 ] || echo "bench: some runs failed (see above)" >&2
