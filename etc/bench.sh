@@ -15,13 +15,26 @@
 #	session each, on the same key in the same token); a table of
 #	ops/s, p50, p99 and the ratio to raw, medians of the runs.
 #
+# profile	(not by default) where the time of a Sign goes on the pkcs11
+#	signer with sessions 1: signerd under valgrind --tool=callgrind
+#	(its seccomp filter left out by regress/bench/nosandbox.so, which
+#	valgrind needs), twice per operation, with BENCH_PROFILE_N1 (50)
+#	and BENCH_PROFILE_N2 (250) Sign requests from one connection; the
+#	difference divided by the difference of the counts is what one
+#	request costs each process in instructions, without the start-up;
+#	the signer's share is split into C_SignInit+C_Sign (the token's
+#	work, as p11bench measures it) and the rest; then the functions
+#	that cost each process most per request.
+#
 # Every process started here is stopped by its pid and the state
 # directory removed, also on failure.
 #
 # Environment: BENCH_SECONDS (per run, default 2), BENCH_RUNS (default
 # 3), BENCH_WARMUP (default 1), BENCH_PARTS, BENCH_OPS (soft: default
 # all operations), BENCH_HSM_OPS (hsm: default the three signatures),
-# BENCH_SESSIONS, BENCH_BATCHES, BENCH_ARGS (more kmipbench options,
+# BENCH_SESSIONS, BENCH_BATCHES, BENCH_PROFILE_OPS (default sign-p256
+# sign-ed25519 sign-rsa2048), BENCH_PROFILE_N1, BENCH_PROFILE_N2,
+# BENCH_ARGS (more kmipbench options,
 # e.g. "-p 4"), BENCH_KEEP=1 (keep the state directory, with the
 # daemon's log).
 
@@ -44,6 +57,10 @@ OPS=${BENCH_OPS:-"sign-rsa2048 sign-p256 sign-ed25519 create-aes256 get"}
 HSM_OPS=${BENCH_HSM_OPS:-"sign-rsa2048 sign-p256 sign-ed25519"}
 SESSIONS=${BENCH_SESSIONS:-"1 2 4"}
 BATCHES=${BENCH_BATCHES:-"1 16"}
+PROF_OPS=${BENCH_PROFILE_OPS:-"sign-p256 sign-ed25519 sign-rsa2048"}
+PROF_N1=${BENCH_PROFILE_N1:-50}
+PROF_N2=${BENCH_PROFILE_N2:-250}
+NOSANDBOX=$O/regress/bench/nosandbox.so
 
 for f in "$BIN/signerd" "$BIN/signerctl" "$BIN/signerd-hsm" \
     "$BIN/signerd-frontend" "$BENCH" "$P11BENCH"; do
@@ -54,15 +71,30 @@ for f in "$BIN/signerd" "$BIN/signerctl" "$BIN/signerd-hsm" \
 done
 for p in $PARTS; do
 	case $p in
-	soft|hsm) ;;
-	*)	echo "bench: unknown part $p (soft, hsm)" >&2
+	soft|hsm|profile) ;;
+	*)	echo "bench: unknown part $p (soft, hsm, profile)" >&2
 		exit 1 ;;
 	esac
 done
 case " $PARTS " in
-*" hsm "*)
+*" profile "*)
+	if ! command -v valgrind >/dev/null ||
+	    ! command -v callgrind_annotate >/dev/null ||
+	    [ ! -r "$NOSANDBOX" ]; then
+		echo "bench: the profile part needs valgrind and" \
+		    "$NOSANDBOX" >&2
+		exit 1
+	fi
+	if [ "$PROF_N2" -le "$PROF_N1" ]; then
+		echo "bench: BENCH_PROFILE_N2 must exceed BENCH_PROFILE_N1" >&2
+		exit 1
+	fi
+	;;
+esac
+case " $PARTS " in
+*" hsm "*|*" profile "*)
 	if [ ! -r "$MODULE" ] || ! command -v softhsm2-util >/dev/null; then
-		echo "bench: the hsm part needs SoftHSM2 ($MODULE)" >&2
+		echo "bench: the hsm and profile parts need SoftHSM2 ($MODULE)" >&2
 		exit 1
 	fi
 	;;
@@ -78,19 +110,22 @@ PARENT=
 CHILD=
 : >"$T/pids"
 
-# Stop the daemon: SIGTERM to its parent, SIGKILL after 5 s; then what
-# is left of its recorded children, if they still are signerd's.
+# Stop the daemon: SIGTERM to its parent, SIGKILL after STOPWAIT s
+# (5; more under valgrind); then what is left of its recorded children,
+# if they still are signerd's.
+STOPWAIT=5
 daemon_stop()
 {
 	if [ -n "$PARENT" ] && kill -0 "$PARENT" 2>/dev/null; then
 		kill -TERM "$PARENT" 2>/dev/null
 		i=0
-		while kill -0 "$PARENT" 2>/dev/null && [ $i -lt 50 ]; do
+		while kill -0 "$PARENT" 2>/dev/null &&
+		    [ $i -lt $((STOPWAIT * 10)) ]; do
 			sleep 0.1
 			i=$((i + 1))
 		done
 		if kill -0 "$PARENT" 2>/dev/null; then
-			echo "bench: signerd ignored SIGTERM for 5 s:" \
+			echo "bench: signerd ignored SIGTERM for $STOPWAIT s:" \
 			    "SIGKILL" >&2
 			kill -KILL "$PARENT" 2>/dev/null
 		fi
@@ -130,7 +165,7 @@ fail()
 }
 
 case " $PARTS " in
-*" hsm "*)	tokens=hsm ;;
+*" hsm "*|*" profile "*)	tokens=hsm ;;
 *)		tokens= ;;
 esac
 sh "$top/etc/mkstate.sh" "$T" $tokens >"$T/mkstate.log" 2>&1 ||
@@ -169,23 +204,30 @@ default signer "$2"
 EOT
 }
 
-# daemon_start SIGNER: start signerd, wait until the signer is ready.
+# daemon_start SIGNER [COMMAND...]: start signerd (under the command,
+# e.g. valgrind, which runs it in its own process), wait until the
+# signer is ready: 10 s, or 120 s under a command.
 daemon_start()
 {
-	"$BIN/signerd" -d -f "$T/signerd.conf" >>"$T/log" 2>&1 &
+	s0=$1
+	shift
+	"$@" "$BIN/signerd" -d -f "$T/signerd.conf" >>"$T/log" 2>&1 &
 	PARENT=$!
 	echo "$PARENT" >>"$T/pids"
 	i=0
+	wait_max=100
+	[ $# -gt 0 ] && wait_max=1200
 	while :; do
 		kill -0 "$PARENT" 2>/dev/null || fail "signerd exited"
 		if "$BIN/signerctl" -s "$CTL" show signers >"$T/signers" \
-		    2>/dev/null && [ "$(awk -v s="$1" \
+		    2>/dev/null && [ "$(awk -v s="$s0" \
 		    'NR > 1 && $1 == s && $5 == "ready"' "$T/signers" |
 		    wc -l)" -eq 1 ]; then
 			break
 		fi
 		i=$((i + 1))
-		[ $i -lt 100 ] || fail "signer $1 not ready within 10 s"
+		[ $i -lt $wait_max ] ||
+		    fail "signer $s0 not ready within $((wait_max / 10)) s"
 		sleep 0.1
 	done
 	"$BIN/signerctl" -s "$CTL" show status |
@@ -268,6 +310,27 @@ soft_part()
 	daemon_stop
 }
 
+# hsm_conf SESSIONS: the pkcs11 signer "hsm" as the default signer.
+hsm_conf()
+{
+	conf_write "signer \"hsm\" pkcs11 {
+	module \"$MODULE\"
+	token \"hsm\"
+	pin file \"$T/hsm.pin\"
+	sessions $1
+}" hsm
+}
+
+# hsm_key OP: the key OP signs with, made in the token through KMIP the
+# first time; its identifier (also its label) in $T/key.OP.
+hsm_key()
+{
+	if [ ! -s "$T/key.$1" ]; then
+		timeout 120 "$BENCH" -k "$T/pki" -s 127.0.0.1 -o "$1" -S \
+		    "$PORT" >"$T/key.$1" || fail "$1: no key made in the token"
+	fi
+}
+
 # One daemon per number of sessions, on the same token and keystore:
 # the keys are made once, through KMIP, in the token.  Each kmipbench
 # run (c = S connections) is followed by a p11bench run (S threads) on
@@ -276,23 +339,14 @@ hsm_part()
 {
 	: >"$T/table"
 	for s in $SESSIONS; do
-		conf_write "signer \"hsm\" pkcs11 {
-	module \"$MODULE\"
-	token \"hsm\"
-	pin file \"$T/hsm.pin\"
-	sessions $s
-}" hsm
+		hsm_conf "$s"
 		daemon_start hsm
 		echo "signerd on 127.0.0.1 port $PORT ($(nproc) CPUs)," \
 		    "pkcs11 signer (SoftHSM2) with sessions $s; $RUNS runs" \
 		    "of $SECS s after $WARM s of warm-up, each beside raw" \
 		    "C_Sign with $s threads"
 		for op in $HSM_OPS; do
-			if [ ! -s "$T/key.$op" ]; then
-				timeout 120 "$BENCH" -k "$T/pki" -s 127.0.0.1 \
-				    -o "$op" -S "$PORT" >"$T/key.$op" ||
-				    fail "$op: no key made in the token"
-			fi
+			hsm_key "$op"
 			key=$(cat "$T/key.$op")
 			for b in $BATCHES; do
 				: >"$T/runs.kmip"
@@ -339,10 +393,143 @@ hsm_part()
 	cat "$T/table"
 }
 
+# prof_fns CALLGRIND_ANNOTATE_OPTION... FILE: "Ir<tab>function" lines.
+prof_fns()
+{
+	callgrind_annotate --auto=no --threshold=100 "$@" 2>/dev/null | awk '
+	    /^ *[0-9,]+ \([ 0-9.]+%\)  / && !/PROGRAM TOTALS/ {
+		v = $1
+		gsub(",", "", v)
+		sub(/^ *[0-9,]+ \([ 0-9.]+%\)  /, "")
+		print v "\t" $0
+	    }'
+}
+
+# prof_calls "FUNCTION...": the inclusive instructions per request of the
+# PKCS#11 functions, from the signer's $T/fa (N1) and $T/fb (N2).
+prof_calls()
+{
+	awk -F '\t' -v n=$n -v fns="$1" '
+	    BEGIN { k = split(fns, f, " ") }
+	    { for (i = 1; i <= k; i++) if (index($2, ":" f[i] " ")) {
+		    if (NR == FNR) a += $1; else b += $1 } }
+	    END { printf "%d\n", (b - a) / n }' "$T/fa" "$T/fb"
+}
+
+# prof_total FILE: the instructions a callgrind output file counts.
+prof_total()
+{
+	awk '/^totals:/ { print $2; exit }' "$1"
+}
+
+# prof_run OP N: signerd under callgrind, N Sign requests of OP from one
+# connection; its callgrind files in $T/prof/OP.N.PROCESS.
+prof_run()
+{
+	cg=$T/cg
+	rm -rf "$cg" "$T/empty$cg" "$T/db$cg"
+	# The processes run as other users; the frontend and the engine
+	# write theirs inside their chroots (the keystore's directory for
+	# the engine).
+	mkdir -p "$cg" "$T/empty$cg" "$T/db$cg" "$T/prof"
+	chmod 777 "$cg" "$T/empty$cg" "$T/db$cg"
+	STOPWAIT=120
+	daemon_start hsm env LD_PRELOAD="$NOSANDBOX" valgrind \
+	    --tool=callgrind --vgdb=no --trace-children=yes \
+	    --callgrind-out-file="$cg/cg.%p"
+	# Made by root at each start, written by its process at exit.
+	chmod 666 "$cg"/cg.*
+	timeout 900 "$BENCH" -k "$T/pki" -s 127.0.0.1 -o "$1" -c 1 -b 1 \
+	    -n "$2" -w 0 -r 1 -R -i "$(cat "$T/key.$1")" "$PORT" \
+	    >"$T/kmip" 2>&1 || fail "$1: $(cat "$T/kmip")"
+	daemon_stop
+	STOPWAIT=5
+	for f in "$cg"/cg.* "$T/empty$cg"/cg.* "$T/db$cg"/cg.*; do
+		[ -s "$f" ] || continue
+		case $(awk '/^cmd:/ { print; exit }' "$f") in
+		*signerd-frontend*)	p=frontend ;;
+		*signerd-hsm*)		p=signer ;;
+		*" -P engine"*)		p=engine ;;
+		*)			p=parent ;;
+		esac
+		mv "$f" "$T/prof/$1.$2.$p"
+	done
+	cg=${cg#/}
+	rm -rf "$T/cg" "$T/empty/${cg%%/*}" "$T/db/${cg%%/*}"
+}
+
+# One daemon (sessions 1) to make the keys, then two under callgrind per
+# operation.
+profile_part()
+{
+	hsm_conf 1
+	daemon_start hsm
+	for op in $PROF_OPS; do
+		hsm_key "$op"
+	done
+	daemon_stop
+	echo "profile: signerd under callgrind, pkcs11 signer (SoftHSM2)" \
+	    "sessions 1, c=1 b=1, $PROF_N1 and $PROF_N2 Sign requests per" \
+	    "operation"
+	n=$((PROF_N2 - PROF_N1))
+	: >"$T/proftable"
+	: >"$T/proftop"
+	for op in $PROF_OPS; do
+		prof_run "$op" "$PROF_N1"
+		prof_run "$op" "$PROF_N2"
+		line=$op
+		for p in parent engine frontend signer; do
+			a=$T/prof/$op.$PROF_N1.$p
+			b=$T/prof/$op.$PROF_N2.$p
+			[ -s "$a" ] && [ -s "$b" ] ||
+			    fail "$op: no callgrind output of the $p"
+			line="$line $(( ($(prof_total "$b") - \
+			    $(prof_total "$a")) / n ))"
+			# Self cost per request, by function, most first.
+			prof_fns "$a" >"$T/fa"
+			prof_fns "$b" >"$T/fb"
+			awk -F '\t' -v n=$n -v p="$p" -v op="$op" '
+			    NR == FNR { a[$2] = $1; next }
+			    { d = ($1 - a[$2]) / n; if (d >= 1)
+				printf "%d\t%s %s\t%s\n", d, op, p, $2 }' \
+			    "$T/fa" "$T/fb" | sort -t "$(printf '\t')" -k1,1nr |
+			    head -8 >>"$T/proftop"
+		done
+		# The token's work in the signer: the signature as p11bench
+		# makes it, and the search for the key's object.
+		prof_fns --inclusive=yes "$T/prof/$op.$PROF_N1.signer" \
+		    >"$T/fa"
+		prof_fns --inclusive=yes "$T/prof/$op.$PROF_N2.signer" \
+		    >"$T/fb"
+		sign=$(prof_calls "C_SignInit C_Sign")
+		find=$(prof_calls "C_FindObjectsInit C_FindObjects \
+		    C_FindObjectsFinal")
+		echo "$line $sign $find" >>"$T/proftable"
+	done
+	echo
+	echo "Instructions per Sign request (callgrind; the difference of" \
+	    "$PROF_N2 and $PROF_N1 requests, c=1 b=1, sessions 1)"
+	printf "%-13s %7s %8s %8s %8s | %8s %8s %8s | %9s\n" op parent \
+	    engine frontend signer C_Sign C_Find rest "not C_Sign"
+	awk '{ printf "%-13s %7d %8d %8d %8d | %8d %8d %8d | %9d\n", $1,
+	    $2, $3, $4, $5, $6, $7, $5 - $6 - $7, $2 + $3 + $4 + $5 - $6 }' \
+	    "$T/proftable"
+	echo "The signer's share: C_Sign = C_SignInit + C_Sign (the token's" \
+	    "signature, what p11bench runs), C_Find = C_FindObjects* (the" \
+	    "key's object looked up for each request), rest = the signer" \
+	    "outside them; not C_Sign = every process but the signature"
+	echo
+	echo "Most instructions per Sign request, by process and function" \
+	    "(self cost)"
+	awk -F '\t' '{ printf "%9d  %-22s %s\n", $1, $2, $3 }' "$T/proftop" |
+	    cut -c1-150
+}
+
 for p in $PARTS; do
 	case $p in
 	soft)	soft_part ;;
 	hsm)	hsm_part ;;
+	profile) profile_part ;;
 	esac
 done
 [ $status -eq 0 ] || echo "bench: some runs failed (see above)" >&2
