@@ -24,7 +24,10 @@
 #	request costs each process in instructions, without the start-up;
 #	the signer's share is split into C_SignInit+C_Sign (the token's
 #	work, as p11bench measures it) and the rest; then the functions
-#	that cost each process most per request.
+#	that cost each process most per request.  Before that, without
+#	valgrind, the CPU time (user and system, from /proc/PID/stat) each
+#	process spends per request over BENCH_PROFILE_CPU_N (2000) Sign
+#	requests, beside the raw C_Sign time (p11bench, one thread).
 #
 # Every process started here is stopped by its pid and the state
 # directory removed, also on failure.
@@ -60,6 +63,7 @@ BATCHES=${BENCH_BATCHES:-"1 16"}
 PROF_OPS=${BENCH_PROFILE_OPS:-"sign-p256 sign-ed25519 sign-rsa2048"}
 PROF_N1=${BENCH_PROFILE_N1:-50}
 PROF_N2=${BENCH_PROFILE_N2:-250}
+PROF_CPU_N=${BENCH_PROFILE_CPU_N:-2000}
 NOSANDBOX=$O/regress/bench/nosandbox.so
 
 for f in "$BIN/signerd" "$BIN/signerctl" "$BIN/signerd-hsm" \
@@ -94,7 +98,8 @@ esac
 case " $PARTS " in
 *" hsm "*|*" profile "*)
 	if [ ! -r "$MODULE" ] || ! command -v softhsm2-util >/dev/null; then
-		echo "bench: the hsm and profile parts need SoftHSM2 ($MODULE)" >&2
+		echo "bench: the hsm and profile parts need SoftHSM2" \
+		    "($MODULE)" >&2
 		exit 1
 	fi
 	;;
@@ -283,8 +288,9 @@ result()
 median()
 {
 	awk -v c="$2" '{ print $c }' "$1" | sort -g | awk '{ v[NR] = $1 }
-	    END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2];
-	    else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+	    END { if (NR == 0) print "-"
+		else if (NR % 2) print v[(NR + 1) / 2]
+		else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
 soft_part()
@@ -331,6 +337,8 @@ hsm_key()
 	fi
 }
 
+ROWFMT="%-13s %2s %3s %8s %7s %7s %8s %7s %7s %6s"
+
 # One daemon per number of sessions, on the same token and keystore:
 # the keys are made once, through KMIP, in the token.  Each kmipbench
 # run (c = S connections) is followed by a p11bench run (S threads) on
@@ -373,9 +381,8 @@ hsm_part()
 				ratio=$(awk -v k="$1" -v r="$4" 'BEGIN {
 				    if (r + 0 > 0) printf "%.2f", k / r
 				    else print "-" }')
-				line=$(printf "%-13s %2s %3s %8s %7s %7s %8s %7s %7s %6s" \
-				    "$op" "$s" "$b" "$1" "$2" "$3" "$4" "$5" \
-				    "$6" "$ratio")
+				line=$(printf "$ROWFMT" "$op" "$s" "$b" "$1" \
+				    "$2" "$3" "$4" "$5" "$6" "$ratio")
 				echo "$line" >>"$T/table"
 				echo "$op sessions=$s c=$s b=$b: $1 ops/s p50" \
 				    "$2 ms p99 $3 ms; raw C_Sign t=$s $4/s;" \
@@ -388,8 +395,7 @@ hsm_part()
 	echo "pkcs11 signer (SoftHSM2) through KMIP/TLS/privsep against raw" \
 	    "C_Sign, S sessions = S connections = S threads; medians of" \
 	    "$RUNS runs; ms per request (signerd) or per signature (raw)"
-	printf "%-13s %2s %3s %8s %7s %7s %8s %7s %7s %6s\n" op S b ops/s \
-	    p50 p99 raw/s p50 p99 ratio
+	printf "$ROWFMT\n" op S b ops/s p50 p99 raw/s p50 p99 ratio
 	cat "$T/table"
 }
 
@@ -414,6 +420,17 @@ prof_calls()
 	    { for (i = 1; i <= k; i++) if (index($2, ":" f[i] " ")) {
 		    if (NR == FNR) a += $1; else b += $1 } }
 	    END { printf "%d\n", (b - a) / n }' "$T/fa" "$T/fb"
+}
+
+# prof_top LABEL COUNT FILTER: the COUNT functions of $T/fb whose cost
+# grew most from $T/fa, per request, among those whose name holds FILTER.
+prof_top()
+{
+	awk -F '\t' -v n=$n -v l="$1" -v f="$3" '
+	    NR == FNR { a[$2] = $1; next }
+	    index($2, f) { d = ($1 - a[$2]) / n; if (d >= 1)
+		printf "%d\t%s\t%s\n", d, l, $2 }' \
+	    "$T/fa" "$T/fb" | sort -t "$(printf '\t')" -k1,1nr | head -"$2"
 }
 
 # prof_total FILE: the instructions a callgrind output file counts.
@@ -458,22 +475,73 @@ prof_run()
 	rm -rf "$T/cg" "$T/empty/${cg%%/*}" "$T/db/${cg%%/*}"
 }
 
-# One daemon (sessions 1) to make the keys, then two under callgrind per
-# operation.
+# cpu_ticks PID: user and system time of a process (all its threads),
+# in clock ticks; its name, in parentheses, may hold blanks.
+cpu_ticks()
+{
+	awk '{ sub(/^.*\) /, ""); print $12, $13 }' "/proc/$1/stat"
+}
+
+# prof_cpu OP: on the running daemon, PROF_CPU_N Sign requests of OP
+# (c=1 b=1) between two readings of each process's CPU time; then a
+# p11bench run, one thread; a line of $T/cputable.
+prof_cpu()
+{
+	"$BIN/signerctl" -s "$CTL" show status |
+	    awk 'NR > 1 && $3 > 0 { print $1, $3 }' >"$T/procs"
+	: >"$T/cpu0"
+	while read -r kind pid; do
+		echo "$kind $(cpu_ticks "$pid")" >>"$T/cpu0"
+	done <"$T/procs"
+	timeout 600 "$BENCH" -k "$T/pki" -s 127.0.0.1 -o "$1" -c 1 -b 1 \
+	    -n "$PROF_CPU_N" -w 0 -r 1 -R -i "$(cat "$T/key.$1")" "$PORT" \
+	    >"$T/kmip" 2>&1 || fail "$1: $(cat "$T/kmip")"
+	: >"$T/cpu1"
+	while read -r kind pid; do
+		echo "$kind $(cpu_ticks "$pid")" >>"$T/cpu1"
+	done <"$T/procs"
+	p11run "$1" 1 "$(cat "$T/key.$1")"
+	set -- "$1" $(result <"$T/kmip") $(result <"$T/p11")
+	awk -v op="$1" -v rate="$2" -v raw="$5" -v n="$PROF_CPU_N" \
+	    -v hz="$(getconf CLK_TCK)" '
+	    NR == FNR { u[$1] = $2; s[$1] = $3; next }
+	    { du[$1] = ($2 - u[$1]) * 1e6 / hz / n
+	      ds[$1] = ($3 - s[$1]) * 1e6 / hz / n }
+	    END { printf "%-13s %6.0f", op, (rate > 0 ? 1e6 / rate : 0)
+		split("parent engine frontend signer", k, " ")
+		for (i = 1; i <= 4; i++)
+			printf " %5.0f %4.0f", du[k[i]], ds[k[i]]
+		printf " | %6.0f\n", (raw > 0 ? 1e6 / raw : 0) }' \
+	    "$T/cpu0" "$T/cpu1" >>"$T/cputable"
+}
+
+# One daemon (sessions 1) to make the keys and measure CPU time, then
+# two under callgrind per operation.
 profile_part()
 {
 	hsm_conf 1
 	daemon_start hsm
+	: >"$T/cputable"
 	for op in $PROF_OPS; do
 		hsm_key "$op"
+		prof_cpu "$op"
 	done
 	daemon_stop
+	echo "profile: CPU time per Sign request, us (user, system, from" \
+	    "/proc/PID/stat), pkcs11 signer (SoftHSM2) sessions 1, c=1" \
+	    "b=1, $PROF_CPU_N requests; wall = 1 / (requests per second);" \
+	    "raw = 1 / (p11bench C_Sign per second, one thread)"
+	printf "%-13s %6s %10s %10s %10s %10s | %6s\n" op wall parent \
+	    engine frontend signer raw
+	cat "$T/cputable"
+	echo
 	echo "profile: signerd under callgrind, pkcs11 signer (SoftHSM2)" \
 	    "sessions 1, c=1 b=1, $PROF_N1 and $PROF_N2 Sign requests per" \
 	    "operation"
 	n=$((PROF_N2 - PROF_N1))
 	: >"$T/proftable"
 	: >"$T/proftop"
+	: >"$T/profown"
 	for op in $PROF_OPS; do
 		prof_run "$op" "$PROF_N1"
 		prof_run "$op" "$PROF_N2"
@@ -485,15 +553,15 @@ profile_part()
 			    fail "$op: no callgrind output of the $p"
 			line="$line $(( ($(prof_total "$b") - \
 			    $(prof_total "$a")) / n ))"
-			# Self cost per request, by function, most first.
+			[ "$p" = parent ] && continue
+			# Per request, by function, most first: self cost
+			# of any, inclusive cost of signerd's own.
 			prof_fns "$a" >"$T/fa"
 			prof_fns "$b" >"$T/fb"
-			awk -F '\t' -v n=$n -v p="$p" -v op="$op" '
-			    NR == FNR { a[$2] = $1; next }
-			    { d = ($1 - a[$2]) / n; if (d >= 1)
-				printf "%d\t%s %s\t%s\n", d, op, p, $2 }' \
-			    "$T/fa" "$T/fb" | sort -t "$(printf '\t')" -k1,1nr |
-			    head -8 >>"$T/proftop"
+			prof_top "$op $p" 8 "" >>"$T/proftop"
+			prof_fns --inclusive=yes "$a" >"$T/fa"
+			prof_fns --inclusive=yes "$b" >"$T/fb"
+			prof_top "$op $p" 12 "[$BIN/" >>"$T/profown"
 		done
 		# The token's work in the signer: the signature as p11bench
 		# makes it, and the search for the key's object.
@@ -523,6 +591,11 @@ profile_part()
 	    "(self cost)"
 	awk -F '\t' '{ printf "%9d  %-22s %s\n", $1, $2, $3 }' "$T/proftop" |
 	    cut -c1-150
+	echo
+	echo "Most instructions per Sign request in signerd's own functions" \
+	    "(inclusive cost)"
+	awk -F '\t' '{ printf "%9d  %-22s %s\n", $1, $2, $3 }' "$T/profown" |
+	    sed "s| \[$BIN/[^]]*\]||" | cut -c1-150
 }
 
 for p in $PARTS; do
