@@ -14,8 +14,7 @@
 #	of regress/bench/p11bench (the raw C_Sign rate: S threads, one
 #	session each, on the same key in the same token); a table of
 #	ops/s, p50, p99 and the ratio to raw, medians of the runs.
-#
-# profile	(not by default) where the time of a Sign goes on the pkcs11
+# profile (not by default) where the time of a Sign goes on the pkcs11
 #	signer with sessions 1: signerd under valgrind --tool=callgrind
 #	(its seccomp filter left out by regress/bench/nosandbox.so, which
 #	valgrind needs), twice per operation, with BENCH_PROFILE_N1 (50)
@@ -37,9 +36,8 @@
 # all operations), BENCH_HSM_OPS (hsm: default the three signatures),
 # BENCH_SESSIONS, BENCH_BATCHES, BENCH_PROFILE_OPS (default sign-p256
 # sign-ed25519 sign-rsa2048), BENCH_PROFILE_N1, BENCH_PROFILE_N2,
-# BENCH_ARGS (more kmipbench options,
-# e.g. "-p 4"), BENCH_KEEP=1 (keep the state directory, with the
-# daemon's log).
+# BENCH_PROFILE_CPU_N, BENCH_ARGS (more kmipbench options, e.g. "-p 4"),
+# BENCH_KEEP=1 (keep the state directory, with the daemon's log).
 
 set -u
 O=${1:-obj}
@@ -270,7 +268,7 @@ p11run()
 	CHILD=$!
 	wait "$CHILD" || status=1
 	CHILD=
-	chown -R _signerd_hsm "$T/tokens"
+	chown -R "${SIGNERD_HSM_USER:-_signerd_hsm}" "$T/tokens"
 }
 
 # The median line of a kmipbench or p11bench output (stdin): "ops p50
