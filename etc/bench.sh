@@ -1,16 +1,43 @@
 #!/bin/sh
 #
 # bench.sh [OBJDIR]: `make bench`.  Start signerd on 127.0.0.1 (a free
-# port) with a software signer "soft" as the default, in a temporary
-# state directory, and run regress/bench/kmipbench against it: Sign
-# (RSA-2048, P-256, Ed25519) at c=1 b=1, c=4 b=1 and c=4 b=16, durable
-# Create AES-256 and Get at c=4.  Every process started here is stopped
-# by its pid and the state directory removed, also on failure.
+# port) in a temporary state directory and measure it with
+# regress/bench/kmipbench, in parts (BENCH_PARTS, default "soft hsm"):
+#
+# soft	a software signer "soft" as the default: Sign (RSA-2048, P-256,
+#	Ed25519) at c=1 b=1, c=4 b=1 and c=4 b=16, durable Create AES-256
+#	and Get at c=4; signatures against raw OpenSSL (kmipbench).
+# hsm	a pkcs11 signer "hsm" (a SoftHSM2 token made here) as the default,
+#	restarted with `sessions S` for S in BENCH_SESSIONS (1 2 4): Sign
+#	of a key made in the token through KMIP, with S connections and
+#	batches of BENCH_BATCHES (1 16) items, each run followed by a run
+#	of regress/bench/p11bench (the raw C_Sign rate: S threads, one
+#	session each, on the same key in the same token); a table of
+#	ops/s, p50, p99 and the ratio to raw, medians of the runs.
+# profile (not by default) where the time of a Sign goes on the pkcs11
+#	signer with sessions 1: signerd under valgrind --tool=callgrind
+#	(its seccomp filter left out by regress/bench/nosandbox.so, which
+#	valgrind needs), twice per operation, with BENCH_PROFILE_N1 (50)
+#	and BENCH_PROFILE_N2 (250) Sign requests from one connection; the
+#	difference divided by the difference of the counts is what one
+#	request costs each process in instructions, without the start-up;
+#	the signer's share is split into C_SignInit+C_Sign (the token's
+#	work, as p11bench measures it) and the rest; then the functions
+#	that cost each process most per request.  Before that, without
+#	valgrind, the CPU time (user and system, from /proc/PID/stat) each
+#	process spends per request over BENCH_PROFILE_CPU_N (2000) Sign
+#	requests, beside the raw C_Sign time (p11bench, one thread).
+#
+# Every process started here is stopped by its pid and the state
+# directory removed, also on failure.
 #
 # Environment: BENCH_SECONDS (per run, default 2), BENCH_RUNS (default
-# 3), BENCH_WARMUP (default 1), BENCH_OPS (default: all operations),
-# BENCH_ARGS (more kmipbench options, e.g. "-p 4"), BENCH_KEEP=1 (keep
-# the state directory, with the daemon's log).
+# 3), BENCH_WARMUP (default 1), BENCH_PARTS, BENCH_OPS (soft: default
+# all operations), BENCH_HSM_OPS (hsm: default the three signatures),
+# BENCH_SESSIONS, BENCH_BATCHES, BENCH_PROFILE_OPS (default sign-p256
+# sign-ed25519 sign-rsa2048), BENCH_PROFILE_N1, BENCH_PROFILE_N2,
+# BENCH_PROFILE_CPU_N, BENCH_ARGS (more kmipbench options, e.g. "-p 4"),
+# BENCH_KEEP=1 (keep the state directory, with the daemon's log).
 
 set -u
 O=${1:-obj}
@@ -21,18 +48,60 @@ case $O in
 esac
 BIN=$O/bin
 BENCH=$O/regress/bench/kmipbench
+P11BENCH=$O/regress/bench/p11bench
+MODULE=/usr/lib/softhsm/libsofthsm2.so
 SECS=${BENCH_SECONDS:-2}
 RUNS=${BENCH_RUNS:-3}
 WARM=${BENCH_WARMUP:-1}
+PARTS=${BENCH_PARTS:-"soft hsm"}
 OPS=${BENCH_OPS:-"sign-rsa2048 sign-p256 sign-ed25519 create-aes256 get"}
+HSM_OPS=${BENCH_HSM_OPS:-"sign-rsa2048 sign-p256 sign-ed25519"}
+SESSIONS=${BENCH_SESSIONS:-"1 2 4"}
+BATCHES=${BENCH_BATCHES:-"1 16"}
+PROF_OPS=${BENCH_PROFILE_OPS:-"sign-p256 sign-ed25519 sign-rsa2048"}
+PROF_N1=${BENCH_PROFILE_N1:-50}
+PROF_N2=${BENCH_PROFILE_N2:-250}
+PROF_CPU_N=${BENCH_PROFILE_CPU_N:-2000}
+NOSANDBOX=$O/regress/bench/nosandbox.so
 
 for f in "$BIN/signerd" "$BIN/signerctl" "$BIN/signerd-hsm" \
-    "$BIN/signerd-frontend" "$BENCH"; do
+    "$BIN/signerd-frontend" "$BENCH" "$P11BENCH"; do
 	if [ ! -x "$f" ]; then
 		echo "bench: $f missing: make all first" >&2
 		exit 1
 	fi
 done
+for p in $PARTS; do
+	case $p in
+	soft|hsm|profile) ;;
+	*)	echo "bench: unknown part $p (soft, hsm, profile)" >&2
+		exit 1 ;;
+	esac
+done
+case " $PARTS " in
+*" profile "*)
+	if ! command -v valgrind >/dev/null ||
+	    ! command -v callgrind_annotate >/dev/null ||
+	    [ ! -r "$NOSANDBOX" ]; then
+		echo "bench: the profile part needs valgrind and" \
+		    "$NOSANDBOX" >&2
+		exit 1
+	fi
+	if [ "$PROF_N2" -le "$PROF_N1" ]; then
+		echo "bench: BENCH_PROFILE_N2 must exceed BENCH_PROFILE_N1" >&2
+		exit 1
+	fi
+	;;
+esac
+case " $PARTS " in
+*" hsm "*|*" profile "*)
+	if [ ! -r "$MODULE" ] || ! command -v softhsm2-util >/dev/null; then
+		echo "bench: the hsm and profile parts need SoftHSM2" \
+		    "($MODULE)" >&2
+		exit 1
+	fi
+	;;
+esac
 if [ "$(id -u)" -ne 0 ]; then
 	echo "bench: signerd starts as root (it drops privileges itself)" >&2
 	exit 1
@@ -44,7 +113,36 @@ PARENT=
 CHILD=
 : >"$T/pids"
 
-# Kill what is left of the recorded pids, if they still are ours.
+# Stop the daemon: SIGTERM to its parent, SIGKILL after STOPWAIT s
+# (5; more under valgrind); then what is left of its recorded children,
+# if they still are signerd's.
+STOPWAIT=5
+daemon_stop()
+{
+	if [ -n "$PARENT" ] && kill -0 "$PARENT" 2>/dev/null; then
+		kill -TERM "$PARENT" 2>/dev/null
+		i=0
+		while kill -0 "$PARENT" 2>/dev/null &&
+		    [ $i -lt $((STOPWAIT * 10)) ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		if kill -0 "$PARENT" 2>/dev/null; then
+			echo "bench: signerd ignored SIGTERM for $STOPWAIT s:" \
+			    "SIGKILL" >&2
+			kill -KILL "$PARENT" 2>/dev/null
+		fi
+		wait "$PARENT" 2>/dev/null
+	fi
+	PARENT=
+	for p in $(sort -u "$T/pids"); do
+		if grep -q signerd "/proc/$p/cmdline" 2>/dev/null; then
+			kill -KILL "$p" 2>/dev/null
+		fi
+	done
+	: >"$T/pids"
+}
+
 cleanup()
 {
 	trap - EXIT INT TERM HUP
@@ -52,25 +150,7 @@ cleanup()
 		kill -TERM "$CHILD" 2>/dev/null
 		wait "$CHILD" 2>/dev/null
 	fi
-	if [ -n "$PARENT" ] && kill -0 "$PARENT" 2>/dev/null; then
-		kill -TERM "$PARENT" 2>/dev/null
-		i=0
-		while kill -0 "$PARENT" 2>/dev/null && [ $i -lt 50 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		if kill -0 "$PARENT" 2>/dev/null; then
-			echo "bench: signerd ignored SIGTERM for 5 s:" \
-			    "SIGKILL" >&2
-			kill -KILL "$PARENT" 2>/dev/null
-		fi
-		wait "$PARENT" 2>/dev/null
-	fi
-	for p in $(sort -u "$T/pids"); do
-		if grep -q signerd "/proc/$p/cmdline" 2>/dev/null; then
-			kill -KILL "$p" 2>/dev/null
-		fi
-	done
+	daemon_stop
 	if [ "${BENCH_KEEP:-0}" = 1 ]; then
 		echo "bench: state kept in $T"
 	else
@@ -87,7 +167,11 @@ fail()
 	exit 1
 }
 
-sh "$top/etc/mkstate.sh" "$T" >"$T/mkstate.log" 2>&1 ||
+case " $PARTS " in
+*" hsm "*|*" profile "*)	tokens=hsm ;;
+*)		tokens= ;;
+esac
+sh "$top/etc/mkstate.sh" "$T" $tokens >"$T/mkstate.log" 2>&1 ||
     fail "mkstate.sh: $(cat "$T/mkstate.log")"
 export SOFTHSM2_CONF="$T/softhsm2.conf"
 export SIGNERD_LIBEXEC="$BIN"
@@ -104,7 +188,10 @@ while :; do
 	[ $i -lt 50 ] || fail "no free port found"
 done
 
-cat >"$T/signerd.conf" <<EOT
+# conf_write SIGNER-BLOCK DEFAULT: the configuration, with that signer.
+conf_write()
+{
+	cat >"$T/signerd.conf" <<EOT
 user "_signerd"
 chroot "$T/empty"
 control socket "$CTL"
@@ -115,57 +202,405 @@ listen on 127.0.0.1 port $PORT tls {
 	key "$T/pki/server.key"
 	client ca "$T/pki/ca.crt"
 }
-signer "soft" openssl {
-	kek file "$T/kek"
-}
-default signer "soft"
+$1
+default signer "$2"
 EOT
+}
 
-"$BIN/signerd" -d -f "$T/signerd.conf" >"$T/log" 2>&1 &
-PARENT=$!
-echo "$PARENT" >>"$T/pids"
+# daemon_start SIGNER [COMMAND...]: start signerd (under the command,
+# e.g. valgrind, which runs it in its own process), wait until the
+# signer is ready: 10 s, or 120 s under a command.
+daemon_start()
+{
+	s0=$1
+	shift
+	"$@" "$BIN/signerd" -d -f "$T/signerd.conf" >>"$T/log" 2>&1 &
+	PARENT=$!
+	echo "$PARENT" >>"$T/pids"
+	i=0
+	wait_max=100
+	[ $# -gt 0 ] && wait_max=1200
+	while :; do
+		kill -0 "$PARENT" 2>/dev/null || fail "signerd exited"
+		if "$BIN/signerctl" -s "$CTL" show signers >"$T/signers" \
+		    2>/dev/null && [ "$(awk -v s="$s0" \
+		    'NR > 1 && $1 == s && $5 == "ready"' "$T/signers" |
+		    wc -l)" -eq 1 ]; then
+			break
+		fi
+		i=$((i + 1))
+		[ $i -lt $wait_max ] ||
+		    fail "signer $s0 not ready within $((wait_max / 10)) s"
+		sleep 0.1
+	done
+	"$BIN/signerctl" -s "$CTL" show status |
+	    awk 'NR > 1 && $3 > 0 { print $3 }' >>"$T/pids"
+}
 
-i=0
-while :; do
-	kill -0 "$PARENT" 2>/dev/null || fail "signerd exited"
-	if "$BIN/signerctl" -s "$CTL" show signers >"$T/signers" 2>/dev/null &&
-	    [ "$(awk 'NR > 1 && $1 == "soft" && $5 == "ready"' \
-	    "$T/signers" | wc -l)" -eq 1 ]; then
-		break
-	fi
-	i=$((i + 1))
-	[ $i -lt 100 ] || fail "signer not ready within 10 s"
-	sleep 0.1
-done
-"$BIN/signerctl" -s "$CTL" show status |
-    awk 'NR > 1 && $3 > 0 { print $3 }' >>"$T/pids"
+# limit: seconds one kmipbench or p11bench may take, 30 s more than
+# planned.
+limit=$((30 + (WARM + RUNS * (SECS + 2)) * 2))
 
-echo "signerd on 127.0.0.1 port $PORT ($(nproc) CPUs); $RUNS runs of" \
-    "$SECS s after $WARM s of warm-up"
-
-# bench OP CLIENTS BATCH: one kmipbench, at most 30 s more than planned.
+# bench OP CLIENTS BATCH [OPTION...]: one kmipbench of KRUNS runs.
 status=0
+KRUNS=$RUNS
 bench()
 {
-	limit=$((30 + (WARM + RUNS * (SECS + 2)) * 2))
-	timeout "$limit" "$BENCH" -k "$T/pki" -s 127.0.0.1 -o "$1" -c "$2" \
-	    -b "$3" -t "$SECS" -r "$RUNS" -w "$WARM" ${BENCH_ARGS:-} "$PORT" &
+	op=$1
+	c=$2
+	b=$3
+	shift 3
+	timeout "$limit" "$BENCH" -k "$T/pki" -s 127.0.0.1 -o "$op" -c "$c" \
+	    -b "$b" -t "$SECS" -r "$KRUNS" -w "$WARM" ${BENCH_ARGS:-} "$@" \
+	    "$PORT" &
 	CHILD=$!
 	wait "$CHILD" || status=1
 	CHILD=
 	kill -0 "$PARENT" 2>/dev/null || fail "signerd exited"
 }
 
-for op in $OPS; do
-	case $op in
-	sign-*)
-		bench "$op" 1 1
-		bench "$op" 4 1
-		bench "$op" 4 16
-		;;
-	*)
-		bench "$op" 4 1
-		;;
+# p11run OP THREADS LABEL: one p11bench run on the token, into $T/p11.
+# p11bench runs as root: the token's files stay the signer's.
+p11run()
+{
+	timeout "$limit" "$P11BENCH" -m "$MODULE" -k hsm -P "$T/hsm.pin" \
+	    -o "$1" -T "$2" -l "$3" -t "$SECS" -r 1 -w "$WARM" >"$T/p11" &
+	CHILD=$!
+	wait "$CHILD" || status=1
+	CHILD=
+	chown -R "${SIGNERD_HSM_USER:-_signerd_hsm}" "$T/tokens"
+}
+
+# The median line of a kmipbench or p11bench output (stdin): "ops p50
+# p99".
+result()
+{
+	awk '/median of/ { for (i = 2; i <= NF; i++) {
+		if ($i == "ops/s") r = $(i - 1)
+		if ($i == "p50") a = $(i + 1)
+		if ($i == "p99") b = $(i + 1)
+	} } END { if (r != "") print r, a, b }'
+}
+
+# median FILE COLUMN: the median of a column of numbers.
+median()
+{
+	awk -v c="$2" '{ print $c }' "$1" | sort -g | awk '{ v[NR] = $1 }
+	    END { if (NR == 0) print "-"
+		else if (NR % 2) print v[(NR + 1) / 2]
+		else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+soft_part()
+{
+	conf_write "signer \"soft\" openssl {
+	kek file \"$T/kek\"
+}" soft
+	daemon_start soft
+	echo "signerd on 127.0.0.1 port $PORT ($(nproc) CPUs), software" \
+	    "signer; $RUNS runs of $SECS s after $WARM s of warm-up"
+	for op in $OPS; do
+		case $op in
+		sign-*)
+			bench "$op" 1 1
+			bench "$op" 4 1
+			bench "$op" 4 16
+			;;
+		*)
+			bench "$op" 4 1
+			;;
+		esac
+	done
+	daemon_stop
+}
+
+# hsm_conf SESSIONS: the pkcs11 signer "hsm" as the default signer.
+hsm_conf()
+{
+	conf_write "signer \"hsm\" pkcs11 {
+	module \"$MODULE\"
+	token \"hsm\"
+	pin file \"$T/hsm.pin\"
+	sessions $1
+}" hsm
+}
+
+# hsm_key OP: the key OP signs with, made in the token through KMIP the
+# first time; its identifier (also its label) in $T/key.OP.
+hsm_key()
+{
+	if [ ! -s "$T/key.$1" ]; then
+		timeout 120 "$BENCH" -k "$T/pki" -s 127.0.0.1 -o "$1" -S \
+		    "$PORT" >"$T/key.$1" || fail "$1: no key made in the token"
+	fi
+}
+
+ROWFMT="%-13s %2s %3s %8s %7s %7s %8s %7s %7s %6s"
+
+# One daemon per number of sessions, on the same token and keystore:
+# the keys are made once, through KMIP, in the token.  Each kmipbench
+# run (c = S connections) is followed by a p11bench run (S threads) on
+# the same key, so that both see the same machine; medians of the runs.
+hsm_part()
+{
+	: >"$T/table"
+	for s in $SESSIONS; do
+		hsm_conf "$s"
+		daemon_start hsm
+		echo "signerd on 127.0.0.1 port $PORT ($(nproc) CPUs)," \
+		    "pkcs11 signer (SoftHSM2) with sessions $s; $RUNS runs" \
+		    "of $SECS s after $WARM s of warm-up, each beside raw" \
+		    "C_Sign with $s threads"
+		for op in $HSM_OPS; do
+			hsm_key "$op"
+			key=$(cat "$T/key.$op")
+			for b in $BATCHES; do
+				: >"$T/runs.kmip"
+				: >"$T/runs.raw"
+				r=0
+				while [ $r -lt "$RUNS" ]; do
+					r=$((r + 1))
+					KRUNS=1
+					bench "$op" "$s" "$b" -R -i "$key" \
+					    >"$T/kmip"
+					KRUNS=$RUNS
+					p11run "$op" "$s" "$key"
+					grep -h -e 'median of' -e ERROR \
+					    "$T/kmip" "$T/p11" | sed 's/^/  /'
+					result <"$T/kmip" >>"$T/runs.kmip"
+					result <"$T/p11" >>"$T/runs.raw"
+				done
+				set -- $(median "$T/runs.kmip" 1) \
+				    $(median "$T/runs.kmip" 2) \
+				    $(median "$T/runs.kmip" 3) \
+				    $(median "$T/runs.raw" 1) \
+				    $(median "$T/runs.raw" 2) \
+				    $(median "$T/runs.raw" 3)
+				ratio=$(awk -v k="$1" -v r="$4" 'BEGIN {
+				    if (r + 0 > 0) printf "%.2f", k / r
+				    else print "-" }')
+				line=$(printf "$ROWFMT" "$op" "$s" "$b" "$1" \
+				    "$2" "$3" "$4" "$5" "$6" "$ratio")
+				echo "$line" >>"$T/table"
+				echo "$op sessions=$s c=$s b=$b: $1 ops/s p50" \
+				    "$2 ms p99 $3 ms; raw C_Sign t=$s $4/s;" \
+				    "ratio $ratio (medians of $RUNS)"
+			done
+		done
+		daemon_stop
+	done
+	echo
+	echo "pkcs11 signer (SoftHSM2) through KMIP/TLS/privsep against raw" \
+	    "C_Sign, S sessions = S connections = S threads; medians of" \
+	    "$RUNS runs; ms per request (signerd) or per signature (raw)"
+	printf "$ROWFMT\n" op S b ops/s p50 p99 raw/s p50 p99 ratio
+	cat "$T/table"
+}
+
+# prof_fns CALLGRIND_ANNOTATE_OPTION... FILE: "Ir<tab>function" lines.
+prof_fns()
+{
+	callgrind_annotate --auto=no --threshold=100 "$@" 2>/dev/null | awk '
+	    /^ *[0-9,]+ \([ 0-9.]+%\)  / && !/PROGRAM TOTALS/ {
+		v = $1
+		gsub(",", "", v)
+		sub(/^ *[0-9,]+ \([ 0-9.]+%\)  /, "")
+		print v "\t" $0
+	    }'
+}
+
+# prof_calls "FUNCTION...": the inclusive instructions per request of the
+# PKCS#11 functions, from the signer's $T/fa (N1) and $T/fb (N2).
+prof_calls()
+{
+	awk -F '\t' -v n=$n -v fns="$1" '
+	    BEGIN { k = split(fns, f, " ") }
+	    { for (i = 1; i <= k; i++) if (index($2, ":" f[i] " ")) {
+		    if (NR == FNR) a += $1; else b += $1 } }
+	    END { printf "%d\n", (b - a) / n }' "$T/fa" "$T/fb"
+}
+
+# prof_top LABEL COUNT FILTER: the COUNT functions of $T/fb whose cost
+# grew most from $T/fa, per request, among those whose name holds FILTER.
+prof_top()
+{
+	awk -F '\t' -v n=$n -v l="$1" -v f="$3" '
+	    NR == FNR { a[$2] = $1; next }
+	    index($2, f) { d = ($1 - a[$2]) / n; if (d >= 1)
+		printf "%d\t%s\t%s\n", d, l, $2 }' \
+	    "$T/fa" "$T/fb" | sort -t "$(printf '\t')" -k1,1nr | head -"$2"
+}
+
+# prof_total FILE: the instructions a callgrind output file counts.
+prof_total()
+{
+	awk '/^totals:/ { print $2; exit }' "$1"
+}
+
+# prof_run OP N: signerd under callgrind, N Sign requests of OP from one
+# connection; its callgrind files in $T/prof/OP.N.PROCESS.
+prof_run()
+{
+	cg=$T/cg
+	rm -rf "$cg" "$T/empty$cg" "$T/db$cg"
+	# The processes run as other users; the frontend and the engine
+	# write theirs inside their chroots (the keystore's directory for
+	# the engine).
+	mkdir -p "$cg" "$T/empty$cg" "$T/db$cg" "$T/prof"
+	chmod 777 "$cg" "$T/empty$cg" "$T/db$cg"
+	STOPWAIT=120
+	daemon_start hsm env LD_PRELOAD="$NOSANDBOX" valgrind \
+	    --tool=callgrind --vgdb=no --trace-children=yes \
+	    --callgrind-out-file="$cg/cg.%p"
+	# Made by root at each start, written by its process at exit.
+	chmod 666 "$cg"/cg.*
+	timeout 900 "$BENCH" -k "$T/pki" -s 127.0.0.1 -o "$1" -c 1 -b 1 \
+	    -n "$2" -w 0 -r 1 -R -i "$(cat "$T/key.$1")" "$PORT" \
+	    >"$T/kmip" 2>&1 || fail "$1: $(cat "$T/kmip")"
+	daemon_stop
+	STOPWAIT=5
+	for f in "$cg"/cg.* "$T/empty$cg"/cg.* "$T/db$cg"/cg.*; do
+		[ -s "$f" ] || continue
+		case $(awk '/^cmd:/ { print; exit }' "$f") in
+		*signerd-frontend*)	p=frontend ;;
+		*signerd-hsm*)		p=signer ;;
+		*" -P engine"*)		p=engine ;;
+		*)			p=parent ;;
+		esac
+		mv "$f" "$T/prof/$1.$2.$p"
+	done
+	cg=${cg#/}
+	rm -rf "$T/cg" "$T/empty/${cg%%/*}" "$T/db/${cg%%/*}"
+}
+
+# cpu_ticks PID: user and system time of a process (all its threads),
+# in clock ticks; its name, in parentheses, may hold blanks.
+cpu_ticks()
+{
+	awk '{ sub(/^.*\) /, ""); print $12, $13 }' "/proc/$1/stat"
+}
+
+# prof_cpu OP: on the running daemon, PROF_CPU_N Sign requests of OP
+# (c=1 b=1) between two readings of each process's CPU time; then a
+# p11bench run, one thread; a line of $T/cputable.
+prof_cpu()
+{
+	"$BIN/signerctl" -s "$CTL" show status |
+	    awk 'NR > 1 && $3 > 0 { print $1, $3 }' >"$T/procs"
+	: >"$T/cpu0"
+	while read -r kind pid; do
+		echo "$kind $(cpu_ticks "$pid")" >>"$T/cpu0"
+	done <"$T/procs"
+	timeout 600 "$BENCH" -k "$T/pki" -s 127.0.0.1 -o "$1" -c 1 -b 1 \
+	    -n "$PROF_CPU_N" -w 0 -r 1 -R -i "$(cat "$T/key.$1")" "$PORT" \
+	    >"$T/kmip" 2>&1 || fail "$1: $(cat "$T/kmip")"
+	: >"$T/cpu1"
+	while read -r kind pid; do
+		echo "$kind $(cpu_ticks "$pid")" >>"$T/cpu1"
+	done <"$T/procs"
+	p11run "$1" 1 "$(cat "$T/key.$1")"
+	set -- "$1" $(result <"$T/kmip") $(result <"$T/p11")
+	awk -v op="$1" -v rate="$2" -v raw="$5" -v n="$PROF_CPU_N" \
+	    -v hz="$(getconf CLK_TCK)" '
+	    NR == FNR { u[$1] = $2; s[$1] = $3; next }
+	    { du[$1] = ($2 - u[$1]) * 1e6 / hz / n
+	      ds[$1] = ($3 - s[$1]) * 1e6 / hz / n }
+	    END { printf "%-13s %6.0f", op, (rate > 0 ? 1e6 / rate : 0)
+		split("parent engine frontend signer", k, " ")
+		for (i = 1; i <= 4; i++)
+			printf " %5.0f %4.0f", du[k[i]], ds[k[i]]
+		printf " | %6.0f\n", (raw > 0 ? 1e6 / raw : 0) }' \
+	    "$T/cpu0" "$T/cpu1" >>"$T/cputable"
+}
+
+# One daemon (sessions 1) to make the keys and measure CPU time, then
+# two under callgrind per operation.
+profile_part()
+{
+	hsm_conf 1
+	daemon_start hsm
+	: >"$T/cputable"
+	for op in $PROF_OPS; do
+		hsm_key "$op"
+		prof_cpu "$op"
+	done
+	daemon_stop
+	echo "profile: CPU time per Sign request, us (user, system, from" \
+	    "/proc/PID/stat), pkcs11 signer (SoftHSM2) sessions 1, c=1" \
+	    "b=1, $PROF_CPU_N requests; wall = 1 / (requests per second);" \
+	    "raw = 1 / (p11bench C_Sign per second, one thread)"
+	printf "%-13s %6s %10s %10s %10s %10s | %6s\n" op wall parent \
+	    engine frontend signer raw
+	cat "$T/cputable"
+	echo
+	echo "profile: signerd under callgrind, pkcs11 signer (SoftHSM2)" \
+	    "sessions 1, c=1 b=1, $PROF_N1 and $PROF_N2 Sign requests per" \
+	    "operation"
+	n=$((PROF_N2 - PROF_N1))
+	: >"$T/proftable"
+	: >"$T/proftop"
+	: >"$T/profown"
+	for op in $PROF_OPS; do
+		prof_run "$op" "$PROF_N1"
+		prof_run "$op" "$PROF_N2"
+		line=$op
+		for p in parent engine frontend signer; do
+			a=$T/prof/$op.$PROF_N1.$p
+			b=$T/prof/$op.$PROF_N2.$p
+			[ -s "$a" ] && [ -s "$b" ] ||
+			    fail "$op: no callgrind output of the $p"
+			line="$line $(( ($(prof_total "$b") - \
+			    $(prof_total "$a")) / n ))"
+			[ "$p" = parent ] && continue
+			# Per request, by function, most first: self cost
+			# of any, inclusive cost of signerd's own.
+			prof_fns "$a" >"$T/fa"
+			prof_fns "$b" >"$T/fb"
+			prof_top "$op $p" 8 "" >>"$T/proftop"
+			prof_fns --inclusive=yes "$a" >"$T/fa"
+			prof_fns --inclusive=yes "$b" >"$T/fb"
+			prof_top "$op $p" 12 "[$BIN/" >>"$T/profown"
+		done
+		# The token's work in the signer: the signature as p11bench
+		# makes it, and the search for the key's object.
+		prof_fns --inclusive=yes "$T/prof/$op.$PROF_N1.signer" \
+		    >"$T/fa"
+		prof_fns --inclusive=yes "$T/prof/$op.$PROF_N2.signer" \
+		    >"$T/fb"
+		sign=$(prof_calls "C_SignInit C_Sign")
+		find=$(prof_calls "C_FindObjectsInit C_FindObjects \
+		    C_FindObjectsFinal")
+		echo "$line $sign $find" >>"$T/proftable"
+	done
+	echo
+	echo "Instructions per Sign request (callgrind; the difference of" \
+	    "$PROF_N2 and $PROF_N1 requests, c=1 b=1, sessions 1)"
+	printf "%-13s %7s %8s %8s %8s | %8s %8s %8s | %9s\n" op parent \
+	    engine frontend signer C_Sign C_Find rest "not C_Sign"
+	awk '{ printf "%-13s %7d %8d %8d %8d | %8d %8d %8d | %9d\n", $1,
+	    $2, $3, $4, $5, $6, $7, $5 - $6 - $7, $2 + $3 + $4 + $5 - $6 }' \
+	    "$T/proftable"
+	echo "The signer's share: C_Sign = C_SignInit + C_Sign (the token's" \
+	    "signature, what p11bench runs), C_Find = C_FindObjects* (the" \
+	    "key's object looked up for each request), rest = the signer" \
+	    "outside them; not C_Sign = every process but the signature"
+	echo
+	echo "Most instructions per Sign request, by process and function" \
+	    "(self cost)"
+	awk -F '\t' '{ printf "%9d  %-22s %s\n", $1, $2, $3 }' "$T/proftop" |
+	    cut -c1-150
+	echo
+	echo "Most instructions per Sign request in signerd's own functions" \
+	    "(inclusive cost)"
+	awk -F '\t' '{ printf "%9d  %-22s %s\n", $1, $2, $3 }' "$T/profown" |
+	    sed "s| \[$BIN/[^]]*\]||" | cut -c1-150
+}
+
+for p in $PARTS; do
+	case $p in
+	soft)	soft_part ;;
+	hsm)	hsm_part ;;
+	profile) profile_part ;;
 	esac
 done
 [ $status -eq 0 ] || echo "bench: some runs failed (see above)" >&2

@@ -7,7 +7,12 @@
  * printed: operations per second and per-request latency (p50, p99).
  * For the sign operations the raw OpenSSL rate of this machine (one
  * thread, EVP_DigestSign, a fresh key of the same kind, the same
- * message) is measured between the runs and the ratio printed.
+ * message) is measured between the runs and the ratio printed (unless
+ * -R: the yardstick is another program, e.g. p11bench for a pkcs11
+ * signer).  The key pair is made by the default signer in the set-up,
+ * or given (-i); -S only makes it and prints its private key's
+ * identifier, so that one key serves several runs and other programs
+ * (in a PKCS#11 token, the key's label is that identifier).
  *
  * Every batch item of every response must be a Success; a failure is
  * reported and makes the exit status 1.  Not part of the test suite:
@@ -111,6 +116,9 @@ static struct {
 	long long		 count;		/* requests per client, or 0 */
 	double			 seconds;
 	double			 warmup;
+	const char		*key;		/* -i: the private key */
+	int			 setup_only;	/* -S */
+	int			 noraw;		/* -R */
 	SSL_CTX			*ctx;
 	struct addrinfo		*ai;
 	uint8_t			*req;		/* the request, encoded once */
@@ -167,10 +175,10 @@ usage(void)
 {
 	size_t	 i;
 
-	fprintf(stderr, "usage: kmipbench [-b batch] [-c clients] "
-	    "[-k pkidir] [-n count] [-p depth]\n"
-	    "\t[-r runs] [-s address] [-t seconds] [-w warmup] -o operation "
-	    "port\n");
+	fprintf(stderr, "usage: kmipbench [-RS] [-b batch] [-c clients] "
+	    "[-i id] [-k pkidir] [-n count]\n"
+	    "\t[-p depth] [-r runs] [-s address] [-t seconds] [-w warmup] "
+	    "-o operation port\n");
 	fprintf(stderr, "operations:");
 	for (i = 0; i < sizeof(bench_ops) / sizeof(bench_ops[0]); i++)
 		fprintf(stderr, " %s", bench_ops[i].name);
@@ -467,8 +475,16 @@ setup_request(struct client *c)
 	char		 pub[128], priv[128];
 	int		 i;
 
-	if (bench.op->kind != BK_CREATE)
+	if (bench.op->kind == BK_SIGN && bench.key != NULL) {
+		if (strlcpy(priv, bench.key, sizeof(priv)) >= sizeof(priv))
+			errx(2, "key identifier too long");
+	} else if (bench.op->kind != BK_CREATE)
 		setup_pair(c, pub, sizeof(pub), priv, sizeof(priv));
+	if (bench.setup_only) {
+		printf("%s\n", priv);
+		fflush(stdout);
+		return;
+	}
 	m = msg_new(bench.batch);
 	for (i = 0; i < bench.batch; i++) {
 		switch (bench.op->kind) {
@@ -829,8 +845,17 @@ main(int argc, char *argv[])
 	bench.runs = 3;
 	bench.seconds = 3;
 	bench.warmup = 1;
-	while ((ch = getopt(argc, argv, "b:c:k:n:o:p:r:s:t:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:c:i:k:n:o:p:Rr:Ss:t:w:")) != -1) {
 		switch (ch) {
+		case 'i':
+			bench.key = optarg;
+			break;
+		case 'R':
+			bench.noraw = 1;
+			break;
+		case 'S':
+			bench.setup_only = 1;
+			break;
 		case 'b':
 			bench.batch = strtonum(optarg, 1, BENCH_MAXBATCH,
 			    &errstr);
@@ -890,7 +915,10 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc != 1 || bench.op == NULL)
+	if (argc != 1 || bench.op == NULL ||
+	    ((bench.setup_only || bench.key != NULL) &&
+	    bench.op->kind != BK_SIGN) || (bench.setup_only &&
+	    bench.key != NULL))
 		usage();
 	bench.port = argv[0];
 
@@ -916,7 +944,9 @@ main(int argc, char *argv[])
 		client_connect(&cl[ch]);
 	}
 	setup_request(&cl[0]);
-	if (bench.op->kind == BK_SIGN)
+	if (bench.setup_only)
+		goto done;
+	if (bench.op->kind == BK_SIGN && !bench.noraw)
 		pk = raw_key();
 
 	if (bench.depth > 1)
@@ -962,6 +992,7 @@ main(int argc, char *argv[])
 	}
 	printf("\n");
 
+done:
 	for (ch = 0; ch < bench.clients; ch++) {
 		(void)SSL_shutdown(cl[ch].ssl);
 		SSL_free(cl[ch].ssl);
