@@ -45,7 +45,6 @@ struct p11_sess {
 	pthread_mutex_t		 use;
 	pthread_t		 thread;
 	int			 thread_ok;
-	int			 busy;		/* under tok->mtx */
 	uint64_t		 ops;		/* under tok->mtx */
 };
 
@@ -87,6 +86,8 @@ struct p11 {
 	struct p11_jobs		 queue;
 	struct p11_jobs		 done;
 	int			 nqueued;
+	int			 running;
+	int			 peak;
 	int			 stopping;
 	uint64_t		 ops;
 	struct p11_objs		 objs;

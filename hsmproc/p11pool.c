@@ -166,7 +166,8 @@ p11_worker(void *arg)
 		job = TAILQ_FIRST(&p->queue);
 		TAILQ_REMOVE(&p->queue, job, entry);
 		p->nqueued--;
-		s->busy = 1;
+		if (++p->running > p->peak)
+			p->peak = p->running;
 		pthread_mutex_unlock(&p->mtx);
 
 		pthread_mutex_lock(&s->use);
@@ -179,7 +180,7 @@ p11_worker(void *arg)
 		pthread_mutex_unlock(&s->use);
 
 		pthread_mutex_lock(&p->mtx);
-		s->busy = 0;
+		p->running--;
 		s->ops++;
 		p->ops++;
 		/* One byte per batch: the main thread takes them all. */
@@ -305,7 +306,7 @@ p11_stats(struct hsm *h, struct signer_status *st)
 	int		 i;
 
 	st->sessions = h->setup.sessions;
-	st->open = st->running = st->queued = 0;
+	st->open = st->running = st->queued = st->peak = 0;
 	st->ops = 0;
 	memset(st->sess_ops, 0, sizeof(st->sess_ops));
 	if (p == NULL || !p->locks)
@@ -313,10 +314,11 @@ p11_stats(struct hsm *h, struct signer_status *st)
 	pthread_mutex_lock(&p->mtx);
 	for (i = 0; i < p->nsess; i++) {
 		st->open += p->sess[i].open;
-		st->running += p->sess[i].busy;
 		if (i < SIGNER_STAT_SESSIONS)
 			st->sess_ops[i] = p->sess[i].ops;
 	}
+	st->running = p->running;
+	st->peak = p->peak;
 	st->queued = p->nqueued;
 	st->ops = p->ops;
 	pthread_mutex_unlock(&p->mtx);

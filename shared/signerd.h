@@ -182,7 +182,7 @@ struct signer_status {
 	int32_t		 open;		/* open, each with its thread */
 	int32_t		 running;	/* requests on a session now */
 	int32_t		 queued;	/* requests waiting for one */
-	int32_t		 pad;
+	int32_t		 peak;		/* most running at once */
 	uint64_t	 ops;		/* requests done */
 	uint64_t	 sess_ops[SIGNER_STAT_SESSIONS];	/* the first */
 };

@@ -20,6 +20,19 @@ p11_start()
 	sd_start 1
 }
 
+# p11_sessions N: a daemon as p11_start makes, with `sessions N`.
+p11_sessions()
+{
+	sd_setup s1
+	sd_conf s1
+	sed -i "s|^	pin file .*|&\\
+	sessions $1|" "$T/signerd.conf"
+	grep -q "^	sessions $1\$" "$T/signerd.conf" ||
+	    atf_fail "no sessions line in signerd.conf"
+	echo 'default signer "s1"' >>"$T/signerd.conf"
+	sd_start 1
+}
+
 # p11_run SCRIPT ARGS...: a Python driver, bounded, that must print ok.
 p11_run()
 {
@@ -140,9 +153,62 @@ replay_cleanup()
 	sd_cleanup
 }
 
+atf_test_case pool cleanup
+pool_head()
+{
+	atf_set "descr" "8 connections sign concurrently and a batch of 16" \
+	    "Sign items is answered, on a token with sessions 4: every" \
+	    "signature verifies, several requests ran at once, on several" \
+	    "sessions (show signers)"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+	atf_set "timeout" "200"
+}
+pool_body()
+{
+	p11_sessions 4
+	p11_run pkcs11_pool.py $PORT "$T/pki" "$BIN/signerctl" "$CTL" 2
+	# A thread per session, and each under the seccomp filter.
+	pid=$(sd_pid signer s1)
+	[ -n "$pid" ] || atf_fail "no pid for signer s1"
+	[ "$(ls /proc/$pid/task | wc -l)" -ge 5 ] ||
+	    atf_fail "signer s1 runs $(ls /proc/$pid/task | wc -l) threads"
+	for t in /proc/$pid/task/*; do
+		grep -q "^Seccomp:[[:space:]]*2" $t/status ||
+		    atf_fail "thread ${t##*/} of signer s1 is not sandboxed"
+	done
+	sd_stop
+}
+pool_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case pool_one cleanup
+pool_one_head()
+{
+	atf_set "descr" "the same load on a token with sessions 1 (a" \
+	    "single-threaded token such as a YubiHSM 2)"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+	atf_set "timeout" "200"
+}
+pool_one_body()
+{
+	p11_sessions 1
+	p11_run pkcs11_pool.py $PORT "$T/pki" "$BIN/signerctl" "$CTL" 1
+	sd_stop
+}
+pool_one_cleanup()
+{
+	sd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case ops
 	atf_add_test_case lacking
 	atf_add_test_case replay
+	atf_add_test_case pool
+	atf_add_test_case pool_one
 }

@@ -265,17 +265,17 @@ object_state_name(uint32_t state)
 
 /*
  * A pkcs11 signer's pool, at the end of its line (scripts read the
- * columns before): "; sessions 4/4, 1 running, 0 queued, 42 ops: 11 10
- * 11 10", the operations of each session last.
+ * columns before): "; sessions 4/4, 1 running (at most 4), 0 queued,
+ * 42 ops: 11 10 11 10", the operations of each session last.
  */
 static void
 print_sessions(const struct signer_status *st)
 {
 	int	 i, n;
 
-	printf("; sessions %d/%d, %d running, %d queued, %llu ops",
-	    st->open, st->sessions, st->running, st->queued,
-	    (unsigned long long)st->ops);
+	printf("; sessions %d/%d, %d running (at most %d), %d queued, "
+	    "%llu ops", st->open, st->sessions, st->running, st->peak,
+	    st->queued, (unsigned long long)st->ops);
 	n = st->sessions < SIGNER_STAT_SESSIONS ? st->sessions :
 	    SIGNER_STAT_SESSIONS;
 	printf(":");
