@@ -418,7 +418,7 @@ p11_run(struct hsm *h, const struct hsm_req *req, struct hsm_res *res,
 			/* The token may have been replaced. */
 			p11_cache_clear(p);
 		} else if (s->stale) {
-			log_debug("token \"%s\": %s; looking the key up again",
+			log_warnx("token \"%s\": %s; looking the key up again",
 			    s->label, res->msg);
 			p11_cache_clear(p);
 		} else

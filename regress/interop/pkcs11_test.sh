@@ -204,6 +204,29 @@ pool_one_cleanup()
 	sd_cleanup
 }
 
+atf_test_case gone cleanup
+gone_head()
+{
+	atf_set "descr" "a key deleted from the token with pkcs11-tool after" \
+	    "signerd signed with it (its handle cached): Item Not Found," \
+	    "the signer stays ready"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3 pkcs11-tool"
+	atf_set "timeout" "120"
+}
+gone_body()
+{
+	p11_sessions 4
+	p11_run pkcs11_gone.py $PORT "$T/pki" "$T/s1.pin"
+	[ "$(sd_field s1 5)" = ready ] || atf_fail "s1 is not ready"
+	[ "$(sd_field s1 6)" = 0 ] || atf_fail "s1 was restarted"
+	sd_stop
+}
+gone_cleanup()
+{
+	sd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case ops
@@ -211,4 +234,5 @@ atf_init_test_cases()
 	atf_add_test_case replay
 	atf_add_test_case pool
 	atf_add_test_case pool_one
+	atf_add_test_case gone
 }
