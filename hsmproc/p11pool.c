@@ -385,7 +385,8 @@ p11_run(struct hsm *h, const struct hsm_req *req, struct hsm_res *res,
 {
 	struct p11	*p = h->be_state;
 	struct p11_sess	*s = p11_self;
-	int		 try, rv, borrowed = 0;
+	char		 why[P11_WHY_MAX];
+	int		 try, rv, down, borrowed = 0;
 
 	if (p == NULL || p->nsess == 0) {
 		(void)hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
@@ -426,16 +427,18 @@ p11_run(struct hsm *h, const struct hsm_req *req, struct hsm_res *res,
 	}
 	if (!borrowed)
 		return;
+	/* The main thread: as p11_finish does for a worker. */
+	down = s->down;
+	(void)strlcpy(why, s->why, sizeof(why));
 	pthread_mutex_lock(&p->mtx);
 	s->ops++;
 	p->ops++;
 	pthread_mutex_unlock(&p->mtx);
 	pthread_mutex_unlock(&s->use);
-	/* The main thread: as p11_finish does for a worker. */
-	if (s->down != 0 && h->status.state == SSTATE_READY) {
-		hsm_status_set(h, s->down == -2 ? SSTATE_LOCKED :
-		    SSTATE_ERROR, "%s", s->why);
-		if (s->down == -1)
+	if (down != 0 && h->status.state == SSTATE_READY) {
+		hsm_status_set(h, down == -2 ? SSTATE_LOCKED : SSTATE_ERROR,
+		    "%s", why);
+		if (down == -1)
 			hsm_retry_soon(h);
 	}
 }

@@ -373,6 +373,73 @@ ATF_TC_BODY(concurrent, tc)
 	free(e);
 }
 
+ATF_TC(borrowed);
+ATF_TC_HEAD(borrowed, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "a request run on the main thread "
+	    "(hsm_handle, as a synchronous caller does) borrows a session "
+	    "of the pool, also after the token dropped them all");
+	atf_tc_set_md_var(tc, "require.progs", "softhsm2-util");
+	atf_tc_set_md_var(tc, "timeout", "300");
+}
+ATF_TC_BODY(borrowed, tc)
+{
+	struct eng		*e;
+	struct p11		*p;
+	struct hsm_op		 o;
+	struct hsm_req		 req;
+	struct hsm_res		 res;
+	struct signer_status	 st;
+	const char		*why = NULL;
+	uint8_t			 buf[512];
+	char			 m[32];
+	int			 round;
+
+	ATF_REQUIRE((e = calloc(1, sizeof(*e))) != NULL);
+	token_init();
+	eng_open(e, 2);
+	send_generate(e, 1, HSM_KEY_RSA, 2048);
+	run_until(e, 1, 0);
+	ATF_REQUIRE_EQ_MSG(e->status[1], 0, "%s", e->msg[1]);
+	p = e->h.be_state;
+	for (round = 0; round < 2; round++) {
+		if (round == 1)
+			ATF_REQUIRE_EQ(p->f->C_CloseAllSessions(p->slot),
+			    CKR_OK);
+		(void)snprintf(m, sizeof(m), "message %u", 2);
+		memset(&o, 0, sizeof(o));
+		(void)strlcpy(o.id, "key-1", sizeof(o.id));
+		o.op = HSM_OP_SIGN;
+		o.kind = HSM_KEY_RSA;
+		o.padding = HSM_PAD_PKCS1V15;
+		o.hash = HSM_HASH_SHA256;
+		o.len_key = e->len1[1];
+		o.len_data = strlen(m);
+		ATF_REQUIRE(sizeof(o) + o.len_key + o.len_data <= sizeof(buf));
+		memcpy(buf, &o, sizeof(o));
+		memcpy(buf + sizeof(o), e->out1[1], o.len_key);
+		memcpy(buf + sizeof(o) + o.len_key, m, o.len_data);
+		ATF_REQUIRE(hsm_req_parse(IMSG_HSM_OP, buf, sizeof(o) +
+		    o.len_key + o.len_data, &req, &why) == 0);
+		hsm_handle(&e->h, &req, &res);
+		ATF_REQUIRE_EQ_MSG(res.status, 0, "%s", res.msg);
+		/* As an answer to request 2, for verifies(). */
+		free(e->out1[2]);
+		ATF_REQUIRE((e->out1[2] = malloc(res.len[0])) != NULL);
+		memcpy(e->out1[2], res.out[0], res.len[0]);
+		e->len1[2] = res.len[0];
+		e->status[2] = 0;
+		ATF_REQUIRE(verifies(e, 2, 1));
+		hsm_res_clear(&res);
+	}
+	memset(&st, 0, sizeof(st));
+	p11_stats(&e->h, &st);
+	ATF_REQUIRE_EQ(st.ops, 3);
+	ATF_REQUIRE_EQ(e->h.status.state, SSTATE_READY);
+	eng_close(e);
+	free(e);
+}
+
 ATF_TC(lost);
 ATF_TC_HEAD(lost, tc)
 {
@@ -512,6 +579,7 @@ ATF_TP_ADD_TCS(tp)
 {
 	log_init(1, 0);
 	ATF_TP_ADD_TC(tp, concurrent);
+	ATF_TP_ADD_TC(tp, borrowed);
 	ATF_TP_ADD_TC(tp, lost);
 	ATF_TP_ADD_TC(tp, bounded);
 	ATF_TP_ADD_TC(tp, stop);
