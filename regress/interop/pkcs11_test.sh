@@ -204,6 +204,70 @@ pool_one_cleanup()
 	sd_cleanup
 }
 
+atf_test_case pool_late cleanup
+pool_late_head()
+{
+	atf_set "descr" "a token that appears after the start: the signer" \
+	    "child enters its sandbox, retries, and starts its threads under" \
+	    "the filter; they serve the concurrent load"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3 softhsm2-util"
+	atf_set "timeout" "200"
+}
+pool_late_body()
+{
+	sd_setup s1
+	(umask 077; od -An -N12 -tx1 /dev/urandom | tr -d ' \n' \
+	    >"$T/late.pin")
+	sd_conf s1
+	sed -i -e 's|^	token "s1"|	token "late"|' \
+	    -e "s|^	pin file .*|	pin file \"$T/late.pin\"\\
+	sessions 4|" "$T/signerd.conf"
+	grep -q "^	sessions 4\$" "$T/signerd.conf" ||
+	    atf_fail "no sessions line in signerd.conf"
+	echo 'default signer "s1"' >>"$T/signerd.conf"
+	"$BIN/signerd" -d -f "$T/signerd.conf" >>"$T/log" 2>&1 &
+	PARENT=$!
+	echo $PARENT >>"$T/pids"
+	i=0
+	while [ "$(sd_field s1 5 2>/dev/null)" != error ]; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || atf_fail "s1 not in error: $(cat "$T/log")"
+		sleep 0.1
+	done
+	sd_record_pids
+	grep -q 'token "late" not found' "$T/log" ||
+	    atf_fail "no 'not found' in the log"
+	# The child is sandboxed now (after its first start, failed or not).
+	pid=$(sd_pid signer s1)
+	grep -q "^Seccomp:[[:space:]]*2" /proc/$pid/status ||
+	    atf_fail "signer s1 is not sandboxed"
+	softhsm2-util --init-token --free --label late \
+	    --pin "$(cat "$T/late.pin")" --so-pin 87654321 >/dev/null ||
+	    atf_fail "softhsm2-util --init-token"
+	chown -R "${SIGNERD_HSM_USER:-_signerd_hsm}" "$T/tokens"
+	# Retries come after 1, 2, 4 and 8 s.
+	i=0
+	while [ "$(sd_field s1 5)" != ready ]; do
+		i=$((i + 1))
+		[ $i -lt 200 ] || atf_fail "s1 not ready: $(cat "$T/log")"
+		sleep 0.1
+	done
+	[ "$(sd_pid signer s1)" = "$pid" ] || atf_fail "s1 was restarted"
+	p11_run pkcs11_pool.py $PORT "$T/pki" "$BIN/signerctl" "$CTL" 2
+	[ "$(ls /proc/$pid/task | wc -l)" -ge 5 ] ||
+	    atf_fail "signer s1 runs $(ls /proc/$pid/task | wc -l) threads"
+	for t in /proc/$pid/task/*; do
+		grep -q "^Seccomp:[[:space:]]*2" $t/status ||
+		    atf_fail "thread ${t##*/} of signer s1 is not sandboxed"
+	done
+	sd_stop
+}
+pool_late_cleanup()
+{
+	sd_cleanup
+}
+
 atf_test_case gone cleanup
 gone_head()
 {
@@ -234,5 +298,6 @@ atf_init_test_cases()
 	atf_add_test_case replay
 	atf_add_test_case pool
 	atf_add_test_case pool_one
+	atf_add_test_case pool_late
 	atf_add_test_case gone
 }
