@@ -57,7 +57,7 @@ SIGNERD_SRCS	= signerd/signerd.c signerd/proc.c signerd/engine.c \
 CTL_SRCS	= signerd/ctl/signerctl.c
 FRONTEND_SRCS	= frontend/frontend.c frontend/frame.c
 HSM_SRCS	= hsmproc/hsmproc.c hsmproc/hsmreq.c hsmproc/hsm_pkcs11.c \
-		  hsmproc/p11key.c \
+		  hsmproc/p11key.c hsmproc/p11pool.c \
 		  hsmproc/hsm_openssl.c hsmproc/softkey.c
 
 PROGS		= $(BIN)/signerd $(BIN)/signerctl $(BIN)/signerd-frontend \
@@ -94,9 +94,10 @@ $(BIN)/signerctl: $(CTL_SRCS:%.c=$(O)/%.o) $(LIBSHARED)
 $(BIN)/signerd-frontend: $(FRONTEND_SRCS:%.c=$(O)/%.o) $(LIBSHARED)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# The pkcs11 signer serves its sessions with threads (p11pool.c).
 $(BIN)/signerd-hsm: $(HSM_SRCS:%.c=$(O)/%.o) $(LIBSHARED)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LDLIBS)
 
 # Objects that include the generated parser header.
 $(SHARED_SRCS:%.c=$(O)/%.o): $(O)/shared/parse.c

@@ -1,10 +1,13 @@
 /*
  * The pkcs11 backend: any PKCS#11 v2.40 module, loaded with dlopen in
- * this child only.
+ * this child only.  Its requests run on a pool of sessions, each with a
+ * worker thread (p11pool.c).
  */
 #include <sys/types.h>
 
 #include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +28,7 @@ static int	 p11_mechanisms(struct hsm *, struct p11 *);
 /* Register into a token is not supported yet: import stays NULL. */
 const struct hsm_backend hsm_pkcs11 = {
 	"pkcs11", p11_start, p11_check, p11_stop, p11_generate, NULL, p11_op,
-	p11_find_req
+	p11_find_req, p11_submit, p11_stats
 };
 
 static const struct {
@@ -81,7 +84,7 @@ static const struct {
 const char *
 p11_rv(CK_RV rv)
 {
-	static char	 buf[32];
+	static _Thread_local char	 buf[32];
 	size_t		 i;
 
 	for (i = 0; i < sizeof(p11_rvs) / sizeof(p11_rvs[0]); i++)
@@ -154,12 +157,25 @@ p11_start(struct hsm *h)
 	CK_C_GetFunctionList	 getfl;
 	CK_C_INITIALIZE_ARGS	 args;
 	struct p11		*p;
+	struct p11_sess		*s;
 	uint8_t			 kek[SK_KEK_LEN];
 	CK_RV			 rv;
+	int			 i, n, ret;
 
 	if ((p = h->be_state) == NULL) {
 		if ((p = calloc(1, sizeof(*p))) == NULL)
 			fatal(NULL);
+		p->hsm = h;
+		p->wake[0] = p->wake[1] = -1;
+		TAILQ_INIT(&p->queue);
+		TAILQ_INIT(&p->done);
+		RB_INIT(&p->objs);
+		if (pthread_mutex_init(&p->mtx, NULL) != 0 ||
+		    pthread_mutex_init(&p->login, NULL) != 0 ||
+		    pthread_mutex_init(&p->pubmtx, NULL) != 0 ||
+		    pthread_cond_init(&p->work, NULL) != 0)
+			fatalx("%s: pthread_mutex_init", __func__);
+		p->locks = 1;
 		h->be_state = p;
 	}
 	if ((p->dl = dlopen(h->setup.module, RTLD_NOW | RTLD_LOCAL)) == NULL) {
@@ -178,6 +194,7 @@ p11_start(struct hsm *h)
 		    p11_rv(rv));
 		return (-1);
 	}
+	/* The module may be called from several threads at once. */
 	memset(&args, 0, sizeof(args));
 	args.flags = CKF_OS_LOCKING_OK;
 	rv = p->f->C_Initialize(&args);
@@ -200,11 +217,44 @@ p11_start(struct hsm *h)
 		}
 		explicit_bzero(kek, sizeof(kek));
 	}
-	p->s0.tok = p;
-	p->s0.f = p->f;
-	p->s0.label = p->label;
-	if ((rv = p11_session_open(h, &p->s0)) != 0)
-		return (rv);
+
+	n = h->setup.sessions;
+	if (n < 1)
+		n = 1;
+	else if (n > P11_SESSIONS_MAX)
+		n = P11_SESSIONS_MAX;
+	if ((p->sess = calloc(n, sizeof(*p->sess))) == NULL)
+		fatal(NULL);
+	/* The first session logs in; the others find the login done. */
+	for (i = 0; i < n; i++) {
+		s = &p->sess[i];
+		s->tok = p;
+		s->f = p->f;
+		s->label = p->label;
+		s->idx = i;
+		if (pthread_mutex_init(&s->use, NULL) != 0)
+			fatalx("%s: pthread_mutex_init", __func__);
+		p->nsess = i + 1;
+		if ((ret = p11_session_open(h, s)) == 0)
+			continue;
+		p11_session_close(s);
+		if (i == 0 || ret == -2) {
+			hsm_status_set(h, ret == -2 ? SSTATE_LOCKED :
+			    SSTATE_ERROR, "%s", s->why);
+			return (ret);
+		}
+		/* A token may allow fewer sessions: serve with those. */
+		log_warnx("token \"%s\": %d sessions of %d: %s", p->label,
+		    i, n, s->why);
+		pthread_mutex_destroy(&s->use);
+		p->nsess = i;
+		break;
+	}
+	if (p11_pool_start(h, p) == -1) {
+		hsm_status_set(h, SSTATE_ERROR, "cannot start the threads "
+		    "of the sessions");
+		return (-1);
+	}
 	hsm_status_set(h, SSTATE_READY, "token \"%s\" in slot %lu%s",
 	    p->label, (unsigned long)p->slot, h->setup.login ?
 	    ", logged in" : "");
@@ -246,90 +296,124 @@ p11_mechanisms(struct hsm *h, struct p11 *p)
 }
 
 /*
- * Open the session and log in: at start, and again after the token
- * said the session is gone.  0, -1 (retry later) or -2 (PIN refused:
- * never retried, a token locks after a few wrong PINs).
+ * Open a session and, unless the token says it is logged in already,
+ * log in: at start, and after the token dropped the session.  Login is
+ * per application in PKCS#11: one C_Login serves every session, and a
+ * C_Logout on one would log them all out, so there is none.  0, -1
+ * (retry later) or -2 (PIN refused: never retried, a token locks after
+ * a few wrong PINs), with s->why.  Any thread, with the session's use.
  */
 int
 p11_session_open(struct hsm *h, struct p11_sess *s)
 {
-	CK_RV	 rv;
+	struct p11		*p = s->tok;
+	CK_SESSION_INFO		 si;
+	CK_SESSION_HANDLE	 sh;
+	CK_RV			 rv;
+	int			 ret = 0;
 
-	if ((rv = s->f->C_OpenSession(s->tok->slot, CKF_SERIAL_SESSION |
-	    CKF_RW_SESSION, NULL, NULL, &s->session)) != CKR_OK) {
-		hsm_status_set(h, SSTATE_ERROR, "C_OpenSession: %s",
+	s->why[0] = '\0';
+	if ((rv = s->f->C_OpenSession(p->slot, CKF_SERIAL_SESSION |
+	    CKF_RW_SESSION, NULL, NULL, &sh)) != CKR_OK) {
+		(void)snprintf(s->why, sizeof(s->why), "C_OpenSession: %s",
 		    p11_rv(rv));
 		return (-1);
 	}
+	pthread_mutex_lock(&p->mtx);
+	s->session = sh;
 	s->open = 1;
+	pthread_mutex_unlock(&p->mtx);
 	if (!h->setup.login)
 		return (0);
-	if (!h->has_pin) {
-		hsm_status_set(h, SSTATE_ERROR, "login needs a PIN "
-		    "and none was given (see the log of signerd)");
-		return (-1);
+	if (s->f->C_GetSessionInfo(sh, &si) == CKR_OK &&
+	    (si.state == CKS_RW_USER_FUNCTIONS ||
+	    si.state == CKS_RO_USER_FUNCTIONS))
+		return (0);
+
+	/* The PIN is read, and wiped, under the lock. */
+	pthread_mutex_lock(&p->login);
+	if (p->pin_refused) {
+		(void)snprintf(s->why, sizeof(s->why), "token \"%s\" refused "
+		    "the PIN; not retrying until it is fixed and signerd "
+		    "reloaded", s->label);
+		ret = -2;
+	} else if (!h->has_pin) {
+		(void)strlcpy(s->why, "login needs a PIN and none was given "
+		    "(see the log of signerd)", sizeof(s->why));
+		ret = -1;
+	} else {
+		rv = s->f->C_Login(sh, CKU_USER, (CK_UTF8CHAR_PTR)h->pin,
+		    h->pinlen);
+		if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED ||
+		    rv == CKR_PIN_EXPIRED || rv == CKR_PIN_LEN_RANGE) {
+			explicit_bzero(h->pin, sizeof(h->pin));
+			h->has_pin = 0;
+			p->pin_refused = 1;
+			(void)snprintf(s->why, sizeof(s->why), "C_Login on "
+			    "token \"%s\": %s; not retrying until the PIN is "
+			    "fixed and signerd reloaded", s->label,
+			    p11_rv(rv));
+			ret = -2;
+		} else if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
+			(void)snprintf(s->why, sizeof(s->why), "C_Login: %s",
+			    p11_rv(rv));
+			ret = -1;
+		}
 	}
-	rv = s->f->C_Login(s->session, CKU_USER, (CK_UTF8CHAR_PTR)h->pin,
-	    h->pinlen);
-	if (rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED ||
-	    rv == CKR_PIN_EXPIRED || rv == CKR_PIN_LEN_RANGE) {
-		explicit_bzero(h->pin, sizeof(h->pin));
-		h->has_pin = 0;
-		hsm_status_set(h, SSTATE_LOCKED, "C_Login on token "
-		    "\"%s\": %s; not retrying until the PIN is fixed "
-		    "and signerd reloaded", s->label, p11_rv(rv));
-		return (-2);
-	}
-	if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
-		hsm_status_set(h, SSTATE_ERROR, "C_Login: %s", p11_rv(rv));
-		return (-1);
-	}
-	return (0);
+	pthread_mutex_unlock(&p->login);
+	return (ret);
 }
 
 /* Close a session the token may already have dropped; no error. */
 void
-p11_session_close(struct hsm *h, struct p11_sess *s)
+p11_session_close(struct p11_sess *s)
 {
+	struct p11	*p = s->tok;
+
 	if (!s->open)
 		return;
-	if (h->setup.login)
-		(void)s->f->C_Logout(s->session);
 	(void)s->f->C_CloseSession(s->session);
+	pthread_mutex_lock(&p->mtx);
 	s->open = 0;
+	pthread_mutex_unlock(&p->mtx);
 }
 
 static int
 p11_check(struct hsm *h)
 {
 	struct p11	*p = h->be_state;
-	CK_SESSION_INFO	 si;
-	CK_RV		 rv;
 
-	if (p == NULL || !p->s0.open)
+	if (p == NULL)
 		return (-1);
-	if ((rv = p->f->C_GetSessionInfo(p->s0.session, &si)) != CKR_OK) {
-		hsm_status_set(h, SSTATE_ERROR, "session lost: %s",
-		    p11_rv(rv));
-		return (-1);
-	}
-	return (0);
+	return (p11_pool_check(h, p));
 }
 
 static void
 p11_stop(struct hsm *h)
 {
 	struct p11	*p = h->be_state;
+	int		 i;
 
 	if (p == NULL)
 		return;
-	p11_session_close(h, &p->s0);
+	p11_pool_stop(h, p);
+	/* The last session closed logs the application out. */
+	for (i = 0; i < p->nsess; i++) {
+		p11_session_close(&p->sess[i]);
+		pthread_mutex_destroy(&p->sess[i].use);
+	}
+	free(p->sess);
+	p11_cache_clear(p);
 	if (p->initialized)
 		(void)p->f->C_Finalize(NULL);
 	if (p->dl != NULL)
 		dlclose(p->dl);
 	free(p->mechs);
 	sw_free(p->pub);
+	pthread_cond_destroy(&p->work);
+	pthread_mutex_destroy(&p->pubmtx);
+	pthread_mutex_destroy(&p->login);
+	pthread_mutex_destroy(&p->mtx);
 	free(p);
 	h->be_state = NULL;
 }

@@ -125,9 +125,24 @@ hsm_status_set(struct hsm *h, enum signer_state state, const char *fmt, ...)
 static void
 hsm_status_send(struct hsm *h, uint32_t id)
 {
-	if (h->engine.active)
-		imsg_compose_event(&h->engine, IMSG_HSM_STATUS, id, 0, -1,
-		    &h->status, sizeof(h->status));
+	if (!h->engine.active)
+		return;
+	if (h->be != NULL && h->be->stats != NULL)
+		h->be->stats(h, &h->status);
+	imsg_compose_event(&h->engine, IMSG_HSM_STATUS, id, 0, -1,
+	    &h->status, sizeof(h->status));
+}
+
+/* The backend found the signer gone: start it over soon. */
+void
+hsm_retry_soon(struct hsm *h)
+{
+	struct timeval	 tv = { HSM_RETRY_MIN_S, 0 };
+
+	if (evtimer_pending(&h->retry, NULL))
+		return;
+	h->retry_s = HSM_RETRY_MIN_S;
+	evtimer_add(&h->retry, &tv);
 }
 
 static void
@@ -243,6 +258,8 @@ hsm_dispatch_parent(int fd, short event, void *arg)
 			h->has_kek = 0;
 			break;
 		case IMSG_SOCKET_ENGINE:
+			/* Answers still owed to the last engine are dropped. */
+			h->engine_gen++;
 			child_link(&h->engine, &imsg, hsm_dispatch_engine, h);
 			hsm_status_send(h, 0);
 			break;
@@ -280,6 +297,7 @@ hsm_dispatch_engine(int fd, short event, void *arg)
 	if (imsgev_io(iev, event) == -1) {
 		/* The engine restarts; the parent sends a new channel. */
 		imsgev_clear(iev);
+		h->engine_gen++;
 		return;
 	}
 	for (;;) {
@@ -292,13 +310,8 @@ hsm_dispatch_engine(int fd, short event, void *arg)
 			if (imsg_get_len(&imsg) != 0)
 				fatalx("bad IMSG_HSM_STATUS_REQ");
 			if (h->status.state == SSTATE_READY &&
-			    h->be->check(h) == -1 &&
-			    !evtimer_pending(&h->retry, NULL)) {
-				struct timeval tv = { HSM_RETRY_MIN_S, 0 };
-
-				h->retry_s = HSM_RETRY_MIN_S;
-				evtimer_add(&h->retry, &tv);
-			}
+			    h->be->check(h) == -1)
+				hsm_retry_soon(h);
 			hsm_status_send(h, imsg_get_id(&imsg));
 			break;
 		case IMSG_HSM_GENERATE:

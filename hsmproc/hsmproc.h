@@ -39,6 +39,16 @@ struct hsm_backend {
 	/* IMSG_HSM_FIND: keys already in a token (pkcs11 only). */
 	void		(*find)(struct hsm *, const struct hsm_req *,
 			    struct hsm_res *);
+	/*
+	 * Optional, for a backend with worker threads: take fn and a copy
+	 * of the request (payload buf, len) and answer it later on iev
+	 * from the main thread: 0.  -1: not taken, res says why (busy).
+	 */
+	int		(*submit)(struct hsm *, struct imsgev *,
+			    const struct hsm_req *, hsm_fn, const void *,
+			    size_t, struct hsm_res *);
+	/* Optional: current counters into a status answer. */
+	void		(*stats)(struct hsm *, struct signer_status *);
 };
 
 struct hsm {
@@ -56,10 +66,12 @@ struct hsm {
 	struct event		 retry;
 	int			 retry_s;
 	int			 sandboxed;
+	uint32_t		 engine_gen;	/* a new engine channel */
 };
 
 void	hsm_status_set(struct hsm *, enum signer_state, const char *, ...)
 	    __attribute__((__format__ (printf, 3, 4)));
+void	hsm_retry_soon(struct hsm *);
 
 /* hsm_pkcs11.c */
 extern const struct hsm_backend	hsm_pkcs11;

@@ -248,19 +248,21 @@ hsm_res_send(struct imsgev *iev, uint32_t peerid, struct hsm_res *res)
 	return (0);
 }
 
-/* Answer one parsed request: the backend's work or why it cannot. */
-void
-hsm_handle(struct hsm *h, const struct hsm_req *req, struct hsm_res *res)
+/*
+ * The backend's function for a parsed request, or NULL with res saying
+ * why it cannot be served.  Main thread only: it reads the state.
+ */
+hsm_fn
+hsm_pick(struct hsm *h, const struct hsm_req *req, struct hsm_res *res)
 {
-	void		(*fn)(struct hsm *, const struct hsm_req *,
-			    struct hsm_res *) = NULL;
+	hsm_fn		 fn = NULL;
 	const char	*what = "this request";
 
 	memset(res, 0, sizeof(*res));
 	if (h->be == NULL) {
 		(void)hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
 		    "signer not configured yet");
-		return;
+		return (NULL);
 	}
 	switch (req->type) {
 	case IMSG_HSM_GENERATE:
@@ -284,30 +286,59 @@ hsm_handle(struct hsm *h, const struct hsm_req *req, struct hsm_res *res)
 		(void)hsm_res_error(res, KMIP_REASON_OPERATION_NOT_SUPPORTED,
 		    "signer \"%s\" (%s): %s not supported yet", h->setup.name,
 		    h->be->name, what);
-		return;
+		return (NULL);
 	}
 	if (h->status.state != SSTATE_READY) {
 		(void)hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
 		    "signer \"%s\" is not ready: %s", h->setup.name,
 		    h->status.detail);
-		return;
+		return (NULL);
 	}
+	return (fn);
+}
+
+/* Answer one parsed request: the backend's work or why it cannot. */
+void
+hsm_handle(struct hsm *h, const struct hsm_req *req, struct hsm_res *res)
+{
+	hsm_fn	 fn;
+
+	if ((fn = hsm_pick(h, req, res)) == NULL)
+		return;
 	fn(h, req, res);
 	if (res->status != 0)
 		hsm_res_clear(res);	/* no partial results */
 }
 
-/* One request from the engine; a malformed one is fatal. */
+/* Send the answer to req and wipe it. */
+void
+hsm_answer(struct imsgev *iev, const struct hsm_req *req,
+    struct hsm_res *res)
+{
+	if (res->status != 0)
+		log_debug("request %u: %s: reason 0x%x: %s", req->peerid,
+		    hsm_req_name(req->type), res->status, res->msg);
+	(void)hsm_res_send(iev, req->peerid, res);
+	hsm_res_clear(res);
+}
+
+/*
+ * One request from the engine; a malformed one is fatal.  A backend
+ * with worker threads (submit) takes a copy and answers later, from
+ * the main thread; the others answer now.
+ */
 void
 hsm_request(struct hsm *h, struct imsgev *iev, struct imsg *imsg)
 {
 	struct hsm_req	 req;
 	struct hsm_res	 res;
 	struct ibuf	 ib;
+	hsm_fn		 fn;
 	const char	*why = NULL;
 	void		*data = NULL;
 	size_t		 len = 0;
 	uint32_t	 type = imsg_get_type(imsg);
+	int		 queued = 0;
 
 	if (imsg_get_len(imsg) > 0) {
 		if (imsg_get_ibuf(imsg, &ib) == -1)
@@ -319,15 +350,21 @@ hsm_request(struct hsm *h, struct imsgev *iev, struct imsg *imsg)
 		fatalx("bad %s from the engine: %s", hsm_req_name(type), why);
 	req.peerid = imsg_get_id(imsg);
 
-	hsm_handle(h, &req, &res);
+	if ((fn = hsm_pick(h, &req, &res)) != NULL) {
+		if (h->be->submit != NULL)
+			queued = h->be->submit(h, iev, &req, fn, data, len,
+			    &res) == 0;
+		else {
+			fn(h, &req, &res);
+			if (res.status != 0)
+				hsm_res_clear(&res);
+		}
+	}
 	/* Imported keys and data to encrypt arrive in the clear. */
 	if (len > 0)
 		explicit_bzero(data, len);
-	if (res.status != 0)
-		log_debug("request %u: %s: reason 0x%x: %s", req.peerid,
-		    hsm_req_name(type), res.status, res.msg);
-	(void)hsm_res_send(iev, req.peerid, &res);
-	hsm_res_clear(&res);
+	if (!queued)
+		hsm_answer(iev, &req, &res);
 }
 
 /*

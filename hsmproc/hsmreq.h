@@ -61,6 +61,10 @@ struct hsm;
 struct imsg;
 struct imsgev;
 
+/* A backend's entry for one kind of request (struct hsm_backend). */
+typedef void	(*hsm_fn)(struct hsm *, const struct hsm_req *,
+		    struct hsm_res *);
+
 int	 hsm_req_parse(uint32_t, const void *, size_t, struct hsm_req *,
 	    const char **);
 int	 hsm_res_error(struct hsm_res *, int, const char *, ...)
@@ -69,7 +73,10 @@ void	 hsm_res_clear(struct hsm_res *);
 void	 hsm_res_take(struct hsm_res *, int, uint8_t *, size_t, size_t);
 int	 hsm_res_send(struct imsgev *, uint32_t, struct hsm_res *);
 void	 hsm_request(struct hsm *, struct imsgev *, struct imsg *);
+hsm_fn	 hsm_pick(struct hsm *, const struct hsm_req *, struct hsm_res *);
 void	 hsm_handle(struct hsm *, const struct hsm_req *, struct hsm_res *);
+void	 hsm_answer(struct imsgev *, const struct hsm_req *,
+	    struct hsm_res *);
 int	 hsm_gcm_check(const struct hsm_req *, int, size_t *,
 	    struct hsm_res *);
 

@@ -1,14 +1,33 @@
 /*
  * The pkcs11 backend's state, shared by hsm_pkcs11.c (module, token,
- * session, login) and p11key.c (keys in the token).
+ * session, login), p11pool.c (sessions served by worker threads) and
+ * p11key.c (keys in the token).
+ *
+ * Threads: each session has a worker thread (p11pool.c) that runs the
+ * requests it takes on that session only.  A worker touches its session,
+ * the token's fields that do not change while workers run (f, slot,
+ * label, mechs), and what the comments below say is under a lock; never
+ * hsm->status, libevent or an imsg channel, which are the main thread's.
  */
 #ifndef P11_H
 #define P11_H
 
+#include <sys/queue.h>
+#include <sys/tree.h>
+
+#include <pthread.h>
+
 #include <p11-kit/pkcs11.h>
+
+#define P11_SESSIONS_MAX	64	/* signerd.conf(5) sessions */
+#define P11_QUEUE_MAX		1024	/* requests waiting for a session */
+#define P11_CACHE_MAX		4096	/* object handles kept */
+#define P11_CKID_MAX		64	/* longest CKA_ID in a reference or cached */
+#define P11_WHY_MAX		160	/* signer_status detail */
 
 struct softkey;
 struct p11;
+struct p11_job;
 
 /* One session on the token; a request uses one at a time. */
 struct p11_sess {
@@ -16,12 +35,34 @@ struct p11_sess {
 	CK_FUNCTION_LIST_PTR	 f;		/* tok->f */
 	const char		*label;		/* tok->label */
 	CK_SESSION_HANDLE	 session;
-	int			 open;
+	int			 open;		/* written under tok->mtx */
 	int			 lost;		/* the last call lost it */
+	int			 stale;		/* ... or used a stale handle */
+	int			 down;		/* cannot reopen: -1, -2 */
+	char			 why[P11_WHY_MAX];	/* ... why */
+	unsigned int		 idx;
+	/* Held while a request runs on the session. */
+	pthread_mutex_t		 use;
+	pthread_t		 thread;
+	int			 thread_ok;
+	uint64_t		 ops;		/* under tok->mtx */
 };
 
-/* The token: module, slot, what it offers. */
+/* A cached object handle (p11_find) by class, key type and CKA_ID. */
+struct p11_obj {
+	RB_ENTRY(p11_obj)	 entry;
+	CK_OBJECT_CLASS		 cls;
+	CK_KEY_TYPE		 kt;
+	CK_OBJECT_HANDLE	 handle;
+	size_t			 len;
+	uint8_t			 ckid[P11_CKID_MAX];
+};
+RB_HEAD(p11_objs, p11_obj);
+TAILQ_HEAD(p11_jobs, p11_job);
+
+/* The token: module, slot, what it offers, its sessions. */
 struct p11 {
+	struct hsm		*hsm;
 	void			*dl;
 	CK_FUNCTION_LIST_PTR	 f;
 	int			 initialized;
@@ -29,17 +70,62 @@ struct p11 {
 	char			 label[33];
 	CK_MECHANISM_TYPE	*mechs;		/* C_GetMechanismList */
 	CK_ULONG		 nmechs;
-	struct softkey		*pub;		/* verify, RSA encrypt */
-	struct p11_sess		 s0;
+	struct softkey		*pub;		/* under pubmtx */
+	pthread_mutex_t		 pubmtx;
+	/* C_Login, and the PIN in struct hsm while workers run. */
+	pthread_mutex_t		 login;
+	int			 pin_refused;	/* under login */
+
+	struct p11_sess		*sess;
+	int			 nsess;
+	int			 locks;		/* the mutexes exist */
+
+	/* Under mtx: the queue, answers, counters, handle cache. */
+	pthread_mutex_t		 mtx;
+	pthread_cond_t		 work;		/* a request, or stopping */
+	struct p11_jobs		 queue;
+	struct p11_jobs		 done;
+	int			 nqueued;
+	int			 running;
+	int			 peak;
+	int			 stopping;
+	uint64_t		 ops;
+	struct p11_objs		 objs;
+	size_t			 nobjs;
+
+	/* Workers -> main thread: an answer is ready (p11pool.c). */
+	int			 wake[2];
+	struct event		 wake_ev;
+	int			 wake_on;
 };
+
+typedef int	(*p11_fn)(struct hsm *, struct p11_sess *,
+		    const struct hsm_req *, struct hsm_res *);
 
 /* hsm_pkcs11.c */
 const char	*p11_rv(CK_RV);
 int		 p11_session_open(struct hsm *, struct p11_sess *);
-void		 p11_session_close(struct hsm *, struct p11_sess *);
+void		 p11_session_close(struct p11_sess *);
+
+/* p11pool.c */
+int		 p11_pool_start(struct hsm *, struct p11 *);
+void		 p11_pool_stop(struct hsm *, struct p11 *);
+int		 p11_submit(struct hsm *, struct imsgev *,
+		    const struct hsm_req *, hsm_fn, const void *, size_t,
+		    struct hsm_res *);
+void		 p11_stats(struct hsm *, struct signer_status *);
+int		 p11_pool_check(struct hsm *, struct p11 *);
+void		 p11_run(struct hsm *, const struct hsm_req *,
+		    struct hsm_res *, p11_fn);
+int		 p11_public_op(struct p11_sess *, const struct hsm_req *,
+		    struct hsm_res *);
+int		 p11_cache_get(struct p11 *, CK_OBJECT_CLASS, CK_KEY_TYPE,
+		    const uint8_t *, size_t, CK_OBJECT_HANDLE *);
+void		 p11_cache_put(struct p11 *, CK_OBJECT_CLASS, CK_KEY_TYPE,
+		    const uint8_t *, size_t, CK_OBJECT_HANDLE);
+void		 p11_cache_clear(struct p11 *);
 
 /* p11key.c */
-#define P11_CKID_MAX		64	/* the longest CKA_ID in a reference */
 #define P11_REF_ADOPTED		0x01	/* reference flag: not made by us */
 int		 p11_ref(const uint8_t *, size_t, const uint8_t **, size_t *,
 		    int *);

@@ -9,14 +9,15 @@
  *
  * Version 1 is a key signerd made: the two halves of a pair share a
  * random CKA_ID and CKA_LABEL is the object id (the <key id> of an id
- * "hsm::<slot>::<key id>" a client chose).  Version 2 is a key
- * found in the token (adopted, P11_REF_ADOPTED in flags, no other flag
- * defined): its CKA_ID is whatever the operator's tool gave it.  A key
- * without CKA_ID is not adopted (p11_find_keys says why): its label is
- * neither unique nor stable, so it cannot name the object.  Each operation finds the object again by CKA_CLASS,
- * CKA_KEY_TYPE and CKA_ID.  Public-key operations (Signature Verify,
- * RSA encryption) run in software on the SubjectPublicKeyInfo the
- * engine sends, as for the openssl signer (sw_public_op).
+ * "hsm::<slot>::<key id>" a client chose).  Version 2 is a key found in
+ * the token (adopted, P11_REF_ADOPTED in flags, no other flag defined):
+ * its CKA_ID is whatever the operator's tool gave it.  A key without
+ * CKA_ID is not adopted (p11_find_keys says why): its label is neither
+ * unique nor stable, so it cannot name the object.  Each operation
+ * finds the object by CKA_CLASS, CKA_KEY_TYPE and CKA_ID, or takes its
+ * handle from the cache (p11pool.c).  Public-key operations (Signature
+ * Verify, RSA encryption) run in software on the SubjectPublicKeyInfo
+ * the engine sends, as for the openssl signer (sw_public_op).
  */
 #include <sys/types.h>
 
@@ -52,11 +53,6 @@ struct p11_tmpl {
 	CK_ULONG	 n;
 };
 
-typedef int	(*p11_fn)(struct hsm *, struct p11_sess *,
-		    const struct hsm_req *, struct hsm_res *);
-
-static void	 p11_run(struct hsm *, const struct hsm_req *,
-		    struct hsm_res *, p11_fn);
 static void	 p11_add(struct p11_tmpl *, CK_ATTRIBUTE_TYPE, void *,
 		    CK_ULONG);
 static int	 p11_fail(struct p11_sess *, struct hsm_res *, const char *,
@@ -151,7 +147,7 @@ static const uint8_t	 p11_oid_ed25519[] = {
 const char *
 p11_mech_name(CK_MECHANISM_TYPE m)
 {
-	static char	 buf[32];
+	static _Thread_local char	 buf[32];
 	size_t		 i;
 
 	for (i = 0; i < sizeof(p11_mechs) / sizeof(p11_mechs[0]); i++)
@@ -184,7 +180,8 @@ p11_need(struct p11_sess *s, CK_MECHANISM_TYPE m, struct hsm_res *res)
 
 /*
  * A failed call, as a KMIP error naming the CKR.  A lost session or
- * token is noted: p11_run reopens the session and tries once more.
+ * token is noted: p11_run reopens the session and tries once more; so
+ * is a stale object handle (from the cache): p11_run looks it up again.
  */
 static int
 p11_fail(struct p11_sess *s, struct hsm_res *res, const char *what,
@@ -197,6 +194,10 @@ p11_fail(struct p11_sess *s, struct hsm_res *res, const char *what,
 	case CKR_TOKEN_NOT_PRESENT:
 	case CKR_USER_NOT_LOGGED_IN:
 		s->lost = 1;
+		break;
+	case CKR_OBJECT_HANDLE_INVALID:
+	case CKR_KEY_HANDLE_INVALID:
+		s->stale = 1;
 		break;
 	case CKR_MECHANISM_INVALID:
 	case CKR_MECHANISM_PARAM_INVALID:
@@ -246,49 +247,6 @@ p11_key_type(uint32_t kind)
 		return (CKK_GENERIC_SECRET);
 	}
 	return ((CK_KEY_TYPE)-1);
-}
-
-/*
- * Run a request; if the token dropped the session, reopen it (and log
- * in again) and run it once more.  The key lookup is repeated too:
- * object handles need not survive a session.
- */
-static void
-p11_run(struct hsm *h, const struct hsm_req *req, struct hsm_res *res,
-    p11_fn fn)
-{
-	struct p11	*p = h->be_state;
-	struct p11_sess	*s;
-	struct timeval	 tv = { HSM_RETRY_MIN_S, 0 };
-	int		 try, rv;
-
-	if (p == NULL) {
-		(void)hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
-		    "token not started");
-		return;
-	}
-	s = &p->s0;
-	for (try = 0; try < 2; try++) {
-		s->lost = 0;
-		if (!s->open && (rv = p11_session_open(h, s)) != 0) {
-			p11_session_close(h, s);
-			(void)hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
-			    "token \"%s\" not reachable: %s", s->label,
-			    h->status.detail);
-			/* Not ready: start over later, as hsmproc.c does. */
-			if (rv == -1 && !evtimer_pending(&h->retry, NULL)) {
-				h->retry_s = HSM_RETRY_MIN_S;
-				evtimer_add(&h->retry, &tv);
-			}
-			return;
-		}
-		(void)fn(h, s, req, res);
-		if (!s->lost)
-			return;
-		log_warnx("token \"%s\": session lost (%s), reopening",
-		    s->label, res->msg);
-		p11_session_close(h, s);
-	}
 }
 
 void
@@ -360,7 +318,8 @@ p11_req_ref(const struct hsm_req *req, const uint8_t **ckid, size_t *idlen,
 
 /*
  * The object of class cls and the request's key kind with the CKA_ID of
- * req->key.  Item Not Found only when the token answered and has none.
+ * req->key: the handle found before, else a search.  Item Not Found only
+ * when the token answered and has none.
  */
 static int
 p11_find(struct p11_sess *s, const struct hsm_req *req, CK_OBJECT_CLASS cls,
@@ -379,6 +338,8 @@ p11_find(struct p11_sess *s, const struct hsm_req *req, CK_OBJECT_CLASS cls,
 	if (kt == (CK_KEY_TYPE)-1)
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "unknown key kind %u", req->kind));
+	if (p11_cache_get(s->tok, cls, kt, ckid, idlen, obj) == 0)
+		return (0);
 	memset(&t, 0, sizeof(t));
 	p11_add(&t, CKA_CLASS, &cls, sizeof(cls));
 	p11_add(&t, CKA_KEY_TYPE, &kt, sizeof(kt));
@@ -397,6 +358,7 @@ p11_find(struct p11_sess *s, const struct hsm_req *req, CK_OBJECT_CLASS cls,
 		    "token \"%s\" has several objects for the key of %s",
 		    s->label, req->id));
 	*obj = found[0];
+	p11_cache_put(s->tok, cls, kt, ckid, idlen, *obj);
 	return (0);
 }
 
@@ -1134,12 +1096,12 @@ p11_op1(struct hsm *h, struct p11_sess *s, const struct hsm_req *req,
 	case HSM_OP_SIGN:
 		return (p11_sign(s, req, res));
 	case HSM_OP_VERIFY:
-		return (sw_public_op(s->tok->pub, req, res));
+		return (p11_public_op(s, req, res));
 	case HSM_OP_ENCRYPT:
 		if (req->kind == HSM_KEY_AES)
 			return (p11_gcm(s, req, 1, res));
 		if (req->kind == HSM_KEY_RSA)
-			return (sw_public_op(s->tok->pub, req, res));
+			return (p11_public_op(s, req, res));
 		break;
 	case HSM_OP_DECRYPT:
 		if (req->kind == HSM_KEY_AES)

@@ -172,9 +172,19 @@ struct signer_setup {
 	uint16_t	 port;
 };
 
+#define SIGNER_STAT_SESSIONS	16	/* per-session counters shown */
+
 struct signer_status {
 	int32_t		 state;		/* enum signer_state */
 	char		 detail[160];
+	/* A pkcs11 signer's pool of sessions; 0 for the other kinds. */
+	int32_t		 sessions;	/* configured */
+	int32_t		 open;		/* open, each with its thread */
+	int32_t		 running;	/* requests on a session now */
+	int32_t		 queued;	/* requests waiting for one */
+	int32_t		 peak;		/* most running at once */
+	uint64_t	 ops;		/* requests done */
+	uint64_t	 sess_ops[SIGNER_STAT_SESSIONS];	/* the first */
 };
 
 struct ctl_signer {

@@ -102,6 +102,12 @@ hsm_status_set(struct hsm *h, enum signer_state state, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* ... and its retry timer. */
+void
+hsm_retry_soon(struct hsm *h)
+{
+}
+
 static struct softkey *
 sk_open(int fill, size_t maxkeys)
 {

@@ -20,6 +20,19 @@ p11_start()
 	sd_start 1
 }
 
+# p11_sessions N: a daemon as p11_start makes, with `sessions N`.
+p11_sessions()
+{
+	sd_setup s1
+	sd_conf s1
+	sed -i "s|^	pin file .*|&\\
+	sessions $1|" "$T/signerd.conf"
+	grep -q "^	sessions $1\$" "$T/signerd.conf" ||
+	    atf_fail "no sessions line in signerd.conf"
+	echo 'default signer "s1"' >>"$T/signerd.conf"
+	sd_start 1
+}
+
 # p11_run SCRIPT ARGS...: a Python driver, bounded, that must print ok.
 p11_run()
 {
@@ -253,10 +266,152 @@ adopt_cleanup()
 	sd_cleanup
 }
 
+atf_test_case pool cleanup
+pool_head()
+{
+	atf_set "descr" "8 connections sign concurrently and a batch of 16" \
+	    "Sign items is answered, on a token with sessions 4: every" \
+	    "signature verifies, several requests ran at once, on several" \
+	    "sessions (show signers)"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+	atf_set "timeout" "200"
+}
+pool_body()
+{
+	p11_sessions 4
+	p11_run pkcs11_pool.py $PORT "$T/pki" "$BIN/signerctl" "$CTL" 2
+	# A thread per session, and each under the seccomp filter.
+	pid=$(sd_pid signer s1)
+	[ -n "$pid" ] || atf_fail "no pid for signer s1"
+	[ "$(ls /proc/$pid/task | wc -l)" -ge 5 ] ||
+	    atf_fail "signer s1 runs $(ls /proc/$pid/task | wc -l) threads"
+	for t in /proc/$pid/task/*; do
+		grep -q "^Seccomp:[[:space:]]*2" $t/status ||
+		    atf_fail "thread ${t##*/} of signer s1 is not sandboxed"
+	done
+	sd_stop
+}
+pool_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case pool_one cleanup
+pool_one_head()
+{
+	atf_set "descr" "the same load on a token with sessions 1 (a" \
+	    "single-threaded token such as a YubiHSM 2)"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+	atf_set "timeout" "200"
+}
+pool_one_body()
+{
+	p11_sessions 1
+	p11_run pkcs11_pool.py $PORT "$T/pki" "$BIN/signerctl" "$CTL" 1
+	sd_stop
+}
+pool_one_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case pool_late cleanup
+pool_late_head()
+{
+	atf_set "descr" "a token that appears after the start: the signer" \
+	    "child enters its sandbox, retries, and starts its threads under" \
+	    "the filter; they serve the concurrent load"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3 softhsm2-util"
+	atf_set "timeout" "200"
+}
+pool_late_body()
+{
+	sd_setup s1
+	(umask 077; od -An -N12 -tx1 /dev/urandom | tr -d ' \n' \
+	    >"$T/late.pin")
+	sd_conf s1
+	sed -i -e 's|^	token "s1"|	token "late"|' \
+	    -e "s|^	pin file .*|	pin file \"$T/late.pin\"\\
+	sessions 4|" "$T/signerd.conf"
+	grep -q "^	sessions 4\$" "$T/signerd.conf" ||
+	    atf_fail "no sessions line in signerd.conf"
+	echo 'default signer "s1"' >>"$T/signerd.conf"
+	"$BIN/signerd" -d -f "$T/signerd.conf" >>"$T/log" 2>&1 &
+	PARENT=$!
+	echo $PARENT >>"$T/pids"
+	i=0
+	while [ "$(sd_field s1 5 2>/dev/null)" != error ]; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || atf_fail "s1 not in error: $(cat "$T/log")"
+		sleep 0.1
+	done
+	sd_record_pids
+	grep -q 'token "late" not found' "$T/log" ||
+	    atf_fail "no 'not found' in the log"
+	# The child is sandboxed now (after its first start, failed or not).
+	pid=$(sd_pid signer s1)
+	grep -q "^Seccomp:[[:space:]]*2" /proc/$pid/status ||
+	    atf_fail "signer s1 is not sandboxed"
+	softhsm2-util --init-token --free --label late \
+	    --pin "$(cat "$T/late.pin")" --so-pin 87654321 >/dev/null ||
+	    atf_fail "softhsm2-util --init-token"
+	chown -R "${SIGNERD_HSM_USER:-_signerd_hsm}" "$T/tokens"
+	# Retries come after 1, 2, 4 and 8 s.
+	i=0
+	while [ "$(sd_field s1 5)" != ready ]; do
+		i=$((i + 1))
+		[ $i -lt 200 ] || atf_fail "s1 not ready: $(cat "$T/log")"
+		sleep 0.1
+	done
+	[ "$(sd_pid signer s1)" = "$pid" ] || atf_fail "s1 was restarted"
+	p11_run pkcs11_pool.py $PORT "$T/pki" "$BIN/signerctl" "$CTL" 2
+	[ "$(ls /proc/$pid/task | wc -l)" -ge 5 ] ||
+	    atf_fail "signer s1 runs $(ls /proc/$pid/task | wc -l) threads"
+	for t in /proc/$pid/task/*; do
+		grep -q "^Seccomp:[[:space:]]*2" $t/status ||
+		    atf_fail "thread ${t##*/} of signer s1 is not sandboxed"
+	done
+	sd_stop
+}
+pool_late_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case gone cleanup
+gone_head()
+{
+	atf_set "descr" "a key deleted from the token with pkcs11-tool after" \
+	    "signerd signed with it (its handle cached): Item Not Found," \
+	    "the signer stays ready"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3 pkcs11-tool"
+	atf_set "timeout" "120"
+}
+gone_body()
+{
+	p11_sessions 4
+	p11_run pkcs11_gone.py $PORT "$T/pki" "$T/s1.pin"
+	[ "$(sd_field s1 5)" = ready ] || atf_fail "s1 is not ready"
+	[ "$(sd_field s1 6)" = 0 ] || atf_fail "s1 was restarted"
+	sd_stop
+}
+gone_cleanup()
+{
+	sd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case ops
 	atf_add_test_case lacking
 	atf_add_test_case replay
 	atf_add_test_case adopt
+	atf_add_test_case pool
+	atf_add_test_case pool_one
+	atf_add_test_case pool_late
+	atf_add_test_case gone
 }

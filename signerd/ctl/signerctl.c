@@ -53,6 +53,7 @@ static void		 safe_print(FILE *, const char *, int);
 static void		 print_uptime(int64_t);
 static const char	*object_type_name(uint32_t);
 static const char	*object_state_name(uint32_t);
+static void		 print_sessions(const struct signer_status *);
 static int		 show_reply(enum action, struct imsg *, int *);
 
 static __dead void
@@ -331,6 +332,28 @@ object_state_name(uint32_t state)
 	    "?");
 }
 
+/*
+ * A pkcs11 signer's pool, at the end of its line (scripts read the
+ * columns before): "; sessions 4/4, 1 running (at most 4), 0 queued,
+ * 42 ops: 11 10 11 10", the operations of each session last.
+ */
+static void
+print_sessions(const struct signer_status *st)
+{
+	int	 i, n;
+
+	printf("; sessions %d/%d, %d running (at most %d), %d queued, "
+	    "%llu ops", st->open, st->sessions, st->running, st->peak,
+	    st->queued, (unsigned long long)st->ops);
+	n = st->sessions < SIGNER_STAT_SESSIONS ? st->sessions :
+	    SIGNER_STAT_SESSIONS;
+	printf(":");
+	for (i = 0; i < n; i++)
+		printf(" %llu", (unsigned long long)st->sess_ops[i]);
+	if (st->sessions > n)
+		printf(" ...");
+}
+
 /* One reply; returns 1 when the answer is complete. */
 static int
 show_reply(enum action action, struct imsg *imsg, int *rv)
@@ -368,6 +391,8 @@ show_reply(enum action action, struct imsg *imsg, int *rv)
 		    proc_state_name(cs.proc.state),
 		    signer_state_name(cs.status.state), cs.proc.restarts);
 		safe_print(stdout, cs.status.detail, 0);
+		if (cs.status.sessions > 0)
+			print_sessions(&cs.status);
 		printf("\n");
 		return (0);
 	case IMSG_CTL_OBJECT:
