@@ -26,11 +26,11 @@ static void	 kmip_stop(struct hsm *);
 
 const struct hsm_backend hsm_openssl = {
 	"openssl", soft_start, soft_check, soft_stop, soft_generate,
-	soft_import, soft_op
+	soft_import, soft_op, NULL
 };
 
 const struct hsm_backend hsm_kmip = {
-	"kmip", kmip_start, soft_check, kmip_stop, NULL, NULL, NULL
+	"kmip", kmip_start, soft_check, kmip_stop, NULL, NULL, NULL, NULL
 };
 
 static int

@@ -36,6 +36,9 @@ struct hsm_backend {
 			    struct hsm_res *);
 	void		(*op)(struct hsm *, const struct hsm_req *,
 			    struct hsm_res *);
+	/* IMSG_HSM_LABEL: a token key's label (pkcs11 only). */
+	void		(*label)(struct hsm *, const struct hsm_req *,
+			    struct hsm_res *);
 };
 
 struct hsm {

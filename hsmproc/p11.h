@@ -43,6 +43,8 @@ void		 p11_generate(struct hsm *, const struct hsm_req *,
 		    struct hsm_res *);
 void		 p11_op(struct hsm *, const struct hsm_req *,
 		    struct hsm_res *);
+void		 p11_relabel(struct hsm *, const struct hsm_req *,
+		    struct hsm_res *);
 const char	*p11_mech_name(CK_MECHANISM_TYPE);
 int		 p11_offers(const struct p11 *, CK_MECHANISM_TYPE);
 

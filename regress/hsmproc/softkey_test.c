@@ -1105,7 +1105,7 @@ ATF_TC_BODY(parse_generate_import, tc)
 	struct hsm_generate	 g;
 	struct hsm_import	 im;
 	struct hsm_req		 r;
-	uint8_t			 buf[512];
+	uint8_t			 buf[1024];
 	const char		*why;
 
 	memset(&g, 0, sizeof(g));
