@@ -51,7 +51,6 @@ struct hsm_req {
 
 #define HSM_RES_NOUT	3
 #define HSM_GCM_IV_LEN	12	/* the IV a signer makes, and accepts */
-#define HSM_SALT_MAX	1024	/* PSS salt, bytes: an RSA-8192 modulus */
 
 /*
  * An answer.  status 0 or a KMIP_REASON_* with msg; out[] are malloc'ed by

@@ -30,6 +30,7 @@
 #define HSM_LABEL_MAX		256	/* CKA_LABEL of a token key, with the NUL */
 #define HSM_MSG_MAX		128
 #define HSM_DATA_MAX		(1024 * 1024)
+#define HSM_SALT_MAX		1024	/* PSS salt, bytes: RSA-8192 */
 
 enum hsm_key_kind {
 	HSM_KEY_AES = 1,
