@@ -1229,13 +1229,17 @@ p11_rsa_decrypt(struct p11_sess *s, const struct hsm_req *req,
 		    req->mgf_hash : (uint32_t)h)) == 0)
 			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 			    "MGF1 hash: SHA-1, SHA-256, SHA-384 or SHA-512"));
-		/* The label (P Source): the token hashes it. */
+		/*
+		 * No label (P Source): a module may ignore one without a
+		 * word (SoftHSM 2.6 does), and decrypt what was bound to
+		 * another context.  Refused rather than trusted.
+		 */
 		oaep.source = CKZ_DATA_SPECIFIED;
-		if (req->len_oaep_label > 0) {
-			oaep.pSourceData = (CK_VOID_PTR)(uintptr_t)
-			    req->oaep_label;
-			oaep.ulSourceDataLen = req->len_oaep_label;
-		}
+		if (req->len_oaep_label > 0)
+			return (hsm_res_error(res,
+			    KMIP_REASON_OPERATION_NOT_SUPPORTED, "token \"%s\" "
+			    "does not offer CKM_RSA_PKCS_OAEP with a label (P "
+			    "Source): modules may ignore it", s->label));
 		mech.mechanism = CKM_RSA_PKCS_OAEP;
 		mech.pParameter = &oaep;
 		mech.ulParameterLen = sizeof(oaep);
@@ -1254,10 +1258,9 @@ p11_rsa_decrypt(struct p11_sess *s, const struct hsm_req *req,
 		/* SoftHSM 2.6 has OAEP with SHA-1 only, for one. */
 		return (hsm_res_error(res, KMIP_REASON_OPERATION_NOT_SUPPORTED,
 		    "token \"%s\" does not offer CKM_RSA_PKCS_OAEP with %s, "
-		    "MGF1 %s%s (%s)", s->label, p11_hash_name(h),
+		    "MGF1 %s (%s)", s->label, p11_hash_name(h),
 		    p11_hash_name(req->mgf_hash != HSM_HASH_NONE ?
-		    req->mgf_hash : (uint32_t)h), req->len_oaep_label > 0 ?
-		    ", a label" : "", p11_rv(rv)));
+		    req->mgf_hash : (uint32_t)h), p11_rv(rv)));
 	if (rv != CKR_OK)
 		return (p11_fail(s, res, "C_DecryptInit", mech.mechanism, rv));
 	/* The plaintext is shorter than the ciphertext, the modulus. */
