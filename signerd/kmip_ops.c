@@ -59,7 +59,8 @@ static enum kop_ret	 op_destroy(struct kreq *, const struct ttlv *);
 static enum kop_ret	 op_locate(struct kreq *, const struct ttlv *);
 static enum kop_ret	 op_crypto(struct kreq *, const struct ttlv *);
 static int		 kop_signer_is_token(const char *);
-static int		 kop_on_token(const struct ks_object *);
+static int		 kop_on_token(const struct ks_object *,
+			    const struct ttlv *);
 static int		 kop_token_adopted(const struct ks_object *,
 			    const struct ttlv *);
 static int		 kop_label(struct kreq *, const struct ttlv *,
@@ -459,18 +460,32 @@ kop_initial_attrs(struct ttlv *a, struct ks_object *o)
 /* --- Keys in a token ------------------------------------------------ */
 
 /*
- * Whether o is a key with objects in a pkcs11 signer's token: a private,
- * public or symmetric key of such a signer that still has its material
- * (a reference to the token objects, or the public key).
+ * Whether o, with attributes a, is a key with objects in a pkcs11
+ * signer's token: a private or symmetric key of such a signer that still
+ * has its material (the reference to them), or the public half of a pair
+ * made there.  A public key is known by its value alone, so one that was
+ * registered (no Link to a private key: only the server links) must not
+ * reach the token's public object of the same key.
  */
 static int
-kop_on_token(const struct ks_object *o)
+kop_on_token(const struct ks_object *o, const struct ttlv *a)
 {
+	const struct ttlv	*l;
+	uint32_t		 type;
+	int32_t			 i;
+
 	if ((o->type != KMIP_OBJ_PRIVATE_KEY &&
 	    o->type != KMIP_OBJ_PUBLIC_KEY &&
-	    o->type != KMIP_OBJ_SYMMETRIC_KEY) || o->material_len == 0)
+	    o->type != KMIP_OBJ_SYMMETRIC_KEY) || o->material_len == 0 ||
+	    !kop_signer_is_token(o->signer))
 		return (0);
-	return (kop_signer_is_token(o->signer));
+	if (o->type != KMIP_OBJ_PUBLIC_KEY)
+		return (1);
+	for (i = 0; (l = attr_get(a, "Link", i)) != NULL; i++)
+		if (ttlv_get_enum(l, KMIP_TAG_LINK_TYPE, &type) == 0 &&
+		    type == KMIP_LINK_PRIVATE_KEY)
+			return (1);
+	return (0);
 }
 
 /* Whether the signer of that name is a pkcs11 one. */
@@ -545,7 +560,7 @@ kop_name_to_token(struct kreq *r, const char *name, struct ttlv *a)
 	uint32_t		 kind;
 	int			 rv;
 
-	if (strcmp(name, "Name") != 0 || !kop_on_token(&r->obj) ||
+	if (strcmp(name, "Name") != 0 || !kop_on_token(&r->obj, a) ||
 	    kop_token_adopted(&r->obj, a))
 		return (0);
 	memset(&l, 0, sizeof(l));
@@ -1990,7 +2005,7 @@ op_destroy(struct kreq *r, const struct ttlv *req)
 	 * token refuses, the keystore is unchanged (destroy_done).
 	 */
 	a = attrs_load(&r->obj);
-	if (kop_on_token(&r->obj) && !kop_token_adopted(&r->obj, a)) {
+	if (kop_on_token(&r->obj, a) && !kop_token_adopted(&r->obj, a)) {
 		memset(&op, 0, sizeof(op));
 		(void)strlcpy(op.id, id, sizeof(op.id));
 		op.op = r->obj.type == KMIP_OBJ_PUBLIC_KEY ?

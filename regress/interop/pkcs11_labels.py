@@ -106,6 +106,21 @@ if phase == "make":
     check(st == 1 and reason == INVALID_FIELD and "255 bytes" in m,
           "Create with a Name of 256 bytes: %s %s" % (reason, m))
     ok(0x0d, text(T_UID, dpub) + name("y" * 255), "a Name of 255 bytes")
+    # The same public key registered: its Name and its Destroy are no
+    # business of the token's public object, which only looks alike.
+    from kmip import enums
+    from kmip.pie import objects
+    from common import pykmip
+    c = pykmip(port, pki)
+    from cryptography.hazmat.primitives import serialization as ser
+    spki = ser.load_der_public_key(c.get(rpub).value).public_bytes(
+        ser.Encoding.DER, ser.PublicFormat.SubjectPublicKeyInfo)
+    reg = c.register(objects.PublicKey(
+        enums.CryptographicAlgorithm.RSA, 2048, spki,
+        enums.KeyFormatType.X_509))
+    ok(0x0d, text(T_UID, reg) + name("registered copy"), "add Name")
+    ok(0x14, text(T_UID, reg), "destroy the registered copy")
+    c.close()
     # The keys still work under their new labels.
     ok(0x12, text(T_UID, rpriv), "activate")
     ok(0x21, text(T_UID, rpriv) + data(0x4200c2, b"still signs"), "sign")
