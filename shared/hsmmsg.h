@@ -27,7 +27,7 @@
 #include <stdint.h>
 
 #define HSM_ID_MAX		64	/* object id, with the NUL */
-#define HSM_LABEL_MAX		256	/* CKA_LABEL of a token key, with the NUL */
+#define HSM_LABEL_MAX		256	/* a token key's CKA_LABEL, with NUL */
 #define HSM_MSG_MAX		128
 #define HSM_DATA_MAX		(1024 * 1024)
 #define HSM_SALT_MAX		1024	/* PSS salt, bytes: RSA-8192 */
