@@ -318,6 +318,7 @@ hsm_dispatch_engine(int fd, short event, void *arg)
 		case IMSG_HSM_IMPORT:
 		case IMSG_HSM_OP:
 		case IMSG_HSM_FIND:
+		case IMSG_HSM_LABEL:
 			hsm_request(h, iev, &imsg);
 			break;
 		default:

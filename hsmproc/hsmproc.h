@@ -49,6 +49,9 @@ struct hsm_backend {
 			    size_t, struct hsm_res *);
 	/* Optional: current counters into a status answer. */
 	void		(*stats)(struct hsm *, struct signer_status *);
+	/* IMSG_HSM_LABEL: a token key's label (pkcs11 only). */
+	void		(*label)(struct hsm *, const struct hsm_req *,
+			    struct hsm_res *);
 };
 
 struct hsm {

@@ -33,6 +33,8 @@ hsm_req_name(uint32_t type)
 		return ("IMSG_HSM_OP");
 	case IMSG_HSM_FIND:
 		return ("IMSG_HSM_FIND");
+	case IMSG_HSM_LABEL:
+		return ("IMSG_HSM_LABEL");
 	}
 	return ("unknown request");
 }
@@ -51,8 +53,9 @@ hsm_req_parse(uint32_t type, const void *buf, size_t len, struct hsm_req *r,
 	struct hsm_import	 im;
 	struct hsm_op		 o;
 	struct hsm_find		 f;
-	const uint8_t		*p = buf, *part[5];
-	uint32_t		 plen[5];
+	struct hsm_label	 l;
+	const uint8_t		*p = buf, *part[6];
+	uint32_t		 plen[6];
 	size_t			 i, rest, sum;
 
 	memset(r, 0, sizeof(*r));
@@ -68,9 +71,16 @@ hsm_req_parse(uint32_t type, const void *buf, size_t len, struct hsm_req *r,
 			return (-1);
 		}
 		memcpy(&g, p, sizeof(g));
+		if (memchr(g.label, '\0', sizeof(g.label)) == NULL ||
+		    memchr(g.pub_label, '\0', sizeof(g.pub_label)) == NULL) {
+			*why = "label not terminated";
+			return (-1);
+		}
 		memcpy(r->id, g.id, sizeof(r->id));
 		r->kind = g.kind;
 		r->bits = g.bits;
+		memcpy(r->label, g.label, sizeof(r->label));
+		memcpy(r->pub_label, g.pub_label, sizeof(r->pub_label));
 		break;
 	case IMSG_HSM_IMPORT:
 		if (len < sizeof(im)) {
@@ -105,8 +115,9 @@ hsm_req_parse(uint32_t type, const void *buf, size_t len, struct hsm_req *r,
 		plen[2] = o.len_iv;
 		plen[3] = o.len_aad;
 		plen[4] = o.len_sig;
+		plen[5] = o.len_label;
 		/* Each part is capped, so the sum cannot overflow. */
-		for (i = 0, sum = 0; i < 5; i++) {
+		for (i = 0, sum = 0; i < 6; i++) {
 			if (plen[i] > HSM_DATA_MAX) {
 				*why = "part too long";
 				return (-1);
@@ -124,6 +135,9 @@ hsm_req_parse(uint32_t type, const void *buf, size_t len, struct hsm_req *r,
 		r->padding = o.padding;
 		r->hash = o.hash;
 		r->tag_len = o.tag_len;
+		r->flags = o.flags;
+		r->salt_len = o.salt_len;
+		r->mgf_hash = o.mgf_hash;
 		r->key = part[0];
 		r->len_key = plen[0];
 		r->data = part[1];
@@ -134,6 +148,34 @@ hsm_req_parse(uint32_t type, const void *buf, size_t len, struct hsm_req *r,
 		r->len_aad = plen[3];
 		r->sig = part[4];
 		r->len_sig = plen[4];
+		r->oaep_label = part[5];
+		r->len_oaep_label = plen[5];
+		break;
+	case IMSG_HSM_LABEL:
+		if (len < sizeof(l)) {
+			*why = "short record";
+			return (-1);
+		}
+		memcpy(&l, p, sizeof(l));
+		rest = len - sizeof(l);
+		if (l.len_key > HSM_DATA_MAX) {
+			*why = "key too long";
+			return (-1);
+		}
+		if (l.len_key != rest) {
+			*why = "key length does not match the payload";
+			return (-1);
+		}
+		if (memchr(l.label, '\0', sizeof(l.label)) == NULL) {
+			*why = "label not terminated";
+			return (-1);
+		}
+		memcpy(r->id, l.id, sizeof(r->id));
+		r->kind = l.kind;
+		r->key_class = l.key_class;
+		memcpy(r->label, l.label, sizeof(r->label));
+		r->key = rest > 0 ? p + sizeof(l) : NULL;
+		r->len_key = rest;
 		break;
 	case IMSG_HSM_FIND:
 		/* The value is in the record; bits says what it is. */
@@ -276,6 +318,18 @@ hsm_pick(struct hsm *h, const struct hsm_req *req, struct hsm_res *res)
 	case IMSG_HSM_OP:
 		fn = h->be->op;
 		what = "cryptographic operations";
+		if (req->op == HSM_OP_DESTROY ||
+		    req->op == HSM_OP_DESTROY_PUBLIC)
+			what = "destroying keys";
+		if (req->flags & ~HSM_OPF_FLAGS) {
+			(void)hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "unknown flags 0x%x", req->flags);
+			return (NULL);
+		}
+		break;
+	case IMSG_HSM_LABEL:
+		fn = h->be->label;
+		what = "labels";
 		break;
 	case IMSG_HSM_FIND:
 		fn = h->be->find;
@@ -400,5 +454,53 @@ hsm_gcm_check(const struct hsm_req *req, int enc, size_t *taglen,
 	if (req->padding != HSM_PAD_NONE)
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "AES-GCM takes no padding"));
+	return (0);
+}
+
+/* The length of a digest of hash, or -1. */
+int
+hsm_hash_len(uint32_t hash)
+{
+	switch (hash) {
+	case HSM_HASH_SHA1:
+		return (20);
+	case HSM_HASH_SHA256:
+		return (32);
+	case HSM_HASH_SHA384:
+		return (48);
+	case HSM_HASH_SHA512:
+		return (64);
+	}
+	return (-1);
+}
+
+/*
+ * The checks every backend makes of a signature over a digest the client
+ * made (HSM_OPF_PREHASHED): a hash, and a digest exactly as long as it.
+ * Ed25519 (RFC 8032 without "ph") signs the message itself.  0, or the
+ * status of res filled in.
+ */
+int
+hsm_digest_check(const struct hsm_req *req, struct hsm_res *res)
+{
+	int	 want;
+
+	if (!(req->flags & HSM_OPF_PREHASHED))
+		return (0);
+	if (req->kind == HSM_KEY_ED25519)
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "Ed25519 signs the message itself: no Digested Data "
+		    "(no pre-hashed Ed25519, Ed25519ph, is offered)"));
+	if ((want = hsm_hash_len(req->hash)) == -1 ||
+	    req->hash == HSM_HASH_SHA1)
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "Digested Data needs the hash it was made with: "
+		    "SHA-256, SHA-384 or SHA-512"));
+	if (req->len_data != (size_t)want)
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "Digested Data of %zu bytes: a %s digest is %d",
+		    req->len_data, req->hash == HSM_HASH_SHA256 ? "SHA-256" :
+		    req->hash == HSM_HASH_SHA384 ? "SHA-384" : "SHA-512",
+		    want));
 	return (0);
 }

@@ -1,6 +1,7 @@
 /*
  * Key requests from the engine (IMSG_HSM_GENERATE, IMSG_HSM_IMPORT,
- * IMSG_HSM_OP, see hsmmsg.h) as the backends see them, and their answer.
+ * IMSG_HSM_OP, IMSG_HSM_LABEL, see hsmmsg.h) as the backends see them,
+ * and their answer.
  */
 #ifndef HSMREQ_H
 #define HSMREQ_H
@@ -14,12 +15,13 @@
 /*
  * A parsed request.  The pointers point into the received payload and
  * are valid until it is freed; absent parts have length 0.  For
- * IMSG_HSM_IMPORT the material is in key/len_key; for IMSG_HSM_FIND
- * the value looked for is, and bits says whether it is a label or a
- * CKA_ID (HSM_FIND_*).
+ * IMSG_HSM_IMPORT and IMSG_HSM_LABEL the material is in key/len_key; for
+ * IMSG_HSM_FIND the value looked for is, and bits says whether it is a
+ * label or a CKA_ID (HSM_FIND_*).
  */
 struct hsm_req {
-	uint32_t	 type;		/* IMSG_HSM_GENERATE, _IMPORT, _OP */
+	uint32_t	 type;		/* IMSG_HSM_GENERATE, _IMPORT, _OP,
+					   _LABEL */
 	uint32_t	 peerid;	/* the engine's request id */
 	char		 id[HSM_ID_MAX];
 	uint32_t	 op;		/* enum hsm_op_kind (IMSG_HSM_OP) */
@@ -29,16 +31,24 @@ struct hsm_req {
 	uint32_t	 padding;
 	uint32_t	 hash;
 	uint32_t	 tag_len;
+	uint32_t	 flags;		/* HSM_OPF_* */
+	uint32_t	 salt_len;	/* PSS, with HSM_OPF_SALT_LEN */
+	uint32_t	 mgf_hash;	/* HSM_HASH_*, NONE: hash */
+	uint32_t	 key_class;	/* IMSG_HSM_LABEL: HSM_CLASS_* */
+	char		 label[HSM_LABEL_MAX];	  /* _GENERATE, _LABEL */
+	char		 pub_label[HSM_LABEL_MAX]; /* _GENERATE */
 	const uint8_t	*key;
 	const uint8_t	*data;
 	const uint8_t	*iv;
 	const uint8_t	*aad;
 	const uint8_t	*sig;
+	const uint8_t	*oaep_label;	/* KMIP P Source */
 	size_t		 len_key;
 	size_t		 len_data;
 	size_t		 len_iv;
 	size_t		 len_aad;
 	size_t		 len_sig;
+	size_t		 len_oaep_label;
 };
 
 #define HSM_RES_NOUT	3
@@ -79,5 +89,7 @@ void	 hsm_answer(struct imsgev *, const struct hsm_req *,
 	    struct hsm_res *);
 int	 hsm_gcm_check(const struct hsm_req *, int, size_t *,
 	    struct hsm_res *);
+int	 hsm_hash_len(uint32_t);
+int	 hsm_digest_check(const struct hsm_req *, struct hsm_res *);
 
 #endif /* HSMREQ_H */

@@ -126,7 +126,7 @@ void		 p11_cache_put(struct p11 *, CK_OBJECT_CLASS, CK_KEY_TYPE,
 void		 p11_cache_clear(struct p11 *);
 
 /* p11key.c */
-#define P11_REF_ADOPTED		0x01	/* reference flag: not made by us */
+#define P11_REF_ADOPTED		HSM_REF_ADOPTED	/* not made by signerd */
 int		 p11_ref(const uint8_t *, size_t, const uint8_t **, size_t *,
 		    int *);
 void		 p11_generate(struct hsm *, const struct hsm_req *,
@@ -134,6 +134,8 @@ void		 p11_generate(struct hsm *, const struct hsm_req *,
 void		 p11_op(struct hsm *, const struct hsm_req *,
 		    struct hsm_res *);
 void		 p11_find_req(struct hsm *, const struct hsm_req *,
+		    struct hsm_res *);
+void		 p11_relabel(struct hsm *, const struct hsm_req *,
 		    struct hsm_res *);
 const char	*p11_mech_name(CK_MECHANISM_TYPE);
 int		 p11_offers(const struct p11 *, CK_MECHANISM_TYPE);

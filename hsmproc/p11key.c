@@ -8,16 +8,24 @@
  *	"p11" | 2 | flags (1 byte) | n (1 byte, 1..64) | CKA_ID (n bytes)
  *
  * Version 1 is a key signerd made: the two halves of a pair share a
- * random CKA_ID and CKA_LABEL is the object id (the <key id> of an id
- * "hsm::<slot>::<key id>" a client chose).  Version 2 is a key found in
- * the token (adopted, P11_REF_ADOPTED in flags, no other flag defined):
- * its CKA_ID is whatever the operator's tool gave it.  A key without
- * CKA_ID is not adopted (p11_find_keys says why): its label is neither
- * unique nor stable, so it cannot name the object.  Each operation
- * finds the object by CKA_CLASS, CKA_KEY_TYPE and CKA_ID, or takes its
- * handle from the cache (p11pool.c).  Public-key operations (Signature
- * Verify, RSA encryption) run in software on the SubjectPublicKeyInfo
- * the engine sends, as for the openssl signer (sw_public_op).
+ * random CKA_ID; CKA_LABEL is each half's KMIP Name (the first), or its
+ * object id, and follows changes of the Name (p11_relabel); a key under
+ * an id "hsm::<slot>::<key id>" a client chose is labelled <key id>, and
+ * keeps it.  Version 2 is a key found in the token (adopted,
+ * P11_REF_ADOPTED in flags, no other flag defined): its CKA_ID is
+ * whatever the operator's tool gave it.  A key without CKA_ID is not
+ * adopted (p11_find_keys says why): its label is neither unique nor
+ * stable, so it cannot name the object.  Each operation finds the object
+ * by CKA_CLASS, CKA_KEY_TYPE and CKA_ID, or takes its handle from the
+ * cache (p11pool.c).  Public-key operations (Signature Verify, RSA
+ * encryption) run in software on the SubjectPublicKeyInfo the engine
+ * sends, as for the openssl signer (sw_public_op); the public object is
+ * found, to relabel or destroy it, by its value (CKA_MODULUS or
+ * CKA_EC_POINT) taken from that SubjectPublicKeyInfo.
+ *
+ * Destroy removes the token objects of keys signerd made; keys adopted
+ * from the token (p11_ref says which) are only forgotten, and their
+ * objects keep their label: adoption never changes a token object.
  */
 #include <sys/types.h>
 
@@ -42,7 +50,7 @@
 
 #define P11_REF_MAGIC		"p11"
 #define P11_REF_VERSION		1
-#define P11_REF_VERSION2	2
+#define P11_REF_VERSION2	HSM_REF_VERSION2
 #define P11_ID_LEN		16	/* the CKA_ID of a key signerd makes */
 #define P11_REF_LEN		(3 + 1 + P11_ID_LEN)
 #define P11_ATTR_MAX		16
@@ -61,9 +69,13 @@ static int	 p11_need(struct p11_sess *, CK_MECHANISM_TYPE,
 		    struct hsm_res *);
 static CK_KEY_TYPE p11_key_type(uint32_t);
 static int	 p11_req_ref(const struct hsm_req *, const uint8_t **,
-		    size_t *, struct hsm_res *);
+		    size_t *, int *, struct hsm_res *);
 static int	 p11_find(struct p11_sess *, const struct hsm_req *,
 		    CK_OBJECT_CLASS, CK_OBJECT_HANDLE *, struct hsm_res *);
+static int	 p11_find_pub(struct p11_sess *, const struct hsm_req *,
+		    CK_OBJECT_HANDLE *, struct hsm_res *);
+static int	 p11_find_one(struct p11_sess *, const struct hsm_req *,
+		    struct p11_tmpl *, CK_OBJECT_HANDLE *, struct hsm_res *);
 static int	 p11_getattr(struct p11_sess *, CK_OBJECT_HANDLE,
 		    CK_ATTRIBUTE_TYPE, uint8_t **, CK_ULONG *, CK_RV *);
 static const uint8_t *p11_point(const uint8_t *, size_t, size_t);
@@ -91,6 +103,16 @@ static int	 p11_hsm_slot(const char *, const struct p11_sess *,
 		    const char **, struct hsm_res *);
 static int	 p11_sign(struct p11_sess *, const struct hsm_req *,
 		    struct hsm_res *);
+static CK_MECHANISM_TYPE p11_hash_mech(uint32_t);
+static const char *p11_hash_name(uint32_t);
+static CK_RSA_PKCS_MGF_TYPE p11_mgf(uint32_t);
+static int	 p11_digest_info(const struct hsm_req *, uint8_t *, size_t *);
+static int	 p11_destroy(struct p11_sess *, const struct hsm_req *,
+		    struct hsm_res *);
+static int	 p11_label_set(struct hsm *, struct p11_sess *,
+		    const struct hsm_req *, struct hsm_res *);
+static const char *p11_label_of(const struct hsm_req *, int,
+		    const char *);
 static int	 p11_ecdsa_der(uint8_t **, CK_ULONG *, struct hsm_res *);
 static int	 p11_gcm(struct p11_sess *, const struct hsm_req *, int,
 		    struct hsm_res *);
@@ -112,6 +134,7 @@ static const struct {
 	{ CKM_RSA_PKCS_KEY_PAIR_GEN,	"CKM_RSA_PKCS_KEY_PAIR_GEN" },
 	{ CKM_RSA_PKCS,			"CKM_RSA_PKCS" },
 	{ CKM_RSA_PKCS_OAEP,		"CKM_RSA_PKCS_OAEP" },
+	{ CKM_RSA_PKCS_PSS,		"CKM_RSA_PKCS_PSS" },
 	{ CKM_SHA256_RSA_PKCS,		"CKM_SHA256_RSA_PKCS" },
 	{ CKM_SHA384_RSA_PKCS,		"CKM_SHA384_RSA_PKCS" },
 	{ CKM_SHA512_RSA_PKCS,		"CKM_SHA512_RSA_PKCS" },
@@ -267,6 +290,12 @@ p11_find_req(struct hsm *h, const struct hsm_req *req, struct hsm_res *res)
 	p11_run(h, req, res, p11_find_keys);
 }
 
+void
+p11_relabel(struct hsm *h, const struct hsm_req *req, struct hsm_res *res)
+{
+	p11_run(h, req, res, p11_label_set);
+}
+
 /* --- Finding keys ---------------------------------------------------- */
 
 /*
@@ -305,11 +334,9 @@ p11_ref(const uint8_t *ref, size_t len, const uint8_t **ckid, size_t *idlen,
 /* The CKA_ID of the request's key reference, or an Invalid Field. */
 static int
 p11_req_ref(const struct hsm_req *req, const uint8_t **ckid, size_t *idlen,
-    struct hsm_res *res)
+    int *adopted, struct hsm_res *res)
 {
-	int	 adopted;
-
-	if (p11_ref(req->key, req->len_key, ckid, idlen, &adopted) != 0)
+	if (p11_ref(req->key, req->len_key, ckid, idlen, adopted) != 0)
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "key of %s is not a reference to a token object",
 		    req->id));
@@ -326,14 +353,12 @@ p11_find(struct p11_sess *s, const struct hsm_req *req, CK_OBJECT_CLASS cls,
     CK_OBJECT_HANDLE *obj, struct hsm_res *res)
 {
 	struct p11_tmpl		 t;
-	CK_OBJECT_HANDLE	 found[2];
 	CK_KEY_TYPE		 kt = p11_key_type(req->kind);
-	CK_ULONG		 n = 0;
 	const uint8_t		*ckid = NULL;
 	size_t			 idlen = 0;
-	CK_RV			 rv;
+	int			 adopted;
 
-	if (p11_req_ref(req, &ckid, &idlen, res) != 0)
+	if (p11_req_ref(req, &ckid, &idlen, &adopted, res) != 0)
 		return (res->status);
 	if (kt == (CK_KEY_TYPE)-1)
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
@@ -344,7 +369,109 @@ p11_find(struct p11_sess *s, const struct hsm_req *req, CK_OBJECT_CLASS cls,
 	p11_add(&t, CKA_CLASS, &cls, sizeof(cls));
 	p11_add(&t, CKA_KEY_TYPE, &kt, sizeof(kt));
 	p11_add(&t, CKA_ID, (void *)(uintptr_t)ckid, idlen);
-	if ((rv = s->f->C_FindObjectsInit(s->session, t.a, t.n)) != CKR_OK)
+	if (p11_find_one(s, req, &t, obj, res) != 0)
+		return (res->status);
+	p11_cache_put(s->tok, cls, kt, ckid, idlen, *obj);
+	return (0);
+}
+
+/*
+ * The public object of the pair whose SubjectPublicKeyInfo is req->key:
+ * the one with its modulus (RSA) or point (EC, Ed25519; as a DER OCTET
+ * STRING, as v2.40 says, or bare, as some modules keep it).
+ */
+static int
+p11_find_pub(struct p11_sess *s, const struct hsm_req *req,
+    CK_OBJECT_HANDLE *obj, struct hsm_res *res)
+{
+	CK_OBJECT_CLASS		 cls = CKO_PUBLIC_KEY;
+	CK_KEY_TYPE		 kt = p11_key_type(req->kind);
+	struct p11_tmpl		 t;
+	EVP_PKEY		*pkey = NULL;
+	BIGNUM			*n = NULL;
+	const unsigned char	*p = req->key;
+	uint8_t			 v[3 + 1024], pt[1024];
+	size_t			 len = 0, hdr = 0;
+	int			 ok = 0;
+
+	if (kt == (CK_KEY_TYPE)-1 || kt == CKK_AES ||
+	    kt == CKK_GENERIC_SECRET)
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "an %s key has no public object", sw_kind_name(req->kind)));
+	if (req->len_key > 0 && req->len_key <= LONG_MAX)
+		pkey = d2i_PUBKEY(NULL, &p, (long)req->len_key);
+	if (pkey == NULL || p != req->key + req->len_key)
+		goto bad;
+	if (kt == CKK_RSA) {
+		if (!EVP_PKEY_is_a(pkey, "RSA") ||
+		    EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N,
+		    &n) != 1 || BN_num_bytes(n) > (int)sizeof(pt))
+			goto bad;
+		len = BN_bn2bin(n, pt);
+		ok = 1;
+	} else if (kt == CKK_EC) {
+		ok = EVP_PKEY_is_a(pkey, "EC") &&
+		    EVP_PKEY_get_octet_string_param(pkey,
+		    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt, sizeof(pt),
+		    &len) == 1;
+	} else {
+		len = sizeof(pt);
+		ok = EVP_PKEY_is_a(pkey, "ED25519") &&
+		    EVP_PKEY_get_raw_public_key(pkey, pt, &len) == 1;
+	}
+	if (!ok || len == 0 || (kt != CKK_RSA && len > 255))
+		goto bad;
+	EVP_PKEY_free(pkey);
+	BN_free(n);
+	memset(&t, 0, sizeof(t));
+	p11_add(&t, CKA_CLASS, &cls, sizeof(cls));
+	p11_add(&t, CKA_KEY_TYPE, &kt, sizeof(kt));
+	if (kt == CKK_RSA) {
+		p11_add(&t, CKA_MODULUS, pt, len);
+		return (p11_find_one(s, req, &t, obj, res));
+	}
+	/* DER OCTET STRING first; then the bare point. */
+	v[0] = 0x04;
+	if (len < 0x80) {
+		v[1] = len;
+		hdr = 2;
+	} else {
+		v[1] = 0x81;
+		v[2] = len;
+		hdr = 3;
+	}
+	memcpy(v + hdr, pt, len);
+	p11_add(&t, CKA_EC_POINT, v, hdr + len);
+	if (p11_find_one(s, req, &t, obj, res) == 0 ||
+	    res->status != KMIP_REASON_ITEM_NOT_FOUND)
+		return (res->status);
+	hsm_res_clear(res);
+	res->status = 0;
+	t.a[t.n - 1].pValue = pt;
+	t.a[t.n - 1].ulValueLen = len;
+	return (p11_find_one(s, req, &t, obj, res));
+ bad:
+	EVP_PKEY_free(pkey);
+	BN_free(n);
+	ERR_clear_error();
+	return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+	    "the public key of %s is not an %s SubjectPublicKeyInfo", req->id,
+	    sw_kind_name(req->kind)));
+}
+
+/*
+ * The one object matching t.  Item Not Found only when the token answered
+ * and has none.
+ */
+static int
+p11_find_one(struct p11_sess *s, const struct hsm_req *req,
+    struct p11_tmpl *t, CK_OBJECT_HANDLE *obj, struct hsm_res *res)
+{
+	CK_OBJECT_HANDLE	 found[2];
+	CK_ULONG		 n = 0;
+	CK_RV			 rv;
+
+	if ((rv = s->f->C_FindObjectsInit(s->session, t->a, t->n)) != CKR_OK)
 		return (p11_fail(s, res, "C_FindObjectsInit", 0, rv));
 	rv = s->f->C_FindObjects(s->session, found, 2, &n);
 	(void)s->f->C_FindObjectsFinal(s->session);
@@ -358,7 +485,6 @@ p11_find(struct p11_sess *s, const struct hsm_req *req, CK_OBJECT_CLASS cls,
 		    "token \"%s\" has several objects for the key of %s",
 		    s->label, req->id));
 	*obj = found[0];
-	p11_cache_put(s->tok, cls, kt, ckid, idlen, *obj);
 	return (0);
 }
 
@@ -504,6 +630,21 @@ p11_spki(struct p11_sess *s, CK_OBJECT_HANDLE pub, uint32_t kind,
 
 /* --- Generate -------------------------------------------------------- */
 
+/*
+ * The CKA_LABEL of a new key's private or secret object, or (pub) of its
+ * public one: what the engine sent (the KMIP Name), else the object id.
+ */
+static const char *
+p11_label_of(const struct hsm_req *req, int pub, const char *hsm)
+{
+	const char	*l = pub ? req->pub_label : req->label;
+
+	/* The <key id> of an hsm:: id is its label, for both halves. */
+	if (hsm != req->id)
+		return (hsm);
+	return (l[0] != '\0' ? l : req->id);
+}
+
 static int
 p11_gen(struct hsm *h, struct p11_sess *s, const struct hsm_req *req,
     struct hsm_res *res)
@@ -630,7 +771,8 @@ p11_gen_pair(struct p11_sess *s, const struct hsm_req *req, const uint8_t *ckid,
 	p11_add(&pt, CKA_TOKEN, &yes, sizeof(yes));
 	p11_add(&pt, CKA_PRIVATE, &no, sizeof(no));
 	p11_add(&pt, CKA_ID, (void *)(uintptr_t)ckid, P11_ID_LEN);
-	p11_add(&pt, CKA_LABEL, (void *)(uintptr_t)label, strlen(label));
+	p11_add(&pt, CKA_LABEL, (void *)(uintptr_t)p11_label_of(req, 1, label),
+	    strlen(p11_label_of(req, 1, label)));
 	p11_add(&pt, CKA_VERIFY, &yes, sizeof(yes));
 	if (isrsa) {
 		p11_add(&pt, CKA_ENCRYPT, &yes, sizeof(yes));
@@ -647,7 +789,8 @@ p11_gen_pair(struct p11_sess *s, const struct hsm_req *req, const uint8_t *ckid,
 	p11_add(&vt, CKA_SENSITIVE, &yes, sizeof(yes));
 	p11_add(&vt, CKA_EXTRACTABLE, &no, sizeof(no));
 	p11_add(&vt, CKA_ID, (void *)(uintptr_t)ckid, P11_ID_LEN);
-	p11_add(&vt, CKA_LABEL, (void *)(uintptr_t)label, strlen(label));
+	p11_add(&vt, CKA_LABEL, (void *)(uintptr_t)p11_label_of(req, 0, label),
+	    strlen(p11_label_of(req, 0, label)));
 	p11_add(&vt, CKA_SIGN, &yes, sizeof(yes));
 	if (isrsa)
 		p11_add(&vt, CKA_DECRYPT, &yes, sizeof(yes));
@@ -703,7 +846,8 @@ p11_gen_secret(struct p11_sess *s, const struct hsm_req *req,
 	p11_add(&t, CKA_SENSITIVE, &yes, sizeof(yes));
 	p11_add(&t, CKA_EXTRACTABLE, &no, sizeof(no));
 	p11_add(&t, CKA_ID, (void *)(uintptr_t)ckid, P11_ID_LEN);
-	p11_add(&t, CKA_LABEL, (void *)(uintptr_t)label, strlen(label));
+	p11_add(&t, CKA_LABEL, (void *)(uintptr_t)p11_label_of(req, 0, label),
+	    strlen(p11_label_of(req, 0, label)));
 	if (req->kind == HSM_KEY_AES) {
 		p11_add(&t, CKA_ENCRYPT, &yes, sizeof(yes));
 		p11_add(&t, CKA_DECRYPT, &yes, sizeof(yes));
@@ -1116,6 +1260,9 @@ p11_op1(struct hsm *h, struct p11_sess *s, const struct hsm_req *req,
 		return (hsm_res_error(res, KMIP_REASON_SENSITIVE,
 		    "the key of %s is in token \"%s\", sensitive and not "
 		    "extractable", req->id, s->label));
+	case HSM_OP_DESTROY:
+	case HSM_OP_DESTROY_PUBLIC:
+		return (p11_destroy(s, req, res));
 	default:
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "unknown operation %u", req->op));
@@ -1159,6 +1306,86 @@ p11_sign_with(struct p11_sess *s, CK_MECHANISM *mech, CK_OBJECT_HANDLE key,
 	return (0);
 }
 
+/* The CKM_ of a hash, or 0. */
+static CK_MECHANISM_TYPE
+p11_hash_mech(uint32_t hash)
+{
+	switch (hash) {
+	case HSM_HASH_SHA1:
+		return (CKM_SHA_1);
+	case HSM_HASH_SHA256:
+		return (CKM_SHA256);
+	case HSM_HASH_SHA384:
+		return (CKM_SHA384);
+	case HSM_HASH_SHA512:
+		return (CKM_SHA512);
+	}
+	return (0);
+}
+
+static const char *
+p11_hash_name(uint32_t hash)
+{
+	switch (hash) {
+	case HSM_HASH_SHA1:
+		return ("SHA-1");
+	case HSM_HASH_SHA256:
+		return ("SHA-256");
+	case HSM_HASH_SHA384:
+		return ("SHA-384");
+	case HSM_HASH_SHA512:
+		return ("SHA-512");
+	}
+	return ("no hash");
+}
+
+/* The CKG_MGF1_ of a hash, or 0. */
+static CK_RSA_PKCS_MGF_TYPE
+p11_mgf(uint32_t hash)
+{
+	switch (hash) {
+	case HSM_HASH_SHA1:
+		return (CKG_MGF1_SHA1);
+	case HSM_HASH_SHA256:
+		return (CKG_MGF1_SHA256);
+	case HSM_HASH_SHA384:
+		return (CKG_MGF1_SHA384);
+	case HSM_HASH_SHA512:
+		return (CKG_MGF1_SHA512);
+	}
+	return (0);
+}
+
+/*
+ * The DER DigestInfo of a PKCS#1 v1.5 signature (RFC 8017 9.2) around
+ * the client's digest, into buf: what CKM_RSA_PKCS pads and signs.
+ */
+static int
+p11_digest_info(const struct hsm_req *req, uint8_t *buf, size_t *len)
+{
+	static const uint8_t	 pre[] = {
+		0x30, 0x00, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01,
+		0x65, 0x03, 0x04, 0x02, 0x00, 0x05, 0x00, 0x04, 0x00
+	};
+
+	if (req->len_data > 64)
+		return (-1);
+	memcpy(buf, pre, sizeof(pre));
+	buf[1] = sizeof(pre) - 2 + req->len_data;
+	buf[14] = req->hash == HSM_HASH_SHA256 ? 1 :
+	    req->hash == HSM_HASH_SHA384 ? 2 : 3;
+	buf[18] = req->len_data;
+	memcpy(buf + sizeof(pre), req->data, req->len_data);
+	*len = sizeof(pre) + req->len_data;
+	return (0);
+}
+
+/*
+ * Sign in the token.  The whole message with the hash-and-sign
+ * mechanisms; the client's digest (HSM_OPF_PREHASHED) with the raw ones:
+ * CKM_RSA_PKCS over a DigestInfo, CKM_RSA_PKCS_PSS, CKM_ECDSA.  ECDSA of
+ * a whole message hashes here (CKM_ECDSA signs a digest; it is public).
+ */
 static int
 p11_sign(struct p11_sess *s, const struct hsm_req *req, struct hsm_res *res)
 {
@@ -1168,10 +1395,12 @@ p11_sign(struct p11_sess *s, const struct hsm_req *req, struct hsm_res *res)
 	const EVP_MD		*md = NULL;
 	const uint8_t		*in = req->data;
 	uint8_t			 digest[EVP_MAX_MD_SIZE], *sig;
+	uint8_t			 info[19 + EVP_MAX_MD_SIZE];
 	unsigned int		 dlen;
-	size_t			 inlen = req->len_data;
+	size_t			 inlen = req->len_data, ilen;
 	CK_ULONG		 siglen;
 	int			 h = req->hash;
+	int			 pre = (req->flags & HSM_OPF_PREHASHED) != 0;
 
 	if (h == HSM_HASH_SHA256)
 		md = EVP_sha256();
@@ -1179,27 +1408,48 @@ p11_sign(struct p11_sess *s, const struct hsm_req *req, struct hsm_res *res)
 		md = EVP_sha384();
 	else if (h == HSM_HASH_SHA512)
 		md = EVP_sha512();
+	if (hsm_digest_check(req, res) != 0)
+		return (res->status);
 	switch (req->kind) {
 	case HSM_KEY_RSA:
 		if (md == NULL)
 			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 			    "RSA signatures: hash SHA-256, SHA-384 or "
 			    "SHA-512"));
-		if (req->padding == HSM_PAD_PKCS1V15)
+		if (req->padding == HSM_PAD_PKCS1V15 && pre) {
+			mech.mechanism = CKM_RSA_PKCS;
+			if (p11_digest_info(req, info, &ilen) == -1)
+				return (hsm_res_error(res,
+				    KMIP_REASON_INVALID_FIELD, "digest too "
+				    "long"));
+			in = info;
+			inlen = ilen;
+		} else if (req->padding == HSM_PAD_PKCS1V15)
 			mech.mechanism = h == HSM_HASH_SHA256 ?
 			    CKM_SHA256_RSA_PKCS : h == HSM_HASH_SHA384 ?
 			    CKM_SHA384_RSA_PKCS : CKM_SHA512_RSA_PKCS;
 		else if (req->padding == HSM_PAD_PSS) {
-			/* Salt as long as the hash, MGF1 with the hash. */
-			mech.mechanism = h == HSM_HASH_SHA256 ?
-			    CKM_SHA256_RSA_PKCS_PSS : h == HSM_HASH_SHA384 ?
-			    CKM_SHA384_RSA_PKCS_PSS : CKM_SHA512_RSA_PKCS_PSS;
-			pss.hashAlg = h == HSM_HASH_SHA256 ? CKM_SHA256 :
-			    h == HSM_HASH_SHA384 ? CKM_SHA384 : CKM_SHA512;
-			pss.mgf = h == HSM_HASH_SHA256 ? CKG_MGF1_SHA256 :
-			    h == HSM_HASH_SHA384 ? CKG_MGF1_SHA384 :
-			    CKG_MGF1_SHA512;
+			/* Salt as asked or as long as the hash. */
+			mech.mechanism = pre ? CKM_RSA_PKCS_PSS :
+			    h == HSM_HASH_SHA256 ? CKM_SHA256_RSA_PKCS_PSS :
+			    h == HSM_HASH_SHA384 ? CKM_SHA384_RSA_PKCS_PSS :
+			    CKM_SHA512_RSA_PKCS_PSS;
+			pss.hashAlg = p11_hash_mech(h);
+			pss.mgf = p11_mgf(req->mgf_hash != HSM_HASH_NONE ?
+			    req->mgf_hash : (uint32_t)h);
+			if (pss.mgf == 0)
+				return (hsm_res_error(res,
+				    KMIP_REASON_INVALID_FIELD, "MGF1 hash: "
+				    "SHA-1, SHA-256, SHA-384 or SHA-512"));
 			pss.sLen = EVP_MD_get_size(md);
+			if (req->flags & HSM_OPF_SALT_LEN) {
+				if (req->salt_len > HSM_SALT_MAX)
+					return (hsm_res_error(res,
+					    KMIP_REASON_INVALID_FIELD,
+					    "PSS salt of %u bytes: at most %d",
+					    req->salt_len, HSM_SALT_MAX));
+				pss.sLen = req->salt_len;
+			}
 			mech.pParameter = &pss;
 			mech.ulParameterLen = sizeof(pss);
 		} else
@@ -1213,8 +1463,9 @@ p11_sign(struct p11_sess *s, const struct hsm_req *req, struct hsm_res *res)
 			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 			    "ECDSA signatures: hash SHA-256, SHA-384 or "
 			    "SHA-512, no padding"));
-		/* CKM_ECDSA signs a digest: made here, it is public. */
 		mech.mechanism = CKM_ECDSA;
+		if (pre)
+			break;
 		if (EVP_Digest(in != NULL ? in : p11_empty, inlen, digest,
 		    &dlen, md, NULL) != 1) {
 			ERR_clear_error();
@@ -1385,16 +1636,25 @@ p11_rsa_decrypt(struct p11_sess *s, const struct hsm_req *req,
 	if (req->padding == HSM_PAD_OAEP) {
 		if (h == HSM_HASH_NONE)
 			h = HSM_HASH_SHA256;
-		if (h != HSM_HASH_SHA256 && h != HSM_HASH_SHA384 &&
-		    h != HSM_HASH_SHA512)
-			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-			    "OAEP hash: SHA-256, SHA-384 or SHA-512"));
 		memset(&oaep, 0, sizeof(oaep));
-		oaep.hashAlg = h == HSM_HASH_SHA256 ? CKM_SHA256 :
-		    h == HSM_HASH_SHA384 ? CKM_SHA384 : CKM_SHA512;
-		oaep.mgf = h == HSM_HASH_SHA256 ? CKG_MGF1_SHA256 :
-		    h == HSM_HASH_SHA384 ? CKG_MGF1_SHA384 : CKG_MGF1_SHA512;
+		if ((oaep.hashAlg = p11_hash_mech(h)) == 0)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "OAEP hash: SHA-1, SHA-256, SHA-384 or SHA-512"));
+		if ((oaep.mgf = p11_mgf(req->mgf_hash != HSM_HASH_NONE ?
+		    req->mgf_hash : (uint32_t)h)) == 0)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "MGF1 hash: SHA-1, SHA-256, SHA-384 or SHA-512"));
+		/*
+		 * No label (P Source): a module may ignore one without a
+		 * word (SoftHSM 2.6 does), and decrypt what was bound to
+		 * another context.  Refused rather than trusted.
+		 */
 		oaep.source = CKZ_DATA_SPECIFIED;
+		if (req->len_oaep_label > 0)
+			return (hsm_res_error(res,
+			    KMIP_REASON_OPERATION_NOT_SUPPORTED, "token \"%s\" "
+			    "does not offer CKM_RSA_PKCS_OAEP with a label (P "
+			    "Source): modules may ignore it", s->label));
 		mech.mechanism = CKM_RSA_PKCS_OAEP;
 		mech.pParameter = &oaep;
 		mech.ulParameterLen = sizeof(oaep);
@@ -1412,9 +1672,10 @@ p11_rsa_decrypt(struct p11_sess *s, const struct hsm_req *req,
 	    rv == CKR_MECHANISM_PARAM_INVALID))
 		/* SoftHSM 2.6 has OAEP with SHA-1 only, for one. */
 		return (hsm_res_error(res, KMIP_REASON_OPERATION_NOT_SUPPORTED,
-		    "token \"%s\" does not offer CKM_RSA_PKCS_OAEP with %s "
-		    "(%s)", s->label, h == HSM_HASH_SHA256 ? "SHA-256" :
-		    h == HSM_HASH_SHA384 ? "SHA-384" : "SHA-512", p11_rv(rv)));
+		    "token \"%s\" does not offer CKM_RSA_PKCS_OAEP with %s, "
+		    "MGF1 %s (%s)", s->label, p11_hash_name(h),
+		    p11_hash_name(req->mgf_hash != HSM_HASH_NONE ?
+		    req->mgf_hash : (uint32_t)h), p11_rv(rv)));
 	if (rv != CKR_OK)
 		return (p11_fail(s, res, "C_DecryptInit", mech.mechanism, rv));
 	/* The plaintext is shorter than the ciphertext, the modulus. */
@@ -1481,5 +1742,103 @@ p11_mac(struct p11_sess *s, const struct hsm_req *req, int verify,
 	}
 	res->out[0] = mac;
 	res->len[0] = maclen;
+	return (0);
+}
+
+/* --- Destroy, label -------------------------------------------------- */
+
+/*
+ * Take a key's object out of the token: the private or secret one
+ * (HSM_OP_DESTROY, key = reference), or a pair's public one
+ * (HSM_OP_DESTROY_PUBLIC, key = SubjectPublicKeyInfo).  An adopted key's
+ * objects stay: the keystore only forgets it.  Item Not Found if the
+ * token has no such object (any more).
+ */
+static int
+p11_destroy(struct p11_sess *s, const struct hsm_req *req,
+    struct hsm_res *res)
+{
+	CK_OBJECT_HANDLE	 obj;
+	CK_OBJECT_CLASS		 cls = CKO_PRIVATE_KEY;
+	const uint8_t		*ckid;
+	size_t			 idlen;
+	int			 adopted;
+	CK_RV			 rv;
+
+	if (req->op == HSM_OP_DESTROY_PUBLIC) {
+		if (p11_find_pub(s, req, &obj, res) != 0)
+			return (res->status);
+	} else {
+		if (p11_req_ref(req, &ckid, &idlen, &adopted, res) != 0)
+			return (res->status);
+		if (adopted) {
+			log_info("token \"%s\": adopted key %s forgotten, its "
+			    "objects stay", s->label, req->id);
+			return (0);
+		}
+		if (p11_key_type(req->kind) == CKK_AES ||
+		    p11_key_type(req->kind) == CKK_GENERIC_SECRET)
+			cls = CKO_SECRET_KEY;
+		if (p11_find(s, req, cls, &obj, res) != 0)
+			return (res->status);
+	}
+	if ((rv = s->f->C_DestroyObject(s->session, obj)) != CKR_OK)
+		return (p11_fail(s, res, "C_DestroyObject", 0, rv));
+	/* Its handle may be given to the next object made. */
+	p11_cache_clear(s->tok);
+	log_info("token \"%s\": %s %s key %s destroyed", s->label,
+	    req->op == HSM_OP_DESTROY_PUBLIC ? "public" : cls ==
+	    CKO_SECRET_KEY ? "secret" : "private", sw_kind_name(req->kind),
+	    req->id);
+	return (0);
+}
+
+/*
+ * CKA_LABEL of a key's object becomes req->label (IMSG_HSM_LABEL): a
+ * change of metadata, which PKCS#11 allows on sensitive, non-extractable
+ * keys (CKA_LABEL is modifiable unless the token says otherwise).  An
+ * adopted key keeps the label its operator gave it.
+ */
+static int
+p11_label_set(struct hsm *h, struct p11_sess *s, const struct hsm_req *req,
+    struct hsm_res *res)
+{
+	CK_ATTRIBUTE		 a;
+	CK_OBJECT_HANDLE	 obj;
+	CK_OBJECT_CLASS		 cls = CKO_PRIVATE_KEY;
+	const uint8_t		*ckid;
+	size_t			 idlen;
+	int			 adopted;
+	CK_RV			 rv;
+
+	if (req->label[0] == '\0')
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "an empty label"));
+	/* The label of a key under an hsm:: id is its <key id>: it stays. */
+	if (strncmp(req->id, "hsm::", 5) == 0)
+		return (0);
+	if (req->key_class == HSM_CLASS_PUBLIC) {
+		if (p11_find_pub(s, req, &obj, res) != 0)
+			return (res->status);
+	} else if (req->key_class == HSM_CLASS_PRIVATE) {
+		if (p11_req_ref(req, &ckid, &idlen, &adopted, res) != 0)
+			return (res->status);
+		if (adopted)
+			return (0);
+		if (p11_key_type(req->kind) == CKK_AES ||
+		    p11_key_type(req->kind) == CKK_GENERIC_SECRET)
+			cls = CKO_SECRET_KEY;
+		if (p11_find(s, req, cls, &obj, res) != 0)
+			return (res->status);
+	} else
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "unknown key class %u", req->key_class));
+	a.type = CKA_LABEL;
+	a.pValue = (void *)(uintptr_t)req->label;
+	a.ulValueLen = strlen(req->label);
+	if ((rv = s->f->C_SetAttributeValue(s->session, obj, &a,
+	    1)) != CKR_OK)
+		return (p11_fail(s, res, "C_SetAttributeValue(CKA_LABEL)", 0,
+		    rv));
 	return (0);
 }

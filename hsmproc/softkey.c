@@ -91,6 +91,8 @@ static int	 sw_verify(struct softkey *, const struct hsm_req *,
 		    struct hsm_res *);
 static int	 sw_sig_params(const struct hsm_req *, const char **,
 		    struct hsm_res *);
+static int	 sw_mgf_hash(const struct hsm_req *, const char *,
+		    const char **, struct hsm_res *);
 static int	 sw_sig_setup(EVP_PKEY_CTX *, const struct hsm_req *,
 		    const char *, int);
 static int	 sw_gcm(struct softkey *, const struct hsm_req *, int,
@@ -230,6 +232,8 @@ sw_hash_name(uint32_t hash)
 		return ("SHA384");
 	case HSM_HASH_SHA512:
 		return ("SHA512");
+	case HSM_HASH_SHA1:
+		return ("SHA1");
 	}
 	return (NULL);
 }
@@ -853,12 +857,38 @@ sw_crypto_error(struct hsm_res *res, const char *what)
 	return (res->status);
 }
 
-/* Check padding and hash for a signature; *md: digest name or NULL. */
+/*
+ * The MGF1 hash of PSS or OAEP into *mgf: the request's, or md.  0, or the
+ * status of res filled in.
+ */
+static int
+sw_mgf_hash(const struct hsm_req *req, const char *md, const char **mgf,
+    struct hsm_res *res)
+{
+	*mgf = md;
+	if (req->mgf_hash == HSM_HASH_NONE)
+		return (0);
+	if ((*mgf = sw_hash_name(req->mgf_hash)) == NULL)
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "MGF1 hash: SHA-1, SHA-256, SHA-384 or SHA-512"));
+	return (0);
+}
+
+/*
+ * Check padding, hash, digest length and MGF1 hash for a signature; *md:
+ * digest name or NULL.  SHA-1 is not used for signatures.
+ */
 static int
 sw_sig_params(const struct hsm_req *req, const char **md,
     struct hsm_res *res)
 {
+	const char	*mgf;
+
 	*md = sw_hash_name(req->hash);
+	if (req->hash == HSM_HASH_SHA1)
+		*md = NULL;
+	if (hsm_digest_check(req, res) != 0)
+		return (res->status);
 	switch (req->kind) {
 	case HSM_KEY_RSA:
 		if (req->padding != HSM_PAD_PKCS1V15 &&
@@ -876,7 +906,14 @@ sw_sig_params(const struct hsm_req *req, const char **md,
 		if (req->kind != HSM_KEY_RSA && req->padding != HSM_PAD_NONE)
 			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 			    "ECDSA signatures take no padding"));
-		return (0);
+		if (req->padding != HSM_PAD_PSS)
+			return (0);
+		if ((req->flags & HSM_OPF_SALT_LEN) &&
+		    req->salt_len > HSM_SALT_MAX)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "PSS salt of %u bytes: at most %d", req->salt_len,
+			    HSM_SALT_MAX));
+		return (sw_mgf_hash(req, *md, &mgf, res));
 	case HSM_KEY_ED25519:
 		if (req->hash != HSM_HASH_NONE ||
 		    req->padding != HSM_PAD_NONE)
@@ -889,22 +926,38 @@ sw_sig_params(const struct hsm_req *req, const char **md,
 	    "cannot sign with an %s key", sw_kind_name(req->kind)));
 }
 
-/* RSA padding on a signing or verifying context. */
+/*
+ * The digest and RSA padding on a signing or verifying context.  PSS:
+ * the salt asked for, else as long as the hash; a verifier told no
+ * length takes any.  The digest is set only on a context for a digest
+ * the client made (EVP_PKEY_sign): EVP_DigestSign set its own.
+ */
 static int
 sw_sig_setup(EVP_PKEY_CTX *pctx, const struct hsm_req *req, const char *md,
     int verify)
 {
+	const char	*mgf = md;
+	int		 salt;
+
+	if ((req->flags & HSM_OPF_PREHASHED) &&
+	    EVP_PKEY_CTX_set_signature_md(pctx, EVP_get_digestbyname(md)) <= 0)
+		return (0);
 	if (req->kind != HSM_KEY_RSA)
 		return (1);
 	if (req->padding == HSM_PAD_PKCS1V15)
 		return (EVP_PKEY_CTX_set_rsa_padding(pctx,
 		    RSA_PKCS1_PADDING));
-	/* PSS: salt as long as the hash; a verifier takes any salt. */
-	return (EVP_PKEY_CTX_set_rsa_padding(pctx,
-	    RSA_PKCS1_PSS_PADDING) > 0 &&
-	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, verify ?
-	    RSA_PSS_SALTLEN_AUTO : RSA_PSS_SALTLEN_DIGEST) > 0 &&
-	    EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, md, NULL) > 0);
+	if (req->mgf_hash != HSM_HASH_NONE)
+		mgf = sw_hash_name(req->mgf_hash);
+	/* sw_sig_params kept the salt length to a modulus. */
+	if (req->flags & HSM_OPF_SALT_LEN)
+		salt = req->salt_len;
+	else
+		salt = verify ? RSA_PSS_SALTLEN_AUTO : RSA_PSS_SALTLEN_DIGEST;
+	return (mgf != NULL &&
+	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING) > 0 &&
+	    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, salt) > 0 &&
+	    EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, mgf, NULL) > 0);
 }
 
 static int
@@ -930,10 +983,19 @@ sw_sign(struct softkey *sk, const struct hsm_req *req, struct hsm_res *res)
 		return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
 		    "out of memory"));
 	}
-	ok = EVP_DigestSignInit_ex(mctx, &pctx, md, NULL, NULL, k->pkey,
-	    NULL) == 1 && sw_sig_setup(pctx, req, md, 0) > 0 &&
-	    EVP_DigestSign(mctx, sig, &siglen, req->data != NULL ? req->data :
-	    sw_empty, req->len_data) == 1;
+	if (req->flags & HSM_OPF_PREHASHED) {
+		/* The client's digest: no hashing here. */
+		ok = (pctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey,
+		    NULL)) != NULL && EVP_PKEY_sign_init(pctx) == 1 &&
+		    sw_sig_setup(pctx, req, md, 0) > 0 &&
+		    EVP_PKEY_sign(pctx, sig, &siglen, req->data,
+		    req->len_data) == 1;
+		EVP_PKEY_CTX_free(pctx);
+	} else
+		ok = EVP_DigestSignInit_ex(mctx, &pctx, md, NULL, NULL,
+		    k->pkey, NULL) == 1 && sw_sig_setup(pctx, req, md, 0) > 0 &&
+		    EVP_DigestSign(mctx, sig, &siglen, req->data != NULL ?
+		    req->data : sw_empty, req->len_data) == 1;
 	EVP_MD_CTX_free(mctx);
 	if (!ok) {
 		free(sig);
@@ -956,6 +1018,20 @@ sw_verify(struct softkey *sk, const struct hsm_req *req, struct hsm_res *res)
 	if (sw_sig_params(req, &md, res) != 0 ||
 	    sw_key_get(sk, req, 1, &k, res) != 0)
 		return (res->status);
+	if (req->flags & HSM_OPF_PREHASHED) {
+		if ((pctx = EVP_PKEY_CTX_new_from_pkey(NULL, k->pkey,
+		    NULL)) == NULL || EVP_PKEY_verify_init(pctx) != 1 ||
+		    sw_sig_setup(pctx, req, md, 1) <= 0) {
+			EVP_PKEY_CTX_free(pctx);
+			return (sw_crypto_error(res, "cannot verify"));
+		}
+		rv = EVP_PKEY_verify(pctx, req->sig != NULL ? req->sig :
+		    sw_empty, req->len_sig, req->data, req->len_data);
+		EVP_PKEY_CTX_free(pctx);
+		ERR_clear_error();
+		res->valid = rv == 1;
+		return (0);
+	}
 	if ((mctx = EVP_MD_CTX_new()) == NULL)
 		return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
 		    "out of memory"));
@@ -1076,8 +1152,8 @@ sw_rsa_crypt(struct softkey *sk, const struct hsm_req *req, int enc,
 {
 	EVP_PKEY_CTX	*pctx;
 	struct sw_key	*k;
-	const char	*md = NULL;
-	uint8_t		*out;
+	const char	*md = NULL, *mgf = NULL;
+	uint8_t		*out, *label = NULL;
 	size_t		 outlen;
 	int		 ok, size;
 
@@ -1087,7 +1163,9 @@ sw_rsa_crypt(struct softkey *sk, const struct hsm_req *req, int enc,
 			md = "SHA256";
 		else if ((md = sw_hash_name(req->hash)) == NULL)
 			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-			    "OAEP hash: SHA-256, SHA-384 or SHA-512"));
+			    "OAEP hash: SHA-1, SHA-256, SHA-384 or SHA-512"));
+		if (sw_mgf_hash(req, md, &mgf, res) != 0)
+			return (res->status);
 		break;
 	case HSM_PAD_PKCS1V15:
 		break;
@@ -1107,13 +1185,31 @@ sw_rsa_crypt(struct softkey *sk, const struct hsm_req *req, int enc,
 		free(out);
 		return (sw_crypto_error(res, "cannot use the key"));
 	}
+	/* The context takes the label and frees it. */
+	if (md != NULL && req->len_oaep_label > 0) {
+		if ((label = malloc(req->len_oaep_label)) == NULL) {
+			EVP_PKEY_CTX_free(pctx);
+			free(out);
+			return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+			    "out of memory"));
+		}
+		memcpy(label, req->oaep_label, req->len_oaep_label);
+	}
 	ok = (enc ? EVP_PKEY_encrypt_init(pctx) :
 	    EVP_PKEY_decrypt_init(pctx)) == 1 &&
 	    EVP_PKEY_CTX_set_rsa_padding(pctx, md != NULL ?
 	    RSA_PKCS1_OAEP_PADDING : RSA_PKCS1_PADDING) > 0 &&
 	    (md == NULL || (EVP_PKEY_CTX_set_rsa_oaep_md_name(pctx, md,
-	    NULL) > 0 && EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, md,
+	    NULL) > 0 && EVP_PKEY_CTX_set_rsa_mgf1_md_name(pctx, mgf,
 	    NULL) > 0));
+	if (ok && label != NULL) {
+		if (EVP_PKEY_CTX_set0_rsa_oaep_label(pctx, label,
+		    req->len_oaep_label) > 0)
+			label = NULL;
+		else
+			ok = 0;
+	}
+	free(label);
 	if (ok && enc)
 		ok = EVP_PKEY_encrypt(pctx, out, &outlen, req->data != NULL ?
 		    req->data : sw_empty, req->len_data) == 1;

@@ -28,8 +28,10 @@
 #include <stdint.h>
 
 #define HSM_ID_MAX		64	/* object id, with the NUL */
+#define HSM_LABEL_MAX		256	/* a token key's CKA_LABEL, with NUL */
 #define HSM_MSG_MAX		128
 #define HSM_DATA_MAX		(1024 * 1024)
+#define HSM_SALT_MAX		1024	/* PSS salt, bytes: RSA-8192 */
 
 enum hsm_key_kind {
 	HSM_KEY_AES = 1,
@@ -58,8 +60,17 @@ enum hsm_op_kind {
 	HSM_OP_DECRYPT,		/* AES-GCM (secret) or RSA (private) */
 	HSM_OP_MAC,		/* HMAC */
 	HSM_OP_MAC_VERIFY,
-	HSM_OP_EXPORT		/* symmetric or secret data only: out1 = raw */
+	HSM_OP_EXPORT,		/* symmetric or secret data only: out1 = raw */
+	HSM_OP_DESTROY,		/* a token key (key = reference): its private
+				   or secret object goes from the token */
+	HSM_OP_DESTROY_PUBLIC	/* a token key pair's public object (key =
+				   SubjectPublicKeyInfo) goes */
 };
+
+/* struct hsm_op flags */
+#define HSM_OPF_PREHASHED	0x01	/* sign, verify: data is the digest */
+#define HSM_OPF_SALT_LEN	0x02	/* PSS: salt_len is given */
+#define HSM_OPF_FLAGS		(HSM_OPF_PREHASHED | HSM_OPF_SALT_LEN)
 
 /* enum hsm_padding */
 #define HSM_PAD_NONE		0
@@ -72,12 +83,19 @@ enum hsm_op_kind {
 #define HSM_HASH_SHA256		1
 #define HSM_HASH_SHA384		2
 #define HSM_HASH_SHA512		3
+#define HSM_HASH_SHA1		4	/* OAEP and its MGF1 only */
 
-/* IMSG_HSM_GENERATE: make a key.  No variable part. */
+/*
+ * IMSG_HSM_GENERATE: make a key.  No variable part.  A pkcs11 signer
+ * labels the private or secret key label and the public half pub_label
+ * (CKA_LABEL: the KMIP Name, or the object id); empty: the id.
+ */
 struct hsm_generate {
 	char		 id[HSM_ID_MAX];	/* the object id it gets */
 	uint32_t	 kind;			/* enum hsm_key_kind */
 	uint32_t	 bits;			/* AES, HMAC, RSA, secret */
+	char		 label[HSM_LABEL_MAX];
+	char		 pub_label[HSM_LABEL_MAX];
 };
 
 /*
@@ -95,11 +113,18 @@ struct hsm_import {
 };
 
 /*
- * IMSG_HSM_OP: one operation.  Followed by key, data, iv, aad, sig, in
- * that order.  key is the wrapped blob for secret and private keys, the
- * DER SubjectPublicKeyInfo for public-key operations (verify, RSA
- * encrypt).  For AES-GCM, iv empty on encrypt means "make one"; sig is
- * the tag on decrypt.  For verify and MAC verify, sig is what to check.
+ * IMSG_HSM_OP: one operation.  Followed by key, data, iv, aad, sig,
+ * label, in that order.  key is the wrapped blob for secret and private
+ * keys, the DER SubjectPublicKeyInfo for public-key operations (verify,
+ * RSA encrypt).  For AES-GCM, iv empty on encrypt means "make one"; sig
+ * is the tag on decrypt.  For verify and MAC verify, sig is what to
+ * check.  label is the OAEP label (KMIP 1.4 P Source), empty for none.
+ *
+ * With HSM_OPF_PREHASHED (KMIP 1.4 Digested Data) data is the digest of
+ * the message under hash, and must be as long as that hash; Ed25519 has
+ * no such form.  salt_len is the PSS salt if HSM_OPF_SALT_LEN is set
+ * (else: as long as the hash), mgf_hash the MGF1 hash of PSS and OAEP
+ * (HSM_HASH_NONE: the same as hash).
  */
 struct hsm_op {
 	char		 id[HSM_ID_MAX];	/* the key's object id (cache) */
@@ -108,11 +133,34 @@ struct hsm_op {
 	uint32_t	 padding;		/* HSM_PAD_* */
 	uint32_t	 hash;			/* HSM_HASH_*; PSS/OAEP too */
 	uint32_t	 tag_len;		/* AES-GCM tag, 12..16 */
+	uint32_t	 flags;			/* HSM_OPF_* */
+	uint32_t	 salt_len;		/* PSS, HSM_OPF_SALT_LEN */
+	uint32_t	 mgf_hash;		/* HSM_HASH_*: PSS, OAEP MGF1 */
 	uint32_t	 len_key;
 	uint32_t	 len_data;
 	uint32_t	 len_iv;
 	uint32_t	 len_aad;
 	uint32_t	 len_sig;
+	uint32_t	 len_label;
+};
+
+/* struct hsm_label key_class */
+#define HSM_CLASS_PRIVATE	1	/* or secret: key = reference */
+#define HSM_CLASS_PUBLIC	2	/* key = SubjectPublicKeyInfo */
+
+/*
+ * IMSG_HSM_LABEL: a token key's CKA_LABEL becomes label (its KMIP Name
+ * changed), a metadata change the token makes on sensitive and
+ * non-extractable keys too.  Followed by the key: the reference of a
+ * private or secret key, the SubjectPublicKeyInfo of a public one.  The
+ * answer has no out parts.
+ */
+struct hsm_label {
+	char		 id[HSM_ID_MAX];
+	uint32_t	 kind;			/* enum hsm_key_kind */
+	uint32_t	 key_class;		/* HSM_CLASS_* */
+	char		 label[HSM_LABEL_MAX];	/* NUL-terminated, not empty */
+	uint32_t	 len_key;
 };
 
 /*
@@ -153,6 +201,8 @@ struct hsm_result {
 #define HSM_FIND_MAX		16	/* matches answered */
 #define HSM_CKID_MAX		64
 #define HSM_REF_MAX		(6 + HSM_CKID_MAX)
+#define HSM_REF_VERSION2	2	/* "p11" | 2 | flags | n | CKA_ID */
+#define HSM_REF_ADOPTED		0x01	/* flag: found in the token */
 
 struct hsm_find {
 	char		 id[HSM_ID_MAX];	/* "hsm::<slot>::<label>": the

@@ -70,10 +70,26 @@ static int		 adopt_seen(const struct ks_object *, void *);
 static enum kop_ret	 locate_hsm(struct kreq *, const char *);
 static const char	*kop_slot_signer(struct kreq *, unsigned long long);
 static const char	*kop_kind_name(uint32_t);
-static void		 kop_label(const struct hsm_found *, char *, size_t);
+static void		 adopt_label(const struct hsm_found *, char *, size_t);
 static int		 kop_hsm_ids(struct kreq *, const struct ttlv *,
 			    const struct ttlv *, const struct ttlv *, char *,
 			    const char **);
+static int		 kop_signer_is_token(const char *);
+static int		 kop_on_token(const struct ks_object *,
+			    const struct ttlv *);
+static int		 kop_token_adopted(const struct ks_object *,
+			    const struct ttlv *);
+static int		 kop_ref_adopted(const uint8_t *, size_t);
+static int		 kop_label(struct kreq *, const struct ttlv *,
+			    const char *, char *, size_t);
+static int		 kop_name_to_token(struct kreq *, const char *,
+			    struct ttlv *);
+static enum kop_ret	 label_done(struct kreq *, const struct hsm_result *,
+			    const uint8_t *, const uint8_t *, const uint8_t *);
+static enum kop_ret	 destroy_done(struct kreq *,
+			    const struct hsm_result *, const uint8_t *,
+			    const uint8_t *, const uint8_t *);
+static void		 destroy_commit(struct kreq *);
 
 static const struct {
 	uint32_t	 op;
@@ -463,6 +479,191 @@ kop_initial_attrs(struct ttlv *a, struct ks_object *o)
 		o->state = KMIP_STATE_ACTIVE;
 }
 
+/* --- Keys in a token ------------------------------------------------ */
+
+/*
+ * Whether o, with attributes a, is a key with objects in a pkcs11
+ * signer's token: a private or symmetric key of such a signer that still
+ * has its material (the reference to them), or the public half of a pair
+ * made there.  A public key is known by its value alone, so one that was
+ * registered (no Link to a private key: only the server links) must not
+ * reach the token's public object of the same key.
+ */
+static int
+kop_on_token(const struct ks_object *o, const struct ttlv *a)
+{
+	const struct ttlv	*l;
+	uint32_t		 type;
+	int32_t			 i;
+
+	if ((o->type != KMIP_OBJ_PRIVATE_KEY &&
+	    o->type != KMIP_OBJ_PUBLIC_KEY &&
+	    o->type != KMIP_OBJ_SYMMETRIC_KEY) || o->material_len == 0 ||
+	    !kop_signer_is_token(o->signer))
+		return (0);
+	if (o->type != KMIP_OBJ_PUBLIC_KEY)
+		return (1);
+	for (i = 0; (l = attr_get(a, "Link", i)) != NULL; i++)
+		if (ttlv_get_enum(l, KMIP_TAG_LINK_TYPE, &type) == 0 &&
+		    type == KMIP_LINK_PRIVATE_KEY)
+			return (1);
+	return (0);
+}
+
+/* Whether the signer of that name is a pkcs11 one. */
+static int
+kop_signer_is_token(const char *signer)
+{
+	struct esigner	*es;
+
+	TAILQ_FOREACH(es, &engine->signers, entry)
+		if (strcmp(es->link.name, signer) == 0)
+			return (es->link.type == SIGNER_PKCS11);
+	return (0);
+}
+
+/*
+ * Whether o was adopted from the token rather than made by signerd: its
+ * token objects are then never relabelled or destroyed, only forgotten.
+ * A private or secret key says so in its reference (hsmmsg.h); a public
+ * key's material is the public key alone, so its private key's is
+ * asked.  When that cannot be read, the answer is yes: the token object
+ * is left alone rather than risked.
+ */
+static int
+kop_token_adopted(const struct ks_object *o, const struct ttlv *a)
+{
+	const struct ttlv	*l;
+	struct ks_object	 priv;
+	char			 id[KS_ID_MAX];
+	uint32_t		 type;
+	int32_t			 i;
+	int			 rv = 1;
+
+	if (o->type != KMIP_OBJ_PUBLIC_KEY)
+		return (kop_ref_adopted(o->material, o->material_len));
+	for (i = 0; (l = attr_get(a, "Link", i)) != NULL; i++) {
+		if (ttlv_get_enum(l, KMIP_TAG_LINK_TYPE, &type) != 0 ||
+		    type != KMIP_LINK_PRIVATE_KEY ||
+		    ttlv_get_text(l, KMIP_TAG_LINKED_OBJECT_IDENTIFIER, id,
+		    sizeof(id)) != 0)
+			continue;
+		memset(&priv, 0, sizeof(priv));
+		if (ks_get(engine->ks, id, &priv) == 0)
+			rv = kop_ref_adopted(priv.material, priv.material_len);
+		ks_object_clear(&priv);
+		return (rv);
+	}
+	return (rv);
+}
+
+/* A token key reference of version 2 with the adopted flag (hsmmsg.h). */
+static int
+kop_ref_adopted(const uint8_t *ref, size_t len)
+{
+	return (ref != NULL && len >= 6 && memcmp(ref, "p11", 3) == 0 &&
+	    ref[3] == HSM_REF_VERSION2 && (ref[4] & HSM_REF_ADOPTED) != 0);
+}
+
+/*
+ * The CKA_LABEL of a token key with attributes a: its first Name, else
+ * its object id.  A Name longer than a label may be (HSM_LABEL_MAX - 1
+ * bytes: tokens keep less than KMIP allows) is refused, never cut (the
+ * item fails, unless r is NULL).
+ */
+static int
+kop_label(struct kreq *r, const struct ttlv *a, const char *id, char *label,
+    size_t len)
+{
+	const struct ttlv	*n, *v;
+
+	if ((n = attr_get(a, "Name", 0)) == NULL ||
+	    (v = ttlv_find(n, KMIP_TAG_NAME_VALUE)) == NULL ||
+	    v->type != TTLV_TEXT_STRING) {
+		(void)strlcpy(label, id, len);
+		return (0);
+	}
+	if (ttlv_get_text(n, KMIP_TAG_NAME_VALUE, label, len) == -1 ||
+	    label[0] == '\0') {
+		if (r != NULL)
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD, "the Name of "
+			    "a key in a token becomes its label: 1 to %zu "
+			    "bytes, no NUL", len - 1);
+		return (-1);
+	}
+	return (0);
+}
+
+/*
+ * The Name attribute of a token key changes to what a now says: tell the
+ * token first (IMSG_HSM_LABEL), and change the keystore only once it
+ * did, in label_done, so that a refusal leaves both as they were.  a is
+ * kept meanwhile as r->obj2's attributes.  0: nothing to tell, save now;
+ * 1: sent, wait; -1: failed.
+ */
+static int
+kop_name_to_token(struct kreq *r, const char *name, struct ttlv *a)
+{
+	struct hsm_label	 l;
+	struct iovec		 iov[1];
+	struct ttlv		*old;
+	char			 was[HSM_LABEL_MAX];
+	uint32_t		 kind;
+	int			 rv;
+
+	if (strcmp(name, "Name") != 0 || !kop_on_token(&r->obj, a) ||
+	    kop_token_adopted(&r->obj, a))
+		return (0);
+	memset(&l, 0, sizeof(l));
+	if (kop_label(r, a, r->obj.id, l.label, sizeof(l.label)) == -1)
+		return (-1);
+	/* The stored attributes load: kop_load checked. */
+	old = attrs_load(&r->obj);
+	rv = kop_label(NULL, old, r->obj.id, was, sizeof(was));
+	ttlv_free(old);
+	if (rv == 0 && strcmp(was, l.label) == 0)
+		return (0);
+	if (kop_key_kind(r, a, &kind) == -1)
+		return (-1);
+	(void)strlcpy(l.id, r->obj.id, sizeof(l.id));
+	l.kind = kind;
+	l.key_class = r->obj.type == KMIP_OBJ_PUBLIC_KEY ? HSM_CLASS_PUBLIC :
+	    HSM_CLASS_PRIVATE;
+	l.len_key = r->obj.material_len;
+	iov[0].iov_base = r->obj.material;
+	iov[0].iov_len = r->obj.material_len;
+	ks_object_clear(&r->obj2);
+	attrs_store(&r->obj2, a);
+	if (kreq_signer_send(r, r->obj.signer, IMSG_HSM_LABEL, &l, sizeof(l),
+	    iov, 1, label_done) == -1)
+		return (-1);
+	return (1);
+}
+
+/* The token took the new label: now the keystore. */
+static enum kop_ret
+label_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
+    const uint8_t *o2, const uint8_t *o3)
+{
+	struct ttlv	*a;
+
+	if (res->status != 0) {
+		kreq_fail(r, res->status, "the token did not take the new "
+		    "label, nothing changed: %s", res->msg);
+		return (KOP_DONE);
+	}
+	if ((a = attrs_load(&r->obj2)) == NULL) {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "object %s: "
+		    "attributes lost", r->obj.id);
+		return (KOP_DONE);
+	}
+	if (kop_save(r, &r->obj, a, 0) == -1)
+		log_warnx("object %s: the token has the new label, the "
+		    "keystore not the new Name", r->obj.id);
+	ttlv_free(a);
+	return (KOP_DONE);
+}
+
 /* --- Discover Versions, Query --------------------------------------- */
 
 static enum kop_ret
@@ -723,6 +924,9 @@ op_create(struct kreq *r, const struct ttlv *req)
 	kop_token_attrs(signer, a);
 	attrs_store(&r->obj, a);
 	(void)strlcpy(g.id, r->obj.id, sizeof(g.id));
+	if (kop_signer_is_token(signer) &&
+	    kop_label(r, a, r->obj.id, g.label, sizeof(g.label)) == -1)
+		goto done;
 	if (kreq_signer_send(r, signer, IMSG_HSM_GENERATE, &g, sizeof(g),
 	    NULL, 0, create_done) == 0) {
 		ttlv_free(a);
@@ -877,6 +1081,11 @@ op_create_key_pair(struct kreq *r, const struct ttlv *req)
 	attrs_store(&r->obj, priv);
 	attrs_store(&r->obj2, pub);
 	(void)strlcpy(g.id, r->obj.id, sizeof(g.id));
+	/* Each half of a token pair is labelled with its own Name. */
+	if (kop_signer_is_token(signer) && (kop_label(r, priv, r->obj.id,
+	    g.label, sizeof(g.label)) == -1 || kop_label(r, pub, r->obj2.id,
+	    g.pub_label, sizeof(g.pub_label)) == -1))
+		goto done;
 	if (kreq_signer_send(r, signer, IMSG_HSM_GENERATE, &g, sizeof(g),
 	    NULL, 0, ckp_done) == 0) {
 		ttlv_free(priv);
@@ -944,7 +1153,7 @@ struct adopt_scan {
  * need not be UTF-8, and a control or invalid byte becomes '?'.
  */
 static void
-kop_label(const struct hsm_found *f, char *buf, size_t size)
+adopt_label(const struct hsm_found *f, char *buf, size_t size)
 {
 	const uint8_t	*p = (const uint8_t *)f->label;
 	size_t		 len = f->len_label, n, o = 0;
@@ -1277,7 +1486,7 @@ adopt_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 				(void)snprintf(hex + 2 * j, 3, "%02x",
 				    fd[i].ckid[j]);
 			hex[2 * fd[i].len_ckid] = '\0';
-			kop_label(&fd[i], label, 36);
+			adopt_label(&fd[i], label, 36);
 			off += snprintf(list + off, sizeof(list) - off,
 			    " label \"%s\" CKA_ID %s (%s, %s);", label,
 			    fd[i].len_ckid > 0 ? hex : "none",
@@ -1290,7 +1499,7 @@ adopt_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "%s", list);
 		return (KOP_DONE);
 	}
-	kop_label(f, label, sizeof(label));
+	adopt_label(f, label, sizeof(label));
 	if (f->len_ref == 0 || f->kind == 0) {
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "the token key "
 		    "labelled \"%.64s\" cannot be adopted: %s", label,
@@ -2191,7 +2400,7 @@ op_add_attribute(struct kreq *r, const struct ttlv *req)
 	const struct ttlv	*t, *v;
 	struct ttlv		*a;
 	char			 id[KS_ID_MAX], name[ATTR_NAME_MAX];
-	int			 multi, modify;
+	int			 multi, modify, rv;
 
 	if (kop_load(r, req, id, sizeof(id)) == -1 ||
 	    (t = kop_req_attr(r, req, name, sizeof(name), 1)) == NULL)
@@ -2216,12 +2425,13 @@ op_add_attribute(struct kreq *r, const struct ttlv *req)
 		return (KOP_DONE);
 	}
 	(void)attr_add(a, name, v);
-	if (kop_save(r, &r->obj, a, 0) == 0) {
-		kop_payload_id(r, id);
-		kop_payload_attr(r, name, attr_count(a, name) - 1, v);
-	}
+	/* A failed item's payload is dropped: it can be made now. */
+	kop_payload_id(r, id);
+	kop_payload_attr(r, name, attr_count(a, name) - 1, v);
+	if ((rv = kop_name_to_token(r, name, a)) == 0)
+		(void)kop_save(r, &r->obj, a, 0);
 	ttlv_free(a);
-	return (KOP_DONE);
+	return (rv == 1 ? KOP_WAIT : KOP_DONE);
 }
 
 static enum kop_ret
@@ -2230,7 +2440,7 @@ op_modify_attribute(struct kreq *r, const struct ttlv *req)
 	const struct ttlv	*t, *v;
 	struct ttlv		*a;
 	char			 id[KS_ID_MAX], name[ATTR_NAME_MAX];
-	int			 multi, modify;
+	int			 multi, modify, rv;
 	int32_t			 idx;
 
 	if (kop_load(r, req, id, sizeof(id)) == -1 ||
@@ -2257,12 +2467,12 @@ op_modify_attribute(struct kreq *r, const struct ttlv *req)
 		return (KOP_DONE);
 	}
 	attr_set(a, name, idx, v);
-	if (kop_save(r, &r->obj, a, 0) == 0) {
-		kop_payload_id(r, id);
-		kop_payload_attr(r, name, idx, v);
-	}
+	kop_payload_id(r, id);
+	kop_payload_attr(r, name, idx, v);
+	if ((rv = kop_name_to_token(r, name, a)) == 0)
+		(void)kop_save(r, &r->obj, a, 0);
 	ttlv_free(a);
-	return (KOP_DONE);
+	return (rv == 1 ? KOP_WAIT : KOP_DONE);
 }
 
 static enum kop_ret
@@ -2271,7 +2481,7 @@ op_delete_attribute(struct kreq *r, const struct ttlv *req)
 	const struct ttlv	*t;
 	struct ttlv		*a, *v;
 	char			 id[KS_ID_MAX], name[ATTR_NAME_MAX];
-	int			 multi, modify;
+	int			 multi, modify, rv;
 	int32_t			 idx = 0;
 
 	if (kop_load(r, req, id, sizeof(id)) == -1)
@@ -2303,13 +2513,13 @@ op_delete_attribute(struct kreq *r, const struct ttlv *req)
 	}
 	v = ttlv_copy(attr_get(a, name, idx));
 	(void)attr_delete(a, name, idx);
-	if (kop_save(r, &r->obj, a, 0) == 0) {
-		kop_payload_id(r, id);
-		kop_payload_attr(r, name, idx, v);
-	}
+	kop_payload_id(r, id);
+	kop_payload_attr(r, name, idx, v);
+	if ((rv = kop_name_to_token(r, name, a)) == 0)
+		(void)kop_save(r, &r->obj, a, 0);
 	ttlv_free(v);
 	ttlv_free(a);
-	return (KOP_DONE);
+	return (rv == 1 ? KOP_WAIT : KOP_DONE);
 }
 
 /* --- Lifecycle ------------------------------------------------------ */
@@ -2389,8 +2599,11 @@ op_revoke(struct kreq *r, const struct ttlv *req)
 static enum kop_ret
 op_destroy(struct kreq *r, const struct ttlv *req)
 {
+	struct hsm_op	 op;
+	struct iovec	 iov[1];
 	struct ttlv	*a;
 	char		 id[KS_ID_MAX];
+	int		 rv;
 
 	if (kop_load(r, req, id, sizeof(id)) == -1)
 		return (KOP_DONE);
@@ -2405,18 +2618,69 @@ op_destroy(struct kreq *r, const struct ttlv *req)
 		    "destroyed already", id);
 		return (KOP_DONE);
 	}
+	/*
+	 * A key signerd made in a token leaves the token first: if the
+	 * token refuses, the keystore is unchanged (destroy_done).
+	 */
 	a = attrs_load(&r->obj);
+	if (kop_on_token(&r->obj, a) && !kop_token_adopted(&r->obj, a)) {
+		memset(&op, 0, sizeof(op));
+		(void)strlcpy(op.id, id, sizeof(op.id));
+		op.op = r->obj.type == KMIP_OBJ_PUBLIC_KEY ?
+		    HSM_OP_DESTROY_PUBLIC : HSM_OP_DESTROY;
+		iov[0].iov_base = r->obj.material;
+		iov[0].iov_len = op.len_key = r->obj.material_len;
+		rv = kop_key_kind(r, a, &op.kind) == 0 &&
+		    kreq_signer_send(r, r->obj.signer, IMSG_HSM_OP, &op,
+		    sizeof(op), iov, 1, destroy_done) == 0;
+		ttlv_free(a);
+		return (rv ? KOP_WAIT : KOP_DONE);
+	}
+	ttlv_free(a);
+	destroy_commit(r);
+	return (KOP_DONE);
+}
+
+/*
+ * The token removed the key's object, or has none (any more: removed by
+ * an operator, or a public key registered, never in the token).
+ */
+static enum kop_ret
+destroy_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
+    const uint8_t *o2, const uint8_t *o3)
+{
+	if (res->status == KMIP_REASON_ITEM_NOT_FOUND)
+		log_warnx("object %s: destroyed, its token object was gone "
+		    "already: %s", r->obj.id, res->msg);
+	else if (res->status != 0) {
+		kreq_fail(r, res->status, "the token did not destroy the "
+		    "key, it stays: %s", res->msg);
+		return (KOP_DONE);
+	}
+	destroy_commit(r);
+	return (KOP_DONE);
+}
+
+/* Destroyed in the keystore: the material goes, the metadata stays. */
+static void
+destroy_commit(struct kreq *r)
+{
+	struct ttlv	*a;
+
+	if ((a = attrs_load(&r->obj)) == NULL) {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "object %s is "
+		    "damaged", r->obj.id);
+		return;
+	}
 	r->obj.state = r->obj.state == KMIP_STATE_COMPROMISED ?
 	    KMIP_STATE_DESTROYED_COMPROMISED : KMIP_STATE_DESTROYED;
 	attr_set_datetime(a, "Destroy Date", time(NULL));
-	/* The material goes; the metadata stays, as KMIP wants. */
 	freezero(r->obj.material, r->obj.material_len);
 	r->obj.material = NULL;
 	r->obj.material_len = 0;
 	if (kop_save(r, &r->obj, a, 0) == 0)
-		kop_payload_id(r, id);
+		kop_payload_id(r, r->obj.id);
 	ttlv_free(a);
-	return (KOP_DONE);
 }
 
 /* --- Locate --------------------------------------------------------- */
@@ -2695,11 +2959,15 @@ static enum kop_ret	 crypto_done(struct kreq *, const struct hsm_result *,
 			    const uint8_t *, const uint8_t *, const uint8_t *);
 static int		 cop_dates(struct kreq *, const struct cop *,
 			    const struct ttlv *);
+static int		 cop_params14(struct kreq *, const struct ttlv *, int,
+			    struct hsm_op *, struct iovec *);
 
 static uint32_t
 hsm_hash(uint32_t kmip_hash)
 {
 	switch (kmip_hash) {
+	case KMIP_HASH_SHA1:
+		return (HSM_HASH_SHA1);
 	case KMIP_HASH_SHA256:
 		return (HSM_HASH_SHA256);
 	case KMIP_HASH_SHA384:
@@ -2774,18 +3042,93 @@ cop_type_ok(const struct cop *c, uint32_t type, uint32_t kind)
 }
 
 /*
+ * The Cryptographic Parameters of KMIP 1.4 into op: Salt Length, Mask
+ * Generator (MGF1 only) and its hash, P Source (the OAEP label, into
+ * label).  In a request of an older version they do not exist: refused,
+ * rather than ignored, so that nothing is signed otherwise than asked.
+ * A key's own parameters (fromkey) were stored by a client that could
+ * send them, and apply whatever the version of this request.
+ */
+static int
+cop_params14(struct kreq *r, const struct ttlv *cp, int fromkey,
+    struct hsm_op *op, struct iovec *label)
+{
+	const struct ttlv	*t;
+	const uint8_t		*p;
+	size_t			 n;
+	uint32_t		 v;
+	int32_t			 sl;
+
+	if (!fromkey && !kreq_version_at_least(r, 1, 4) &&
+	    (ttlv_find(cp, KMIP_TAG_SALT_LENGTH) != NULL ||
+	    ttlv_find(cp, KMIP_TAG_MASK_GENERATOR) != NULL ||
+	    ttlv_find(cp, KMIP_TAG_MASK_GENERATOR_HASHING_ALGORITHM) != NULL ||
+	    ttlv_find(cp, KMIP_TAG_P_SOURCE) != NULL ||
+	    ttlv_find(cp, KMIP_TAG_TRAILER_FIELD) != NULL)) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "Salt Length, Mask "
+		    "Generator, P Source and Trailer Field are KMIP 1.4; "
+		    "this request is %d.%d", (int)r->major, (int)r->minor);
+		return (-1);
+	}
+	if ((t = ttlv_find(cp, KMIP_TAG_SALT_LENGTH)) != NULL) {
+		if (ttlv_get_integer(cp, KMIP_TAG_SALT_LENGTH, &sl) == -1 ||
+		    sl < 0 || sl > HSM_SALT_MAX) {
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD, "Salt Length: "
+			    "0 to %d bytes", HSM_SALT_MAX);
+			return (-1);
+		}
+		op->flags |= HSM_OPF_SALT_LEN;
+		op->salt_len = sl;
+	}
+	if (ttlv_find(cp, KMIP_TAG_MASK_GENERATOR) != NULL &&
+	    (ttlv_get_enum(cp, KMIP_TAG_MASK_GENERATOR, &v) == -1 ||
+	    v != KMIP_MASK_GEN_MGF1)) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "Mask Generator: "
+		    "MGF1 only");
+		return (-1);
+	}
+	if (ttlv_find(cp, KMIP_TAG_MASK_GENERATOR_HASHING_ALGORITHM) != NULL &&
+	    (ttlv_get_enum(cp, KMIP_TAG_MASK_GENERATOR_HASHING_ALGORITHM,
+	    &v) == -1 || (op->mgf_hash = hsm_hash(v)) == 0xffffffff)) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "Mask Generator "
+		    "Hashing Algorithm: SHA-1, SHA-256, SHA-384 or SHA-512");
+		return (-1);
+	}
+	if (ttlv_find(cp, KMIP_TAG_TRAILER_FIELD) != NULL &&
+	    (ttlv_get_integer(cp, KMIP_TAG_TRAILER_FIELD, &sl) == -1 ||
+	    sl != 1)) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "Trailer Field: 1 "
+		    "(0xbc) only");
+		return (-1);
+	}
+	if (ttlv_find(cp, KMIP_TAG_P_SOURCE) != NULL) {
+		if (ttlv_get_bytes(cp, KMIP_TAG_P_SOURCE, &p, &n) == -1 ||
+		    op->padding != HSM_PAD_OAEP) {
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD, "P Source "
+			    "is a Byte String, for OAEP");
+			return (-1);
+		}
+		label->iov_base = (void *)(uintptr_t)p;
+		label->iov_len = n;
+		op->len_label = n;
+	}
+	return (0);
+}
+
+/*
  * Cryptographic Parameters into op: those of the request or, when it
  * gives none, the key's own (KMIP: the key's SHALL be used then), and our
  * defaults where both are silent.  A mode or padding we cannot do is
- * refused, never replaced by another.
+ * refused, never replaced by another.  label: the OAEP label, if any.
  */
 static int
 cop_params(struct kreq *r, const struct ttlv *req, const struct ttlv *a,
-    struct hsm_op *op)
+    struct hsm_op *op, struct iovec *label)
 {
 	const struct ttlv	*cp;
 	uint32_t		 v;
 	int32_t			 tl;
+	int			 fromkey = 0;
 
 	switch (op->kind) {
 	case HSM_KEY_RSA:
@@ -2804,9 +3147,13 @@ cop_params(struct kreq *r, const struct ttlv *req, const struct ttlv *a,
 	default:
 		break;
 	}
-	if ((cp = ttlv_find(req, KMIP_TAG_CRYPTOGRAPHIC_PARAMETERS)) == NULL &&
-	    (cp = attr_get(a, "Cryptographic Parameters", 0)) == NULL)
-		return (0);
+	label->iov_base = NULL;
+	label->iov_len = 0;
+	if ((cp = ttlv_find(req, KMIP_TAG_CRYPTOGRAPHIC_PARAMETERS)) == NULL) {
+		if ((cp = attr_get(a, "Cryptographic Parameters", 0)) == NULL)
+			return (0);
+		fromkey = 1;
+	}
 	if (cp->type != TTLV_STRUCTURE) {
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "Cryptographic "
 		    "Parameters is not a structure");
@@ -2815,7 +3162,7 @@ cop_params(struct kreq *r, const struct ttlv *req, const struct ttlv *a,
 	if (ttlv_get_enum(cp, KMIP_TAG_HASHING_ALGORITHM, &v) == 0 &&
 	    (op->hash = hsm_hash(v)) == 0xffffffff) {
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "hashing algorithm not "
-		    "supported: SHA-256, SHA-384, SHA-512");
+		    "supported: SHA-256, SHA-384, SHA-512 (SHA-1 for OAEP)");
 		return (-1);
 	}
 	if (ttlv_get_enum(cp, KMIP_TAG_PADDING_METHOD, &v) == 0) {
@@ -2860,7 +3207,7 @@ cop_params(struct kreq *r, const struct ttlv *req, const struct ttlv *a,
 	}
 	if (op->kind == HSM_KEY_ED25519)
 		op->hash = HSM_HASH_NONE;
-	return (0);
+	return (cop_params14(r, cp, fromkey, op, label));
 }
 
 /* An optional byte string of the request, as one iovec. */
@@ -2911,8 +3258,9 @@ static enum kop_ret
 op_crypto(struct kreq *r, const struct ttlv *req)
 {
 	const struct cop	*c = NULL;
+	const struct ttlv	*d, *dd;
 	struct hsm_op		 op;
-	struct iovec		 iov[5];
+	struct iovec		 iov[6];
 	struct ttlv		*a;
 	char			 id[KS_ID_MAX];
 	size_t			 i;
@@ -2964,16 +3312,33 @@ op_crypto(struct kreq *r, const struct ttlv *req)
 		    kmip_op_name(r->op));
 		goto done;
 	}
-	if (ttlv_find(req, KMIP_TAG_DATA) == NULL ||
-	    ttlv_find(req, KMIP_TAG_DATA)->type != TTLV_BYTE_STRING) {
+	/*
+	 * Data, or for Sign and Signature Verify from KMIP 1.4 on the
+	 * Digested Data the client made (the hash of the parameters), as a
+	 * CA's Sign(digest) hands over: the signer signs it as it is.
+	 */
+	d = ttlv_find(req, KMIP_TAG_DATA);
+	dd = ttlv_find(req, KMIP_TAG_DIGESTED_DATA);
+	if (dd != NULL && (!kreq_version_at_least(r, 1, 4) ||
+	    (op.op != HSM_OP_SIGN && op.op != HSM_OP_VERIFY) || d != NULL ||
+	    dd->type != TTLV_BYTE_STRING)) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "Digested Data: a "
+		    "Byte String instead of Data, in Sign and Signature "
+		    "Verify of KMIP 1.4 and later");
+		goto done;
+	}
+	if (dd != NULL)
+		op.flags |= HSM_OPF_PREHASHED;
+	else if (d == NULL || d->type != TTLV_BYTE_STRING) {
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "no Data");
 		goto done;
 	}
-	if (cop_params(r, req, a, &op) == -1)
+	if (cop_params(r, req, a, &op, &iov[5]) == -1)
 		goto done;
 	iov[0].iov_base = r->obj.material;
 	iov[0].iov_len = op.len_key = r->obj.material_len;
-	cop_part(req, KMIP_TAG_DATA, &iov[1], &op.len_data);
+	cop_part(req, dd != NULL ? KMIP_TAG_DIGESTED_DATA : KMIP_TAG_DATA,
+	    &iov[1], &op.len_data);
 	cop_part(req, KMIP_TAG_IV_COUNTER_NONCE, &iov[2], &op.len_iv);
 	cop_part(req, KMIP_TAG_AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA,
 	    &iov[3], &op.len_aad);
@@ -2991,7 +3356,7 @@ op_crypto(struct kreq *r, const struct ttlv *req)
 		goto done;
 	}
 	if (kreq_signer_send(r, r->obj.signer, IMSG_HSM_OP, &op, sizeof(op),
-	    iov, 5, crypto_done) == 0)
+	    iov, 6, crypto_done) == 0)
 		ret = KOP_WAIT;
  done:
 	ttlv_free(a);

@@ -4,9 +4,9 @@
  * them.  A request is either refused with a reason or parsed so that
  * every part it points to lies inside the payload, the parts fill the
  * payload exactly after the fixed record, none is over HSM_DATA_MAX and
- * the object id is NUL-terminated.  IMSG_HSM_FIND carries its value in
- * the fixed record: the key part must lie there, 1 to HSM_FIND_VALUE_MAX
- * bytes.
+ * the object id and the labels are NUL-terminated.  IMSG_HSM_FIND
+ * carries its value in the fixed record: the key part must lie there,
+ * 1 to HSM_FIND_VALUE_MAX bytes.
  *
  * Input: the first byte picks the type (0-3 the four key requests, else
  * any other value from the next four bytes); the rest is the payload,
@@ -44,7 +44,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const uint32_t	 types[] = {
-		IMSG_HSM_GENERATE, IMSG_HSM_IMPORT, IMSG_HSM_OP, IMSG_HSM_FIND
+		IMSG_HSM_GENERATE, IMSG_HSM_IMPORT, IMSG_HSM_OP, IMSG_HSM_FIND,
+		IMSG_HSM_LABEL
 	};
 	struct hsm_req		 r;
 	const char		*why = NULL;
@@ -54,7 +55,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return (0);
-	if (data[0] < 4) {
+	if (data[0] < sizeof(types) / sizeof(types[0])) {
 		type = types[data[0]];
 		data++;
 		size--;
@@ -78,7 +79,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(buf);
 		return (0);
 	}
-	if (r.type != type || strnlen(r.id, sizeof(r.id)) >= sizeof(r.id))
+	if (r.type != type || strnlen(r.id, sizeof(r.id)) >= sizeof(r.id) ||
+	    strnlen(r.label, sizeof(r.label)) >= sizeof(r.label) ||
+	    strnlen(r.pub_label, sizeof(r.pub_label)) >= sizeof(r.pub_label))
 		abort();
 	switch (type) {
 	case IMSG_HSM_FIND:
@@ -98,6 +101,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case IMSG_HSM_OP:
 		fixed = sizeof(struct hsm_op);
 		break;
+	case IMSG_HSM_LABEL:
+		fixed = sizeof(struct hsm_label);
+		break;
 	default:
 		abort();	/* no other type may parse */
 	}
@@ -108,7 +114,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_part(buf, len, r.iv, r.len_iv);
 	check_part(buf, len, r.aad, r.len_aad);
 	check_part(buf, len, r.sig, r.len_sig);
-	sum = r.len_key + r.len_data + r.len_iv + r.len_aad + r.len_sig;
+	check_part(buf, len, r.oaep_label, r.len_oaep_label);
+	sum = r.len_key + r.len_data + r.len_iv + r.len_aad + r.len_sig +
+	    r.len_oaep_label;
 	if (sum != len - fixed)
 		abort();
 	/* In order, back to back, right after the fixed record. */
@@ -117,7 +125,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (r.iv != NULL && r.iv != buf + fixed + r.len_key + r.len_data) ||
 	    (r.aad != NULL && r.aad != buf + fixed + r.len_key + r.len_data +
 	    r.len_iv) ||
-	    (r.sig != NULL && r.sig != buf + len - r.len_sig))
+	    (r.sig != NULL && r.sig != buf + len - r.len_sig -
+	    r.len_oaep_label) || (r.oaep_label != NULL &&
+	    r.oaep_label != buf + len - r.len_oaep_label))
 		abort();
 	free(buf);
 	return (0);

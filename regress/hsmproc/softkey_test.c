@@ -546,6 +546,155 @@ ATF_TC_BODY(sign_ed25519, tc)
 	sw_free(sk);
 }
 
+/*
+ * A digest the client made (HSM_OPF_PREHASHED) signs as the whole message
+ * does: the same PKCS#1 v1.5 signature, PSS and ECDSA signatures that
+ * verify as signatures of the message, with the salt asked for.  A
+ * digest of the wrong length, SHA-1 and Ed25519 are refused.
+ */
+ATF_TC_WITHOUT_HEAD(sign_prehashed);
+ATF_TC_BODY(sign_prehashed, tc)
+{
+	struct softkey	*sk = sk_open(12, 0);
+	struct tkey	 rsa, ec, ed;
+	struct hsm_req	 r;
+	struct hsm_res	 s, w, v;
+	uint8_t		 d[32];
+	unsigned int	 dlen;
+
+	ATF_REQUIRE(EVP_Digest(msg, sizeof(msg), d, &dlen, EVP_sha256(),
+	    NULL) == 1 && dlen == sizeof(d));
+	tkey_gen(sk, &rsa, "rsa", HSM_KEY_RSA, 2048);
+	tkey_gen(sk, &ec, "ec", HSM_KEY_EC_P256, 0);
+	tkey_gen(sk, &ed, "ed", HSM_KEY_ED25519, 0);
+
+	req_init(&r, &rsa, HSM_OP_SIGN, HSM_PAD_PKCS1V15, HSM_HASH_SHA256);
+	ATF_REQUIRE_EQ(do_op(sk, &r, &w), 0);
+	r.flags = HSM_OPF_PREHASHED;
+	r.data = d;
+	r.len_data = sizeof(d);
+	ATF_REQUIRE_EQ_MSG(do_op(sk, &r, &s), 0, "%s", s.msg);
+	ATF_REQUIRE(s.len[0] == w.len[0] &&
+	    memcmp(s.out[0], w.out[0], w.len[0]) == 0);
+	/* Verify of the digest, and of a digest of something else. */
+	req_init(&r, &rsa, HSM_OP_VERIFY, HSM_PAD_PKCS1V15, HSM_HASH_SHA256);
+	r.flags = HSM_OPF_PREHASHED;
+	r.data = d;
+	r.len_data = sizeof(d);
+	r.sig = s.out[0];
+	r.len_sig = s.len[0];
+	ATF_REQUIRE_EQ(do_op(sk, &r, &v), 0);
+	ATF_REQUIRE_EQ(v.valid, 1);
+	d[0] ^= 1;
+	ATF_REQUIRE_EQ(do_op(sk, &r, &v), 0);
+	ATF_REQUIRE_EQ(v.valid, 0);
+	d[0] ^= 1;
+	hsm_res_clear(&s);
+	hsm_res_clear(&w);
+
+	/* PSS over the digest, default salt: a signature of msg. */
+	req_init(&r, &rsa, HSM_OP_SIGN, HSM_PAD_PSS, HSM_HASH_SHA256);
+	r.flags = HSM_OPF_PREHASHED;
+	r.data = d;
+	r.len_data = sizeof(d);
+	ATF_REQUIRE_EQ_MSG(do_op(sk, &r, &s), 0, "%s", s.msg);
+	ATF_REQUIRE(indep_verify(&rsa, HSM_PAD_PSS, HSM_HASH_SHA256, msg,
+	    sizeof(msg), s.out[0], s.len[0]));
+	hsm_res_clear(&s);
+	/* Salt of 0 bytes: deterministic, and not the default. */
+	r.flags |= HSM_OPF_SALT_LEN;
+	r.salt_len = 0;
+	ATF_REQUIRE_EQ(do_op(sk, &r, &s), 0);
+	ATF_REQUIRE_EQ(do_op(sk, &r, &w), 0);
+	ATF_REQUIRE(s.len[0] == w.len[0] &&
+	    memcmp(s.out[0], w.out[0], w.len[0]) == 0);
+	ATF_REQUIRE(!indep_verify(&rsa, HSM_PAD_PSS, HSM_HASH_SHA256, msg,
+	    sizeof(msg), s.out[0], s.len[0]));
+	hsm_res_clear(&s);
+	hsm_res_clear(&w);
+	r.salt_len = HSM_SALT_MAX + 1;
+	ATF_REQUIRE_EQ(do_op(sk, &r, &s), KMIP_REASON_INVALID_FIELD);
+	r.salt_len = 0;
+	r.mgf_hash = 99;
+	ATF_REQUIRE_EQ(do_op(sk, &r, &s), KMIP_REASON_INVALID_FIELD);
+
+	/* ECDSA over the digest. */
+	req_init(&r, &ec, HSM_OP_SIGN, HSM_PAD_NONE, HSM_HASH_SHA256);
+	r.flags = HSM_OPF_PREHASHED;
+	r.data = d;
+	r.len_data = sizeof(d);
+	ATF_REQUIRE_EQ_MSG(do_op(sk, &r, &s), 0, "%s", s.msg);
+	ATF_REQUIRE(indep_verify(&ec, HSM_PAD_NONE, HSM_HASH_SHA256, msg,
+	    sizeof(msg), s.out[0], s.len[0]));
+	hsm_res_clear(&s);
+	/* A digest one byte short, or as long as another hash's. */
+	r.len_data = sizeof(d) - 1;
+	ATF_REQUIRE_EQ(do_op(sk, &r, &s), KMIP_REASON_INVALID_FIELD);
+	ATF_REQUIRE(strstr(s.msg, "SHA-256 digest is 32") != NULL);
+	r.len_data = sizeof(d);
+	r.hash = HSM_HASH_SHA384;
+	ATF_REQUIRE_EQ(do_op(sk, &r, &s), KMIP_REASON_INVALID_FIELD);
+	r.hash = HSM_HASH_SHA1;
+	ATF_REQUIRE_EQ(do_op(sk, &r, &s), KMIP_REASON_INVALID_FIELD);
+	/* SHA-1 signatures are not made, pre-hashed or not. */
+	r.flags = 0;
+	ATF_REQUIRE_EQ(do_op(sk, &r, &s), KMIP_REASON_INVALID_FIELD);
+
+	req_init(&r, &ed, HSM_OP_SIGN, HSM_PAD_NONE, HSM_HASH_NONE);
+	r.flags = HSM_OPF_PREHASHED;
+	ATF_REQUIRE_EQ(do_op(sk, &r, &s), KMIP_REASON_INVALID_FIELD);
+	ATF_REQUIRE(strstr(s.msg, "Ed25519") != NULL);
+	tkey_free(&rsa);
+	tkey_free(&ec);
+	tkey_free(&ed);
+	sw_free(sk);
+}
+
+/* OAEP with SHA-1, and a label that must match. */
+ATF_TC_WITHOUT_HEAD(oaep_params);
+ATF_TC_BODY(oaep_params, tc)
+{
+	static const uint8_t	 label[] = "context";
+	struct softkey		*sk = sk_open(13, 0);
+	struct tkey		 rsa;
+	struct hsm_req		 r;
+	struct hsm_res		 e, d;
+	uint32_t		 hash;
+
+	tkey_gen(sk, &rsa, "rsa", HSM_KEY_RSA, 2048);
+	for (hash = HSM_HASH_SHA256; hash <= HSM_HASH_SHA1; hash++) {
+		req_init(&r, &rsa, HSM_OP_ENCRYPT, HSM_PAD_OAEP, hash);
+		r.oaep_label = label;
+		r.len_oaep_label = sizeof(label);
+		ATF_REQUIRE_EQ_MSG(do_op(sk, &r, &e), 0, "%s", e.msg);
+		req_init(&r, &rsa, HSM_OP_DECRYPT, HSM_PAD_OAEP, hash);
+		r.data = e.out[0];
+		r.len_data = e.len[0];
+		r.oaep_label = label;
+		r.len_oaep_label = sizeof(label);
+		ATF_REQUIRE_EQ_MSG(do_op(sk, &r, &d), 0, "%s", d.msg);
+		ATF_REQUIRE(d.len[0] == sizeof(msg) &&
+		    memcmp(d.out[0], msg, sizeof(msg)) == 0);
+		hsm_res_clear(&d);
+		/* Another label, or none: no plaintext. */
+		r.len_oaep_label--;
+		ATF_REQUIRE_EQ(do_op(sk, &r, &d),
+		    KMIP_REASON_CRYPTOGRAPHIC_FAILURE);
+		r.len_oaep_label = 0;
+		ATF_REQUIRE_EQ(do_op(sk, &r, &d),
+		    KMIP_REASON_CRYPTOGRAPHIC_FAILURE);
+		/* MGF1 with another hash than the encryption's. */
+		r.mgf_hash = hash == HSM_HASH_SHA1 ? HSM_HASH_SHA256 :
+		    HSM_HASH_SHA1;
+		r.len_oaep_label = sizeof(label);
+		ATF_REQUIRE_EQ(do_op(sk, &r, &d),
+		    KMIP_REASON_CRYPTOGRAPHIC_FAILURE);
+		hsm_res_clear(&e);
+	}
+	tkey_free(&rsa);
+	sw_free(sk);
+}
+
 ATF_TC_WITHOUT_HEAD(sign_refused);
 ATF_TC_BODY(sign_refused, tc)
 {
@@ -1111,7 +1260,7 @@ ATF_TC_BODY(parse_generate_import, tc)
 	struct hsm_generate	 g;
 	struct hsm_import	 im;
 	struct hsm_req		 r;
-	uint8_t			 buf[512];
+	uint8_t			 buf[1024];
 	const char		*why;
 
 	memset(&g, 0, sizeof(g));
@@ -1221,6 +1370,96 @@ ATF_TC_BODY(parse_op, tc)
 	    &r, &why) == 0);
 	ATF_REQUIRE(r.key == NULL && r.len_data == HSM_DATA_MAX);
 	free(buf);
+}
+
+/* The parameters of struct hsm_op and its sixth part, the OAEP label. */
+ATF_TC_WITHOUT_HEAD(parse_op_params);
+ATF_TC_BODY(parse_op_params, tc)
+{
+	struct hsm_op	 o;
+	struct hsm_req	 r;
+	uint8_t		 parts[9], buf[sizeof(o) + 16];
+	const char	*why;
+	size_t		 len, i;
+
+	for (i = 0; i < sizeof(parts); i++)
+		parts[i] = i;
+	memset(&o, 0, sizeof(o));
+	(void)strlcpy(o.id, "p", sizeof(o.id));
+	o.op = HSM_OP_DECRYPT;
+	o.kind = HSM_KEY_RSA;
+	o.flags = HSM_OPF_PREHASHED | HSM_OPF_SALT_LEN;
+	o.salt_len = 20;
+	o.mgf_hash = HSM_HASH_SHA1;
+	o.len_key = 2;
+	o.len_data = 3;
+	o.len_label = 4;
+	len = op_payload(buf, sizeof(buf), &o, parts, sizeof(parts));
+	ATF_REQUIRE(hsm_req_parse(IMSG_HSM_OP, buf, len, &r, &why) == 0);
+	ATF_REQUIRE(r.flags == (HSM_OPF_PREHASHED | HSM_OPF_SALT_LEN) &&
+	    r.salt_len == 20 && r.mgf_hash == HSM_HASH_SHA1);
+	ATF_REQUIRE(r.len_data == 3 && r.data[0] == 2);
+	ATF_REQUIRE(r.len_oaep_label == 4 && r.oaep_label == buf + len - 4 &&
+	    r.oaep_label[0] == 5);
+	ATF_REQUIRE(r.iv == NULL && r.aad == NULL && r.sig == NULL);
+	ATF_REQUIRE(hsm_req_parse(IMSG_HSM_OP, buf, len - 1, &r, &why) == -1);
+	o.len_label = HSM_DATA_MAX + 1;
+	len = op_payload(buf, sizeof(buf), &o, parts, sizeof(parts));
+	ATF_REQUIRE(hsm_req_parse(IMSG_HSM_OP, buf, len, &r, &why) == -1);
+	ATF_REQUIRE(strstr(why, "too long") != NULL);
+	o.len_label = 0;
+	len = op_payload(buf, sizeof(buf), &o, parts, 5);
+	ATF_REQUIRE(hsm_req_parse(IMSG_HSM_OP, buf, len, &r, &why) == 0);
+	ATF_REQUIRE(r.oaep_label == NULL && r.len_oaep_label == 0);
+}
+
+/* IMSG_HSM_LABEL, and the labels of IMSG_HSM_GENERATE. */
+ATF_TC_WITHOUT_HEAD(parse_label);
+ATF_TC_BODY(parse_label, tc)
+{
+	struct hsm_label	 l;
+	struct hsm_generate	 g;
+	struct hsm_req		 r;
+	uint8_t			 buf[sizeof(l) + sizeof(g) + 32];
+	const char		*why;
+
+	memset(&l, 0, sizeof(l));
+	(void)strlcpy(l.id, "k", sizeof(l.id));
+	(void)strlcpy(l.label, "a new label", sizeof(l.label));
+	l.kind = HSM_KEY_RSA;
+	l.key_class = HSM_CLASS_PRIVATE;
+	l.len_key = 20;
+	memcpy(buf, &l, sizeof(l));
+	memset(buf + sizeof(l), 0x55, 21);
+	ATF_REQUIRE(hsm_req_parse(IMSG_HSM_LABEL, buf, sizeof(l) + 20, &r,
+	    &why) == 0);
+	ATF_REQUIRE_STREQ(r.label, "a new label");
+	ATF_REQUIRE(r.key == buf + sizeof(l) && r.len_key == 20 &&
+	    r.key_class == HSM_CLASS_PRIVATE && r.kind == HSM_KEY_RSA);
+	ATF_REQUIRE(hsm_req_parse(IMSG_HSM_LABEL, buf, sizeof(l) + 21, &r,
+	    &why) == -1);
+	ATF_REQUIRE(hsm_req_parse(IMSG_HSM_LABEL, buf, sizeof(l) - 1, &r,
+	    &why) == -1);
+	/* A label that fills its field without a NUL. */
+	memset(l.label, 'x', sizeof(l.label));
+	memcpy(buf, &l, sizeof(l));
+	ATF_REQUIRE(hsm_req_parse(IMSG_HSM_LABEL, buf, sizeof(l) + 20, &r,
+	    &why) == -1);
+	ATF_REQUIRE(strstr(why, "label") != NULL);
+
+	memset(&g, 0, sizeof(g));
+	(void)strlcpy(g.id, "g", sizeof(g.id));
+	(void)strlcpy(g.label, "private", sizeof(g.label));
+	(void)strlcpy(g.pub_label, "public", sizeof(g.pub_label));
+	memcpy(buf, &g, sizeof(g));
+	ATF_REQUIRE(hsm_req_parse(IMSG_HSM_GENERATE, buf, sizeof(g), &r,
+	    &why) == 0);
+	ATF_REQUIRE_STREQ(r.label, "private");
+	ATF_REQUIRE_STREQ(r.pub_label, "public");
+	memset(g.pub_label, 'y', sizeof(g.pub_label));
+	memcpy(buf, &g, sizeof(g));
+	ATF_REQUIRE(hsm_req_parse(IMSG_HSM_GENERATE, buf, sizeof(g), &r,
+	    &why) == -1);
 }
 
 static void
@@ -1654,6 +1893,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, sign_rsa);
 	ATF_TP_ADD_TC(tp, sign_ecdsa);
 	ATF_TP_ADD_TC(tp, sign_ed25519);
+	ATF_TP_ADD_TC(tp, sign_prehashed);
+	ATF_TP_ADD_TC(tp, oaep_params);
 	ATF_TP_ADD_TC(tp, sign_refused);
 	ATF_TP_ADD_TC(tp, aes_gcm);
 	ATF_TP_ADD_TC(tp, rsa_encrypt);
@@ -1664,6 +1905,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, cache);
 	ATF_TP_ADD_TC(tp, parse_generate_import);
 	ATF_TP_ADD_TC(tp, parse_op);
+	ATF_TP_ADD_TC(tp, parse_op_params);
+	ATF_TP_ADD_TC(tp, parse_label);
 	ATF_TP_ADD_TC(tp, imsg_roundtrip);
 	ATF_TP_ADD_TC(tp, imsg_malformed_fatal);
 	ATF_TP_ADD_TC(tp, backend_states);

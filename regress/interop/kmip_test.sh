@@ -73,6 +73,29 @@ pykmip_ops_cleanup()
 	sd_cleanup
 }
 
+atf_test_case params cleanup
+params_head()
+{
+	atf_set "descr" "KMIP 1.4 key parameters on the openssl signer:" \
+	    "Digested Data, Salt Length, MGF1 hash, OAEP SHA-1 and label"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+params_body()
+{
+	sd_setup s1
+	sd_conf s1
+	sd_conf_soft
+	sd_start 2
+	atf_check -o match:"^ok" -e ignore \
+	    $PY "$(atf_get_srcdir)/prehash.py" $PORT "$T/pki" soft
+	sd_stop
+}
+params_cleanup()
+{
+	sd_cleanup
+}
+
 atf_test_case client_replay cleanup
 client_replay_head()
 {
@@ -185,6 +208,7 @@ atf_init_test_cases()
 {
 	atf_add_test_case pykmip_basic
 	atf_add_test_case pykmip_ops
+	atf_add_test_case params
 	atf_add_test_case client_replay
 	atf_add_test_case owners
 	atf_add_test_case durability

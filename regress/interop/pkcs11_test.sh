@@ -90,20 +90,89 @@ ops_body()
 		echo "$blk" | sed 's/never extractable//' | grep -q extractable &&
 		    atf_fail "$kind $id is extractable: $blk"
 		[ -z "$pub" ] && continue
-		# The public half: same CKA_ID (and, for now, the same label:
-		# the signer is told the private key's id only).
+		# The public half: same CKA_ID, labelled with its own id.
 		pid=$(echo "$blk" | sed -n 's/.*| *ID: *\([0-9a-f]*\).*/\1/p')
 		[ ${#pid} -eq 32 ] || atf_fail "$kind: CKA_ID '$pid'"
 		[ "$(grep -c "ID: *$pid\( \||\|$\)" "$T/blocks")" -eq 2 ] ||
 		    atf_fail "$kind: CKA_ID $pid not on exactly two objects"
 		grep "ID: *$pid\( \||\|$\)" "$T/blocks" |
-		    grep -q "^Public Key Object.*label: *$id |" ||
+		    grep -q "^Public Key Object.*label: *$pub |" ||
 		    atf_fail "$kind: no public key object with CKA_ID $pid"
 	done <"$T/ids"
 	[ $n -ge 13 ] || atf_fail "only $n keys made"
 	sd_stop
 }
 ops_cleanup()
+{
+	sd_cleanup
+}
+
+# p11_blocks: one line per token object, "Private Key Object; RSA |
+# label: ... | ID: ...", into $T/blocks.
+p11_blocks()
+{
+	p11_list >"$T/objects"
+	awk '/Object;/ { if (b != "") print b; b = $0; next }
+	    { b = b " | " $0 } END { if (b != "") print b }' "$T/objects" |
+	    sed 's/label:  */label: /' >"$T/blocks"
+}
+
+atf_test_case params cleanup
+params_head()
+{
+	atf_set "descr" "KMIP 1.4 key parameters on token keys: Digested" \
+	    "Data (RSA PKCS#1 v1.5, PSS, ECDSA), Salt Length, Signature" \
+	    "Verify of a digest, OAEP SHA-1 and SHA-256"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+	atf_set "timeout" "180"
+}
+params_body()
+{
+	p11_start
+	p11_run prehash.py $PORT "$T/pki" token
+	sd_stop
+}
+params_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case labels cleanup
+labels_head()
+{
+	atf_set "descr" "CKA_LABEL is each token key's own Name (or id)" \
+	    "and follows Modify/Add/Delete Attribute(Name); Destroy" \
+	    "takes the objects out of the token"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3 pkcs11-tool"
+	atf_set "timeout" "180"
+}
+labels_body()
+{
+	p11_start
+	p11_run pkcs11_labels.py $PORT "$T/pki" make "$T/state" "$T/expect"
+	p11_blocks
+	while IFS='|' read -r class label; do
+		grep -F "$class" "$T/blocks" | grep -qF "label: $label |" ||
+		    atf_fail "no $class labelled '$label':" \
+		    "$(tr '\n' ' ' <"$T/blocks")"
+	done <"$T/expect"
+	# 8 objects: 3 pairs' 6 halves and 2 AES keys, nothing else.
+	[ "$(wc -l <"$T/blocks")" -eq 8 ] ||
+	    atf_fail "not 8 objects: $(tr '\n' ' ' <"$T/blocks")"
+	p11_run pkcs11_labels.py $PORT "$T/pki" destroy "$T/state" "$T/gone"
+	p11_blocks
+	while read -r label; do
+		grep -qF "label: $label |" "$T/blocks" &&
+		    atf_fail "'$label' still in the token:" \
+		    "$(tr '\n' ' ' <"$T/blocks")"
+	done <"$T/gone"
+	[ "$(wc -l <"$T/blocks")" -eq 3 ] ||
+	    atf_fail "not 3 objects: $(tr '\n' ' ' <"$T/blocks")"
+	sd_stop
+}
+labels_cleanup()
 {
 	sd_cleanup
 }
@@ -121,7 +190,8 @@ lacking_body()
 {
 	# "-" makes a list of disabled ones; SoftHSM 2.6.1 skips the first.
 	p11_start "slots.mechanisms = -CKM_RSA_X_509,CKM_RSA_X_509,$(:
-	    )CKM_SHA384_RSA_PKCS_PSS,CKM_EC_EDWARDS_KEY_PAIR_GEN"
+	    )CKM_SHA384_RSA_PKCS_PSS,CKM_RSA_PKCS_PSS,$(:
+	    )CKM_EC_EDWARDS_KEY_PAIR_GEN"
 	p11_run pkcs11_mech.py $PORT "$T/pki"
 	sd_stop
 }
@@ -407,6 +477,8 @@ gone_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case ops
+	atf_add_test_case params
+	atf_add_test_case labels
 	atf_add_test_case lacking
 	atf_add_test_case replay
 	atf_add_test_case adopt
