@@ -25,6 +25,11 @@ hsm_status_set(struct hsm *h, enum signer_state state, const char *fmt, ...)
 {
 }
 
+void
+hsm_retry_soon(struct hsm *h)
+{
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
