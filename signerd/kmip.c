@@ -50,7 +50,7 @@ struct kmsg {
 	uint32_t		 on_error;	/* Batch Error Continuation */
 	struct ttlv		*items;		/* response batch items */
 	unsigned int		 nitems;
-	struct ttlv		*next;		/* request batch item to start */
+	struct ttlv		*next;		/* request item to start */
 	unsigned int		 nstarted;
 	struct kreq_list	 running;	/* started, not in items yet */
 	unsigned int		 nrunning;

@@ -77,7 +77,7 @@
 #define FZ_CHANNEL		(256 * 1024 * 1024)
 #define FZ_CONN_ID		7
 #define FZ_MAX_PROTECTED	256	/* objects seen sensitive, per input */
-#define FZ_REORDER		16	/* signer requests answered in reverse */
+#define FZ_REORDER		16	/* a signer answers these last first */
 /* One keystore in memory, the engine's, that the target can empty. */
 #define FZ_KEYSTORE		"file:fuzz_engine?mode=memory&cache=shared"
 
@@ -763,7 +763,8 @@ fz_check_order(const struct fz_request *q, const struct ttlv *m)
 		if ((ubi == NULL) != (rubi == NULL) || (ubi != NULL &&
 		    (ubi->v.s.len != rubi->v.s.len ||
 		    memcmp(ubi->v.s.data, rubi->v.s.data, ubi->v.s.len) != 0)))
-			fz_fail("answer %u has another Unique Batch Item ID", n);
+			fz_fail("answer %u has another Unique Batch Item ID",
+			    n);
 	}
 }
 
