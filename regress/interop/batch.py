@@ -18,6 +18,10 @@
 #		Continue and Undo
 # close ID:	connections closed with batches in flight (the signer is
 #		stopped by the caller)
+# removed ID:	8 Sign items under Stop and 8 under Continue on two
+#		connections, the signer stopped then removed by the caller:
+#		Stop answers the first item, Continue all 8, each failing
+#		because the signer was removed
 # wait ID:	one batch of 16 Sign items, all of which must succeed (the
 #		caller kills the signer meanwhile)
 #
@@ -301,6 +305,26 @@ def close(s):
     return "8 connections closed"
 
 
+def removed(s):
+    priv = args[0]
+    c = t.connect(port, pki)
+    s.sendall(message([sign_item(priv, n, bytes([n])) for n in range(8)]))
+    c.sendall(message([sign_item(priv, n, bytes([n])) for n in range(8)],
+                      CONTINUE))
+    for conn, want in ((s, 1), (c, 8)):
+        r = t.read_message(conn)
+        check(r is not None, "no answer within the socket's timeout")
+        its = batch_items(r)
+        check(len(its) == want, "%d answers, not %d: %r" %
+              (len(its), want, its))
+        for n, (op, ubi, st, reason, msg, pl) in enumerate(its):
+            check(ubi == bytes([n]) and st == FAILED and
+                  reason != ITEM_NOT_FOUND and "removed" in msg,
+                  "item %d: %r" % (n, (ubi, st, reason, msg)))
+    c.close()
+    return "Stop: 1 failure, Continue: 8, in order"
+
+
 def wait(s):
     priv = args[0]
     key = public_key(s, pub_of(s, priv))
@@ -316,5 +340,5 @@ if case == "key":
     print("ok", signing_key(s)[0])
     sys.exit(0)
 what = {"sign16": sign16, "placeholder": placeholder, "stop": stop,
-        "close": close, "wait": wait}[case](s)
+        "close": close, "removed": removed, "wait": wait}[case](s)
 print("ok", what)

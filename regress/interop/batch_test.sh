@@ -20,12 +20,24 @@ b()
 	    timeout 60 $PY "$(atf_get_srcdir)/batch.py" $PORT "$T/pki" "$@"
 }
 
-# A software signer "soft", the default; a signing key in $KEY.
+# b_start [TIMEOUT]: a software signer "soft", the default, with that
+# timeout if given; a signing key in $KEY.
 b_start()
 {
 	sd_setup
 	sd_conf
-	sd_conf_soft
+	if [ $# -eq 0 ]; then
+		sd_conf_soft
+	else
+		(umask 077; head -c 32 /dev/urandom >"$T/kek")
+		cat >>"$T/signerd.conf" <<EOT
+signer "soft" openssl {
+	kek file "$T/kek"
+	timeout $1
+}
+default signer "soft"
+EOT
+	fi
 	"$BIN/signerd" -d -v -f "$T/signerd.conf" >>"$T/log" 2>&1 &
 	PARENT=$!
 	echo $PARENT >>"$T/pids"
@@ -197,6 +209,54 @@ signer_killed_cleanup()
 	sd_cleanup
 }
 
+atf_test_case removed cleanup
+removed_head()
+{
+	atf_set "descr" "the signer removed by a reload while batches wait" \
+	    "for it: Stop answers the first item, Continue all 8, in order," \
+	    "each failing with the reason"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+	atf_set "timeout" "120"
+}
+removed_body()
+{
+	# Its timeout is long: neither the items' deadlines nor the
+	# parent's liveness check come before the reload.
+	b_start 10
+	soft=$(sd_pid signer soft)
+	[ -n "$soft" ] || atf_fail "no soft signer pid"
+	echo $soft >"$T/stopped"
+	kill -STOP $soft
+	timeout 60 $PY "$(atf_get_srcdir)/batch.py" $PORT "$T/pki" removed \
+	    $KEY >"$T/out" 2>&1 &
+	client=$!
+	i=0
+	while [ "$(grep -c ': 8 items in flight' "$T/log")" -lt 2 ] &&
+	    [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ $i -lt 100 ] || atf_fail "the batches did not reach the engine"
+	sd_conf
+	atf_check -o ignore -e ignore $SIGNERCTL reload
+	wait $client
+	rc=$?
+	[ $rc -eq 0 ] && grep -q "^ok" "$T/out" ||
+	    atf_fail "$(cat "$T/out") (status $rc)"
+	engine_same
+	sd_stop
+}
+removed_cleanup()
+{
+	[ -f statedir ] && T=$(cat statedir) &&
+	    for p in $(cat "$T/stopped" 2>/dev/null); do
+		kill -9 $p 2>/dev/null
+		kill -CONT $p 2>/dev/null
+	    done
+	sd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case sign16
@@ -204,4 +264,5 @@ atf_init_test_cases()
 	atf_add_test_case stop_continue
 	atf_add_test_case closed
 	atf_add_test_case signer_killed
+	atf_add_test_case removed
 }
