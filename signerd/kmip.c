@@ -3,10 +3,23 @@
  *
  * The frontend has framed the request and checked its size; here it is
  * decoded again (the engine trusts nothing the frontend says), its batch
- * items are run in order, and the response is shaped to the protocol
- * version of the request.  A request that changed the keystore is
- * answered only after the transaction holding its change is committed:
- * commits are grouped per event-loop turn.
+ * items are run, and the response is shaped to the protocol version of
+ * the request.  A request that changed the keystore is answered only
+ * after the transaction holding its change is committed: commits are
+ * grouped per event-loop turn.
+ *
+ * The items of a batch start in request order.  An item that only reads
+ * the keystore and names its object (kreq_shareable) starts while the
+ * items before it still wait for their signers, up to KMSG_RUNNING_MAX
+ * of them: a Krill batch of 16 Sign items reaches its signer at once.
+ * Any other item (one that writes, uses the ID Placeholder or may set
+ * it) starts only when everything before it is answered, and nothing
+ * starts beside it, so no item sees the keystore other than the items
+ * before it left it.  Answers go into the response in request order
+ * whatever order the signers answer in; the response's budget is taken
+ * in that order too.  Under Stop, an item that fails ends the response:
+ * items after it that ran beside it are not answered, their results
+ * dropped (they only read), and nothing after a known failure starts.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -24,12 +37,53 @@
 #include "kreq.h"
 #include "log.h"
 
-static void	 kreq_run(struct kreq *);
-static void	 kreq_item_begin(struct kreq *);
+/* One Request Message, from its decoding to its answer. */
+struct kmsg {
+	TAILQ_ENTRY(kmsg)	 entry;		/* live, or committing */
+	TAILQ_ENTRY(kmsg)	 pentry;	/* to be run again */
+	int			 pending;	/* on that list */
+	int			 committing;	/* answered after the commit */
+	struct fe_hdr		 hdr;
+	uint32_t		 id;		/* for the log */
+	struct ttlv		*msg;		/* the request */
+	int32_t			 major, minor;	/* its protocol version */
+	uint32_t		 on_error;	/* Batch Error Continuation */
+	struct ttlv		*items;		/* response batch items */
+	unsigned int		 nitems;
+	struct ttlv		*next;		/* request item to start */
+	unsigned int		 nstarted;
+	struct kreq_list	 running;	/* started, not in items yet */
+	unsigned int		 nrunning;
+	char			 placeholder[KS_ID_MAX];
+	size_t			 examined;	/* objects Locate looked at */
+	int			 failed;	/* an item failed */
+	int			 stopped;	/* the response ends here */
+	int			 dirty;		/* keystore changed */
+	size_t			 len;		/* of the request, bytes */
+	size_t			 budget;	/* most the response may take */
+	size_t			 used;		/* it takes so far, encoded */
+	/* From inside the engine (signerctl adopt), not the frontend. */
+	struct ctl_adopt	*adopt;
+	kreq_done		 done;		/* gets the response */
+	uint32_t		 done_arg;
+};
+TAILQ_HEAD(kmsg_list, kmsg);
+
+static void	 kmsg_run(struct kmsg *);
+static int	 kmsg_may_start(const struct kmsg *);
+static void	 kmsg_retire(struct kmsg *, struct kreq *);
+static void	 kmsg_discard(struct kmsg *);
+static void	 kmsg_pend(struct kmsg *);
+static void	 kmsg_run_pending(void);
+static void	 kmsg_finish(struct kmsg *);
+static void	 kmsg_free(struct kmsg *);
+static void	 kmsg_answer(struct kmsg *, const struct ttlv *);
+static struct kreq *kreq_new(struct kmsg *, struct ttlv *);
+static int	 kreq_shareable(const struct ttlv *);
 static void	 kreq_item_end(struct kreq *);
-static void	 kreq_finish(struct kreq *);
 static struct ttlv *kreq_too_large(struct kreq *, int, size_t);
-static void	 kreq_send(struct kreq *, const struct ttlv *);
+static void	 kreq_send(const struct fe_hdr *, int32_t, int32_t,
+		    const struct ttlv *);
 static void	 kreq_free(struct kreq *);
 static void	 kreq_error(const struct fe_hdr *, uint32_t, const char *);
 static void	 kreq_invalid(const struct fe_hdr *, const char *);
@@ -44,7 +98,9 @@ static void	 kreq_signer_fail(struct kreq *, const char *, ...)
 static void	 kreq_deadline(int, short, void *);
 
 static struct kreq_list	 waiting = TAILQ_HEAD_INITIALIZER(waiting);
-static struct kreq_list	 committing = TAILQ_HEAD_INITIALIZER(committing);
+static struct kmsg_list	 live = TAILQ_HEAD_INITIALIZER(live);
+static struct kmsg_list	 committing = TAILQ_HEAD_INITIALIZER(committing);
+static struct kmsg_list	 pending = TAILQ_HEAD_INITIALIZER(pending);
 static uint32_t		 kreq_next_id;
 static uint32_t		 kreq_next_sent;	/* signer request ids */
 static int		 commit_scheduled;
@@ -64,8 +120,20 @@ static int		 commit_scheduled;
  */
 #define KREQ_LIVE_BYTES		(2 * INFLIGHT_MAX_BYTES)
 #define KREQ_LIVE_MAX		(2 * 64 * CONN_INFLIGHT_MAX)
+/*
+ * Items of one message running together: enough for a signer's sessions
+ * (a network HSM wants about 30 operations in flight), few enough that
+ * one message does not fill a signer's queue ahead of other clients.
+ * A message always has its next item running; more than one only while
+ * the engine holds fewer than KREQ_ITEMS_MAX items: the memory of items
+ * stays bounded, and a message over the bound goes on one item at a time
+ * rather than waiting for others, or being refused.
+ */
+#define KMSG_RUNNING_MAX	64
+#define KREQ_ITEMS_MAX		(2 * KREQ_LIVE_MAX)
 static size_t		 kreq_live;
 static size_t		 kreq_live_bytes;
+static size_t		 kreq_items;
 
 static const struct ttlv_limits kmip_limits = {
 	MAX_MAX_MESSAGE, 16, 65536, MAX_MAX_MESSAGE
@@ -76,8 +144,9 @@ kmip_request(const struct fe_hdr *fh, const uint8_t *buf, size_t len)
 {
 	struct fe_hdr	 th;
 	const struct fe_hdr *hdr = &th;
+	struct kmsg	*m;
 	struct kreq	*r;
-	struct ttlv	*h, *pv, *m;
+	struct ttlv	*h, *pv, *rm;
 	const char	*err;
 	int32_t		 count, mrs;
 	uint32_t	 eco;
@@ -96,93 +165,113 @@ kmip_request(const struct fe_hdr *fh, const uint8_t *buf, size_t len)
 		kreq_error(hdr, KMIP_REASON_GENERAL_FAILURE, "server busy");
 		return;
 	}
-	if ((r = calloc(1, sizeof(*r))) == NULL)
+	if ((m = calloc(1, sizeof(*m))) == NULL)
 		fatal(NULL);
-	r->hdr = *hdr;
-	r->id = ++kreq_next_id;
-	r->major = 1;
-	r->minor = 0;
-	r->on_error = KMIP_BATCH_ERR_STOP;
-	r->len = len;
+	m->hdr = *hdr;
+	m->id = ++kreq_next_id;
+	m->major = 1;
+	m->minor = 0;
+	m->on_error = KMIP_BATCH_ERR_STOP;
+	m->len = len;
+	TAILQ_INIT(&m->running);
+	TAILQ_INSERT_TAIL(&live, m, entry);
 	kreq_live++;
 	kreq_live_bytes += len;
 	/* The header's size does not depend on the version or count. */
-	r->budget = kmip_max_response();
-	m = kmip_response(1, 0, 1);
-	r->used = ttlv_encoded_len(m);
-	ttlv_free(m);
+	m->budget = kmip_max_response();
+	rm = kmip_response(1, 0, 1);
+	m->used = ttlv_encoded_len(rm);
+	ttlv_free(rm);
 
-	if (ttlv_decode(buf, len, &kmip_limits, &r->msg, &err) == -1) {
+	if (ttlv_decode(buf, len, &kmip_limits, &m->msg, &err) == -1) {
 		kreq_invalid(hdr, err);
 		goto drop;
 	}
-	if (r->msg->tag != KMIP_TAG_REQUEST_MESSAGE ||
-	    r->msg->type != TTLV_STRUCTURE ||
-	    (h = ttlv_find(r->msg, KMIP_TAG_REQUEST_HEADER)) == NULL ||
+	if (m->msg->tag != KMIP_TAG_REQUEST_MESSAGE ||
+	    m->msg->type != TTLV_STRUCTURE ||
+	    (h = ttlv_find(m->msg, KMIP_TAG_REQUEST_HEADER)) == NULL ||
 	    h->type != TTLV_STRUCTURE ||
 	    (pv = ttlv_find(h, KMIP_TAG_PROTOCOL_VERSION)) == NULL ||
 	    ttlv_get_integer(pv, KMIP_TAG_PROTOCOL_VERSION_MAJOR,
-	    &r->major) == -1 ||
+	    &m->major) == -1 ||
 	    ttlv_get_integer(pv, KMIP_TAG_PROTOCOL_VERSION_MINOR,
-	    &r->minor) == -1) {
+	    &m->minor) == -1) {
 		kreq_invalid(hdr, "no Request Header with a Protocol Version");
 		goto drop;
 	}
-	if (r->major != 1 || r->minor < 0 || r->minor > 4) {
+	if (m->major != 1 || m->minor < 0 || m->minor > 4) {
 		/* Answer in the newest version we speak. */
-		r->major = 1;
-		r->minor = 4;
-		r->items = ttlv_new_structure(KMIP_TAG_RESPONSE_MESSAGE);
-		r->cur = NULL;
-		kreq_item_begin(r);
+		m->major = 1;
+		m->minor = 4;
+		m->items = ttlv_new_structure(KMIP_TAG_RESPONSE_MESSAGE);
+		r = kreq_new(m, NULL);
 		kreq_fail(r, KMIP_REASON_INVALID_MESSAGE, "protocol version "
 		    "not supported: signerd speaks KMIP 1.0 to 1.4");
 		kreq_item_end(r);
-		kreq_finish(r);
+		kmsg_run(m);
 		return;
 	}
 	if (ttlv_get_integer(h, KMIP_TAG_BATCH_COUNT, &count) == -1 ||
-	    count < 1 || (unsigned int)count != ttlv_count(r->msg,
+	    count < 1 || (unsigned int)count != ttlv_count(m->msg,
 	    KMIP_TAG_BATCH_ITEM)) {
 		kreq_invalid(hdr, "Batch Count does not match the batch items");
 		goto drop;
 	}
 	if (ttlv_get_enum(h, KMIP_TAG_BATCH_ERROR_CONTINUATION_OPTION,
 	    &eco) == 0)
-		r->on_error = eco;
+		m->on_error = eco;
 	/* A client may ask for less than the server's maximum, not more. */
 	if (ttlv_get_integer(h, KMIP_TAG_MAXIMUM_RESPONSE_SIZE, &mrs) == 0 &&
-	    mrs > 0 && (size_t)mrs < r->budget)
-		r->budget = mrs;
+	    mrs > 0 && (size_t)mrs < m->budget)
+		m->budget = mrs;
 	/* Asynchronous Indicator: not needed. */
 
-	r->items = ttlv_new_structure(KMIP_TAG_RESPONSE_MESSAGE);
-	r->cur = ttlv_find(r->msg, KMIP_TAG_BATCH_ITEM);
-	if (r->cur == NULL || r->cur->type != TTLV_STRUCTURE) {
+	m->items = ttlv_new_structure(KMIP_TAG_RESPONSE_MESSAGE);
+	m->next = ttlv_find(m->msg, KMIP_TAG_BATCH_ITEM);
+	if (m->next == NULL || m->next->type != TTLV_STRUCTURE) {
 		kreq_invalid(hdr, "Batch Item is not a structure");
 		goto drop;
 	}
-	kreq_run(r);
+	kmsg_run(m);
 	return;
  drop:
-	kreq_free(r);
+	kmsg_free(m);
 }
 
-/* Run the batch items from r->cur on, until one waits or all are done. */
+/*
+ * Move the message on: put the items that are answered into the
+ * response, in order, start what may start, and answer when all is
+ * done.  m may be freed.
+ */
 static void
-kreq_run(struct kreq *r)
+kmsg_run(struct kmsg *m)
 {
+	struct kreq		*r;
 	const struct ttlv	*payload;
-	enum kop_ret		 ret;
+	unsigned int		 started = 0;
 
-	while (r->cur != NULL) {
-		kreq_item_begin(r);
-		if (r->failed && r->on_error == KMIP_BATCH_ERR_STOP) {
+	for (;;) {
+		while (!m->stopped && (r = TAILQ_FIRST(&m->running)) != NULL &&
+		    r->done)
+			kmsg_retire(m, r);
+		if (m->stopped) {
+			/* Items run beside the one that stopped it go. */
+			m->next = NULL;
+			kmsg_discard(m);
+		} else if (m->failed && m->on_error == KMIP_BATCH_ERR_STOP)
 			/* Stop: the rest is not run, nor answered. */
-			ttlv_free(r->payload);
-			r->payload = NULL;
+			m->next = NULL;
+		if (m->next == NULL) {
+			if (TAILQ_EMPTY(&m->running)) {
+				kmsg_finish(m);
+				return;
+			}
 			break;
 		}
+		if (!kmsg_may_start(m))
+			break;
+		r = kreq_new(m, m->next);
+		m->next = ttlv_find_next(m->msg, m->next, KMIP_TAG_BATCH_ITEM);
 		if (r->cur->type != TTLV_STRUCTURE ||
 		    ttlv_get_enum(r->cur, KMIP_TAG_OPERATION, &r->op) == -1)
 			kreq_fail(r, KMIP_REASON_INVALID_MESSAGE,
@@ -192,45 +281,112 @@ kreq_run(struct kreq *r)
 		    payload->type != TTLV_STRUCTURE)
 			kreq_fail(r, KMIP_REASON_INVALID_MESSAGE,
 			    "batch item without a Request Payload");
-		else {
-			ret = r->done != NULL ? kop_adopt(r) :
-			    kop_run(r, r->op, payload);
-			if (ret == KOP_WAIT) {
-				TAILQ_INSERT_TAIL(&waiting, r, entry);
-				return;
-			}
+		else if ((m->adopt != NULL ? kop_adopt(r) :
+		    kop_run(r, r->op, payload)) == KOP_WAIT) {
+			TAILQ_INSERT_TAIL(&waiting, r, entry);
+			started++;
+			continue;
 		}
 		kreq_item_end(r);
 	}
-	kreq_finish(r);
-}
-
-/* State of the batch item about to run. */
-static void
-kreq_item_begin(struct kreq *r)
-{
-	r->op = 0;
-	r->cont = NULL;
-	ttlv_free(r->payload);
-	r->payload = ttlv_new_structure(KMIP_TAG_RESPONSE_PAYLOAD);
-	r->item_failed = 0;
-	ks_object_clear(&r->obj);
-	ks_object_clear(&r->obj2);
+	/* For the log, and for tests: items that went out together. */
+	if (started > 0 && m->nrunning > 1)
+		log_debug("request %u: %u items in flight", m->id,
+		    m->nrunning);
 }
 
 /*
- * Append the response of the current item: Operation, Unique Batch Item
- * ID, Result Status, then Reason and Message if it failed, else the
- * payload.  An item that would take the response over its budget is
- * replaced by a Response Too Large failure; if even that does not fit,
- * the whole response becomes one, and the rest of the batch is not run.
+ * Whether m's next item may start now.  Alone, it always may.  Beside
+ * running items, only a shareable one, and not after a failure under
+ * Undo (which wants everything before it settled), within the bounds.
+ */
+static int
+kmsg_may_start(const struct kmsg *m)
+{
+	const struct kreq	*r;
+
+	if (m->nrunning == 0)
+		return (1);
+	if (m->nrunning >= KMSG_RUNNING_MAX || kreq_items >= KREQ_ITEMS_MAX)
+		return (0);
+	if (m->failed && m->on_error != KMIP_BATCH_ERR_CONTINUE)
+		return (0);
+	/* Nothing runs beside an item that is not shared. */
+	r = TAILQ_FIRST(&m->running);
+	if (!r->shared)
+		return (0);
+	return (kreq_shareable(m->next));
+}
+
+/*
+ * Whether a request batch item only reads the keystore, names the
+ * object it reads (the ID Placeholder may not be set yet), and sets no
+ * ID Placeholder: such items may run beside each other.
+ */
+static int
+kreq_shareable(const struct ttlv *it)
+{
+	const struct ttlv	*payload;
+	uint32_t		 op;
+
+	if (it->type != TTLV_STRUCTURE ||
+	    ttlv_get_enum(it, KMIP_TAG_OPERATION, &op) == -1 ||
+	    (payload = ttlv_find(it, KMIP_TAG_REQUEST_PAYLOAD)) == NULL ||
+	    payload->type != TTLV_STRUCTURE ||
+	    ttlv_find(payload, KMIP_TAG_UNIQUE_IDENTIFIER) == NULL)
+		return (0);
+	switch (op) {
+	case KMIP_OP_GET:
+	case KMIP_OP_GET_ATTRIBUTES:
+	case KMIP_OP_GET_ATTRIBUTE_LIST:
+	case KMIP_OP_SIGN:
+	case KMIP_OP_SIGNATURE_VERIFY:
+	case KMIP_OP_ENCRYPT:
+	case KMIP_OP_DECRYPT:
+	case KMIP_OP_MAC:
+	case KMIP_OP_MAC_VERIFY:
+		return (1);
+	}
+	return (0);
+}
+
+/* A new item of m, running, for the request batch item cur. */
+static struct kreq *
+kreq_new(struct kmsg *m, struct ttlv *cur)
+{
+	struct kreq	*r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		fatal(NULL);
+	r->m = m;
+	r->adopt = m->adopt;
+	r->index = m->nstarted++;
+	r->shared = cur != NULL && kreq_shareable(cur);
+	r->hdr = m->hdr;
+	r->id = m->id;
+	r->major = m->major;
+	r->minor = m->minor;
+	r->budget = m->budget;
+	memcpy(r->placeholder, m->placeholder, sizeof(r->placeholder));
+	r->examined = m->examined;
+	r->cur = cur;
+	r->payload = ttlv_new_structure(KMIP_TAG_RESPONSE_PAYLOAD);
+	TAILQ_INSERT_TAIL(&m->running, r, mentry);
+	m->nrunning++;
+	kreq_items++;
+	return (r);
+}
+
+/*
+ * The answer of an item: Operation, Unique Batch Item ID, Result
+ * Status, then Reason and Message if it failed, else the payload.  It
+ * waits in r->resp for the items before it.
  */
 static void
 kreq_item_end(struct kreq *r)
 {
 	struct ttlv		*it;
 	const struct ttlv	*ubi;
-	size_t			 len;
 
 	it = ttlv_new_structure(KMIP_TAG_BATCH_ITEM);
 	if (r->op != 0)
@@ -247,7 +403,8 @@ kreq_item_end(struct kreq *r)
 		    kmip_reason_for_version(r->item_reason, r->major,
 		    r->minor));
 		ttlv_add_string(it, KMIP_TAG_RESULT_MESSAGE, r->item_msg);
-		r->failed = 1;
+		/* Nothing more starts beside it under Stop or Undo. */
+		r->m->failed = 1;
 	} else {
 		ttlv_add_enum(it, KMIP_TAG_RESULT_STATUS,
 		    KMIP_STATUS_SUCCESS);
@@ -256,36 +413,114 @@ kreq_item_end(struct kreq *r)
 	}
 	ttlv_free(r->payload);
 	r->payload = NULL;
-	len = ttlv_encoded_len(it);
-	if (r->used + len > r->budget) {
-		ttlv_free(it);
-		it = kreq_too_large(r, 1, len);
-		len = ttlv_encoded_len(it);
-		r->failed = 1;
-	}
-	if (r->used + len > r->budget) {
-		/* Nothing fits any more: one item says so, and we stop. */
-		ttlv_free(it);
-		while ((it = TAILQ_FIRST(&r->items->children)) != NULL) {
-			r->used -= ttlv_encoded_len(it);
-			ttlv_remove(it);
-			ttlv_free(it);
-		}
-		r->nitems = 0;
-		it = kreq_too_large(r, 0, 0);
-		len = ttlv_encoded_len(it);
-		r->cur = NULL;
-	}
-	ttlv_append(r->items, it);
-	r->used += len;
-	r->nitems++;
-	if (r->cur != NULL)
-		r->cur = ttlv_find_next(r->msg, r->cur, KMIP_TAG_BATCH_ITEM);
+	ks_object_clear(&r->obj);
+	ks_object_clear(&r->obj2);
+	r->resp = it;
+	r->done = 1;
 }
 
 /*
- * A Response Too Large failure for the current item (with its Operation
- * and Unique Batch Item ID if full), or for the whole response.
+ * Append the answer of r, the first item of m still running, to the
+ * response.  An item that would take the response over its budget is
+ * replaced by a Response Too Large failure; if even that does not fit,
+ * the whole response becomes one, and the rest of the batch is not run.
+ */
+static void
+kmsg_retire(struct kmsg *m, struct kreq *r)
+{
+	struct ttlv	*it;
+	size_t		 len;
+	int		 failed;
+
+	TAILQ_REMOVE(&m->running, r, mentry);
+	m->nrunning--;
+	m->dirty |= r->dirty;
+	if (!r->shared) {
+		memcpy(m->placeholder, r->placeholder,
+		    sizeof(m->placeholder));
+		m->examined = r->examined;
+	}
+	failed = r->item_failed;
+	it = r->resp;
+	r->resp = NULL;
+	len = ttlv_encoded_len(it);
+	if (m->used + len > m->budget) {
+		ttlv_free(it);
+		it = kreq_too_large(r, 1, len);
+		len = ttlv_encoded_len(it);
+		failed = 1;
+	}
+	if (m->used + len > m->budget) {
+		/* Nothing fits any more: one item says so, and we stop. */
+		ttlv_free(it);
+		while ((it = TAILQ_FIRST(&m->items->children)) != NULL) {
+			m->used -= ttlv_encoded_len(it);
+			ttlv_remove(it);
+			ttlv_free(it);
+		}
+		m->nitems = 0;
+		it = kreq_too_large(r, 0, 0);
+		len = ttlv_encoded_len(it);
+		m->stopped = 1;
+	}
+	ttlv_append(m->items, it);
+	m->used += len;
+	m->nitems++;
+	if (failed) {
+		m->failed = 1;
+		if (m->on_error == KMIP_BATCH_ERR_STOP)
+			m->stopped = 1;
+	}
+	kreq_free(r);
+}
+
+/*
+ * Drop every item of m still running: its answer is not wanted.  What
+ * its signer sends back later finds nobody waiting, and is dropped.
+ */
+static void
+kmsg_discard(struct kmsg *m)
+{
+	struct kreq	*r;
+
+	while ((r = TAILQ_FIRST(&m->running)) != NULL) {
+		TAILQ_REMOVE(&m->running, r, mentry);
+		m->nrunning--;
+		if (!r->done)
+			TAILQ_REMOVE(&waiting, r, entry);
+		m->dirty |= r->dirty;
+		kreq_free(r);
+	}
+}
+
+/*
+ * Run m again once the caller is through with its list: used where
+ * several items end at once, since running a message may drop items.
+ */
+static void
+kmsg_pend(struct kmsg *m)
+{
+	if (!m->pending) {
+		m->pending = 1;
+		TAILQ_INSERT_TAIL(&pending, m, pentry);
+	}
+}
+
+static void
+kmsg_run_pending(void)
+{
+	struct kmsg	*m;
+
+	while ((m = TAILQ_FIRST(&pending)) != NULL) {
+		TAILQ_REMOVE(&pending, m, pentry);
+		m->pending = 0;
+		kmsg_run(m);
+	}
+}
+
+/*
+ * A Response Too Large failure for the item r (with its Operation and
+ * Unique Batch Item ID if full), or for the whole response.
  */
 static struct ttlv *
 kreq_too_large(struct kreq *r, int full, size_t len)
@@ -323,7 +558,8 @@ kreq_too_large(struct kreq *r, int full, size_t len)
 /*
  * Room left in the response for the payload of the item running, with
  * the item's own fields and a failure in its place counted: operations
- * that can answer a lot (Locate) stop when it is used up.
+ * that can answer a lot (Locate) stop when it is used up.  Such an item
+ * runs alone, so what the message used is what comes before it.
  */
 size_t
 kreq_room(const struct kreq *r)
@@ -332,7 +568,7 @@ kreq_room(const struct kreq *r)
 	size_t			 need;
 
 	/* A failure item with its message, and the client's batch id. */
-	need = r->used + 256 + (r->payload != NULL ?
+	need = r->m->used + 256 + (r->payload != NULL ?
 	    ttlv_encoded_len(r->payload) : 0);
 	if (r->cur != NULL && (ubi = ttlv_find(r->cur,
 	    KMIP_TAG_UNIQUE_BATCH_ITEM_ID)) != NULL)
@@ -400,19 +636,21 @@ kmip_response(int32_t major, int32_t minor, unsigned int count)
 }
 
 static void
-kreq_finish(struct kreq *r)
+kmsg_finish(struct kmsg *m)
 {
-	struct ttlv	*m, *it;
+	struct ttlv	*rm, *it;
 
-	m = kmip_response(r->major, r->minor, r->nitems);
-	while ((it = TAILQ_FIRST(&r->items->children)) != NULL) {
+	rm = kmip_response(m->major, m->minor, m->nitems);
+	while ((it = TAILQ_FIRST(&m->items->children)) != NULL) {
 		ttlv_remove(it);
-		ttlv_append(m, it);
+		ttlv_append(rm, it);
 	}
-	ttlv_free(r->items);
-	r->items = m;
-	if (r->dirty) {
-		TAILQ_INSERT_TAIL(&committing, r, entry);
+	ttlv_free(m->items);
+	m->items = rm;
+	if (m->dirty) {
+		TAILQ_REMOVE(&live, m, entry);
+		TAILQ_INSERT_TAIL(&committing, m, entry);
+		m->committing = 1;
 		if (!commit_scheduled) {
 			struct timeval tv = { 0, 0 };
 
@@ -421,8 +659,18 @@ kreq_finish(struct kreq *r)
 		}
 		return;
 	}
-	kreq_send(r, m);
-	kreq_free(r);
+	kmsg_answer(m, rm);
+	kmsg_free(m);
+}
+
+/* The response goes to the frontend, or to whom inside asked. */
+static void
+kmsg_answer(struct kmsg *m, const struct ttlv *rm)
+{
+	if (m->done != NULL)
+		m->done(m->done_arg, rm);
+	else
+		kreq_send(&m->hdr, m->major, m->minor, rm);
 }
 
 /*
@@ -433,25 +681,24 @@ kreq_finish(struct kreq *r)
 static void
 kmip_commit(int fd, short event, void *arg)
 {
-	struct kreq	*r;
-	struct ttlv	*m;
+	struct kmsg	*m;
+	struct ttlv	*rm;
 	int		 ok;
 
 	commit_scheduled = 0;
 	ok = ks_commit(engine->ks) == 0;
 	if (!ok)
 		log_warnx("keystore commit failed: %s", ks_error(engine->ks));
-	while ((r = TAILQ_FIRST(&committing)) != NULL) {
-		TAILQ_REMOVE(&committing, r, entry);
+	while ((m = TAILQ_FIRST(&committing)) != NULL) {
 		if (!ok) {
-			m = kmip_error(r->major, r->minor,
+			rm = kmip_error(m->major, m->minor,
 			    KMIP_REASON_GENERAL_FAILURE,
 			    "the keystore could not save the change");
-			kreq_send(r, m);
-			ttlv_free(m);
+			kmsg_answer(m, rm);
+			ttlv_free(rm);
 		} else
-			kreq_send(r, r->items);
-		kreq_free(r);
+			kmsg_answer(m, m->items);
+		kmsg_free(m);
 	}
 }
 
@@ -461,24 +708,21 @@ kmip_commit(int fd, short event, void *arg)
  * failing that the connection is left to the frontend's timeouts.
  */
 static void
-kreq_send(struct kreq *r, const struct ttlv *m)
+kreq_send(const struct fe_hdr *hdr, int32_t major, int32_t minor,
+    const struct ttlv *m)
 {
 	struct ttlv	*e = NULL;
 	struct ibuf	*ib;
 	uint8_t		*p;
 	size_t		 len;
 
-	if (r->done != NULL) {
-		r->done(r->done_arg, m);
-		return;
-	}
 	if (!engine->frontend.active)
 		return;		/* its connection is gone with it */
 	for (;;) {
 		len = ttlv_encoded_len(m);
 		if ((ib = imsg_create(&engine->frontend.ibuf,
-		    IMSG_FE_RESPONSE, 0, 0, sizeof(r->hdr) + len)) != NULL) {
-			if (imsg_add(ib, &r->hdr, sizeof(r->hdr)) != -1 &&
+		    IMSG_FE_RESPONSE, 0, 0, sizeof(*hdr) + len)) != NULL) {
+			if (imsg_add(ib, hdr, sizeof(*hdr)) != -1 &&
 			    (p = ibuf_reserve(ib, len)) != NULL &&
 			    ttlv_encode(m, p, len) == 0) {
 				imsg_close(&engine->frontend.ibuf, ib);
@@ -488,10 +732,10 @@ kreq_send(struct kreq *r, const struct ttlv *m)
 			ibuf_free(ib);
 		}
 		log_warn("%s: answer of %zu bytes not sent",
-		    r->hdr.identity, len);
+		    hdr->identity, len);
 		if (e != NULL)
 			break;
-		m = e = kmip_error(r->major, r->minor,
+		m = e = kmip_error(major, minor,
 		    KMIP_REASON_RESPONSE_TOO_LARGE,
 		    "the response could not be sent");
 	}
@@ -527,13 +771,10 @@ kreq_invalid(const struct fe_hdr *hdr, const char *why)
 static void
 kreq_error(const struct fe_hdr *hdr, uint32_t reason, const char *why)
 {
-	struct kreq	 r;
 	struct ttlv	*m;
 
-	memset(&r, 0, sizeof(r));
-	r.hdr = *hdr;
 	m = kmip_error(1, 0, reason, why);
-	kreq_send(&r, m);
+	kreq_send(hdr, 1, 0, m);
 	ttlv_free(m);
 }
 
@@ -554,15 +795,33 @@ kmip_max_response(void)
 	return (max);
 }
 
+/* Free m, with the items it still runs. */
+static void
+kmsg_free(struct kmsg *m)
+{
+	kmsg_discard(m);
+	if (m->pending)
+		TAILQ_REMOVE(&pending, m, pentry);
+	if (m->committing)
+		TAILQ_REMOVE(&committing, m, entry);
+	else
+		TAILQ_REMOVE(&live, m, entry);
+	kreq_live--;
+	kreq_live_bytes -= m->len;
+	ttlv_free(m->msg);
+	ttlv_free(m->items);
+	free(m->adopt);
+	free(m);
+}
+
+/* Free an item that is on no list any more. */
 static void
 kreq_free(struct kreq *r)
 {
-	kreq_live--;
-	kreq_live_bytes -= r->len;
+	kreq_items--;
 	kreq_signer_clear(r);
-	ttlv_free(r->msg);
-	ttlv_free(r->items);
 	ttlv_free(r->payload);
+	ttlv_free(r->resp);
 	ks_object_clear(&r->obj);
 	ks_object_clear(&r->obj2);
 	free(r);
@@ -659,8 +918,8 @@ kreq_signer_send(struct kreq *r, const char *signer, uint32_t type,
 		return (-1);
 	}
 	if (r->held)
-		log_debug("request %u held: signer %s is not ready", r->id,
-		    signer);
+		log_debug("request %u item %u held: signer %s is not ready",
+		    r->id, r->index, signer);
 	return (0);
 }
 
@@ -692,7 +951,10 @@ kreq_signer_clear(struct kreq *r)
 	r->held = 0;
 }
 
-/* Fail the item r waits for and go on with its batch. */
+/*
+ * Fail the item r waits for; its message goes on when the caller runs
+ * it (kmsg_run, or kmsg_run_pending for several items at once).
+ */
 static void
 kreq_signer_fail(struct kreq *r, const char *fmt, ...)
 {
@@ -706,7 +968,7 @@ kreq_signer_fail(struct kreq *r, const char *fmt, ...)
 	kreq_signer_clear(r);
 	kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "%s", msg);
 	kreq_item_end(r);
-	kreq_run(r);
+	kmsg_pend(r->m);
 }
 
 /* The deadline of a signer request passed. */
@@ -719,22 +981,25 @@ kreq_deadline(int fd, short event, void *arg)
 	r->deadline_set = 0;
 	if (r->held) {
 		log_warnx("signer %s: not ready within %d s, request %u "
-		    "fails", r->waiting_on, r->timeout, r->id);
+		    "item %u fails", r->waiting_on, r->timeout, r->id,
+		    r->index);
 		kreq_signer_fail(r, "signer \"%s\" is not available: not "
 		    "ready within %d s", r->waiting_on, r->timeout);
-		return;
+	} else {
+		log_warnx("signer %s: no answer within %d s", r->waiting_on,
+		    r->timeout);
+		if ((es = esigner_find(r->signer_id)) != NULL)
+			engine_signer_hung(es, r->timeout);
+		kreq_signer_fail(r, "signer \"%s\" did not answer within "
+		    "%d s", r->waiting_on, r->timeout);
 	}
-	log_warnx("signer %s: no answer within %d s", r->waiting_on,
-	    r->timeout);
-	if ((es = esigner_find(r->signer_id)) != NULL)
-		engine_signer_hung(es, r->timeout);
-	kreq_signer_fail(r, "signer \"%s\" did not answer within %d s",
-	    r->waiting_on, r->timeout);
+	kmsg_run_pending();
 }
 
 /*
- * A signer's answer: check its shape exactly, then continue the request.
- * An answer nobody waits for any more (its deadline passed) is dropped.
+ * A signer's answer: check its shape exactly, then continue the item.
+ * An answer nobody waits for any more (its deadline passed, or its
+ * message was answered without it) is dropped.
  */
 void
 kmip_signer_result(struct esigner *es, uint32_t id, struct imsg *imsg)
@@ -768,7 +1033,7 @@ kmip_signer_result(struct esigner *es, uint32_t id, struct imsg *imsg)
 		return;
 	}
 	kreq_item_end(r);
-	kreq_run(r);
+	kmsg_run(r->m);
 }
 
 /*
@@ -776,12 +1041,13 @@ kmip_signer_result(struct esigner *es, uint32_t id, struct imsg *imsg)
  * cannot serve until a reload (why says so).  Operations it had not
  * answered are held for its return; a key generation or import fails,
  * since the key may exist already.  Without a return, all fail now.
+ * Every item of the signer is settled before any message goes on: a
+ * message that goes on may drop items of its own.
  */
 void
 kmip_signer_lost(struct esigner *es, const char *why)
 {
-	struct kreq_list	 lost = TAILQ_HEAD_INITIALIZER(lost);
-	struct kreq		*r, *tr;
+	struct kreq	*r, *tr;
 
 	TAILQ_FOREACH_SAFE(r, &waiting, entry, tr) {
 		if (r->signer_id != es->link.signer_id)
@@ -791,13 +1057,6 @@ kmip_signer_lost(struct esigner *es, const char *why)
 			r->held = 1;
 			continue;
 		}
-		TAILQ_REMOVE(&waiting, r, entry);
-		TAILQ_INSERT_TAIL(&lost, r, entry);
-	}
-	while ((r = TAILQ_FIRST(&lost)) != NULL) {
-		TAILQ_REMOVE(&lost, r, entry);
-		/* kreq_signer_fail takes it off the waiting list. */
-		TAILQ_INSERT_HEAD(&waiting, r, entry);
 		if (why == NULL)
 			kreq_signer_fail(r, "signer \"%s\" stopped during the "
 			    "operation", es->link.name);
@@ -805,41 +1064,39 @@ kmip_signer_lost(struct esigner *es, const char *why)
 			kreq_signer_fail(r, "signer \"%s\" %s", es->link.name,
 			    why);
 	}
+	kmsg_run_pending();
 }
 
-/* A signer is ready (again): send what was held for it. */
+/* A signer is ready (again): send what was held for it, in order. */
 void
 kmip_signer_ready(struct esigner *es)
 {
-	struct kreq_list	 ready = TAILQ_HEAD_INITIALIZER(ready);
-	struct kreq		*r, *tr;
+	struct kreq	*r, *tr;
 
-	TAILQ_FOREACH_SAFE(r, &waiting, entry, tr)
-		if (r->held && r->signer_id == es->link.signer_id) {
-			TAILQ_REMOVE(&waiting, r, entry);
-			TAILQ_INSERT_TAIL(&ready, r, entry);
-		}
-	while ((r = TAILQ_FIRST(&ready)) != NULL) {
-		TAILQ_REMOVE(&ready, r, entry);
-		TAILQ_INSERT_TAIL(&waiting, r, entry);
+	TAILQ_FOREACH_SAFE(r, &waiting, entry, tr) {
+		if (!r->held || r->signer_id != es->link.signer_id)
+			continue;
 		if (kreq_signer_transmit(r, es) == -1)
 			kreq_signer_fail(r, "cannot queue the request for "
 			    "signer \"%s\"", es->link.name);
 		else
-			log_debug("request %u sent to signer %s after holding",
-			    r->id, es->link.name);
+			log_debug("request %u item %u sent to signer %s after "
+			    "holding", r->id, r->index, es->link.name);
 	}
+	kmsg_run_pending();
 }
 
+/*
+ * The engine ends: what waits for a signer is dropped unanswered, what
+ * waits for the commit is committed and answered.
+ */
 void
 kmip_shutdown(void)
 {
-	struct kreq	*r;
+	struct kmsg	*m;
 
-	while ((r = TAILQ_FIRST(&waiting)) != NULL) {
-		TAILQ_REMOVE(&waiting, r, entry);
-		kreq_free(r);
-	}
+	while ((m = TAILQ_FIRST(&live)) != NULL)
+		kmsg_free(m);
 	if (commit_scheduled)
 		kmip_commit(-1, 0, NULL);
 }
@@ -853,28 +1110,34 @@ kmip_shutdown(void)
 void
 kmip_adopt(const struct ctl_adopt *ca, kreq_done done, uint32_t arg)
 {
-	struct kreq	*r;
-	struct ttlv	*it;
+	struct kmsg	*m;
+	struct ttlv	*it, *rm;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL)
+	if ((m = calloc(1, sizeof(*m))) == NULL ||
+	    (m->adopt = malloc(sizeof(*m->adopt))) == NULL)
 		fatal(NULL);
-	r->id = ++kreq_next_id;
-	r->major = 1;
-	r->minor = 4;
-	r->on_error = KMIP_BATCH_ERR_STOP;
-	(void)strlcpy(r->hdr.identity, ca->owner, sizeof(r->hdr.identity));
-	r->done = done;
-	r->done_arg = arg;
-	r->adopt = *ca;
+	*m->adopt = *ca;
+	m->done = done;
+	m->done_arg = arg;
+	m->id = ++kreq_next_id;
+	m->major = 1;
+	m->minor = 4;
+	m->on_error = KMIP_BATCH_ERR_STOP;
+	(void)strlcpy(m->hdr.identity, ca->owner, sizeof(m->hdr.identity));
+	TAILQ_INIT(&m->running);
+	TAILQ_INSERT_TAIL(&live, m, entry);
 	kreq_live++;
-	r->budget = kmip_max_response();
-	r->msg = ttlv_new_structure(KMIP_TAG_REQUEST_MESSAGE);
-	it = ttlv_add_structure(r->msg, KMIP_TAG_BATCH_ITEM);
+	m->budget = kmip_max_response();
+	rm = kmip_response(1, 4, 1);
+	m->used = ttlv_encoded_len(rm);
+	ttlv_free(rm);
+	m->msg = ttlv_new_structure(KMIP_TAG_REQUEST_MESSAGE);
+	it = ttlv_add_structure(m->msg, KMIP_TAG_BATCH_ITEM);
 	ttlv_add_enum(it, KMIP_TAG_OPERATION, KMIP_OP_LOCATE);
 	(void)ttlv_add_structure(it, KMIP_TAG_REQUEST_PAYLOAD);
-	r->items = ttlv_new_structure(KMIP_TAG_RESPONSE_MESSAGE);
-	r->cur = it;
-	kreq_run(r);
+	m->items = ttlv_new_structure(KMIP_TAG_RESPONSE_MESSAGE);
+	m->next = it;
+	kmsg_run(m);
 }
 
 /*

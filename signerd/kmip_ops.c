@@ -1310,7 +1310,7 @@ kop_hsm_ids(struct kreq *r, const struct ttlv *ta, const struct ttlv *ta2,
 enum kop_ret
 kop_adopt(struct kreq *r)
 {
-	struct ctl_adopt	*ca = &r->adopt;
+	struct ctl_adopt	*ca = r->adopt;
 	struct esigner		*es;
 
 	strterm(ca->signer, sizeof(ca->signer));
@@ -1474,7 +1474,7 @@ adopt_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 		kreq_fail(r, KMIP_REASON_ITEM_NOT_FOUND, "token of signer "
 		    "\"%s\" has no private or secret key with that %s",
 		    r->obj.signer, r->obj.id[0] != '\0' ||
-		    r->adopt.by == HSM_FIND_LABEL ? "label" : "CKA_ID");
+		    r->adopt->by == HSM_FIND_LABEL ? "label" : "CKA_ID");
 		return (KOP_DONE);
 	}
 	if (n > 1) {
@@ -1522,9 +1522,9 @@ adopt_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 	}
 
 	/* The KMIP Name: the one asked for, else the token's label. */
-	if (r->done != NULL && r->adopt.name[0] != '\0') {
-		strterm(r->adopt.name, sizeof(r->adopt.name));
-		name = r->adopt.name;
+	if (r->adopt != NULL && r->adopt->name[0] != '\0') {
+		strterm(r->adopt->name, sizeof(r->adopt->name));
+		name = r->adopt->name;
 	} else
 		name = label;
 	switch (f->kind) {

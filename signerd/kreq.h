@@ -1,7 +1,9 @@
 /*
- * The engine's KMIP layer: one struct kreq per Request Message, its
- * batch items run in order, each operation either answered at once or
- * waiting for a signer's answer.
+ * The engine's KMIP layer: one struct kmsg per Request Message (kmip.c
+ * alone sees it), one struct kreq per batch item started.  Items run in
+ * request order; consecutive read-only items that name their object run
+ * together, each either answered at once or waiting for a signer.  The
+ * operations (kmip_ops.c) see the item they run as a struct kreq.
  */
 #ifndef KREQ_H
 #define KREQ_H
@@ -34,23 +36,35 @@ typedef enum kop_ret (*kop_cont)(struct kreq *, const struct hsm_result *,
 /* Where the response of a request from inside the engine goes. */
 typedef void (*kreq_done)(uint32_t, const struct ttlv *);
 
+struct kmsg;
+
 struct kreq {
-	TAILQ_ENTRY(kreq)	 entry;
+	TAILQ_ENTRY(kreq)	 entry;		/* waiting for a signer */
+	TAILQ_ENTRY(kreq)	 mentry;	/* in its message's running */
+	struct kmsg		*m;		/* the message of the item */
+	unsigned int		 index;		/* in the batch, from 0 */
+	int			 shared;	/* runs beside others */
+	int			 done;		/* resp is its answer */
+	struct ttlv		*resp;		/* response batch item */
+	/*
+	 * The message's, copied for the operations.  Those that change
+	 * placeholder or examined run alone, and give them back when they
+	 * end; dirty is added to the message's.
+	 */
 	struct fe_hdr		 hdr;
-	uint32_t		 id;		/* for signer answers */
-	struct ttlv		*msg;		/* the request */
+	uint32_t		 id;		/* for the log */
 	int32_t			 major, minor;	/* its protocol version */
-	uint32_t		 on_error;	/* Batch Error Continuation */
-	struct ttlv		*items;		/* response batch items */
-	unsigned int		 nitems;
+	size_t			 budget;	/* most the response may take */
+	char			 placeholder[KS_ID_MAX];
+	size_t			 examined;	/* objects Locate looked at */
+	int			 dirty;		/* keystore changed */
+	/* The item's own. */
 	struct ttlv		*cur;		/* request batch item running */
 	uint32_t		 op;
 	struct ttlv		*payload;	/* response payload being built */
-	char			 placeholder[KS_ID_MAX];
 	int			 item_failed;	/* this item */
 	uint32_t		 item_reason;
 	char			 item_msg[256];
-	int			 failed;	/* a previous item failed */
 	char			 waiting_on[SIGNER_NAME_MAX];
 	uint32_t		 signer_id;	/* of waiting_on */
 	uint32_t		 sent_id;	/* peerid of the signer request */
@@ -62,17 +76,10 @@ struct kreq {
 	struct event		 deadline;
 	int			 deadline_set;
 	uint32_t		 get_fmt;	/* Key Format Type of a Get */
-	int			 dirty;		/* keystore changed */
 	kop_cont		 cont;		/* after a signer's answer */
 	struct ks_object	 obj;		/* object of the operation */
 	struct ks_object	 obj2;		/* the other half of a pair */
-	size_t			 len;		/* of the request, bytes */
-	size_t			 budget;	/* most the response may take */
-	size_t			 used;		/* it takes so far, encoded */
-	size_t			 examined;	/* objects Locate looked at */
-	kreq_done		 done;		/* not from the frontend: */
-	uint32_t		 done_arg;	/* signerctl adopt */
-	struct ctl_adopt	 adopt;
+	struct ctl_adopt	*adopt;		/* signerctl adopt: its */
 };
 TAILQ_HEAD(kreq_list, kreq);
 

@@ -11,7 +11,8 @@
  * length is taken from its TTLV header (the last takes what is left, so
  * a single message is one byte then the message).  Control byte:
  *	bits 0-1	identity: "alice", "bob", "" or 256 bytes, no NUL
- *	bits 2-3	the signers answer: in success, with a failure
+ *	bits 2-3	the signers answer (what they read at once, last
+ *			first): in success, with a failure
  *			status, malformed, or in turn each of these, a
  *			success without any data, and vanishing (the
  *			channel closes, as on a crash)
@@ -30,7 +31,9 @@
  * every request gets exactly one answer, on the channel's limit; the
  * answer decodes and re-encodes to the same bytes, is a Response Message
  * whose Batch Count is its number of batch items, no more than the
- * request had, each with a Result Status; an identifier in a successful
+ * request had, each with a Result Status, in request order (the
+ * Operation and Unique Batch Item ID of the request item at the same
+ * place), however the signers' answers came; an identifier in a successful
  * answer names no object of another owner; a private key is never
  * returned, nor a key once stored sensitive or not extractable; every
  * Text String is UTF-8; what the engine sends a signer is well formed.
@@ -77,6 +80,7 @@
 #define FZ_CHANNEL		(256 * 1024 * 1024)
 #define FZ_CONN_ID		7
 #define FZ_MAX_PROTECTED	256	/* objects seen sensitive, per input */
+#define FZ_REORDER		16	/* a signer answers these last first */
 /* One keystore in memory, the engine's, that the target can empty. */
 #define FZ_KEYSTORE		"file:fuzz_engine?mode=memory&cache=shared"
 
@@ -99,6 +103,7 @@ struct fz_request {
 	uint64_t		 req_id;
 	int			 answered;
 	unsigned int		 nitems;	/* batch items, 0 if bad */
+	struct ttlv		*msg;		/* the request, if it decoded */
 	int32_t			 max_response;	/* 0: none asked */
 	char			 identity[sizeof(((struct fe_hdr *)0)->
 				    identity)];
@@ -123,6 +128,7 @@ static void	fz_result(struct fz_signer *, uint32_t, int32_t, int32_t,
 static int	fz_read_frontend(void);
 static void	fz_check_answer(struct imsg *);
 static void	fz_check_item(const struct fz_request *, const struct ttlv *);
+static void	fz_check_order(const struct fz_request *, const struct ttlv *);
 static void	fz_protect(void);
 static int	fz_protected(const char *);
 static int	fz_utf8(const uint8_t *, size_t);
@@ -431,7 +437,8 @@ fz_make_spki(int kind, const char *alg, int param)
 static int
 fz_serve_signer(struct fz_signer *s)
 {
-	struct imsg	 imsg;
+	struct imsg	 imsg[FZ_REORDER];
+	size_t		 nim = 0;
 	ssize_t		 n;
 	int		 done = 0;
 
@@ -444,15 +451,28 @@ fz_serve_signer(struct fz_signer *s)
 		fz_fail("the engine closed a signer channel");
 	}
 	for (;;) {
-		if ((n = imsg_get(&s->far, &imsg)) == -1)
+		if ((n = imsg_get(&s->far, &imsg[nim])) == -1)
 			fz_fail("the engine framed a signer request badly");
-		if (n == 0)
-			break;
-		fz_answer(s, &imsg);
-		imsg_free(&imsg);
-		done++;
+		if (n > 0)
+			nim++;
+		if (n > 0 && nim < FZ_REORDER)
+			continue;
+		/*
+		 * What came together is answered last first, as a pool of
+		 * sessions may: the engine must put it back in order.
+		 */
+		while (nim > 0) {
+			nim--;
+			if (s->linked) {
+				fz_answer(s, &imsg[nim]);
+				done++;
+			}
+			imsg_free(&imsg[nim]);
+		}
 		if (!s->linked)
 			return (-1);
+		if (n == 0)
+			break;
 	}
 	if (imsgbuf_write(&s->far) == -1)
 		fz_fail("signer channel write: %s", strerror(errno));
@@ -735,6 +755,7 @@ fz_check_answer(struct imsg *imsg)
 		    ttlv_count(m, KMIP_TAG_BATCH_ITEM));
 	if ((unsigned int)count > (q->nitems > 0 ? q->nitems : 1))
 		fz_fail("%d answers to %u batch items", count, q->nitems);
+	fz_check_order(q, m);
 	for (it = ttlv_find(m, KMIP_TAG_BATCH_ITEM); it != NULL;
 	    it = ttlv_find_next(m, it, KMIP_TAG_BATCH_ITEM)) {
 		fz_check_item(q, it);
@@ -748,6 +769,42 @@ fz_check_answer(struct imsg *imsg)
 		fz_fail("answer of %zu bytes, Maximum Response Size %d", len,
 		    q->max_response);
 	ttlv_free(m);
+}
+
+/*
+ * The answers are in request order, whatever order the signers answered
+ * in: the answer at each place that names an Operation names the one of
+ * the request item at that place, with its Unique Batch Item ID.
+ */
+static void
+fz_check_order(const struct fz_request *q, const struct ttlv *m)
+{
+	const struct ttlv	*it, *rit, *ubi, *rubi;
+	uint32_t		 op, rop;
+	unsigned int		 n = 0;
+
+	if (q->msg == NULL)
+		return;
+	rit = ttlv_find(q->msg, KMIP_TAG_BATCH_ITEM);
+	for (it = ttlv_find(m, KMIP_TAG_BATCH_ITEM); it != NULL && rit != NULL;
+	    it = ttlv_find_next(m, it, KMIP_TAG_BATCH_ITEM),
+	    rit = ttlv_find_next(q->msg, rit, KMIP_TAG_BATCH_ITEM), n++) {
+		if (ttlv_get_enum(it, KMIP_TAG_OPERATION, &op) == -1)
+			continue;
+		if (rit->type != TTLV_STRUCTURE ||
+		    ttlv_get_enum(rit, KMIP_TAG_OPERATION, &rop) == -1 ||
+		    op != rop)
+			fz_fail("answer %u is not to request item %u", n, n);
+		ubi = ttlv_find(it, KMIP_TAG_UNIQUE_BATCH_ITEM_ID);
+		rubi = ttlv_find(rit, KMIP_TAG_UNIQUE_BATCH_ITEM_ID);
+		if (rubi != NULL && rubi->type != TTLV_BYTE_STRING)
+			rubi = NULL;
+		if ((ubi == NULL) != (rubi == NULL) || (ubi != NULL &&
+		    (ubi->v.s.len != rubi->v.s.len ||
+		    memcmp(ubi->v.s.data, rubi->v.s.data, ubi->v.s.len) != 0)))
+			fz_fail("answer %u has another Unique Batch Item ID",
+			    n);
+	}
 }
 
 /*
@@ -980,7 +1037,10 @@ fz_submit(uint8_t ctl, const uint8_t *msg, size_t len)
 		    h->type == TTLV_STRUCTURE)
 			(void)ttlv_get_integer(h,
 			    KMIP_TAG_MAXIMUM_RESPONSE_SIZE, &q->max_response);
-		ttlv_free(t);
+		if (q->nitems > 0)
+			q->msg = t;
+		else
+			ttlv_free(t);
 	}
 	if (!(ctl & 0x40))
 		fz_wait();
@@ -1096,5 +1156,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size -= len;
 	}
 	fz_wait();
+	for (len = 0; len < nreqs; len++) {
+		ttlv_free(reqs[len].msg);
+		reqs[len].msg = NULL;
+	}
 	return (0);
 }

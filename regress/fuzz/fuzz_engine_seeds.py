@@ -349,6 +349,34 @@ seeds["paths"] = b"".join([
         item(OP_CREATE, aes(128))] * 5)),
 ])
 
+# Batch items run together (issues 8, 13): Sign, Get, Signature Verify
+# and a failing Sign side by side, a write among them, under Stop and
+# Continue, with the signers answering in turn well, with an error,
+# malformed, empty; then with the second signer not ready.
+batch = [item(OP_SIGN, text(T_UID, uid(1)) + ec_params +
+              data(0x4200c2, doc + bytes([i])), ubi=bytes([i]))
+         for i in range(4)] + [
+    item(OP_GET, text(T_UID, uid(2))),
+    item(OP_VERIFY, text(T_UID, uid(2)) + ec_params + data(0x4200c2, doc) +
+         data(0x4200c3, b"0" * 70)),
+    item(OP_SIGN, text(T_UID, uid(9)) + ec_params + data(0x4200c2, doc)),
+    item(OP_ACTIVATE, text(T_UID, uid(3))),
+    item(OP_SIGN, text(T_UID, uid(3)) + ec_params + data(0x4200c2, doc))]
+continue_hdr = structure(0x420077, structure(0x420069, integer(0x42006a, 1),
+                                             integer(0x42006b, 2)),
+                         enum(0x42000e, 1), integer(0x42000d, len(batch)))
+seeds["batch"] = b"".join([
+    rec(ALICE, request(OP_CKP, ckp(6, 256, "batch-a"))),
+    rec(ALICE, request(OP_CKP, ckp(6, 256, "batch-b"))),
+    rec(ALICE, request(OP_ACTIVATE, text(T_UID, uid(1)))),
+    rec(ALICE, request(OP_SIGN, items=batch)),
+    rec(ALICE | ROTATE, structure(0x420078, continue_hdr, *batch)),
+    rec(ALICE | ROTATE | PIPELINED, request(OP_SIGN, items=batch)),
+    rec(ALICE | ERROR | PIPELINED, structure(0x420078, continue_hdr,
+                                             *batch)),
+    rec(ALICE | SECOND_DOWN, request(OP_SIGN, items=batch[:4])),
+])
+
 # Issue 7 item 1: 40 keys, then 1,300 Locate items in one message: an
 # answer of 2.5 MB, over the 2 MiB the engine may send the frontend.
 # fuzz_engine skips it while FUZZ_ENGINE_KNOWN_BUGS is set.
