@@ -233,8 +233,8 @@ p11_tool()
 	chown -R "${SIGNERD_HSM_USER:-_signerd_hsm}" "$T/tokens"
 }
 
-# p11_blocks: the token's objects, one line each, sorted.
-p11_blocks()
+# p11_sorted: the token's objects, one line each, sorted.
+p11_sorted()
 {
 	p11_list | awk '/Object;/ { if (b != "") print b; b = $0; next }
 	    { b = b " | " $0 } END { if (b != "") print b }' | sort
@@ -270,7 +270,7 @@ adopt_body()
 	p11_tool --keypairgen --key-type rsa:2048 --label rponly --id 06
 	p11_tool --delete-object --type pubkey --id 06
 	p11_tool --keypairgen --key-type rsa:2048 --label noid
-	p11_blocks >"$T/before"
+	p11_sorted >"$T/before"
 	grep -q "label: *noid |.*ID:" "$T/before" &&
 	    atf_fail "pkcs11-tool gave the key without --id a CKA_ID"
 	sd_start 1
@@ -317,7 +317,7 @@ adopt_body()
 
 	# Every object that was there is still there, unchanged; the
 	# hsm:: keys are labelled with their key id, both halves.
-	p11_blocks >"$T/after"
+	p11_sorted >"$T/after"
 	comm -23 "$T/before" "$T/after" >"$T/changed"
 	[ -s "$T/changed" ] && atf_fail "token objects changed or gone:" \
 	    "$(cat "$T/changed")"
