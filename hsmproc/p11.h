@@ -38,12 +38,22 @@ const char	*p11_rv(CK_RV);
 int		 p11_session_open(struct hsm *, struct p11_sess *);
 void		 p11_session_close(struct hsm *, struct p11_sess *);
 
+/* A request on one session (p11_run). */
+typedef int	(*p11_fn)(struct hsm *, struct p11_sess *,
+		    const struct hsm_req *, struct hsm_res *);
+
 /* p11key.c */
+void		 p11_run(struct hsm *, const struct hsm_req *,
+		    struct hsm_res *, p11_fn);
 void		 p11_generate(struct hsm *, const struct hsm_req *,
 		    struct hsm_res *);
 void		 p11_op(struct hsm *, const struct hsm_req *,
 		    struct hsm_res *);
 const char	*p11_mech_name(CK_MECHANISM_TYPE);
 int		 p11_offers(const struct p11 *, CK_MECHANISM_TYPE);
+
+/* p11kek.c */
+void		 p11_kek_link(struct hsm *, struct imsg *);
+void		 p11_kek_clear(struct hsm *);
 
 #endif /* P11_H */

@@ -44,11 +44,6 @@ struct p11_tmpl {
 	CK_ULONG	 n;
 };
 
-typedef int	(*p11_fn)(struct hsm *, struct p11_sess *,
-		    const struct hsm_req *, struct hsm_res *);
-
-static void	 p11_run(struct hsm *, const struct hsm_req *,
-		    struct hsm_res *, p11_fn);
 static void	 p11_add(struct p11_tmpl *, CK_ATTRIBUTE_TYPE, void *,
 		    CK_ULONG);
 static int	 p11_fail(struct p11_sess *, struct hsm_res *, const char *,
@@ -233,7 +228,7 @@ p11_key_type(uint32_t kind)
  * in again) and run it once more.  The key lookup is repeated too:
  * object handles need not survive a session.
  */
-static void
+void
 p11_run(struct hsm *h, const struct hsm_req *req, struct hsm_res *res,
     p11_fn fn)
 {

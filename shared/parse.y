@@ -1511,6 +1511,10 @@ conf_check(void)
 			if ((t = signer_find(conf, s->wrap_with)) == NULL)
 				cerror(&w, "signer \"%s\": wrap with \"%s\": "
 				    "no such signer", s->name, s->wrap_with);
+			else if (t == s)
+				cerror(&w, "signer \"%s\": wrap with itself: "
+				    "name the pkcs11 signer whose token holds "
+				    "the key-encryption key", s->name);
 			else if (t->type != SIGNER_PKCS11)
 				cerror(&w, "signer \"%s\": wrap with \"%s\": "
 				    "not a pkcs11 signer", s->name,
