@@ -1428,9 +1428,10 @@ signer_end(void)
 			    s->name);
 		break;
 	case SIGNER_OPENSSL:
-		if ((s->wrap_with == NULL) == (s->kek_file == NULL))
-			lerror(s->line, "openssl signer \"%s\" needs exactly "
-			    "one of wrap with and kek file", s->name);
+		/* Both: the kek file's keys are moved by rewrap. */
+		if (s->wrap_with == NULL && s->kek_file == NULL)
+			lerror(s->line, "openssl signer \"%s\" needs wrap "
+			    "with or kek file", s->name);
 		break;
 	case SIGNER_KMIP:
 		if (s->host == NULL)
