@@ -103,14 +103,10 @@ soft_start(struct hsm *h)
 	if (h->be_state != NULL)
 		return (0);
 	/* The parent sends none if the file is missing or malformed. */
-	if (h->setup.kek_file[0] != '\0' && !h->has_kek) {
+	if (!h->has_kek && (h->setup.kek_file[0] != '\0' ||
+	    h->setup.wrap_with[0] == '\0')) {
 		hsm_status_set(h, SSTATE_ERROR, "no key-encryption key (kek "
 		    "file missing or unreadable, see the log of signerd)");
-		return (-2);
-	}
-	if (h->setup.kek_file[0] == '\0' && h->setup.wrap_with[0] == '\0') {
-		hsm_status_set(h, SSTATE_ERROR, "neither kek file nor wrap "
-		    "with");
 		return (-2);
 	}
 	if ((ss = calloc(1, sizeof(*ss))) == NULL ||

@@ -670,6 +670,7 @@ control_kek_check(struct esigner *es, struct imsg *imsg)
 		rv = ks_kek_check_get(engine->ks, es->link.name,
 		    src[i].source, rec, sizeof(rec));
 		if (rv == 1) {
+			(void)strlcpy(rec, hex, sizeof(rec));
 			if ((rv = ks_begin(engine->ks)) == 0 &&
 			    (rv = ks_kek_check_put(engine->ks, es->link.name,
 			    src[i].source, hex, time(NULL))) == 0)
@@ -685,8 +686,7 @@ control_kek_check(struct esigner *es, struct imsg *imsg)
 			kc.status = -1;
 			(void)snprintf(kc.msg, sizeof(kc.msg), "keystore: %s",
 			    ks_error(engine->ks));
-		} else if (rv == 0 && strcmp(rec, hex) != 0 &&
-		    rec[0] != '\0') {
+		} else if (strcmp(rec, hex) != 0) {
 			kc.status = -1;
 			(void)snprintf(kc.msg, sizeof(kc.msg), "%s: check "
 			    "value %s, keystore has %s: %s", src[i].what, hex,

@@ -1236,10 +1236,49 @@ read_one(struct imsgbuf *ib, struct imsg *imsg)
 	}
 }
 
+/*
+ * The engine's answer to the check value of the signer's file KEK
+ * (IMSG_KEK_CHECK): agreed, or (differ) another value was recorded.
+ */
+static void
+kek_answer(struct hsm *h, const uint8_t *kek, int differ)
+{
+	struct kek_check	 kc;
+	struct softkey		*sk;
+	struct imsgbuf		 w, r;
+	struct imsg		 imsg;
+	int			 sv[2];
+
+	memset(&kc, 0, sizeof(kc));
+	kc.flags = KEK_CHECK_FILE;
+	ATF_REQUIRE((sk = sw_new(kek, 0)) != NULL);
+	ATF_REQUIRE(sw_check_value(sk, kc.file_cv) == 0);
+	sw_free(sk);
+	if (differ) {
+		kc.status = -1;
+		(void)strlcpy(kc.msg, "kek file: check value differs",
+		    sizeof(kc.msg));
+	}
+	ATF_REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	ATF_REQUIRE(imsgbuf_init(&w, sv[0]) == 0);
+	ATF_REQUIRE(imsgbuf_init(&r, sv[1]) == 0);
+	ATF_REQUIRE(imsg_compose(&w, IMSG_KEK_CHECK, 0, 0, -1, &kc,
+	    sizeof(kc)) == 1);
+	ATF_REQUIRE(imsgbuf_flush(&w) == 0);
+	ATF_REQUIRE(read_one(&r, &imsg) == 1);
+	soft_check_answer(h, &imsg);
+	imsg_free(&imsg);
+	imsgbuf_clear(&w);
+	imsgbuf_clear(&r);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 static void
 chan_open(struct chan *c, const struct hsm_backend *be)
 {
-	uint8_t	 kek[SK_KEK_LEN];
+	struct imsg	 imsg;
+	uint8_t		 kek[SK_KEK_LEN];
 
 	memset(c, 0, sizeof(*c));
 	(void)event_init();
@@ -1255,6 +1294,16 @@ chan_open(struct chan *c, const struct hsm_backend *be)
 	memcpy(c->h.kek, kek, sizeof(kek));
 	c->h.has_kek = 1;
 	ATF_REQUIRE(be->start(&c->h) == 0 || be != &hsm_openssl);
+	if (be == &hsm_openssl) {
+		/* Not ready before the engine agreed to the check value. */
+		ATF_REQUIRE_EQ(c->h.status.state, SSTATE_STARTING);
+		ATF_REQUIRE(imsgbuf_flush(&c->h.engine.ibuf) == 0);
+		ATF_REQUIRE(read_one(&c->engine, &imsg) == 1);
+		ATF_REQUIRE_EQ(imsg_get_type(&imsg), IMSG_KEK_CHECK);
+		imsg_free(&imsg);
+		kek_answer(&c->h, kek, 0);
+		ATF_REQUIRE_EQ(c->h.status.state, SSTATE_READY);
+	}
 }
 
 static void
@@ -1418,6 +1467,7 @@ ATF_TC_BODY(backend_states, tc)
 	struct hsm		 h;
 	struct hsm_req		 r;
 	struct hsm_res		 res;
+	uint8_t			 kek[SK_KEK_LEN];
 
 	/* No KEK: an error that says where to look. */
 	memset(&h, 0, sizeof(h));
@@ -1440,22 +1490,38 @@ ATF_TC_BODY(backend_states, tc)
 	ATF_REQUIRE(strstr(res.msg, "not ready") != NULL);
 	h.be->stop(&h);
 
-	/* Wrapping by an HSM signer: not yet. */
+	/* Wrapping by an HSM signer: waits for its channel. */
 	memset(&h, 0, sizeof(h));
 	(void)strlcpy(h.setup.wrap_with, "softhsm", sizeof(h.setup.wrap_with));
 	h.be = &hsm_openssl;
-	h.has_kek = 1;
-	ATF_REQUIRE_EQ(h.be->start(&h), -2);
-	ATF_REQUIRE_EQ(h.status.state, SSTATE_UNSUPPORTED);
-	ATF_REQUIRE(strstr(h.status.detail, "use kek file") != NULL);
+	ATF_REQUIRE_EQ(h.be->start(&h), 0);
+	ATF_REQUIRE_EQ(h.status.state, SSTATE_ERROR);
+	ATF_REQUIRE(strstr(h.status.detail, "waiting for pkcs11 signer "
+	    "\"softhsm\"") != NULL);
 	h.be->stop(&h);
 
-	/* With a KEK: ready; generate through hsm_handle. */
+	/* A kek file whose check value differs from the recorded one. */
+	memset(&h, 0, sizeof(h));
+	h.be = &hsm_openssl;
+	h.has_kek = 1;
+	memset(h.kek, 9, sizeof(h.kek));
+	memcpy(kek, h.kek, sizeof(kek));
+	ATF_REQUIRE_EQ(h.be->start(&h), 0);
+	ATF_REQUIRE_EQ(h.status.state, SSTATE_STARTING);
+	kek_answer(&h, kek, 1);
+	ATF_REQUIRE_EQ(h.status.state, SSTATE_ERROR);
+	ATF_REQUIRE(strstr(h.status.detail, "check value") != NULL);
+	hsm_handle(&h, &r, &res);
+	ATF_REQUIRE_EQ(res.status, KMIP_REASON_GENERAL_FAILURE);
+	h.be->stop(&h);
+
+	/* With a KEK: ready once agreed; generate through hsm_handle. */
 	memset(&h, 0, sizeof(h));
 	h.be = &hsm_openssl;
 	h.has_kek = 1;
 	memset(h.kek, 9, sizeof(h.kek));
 	ATF_REQUIRE_EQ(h.be->start(&h), 0);
+	kek_answer(&h, kek, 0);
 	ATF_REQUIRE_EQ(h.status.state, SSTATE_READY);
 	hsm_handle(&h, &r, &res);
 	ATF_REQUIRE_EQ_MSG(res.status, 0, "%s", res.msg);
