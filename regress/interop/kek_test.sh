@@ -259,6 +259,41 @@ token_down_cleanup()
 	sd_cleanup
 }
 
+atf_test_case wrong_kek_file cleanup
+wrong_kek_file_head()
+{
+	atf_set "descr" "another kek file than the keys were made under is" \
+	    "an error at start naming both check values, not garbage later"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3 sqlite3"
+	atf_set "timeout" "120"
+}
+wrong_kek_file_body()
+{
+	sd_setup
+	sd_conf
+	sd_conf_soft
+	sd_start 1
+	kek_run create
+	cv=$(sqlite3 "$T/db/keystore.db" "SELECT value FROM kek_checks
+	    WHERE signer = 'soft' AND source = 'file'")
+	[ ${#cv} -eq 16 ] || atf_fail "check value '$cv'"
+	sd_stop
+	(umask 077; head -c 32 /dev/urandom >"$T/kek")
+	sd_start_nowait
+	kek_wait_state soft error
+	sd_ctl show signers | grep "^soft " >"$T/soft"
+	grep -q "kek file: check value" "$T/soft" &&
+	    grep -q "keystore has $cv" "$T/soft" ||
+	    atf_fail "soft: $(cat "$T/soft")"
+	kek_fails "check value"
+	sd_stop
+}
+wrong_kek_file_cleanup()
+{
+	sd_cleanup
+}
+
 # sd_start without waiting for every signer to be ready.
 sd_start_nowait()
 {
@@ -279,4 +314,5 @@ atf_init_test_cases()
 	atf_add_test_case other_token
 	atf_add_test_case rewrap
 	atf_add_test_case token_down
+	atf_add_test_case wrong_kek_file
 }
