@@ -45,6 +45,7 @@
 
 #define P11_KEK_LABEL		"signerd-kek-"
 #define P11_KEK_LABEL_MAX	(sizeof(P11_KEK_LABEL) + SIGNER_NAME_MAX)
+#define P11_KEK_ATTRS		14
 #define P11_KEK_AAD_MAX		(1 + 4 + SIGNER_NAME_MAX + 1 + HSM_ID_MAX)
 
 /* One openssl signer whose KEK this token holds. */
@@ -70,6 +71,8 @@ static int	 p11_kek_gcm(struct p11_sess *, CK_OBJECT_HANDLE, int,
 		    size_t, uint8_t *, CK_ULONG *, struct hsm_res *);
 static int	 p11_kek_fail(struct p11_sess *, struct hsm_res *,
 		    const char *, CK_RV);
+static void	 p11_kek_attr(CK_ATTRIBUTE *, CK_ULONG *, CK_ATTRIBUTE_TYPE,
+		    const void *, CK_ULONG);
 
 static struct p11_kekchans	 p11_kekchans =
     TAILQ_HEAD_INITIALIZER(p11_kekchans);
@@ -288,6 +291,19 @@ p11_kek_fail(struct p11_sess *s, struct hsm_res *res, const char *what,
 	    "token \"%s\": %s: %s", s->label, what, p11_rv(rv)));
 }
 
+/* Append an attribute to a template of P11_KEK_ATTRS. */
+static void
+p11_kek_attr(CK_ATTRIBUTE *t, CK_ULONG *n, CK_ATTRIBUTE_TYPE type,
+    const void *v, CK_ULONG len)
+{
+	if (*n >= P11_KEK_ATTRS)
+		fatalx("%s: template too long", __func__);
+	t[*n].type = type;
+	t[*n].pValue = (void *)(uintptr_t)v;
+	t[*n].ulValueLen = len;
+	(*n)++;
+}
+
 /*
  * The KEK labelled req->key; with make, generated if the token has
  * none.  Two keys with the label are an error: which one wrapped what
@@ -303,19 +319,13 @@ p11_kek_find(struct p11_sess *s, const struct hsm_req *req, int make,
 	CK_ULONG		 len = 32, n = 0;
 	CK_MECHANISM		 mech = { CKM_AES_KEY_GEN, NULL, 0 };
 	CK_OBJECT_HANDLE	 found[2];
-	CK_ATTRIBUTE		 t[14];
+	CK_ATTRIBUTE		 t[P11_KEK_ATTRS];
 	CK_ULONG		 nt = 0;
 	CK_RV			 rv;
 
-#define P11_KEK_ATTR(ty, v, l) do {					\
-	t[nt].type = (ty);						\
-	t[nt].pValue = (void *)(uintptr_t)(v);				\
-	t[nt].ulValueLen = (l);						\
-	nt++;								\
-} while (0)
-	P11_KEK_ATTR(CKA_CLASS, &cls, sizeof(cls));
-	P11_KEK_ATTR(CKA_KEY_TYPE, &kt, sizeof(kt));
-	P11_KEK_ATTR(CKA_LABEL, req->key, req->len_key);
+	p11_kek_attr(t, &nt, CKA_CLASS, &cls, sizeof(cls));
+	p11_kek_attr(t, &nt, CKA_KEY_TYPE, &kt, sizeof(kt));
+	p11_kek_attr(t, &nt, CKA_LABEL, req->key, req->len_key);
 	if ((rv = s->f->C_FindObjectsInit(s->session, t, nt)) != CKR_OK)
 		return (p11_kek_fail(s, res, "C_FindObjectsInit", rv));
 	rv = s->f->C_FindObjects(s->session, found, 2, &n);
@@ -339,18 +349,17 @@ p11_kek_find(struct p11_sess *s, const struct hsm_req *req, int make,
 	if (!p11_offers(s->tok, CKM_AES_KEY_GEN))
 		return (hsm_res_error(res, KMIP_REASON_OPERATION_NOT_SUPPORTED,
 		    "token \"%s\" does not offer CKM_AES_KEY_GEN", s->label));
-	P11_KEK_ATTR(CKA_VALUE_LEN, &len, sizeof(len));
-	P11_KEK_ATTR(CKA_TOKEN, &yes, sizeof(yes));
-	P11_KEK_ATTR(CKA_PRIVATE, &yes, sizeof(yes));
-	P11_KEK_ATTR(CKA_SENSITIVE, &yes, sizeof(yes));
-	P11_KEK_ATTR(CKA_EXTRACTABLE, &no, sizeof(no));
-	P11_KEK_ATTR(CKA_ENCRYPT, &yes, sizeof(yes));
-	P11_KEK_ATTR(CKA_DECRYPT, &yes, sizeof(yes));
-	P11_KEK_ATTR(CKA_WRAP, &no, sizeof(no));
-	P11_KEK_ATTR(CKA_UNWRAP, &no, sizeof(no));
-	P11_KEK_ATTR(CKA_SIGN, &no, sizeof(no));
-	P11_KEK_ATTR(CKA_VERIFY, &no, sizeof(no));
-#undef P11_KEK_ATTR
+	p11_kek_attr(t, &nt, CKA_VALUE_LEN, &len, sizeof(len));
+	p11_kek_attr(t, &nt, CKA_TOKEN, &yes, sizeof(yes));
+	p11_kek_attr(t, &nt, CKA_PRIVATE, &yes, sizeof(yes));
+	p11_kek_attr(t, &nt, CKA_SENSITIVE, &yes, sizeof(yes));
+	p11_kek_attr(t, &nt, CKA_EXTRACTABLE, &no, sizeof(no));
+	p11_kek_attr(t, &nt, CKA_ENCRYPT, &yes, sizeof(yes));
+	p11_kek_attr(t, &nt, CKA_DECRYPT, &yes, sizeof(yes));
+	p11_kek_attr(t, &nt, CKA_WRAP, &no, sizeof(no));
+	p11_kek_attr(t, &nt, CKA_UNWRAP, &no, sizeof(no));
+	p11_kek_attr(t, &nt, CKA_SIGN, &no, sizeof(no));
+	p11_kek_attr(t, &nt, CKA_VERIFY, &no, sizeof(no));
 	if ((rv = s->f->C_GenerateKey(s->session, &mech, t, nt,
 	    key)) != CKR_OK)
 		return (p11_kek_fail(s, res, "C_GenerateKey", rv));
