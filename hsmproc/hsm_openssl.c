@@ -157,11 +157,14 @@ soft_verify(struct hsm *h)
 			return;
 		}
 		if (soft_kek_call(h, IMSG_KEK_WRAP, "", 0, HSM_KEK_CHECK, NULL,
-		    0, &cv, &cvlen, why, sizeof(why)) == -1 ||
+		    0, &cv, &cvlen, why, sizeof(why)) == 0 &&
 		    cvlen != SK_CV_LEN) {
-			if (cvlen != SK_CV_LEN && why[0] == '\0')
-				(void)strlcpy(why, "bad check value",
-				    sizeof(why));
+			free(cv);
+			cv = NULL;
+			(void)strlcpy(why, "a check value of a wrong length",
+			    sizeof(why));
+		}
+		if (cv == NULL) {
 			hsm_status_set(h, SSTATE_ERROR, "key-encryption key "
 			    "in signer \"%s\": %s", h->setup.wrap_with, why);
 			if (soft_kek.active) {
