@@ -57,7 +57,7 @@ SIGNERD_SRCS	= signerd/signerd.c signerd/proc.c signerd/engine.c \
 CTL_SRCS	= signerd/ctl/signerctl.c
 FRONTEND_SRCS	= frontend/frontend.c frontend/frame.c
 HSM_SRCS	= hsmproc/hsmproc.c hsmproc/hsmreq.c hsmproc/hsm_pkcs11.c \
-		  hsmproc/p11key.c hsmproc/p11pool.c \
+		  hsmproc/p11key.c hsmproc/p11pool.c hsmproc/p11kek.c \
 		  hsmproc/hsm_openssl.c hsmproc/softkey.c
 
 PROGS		= $(BIN)/signerd $(BIN)/signerctl $(BIN)/signerd-frontend \

@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "hsmproc.h"
+#include "p11.h"
 
 extern char		**environ;
 
@@ -95,6 +96,7 @@ main(int argc, char *argv[])
 
 	if (hsm->be != NULL)
 		hsm->be->stop(hsm);
+	p11_kek_clear(hsm);
 	imsgev_clear(&hsm->engine);
 	imsgev_clear(&hsm->parent);
 	freezero(hsm, sizeof(*hsm));
@@ -261,7 +263,19 @@ hsm_dispatch_parent(int fd, short event, void *arg)
 			/* Answers still owed to the last engine are dropped. */
 			h->engine_gen++;
 			child_link(&h->engine, &imsg, hsm_dispatch_engine, h);
+			if (h->setup.type == SIGNER_OPENSSL)
+				soft_engine_linked(h);
 			hsm_status_send(h, 0);
+			break;
+		case IMSG_SOCKET_KEK:
+			/* Between an openssl signer and its `wrap with'. */
+			if (h->be == &hsm_pkcs11)
+				p11_kek_link(h, &imsg);
+			else if (h->be == &hsm_openssl &&
+			    h->setup.wrap_with[0] != '\0')
+				soft_kek_link(h, &imsg);
+			else
+				fatalx("unexpected IMSG_SOCKET_KEK");
 			break;
 		case IMSG_HSM_PING:
 			/* Answered from the main loop: a hang shows. */
@@ -320,6 +334,18 @@ hsm_dispatch_engine(int fd, short event, void *arg)
 		case IMSG_HSM_FIND:
 		case IMSG_HSM_LABEL:
 			hsm_request(h, iev, &imsg);
+			break;
+		case IMSG_KEK_CHECK:
+			if (h->be != &hsm_openssl)
+				fatalx("IMSG_KEK_CHECK to a %s signer",
+				    h->be != NULL ? h->be->name : "new");
+			soft_check_answer(h, &imsg);
+			break;
+		case IMSG_HSM_REWRAP:
+			if (h->be != &hsm_openssl)
+				fatalx("IMSG_HSM_REWRAP to a %s signer",
+				    h->be != NULL ? h->be->name : "new");
+			soft_rewrap(h, iev, &imsg);
 			break;
 		default:
 			fatalx("unexpected imsg %u from the engine",

@@ -82,5 +82,10 @@ extern const struct hsm_backend	hsm_pkcs11;
 /* hsm_openssl.c */
 extern const struct hsm_backend	hsm_openssl;
 extern const struct hsm_backend	hsm_kmip;
+struct imsg;
+void	soft_kek_link(struct hsm *, struct imsg *);
+void	soft_engine_linked(struct hsm *);
+void	soft_check_answer(struct hsm *, struct imsg *);
+void	soft_rewrap(struct hsm *, struct imsgev *, struct imsg *);
 
 #endif /* HSMPROC_H */

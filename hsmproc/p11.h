@@ -125,6 +125,10 @@ void		 p11_cache_put(struct p11 *, CK_OBJECT_CLASS, CK_KEY_TYPE,
 		    const uint8_t *, size_t, CK_OBJECT_HANDLE);
 void		 p11_cache_clear(struct p11 *);
 
+/* A request on one session (p11_run). */
+typedef int	(*p11_fn)(struct hsm *, struct p11_sess *,
+		    const struct hsm_req *, struct hsm_res *);
+
 /* p11key.c */
 #define P11_REF_ADOPTED		HSM_REF_ADOPTED	/* not made by signerd */
 int		 p11_ref(const uint8_t *, size_t, const uint8_t **, size_t *,
@@ -139,5 +143,9 @@ void		 p11_relabel(struct hsm *, const struct hsm_req *,
 		    struct hsm_res *);
 const char	*p11_mech_name(CK_MECHANISM_TYPE);
 int		 p11_offers(const struct p11 *, CK_MECHANISM_TYPE);
+
+/* p11kek.c */
+void		 p11_kek_link(struct hsm *, struct imsg *);
+void		 p11_kek_clear(struct hsm *);
 
 #endif /* P11_H */

@@ -48,6 +48,10 @@ TAILQ_HEAD(sw_lru, sw_key);
 
 struct softkey {
 	uint8_t			 kek[SK_KEK_LEN];
+	int			 has_kek;	/* a file KEK: version 1 */
+	sw_hsm_fn		 hsm;		/* a token's: version 2 */
+	void			*hsm_arg;
+	char			 why[HSM_MSG_MAX];	/* of an unwrap */
 	EVP_CIPHER		*kek_gcm;	/* aes-256-gcm */
 	EVP_CIPHER		*gcm[3];	/* aes-128/192/256-gcm */
 	EVP_CIPHER_CTX		*wctx;		/* wrapping */
@@ -61,6 +65,8 @@ struct softkey {
 };
 
 static int	 sw_key_cmp(struct sw_key *, struct sw_key *);
+static int	 sw_wrap_hsm(struct softkey *, const char *, uint32_t,
+		    const uint8_t *, size_t, uint8_t **, size_t *);
 static void	 sw_key_free(struct sw_key *);
 static void	 sw_cache_del(struct softkey *, struct sw_key *);
 static struct sw_key *sw_cache_add(struct softkey *, const char *, int,
@@ -85,6 +91,7 @@ static int	 sw_keep_pair(struct softkey *, const struct hsm_req *,
 static int	 sw_keep_raw(struct softkey *, const struct hsm_req *,
 		    uint8_t *, size_t, struct hsm_res *);
 static int	 sw_crypto_error(struct hsm_res *, const char *);
+static int	 sw_wrap_error(struct softkey *, struct hsm_res *);
 static int	 sw_sign(struct softkey *, const struct hsm_req *,
 		    struct hsm_res *);
 static int	 sw_verify(struct softkey *, const struct hsm_req *,
@@ -121,7 +128,10 @@ sw_key_cmp(struct sw_key *a, struct sw_key *b)
 	return (a->pub - b->pub);
 }
 
-/* A key-encryption key of SK_KEK_LEN bytes; at most maxkeys cached. */
+/*
+ * A key-encryption key of SK_KEK_LEN bytes (NULL: none, keys are wrapped
+ * by a token, see sw_set_hsm); at most maxkeys cached.
+ */
 struct softkey *
 sw_new(const uint8_t *kek, size_t maxkeys)
 {
@@ -133,7 +143,10 @@ sw_new(const uint8_t *kek, size_t maxkeys)
 
 	if ((sk = calloc(1, sizeof(*sk))) == NULL)
 		return (NULL);
-	memcpy(sk->kek, kek, SK_KEK_LEN);
+	if (kek != NULL) {
+		memcpy(sk->kek, kek, SK_KEK_LEN);
+		sk->has_kek = 1;
+	}
 	RB_INIT(&sk->keys);
 	TAILQ_INIT(&sk->lru);
 	sk->maxkeys = maxkeys > 0 ? maxkeys : SK_CACHE_MAX;
@@ -153,6 +166,43 @@ sw_new(const uint8_t *kek, size_t maxkeys)
  fail:
 	sw_free(sk);
 	return (NULL);
+}
+
+/* New keys are wrapped by fn (version 2), which also unwraps them. */
+void
+sw_set_hsm(struct softkey *sk, sw_hsm_fn fn, void *arg)
+{
+	sk->hsm = fn;
+	sk->hsm_arg = arg;
+}
+
+/*
+ * The check value of the file KEK, as a token computes it for its own
+ * (hsmproc/p11kek.c): the first SK_CV_LEN bytes of the AES-256-GCM tag
+ * of 16 zero bytes, all-zero iv, additional data HSM_KEK_CV_AAD.
+ */
+int
+sw_check_value(struct softkey *sk, uint8_t *cv)
+{
+	static const uint8_t	 zero[16];
+	uint8_t			 ct[sizeof(zero)], tag[SK_TAG_LEN];
+	int			 n;
+
+	if (!sk->has_kek)
+		return (-1);
+	if (EVP_EncryptInit_ex2(sk->wctx, sk->kek_gcm, sk->kek, zero,
+	    NULL) != 1 ||
+	    EVP_EncryptUpdate(sk->wctx, NULL, &n, (const uint8_t *)
+	    HSM_KEK_CV_AAD, strlen(HSM_KEK_CV_AAD)) != 1 ||
+	    EVP_EncryptUpdate(sk->wctx, ct, &n, zero, sizeof(zero)) != 1 ||
+	    EVP_EncryptFinal_ex(sk->wctx, ct + n, &n) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(sk->wctx, EVP_CTRL_AEAD_GET_TAG, SK_TAG_LEN,
+	    tag) != 1) {
+		ERR_clear_error();
+		return (-1);
+	}
+	memcpy(cv, tag, SK_CV_LEN);
+	return (0);
 }
 
 void
@@ -312,6 +362,10 @@ sw_wrap(struct softkey *sk, const char *id, uint32_t kind, const uint8_t *pt,
 	*blenp = 0;
 	if (ptlen == 0 || ptlen > SK_SECRET_MAX)
 		return (-1);
+	if (sk->hsm != NULL)
+		return (sw_wrap_hsm(sk, id, kind, pt, ptlen, blobp, blenp));
+	if (!sk->has_kek)
+		return (-1);
 	blen = SK_BLOB_OVERHEAD + ptlen;
 	if ((blob = malloc(blen)) == NULL)
 		return (-1);
@@ -336,6 +390,71 @@ sw_wrap(struct softkey *sk, const char *id, uint32_t kind, const uint8_t *pt,
 	return (0);
 }
 
+/*
+ * Version 2: the token wraps, the blob is 2 | what it answered (iv |
+ * ciphertext | tag).
+ */
+static int
+sw_wrap_hsm(struct softkey *sk, const char *id, uint32_t kind,
+    const uint8_t *pt, size_t ptlen, uint8_t **blobp, size_t *blenp)
+{
+	uint8_t	*w, *blob;
+	size_t	 wlen;
+
+	if (sk->hsm(sk->hsm_arg, 0, id, kind, pt, ptlen, &w, &wlen, sk->why,
+	    sizeof(sk->why)) == -1)
+		return (-1);
+	if (wlen != SK_BLOB_OVERHEAD - 1 + ptlen ||
+	    (blob = malloc(1 + wlen)) == NULL) {
+		(void)strlcpy(sk->why, "the token's answer has a wrong "
+		    "length", sizeof(sk->why));
+		free(w);
+		return (-1);
+	}
+	blob[0] = SK_BLOB_HSM;
+	memcpy(blob + 1, w, wlen);
+	free(w);
+	*blobp = blob;
+	*blenp = 1 + wlen;
+	return (0);
+}
+
+/*
+ * A version 1 blob (file KEK) of id and kind, wrapped again by the
+ * token: *blob is malloc'ed.  0, or -1 with why.
+ */
+int
+sw_rewrap(struct softkey *sk, const char *id, uint32_t kind,
+    const uint8_t *blob, size_t blen, uint8_t **outp, size_t *outlenp,
+    char *why, size_t whylen)
+{
+	uint8_t	*pt;
+	size_t	 ptlen;
+	int	 rv;
+
+	*outp = NULL;
+	*outlenp = 0;
+	if (sk->hsm == NULL || !sk->has_kek) {
+		(void)strlcpy(why, "rewrap needs both kek file and wrap "
+		    "with", whylen);
+		return (-1);
+	}
+	if (blen < 1 || blob[0] != SK_BLOB_VERSION) {
+		(void)strlcpy(why, "not a blob of version 1", whylen);
+		return (-1);
+	}
+	if (sw_unwrap(sk, id, kind, blob, blen, &pt, &ptlen) == -1) {
+		(void)snprintf(why, whylen, "does not unwrap with the kek "
+		    "file: %s", sk->why);
+		return (-1);
+	}
+	rv = sw_wrap_hsm(sk, id, kind, pt, ptlen, outp, outlenp);
+	freezero(pt, ptlen);
+	if (rv == -1)
+		(void)strlcpy(why, sk->why, whylen);
+	return (rv);
+}
+
 /* Unwrap a blob made for object id and kind; *pt is malloc'ed.  0/-1. */
 int
 sw_unwrap(struct softkey *sk, const char *id, uint32_t kind,
@@ -347,9 +466,27 @@ sw_unwrap(struct softkey *sk, const char *id, uint32_t kind,
 
 	*ptp = NULL;
 	*ptlenp = 0;
-	if (blob == NULL || blen <= SK_BLOB_OVERHEAD ||
-	    blob[0] != SK_BLOB_VERSION)
+	(void)strlcpy(sk->why, "other key-encryption key, blob of another "
+	    "object or damaged", sizeof(sk->why));
+	if (blob == NULL || blen <= SK_BLOB_OVERHEAD)
 		return (-1);
+	if (blob[0] == SK_BLOB_HSM) {
+		if (sk->hsm == NULL) {
+			(void)strlcpy(sk->why, "wrapped by a key in a token, "
+			    "and this signer has no `wrap with'",
+			    sizeof(sk->why));
+			return (-1);
+		}
+		return (sk->hsm(sk->hsm_arg, 1, id, kind, blob + 1, blen - 1,
+		    ptp, ptlenp, sk->why, sizeof(sk->why)));
+	}
+	if (blob[0] != SK_BLOB_VERSION)
+		return (-1);
+	if (!sk->has_kek) {
+		(void)strlcpy(sk->why, "wrapped by a kek file, and this "
+		    "signer has none", sizeof(sk->why));
+		return (-1);
+	}
 	ptlen = blen - SK_BLOB_OVERHEAD;
 	if ((pt = malloc(ptlen)) == NULL)
 		return (-1);
@@ -593,8 +730,7 @@ sw_key_get(struct softkey *sk, const struct hsm_req *req, int pub,
 		    &pt, &ptlen) == -1)
 			return (hsm_res_error(res,
 			    KMIP_REASON_CRYPTOGRAPHIC_FAILURE, "key of %s does "
-			    "not unwrap (other key-encryption key, blob of "
-			    "another object or damaged)", req->id));
+			    "not unwrap (%s)", req->id, sk->why));
 		if (sw_kind_pair(req->kind)) {
 			pkey = sw_p8_decode(pt, ptlen);
 			freezero(pt, ptlen);
@@ -637,7 +773,7 @@ sw_keep_pair(struct softkey *sk, const struct hsm_req *req, EVP_PKEY *pkey,
 	freezero(der, len);
 	if (rv == -1 || sw_spki(pkey, res) == -1) {
 		EVP_PKEY_free(pkey);
-		return (sw_crypto_error(res, "cannot wrap the key"));
+		return (sw_wrap_error(sk, res));
 	}
 	if (sw_digest(sk, res->out[0], res->len[0], digest) == -1 ||
 	    sw_cache_add(sk, req->id, 0, req->kind, digest, pkey, NULL,
@@ -656,7 +792,7 @@ sw_keep_raw(struct softkey *sk, const struct hsm_req *req, uint8_t *raw,
 	if (sw_wrap(sk, req->id, req->kind, raw, len, &res->out[0],
 	    &res->len[0]) == -1) {
 		freezero(raw, len);
-		return (sw_crypto_error(res, "cannot wrap the key"));
+		return (sw_wrap_error(sk, res));
 	}
 	if (req->kind == HSM_KEY_SECRET ||
 	    sw_digest(sk, res->out[0], res->len[0], digest) == -1)
@@ -872,6 +1008,17 @@ sw_mgf_hash(const struct hsm_req *req, const char *md, const char **mgf,
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "MGF1 hash: SHA-1, SHA-256, SHA-384 or SHA-512"));
 	return (0);
+}
+
+/* A key that could not be wrapped: the token says why, or OpenSSL. */
+static int
+sw_wrap_error(struct softkey *sk, struct hsm_res *res)
+{
+	if (sk->hsm == NULL)
+		return (sw_crypto_error(res, "cannot wrap the key"));
+	ERR_clear_error();
+	return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE, "cannot wrap "
+	    "the key: %s", sk->why));
 }
 
 /*

@@ -12,6 +12,13 @@
  * bytes, no NUL), so a blob moved to another object or kind does not
  * unwrap.  The plaintext is the raw key for AES, HMAC and secret data,
  * a PKCS#8 PrivateKeyInfo (DER) for RSA, EC and Ed25519 private keys.
+ *
+ * Version 2 has the same layout, made by a KEK in a PKCS#11 token (an
+ * openssl signer with `wrap with`): the token chose the iv, and its
+ * additional data also names the signer (hsmproc/p11kek.c).  This file
+ * does not reach the token itself: the signer gives it a function that
+ * does (sw_set_hsm).  Version 1 blobs stay readable while the file KEK
+ * is configured, for sw_rewrap.
  */
 #ifndef SOFTKEY_H
 #define SOFTKEY_H
@@ -24,7 +31,9 @@
 #include "hsmreq.h"
 
 #define SK_KEK_LEN		32
-#define SK_BLOB_VERSION		1
+#define SK_BLOB_VERSION		1	/* under the file KEK */
+#define SK_BLOB_HSM		2	/* under a KEK in a token */
+#define SK_CV_LEN		8	/* HSM_KEK_CV_LEN */
 #define SK_NONCE_LEN		12
 #define SK_TAG_LEN		16
 #define SK_BLOB_OVERHEAD	(1 + SK_NONCE_LEN + SK_TAG_LEN)
@@ -35,7 +44,21 @@
 
 struct softkey;
 
+/*
+ * Wrap (unwrap 0) or unwrap key material for object id and kind by the
+ * token: in is the key, or iv | ciphertext | tag; *out is malloc'ed.
+ * 0, or -1 with why filled in.
+ */
+typedef int	(*sw_hsm_fn)(void *, int, const char *, uint32_t,
+		    const uint8_t *, size_t, uint8_t **, size_t *, char *,
+		    size_t);
+
 struct softkey	*sw_new(const uint8_t *, size_t);
+void		 sw_set_hsm(struct softkey *, sw_hsm_fn, void *);
+int		 sw_check_value(struct softkey *, uint8_t *);
+int		 sw_rewrap(struct softkey *, const char *, uint32_t,
+		    const uint8_t *, size_t, uint8_t **, size_t *, char *,
+		    size_t);
 void		 sw_free(struct softkey *);
 size_t		 sw_cache_count(const struct softkey *);
 

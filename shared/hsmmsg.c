@@ -76,3 +76,44 @@ hsm_found_parse(const uint8_t *o1, size_t l1, const uint8_t *o2, size_t l2,
 	*n = cnt;
 	return (0);
 }
+
+/*
+ * Take apart an IMSG_KEK_WRAP, IMSG_KEK_UNWRAP or IMSG_HSM_REWRAP
+ * payload: struct hsm_kek and exactly len_data bytes, at most
+ * HSM_DATA_MAX.  The id is terminated; *data points into buf (NULL if
+ * empty).  0, or -1 if malformed.
+ */
+int
+hsm_kek_parse(const uint8_t *buf, size_t len, struct hsm_kek *k,
+    const uint8_t **data)
+{
+	struct hsm_kek	 r;
+
+	if (buf == NULL || len < sizeof(r))
+		return (-1);
+	memcpy(&r, buf, sizeof(r));
+	if (r.len_data > HSM_DATA_MAX || r.len_data != len - sizeof(r))
+		return (-1);
+	strterm(r.id, sizeof(r.id));
+	*k = r;
+	*data = r.len_data > 0 ? buf + sizeof(r) : NULL;
+	return (0);
+}
+
+/* The same for IMSG_KEK_RESULT: struct hsm_kek_result and len_out. */
+int
+hsm_kek_result_parse(const uint8_t *buf, size_t len,
+    struct hsm_kek_result *res, const uint8_t **out)
+{
+	struct hsm_kek_result	 r;
+
+	if (buf == NULL || len < sizeof(r))
+		return (-1);
+	memcpy(&r, buf, sizeof(r));
+	if (r.len_out > HSM_DATA_MAX || r.len_out != len - sizeof(r))
+		return (-1);
+	strterm(r.msg, sizeof(r.msg));
+	*res = r;
+	*out = r.len_out > 0 ? buf + sizeof(r) : NULL;
+	return (0);
+}

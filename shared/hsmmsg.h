@@ -243,10 +243,71 @@ struct hsm_found {
 						   spki_len is 0 */
 };
 
+/*
+ * The KEK channel (IMSG_SOCKET_KEK): an openssl signer with `wrap with`
+ * asks the pkcs11 signer it names to wrap and unwrap its keys under an
+ * AES-256 key that never leaves the token.  Each side learns from the
+ * parent, never from the other, which signer is at the far end.
+ *
+ * IMSG_KEK_WRAP and IMSG_KEK_UNWRAP carry struct hsm_kek and len_data
+ * bytes: the key in the clear to wrap, or iv | ciphertext | tag to
+ * unwrap.  With HSM_KEK_CHECK (IMSG_KEK_WRAP only, no data) the token
+ * makes its key if it has none and answers the check value instead.
+ * The answer, IMSG_KEK_RESULT with the same peerid, is struct
+ * hsm_kek_result and len_out bytes: iv | ciphertext | tag, the key in
+ * the clear, or the check value.
+ */
+#define HSM_KEK_CHECK		0x1
+#define HSM_KEK_IV_LEN		12
+#define HSM_KEK_TAG_LEN		16
+#define HSM_KEK_CV_LEN		8
+#define HSM_KEK_CV_AAD		"signerd KEK check value"
+
+struct hsm_kek {
+	char		 id[HSM_ID_MAX];	/* the object the key is of */
+	uint32_t	 kind;			/* enum hsm_key_kind */
+	uint32_t	 flags;			/* HSM_KEK_CHECK */
+	uint32_t	 len_data;
+};
+
+struct hsm_kek_result {
+	int32_t		 status;		/* 0 or a KMIP Result Reason */
+	char		 msg[HSM_MSG_MAX];
+	uint32_t	 len_out;
+};
+
+/*
+ * IMSG_KEK_CHECK, openssl hsm <-> engine: the check values of the
+ * signer's key-encryption keys (never the keys), HSM_KEK_CV_LEN bytes
+ * each, for the engine to compare with those the keystore recorded
+ * the first time; the engine answers with the same record, status 0
+ * (recorded or equal) or -1 and msg saying what differs.
+ */
+#define KEK_CHECK_FILE		0x1	/* file_cv is set */
+#define KEK_CHECK_HSM		0x2	/* hsm_cv is set */
+
+struct kek_check {
+	uint32_t	 flags;
+	uint8_t		 file_cv[HSM_KEK_CV_LEN];
+	uint8_t		 hsm_cv[HSM_KEK_CV_LEN];
+	int32_t		 status;
+	char		 msg[256];
+};
+
+/*
+ * IMSG_HSM_REWRAP, engine -> openssl hsm: struct hsm_kek (id, kind,
+ * len_data) and a version 1 blob; answered with IMSG_HSM_RESULT, out1
+ * the same key wrapped under the HSM key (version 2).
+ */
+
 /* hsmmsg.c */
 int	hsm_result_parse(const uint8_t *, size_t, struct hsm_result *,
 	    const uint8_t **, const uint8_t **, const uint8_t **);
 int	hsm_found_parse(const uint8_t *, size_t, const uint8_t *, size_t,
 	    struct hsm_found *, size_t, size_t *);
+int	hsm_kek_parse(const uint8_t *, size_t, struct hsm_kek *,
+	    const uint8_t **);
+int	hsm_kek_result_parse(const uint8_t *, size_t,
+	    struct hsm_kek_result *, const uint8_t **);
 
 #endif /* HSMMSG_H */

@@ -1428,9 +1428,10 @@ signer_end(void)
 			    s->name);
 		break;
 	case SIGNER_OPENSSL:
-		if ((s->wrap_with == NULL) == (s->kek_file == NULL))
-			lerror(s->line, "openssl signer \"%s\" needs exactly "
-			    "one of wrap with and kek file", s->name);
+		/* Both: the kek file's keys are moved by rewrap. */
+		if (s->wrap_with == NULL && s->kek_file == NULL)
+			lerror(s->line, "openssl signer \"%s\" needs wrap "
+			    "with or kek file", s->name);
 		break;
 	case SIGNER_KMIP:
 		if (s->host == NULL)
@@ -1511,6 +1512,10 @@ conf_check(void)
 			if ((t = signer_find(conf, s->wrap_with)) == NULL)
 				cerror(&w, "signer \"%s\": wrap with \"%s\": "
 				    "no such signer", s->name, s->wrap_with);
+			else if (t == s)
+				cerror(&w, "signer \"%s\": wrap with itself: "
+				    "name the pkcs11 signer whose token holds "
+				    "the key-encryption key", s->name);
 			else if (t->type != SIGNER_PKCS11)
 				cerror(&w, "signer \"%s\": wrap with \"%s\": "
 				    "not a pkcs11 signer", s->name,

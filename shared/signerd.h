@@ -109,7 +109,8 @@ enum imsg_type {
 	IMSG_KEK_UNWRAP,	/* openssl hsm -> pkcs11 hsm */
 	IMSG_KEK_RESULT,	/* pkcs11 hsm -> openssl hsm */
 	IMSG_HSM_REWRAP,	/* engine -> openssl hsm */
-	IMSG_CTL_REWRAP		/* signerctl -> engine */
+	IMSG_CTL_REWRAP,	/* signerctl -> engine */
+	IMSG_KEK_CHECK		/* openssl hsm <-> engine: struct kek_check */
 };
 
 enum proc_state {

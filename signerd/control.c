@@ -31,6 +31,32 @@ struct damaged_scan {
 	unsigned int	 n;
 };
 
+/* Keys moved by one rewrap at most: the rest in a second one. */
+#define CTL_REWRAP_MAX		100000
+/* The request ids of rewrap, apart from those of KMIP requests. */
+#define CTL_REWRAP_ID		0x80000000U
+
+/*
+ * A rewrap (signerctl rewrap SIGNER): the ids of the signer's objects
+ * that hold a key, sent one at a time to the signer child, each new
+ * blob committed before the next is asked for.
+ */
+struct ctl_rewrap {
+	char		 signer[SIGNER_NAME_MAX];
+	uint32_t	 signer_id;
+	int		 timeout;
+	char		(*ids)[KS_ID_MAX];
+	size_t		 nids;
+	size_t		 next;
+	uint32_t	 sent;		/* request id waited for, or 0 */
+	char		 cur[KS_ID_MAX];
+	unsigned int	 moved;
+	unsigned int	 already;
+	unsigned int	 failed;
+	char		 last_error[160];
+	struct event	 deadline;
+};
+
 static void		 control_accept(int, short, void *);
 static void		 control_resume(int, short, void *);
 static void		 control_dispatch(int, short, void *);
@@ -48,6 +74,15 @@ static void		 control_adopt(struct ctl_conn *, struct ctl_adopt *);
 static void		 control_adopt_done(uint32_t, const struct ttlv *);
 static int		 control_text_ok(const char *);
 static void		 control_signers_timeout(int, short, void *);
+static void		 control_rewrap(struct ctl_conn *, const char *);
+static int		 control_rewrap_scan(const struct ks_object *, void *);
+static void		 control_rewrap_next(struct ctl_conn *);
+static void		 control_rewrap_done(struct ctl_conn *, enum ctl_code,
+			    const char *);
+static void		 control_rewrap_deadline(int, short, void *);
+static int		 control_key_kind(const struct ks_object *,
+			    uint32_t *);
+static void		 control_cv_hex(const uint8_t *, char *);
 static int		 eproc_cmp(const void *, const void *);
 static const struct proc_info **control_sorted_procs(size_t *);
 
@@ -168,6 +203,11 @@ control_add(int fd, uid_t uid, pid_t pid)
 static void
 control_close(struct ctl_conn *c)
 {
+	if (c->rewrap != NULL) {
+		evtimer_del(&c->rewrap->deadline);
+		free(c->rewrap->ids);
+		free(c->rewrap);
+	}
 	evtimer_del(&c->timer);
 	imsgev_clear(&c->iev);
 	TAILQ_REMOVE(&engine->conns, c, entry);
@@ -247,6 +287,7 @@ control_check(uint32_t type, uint32_t peerid, const void *data, size_t len,
 	case IMSG_CTL_RELOAD:
 		return (len == 0 ? CTL_MSG_OK : CTL_MSG_BAD);
 	case IMSG_CTL_RESTART:
+	case IMSG_CTL_REWRAP:
 		if (len != sizeof(m->name))
 			return (CTL_MSG_BAD);
 		memcpy(m->name, data, len);
@@ -359,6 +400,11 @@ control_dispatch(int fd, short event, void *arg)
 			break;
 		case IMSG_CTL_ADOPT:
 			control_adopt(c, &m.adopt);
+			break;
+		case IMSG_CTL_REWRAP:
+			if (c->rewrap != NULL)
+				goto bad;
+			control_rewrap(c, m.name);
 			break;
 		}
 		imsg_free(&imsg);
@@ -653,4 +699,407 @@ control_signers_timeout(int fd, short event, void *arg)
 	}
 	free(v);
 	imsg_compose_event(&c->iev, IMSG_CTL_END, 0, 0, -1, NULL, 0);
+}
+
+/* --- Key-encryption keys --------------------------------------------- */
+
+static void
+control_cv_hex(const uint8_t *cv, char *hex)
+{
+	size_t	 i;
+
+	for (i = 0; i < HSM_KEK_CV_LEN; i++)
+		(void)snprintf(hex + 2 * i, 3, "%02x", cv[i]);
+}
+
+/*
+ * IMSG_KEK_CHECK from an openssl signer: the check values of its
+ * key-encryption keys, compared with those the keystore recorded the
+ * first time (and recorded, committed, if there are none yet).  The
+ * answer says whether they agree; what differs is an error at start,
+ * with both values and what to do.  -1: a malformed message.
+ */
+int
+control_kek_check(struct esigner *es, struct imsg *imsg)
+{
+	static const struct {
+		uint32_t	 flag;
+		const char	*source;
+		const char	*what;
+		const char	*fix;
+	} src[2] = {
+		{ KEK_CHECK_FILE, "file", "kek file", "wrong kek file? put "
+		    "the right one back and reload" },
+		{ KEK_CHECK_HSM, "hsm", "KEK in the token", "another or a "
+		    "re-initialised token? point wrap with at the right one "
+		    "and reload" },
+	};
+	struct kek_check	 kc;
+	char			 hex[2 * HSM_KEK_CV_LEN + 1], rec[64];
+	const uint8_t		*cv;
+	size_t			 i;
+	int			 rv;
+
+	if (es->link.type != SIGNER_OPENSSL ||
+	    imsg_get_data(imsg, &kc, sizeof(kc)) == -1 ||
+	    (kc.flags & ~(KEK_CHECK_FILE | KEK_CHECK_HSM)) != 0)
+		return (-1);
+	kc.status = 0;
+	memset(kc.msg, 0, sizeof(kc.msg));
+	if (engine->ks == NULL) {
+		kc.status = -1;
+		(void)strlcpy(kc.msg, "no keystore open", sizeof(kc.msg));
+	}
+	kmip_flush();
+	for (i = 0; i < 2 && kc.status == 0; i++) {
+		if ((kc.flags & src[i].flag) == 0)
+			continue;
+		cv = src[i].flag == KEK_CHECK_FILE ? kc.file_cv : kc.hsm_cv;
+		control_cv_hex(cv, hex);
+		rv = ks_kek_check_get(engine->ks, es->link.name,
+		    src[i].source, rec, sizeof(rec));
+		if (rv == 1) {
+			(void)strlcpy(rec, hex, sizeof(rec));
+			if ((rv = ks_begin(engine->ks)) == 0 &&
+			    (rv = ks_kek_check_put(engine->ks, es->link.name,
+			    src[i].source, hex, time(NULL))) == 0)
+				rv = ks_commit(engine->ks);
+			else
+				(void)ks_rollback(engine->ks);
+			if (rv == 0)
+				log_info("signer %s: recorded check value %s "
+				    "of its %s", es->link.name, hex,
+				    src[i].what);
+		}
+		if (rv == -1) {
+			kc.status = -1;
+			(void)snprintf(kc.msg, sizeof(kc.msg), "keystore: %s",
+			    ks_error(engine->ks));
+		} else if (strcmp(rec, hex) != 0) {
+			kc.status = -1;
+			(void)snprintf(kc.msg, sizeof(kc.msg), "%s: check "
+			    "value %s, keystore has %s: %s", src[i].what, hex,
+			    rec, src[i].fix);
+			log_warnx("signer %s: %s", es->link.name, kc.msg);
+		}
+	}
+	if (es->iev.active)
+		imsg_compose_event(&es->iev, IMSG_KEK_CHECK, 0, 0, -1, &kc,
+		    sizeof(kc));
+	return (0);
+}
+
+/* The signer's key kind of a stored key (see kop_key_kind). */
+static int
+control_key_kind(const struct ks_object *o, uint32_t *kind)
+{
+	struct ttlv	*a;
+	int32_t		 len = 0;
+
+	if (o->type == KMIP_OBJ_SECRET_DATA) {
+		*kind = HSM_KEY_SECRET;
+		return (0);
+	}
+	if ((a = attrs_load(o)) != NULL) {
+		(void)attr_get_integer(a, "Cryptographic Length", &len);
+		ttlv_free(a);
+	}
+	switch (o->algorithm) {
+	case KMIP_ALG_RSA:
+		*kind = HSM_KEY_RSA;
+		return (0);
+	case KMIP_ALG_ECDSA:
+	case KMIP_ALG_EC:
+		*kind = len == 384 ? HSM_KEY_EC_P384 : len == 521 ?
+		    HSM_KEY_EC_P521 : HSM_KEY_EC_P256;
+		return (0);
+	case KMIP_ALG_ED25519:
+		*kind = HSM_KEY_ED25519;
+		return (0);
+	case KMIP_ALG_AES:
+		*kind = HSM_KEY_AES;
+		return (0);
+	case KMIP_ALG_HMAC_SHA256:
+		*kind = HSM_KEY_HMAC_SHA256;
+		return (0);
+	case KMIP_ALG_HMAC_SHA384:
+		*kind = HSM_KEY_HMAC_SHA384;
+		return (0);
+	case KMIP_ALG_HMAC_SHA512:
+		*kind = HSM_KEY_HMAC_SHA512;
+		return (0);
+	}
+	return (-1);
+}
+
+/*
+ * signerctl rewrap SIGNER: every key of an openssl signer still wrapped
+ * by its kek file (blob version 1) is wrapped again by the token of its
+ * `wrap with' signer, inside the signer child; each new blob is
+ * committed (synchronous, on disk) before the next key is asked for.
+ * Idempotent: keys already moved are counted, not touched.  Authorised
+ * as every control command (root or the control group).
+ */
+static void
+control_rewrap(struct ctl_conn *c, const char *name)
+{
+	struct ctl_rewrap	*rw;
+	struct esigner		*es;
+	char			 msg[256];
+
+	TAILQ_FOREACH(es, &engine->signers, entry)
+		if (strcmp(es->link.name, name) == 0)
+			break;
+	if (es == NULL) {
+		(void)snprintf(msg, sizeof(msg), "no signer named \"%s\"",
+		    name);
+		control_result(c, CTL_NOTFOUND, msg);
+		return;
+	}
+	if (es->link.type != SIGNER_OPENSSL) {
+		(void)snprintf(msg, sizeof(msg), "signer \"%s\" is not an "
+		    "openssl signer: its keys are not wrapped", name);
+		control_result(c, CTL_FAILED, msg);
+		return;
+	}
+	if (!esigner_ready(es)) {
+		(void)snprintf(msg, sizeof(msg), "signer \"%s\" is not ready: "
+		    "%s", name, es->status.detail);
+		control_result(c, CTL_FAILED, msg);
+		return;
+	}
+	if (engine->ks == NULL) {
+		control_result(c, CTL_FAILED, "no keystore open");
+		return;
+	}
+	if ((rw = calloc(1, sizeof(*rw))) == NULL)
+		fatal(NULL);
+	(void)strlcpy(rw->signer, name, sizeof(rw->signer));
+	rw->signer_id = es->link.signer_id;
+	rw->timeout = es->link.timeout > 0 ? es->link.timeout :
+	    SIGNER_TIMEOUT_DEFAULT;
+	evtimer_set(&rw->deadline, control_rewrap_deadline, c);
+	c->rewrap = rw;
+	kmip_flush();
+	if (ks_scan(engine->ks, control_rewrap_scan, rw) == -1) {
+		control_rewrap_done(c, CTL_FAILED, ks_error(engine->ks));
+		return;
+	}
+	log_info("signerctl (uid %u) rewraps the keys of signer %s (%zu "
+	    "objects)", (unsigned int)c->uid, name, rw->nids);
+	control_rewrap_next(c);
+}
+
+/* The ids of the signer's live objects that may hold a wrapped key. */
+static int
+control_rewrap_scan(const struct ks_object *o, void *arg)
+{
+	struct ctl_rewrap	*rw = arg;
+	void			*p;
+
+	if (strcmp(o->signer, rw->signer) != 0 ||
+	    o->state == KMIP_STATE_DESTROYED ||
+	    o->state == KMIP_STATE_DESTROYED_COMPROMISED ||
+	    (o->type != KMIP_OBJ_PRIVATE_KEY &&
+	    o->type != KMIP_OBJ_SYMMETRIC_KEY &&
+	    o->type != KMIP_OBJ_SECRET_DATA))
+		return (0);
+	if (rw->nids >= CTL_REWRAP_MAX)
+		return (1);
+	if ((rw->nids & (rw->nids - 1)) == 0 || rw->nids == 0) {
+		if ((p = reallocarray(rw->ids, rw->nids ? rw->nids * 2 : 16,
+		    sizeof(*rw->ids))) == NULL)
+			fatal(NULL);
+		rw->ids = p;
+	}
+	(void)strlcpy(rw->ids[rw->nids++], o->id, KS_ID_MAX);
+	return (0);
+}
+
+/* Ask for the next key still under the file KEK, or answer. */
+static void
+control_rewrap_next(struct ctl_conn *c)
+{
+	static uint32_t		 seq;
+	struct ctl_rewrap	*rw = c->rewrap;
+	struct ks_object	 o;
+	struct esigner		*es;
+	struct hsm_kek		 k;
+	struct iovec		 iov[2];
+	struct timeval		 tv;
+	char			 msg[512];
+	uint32_t		 kind;
+	int			 rv;
+
+	while (rw->next < rw->nids) {
+		(void)strlcpy(rw->cur, rw->ids[rw->next++], sizeof(rw->cur));
+		if ((rv = ks_get(engine->ks, rw->cur, &o)) != 0)
+			continue;	/* destroyed meanwhile */
+		if (o.material_len == 0 || o.material[0] != 1) {
+			if (o.material_len > 0 && o.material[0] == 2)
+				rw->already++;
+			ks_object_clear(&o);
+			continue;
+		}
+		if (control_key_kind(&o, &kind) == -1 ||
+		    o.material_len > HSM_DATA_MAX) {
+			rw->failed++;
+			(void)snprintf(rw->last_error,
+			    sizeof(rw->last_error), "%s: unknown key kind",
+			    rw->cur);
+			ks_object_clear(&o);
+			continue;
+		}
+		if ((es = esigner_find(rw->signer_id)) == NULL ||
+		    !esigner_ready(es)) {
+			ks_object_clear(&o);
+			control_rewrap_done(c, CTL_FAILED, "the signer went "
+			    "away during the rewrap");
+			return;
+		}
+		memset(&k, 0, sizeof(k));
+		(void)strlcpy(k.id, o.id, sizeof(k.id));
+		k.kind = kind;
+		k.len_data = o.material_len;
+		iov[0].iov_base = &k;
+		iov[0].iov_len = sizeof(k);
+		iov[1].iov_base = o.material;
+		iov[1].iov_len = o.material_len;
+		if (++seq >= CTL_REWRAP_ID)
+			seq = 1;
+		rw->sent = CTL_REWRAP_ID | seq;
+		rv = imsg_composev(&es->iev.ibuf, IMSG_HSM_REWRAP, rw->sent,
+		    0, -1, iov, 2);
+		ks_object_clear(&o);
+		if (rv == -1) {
+			control_rewrap_done(c, CTL_FAILED, "cannot queue the "
+			    "request for the signer");
+			return;
+		}
+		imsg_event_add(&es->iev);
+		tv.tv_sec = rw->timeout;
+		tv.tv_usec = 0;
+		evtimer_add(&rw->deadline, &tv);
+		return;
+	}
+	(void)snprintf(msg, sizeof(msg), "signer %s: %u keys rewrapped by "
+	    "the token, %u were already, %u failed%s%s", rw->signer,
+	    rw->moved, rw->already, rw->failed, rw->failed ? "; last: " : "",
+	    rw->failed ? rw->last_error : "");
+	control_rewrap_done(c, rw->failed ? CTL_FAILED : CTL_OK, msg);
+}
+
+static void
+control_rewrap_done(struct ctl_conn *c, enum ctl_code code, const char *msg)
+{
+	struct ctl_rewrap	*rw = c->rewrap;
+
+	log_info("rewrap of signer %s: %s", rw->signer, msg);
+	evtimer_del(&rw->deadline);
+	free(rw->ids);
+	free(rw);
+	c->rewrap = NULL;
+	control_result(c, code, msg);
+}
+
+static void
+control_rewrap_deadline(int fd, short event, void *arg)
+{
+	struct ctl_conn		*c = arg;
+	char			 msg[256];
+
+	(void)snprintf(msg, sizeof(msg), "signer %s did not answer within "
+	    "%d s for %s; %u keys were rewrapped, run rewrap again",
+	    c->rewrap->signer, c->rewrap->timeout, c->rewrap->cur,
+	    c->rewrap->moved);
+	c->rewrap->sent = 0;
+	control_rewrap_done(c, CTL_FAILED, msg);
+}
+
+/*
+ * An IMSG_HSM_RESULT that answers a rewrap: the new blob replaces the
+ * old one, committed at once.  1 if it was one (taken), 0 if not.
+ */
+int
+control_rewrap_result(struct esigner *es, uint32_t id, struct imsg *imsg)
+{
+	struct ctl_conn		*c;
+	struct ctl_rewrap	*rw = NULL;
+	struct hsm_result	 res;
+	struct ks_object	 o;
+	struct ibuf		 ib;
+	struct ttlv		*a;
+	const uint8_t		*o1, *o2, *o3;
+	char			 names[ATTR_NAMES_MAX][KS_NAME_MAX];
+	char			*np[ATTR_NAMES_MAX];
+	size_t			 n, i;
+	int			 rv;
+
+	if ((id & CTL_REWRAP_ID) == 0)
+		return (0);
+	TAILQ_FOREACH(c, &engine->conns, entry)
+		if ((rw = c->rewrap) != NULL && rw->sent == id &&
+		    rw->signer_id == es->link.signer_id)
+			break;
+	if (c == NULL) {
+		log_debug("signer %s: late rewrap answer %u dropped",
+		    es->link.name, id);
+		return (1);
+	}
+	evtimer_del(&rw->deadline);
+	rw->sent = 0;
+	if (imsg_get_ibuf(imsg, &ib) == -1 ||
+	    hsm_result_parse(ibuf_data(&ib), ibuf_size(&ib), &res, &o1, &o2,
+	    &o3) == -1 || (res.status == 0 && (res.len_out1 < 2 ||
+	    o1[0] != 2))) {
+		log_warnx("signer %s: malformed rewrap answer",
+		    es->link.name);
+		control_rewrap_done(c, CTL_FAILED, "the signer sent a "
+		    "malformed answer");
+		return (1);
+	}
+	if (res.status != 0) {
+		rw->failed++;
+		(void)strlcpy(rw->last_error, res.msg, sizeof(rw->last_error));
+		control_rewrap_next(c);
+		return (1);
+	}
+	rv = ks_get(engine->ks, rw->cur, &o);
+	if (rv == 0 && (o.material_len == 0 || o.material[0] != 1))
+		rv = 1;		/* changed meanwhile: leave it */
+	if (rv == 0) {
+		freezero(o.material, o.material_len);
+		if ((o.material = malloc(res.len_out1)) == NULL)
+			fatal(NULL);
+		memcpy(o.material, o1, res.len_out1);
+		o.material_len = res.len_out1;
+		/* Its names are indexed again: they must load. */
+		if ((a = attrs_load(&o)) == NULL) {
+			ks_object_clear(&o);
+			rw->failed++;
+			(void)snprintf(rw->last_error, sizeof(rw->last_error),
+			    "%s: damaged attributes", rw->cur);
+			control_rewrap_next(c);
+			return (1);
+		}
+		n = attr_names(a, names, ATTR_NAMES_MAX);
+		ttlv_free(a);
+		for (i = 0; i < n; i++)
+			np[i] = names[i];
+		kmip_flush();
+		if ((rv = ks_begin(engine->ks)) == 0 &&
+		    (rv = ks_update(engine->ks, &o, (const char * const *)np,
+		    n)) == 0)
+			rv = ks_commit(engine->ks);
+		if (rv == -1) {
+			(void)ks_rollback(engine->ks);
+			rw->failed++;
+			(void)snprintf(rw->last_error, sizeof(rw->last_error),
+			    "%s: keystore: %s", rw->cur, ks_error(engine->ks));
+		} else
+			rw->moved++;
+	}
+	ks_object_clear(&o);
+	control_rewrap_next(c);
+	return (1);
 }

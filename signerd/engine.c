@@ -321,7 +321,16 @@ engine_dispatch_signer(int fd, short event, void *arg)
 			break;
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_HSM_RESULT:
-			kmip_signer_result(es, imsg_get_id(&imsg), &imsg);
+			if (control_rewrap_result(es, imsg_get_id(&imsg),
+			    &imsg) == 0)
+				kmip_signer_result(es, imsg_get_id(&imsg),
+				    &imsg);
+			break;
+		case IMSG_KEK_CHECK:
+			if (control_kek_check(es, &imsg) == -1) {
+				imsg_free(&imsg);
+				goto bad;
+			}
 			break;
 		case IMSG_HSM_STATUS:
 			if (imsg_get_data(&imsg, &es->status,

@@ -34,6 +34,8 @@ struct eproc {
 };
 TAILQ_HEAD(eproc_list, eproc);
 
+struct ctl_rewrap;
+
 struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn)	 entry;
 	uint32_t		 id;
@@ -43,6 +45,7 @@ struct ctl_conn {
 	uint32_t		 status_req;	/* show signers in progress */
 	int			 waiting;	/* answers outstanding */
 	struct event		 timer;
+	struct ctl_rewrap	*rewrap;	/* signerctl rewrap running */
 };
 TAILQ_HEAD(ctl_conn_list, ctl_conn);
 
@@ -85,7 +88,7 @@ enum ctl_msg_check {
 };
 struct ctl_msg {
 	uint32_t	 type;
-	char		 name[SIGNER_NAME_MAX];	/* IMSG_CTL_RESTART */
+	char		 name[SIGNER_NAME_MAX];	/* IMSG_CTL_RESTART, _REWRAP */
 	int		 verbose;		/* IMSG_CTL_LOG */
 	char		 id[CTL_ID_MAX];	/* IMSG_CTL_DESTROY */
 	struct ctl_adopt adopt;			/* IMSG_CTL_ADOPT */
@@ -99,5 +102,9 @@ void		 control_listen(int);
 void		 control_close_all(void);
 void		 control_parent_result(uint32_t, struct imsg *);
 void		 control_status_answer(uint32_t);
+struct imsg;
+int		 control_kek_check(struct esigner *, struct imsg *);
+int		 control_rewrap_result(struct esigner *, uint32_t,
+		    struct imsg *);
 
 #endif /* ENGINE_H */

@@ -71,7 +71,15 @@ static const char ks_schema[] =
 	"  name TEXT NOT NULL"
 	");"
 	"CREATE INDEX IF NOT EXISTS names_name ON names (name);"
-	"CREATE INDEX IF NOT EXISTS names_id ON names (id);";
+	"CREATE INDEX IF NOT EXISTS names_id ON names (id);"
+	/* The check value of a signer's key-encryption key (see below). */
+	"CREATE TABLE IF NOT EXISTS kek_checks ("
+	"  signer TEXT NOT NULL,"
+	"  source TEXT NOT NULL,"
+	"  value TEXT NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  PRIMARY KEY (signer, source)"
+	");";
 
 struct keystore {
 	sqlite3		*db;
@@ -576,4 +584,68 @@ ks_object_clear(struct ks_object *o)
 	free(o->attrs);
 	freezero(o->material, o->material_len);
 	memset(o, 0, sizeof(*o));
+}
+
+/*
+ * The check value (hex) recorded for a signer's key-encryption key from
+ * source ("file" or "hsm"), the first time the signer started with it.
+ * 0 found, 1 none recorded, -1 error.  Prepared per call: it runs at a
+ * signer's start only.
+ */
+int
+ks_kek_check_get(struct keystore *ks, const char *signer, const char *source,
+    char *value, size_t len)
+{
+	sqlite3_stmt	*st;
+	const char	*v;
+	int		 rc, ret = -1;
+
+	if (sqlite3_prepare_v2(ks->db, "SELECT value FROM kek_checks WHERE"
+	    " signer = ?1 AND source = ?2", -1, &st, NULL) != SQLITE_OK)
+		return (ks_fail(ks, "kek check"));
+	sqlite3_bind_text(st, 1, signer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, source, -1, SQLITE_STATIC);
+	switch (rc = sqlite3_step(st)) {
+	case SQLITE_DONE:
+		ret = 1;
+		break;
+	case SQLITE_ROW:
+		if ((v = (const char *)sqlite3_column_text(st, 0)) == NULL)
+			v = "";
+		(void)strlcpy(value, v, len);
+		ret = 0;
+		break;
+	default:
+		(void)ks_fail(ks, "kek check");
+		break;
+	}
+	sqlite3_finalize(st);
+	return (ret);
+}
+
+/* Record one; inside a transaction, the caller commits. */
+int
+ks_kek_check_put(struct keystore *ks, const char *signer, const char *source,
+    const char *value, int64_t created)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if (!ks->in_txn) {
+		(void)snprintf(ks->err, sizeof(ks->err), "no transaction");
+		return (-1);
+	}
+	if (sqlite3_prepare_v2(ks->db, "INSERT INTO kek_checks (signer,"
+	    " source, value, created) VALUES (?1, ?2, ?3, ?4)", -1, &st,
+	    NULL) != SQLITE_OK)
+		return (ks_fail(ks, "kek check"));
+	sqlite3_bind_text(st, 1, signer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, source, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, value, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, created);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return (ks_fail(ks, "kek check"));
+	return (0);
 }

@@ -63,6 +63,10 @@ int	 ks_locate(struct keystore *, const struct ks_filter *,
 int	 ks_scan(struct keystore *, int (*)(const struct ks_object *, void *),
 	    void *);
 void	 ks_object_clear(struct ks_object *);
+int	 ks_kek_check_get(struct keystore *, const char *, const char *,
+	    char *, size_t);
+int	 ks_kek_check_put(struct keystore *, const char *, const char *,
+	    const char *, int64_t);
 const char *ks_error(struct keystore *);
 
 #endif /* KEYSTORE_H */

@@ -983,8 +983,12 @@ kreq_deadline(int fd, short event, void *arg)
 		log_warnx("signer %s: not ready within %d s, request %u "
 		    "item %u fails", r->waiting_on, r->timeout, r->id,
 		    r->index);
+		/* Why not, if it said (a wrong key-encryption key, say). */
+		es = esigner_find(r->signer_id);
 		kreq_signer_fail(r, "signer \"%s\" is not available: not "
-		    "ready within %d s", r->waiting_on, r->timeout);
+		    "ready within %d s%s%s", r->waiting_on, r->timeout,
+		    es != NULL && es->status.detail[0] != '\0' ? ": " : "",
+		    es != NULL ? es->status.detail : "");
 	} else {
 		log_warnx("signer %s: no answer within %d s", r->waiting_on,
 		    r->timeout);

@@ -34,6 +34,8 @@ static int	 child_pong(struct child *, struct imsg *);
 static void	 child_link_engine(struct child *);
 static void	 child_setup_engine(struct child *);
 static void	 child_setup_hsm(struct child *);
+static void	 child_link_kek(struct child *);
+static void	 kek_link(struct child *, struct child *);
 static char	**child_env(void);
 static int	 pin_read(const struct signer_conf *, char *, size_t);
 static void	 kek_send(struct child *, const struct signer_conf *);
@@ -500,7 +502,60 @@ child_setup_hsm(struct child *c)
 		imsg_compose_event(&c->iev, IMSG_CONF_PIN, 0, 0, -1, pin,
 		    pinlen);
 	explicit_bzero(pin, sizeof(pin));
+	child_link_kek(c);
 	imsg_compose_event(&c->iev, IMSG_CONF_DONE, 0, 0, -1, NULL, 0);
+}
+
+/*
+ * The KEK channels of a signer child that starts: to the pkcs11 signer
+ * its `wrap with' names, or (a pkcs11 signer) to each openssl signer
+ * that names it.  Made whenever either child starts, so that one that
+ * was restarted reaches the other again; a child that is not running
+ * gets its channel when it starts.
+ */
+static void
+child_link_kek(struct child *c)
+{
+	struct child	*t;
+
+	if (c->sc == NULL)
+		return;
+	if (c->sc->type == SIGNER_OPENSSL && c->sc->wrap_with != NULL) {
+		if ((t = child_find_signer(c->sc->wrap_with)) != NULL &&
+		    t->sc != NULL && t->sc->type == SIGNER_PKCS11)
+			kek_link(c, t);
+	} else if (c->sc->type == SIGNER_PKCS11) {
+		TAILQ_FOREACH(t, &parent->children, entry)
+			if (t->kind == PROC_HSM && !t->remove &&
+			    t->sc != NULL && t->sc->type == SIGNER_OPENSSL &&
+			    t->sc->wrap_with != NULL &&
+			    strcmp(t->sc->wrap_with, c->name) == 0)
+				kek_link(t, c);
+	}
+}
+
+/* One socketpair; each end is told the name of the signer at the other. */
+static void
+kek_link(struct child *soft, struct child *p11)
+{
+	char	 name[SIGNER_NAME_MAX];
+	int	 sp[2];
+
+	if (!soft->iev.active || !p11->iev.active)
+		return;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    PF_UNSPEC, sp) == -1)
+		fatal("socketpair");
+	memset(name, 0, sizeof(name));
+	(void)strlcpy(name, soft->name, sizeof(name));
+	imsg_compose_event(&p11->iev, IMSG_SOCKET_KEK, 0, 0, sp[0], name,
+	    sizeof(name));
+	memset(name, 0, sizeof(name));
+	(void)strlcpy(name, p11->name, sizeof(name));
+	imsg_compose_event(&soft->iev, IMSG_SOCKET_KEK, 0, 0, sp[1], name,
+	    sizeof(name));
+	log_debug("KEK channel between signers %s and %s", soft->name,
+	    p11->name);
 }
 
 /*

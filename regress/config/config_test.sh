@@ -315,8 +315,8 @@ signer "nopin" pkcs11 {
 }
 signer "neither" openssl {
 }
-signer "twokeks" openssl {
-	wrap with "a"
+signer "self" openssl {
+	wrap with "self"
 	kek file $dir/kek
 }
 signer "wrapsoft" openssl {
@@ -344,8 +344,8 @@ EOF
 	    's.conf:16: pkcs11 signer "noslot" needs a token or a slot' \
 	    's.conf:20: pkcs11 signer "both" has both token and slot' \
 	    's.conf:26: pkcs11 signer "nopin" logs in but has no pin' \
-	    's.conf:30: openssl signer "neither" needs exactly one of wrap with and kek file' \
-	    's.conf:32: openssl signer "twokeks" needs exactly one of wrap with and kek file' \
+	    's.conf:30: openssl signer "neither" needs wrap with or kek file' \
+	    's.conf:32: signer "self": wrap with itself: name the pkcs11 signer whose token holds the key-encryption key' \
 	    's.conf:36: signer "wrapsoft": wrap with "neither": not a pkcs11 signer' \
 	    's.conf:39: signer "wrapnone": wrap with "ghost": no such signer' \
 	    's.conf:42: kmip signer "k" has no host' \

@@ -63,6 +63,12 @@ engine_status_request(uint32_t id)
 {
 }
 
+int
+esigner_ready(const struct esigner *es)
+{
+	return (0);
+}
+
 void
 kmip_flush(void)
 {
@@ -257,6 +263,7 @@ fuzz_check_one(const uint8_t *data, size_t size)
 			abort();
 		switch (type) {
 		case IMSG_CTL_RESTART:
+		case IMSG_CTL_REWRAP:
 			if (len != sizeof(m.name) ||
 			    memchr(m.name, '\0', sizeof(m.name)) == NULL)
 				abort();

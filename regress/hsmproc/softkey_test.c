@@ -1481,10 +1481,49 @@ read_one(struct imsgbuf *ib, struct imsg *imsg)
 	}
 }
 
+/*
+ * The engine's answer to the check value of the signer's file KEK
+ * (IMSG_KEK_CHECK): agreed, or (differ) another value was recorded.
+ */
+static void
+kek_answer(struct hsm *h, const uint8_t *kek, int differ)
+{
+	struct kek_check	 kc;
+	struct softkey		*sk;
+	struct imsgbuf		 w, r;
+	struct imsg		 imsg;
+	int			 sv[2];
+
+	memset(&kc, 0, sizeof(kc));
+	kc.flags = KEK_CHECK_FILE;
+	ATF_REQUIRE((sk = sw_new(kek, 0)) != NULL);
+	ATF_REQUIRE(sw_check_value(sk, kc.file_cv) == 0);
+	sw_free(sk);
+	if (differ) {
+		kc.status = -1;
+		(void)strlcpy(kc.msg, "kek file: check value differs",
+		    sizeof(kc.msg));
+	}
+	ATF_REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	ATF_REQUIRE(imsgbuf_init(&w, sv[0]) == 0);
+	ATF_REQUIRE(imsgbuf_init(&r, sv[1]) == 0);
+	ATF_REQUIRE(imsg_compose(&w, IMSG_KEK_CHECK, 0, 0, -1, &kc,
+	    sizeof(kc)) == 1);
+	ATF_REQUIRE(imsgbuf_flush(&w) == 0);
+	ATF_REQUIRE(read_one(&r, &imsg) == 1);
+	soft_check_answer(h, &imsg);
+	imsg_free(&imsg);
+	imsgbuf_clear(&w);
+	imsgbuf_clear(&r);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 static void
 chan_open(struct chan *c, const struct hsm_backend *be)
 {
-	uint8_t	 kek[SK_KEK_LEN];
+	struct imsg	 imsg;
+	uint8_t		 kek[SK_KEK_LEN];
 
 	memset(c, 0, sizeof(*c));
 	(void)event_init();
@@ -1500,6 +1539,16 @@ chan_open(struct chan *c, const struct hsm_backend *be)
 	memcpy(c->h.kek, kek, sizeof(kek));
 	c->h.has_kek = 1;
 	ATF_REQUIRE(be->start(&c->h) == 0 || be != &hsm_openssl);
+	if (be == &hsm_openssl) {
+		/* Not ready before the engine agreed to the check value. */
+		ATF_REQUIRE_EQ(c->h.status.state, SSTATE_STARTING);
+		ATF_REQUIRE(imsgbuf_flush(&c->h.engine.ibuf) == 0);
+		ATF_REQUIRE(read_one(&c->engine, &imsg) == 1);
+		ATF_REQUIRE_EQ(imsg_get_type(&imsg), IMSG_KEK_CHECK);
+		imsg_free(&imsg);
+		kek_answer(&c->h, kek, 0);
+		ATF_REQUIRE_EQ(c->h.status.state, SSTATE_READY);
+	}
 }
 
 static void
@@ -1663,6 +1712,7 @@ ATF_TC_BODY(backend_states, tc)
 	struct hsm		 h;
 	struct hsm_req		 r;
 	struct hsm_res		 res;
+	uint8_t			 kek[SK_KEK_LEN];
 
 	/* No KEK: an error that says where to look. */
 	memset(&h, 0, sizeof(h));
@@ -1685,22 +1735,38 @@ ATF_TC_BODY(backend_states, tc)
 	ATF_REQUIRE(strstr(res.msg, "not ready") != NULL);
 	h.be->stop(&h);
 
-	/* Wrapping by an HSM signer: not yet. */
+	/* Wrapping by an HSM signer: waits for its channel. */
 	memset(&h, 0, sizeof(h));
 	(void)strlcpy(h.setup.wrap_with, "softhsm", sizeof(h.setup.wrap_with));
 	h.be = &hsm_openssl;
-	h.has_kek = 1;
-	ATF_REQUIRE_EQ(h.be->start(&h), -2);
-	ATF_REQUIRE_EQ(h.status.state, SSTATE_UNSUPPORTED);
-	ATF_REQUIRE(strstr(h.status.detail, "use kek file") != NULL);
+	ATF_REQUIRE_EQ(h.be->start(&h), 0);
+	ATF_REQUIRE_EQ(h.status.state, SSTATE_ERROR);
+	ATF_REQUIRE(strstr(h.status.detail, "waiting for pkcs11 signer "
+	    "\"softhsm\"") != NULL);
 	h.be->stop(&h);
 
-	/* With a KEK: ready; generate through hsm_handle. */
+	/* A kek file whose check value differs from the recorded one. */
+	memset(&h, 0, sizeof(h));
+	h.be = &hsm_openssl;
+	h.has_kek = 1;
+	memset(h.kek, 9, sizeof(h.kek));
+	memcpy(kek, h.kek, sizeof(kek));
+	ATF_REQUIRE_EQ(h.be->start(&h), 0);
+	ATF_REQUIRE_EQ(h.status.state, SSTATE_STARTING);
+	kek_answer(&h, kek, 1);
+	ATF_REQUIRE_EQ(h.status.state, SSTATE_ERROR);
+	ATF_REQUIRE(strstr(h.status.detail, "check value") != NULL);
+	hsm_handle(&h, &r, &res);
+	ATF_REQUIRE_EQ(res.status, KMIP_REASON_GENERAL_FAILURE);
+	h.be->stop(&h);
+
+	/* With a KEK: ready once agreed; generate through hsm_handle. */
 	memset(&h, 0, sizeof(h));
 	h.be = &hsm_openssl;
 	h.has_kek = 1;
 	memset(h.kek, 9, sizeof(h.kek));
 	ATF_REQUIRE_EQ(h.be->start(&h), 0);
+	kek_answer(&h, kek, 0);
 	ATF_REQUIRE_EQ(h.status.state, SSTATE_READY);
 	hsm_handle(&h, &r, &res);
 	ATF_REQUIRE_EQ_MSG(res.status, 0, "%s", res.msg);
@@ -1882,6 +1948,142 @@ ATF_TC_BODY(import_private_any, tc)
 	sw_free(sk);
 }
 
+/*
+ * A token for sw_set_hsm: another softkey, whose version 1 blob without
+ * its version byte is what a token answers (iv | ciphertext | tag).
+ * Counts its calls; fails when token_down is set.
+ */
+static int	 token_calls, token_down;
+
+static int
+token_fn(void *arg, int unwrap, const char *id, uint32_t kind,
+    const uint8_t *in, size_t inlen, uint8_t **out, size_t *outlen,
+    char *why, size_t whylen)
+{
+	struct softkey	*tok = arg;
+	uint8_t		*b;
+	size_t		 blen;
+	int		 rv;
+
+	token_calls++;
+	*out = NULL;
+	*outlen = 0;
+	if (token_down) {
+		(void)strlcpy(why, "token gone", whylen);
+		return (-1);
+	}
+	if (!unwrap) {
+		if (sw_wrap(tok, id, kind, in, inlen, &b, &blen) == -1)
+			return (-1);
+		ATF_REQUIRE((*out = malloc(blen - 1)) != NULL);
+		memcpy(*out, b + 1, blen - 1);
+		*outlen = blen - 1;
+		free(b);
+		return (0);
+	}
+	ATF_REQUIRE((b = malloc(inlen + 1)) != NULL);
+	b[0] = SK_BLOB_VERSION;
+	memcpy(b + 1, in, inlen);
+	rv = sw_unwrap(tok, id, kind, b, inlen + 1, out, outlen);
+	free(b);
+	if (rv == -1)
+		(void)strlcpy(why, "does not unwrap in the token", whylen);
+	return (rv);
+}
+
+ATF_TC_WITHOUT_HEAD(hsm_wrapped);
+ATF_TC_BODY(hsm_wrapped, tc)
+{
+	struct softkey	*tok, *filesk, *sk, *sk2, *nohsm;
+	struct tkey	 k, old;
+	struct hsm_req	 r;
+	struct hsm_res	 res;
+	uint8_t		 cv1[SK_CV_LEN], cv2[SK_CV_LEN];
+	uint8_t		*nb, *pt;
+	size_t		 nblen, ptlen;
+	char		 why[HSM_MSG_MAX];
+
+	tok = sk_open(0x24, 0);
+	filesk = sk_open(0x11, 0);
+	sk = sk_open(0x11, 0);
+	sw_set_hsm(sk, token_fn, tok);
+	ATF_REQUIRE((nohsm = sw_new(NULL, 0)) != NULL);
+
+	/* The check value: the same KEK, the same value; another, not. */
+	ATF_REQUIRE(sw_check_value(filesk, cv1) == 0);
+	ATF_REQUIRE(sw_check_value(sk, cv2) == 0);
+	ATF_REQUIRE(memcmp(cv1, cv2, SK_CV_LEN) == 0);
+	ATF_REQUIRE(sw_check_value(tok, cv2) == 0);
+	ATF_REQUIRE(memcmp(cv1, cv2, SK_CV_LEN) != 0);
+	ATF_REQUIRE(sw_check_value(nohsm, cv2) == -1);
+
+	/* New keys: version 2, made by the token. */
+	token_calls = 0;
+	tkey_gen(sk, &k, "hsm-key", HSM_KEY_ED25519, 0);
+	ATF_REQUIRE_EQ(k.blob[0], SK_BLOB_HSM);
+	ATF_REQUIRE_EQ(token_calls, 1);
+
+	/* Another process: unwrapped by the token once, then cached. */
+	sk2 = sk_open(0x11, 0);
+	sw_set_hsm(sk2, token_fn, tok);
+	req_init(&r, &k, HSM_OP_SIGN, 0, 0);
+	token_calls = 0;
+	ATF_REQUIRE_EQ_MSG(do_op(sk2, &r, &res), 0, "%s", res.msg);
+	ATF_REQUIRE(indep_verify(&k, 0, 0, msg, sizeof(msg), res.out[0],
+	    res.len[0]));
+	hsm_res_clear(&res);
+	ATF_REQUIRE_EQ(do_op(sk2, &r, &res), 0);
+	hsm_res_clear(&res);
+	ATF_REQUIRE_EQ(token_calls, 1);
+
+	/* Token gone: says so; another id: does not unwrap. */
+	sw_free(sk2);
+	sk2 = sk_open(0x11, 0);
+	sw_set_hsm(sk2, token_fn, tok);
+	token_down = 1;
+	ATF_REQUIRE(do_op(sk2, &r, &res) != 0);
+	ATF_REQUIRE(strstr(res.msg, "token gone") != NULL);
+	token_down = 0;
+	(void)strlcpy(r.id, "other", sizeof(r.id));
+	ATF_REQUIRE(do_op(sk2, &r, &res) != 0);
+	ATF_REQUIRE(strstr(res.msg, "does not unwrap") != NULL);
+	/* Without wrap with, version 2 cannot be read. */
+	req_init(&r, &k, HSM_OP_SIGN, 0, 0);
+	ATF_REQUIRE(do_op(nohsm, &r, &res) != 0);
+	ATF_REQUIRE(strstr(res.msg, "wrap with") != NULL);
+
+	/* A kek file's key: readable, rewrapped to version 2. */
+	tkey_gen(filesk, &old, "file-key", HSM_KEY_AES, 256);
+	ATF_REQUIRE_EQ(old.blob[0], SK_BLOB_VERSION);
+	ATF_REQUIRE(sw_rewrap(sk, old.id, old.kind, old.blob, old.blen, &nb,
+	    &nblen, why, sizeof(why)) == 0);
+	ATF_REQUIRE(nb[0] == SK_BLOB_HSM && nblen == old.blen);
+	ATF_REQUIRE(sw_unwrap(sk2, old.id, old.kind, nb, nblen, &pt,
+	    &ptlen) == 0 && ptlen == 32);
+	freezero(pt, ptlen);
+	/* Not twice, not another object's, not without the kek file. */
+	ATF_REQUIRE(sw_rewrap(sk, old.id, old.kind, nb, nblen, &pt, &ptlen,
+	    why, sizeof(why)) == -1);
+	ATF_REQUIRE(strstr(why, "version 1") != NULL);
+	ATF_REQUIRE(sw_rewrap(sk, "other", old.kind, old.blob, old.blen,
+	    &pt, &ptlen, why, sizeof(why)) == -1);
+	ATF_REQUIRE(sw_rewrap(sk2, old.id, old.kind, old.blob, old.blen,
+	    &pt, &ptlen, why, sizeof(why)) == 0);
+	free(pt);
+	sw_set_hsm(nohsm, token_fn, tok);
+	ATF_REQUIRE(sw_rewrap(nohsm, old.id, old.kind, old.blob, old.blen,
+	    &pt, &ptlen, why, sizeof(why)) == -1);
+	ATF_REQUIRE(strstr(why, "kek file") != NULL);
+	free(nb);
+	tkey_free(&old);
+	tkey_free(&k);
+	sw_free(nohsm);
+	sw_free(sk2);
+	sw_free(sk);
+	sw_free(filesk);
+	sw_free(tok);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, generate_kinds);
@@ -1912,5 +2114,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, backend_states);
 	ATF_TP_ADD_TC(tp, sandboxed);
 	ATF_TP_ADD_TC(tp, import_private_any);
+	ATF_TP_ADD_TC(tp, hsm_wrapped);
 	return (atf_no_error());
 }

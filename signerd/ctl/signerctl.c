@@ -26,6 +26,7 @@ enum action {
 	ADOPT,
 	RELOAD,
 	RESTART_SIGNER,
+	REWRAP,
 	LOG_VERBOSE,
 	LOG_BRIEF
 };
@@ -42,6 +43,7 @@ static const struct command {
 	{ { "destroy" },		DESTROY,	"ID" },
 	{ { "reload" },			RELOAD,		NULL },
 	{ { "restart", "signer" },	RESTART_SIGNER,	"NAME" },
+	{ { "rewrap" },			REWRAP,		"SIGNER" },
 	{ { "log", "verbose" },		LOG_VERBOSE,	NULL },
 	{ { "log", "brief" },		LOG_BRIEF,	NULL },
 };
@@ -189,7 +191,8 @@ main(int argc, char *argv[])
 		cmd = &adopt;
 	} else if ((cmd = parse(argc, argv, &arg)) == NULL)
 		usage();
-	if (cmd->action == RESTART_SIGNER && strlen(arg) >= SIGNER_NAME_MAX)
+	if ((cmd->action == RESTART_SIGNER || cmd->action == REWRAP) &&
+	    strlen(arg) >= SIGNER_NAME_MAX)
 		errx(1, "signer name too long: %s", arg);
 	if (cmd->action == DESTROY && (arg[0] == '\0' ||
 	    strlen(arg) >= CTL_ID_MAX))
@@ -244,6 +247,12 @@ main(int argc, char *argv[])
 		memset(name, 0, sizeof(name));
 		(void)strlcpy(name, arg, sizeof(name));
 		imsg_compose(&ibuf, IMSG_CTL_RESTART, IMSG_VERSION, 0, -1,
+		    name, sizeof(name));
+		break;
+	case REWRAP:
+		memset(name, 0, sizeof(name));
+		(void)strlcpy(name, arg, sizeof(name));
+		imsg_compose(&ibuf, IMSG_CTL_REWRAP, IMSG_VERSION, 0, -1,
 		    name, sizeof(name));
 		break;
 	case LOG_VERBOSE:
