@@ -255,6 +255,8 @@ p11_start(struct hsm *h)
 		    "of the sessions");
 		return (-1);
 	}
+	h->status.has_slot = 1;
+	h->status.slot = p->slot;
 	hsm_status_set(h, SSTATE_READY, "token \"%s\" in slot %lu%s",
 	    p->label, (unsigned long)p->slot, h->setup.login ?
 	    ", logged in" : "");

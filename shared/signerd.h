@@ -186,6 +186,9 @@ struct signer_status {
 	int32_t		 peak;		/* most running at once */
 	uint64_t	 ops;		/* requests done */
 	uint64_t	 sess_ops[SIGNER_STAT_SESSIONS];	/* the first */
+	/* A pkcs11 signer's token, once found: hsm::<slot>:: ids. */
+	int32_t		 has_slot;
+	uint64_t	 slot;
 };
 
 struct ctl_signer {

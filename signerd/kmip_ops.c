@@ -1199,18 +1199,11 @@ static const char *
 kop_slot_signer(struct kreq *r, unsigned long long slot)
 {
 	struct esigner	*es;
-	const char	*p;
-	char		*end;
 
-	TAILQ_FOREACH(es, &engine->signers, entry) {
-		if (es->link.type != SIGNER_PKCS11 ||
-		    (p = strstr(es->status.detail, "\" in slot ")) == NULL)
-			continue;
-		p += strlen("\" in slot ");
-		if (*p >= '0' && *p <= '9' &&
-		    strtoull(p, &end, 10) == slot && end != p)
+	TAILQ_FOREACH(es, &engine->signers, entry)
+		if (es->link.type == SIGNER_PKCS11 && es->status.has_slot &&
+		    es->status.slot == slot)
 			return (es->link.name);
-	}
 	kreq_fail(r, KMIP_REASON_ITEM_NOT_FOUND, "no pkcs11 signer has its "
 	    "token in slot %llu", slot);
 	return (NULL);
