@@ -4,11 +4,12 @@
 #   pkcs11_pool.py PORT PKI_DIR SIGNERCTL CTL_SOCKET MIN_PEAK
 #
 # Eight connections, each a thread with its own TLS connection, sign in
-# a loop (RSA-2048 PKCS#1 v1.5 and ECDSA P-256 in turn), and one request
-# carries a batch of 16 Sign items; every signature is verified here
-# with the public key from Get.  Then `signerctl show signers` must show
-# at least MIN_PEAK requests running at once on the token and, if
-# MIN_PEAK > 1, at least two sessions that did work.  Prints "FAIL: ..."
+# a loop (RSA-2048 PKCS#1 v1.5 and ECDSA P-256 in turn), after one
+# request that carries a batch of 16 Sign items; every signature is
+# verified here with the public key from Get.  `signerctl show signers`
+# must show at least MIN_PEAK requests running at once on the token,
+# after the batch alone and at the end, and, if MIN_PEAK > 1, at least
+# two sessions that did work.  Prints "FAIL: ..."
 # and exits 1 on the first failure, "ok" at the end.
 import os
 import re
@@ -110,13 +111,21 @@ def client(n):
         fail("connection %d: %r" % (n, e))
 
 
-threads = [threading.Thread(target=client, args=(n,)) for n in range(CONNS)]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join(90)
-    check(not t.is_alive(), "a connection did not finish within 90 s")
-print("%d connections signed %d times each" % (CONNS, ROUNDS))
+# The pool's counters: "; sessions 4/4, 0 running (at most 3), 0
+# queued, 210 ops: 60 50 50 50".
+def counters():
+    out = subprocess.run([signerctl, "-s", ctl, "show", "signers"],
+                         capture_output=True, text=True, timeout=20).stdout
+    print(out, end="")
+    line = [x for x in out.splitlines() if x.split()[:1] == ["s1"]]
+    check(len(line) == 1, "no line for s1")
+    m = re.search(r"; sessions (\d+)/(\d+), (\d+) running "
+                  r"\(at most (\d+)\), (\d+) queued, (\d+) ops: ([\d ]+)$",
+                  line[0])
+    check(m is not None, "no session counters: " + line[0])
+    return (int(m.group(1)), int(m.group(2)), int(m.group(4)),
+            int(m.group(6)), [int(x) for x in m.group(7).split()])
+
 
 # One request, 16 Sign items: each answered, in order, each verifying.
 batch, msgs = [], []
@@ -134,21 +143,23 @@ for i, it in enumerate(answers):
     verify(keys[i % 2][0][1], first(first(it, 0x42007c), 0x4200c3), msgs[i],
            "batch item %d" % i)
 print("a batch of %d Sign items verified" % BATCH)
+# The batch alone, first: its items ran on the token together.
+nopen, nconf, peak, ops, per = counters()
+check(ops >= BATCH, "%d operations counted after the batch" % ops)
+check(peak >= min_peak, "the batch's items: at most %d running at once" %
+      peak)
+
+threads = [threading.Thread(target=client, args=(n,)) for n in range(CONNS)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join(90)
+    check(not t.is_alive(), "a connection did not finish within 90 s")
+print("%d connections signed %d times each" % (CONNS, ROUNDS))
+
 s.close()
 
-# The pool's counters: "; sessions 4/4, 0 running (at most 3), 0
-# queued, 210 ops: 60 50 50 50".
-out = subprocess.run([signerctl, "-s", ctl, "show", "signers"],
-                     capture_output=True, text=True, timeout=20).stdout
-print(out, end="")
-line = [x for x in out.splitlines() if x.split()[:1] == ["s1"]]
-check(len(line) == 1, "no line for s1")
-m = re.search(r"; sessions (\d+)/(\d+), (\d+) running \(at most (\d+)\), "
-              r"(\d+) queued, (\d+) ops: ([\d ]+)$", line[0])
-check(m is not None, "no session counters: " + line[0])
-nopen, nconf, peak, ops = int(m.group(1)), int(m.group(2)), \
-    int(m.group(4)), int(m.group(6))
-per = [int(x) for x in m.group(7).split()]
+nopen, nconf, peak, ops, per = counters()
 want = CONNS * ROUNDS + BATCH
 check(nopen == nconf, "%d of %d sessions open" % (nopen, nconf))
 check(len(per) == nconf, "%d per-session counters" % len(per))
