@@ -7,6 +7,8 @@
 # soft	a software signer "soft" as the default: Sign (RSA-2048, P-256,
 #	Ed25519) at c=1 b=1, c=4 b=1 and c=4 b=16, durable Create AES-256
 #	and Get at c=4; signatures against raw OpenSSL (kmipbench).
+#	Then a new TLS connection per request at c=1 (kmipbench -N, a
+#	Get each): the handshake and the first answer after it.
 # hsm	a pkcs11 signer "hsm" (a SoftHSM2 token made here) as the default,
 #	restarted with `sessions S` for S in BENCH_SESSIONS (1 2 4): Sign
 #	of a key made in the token through KMIP, with S connections and
@@ -311,6 +313,7 @@ soft_part()
 			;;
 		esac
 	done
+	bench get 1 1 -N
 	daemon_stop
 }
 

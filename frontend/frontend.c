@@ -20,6 +20,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <event.h>
@@ -415,7 +416,7 @@ fe_accept(int lfd, short event, void *arg)
 	struct fe_conn		*c;
 	SSL			*ssl;
 	char			 host[INET6_ADDRSTRLEN];
-	int			 fd, port = 0;
+	int			 fd, port = 0, one = 1;
 
 	if ((fd = accept4(lfd, (struct sockaddr *)&ss, &sslen,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
@@ -427,6 +428,14 @@ fe_accept(int lfd, short event, void *arg)
 			log_warn("accept");
 		return;
 	}
+	/*
+	 * Answers go out as soon as they are written; libevent already
+	 * writes once per loop turn.  With Nagle, an answer sent while an
+	 * earlier small segment is unacknowledged waits for the client's
+	 * delayed ACK (40 ms on Linux).
+	 */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) == -1)
+		log_warn("setsockopt TCP_NODELAY");
 	host[0] = '\0';
 	if (ss.ss_family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;

@@ -59,7 +59,17 @@ tls_ctx_new(const char *cert, size_t certlen, const char *key, size_t keylen,
 	/* Plaintext records are wiped once the application has read them. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
 	    SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION |
-	    SSL_OP_CLEANSE_PLAINTEXT);
+	    SSL_OP_CLEANSE_PLAINTEXT | SSL_OP_NO_TICKET);
+	/*
+	 * No session resumption: every connection shows its certificate
+	 * again, and no TLS 1.3 NewSessionTicket records follow the
+	 * handshake, only to delay the first answer.
+	 */
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	if (!SSL_CTX_set_num_tickets(ctx, 0)) {
+		tls_err(err, errlen, "TLS session tickets");
+		goto fail;
+	}
 
 	/* The certificate, then its chain. */
 	if ((bio = BIO_new_mem_buf(cert, certlen)) == NULL ||

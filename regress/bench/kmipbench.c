@@ -14,6 +14,11 @@
  * identifier, so that one key serves several runs and other programs
  * (in a PKCS#11 token, the key's label is that identifier).
  *
+ * With -N, each request goes on a new connection instead (one client):
+ * connect, TLS handshake, one request, its answer, close, in a loop; the
+ * handshake time and the time from its end to the first answer are
+ * printed (p50, p99), as a client that connects per request sees them.
+ *
  * Every batch item of every response must be a Success; a failure is
  * reported and makes the exit status 1.  Not part of the test suite:
  * `make bench` runs it through etc/bench.sh.
@@ -119,6 +124,7 @@ static struct {
 	const char		*key;		/* -i: the private key */
 	int			 setup_only;	/* -S */
 	int			 noraw;		/* -R */
+	int			 newconn;	/* -N */
 	SSL_CTX			*ctx;
 	struct addrinfo		*ai;
 	uint8_t			*req;		/* the request, encoded once */
@@ -167,6 +173,10 @@ static void		 run_phase(struct client *, double, int,
 static int		 dbl_cmp(const void *, const void *);
 static double		 percentile(double *, size_t, double);
 static double		 median(double *, int);
+static void		 lat_add(double **, size_t *, size_t *, double);
+static void		 newconn_run(struct client *, double, int,
+			    struct run *, double *);
+static void		 newconn_bench(struct client *);
 static EVP_PKEY		*raw_key(void);
 static double		 raw_rate(EVP_PKEY *, double);
 
@@ -175,7 +185,7 @@ usage(void)
 {
 	size_t	 i;
 
-	fprintf(stderr, "usage: kmipbench [-RS] [-b batch] [-c clients] "
+	fprintf(stderr, "usage: kmipbench [-NRS] [-b batch] [-c clients] "
 	    "[-i id] [-k pkidir] [-n count]\n"
 	    "\t[-p depth] [-r runs] [-s address] [-t seconds] [-w warmup] "
 	    "-o operation port\n");
@@ -769,6 +779,114 @@ median(double *v, int n)
 	return (n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2);
 }
 
+static void
+lat_add(double **v, size_t *n, size_t *cap, double ms)
+{
+	double	*p;
+
+	if (*n == *cap) {
+		*cap = *cap == 0 ? 4096 : *cap * 2;
+		if ((p = reallocarray(*v, *cap, sizeof(*p))) == NULL)
+			err(1, NULL);
+		*v = p;
+	}
+	(*v)[(*n)++] = ms;
+}
+
+/*
+ * -N: for secs, a new connection per request.  r gets the connections
+ * per second and the first-answer times (from the end of the handshake
+ * to the whole answer); hs[0], hs[1] the handshake's p50 and p99.
+ */
+static void
+newconn_run(struct client *c, double secs, int record, struct run *r,
+    double *hs)
+{
+	struct timespec	 start, end, t0, t1, t2;
+	double		*hv = NULL, *fv = NULL;
+	size_t		 hn = 0, hcap = 0, fn = 0, fcap = 0, len;
+	uint64_t	 n = 0;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &start) == -1)
+		err(1, "clock_gettime");
+	end = start;
+	ts_add(&end, secs);
+	do {
+		if (clock_gettime(CLOCK_MONOTONIC, &t0) == -1)
+			err(1, "clock_gettime");
+		client_connect(c);
+		if (clock_gettime(CLOCK_MONOTONIC, &t1) == -1)
+			err(1, "clock_gettime");
+		client_write(c, bench.req, bench.reqlen);
+		len = client_read(c);
+		if (clock_gettime(CLOCK_MONOTONIC, &t2) == -1)
+			err(1, "clock_gettime");
+		if (check_response(c, len) == -1) {
+			fprintf(stderr, "kmipbench: %s: %s\n", bench.op->name,
+			    c->error);
+			exit(1);
+		}
+		(void)SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+		close(c->fd);
+		c->fd = -1;
+		lat_add(&hv, &hn, &hcap, ts_ms(&t0, &t1));
+		lat_add(&fv, &fn, &fcap, ts_ms(&t1, &t2));
+		n++;
+	} while (ts_before(&t2, &end));
+	if (record) {
+		qsort(hv, hn, sizeof(*hv), dbl_cmp);
+		qsort(fv, fn, sizeof(*fv), dbl_cmp);
+		r->rate = n / (ts_ms(&start, &t2) / 1e3);
+		r->p50 = percentile(fv, fn, 0.50);
+		r->p99 = percentile(fv, fn, 0.99);
+		hs[0] = percentile(hv, hn, 0.50);
+		hs[1] = percentile(hv, hn, 0.99);
+	}
+	free(hv);
+	free(fv);
+}
+
+/* -N: the runs of newconn_run() and their medians. */
+static void
+newconn_bench(struct client *c)
+{
+	struct run	 runs[BENCH_MAXRUNS];
+	double		 hs[BENCH_MAXRUNS][2], v[4][BENCH_MAXRUNS];
+	int		 i;
+
+	/* The set-up's connection goes; each request makes its own. */
+	(void)SSL_shutdown(c->ssl);
+	SSL_free(c->ssl);
+	c->ssl = NULL;
+	close(c->fd);
+	c->fd = -1;
+	if (bench.warmup > 0)
+		newconn_run(c, bench.warmup, 0, NULL, NULL);
+	for (i = 0; i < bench.runs; i++) {
+		newconn_run(c, bench.seconds, 1, &runs[i], hs[i]);
+		printf("  %s new connection run %d/%d: %.0f conn/s handshake "
+		    "p50 %.2f ms p99 %.2f ms, first answer p50 %.2f ms "
+		    "p99 %.2f ms\n", bench.op->name, i + 1, bench.runs,
+		    runs[i].rate, hs[i][0], hs[i][1], runs[i].p50,
+		    runs[i].p99);
+		fflush(stdout);
+		v[0][i] = runs[i].rate;
+		v[1][i] = hs[i][0];
+		v[2][i] = hs[i][1];
+		v[3][i] = runs[i].p50;
+	}
+	printf("%s new connection c=1: %.0f conn/s (median of %d) handshake "
+	    "p50 %.2f ms p99 %.2f ms, first answer p50 %.2f ms",
+	    bench.op->name, median(v[0], bench.runs), bench.runs,
+	    median(v[1], bench.runs), median(v[2], bench.runs),
+	    median(v[3], bench.runs));
+	for (i = 0; i < bench.runs; i++)
+		v[3][i] = runs[i].p99;
+	printf(" p99 %.2f ms\n", median(v[3], bench.runs));
+}
+
 /* A fresh key of the operation's kind, for the raw OpenSSL rate. */
 static EVP_PKEY *
 raw_key(void)
@@ -845,10 +963,13 @@ main(int argc, char *argv[])
 	bench.runs = 3;
 	bench.seconds = 3;
 	bench.warmup = 1;
-	while ((ch = getopt(argc, argv, "b:c:i:k:n:o:p:Rr:Ss:t:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "b:c:i:k:Nn:o:p:Rr:Ss:t:w:")) != -1) {
 		switch (ch) {
 		case 'i':
 			bench.key = optarg;
+			break;
+		case 'N':
+			bench.newconn = 1;
 			break;
 		case 'R':
 			bench.noraw = 1;
@@ -918,7 +1039,8 @@ main(int argc, char *argv[])
 	if (argc != 1 || bench.op == NULL ||
 	    ((bench.setup_only || bench.key != NULL) &&
 	    bench.op->kind != BK_SIGN) || (bench.setup_only &&
-	    bench.key != NULL))
+	    bench.key != NULL) || (bench.newconn && (bench.clients != 1 ||
+	    bench.depth != 1 || bench.setup_only)))
 		usage();
 	bench.port = argv[0];
 
@@ -946,6 +1068,10 @@ main(int argc, char *argv[])
 	setup_request(&cl[0]);
 	if (bench.setup_only)
 		goto done;
+	if (bench.newconn) {
+		newconn_bench(&cl[0]);
+		goto done;
+	}
 	if (bench.op->kind == BK_SIGN && !bench.noraw)
 		pk = raw_key();
 
@@ -994,9 +1120,11 @@ main(int argc, char *argv[])
 
 done:
 	for (ch = 0; ch < bench.clients; ch++) {
-		(void)SSL_shutdown(cl[ch].ssl);
-		SSL_free(cl[ch].ssl);
-		close(cl[ch].fd);
+		if (cl[ch].ssl != NULL) {
+			(void)SSL_shutdown(cl[ch].ssl);
+			SSL_free(cl[ch].ssl);
+			close(cl[ch].fd);
+		}
 		free(cl[ch].rbuf);
 		free(cl[ch].lat);
 		free(cl[ch].sent);

@@ -18,6 +18,11 @@
 #                     each of PIDS (kB, comma separated) and the slowest
 #                     answer the other client got (s).
 #   secret HEX        Register Secret Data holding the marker HEX
+#   sockopt PID       a Query on a connection kept open, then that
+#                     connection's socket in process PID (the frontend)
+#                     is borrowed with pidfd_getfd(2): "nodelay N
+#                     tickets M", TCP_NODELAY there and the number of
+#                     TLS 1.3 session tickets the client got
 #   stalled N S HSM PIDS
 #                     the signer HSM is stopped; N connections pipeline
 #                     60 KB Sign requests for S seconds; then the signer
@@ -138,8 +143,71 @@ class Drip(threading.Thread):
         self.closed_after = time.time() - self.start_t
 
 
+def peer_socket(pid, port):
+    """The descriptor number in process pid of its TCP socket whose peer
+    is 127.0.0.1:port."""
+    inodes = set()
+    with open("/proc/%d/net/tcp" % pid) as f:
+        for line in f.readlines()[1:]:
+            w = line.split()
+            if w[2] == "0100007F:%04X" % port:
+                inodes.add("socket:[%s]" % w[9])
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        try:
+            if os.readlink("/proc/%d/fd/%s" % (pid, fd)) in inodes:
+                return int(fd)
+        except OSError:
+            pass
+    return None
+
+
+def borrow_fd(pid, fd):
+    """A copy of descriptor fd of process pid (pidfd_getfd, Linux 5.6)."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    try:
+        r = libc.syscall(438, pidfd, fd, 0)     # SYS_pidfd_getfd
+        if r < 0:
+            raise OSError(ctypes.get_errno(), "pidfd_getfd")
+        return r
+    finally:
+        os.close(pidfd)
+
+
+def sockopt(pid):
+    tickets = []
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(pki + "/ca.crt")
+    ctx.load_cert_chain(pki + "/client.crt", pki + "/client.key")
+    ctx.check_hostname = False
+    ctx._msg_callback = lambda conn, direction, v, ct, mt, d: \
+        tickets.append(1) if (direction == "read" and
+                              mt == ssl._TLSMessageType.NEWSESSION_TICKET) \
+        else None
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port),
+                                                 timeout=10))
+    s.sendall(QUERY)
+    read_message(s)
+    fd = peer_socket(pid, s.getsockname()[1])
+    if fd is None:
+        return "no socket"
+    dup = borrow_fd(pid, fd)
+    try:
+        x = socket.socket(fileno=dup)
+        nd = x.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        x.close()
+    except OSError:
+        os.close(dup)
+        raise
+    s.close()
+    return "nodelay %d tickets %d" % (1 if nd else 0, len(tickets))
+
+
 if case == "serve":
     print("closed" if query(sys.argv[4]) is None else "served")
+elif case == "sockopt":
+    print(sockopt(int(sys.argv[4])))
 elif case == "slowhello":
     stop = threading.Event()
     d = Drip(stop)

@@ -286,6 +286,28 @@ wipe_cleanup()
 	sd_cleanup
 }
 
+atf_test_case nodelay cleanup
+nodelay_head()
+{
+	atf_set "descr" "an accepted connection has TCP_NODELAY set and" \
+	    "gets no TLS session ticket, so its first answer is not held" \
+	    "back by Nagle"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+nodelay_body()
+{
+	fe_start
+	fe=$(sd_pid frontend)
+	[ "$fe" ] || atf_fail "no frontend pid"
+	fe_expect "nodelay 1 tickets 0" sockopt "$fe"
+	sd_stop
+}
+nodelay_cleanup()
+{
+	sd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case identity
@@ -296,4 +318,5 @@ atf_init_test_cases()
 	atf_add_test_case pipeline
 	atf_add_test_case stalled_signer
 	atf_add_test_case wipe
+	atf_add_test_case nodelay
 }
