@@ -70,6 +70,9 @@ static int	 p11_need(struct p11_sess *, CK_MECHANISM_TYPE,
 static CK_KEY_TYPE p11_key_type(uint32_t);
 static int	 p11_req_ref(const struct hsm_req *, const uint8_t **,
 		    size_t *, int *, struct hsm_res *);
+static int	 p11_key_object(struct p11_sess *, const struct hsm_req *, int,
+		    CK_OBJECT_HANDLE *, CK_OBJECT_CLASS *, int *,
+		    struct hsm_res *);
 static int	 p11_find(struct p11_sess *, const struct hsm_req *,
 		    CK_OBJECT_CLASS, CK_OBJECT_HANDLE *, struct hsm_res *);
 static int	 p11_find_pub(struct p11_sess *, const struct hsm_req *,
@@ -397,7 +400,8 @@ p11_find_pub(struct p11_sess *s, const struct hsm_req *req,
 	if (kt == (CK_KEY_TYPE)-1 || kt == CKK_AES ||
 	    kt == CKK_GENERIC_SECRET)
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-		    "an %s key has no public object", sw_kind_name(req->kind)));
+		    "an %s key has no public object",
+		    hsm_kind_name(req->kind)));
 	if (req->len_key > 0 && req->len_key <= LONG_MAX)
 		pkey = d2i_PUBKEY(NULL, &p, (long)req->len_key);
 	if (pkey == NULL || p != req->key + req->len_key)
@@ -456,7 +460,7 @@ p11_find_pub(struct p11_sess *s, const struct hsm_req *req,
 	ERR_clear_error();
 	return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 	    "the public key of %s is not an %s SubjectPublicKeyInfo", req->id,
-	    sw_kind_name(req->kind)));
+	    hsm_kind_name(req->kind)));
 }
 
 /*
@@ -713,7 +717,7 @@ p11_gen(struct hsm *h, struct p11_sess *s, const struct hsm_req *req,
 	memcpy(res->out[0] + 4, ckid, P11_ID_LEN);
 	res->len[0] = P11_REF_LEN;
 	log_debug("token \"%s\": %s key %s made", s->label,
-	    sw_kind_name(req->kind), req->id);
+	    hsm_kind_name(req->kind), req->id);
 	return (0);
 }
 
@@ -1269,7 +1273,7 @@ p11_op1(struct hsm *h, struct p11_sess *s, const struct hsm_req *req,
 	}
 	return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 	    "cannot encrypt or decrypt with an %s key",
-	    sw_kind_name(req->kind)));
+	    hsm_kind_name(req->kind)));
 }
 
 /*
@@ -1483,7 +1487,7 @@ p11_sign(struct p11_sess *s, const struct hsm_req *req, struct hsm_res *res)
 		break;
 	default:
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-		    "cannot sign with an %s key", sw_kind_name(req->kind)));
+		    "cannot sign with an %s key", hsm_kind_name(req->kind)));
 	}
 	if (p11_need(s, mech.mechanism, res) != 0 ||
 	    p11_find(s, req, CKO_PRIVATE_KEY, &key, res) != 0 ||
@@ -1724,11 +1728,11 @@ p11_mac(struct p11_sess *s, const struct hsm_req *req, int verify,
 		break;
 	default:
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-		    "cannot MAC with an %s key", sw_kind_name(req->kind)));
+		    "cannot MAC with an %s key", hsm_kind_name(req->kind)));
 	}
 	if (req->hash != HSM_HASH_NONE && req->hash != want)
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-		    "an %s key takes no other hash", sw_kind_name(req->kind)));
+		    "an %s key takes no other hash", hsm_kind_name(req->kind)));
 	if (p11_need(s, mech.mechanism, res) != 0 ||
 	    p11_find(s, req, CKO_SECRET_KEY, &key, res) != 0 ||
 	    p11_sign_with(s, &mech, key, req->data, req->len_data, &mac,
@@ -1748,6 +1752,33 @@ p11_mac(struct p11_sess *s, const struct hsm_req *req, int verify,
 /* --- Destroy, label -------------------------------------------------- */
 
 /*
+ * The object of a request's key: a pair's public one, found by its value
+ * in the SubjectPublicKeyInfo (pub), else the private or secret one by
+ * its reference.  *adopted says the key was found in the token, not made
+ * by signerd: then *obj is not looked up, its objects are not ours to
+ * change.
+ */
+static int
+p11_key_object(struct p11_sess *s, const struct hsm_req *req, int pub,
+    CK_OBJECT_HANDLE *obj, CK_OBJECT_CLASS *cls, int *adopted,
+    struct hsm_res *res)
+{
+	const uint8_t	*ckid;
+	size_t		 idlen;
+
+	*adopted = 0;
+	*cls = CKO_PUBLIC_KEY;
+	if (pub)
+		return (p11_find_pub(s, req, obj, res));
+	if (p11_req_ref(req, &ckid, &idlen, adopted, res) != 0 || *adopted)
+		return (res->status);
+	*cls = p11_key_type(req->kind) == CKK_AES ||
+	    p11_key_type(req->kind) == CKK_GENERIC_SECRET ?
+	    CKO_SECRET_KEY : CKO_PRIVATE_KEY;
+	return (p11_find(s, req, *cls, obj, res));
+}
+
+/*
  * Take a key's object out of the token: the private or secret one
  * (HSM_OP_DESTROY, key = reference), or a pair's public one
  * (HSM_OP_DESTROY_PUBLIC, key = SubjectPublicKeyInfo).  An adopted key's
@@ -1759,28 +1790,17 @@ p11_destroy(struct p11_sess *s, const struct hsm_req *req,
     struct hsm_res *res)
 {
 	CK_OBJECT_HANDLE	 obj;
-	CK_OBJECT_CLASS		 cls = CKO_PRIVATE_KEY;
-	const uint8_t		*ckid;
-	size_t			 idlen;
+	CK_OBJECT_CLASS		 cls;
 	int			 adopted;
 	CK_RV			 rv;
 
-	if (req->op == HSM_OP_DESTROY_PUBLIC) {
-		if (p11_find_pub(s, req, &obj, res) != 0)
-			return (res->status);
-	} else {
-		if (p11_req_ref(req, &ckid, &idlen, &adopted, res) != 0)
-			return (res->status);
-		if (adopted) {
-			log_info("token \"%s\": adopted key %s forgotten, its "
-			    "objects stay", s->label, req->id);
-			return (0);
-		}
-		if (p11_key_type(req->kind) == CKK_AES ||
-		    p11_key_type(req->kind) == CKK_GENERIC_SECRET)
-			cls = CKO_SECRET_KEY;
-		if (p11_find(s, req, cls, &obj, res) != 0)
-			return (res->status);
+	if (p11_key_object(s, req, req->op == HSM_OP_DESTROY_PUBLIC, &obj,
+	    &cls, &adopted, res) != 0)
+		return (res->status);
+	if (adopted) {
+		log_info("token \"%s\": adopted key %s forgotten, its "
+		    "objects stay", s->label, req->id);
+		return (0);
 	}
 	if ((rv = s->f->C_DestroyObject(s->session, obj)) != CKR_OK)
 		return (p11_fail(s, res, "C_DestroyObject", 0, rv));
@@ -1788,7 +1808,7 @@ p11_destroy(struct p11_sess *s, const struct hsm_req *req,
 	p11_cache_clear(s->tok);
 	log_info("token \"%s\": %s %s key %s destroyed", s->label,
 	    req->op == HSM_OP_DESTROY_PUBLIC ? "public" : cls ==
-	    CKO_SECRET_KEY ? "secret" : "private", sw_kind_name(req->kind),
+	    CKO_SECRET_KEY ? "secret" : "private", hsm_kind_name(req->kind),
 	    req->id);
 	return (0);
 }
@@ -1805,9 +1825,7 @@ p11_label_set(struct hsm *h, struct p11_sess *s, const struct hsm_req *req,
 {
 	CK_ATTRIBUTE		 a;
 	CK_OBJECT_HANDLE	 obj;
-	CK_OBJECT_CLASS		 cls = CKO_PRIVATE_KEY;
-	const uint8_t		*ckid;
-	size_t			 idlen;
+	CK_OBJECT_CLASS		 cls;
 	int			 adopted;
 	CK_RV			 rv;
 
@@ -1817,22 +1835,15 @@ p11_label_set(struct hsm *h, struct p11_sess *s, const struct hsm_req *req,
 	/* The label of a key under an hsm:: id is its <key id>: it stays. */
 	if (strncmp(req->id, "hsm::", 5) == 0)
 		return (0);
-	if (req->key_class == HSM_CLASS_PUBLIC) {
-		if (p11_find_pub(s, req, &obj, res) != 0)
-			return (res->status);
-	} else if (req->key_class == HSM_CLASS_PRIVATE) {
-		if (p11_req_ref(req, &ckid, &idlen, &adopted, res) != 0)
-			return (res->status);
-		if (adopted)
-			return (0);
-		if (p11_key_type(req->kind) == CKK_AES ||
-		    p11_key_type(req->kind) == CKK_GENERIC_SECRET)
-			cls = CKO_SECRET_KEY;
-		if (p11_find(s, req, cls, &obj, res) != 0)
-			return (res->status);
-	} else
+	if (req->key_class != HSM_CLASS_PUBLIC &&
+	    req->key_class != HSM_CLASS_PRIVATE)
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "unknown key class %u", req->key_class));
+	if (p11_key_object(s, req, req->key_class == HSM_CLASS_PUBLIC, &obj,
+	    &cls, &adopted, res) != 0)
+		return (res->status);
+	if (adopted)
+		return (0);
 	a.type = CKA_LABEL;
 	a.pValue = (void *)(uintptr_t)req->label;
 	a.ulValueLen = strlen(req->label);

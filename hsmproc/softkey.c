@@ -232,34 +232,6 @@ sw_cache_count(const struct softkey *sk)
 
 /* Kinds. */
 
-const char *
-sw_kind_name(uint32_t kind)
-{
-	switch (kind) {
-	case HSM_KEY_AES:
-		return ("AES");
-	case HSM_KEY_HMAC_SHA256:
-		return ("HMAC-SHA256");
-	case HSM_KEY_HMAC_SHA384:
-		return ("HMAC-SHA384");
-	case HSM_KEY_HMAC_SHA512:
-		return ("HMAC-SHA512");
-	case HSM_KEY_RSA:
-		return ("RSA");
-	case HSM_KEY_EC_P256:
-		return ("EC P-256");
-	case HSM_KEY_EC_P384:
-		return ("EC P-384");
-	case HSM_KEY_EC_P521:
-		return ("EC P-521");
-	case HSM_KEY_ED25519:
-		return ("Ed25519");
-	case HSM_KEY_SECRET:
-		return ("secret data");
-	}
-	return ("unknown");
-}
-
 static int
 sw_kind_valid(uint32_t kind)
 {
@@ -723,7 +695,7 @@ sw_key_get(struct softkey *sk, const struct hsm_req *req, int pub,
 			EVP_PKEY_free(pkey);
 			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 			    "public key is not an %s key",
-			    sw_kind_name(req->kind)));
+			    hsm_kind_name(req->kind)));
 		}
 	} else {
 		if (sw_unwrap(sk, req->id, req->kind, req->key, req->len_key,
@@ -742,7 +714,7 @@ sw_key_get(struct softkey *sk, const struct hsm_req *req, int pub,
 				return (hsm_res_error(res,
 				    KMIP_REASON_CRYPTOGRAPHIC_FAILURE,
 				    "unwrapped key of %s is not an %s key",
-				    req->id, sw_kind_name(req->kind)));
+				    req->id, hsm_kind_name(req->kind)));
 			}
 		}
 	}
@@ -901,7 +873,7 @@ sw_import_pair(struct softkey *sk, const struct hsm_req *req,
 		if (req->kind != HSM_KEY_PRIVATE)
 			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 			    "the private key is not an %s key",
-			    sw_kind_name(req->kind)));
+			    hsm_kind_name(req->kind)));
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "private keys are RSA, EC P-256/384/521 or Ed25519"));
 	}
@@ -920,7 +892,7 @@ sw_import_pair(struct softkey *sk, const struct hsm_req *req,
 		ERR_clear_error();
 		EVP_PKEY_free(pkey);
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-		    "%s private key is inconsistent", sw_kind_name(kind)));
+		    "%s private key is inconsistent", hsm_kind_name(kind)));
 	}
 	ERR_clear_error();
 	/* The blob's additional data names the kind it really is. */
@@ -1049,7 +1021,7 @@ sw_sig_params(const struct hsm_req *req, const char **md,
 		if (*md == NULL)
 			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 			    "%s signatures: hash SHA-256, SHA-384 or SHA-512",
-			    sw_kind_name(req->kind)));
+			    hsm_kind_name(req->kind)));
 		if (req->kind != HSM_KEY_RSA && req->padding != HSM_PAD_NONE)
 			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 			    "ECDSA signatures take no padding"));
@@ -1070,7 +1042,7 @@ sw_sig_params(const struct hsm_req *req, const char **md,
 		return (0);
 	}
 	return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-	    "cannot sign with an %s key", sw_kind_name(req->kind)));
+	    "cannot sign with an %s key", hsm_kind_name(req->kind)));
 }
 
 /*
@@ -1394,12 +1366,12 @@ sw_mac(struct softkey *sk, const struct hsm_req *req, int verify,
 
 	if (md == NULL)
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-		    "cannot MAC with an %s key", sw_kind_name(req->kind)));
+		    "cannot MAC with an %s key", hsm_kind_name(req->kind)));
 	want = sw_hash_name(req->hash);
 	if (req->hash != HSM_HASH_NONE && (want == NULL ||
 	    strcmp(want, md) != 0))
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-		    "an %s key takes no other hash", sw_kind_name(req->kind)));
+		    "an %s key takes no other hash", hsm_kind_name(req->kind)));
 	if (sw_key_get(sk, req, 0, &k, res) != 0)
 		return (res->status);
 	if ((mctx = EVP_MAC_CTX_new(sk->hmac)) == NULL)
@@ -1444,7 +1416,7 @@ sw_export(struct softkey *sk, const struct hsm_req *req, struct hsm_res *res)
 	if (req->kind != HSM_KEY_AES && req->kind != HSM_KEY_SECRET &&
 	    sw_hmac_hash(req->kind) == NULL)
 		return (hsm_res_error(res, KMIP_REASON_PERMISSION_DENIED,
-		    "an %s key is never exported", sw_kind_name(req->kind)));
+		    "an %s key is never exported", hsm_kind_name(req->kind)));
 	if (sw_key_get(sk, req, 0, &k, res) != 0)
 		return (res->status);
 	if ((out = malloc(k->rawlen > 0 ? k->rawlen : 1)) == NULL)
@@ -1477,7 +1449,7 @@ sw_op(struct softkey *sk, const struct hsm_req *req, struct hsm_res *res)
 			    req->op == HSM_OP_ENCRYPT, res));
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "cannot encrypt or decrypt with an %s key",
-		    sw_kind_name(req->kind)));
+		    hsm_kind_name(req->kind)));
 	case HSM_OP_MAC:
 	case HSM_OP_MAC_VERIFY:
 		return (sw_mac(sk, req, req->op == HSM_OP_MAC_VERIFY, res));

@@ -76,6 +76,5 @@ int		 sw_wrap(struct softkey *, const char *, uint32_t,
 		    const uint8_t *, size_t, uint8_t **, size_t *);
 int		 sw_unwrap(struct softkey *, const char *, uint32_t,
 		    const uint8_t *, size_t, uint8_t **, size_t *);
-const char	*sw_kind_name(uint32_t);
 
 #endif /* SOFTKEY_H */

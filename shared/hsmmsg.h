@@ -300,6 +300,10 @@ struct kek_check {
  * the same key wrapped under the HSM key (version 2).
  */
 
+/* kmip_names.c */
+const char	*hsm_kind_name(uint32_t);
+int	 hsm_kind_of(uint32_t, int32_t, uint32_t *);
+
 /* hsmmsg.c */
 int	hsm_result_parse(const uint8_t *, size_t, struct hsm_result *,
 	    const uint8_t **, const uint8_t **, const uint8_t **);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hsmmsg.h"
 #include "kmip.h"
 
 struct attr_name {
@@ -669,4 +670,69 @@ kmip_reason_for_version(uint32_t reason, int major, int minor)
 		if (reason_v1[i].reason == reason)
 			return (reason_v1[i].v1);
 	return (KMIP_REASON_GENERAL_FAILURE);
+}
+
+/* A signer's key kind (hsmmsg.h), for logs and messages. */
+const char *
+hsm_kind_name(uint32_t kind)
+{
+	switch (kind) {
+	case HSM_KEY_AES:
+		return ("AES");
+	case HSM_KEY_HMAC_SHA256:
+		return ("HMAC-SHA256");
+	case HSM_KEY_HMAC_SHA384:
+		return ("HMAC-SHA384");
+	case HSM_KEY_HMAC_SHA512:
+		return ("HMAC-SHA512");
+	case HSM_KEY_RSA:
+		return ("RSA");
+	case HSM_KEY_EC_P256:
+		return ("EC P-256");
+	case HSM_KEY_EC_P384:
+		return ("EC P-384");
+	case HSM_KEY_EC_P521:
+		return ("EC P-521");
+	case HSM_KEY_ED25519:
+		return ("Ed25519");
+	case HSM_KEY_SECRET:
+		return ("secret data");
+	}
+	return ("unknown");
+}
+
+/*
+ * The signer's key kind of a key with KMIP Cryptographic Algorithm alg
+ * and Cryptographic Length bits (the curve of an EC key).  0, or -1 for
+ * an algorithm no signer keeps.
+ */
+int
+hsm_kind_of(uint32_t alg, int32_t bits, uint32_t *kind)
+{
+	switch (alg) {
+	case KMIP_ALG_RSA:
+		*kind = HSM_KEY_RSA;
+		return (0);
+	case KMIP_ALG_ECDSA:
+	case KMIP_ALG_EC:
+		*kind = bits == 384 ? HSM_KEY_EC_P384 : bits == 521 ?
+		    HSM_KEY_EC_P521 : HSM_KEY_EC_P256;
+		return (0);
+	case KMIP_ALG_ED25519:
+		*kind = HSM_KEY_ED25519;
+		return (0);
+	case KMIP_ALG_AES:
+		*kind = HSM_KEY_AES;
+		return (0);
+	case KMIP_ALG_HMAC_SHA256:
+		*kind = HSM_KEY_HMAC_SHA256;
+		return (0);
+	case KMIP_ALG_HMAC_SHA384:
+		*kind = HSM_KEY_HMAC_SHA384;
+		return (0);
+	case KMIP_ALG_HMAC_SHA512:
+		*kind = HSM_KEY_HMAC_SHA512;
+		return (0);
+	}
+	return (-1);
 }

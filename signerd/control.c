@@ -804,32 +804,7 @@ control_key_kind(const struct ks_object *o, uint32_t *kind)
 		(void)attr_get_integer(a, "Cryptographic Length", &len);
 		ttlv_free(a);
 	}
-	switch (o->algorithm) {
-	case KMIP_ALG_RSA:
-		*kind = HSM_KEY_RSA;
-		return (0);
-	case KMIP_ALG_ECDSA:
-	case KMIP_ALG_EC:
-		*kind = len == 384 ? HSM_KEY_EC_P384 : len == 521 ?
-		    HSM_KEY_EC_P521 : HSM_KEY_EC_P256;
-		return (0);
-	case KMIP_ALG_ED25519:
-		*kind = HSM_KEY_ED25519;
-		return (0);
-	case KMIP_ALG_AES:
-		*kind = HSM_KEY_AES;
-		return (0);
-	case KMIP_ALG_HMAC_SHA256:
-		*kind = HSM_KEY_HMAC_SHA256;
-		return (0);
-	case KMIP_ALG_HMAC_SHA384:
-		*kind = HSM_KEY_HMAC_SHA384;
-		return (0);
-	case KMIP_ALG_HMAC_SHA512:
-		*kind = HSM_KEY_HMAC_SHA512;
-		return (0);
-	}
-	return (-1);
+	return (hsm_kind_of(o->algorithm, len, kind));
 }
 
 /*

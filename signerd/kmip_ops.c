@@ -69,7 +69,6 @@ static int		 adopt_object(struct kreq *, struct ks_object *,
 static int		 adopt_seen(const struct ks_object *, void *);
 static enum kop_ret	 locate_hsm(struct kreq *, const char *);
 static const char	*kop_slot_signer(struct kreq *, unsigned long long);
-static const char	*kop_kind_name(uint32_t);
 static void		 adopt_label(const struct hsm_found *, char *, size_t);
 static int		 kop_hsm_ids(struct kreq *, const struct ttlv *,
 			    const struct ttlv *, const struct ttlv *, char *,
@@ -1170,26 +1169,6 @@ adopt_label(const struct hsm_found *f, char *buf, size_t size)
 	buf[o] = '\0';
 }
 
-static const char *
-kop_kind_name(uint32_t kind)
-{
-	switch (kind) {
-	case HSM_KEY_RSA:
-		return ("RSA");
-	case HSM_KEY_EC_P256:
-		return ("EC P-256");
-	case HSM_KEY_EC_P384:
-		return ("EC P-384");
-	case HSM_KEY_EC_P521:
-		return ("EC P-521");
-	case HSM_KEY_ED25519:
-		return ("Ed25519");
-	case HSM_KEY_AES:
-		return ("AES");
-	}
-	return ("unknown");
-}
-
 /*
  * The pkcs11 signer whose token is in slot: what its last status said
  * ("token "..." in slot N", hsm_pkcs11.c).  The signer checks again:
@@ -1485,7 +1464,7 @@ adopt_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 			    fd[i].len_ckid > 0 ? hex : "none",
 			    fd[i].class == HSM_CLASS_PRIVATE ? "private" :
 			    "secret", fd[i].kind != 0 ?
-			    kop_kind_name(fd[i].kind) : "unusable");
+			    hsm_kind_name(fd[i].kind) : "unusable");
 		}
 		if (off > 0 && off < sizeof(list) && list[off - 1] == ';')
 			list[off - 1] = '\0';
@@ -2978,31 +2957,8 @@ kop_key_kind(struct kreq *r, const struct ttlv *a, uint32_t *kind)
 	int32_t		 len = 0;
 
 	(void)attr_get_integer(a, "Cryptographic Length", &len);
-	switch (r->obj.algorithm) {
-	case KMIP_ALG_RSA:
-		*kind = HSM_KEY_RSA;
+	if (hsm_kind_of(r->obj.algorithm, len, kind) == 0)
 		return (0);
-	case KMIP_ALG_ECDSA:
-	case KMIP_ALG_EC:
-		*kind = len == 384 ? HSM_KEY_EC_P384 : len == 521 ?
-		    HSM_KEY_EC_P521 : HSM_KEY_EC_P256;
-		return (0);
-	case KMIP_ALG_ED25519:
-		*kind = HSM_KEY_ED25519;
-		return (0);
-	case KMIP_ALG_AES:
-		*kind = HSM_KEY_AES;
-		return (0);
-	case KMIP_ALG_HMAC_SHA256:
-		*kind = HSM_KEY_HMAC_SHA256;
-		return (0);
-	case KMIP_ALG_HMAC_SHA384:
-		*kind = HSM_KEY_HMAC_SHA384;
-		return (0);
-	case KMIP_ALG_HMAC_SHA512:
-		*kind = HSM_KEY_HMAC_SHA512;
-		return (0);
-	}
 	kreq_fail(r, KMIP_REASON_INVALID_FIELD, "unknown key algorithm");
 	return (-1);
 }

@@ -133,7 +133,7 @@ tkey_gen(struct softkey *sk, struct tkey *k, const char *id, uint32_t kind,
 	req.kind = kind;
 	req.bits = bits;
 	ATF_REQUIRE_EQ_MSG(sw_generate(sk, &req, &res), 0, "%s %u: %s",
-	    sw_kind_name(kind), bits, res.msg);
+	    hsm_kind_name(kind), bits, res.msg);
 	ATF_REQUIRE(res.len[0] > SK_BLOB_OVERHEAD);
 	memset(k, 0, sizeof(*k));
 	(void)strlcpy(k->id, id, sizeof(k->id));
@@ -247,11 +247,11 @@ sign_verify(struct softkey *sk, const struct tkey *k, uint32_t padding,
 
 	req_init(&r, k, HSM_OP_SIGN, padding, hash);
 	ATF_REQUIRE_EQ_MSG(do_op(sk, &r, &s), 0, "%s: %s",
-	    sw_kind_name(k->kind), s.msg);
+	    hsm_kind_name(k->kind), s.msg);
 	ATF_REQUIRE(s.len[0] > 0 && s.out[1] == NULL);
 	ATF_REQUIRE_MSG(indep_verify(k, padding, hash, msg, sizeof(msg),
 	    s.out[0], s.len[0]), "%s pad %u hash %u: OpenSSL rejects it",
-	    sw_kind_name(k->kind), padding, hash);
+	    hsm_kind_name(k->kind), padding, hash);
 
 	req_init(&r, k, HSM_OP_VERIFY, padding, hash);
 	r.sig = s.out[0];
