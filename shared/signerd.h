@@ -30,7 +30,7 @@
 #define INFLIGHT_MAX_BYTES	(16 * 1024 * 1024)
 
 /* Bumped with every change to the enum or to a record below. */
-#define IMSG_VERSION		5
+#define IMSG_VERSION		6
 
 enum proc_kind {
 	PROC_PARENT,
@@ -110,7 +110,20 @@ enum imsg_type {
 	IMSG_KEK_RESULT,	/* pkcs11 hsm -> openssl hsm */
 	IMSG_HSM_REWRAP,	/* engine -> openssl hsm */
 	IMSG_CTL_REWRAP,	/* signerctl -> engine */
-	IMSG_KEK_CHECK		/* openssl hsm <-> engine: struct kek_check */
+	IMSG_KEK_CHECK,		/* openssl hsm <-> engine: struct kek_check */
+
+	/*
+	 * Reserved for signer identity and self-test (issue 9), signerctl
+	 * metrics (issue 12) and several operations per message (issue
+	 * 13); each is defined where it is built.
+	 */
+	IMSG_HSM_IDENTITY,	/* engine <-> hsm: identity key, challenge */
+	IMSG_HSM_CHECK,		/* engine <-> hsm: self-test steps */
+	IMSG_CTL_CHECK,		/* signerctl -> engine: self-test */
+	IMSG_CTL_SHOW_METRICS,	/* signerctl -> engine */
+	IMSG_CTL_METRICS,	/* engine -> signerctl: one chunk of text */
+	IMSG_HSM_OPS,		/* engine -> hsm: several operations */
+	IMSG_HSM_RESULTS	/* hsm -> engine: several results */
 };
 
 enum proc_state {
