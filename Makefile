@@ -53,7 +53,10 @@ LIBSHARED	= $(O)/shared/libsignerd.a
 
 SIGNERD_SRCS	= signerd/signerd.c signerd/proc.c signerd/engine.c \
 		  signerd/control.c signerd/keystore.c signerd/kmip.c \
-		  signerd/kmip_ops.c signerd/attrs.c
+		  signerd/kmip_ops.c signerd/kop_attr.c \
+		  signerd/kop_create.c signerd/kop_crypto.c signerd/kop_get.c \
+		  signerd/kop_life.c signerd/kop_locate.c signerd/kop_token.c \
+		  signerd/attrs.c
 CTL_SRCS	= signerd/ctl/signerctl.c
 FRONTEND_SRCS	= frontend/frontend.c frontend/frame.c
 HSM_SRCS	= hsmproc/hsmproc.c hsmproc/hsmreq.c hsmproc/hsm_pkcs11.c \

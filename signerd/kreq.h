@@ -3,7 +3,7 @@
  * alone sees it), one struct kreq per batch item started.  Items run in
  * request order; consecutive read-only items that name their object run
  * together, each either answered at once or waiting for a signer.  The
- * operations (kmip_ops.c) see the item they run as a struct kreq.
+ * operations (kmip_ops.c, kop_*.c) see the item they run as a struct kreq.
  */
 #ifndef KREQ_H
 #define KREQ_H
@@ -103,7 +103,6 @@ void		 kmip_adopt(const struct ctl_adopt *, kreq_done, uint32_t);
 /* kmip_ops.c */
 enum kop_ret	 kop_run(struct kreq *, uint32_t, const struct ttlv *);
 enum kop_ret	 kop_adopt(struct kreq *);
-int		 kop_supported(uint32_t);
 extern const uint32_t	 kop_operations[];
 extern const size_t	 kop_noperations;
 

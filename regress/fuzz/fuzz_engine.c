@@ -1,8 +1,8 @@
 /*
  * libFuzzer target for the engine's whole KMIP request path: a message
  * goes in as the frontend hands it over (kmip_request()), runs through
- * the real kmip.c, kmip_ops.c, attrs.c and keystore.c on an SQLite
- * keystore in memory, and the engine's answer comes out of a real
+ * the real kmip.c, the operations (kmip_ops.c, kop_*.c), attrs.c and
+ * keystore.c on an SQLite keystore in memory, and the engine's answer comes out of a real
  * frontend channel (a socketpair whose far end is read here).  The
  * signer children are fakes on socketpairs too: every request the engine
  * sends them is read back, checked, and answered deterministically.
