@@ -482,10 +482,8 @@ p11_unsure(struct p11_sess *s, const struct hsm_req *req,
 		what = "operation";
 	(void)strlcpy(msg, res->msg, sizeof(msg));
 	(void)hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
-	    "token \"%s\" lost the session during the %s of %s: it may or "
-	    "may not have happened in the token; check before trying again "
-	    "(%s)", s->label, what, req->id[0] != '\0' ? req->id : "a key",
-	    msg);
+	    "token \"%s\": session lost during a %s, which may or may not "
+	    "have happened in the token (%s)", s->label, what, msg);
 }
 
 /* Main thread: start the module over from the event loop, once. */
@@ -511,8 +509,7 @@ p11_reinit_ev(int fd, short event, void *arg)
 }
 
 /*
- * The second step of recovery: no session can be opened (or the last
- * one died twice in a row), so C_Finalize and C_Initialize, as a network
+ * The second step of recovery: no session can be opened, so C_Finalize and C_Initialize, as a network
  * HSM whose sessions expired needs, with the workers quiesced; then the
  * sessions and the login again, and the requests that waited run.  If
  * the module does not come back, the child exits: the parent starts a
@@ -752,13 +749,6 @@ p11_run(struct hsm *h, const struct hsm_req *req, struct hsm_res *res,
 			if (!p11_may_retry(req)) {
 				p11_unsure(s, req, res);
 				break;
-			}
-			/* Dead twice: the module must start over. */
-			if (try == 1) {
-				s->down = -1;
-				(void)snprintf(s->why, sizeof(s->why),
-				    "session %u died again at once (%s)",
-				    s->idx, res->msg);
 			}
 		} else if (s->stale) {
 			log_warnx("token \"%s\": %s; looking the key up again",
