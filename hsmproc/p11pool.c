@@ -482,8 +482,8 @@ p11_unsure(struct p11_sess *s, const struct hsm_req *req,
 		what = "operation";
 	(void)strlcpy(msg, res->msg, sizeof(msg));
 	(void)hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
-	    "token \"%s\": session lost during a %s, which may or may not "
-	    "have happened in the token (%s)", s->label, what, msg);
+	    "token \"%s\": session lost during a %s; it may or may not "
+	    "have happened (%s)", s->label, what, msg);
 }
 
 /* Main thread: start the module over from the event loop, once. */
