@@ -267,6 +267,50 @@ pin_cleanup()
 	sd_cleanup
 }
 
+atf_test_case retries cleanup
+retries_head()
+{
+	atf_set "descr" "a token that refuses sessions at start: the signer" \
+	    "retries with backoff; its state change is logged once with the" \
+	    "reason, not once per retry, and so is its recovery"
+	atf_set "require.user" "root"
+	atf_set "timeout" "120"
+}
+retries_body()
+{
+	fault_start
+	echo "C_OpenSession rv CKR_DEVICE_ERROR" >"$T/control"
+	"$BIN/signerd" -d -f "$T/signerd.conf" >>"$T/log" 2>&1 &
+	PARENT=$!
+	echo $PARENT >>"$T/pids"
+	# Tries at 0, 1, 3 s (then 7, 15): three starts of the module.
+	i=0
+	while [ "$(fault_calls C_Initialize)" -lt 3 ]; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || atf_fail "no three tries: $(cat "$T/log")"
+		sleep 0.1
+	done
+	sd_record_pids
+	[ "$(sd_field s1 5)" = error ] ||
+	    atf_fail "s1 is $(sd_field s1 5), not in error"
+	[ "$(grep -c "error: C_OpenSession: CKR_DEVICE_ERROR" "$T/log")" \
+	    -eq 1 ] || atf_fail "not logged once: $(grep error "$T/log")"
+	: >"$T/control"
+	i=0
+	while [ "$(sd_field s1 5)" != ready ]; do
+		i=$((i + 1))
+		[ $i -lt 150 ] || atf_fail "s1 not ready: $(cat "$T/log")"
+		sleep 0.1
+	done
+	[ "$(grep -c 'token "s1" in slot' "$T/log")" -eq 1 ] ||
+	    atf_fail "ready not logged once: $(grep slot "$T/log")"
+	sd_stop
+}
+retries_cleanup()
+{
+	sd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case crash
@@ -276,4 +320,5 @@ atf_init_test_cases()
 	atf_add_test_case reinit
 	atf_add_test_case unsure
 	atf_add_test_case pin
+	atf_add_test_case retries
 }
