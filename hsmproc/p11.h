@@ -46,8 +46,7 @@ struct p11_sess {
 	pthread_t		 thread;
 	int			 thread_ok;
 	uint64_t		 ops;		/* under tok->mtx */
-	time_t			 last;		/* last request (monotonic s), */
-						/* under use */
+	time_t			 last;		/* last used, s, under use */
 };
 
 /* A cached object handle (p11_find) by class, key type and CKA_ID. */
@@ -91,7 +90,7 @@ struct p11 {
 	int			 running;
 	int			 peak;
 	int			 stopping;
-	int			 paused;	/* no new request (p11_reinit) */
+	int			 paused;	/* p11_reinit: no new request */
 	pthread_cond_t		 idle;		/* running dropped to 0 */
 	uint64_t		 ops;
 	struct p11_objs		 objs;

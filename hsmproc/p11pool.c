@@ -509,8 +509,9 @@ p11_reinit_ev(int fd, short event, void *arg)
 }
 
 /*
- * The second step of recovery: no session can be opened, so C_Finalize and C_Initialize, as a network
- * HSM whose sessions expired needs, with the workers quiesced; then the
+ * The second step of recovery: no session can be opened, so C_Finalize
+ * and C_Initialize, as a network HSM whose sessions expired needs, with
+ * the workers quiesced; then the
  * sessions and the login again, and the requests that waited run.  If
  * the module does not come back, the child exits: the parent starts a
  * new one, and the engine holds the requests in flight for it.  A wrong
@@ -533,18 +534,17 @@ p11_reinit(struct hsm *h, struct p11 *p)
 	if (p->reinit_why[0] == '\0')
 		(void)strlcpy(p->reinit_why, "a session cannot be reopened",
 		    sizeof(p->reinit_why));
-	log_warnx("token \"%s\": %s; finalising and initialising the "
-	    "module again", p->label, p->reinit_why);
-	p->reinit_why[0] = '\0';
-
 	/* A module that keeps failing is not helped by more of this. */
 	if (ntimes == P11_REINIT_MAX &&
 	    now - times[0] < P11_REINIT_SPAN) {
-		log_warnx("token \"%s\": %d module restarts within %d s; "
-		    "restarting the signer", p->label, P11_REINIT_MAX,
-		    P11_REINIT_SPAN);
+		log_warnx("token \"%s\": %s, after %d module restarts within "
+		    "%d s; restarting the signer", p->label, p->reinit_why,
+		    P11_REINIT_MAX, P11_REINIT_SPAN);
 		exit(1);
 	}
+	log_warnx("token \"%s\": %s; finalising and initialising the "
+	    "module again", p->label, p->reinit_why);
+	p->reinit_why[0] = '\0';
 	if (ntimes == P11_REINIT_MAX) {
 		memmove(times, times + 1, sizeof(times[0]) * (ntimes - 1));
 		ntimes--;

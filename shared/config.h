@@ -79,7 +79,7 @@ struct signer_conf {
 	long long		  slot;		/* slot id, -1 if unset */
 	enum secret_source	  pin_src;
 	char			 *pin_ref;	/* variable name or path */
-	int			  login;	/* SIGNER_LOGIN_*, default yes */
+	int			  login;	/* SIGNER_LOGIN_*; yes */
 	int			  keepalive;	/* s, 0 off; default 30 */
 	int			  sessions;	/* default 4 */
 	int			  timeout;	/* per operation, s; default 10 */
