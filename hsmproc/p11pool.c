@@ -78,6 +78,8 @@ static time_t	 p11_now(void);
 static int	 p11_may_retry(const struct hsm_req *);
 static void	 p11_unsure(struct p11_sess *, const struct hsm_req *,
 		    struct hsm_res *);
+static int	 p11_no_login(struct hsm *, struct p11_sess *,
+		    struct hsm_res *);
 static void	 p11_reinit_soon(struct hsm *, const char *);
 static void	 p11_reinit_ev(int, short, void *);
 static int	 p11_reinit(struct hsm *, struct p11 *);
@@ -486,6 +488,31 @@ p11_unsure(struct p11_sess *s, const struct hsm_req *req,
 	    "have happened (%s)", s->label, what, msg);
 }
 
+/*
+ * With `login no' or `auto', CKR_USER_NOT_LOGGED_IN may come from a
+ * session that is alive: the key needs the login the configuration does
+ * not do.  Reopening would not help, nor is the session dead: 1 with the
+ * answer saying so.
+ */
+static int
+p11_no_login(struct hsm *h, struct p11_sess *s, struct hsm_res *res)
+{
+	CK_SESSION_INFO	 si;
+	char		 msg[HSM_MSG_MAX];
+
+	if (h->setup.login == SIGNER_LOGIN_YES ||
+	    s->f->C_GetSessionInfo(s->session, &si) != CKR_OK ||
+	    si.state == CKS_RO_USER_FUNCTIONS ||
+	    si.state == CKS_RW_USER_FUNCTIONS)
+		return (0);
+	s->lost = 0;
+	(void)strlcpy(msg, res->msg, sizeof(msg));
+	(void)hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+	    "%s: token \"%s\" wants a login for this key (login %s)", msg,
+	    s->label, h->setup.login == SIGNER_LOGIN_NO ? "no" : "auto");
+	return (1);
+}
+
 /* Main thread: start the module over from the event loop, once. */
 static void
 p11_reinit_soon(struct hsm *h, const char *why)
@@ -740,6 +767,8 @@ p11_run(struct hsm *h, const struct hsm_req *req, struct hsm_res *res,
 			break;
 		}
 		(void)fn(h, s, req, res);
+		if (s->lost && p11_no_login(h, s, res))
+			break;
 		if (s->lost) {
 			log_warnx("token \"%s\": session %u lost (%s), "
 			    "reopening", s->label, s->idx, res->msg);

@@ -24,6 +24,11 @@
 #	with C_Initialize failing too, the child is restarted, and signs.
 # unsure	C_GenerateKeyPair finds its session closed: Create Key Pair
 #	fails saying it may or may not have happened; the next works.
+# login	s1 with "login auto" signs (SoftHSM wants a login).
+# nologin	s1 with "login no": Create Key Pair fails saying the token
+#	wants a login, without a restart or a "session lost".
+# hide	the module hides CKM_ECDSA: an EC key is made, its Sign is
+#	refused naming CKM_ECDSA.
 import os
 import subprocess
 import sys
@@ -148,6 +153,24 @@ def soft_key(c):
 
 
 c = pykmip(port, pki)
+if mode in ("nologin", "hide"):
+    s0 = signers()["s1"]
+    try:
+        if mode == "nologin":
+            c.create_key_pair(A.ECDSA, 256)
+        else:
+            priv, key = keypair(c)
+            c.sign(MSG, uid=priv, cryptographic_parameters=PARAMS)
+        fail("%s: succeeded" % mode)
+    except KmipOperationFailure as e:
+        want = "wants a login" if mode == "nologin" else "CKM_ECDSA"
+        check(want in str(e), "%s: %s" % (mode, e))
+        print("%s: %s" % (mode, e))
+    s = signers()["s1"]
+    check(s[:3] == s0[:3] and s[1] == "ready", "s1: before %s, now %s" %
+          (s0, s))
+    print("ok")
+    sys.exit(0)
 priv, key = keypair(c)                  # on s1, the default signer
 sign_ok(c, priv, key, "s1 before the fault")
 s0 = signers()["s1"]
@@ -313,6 +336,6 @@ elif mode == "unsure":
     s = signers()["s1"]
     check(s[:3] == s0[:3], "s1 restarted: %s, %s" % (s0, s))
 
-else:
+elif mode != "login":
     fail("unknown mode " + mode)
 print("ok")

@@ -59,6 +59,14 @@ fault_calls()
 	awk -v f="$1" '$2 == f' "$T/calls" | wc -l
 }
 
+# fault_objects: how many key objects pkcs11-tool finds in token s1.
+fault_objects()
+{
+	timeout 60 pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so \
+	    --token-label s1 --login --pin "$(cat "$T/s1.pin")" \
+	    --list-objects 2>/dev/null | grep -c "Key Object"
+}
+
 atf_test_case crash cleanup
 crash_head()
 {
@@ -126,11 +134,8 @@ dead_body()
 	[ "$(grep -c "session [0-9]* lost" "$T/log")" -eq 2 ] ||
 	    atf_fail "not two lost sessions logged: $(grep lost "$T/log")"
 	# The token holds what it held: one key pair, both halves.
-	timeout 60 pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so \
-	    --token-label s1 --login --pin "$(cat "$T/s1.pin")" \
-	    --list-objects 2>/dev/null | grep -c "Key Object" >"$T/nobj"
-	[ "$(cat "$T/nobj")" -eq 2 ] ||
-	    atf_fail "$(cat "$T/nobj") key objects in the token, wanted 2"
+	[ "$(fault_objects)" -eq 2 ] ||
+	    atf_fail "$(fault_objects) key objects in the token, wanted 2"
 	sd_stop
 }
 dead_cleanup()
@@ -196,7 +201,7 @@ unsure_head()
 	atf_set "descr" "a key generation whose session died is not retried" \
 	    "blindly: the error says it may or may not have happened"
 	atf_set "require.user" "root"
-	atf_set "require.progs" "/usr/bin/python3"
+	atf_set "require.progs" "/usr/bin/python3 pkcs11-tool"
 	atf_set "timeout" "120"
 }
 unsure_body()
@@ -207,6 +212,9 @@ unsure_body()
 	[ "$(fault_calls C_GenerateKeyPair)" -eq 3 ] ||
 	    atf_fail "$(fault_calls C_GenerateKeyPair) C_GenerateKeyPair," \
 	    "wanted 3 (one before, the failed one, one after)"
+	# Two pairs in the token, nothing of the failed one.
+	[ "$(fault_objects)" -eq 4 ] ||
+	    atf_fail "$(fault_objects) key objects in the token, wanted 4"
 	sd_stop
 }
 unsure_cleanup()
@@ -267,6 +275,61 @@ pin_cleanup()
 	sd_cleanup
 }
 
+atf_test_case login cleanup
+login_head()
+{
+	atf_set "descr" "login auto logs in once (SoftHSM sets" \
+	    "CKF_LOGIN_REQUIRED) and signs; login no never calls C_Login," \
+	    "and a key that needs a login is refused saying so"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+	atf_set "timeout" "120"
+}
+login_body()
+{
+	fault_start "login auto"
+	sd_start 2
+	fault_run login
+	[ "$(fault_calls C_Login)" -eq 1 ] ||
+	    atf_fail "login auto: $(fault_calls C_Login) C_Login, wanted 1"
+	sd_stop
+	sd_cleanup
+	fault_start "login no"
+	sd_start 2
+	fault_run nologin
+	[ "$(fault_calls C_Login)" -eq 0 ] ||
+	    atf_fail "login no: $(fault_calls C_Login) C_Login, wanted 0"
+	grep -q "session [0-9]* lost" "$T/log" &&
+	    atf_fail "a session taken for dead: $(grep lost "$T/log")"
+	sd_stop
+}
+login_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case hide cleanup
+hide_head()
+{
+	atf_set "descr" "the fault module hides CKM_ECDSA: Sign with an EC" \
+	    "key is refused naming the mechanism"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+	atf_set "timeout" "120"
+}
+hide_body()
+{
+	fault_start
+	echo "C_GetMechanismList hide CKM_ECDSA" >"$T/control"
+	sd_start 2
+	fault_run hide
+	sd_stop
+}
+hide_cleanup()
+{
+	sd_cleanup
+}
+
 atf_test_case retries cleanup
 retries_head()
 {
@@ -321,4 +384,6 @@ atf_init_test_cases()
 	atf_add_test_case unsure
 	atf_add_test_case pin
 	atf_add_test_case retries
+	atf_add_test_case login
+	atf_add_test_case hide
 }
