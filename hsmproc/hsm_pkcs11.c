@@ -24,6 +24,7 @@ static void	 p11_stop(struct hsm *);
 static void	 p11_label(char *, const CK_UTF8CHAR *, size_t);
 static int	 p11_find_slot(struct hsm *, struct p11 *);
 static int	 p11_mechanisms(struct hsm *, struct p11 *);
+static int	 p11_login_wanted(struct hsm *, struct p11_sess *);
 
 /* Register into a token is not supported yet: import stays NULL. */
 const struct hsm_backend hsm_pkcs11 = {
@@ -169,11 +170,13 @@ p11_start(struct hsm *h)
 		p->wake[0] = p->wake[1] = -1;
 		TAILQ_INIT(&p->queue);
 		TAILQ_INIT(&p->done);
+		TAILQ_INIT(&p->parked);
 		RB_INIT(&p->objs);
 		if (pthread_mutex_init(&p->mtx, NULL) != 0 ||
 		    pthread_mutex_init(&p->login, NULL) != 0 ||
 		    pthread_mutex_init(&p->pubmtx, NULL) != 0 ||
-		    pthread_cond_init(&p->work, NULL) != 0)
+		    pthread_cond_init(&p->work, NULL) != 0 ||
+		    pthread_cond_init(&p->idle, NULL) != 0)
 			fatalx("%s: pthread_mutex_init", __func__);
 		p->locks = 1;
 		h->be_state = p;
@@ -258,8 +261,8 @@ p11_start(struct hsm *h)
 	h->status.has_slot = 1;
 	h->status.slot = p->slot;
 	hsm_status_set(h, SSTATE_READY, "token \"%s\" in slot %lu%s",
-	    p->label, (unsigned long)p->slot, h->setup.login ?
-	    ", logged in" : "");
+	    p->label, (unsigned long)p->slot, h->setup.login !=
+	    SIGNER_LOGIN_NO ? ", logged in" : "");
 	return (0);
 }
 
@@ -325,7 +328,7 @@ p11_session_open(struct hsm *h, struct p11_sess *s)
 	s->session = sh;
 	s->open = 1;
 	pthread_mutex_unlock(&p->mtx);
-	if (!h->setup.login)
+	if (!p11_login_wanted(h, s))
 		return (0);
 	if (s->f->C_GetSessionInfo(sh, &si) == CKR_OK &&
 	    (si.state == CKS_RW_USER_FUNCTIONS ||
@@ -364,6 +367,56 @@ p11_session_open(struct hsm *h, struct p11_sess *s)
 	}
 	pthread_mutex_unlock(&p->login);
 	return (ret);
+}
+
+/*
+ * Log in?  `login yes' always, `login no' never, `login auto' as the
+ * token's CKF_LOGIN_REQUIRED says (asked each time: a token may change
+ * it when re-initialised).
+ */
+static int
+p11_login_wanted(struct hsm *h, struct p11_sess *s)
+{
+	CK_TOKEN_INFO	 ti;
+
+	switch (h->setup.login) {
+	case SIGNER_LOGIN_NO:
+		return (0);
+	case SIGNER_LOGIN_AUTO:
+		if (s->f->C_GetTokenInfo(s->tok->slot, &ti) != CKR_OK)
+			return (1);	/* the login will tell */
+		return ((ti.flags & CKF_LOGIN_REQUIRED) != 0);
+	}
+	return (1);
+}
+
+/*
+ * The module from C_Initialize again, after C_Finalize: the second step
+ * of recovery (p11pool.c), for a module whose sessions died for good (a
+ * YubiHSM's after idling).  The token is looked for again: a module may
+ * number its slots anew.  Main thread, workers quiesced, sessions closed.
+ */
+int
+p11_module_again(struct hsm *h, struct p11 *p)
+{
+	CK_C_INITIALIZE_ARGS	 args;
+	CK_RV			 rv;
+
+	if (p->initialized)
+		(void)p->f->C_Finalize(NULL);
+	p->initialized = 0;
+	memset(&args, 0, sizeof(args));
+	args.flags = CKF_OS_LOCKING_OK;
+	rv = p->f->C_Initialize(&args);
+	if (rv != CKR_OK && rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+		hsm_status_set(h, SSTATE_ERROR, "C_Initialize: %s",
+		    p11_rv(rv));
+		return (-1);
+	}
+	p->initialized = 1;
+	if (p11_find_slot(h, p) == -1 || p11_mechanisms(h, p) == -1)
+		return (-1);
+	return (0);
 }
 
 /* Close a session the token may already have dropped; no error. */
@@ -413,6 +466,7 @@ p11_stop(struct hsm *h)
 	free(p->mechs);
 	sw_free(p->pub);
 	pthread_cond_destroy(&p->work);
+	pthread_cond_destroy(&p->idle);
 	pthread_mutex_destroy(&p->pubmtx);
 	pthread_mutex_destroy(&p->login);
 	pthread_mutex_destroy(&p->mtx);

@@ -103,18 +103,25 @@ main(int argc, char *argv[])
 	exit(0);
 }
 
+/*
+ * Set the signer's state and its reason.  A change of either is logged
+ * once and sent to the engine; the same state for the same reason again
+ * (a retry that fails the same way) is not.
+ */
 void
 hsm_status_set(struct hsm *h, enum signer_state state, const char *fmt, ...)
 {
 	va_list	 ap;
+	char	 old[sizeof(h->status.detail)];
 	int	 changed;
 
+	(void)strlcpy(old, h->status.detail, sizeof(old));
 	changed = h->status.state != (int32_t)state;
 	h->status.state = state;
 	va_start(ap, fmt);
 	(void)vsnprintf(h->status.detail, sizeof(h->status.detail), fmt, ap);
 	va_end(ap);
-	if (changed) {
+	if (changed || strcmp(old, h->status.detail) != 0) {
 		if (state == SSTATE_READY)
 			log_info("%s", h->status.detail);
 		else if (state != SSTATE_STARTING)

@@ -46,6 +46,7 @@ struct p11_sess {
 	pthread_t		 thread;
 	int			 thread_ok;
 	uint64_t		 ops;		/* under tok->mtx */
+	time_t			 last;		/* last used, s, under use */
 };
 
 /* A cached object handle (p11_find) by class, key type and CKA_ID. */
@@ -89,6 +90,8 @@ struct p11 {
 	int			 running;
 	int			 peak;
 	int			 stopping;
+	int			 paused;	/* p11_reinit: no new request */
+	pthread_cond_t		 idle;		/* running dropped to 0 */
 	uint64_t		 ops;
 	struct p11_objs		 objs;
 	size_t			 nobjs;
@@ -97,6 +100,14 @@ struct p11 {
 	int			 wake[2];
 	struct event		 wake_ev;
 	int			 wake_on;
+
+	/* Main thread only: recovery of dead sessions (p11pool.c). */
+	struct p11_jobs		 parked;	/* to run after p11_reinit */
+	struct event		 reinit_ev;
+	int			 reinit_on;
+	char			 reinit_why[P11_WHY_MAX];
+	struct event		 keep_ev;	/* keepalive */
+	int			 keep_on;
 };
 
 typedef int	(*p11_fn)(struct hsm *, struct p11_sess *,
@@ -106,6 +117,7 @@ typedef int	(*p11_fn)(struct hsm *, struct p11_sess *,
 const char	*p11_rv(CK_RV);
 int		 p11_session_open(struct hsm *, struct p11_sess *);
 void		 p11_session_close(struct p11_sess *);
+int		 p11_module_again(struct hsm *, struct p11 *);
 
 /* p11pool.c */
 int		 p11_pool_start(struct hsm *, struct p11 *);
@@ -115,6 +127,7 @@ int		 p11_submit(struct hsm *, struct imsgev *,
 		    struct hsm_res *);
 void		 p11_stats(struct hsm *, struct signer_status *);
 int		 p11_pool_check(struct hsm *, struct p11 *);
+int		 p11_session_dead(CK_RV);
 void		 p11_run(struct hsm *, const struct hsm_req *,
 		    struct hsm_res *, p11_fn);
 int		 p11_public_op(struct p11_sess *, const struct hsm_req *,

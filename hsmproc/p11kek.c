@@ -283,6 +283,7 @@ p11_kek_fail(struct p11_sess *s, struct hsm_res *res, const char *what,
 	case CKR_SESSION_CLOSED:
 	case CKR_DEVICE_REMOVED:
 	case CKR_TOKEN_NOT_PRESENT:
+	case CKR_DEVICE_ERROR:
 	case CKR_USER_NOT_LOGGED_IN:
 		s->lost = 1;
 		break;

@@ -16,6 +16,20 @@
  * network HSM needs tens in flight to reach its speed).  A request
  * waits for a free session in a bounded FIFO; beyond P11_QUEUE_MAX it
  * is answered "busy" at once.
+ *
+ * Recovery, a step at a time (real tokens drop sessions: a network HSM
+ * after idling, a USB token unplugged, a module that needs C_Finalize):
+ * 1. a dead session (p11_session_dead) is reopened and logged in again,
+ *    and the request that hit it runs once more if it cannot have taken
+ *    effect (p11_may_retry), else is answered "may or may not have
+ *    happened";
+ * 2. if the session cannot be reopened, the main thread quiesces the
+ *    workers and finalises and initialises the module again, with all
+ *    sessions and the login (p11_reinit); the request waits for it;
+ * 3. if that fails too, the child exits and the parent starts a new one
+ *    (the engine holds the requests in flight for it).
+ * An idle session is checked every `keepalive' seconds, so that a dead
+ * one is found before a client needs it.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -45,8 +59,13 @@ struct p11_job {
 	uint8_t			*buf;
 	size_t			 len;
 	int			 down;		/* the token is gone: -1, -2 */
+	int			 parked;	/* waited for p11_reinit once */
 	char			 why[P11_WHY_MAX];
 };
+
+/* More module restarts than this in P11_REINIT_SPAN s: restart the child. */
+#define P11_REINIT_MAX		3
+#define P11_REINIT_SPAN		60
 
 static int	 p11_obj_cmp(struct p11_obj *, struct p11_obj *);
 static void	*p11_worker(void *);
@@ -55,6 +74,19 @@ static void	 p11_finish(struct hsm *, struct p11_jobs *, int);
 static void	 p11_job_free(struct p11_job *);
 static struct p11_sess *p11_borrow(struct p11 *, int);
 static void	 p11_cache_empty(struct p11 *);
+static time_t	 p11_now(void);
+static int	 p11_may_retry(const struct hsm_req *);
+static void	 p11_unsure(struct p11_sess *, const struct hsm_req *,
+		    struct hsm_res *);
+static int	 p11_no_login(struct hsm *, struct p11_sess *,
+		    struct hsm_res *);
+static void	 p11_reinit_soon(struct hsm *, const char *);
+static void	 p11_reinit_ev(int, short, void *);
+static int	 p11_reinit(struct hsm *, struct p11 *);
+static int	 p11_probe(struct hsm *, struct p11 *, struct p11_sess *,
+		    int);
+static void	 p11_keepalive(int, short, void *);
+static void	 p11_keepalive_add(struct hsm *, struct p11 *);
 
 /* libbsd's __unused is off (a Linux header has a member of that name). */
 RB_PROTOTYPE_INTERNAL(p11_objs, p11_obj, entry, p11_obj_cmp,
@@ -85,6 +117,9 @@ p11_pool_start(struct hsm *h, struct p11 *p)
 	event_set(&p->wake_ev, p->wake[0], EV_READ | EV_PERSIST, p11_wake, h);
 	event_add(&p->wake_ev, NULL);
 	p->wake_on = 1;
+	evtimer_set(&p->reinit_ev, p11_reinit_ev, h);
+	evtimer_set(&p->keep_ev, p11_keepalive, h);
+	p11_keepalive_add(h, p);
 
 	/* Signals are the main thread's (libevent's handlers). */
 	sigfillset(&all);
@@ -126,8 +161,10 @@ p11_pool_stop(struct hsm *h, struct p11 *p)
 	/* No thread left: no lock needed. */
 	TAILQ_INIT(&left);
 	TAILQ_CONCAT(&left, &p->done, entry);
-	while ((job = TAILQ_FIRST(&p->queue)) != NULL) {
-		TAILQ_REMOVE(&p->queue, job, entry);
+	TAILQ_CONCAT(&p->parked, &p->queue, entry);
+	TAILQ_INIT(&p->queue);
+	while ((job = TAILQ_FIRST(&p->parked)) != NULL) {
+		TAILQ_REMOVE(&p->parked, job, entry);
 		(void)hsm_res_error(&job->res, KMIP_REASON_GENERAL_FAILURE,
 		    "signer \"%s\" is restarting: request not run",
 		    h->setup.name);
@@ -137,14 +174,16 @@ p11_pool_stop(struct hsm *h, struct p11 *p)
 	p11_finish(h, &left, 0);
 	if (p->wake_on) {
 		event_del(&p->wake_ev);
-		p->wake_on = 0;
+		evtimer_del(&p->reinit_ev);
+		evtimer_del(&p->keep_ev);
+		p->wake_on = p->reinit_on = p->keep_on = 0;
 	}
 	for (i = 0; i < 2; i++)
 		if (p->wake[i] != -1) {
 			close(p->wake[i]);
 			p->wake[i] = -1;
 		}
-	p->stopping = 0;
+	p->stopping = p->paused = 0;
 }
 
 static void *
@@ -159,7 +198,7 @@ p11_worker(void *arg)
 	p11_self = s;
 	pthread_mutex_lock(&p->mtx);
 	for (;;) {
-		while (!p->stopping && TAILQ_EMPTY(&p->queue))
+		while (!p->stopping && (p->paused || TAILQ_EMPTY(&p->queue)))
 			pthread_cond_wait(&p->work, &p->mtx);
 		if (p->stopping)
 			break;
@@ -177,10 +216,12 @@ p11_worker(void *arg)
 			hsm_res_clear(&job->res);	/* no partial results */
 		if ((job->down = s->down) != 0)
 			(void)strlcpy(job->why, s->why, sizeof(job->why));
+		s->last = p11_now();
 		pthread_mutex_unlock(&s->use);
 
 		pthread_mutex_lock(&p->mtx);
-		p->running--;
+		if (--p->running == 0)
+			pthread_cond_broadcast(&p->idle);
 		s->ops++;
 		p->ops++;
 		/* One byte per batch: the main thread takes them all. */
@@ -214,23 +255,34 @@ p11_wake(int fd, short event, void *arg)
 
 /*
  * Send the answers of the jobs in list and free them.  With state, a
- * worker's news that the token is gone sets the signer's state (once)
- * and starts it over later; a wrong PIN is never retried.
+ * worker's news that a session cannot be reopened starts the module
+ * over (p11_reinit), and the request waits for it once if it may run
+ * again; a wrong PIN sets the signer's state and is never retried.
  */
 static void
 p11_finish(struct hsm *h, struct p11_jobs *list, int state)
 {
+	struct p11	*p = h->be_state;
 	struct p11_job	*job;
 
 	while ((job = TAILQ_FIRST(list)) != NULL) {
 		TAILQ_REMOVE(list, job, entry);
-		if (state && job->down != 0 &&
-		    h->status.state == SSTATE_READY) {
-			hsm_status_set(h, job->down == -2 ? SSTATE_LOCKED :
-			    SSTATE_ERROR, "%s", job->why);
-			if (job->down == -1)
-				hsm_retry_soon(h);
+		/*
+		 * A session that cannot be opened: the request did not run
+		 * (p11_run answers one that may have run), so it waits for
+		 * the module to start over, once.
+		 */
+		if (state && job->down == -1) {
+			p11_reinit_soon(h, job->why);
+			if (!job->parked) {
+				job->parked = 1;
+				TAILQ_INSERT_TAIL(&p->parked, job, entry);
+				continue;
+			}
 		}
+		if (state && job->down == -2 &&
+		    h->status.state == SSTATE_READY)
+			hsm_status_set(h, SSTATE_LOCKED, "%s", job->why);
 		/* An engine that restarted has other request ids. */
 		if (job->iev != &h->engine || job->gen == h->engine_gen)
 			hsm_answer(job->iev, &job->req, &job->res);
@@ -345,30 +397,333 @@ p11_borrow(struct p11 *p, int wait)
 
 /*
  * Is the token still there (a status request)?  An idle session is
- * asked; if all are busy, they are the answer.  Main thread.
+ * asked, and reopened, or the module started over, if it is dead; if
+ * all are busy, they are the answer.  Main thread.
  */
 int
 p11_pool_check(struct hsm *h, struct p11 *p)
 {
 	struct p11_sess	*s;
-	CK_SESSION_INFO	 si;
-	CK_RV		 rv = CKR_OK;
 
 	if (p->nsess == 0)
 		return (-1);
 	if ((s = p11_borrow(p, 0)) == NULL)
 		return (0);
-	if (!s->open)
-		rv = CKR_SESSION_CLOSED;
-	else
-		rv = p->f->C_GetSessionInfo(s->session, &si);
-	pthread_mutex_unlock(&s->use);
-	if (rv != CKR_OK) {
-		hsm_status_set(h, SSTATE_ERROR, "session lost: %s",
-		    p11_rv(rv));
-		return (-1);
+	/* The state of a token that did not come back is set already. */
+	if (p11_probe(h, p, s, 0) == -1)
+		(void)p11_reinit(h, p);
+	return (0);
+}
+
+/*
+ * Is the PKCS#11 answer rv the sign of a session the token no longer
+ * has (or of a token that needs its sessions opened again)?
+ */
+int
+p11_session_dead(CK_RV rv)
+{
+	switch (rv) {
+	case CKR_SESSION_HANDLE_INVALID:
+	case CKR_SESSION_CLOSED:
+	case CKR_DEVICE_REMOVED:
+	case CKR_TOKEN_NOT_PRESENT:
+	case CKR_DEVICE_ERROR:
+	case CKR_USER_NOT_LOGGED_IN:
+		return (1);
 	}
 	return (0);
+}
+
+static time_t
+p11_now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ts.tv_sec);
+}
+
+/*
+ * May a request that met a dead session run again on a fresh one?  Not
+ * if it may have changed the token (a key made, destroyed or relabelled
+ * before the session died, the answer lost): running it again blindly
+ * could make a second key or report a destroyed key as missing.
+ * Signing, decrypting, MACs, lookups and a KEK's use (which finds its
+ * key by label before making it) may.
+ */
+static int
+p11_may_retry(const struct hsm_req *req)
+{
+	switch (req->type) {
+	case IMSG_HSM_GENERATE:
+	case IMSG_HSM_IMPORT:
+	case IMSG_HSM_LABEL:
+		return (0);
+	case IMSG_HSM_OP:
+		return (req->op != HSM_OP_DESTROY &&
+		    req->op != HSM_OP_DESTROY_PUBLIC);
+	}
+	return (1);
+}
+
+/* The answer of a request that may have taken effect, session lost. */
+static void
+p11_unsure(struct p11_sess *s, const struct hsm_req *req,
+    struct hsm_res *res)
+{
+	const char	*what;
+	char		 msg[HSM_MSG_MAX];
+
+	if (req->type == IMSG_HSM_GENERATE)
+		what = "key generation";
+	else if (req->type == IMSG_HSM_LABEL)
+		what = "label change";
+	else if (req->type == IMSG_HSM_OP)
+		what = "destruction";
+	else
+		what = "operation";
+	(void)strlcpy(msg, res->msg, sizeof(msg));
+	(void)hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+	    "token \"%s\": session lost during a %s; it may or may not "
+	    "have happened (%s)", s->label, what, msg);
+}
+
+/*
+ * With `login no' or `auto', CKR_USER_NOT_LOGGED_IN may come from a
+ * session that is alive: the key needs the login the configuration does
+ * not do.  Reopening would not help, nor is the session dead: 1 with the
+ * answer saying so.
+ */
+static int
+p11_no_login(struct hsm *h, struct p11_sess *s, struct hsm_res *res)
+{
+	CK_SESSION_INFO	 si;
+	char		 msg[HSM_MSG_MAX];
+
+	if (h->setup.login == SIGNER_LOGIN_YES ||
+	    s->f->C_GetSessionInfo(s->session, &si) != CKR_OK ||
+	    si.state == CKS_RO_USER_FUNCTIONS ||
+	    si.state == CKS_RW_USER_FUNCTIONS)
+		return (0);
+	s->lost = 0;
+	(void)strlcpy(msg, res->msg, sizeof(msg));
+	(void)hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+	    "%s: token \"%s\" wants a login for this key (login %s)", msg,
+	    s->label, h->setup.login == SIGNER_LOGIN_NO ? "no" : "auto");
+	return (1);
+}
+
+/* Main thread: start the module over from the event loop, once. */
+static void
+p11_reinit_soon(struct hsm *h, const char *why)
+{
+	struct p11	*p = h->be_state;
+	struct timeval	 tv = { 0, 0 };
+
+	if (p == NULL || !p->wake_on || p->reinit_on)
+		return;
+	(void)strlcpy(p->reinit_why, why, sizeof(p->reinit_why));
+	p->reinit_on = 1;
+	evtimer_add(&p->reinit_ev, &tv);
+}
+
+static void
+p11_reinit_ev(int fd, short event, void *arg)
+{
+	struct hsm	*h = arg;
+
+	(void)p11_reinit(h, h->be_state);
+}
+
+/*
+ * The second step of recovery: no session can be opened, so C_Finalize
+ * and C_Initialize, as a network HSM whose sessions expired needs, with
+ * the workers quiesced; then the
+ * sessions and the login again, and the requests that waited run.  If
+ * the module does not come back, the child exits: the parent starts a
+ * new one, and the engine holds the requests in flight for it.  A wrong
+ * PIN locks the signer instead.  Main thread; 0 or -1 (locked).
+ */
+static int
+p11_reinit(struct hsm *h, struct p11 *p)
+{
+	static time_t	 times[P11_REINIT_MAX];
+	static int	 ntimes;
+	struct p11_job	*job;
+	struct p11_jobs	 fail;
+	struct p11_sess	*s;
+	time_t		 now = p11_now();
+	char		 why[P11_WHY_MAX];
+	int		 i, n, rv = 0;
+
+	p->reinit_on = 0;
+	evtimer_del(&p->reinit_ev);
+	if (p->reinit_why[0] == '\0')
+		(void)strlcpy(p->reinit_why, "a session cannot be reopened",
+		    sizeof(p->reinit_why));
+	/* A module that keeps failing is not helped by more of this. */
+	if (ntimes == P11_REINIT_MAX &&
+	    now - times[0] < P11_REINIT_SPAN) {
+		log_warnx("token \"%s\": %s, after %d module restarts within "
+		    "%d s; restarting the signer", p->label, p->reinit_why,
+		    P11_REINIT_MAX, P11_REINIT_SPAN);
+		exit(1);
+	}
+	log_warnx("token \"%s\": %s; finalising and initialising the "
+	    "module again", p->label, p->reinit_why);
+	p->reinit_why[0] = '\0';
+	if (ntimes == P11_REINIT_MAX) {
+		memmove(times, times + 1, sizeof(times[0]) * (ntimes - 1));
+		ntimes--;
+	}
+	times[ntimes++] = now;
+
+	pthread_mutex_lock(&p->mtx);
+	p->paused = 1;
+	while (p->running > 0)
+		pthread_cond_wait(&p->idle, &p->mtx);
+	pthread_mutex_unlock(&p->mtx);
+
+	/* No worker runs: the sessions are the main thread's. */
+	for (i = 0; i < p->nsess; i++)
+		p11_session_close(&p->sess[i]);
+	p11_cache_clear(p);
+	why[0] = '\0';
+	if (p11_module_again(h, p) == -1) {
+		rv = -1;
+		(void)strlcpy(why, h->status.detail, sizeof(why));
+	}
+	for (i = 0, n = 0; rv == 0 && i < p->nsess; i++) {
+		s = &p->sess[i];
+		s->down = 0;
+		if (p11_session_open(h, s) == 0) {
+			n++;
+			s->last = now;
+			continue;
+		}
+		p11_session_close(s);
+		/* Later sessions are opened when a worker needs them. */
+		if (i == 0 || p->pin_refused) {
+			rv = p->pin_refused ? -2 : -1;
+			(void)strlcpy(why, s->why, sizeof(why));
+		}
+	}
+	if (rv == -1) {
+		log_warnx("token \"%s\": the module did not recover (%s); "
+		    "restarting the signer", p->label, why);
+		exit(1);
+	}
+
+	TAILQ_INIT(&fail);
+	pthread_mutex_lock(&p->mtx);
+	if (rv == 0) {
+		/* The requests that waited go first, in their order. */
+		while ((job = TAILQ_LAST(&p->parked, p11_jobs)) != NULL) {
+			TAILQ_REMOVE(&p->parked, job, entry);
+			TAILQ_INSERT_HEAD(&p->queue, job, entry);
+			p->nqueued++;
+		}
+	} else
+		TAILQ_CONCAT(&fail, &p->parked, entry);
+	p->paused = 0;
+	pthread_cond_broadcast(&p->work);
+	pthread_mutex_unlock(&p->mtx);
+
+	if (rv == 0) {
+		log_info("token \"%s\": module initialised again, %d of %d "
+		    "sessions open", p->label, n, p->nsess);
+		if (h->status.state != SSTATE_READY)
+			hsm_status_set(h, SSTATE_READY, "token \"%s\" in slot "
+			    "%lu", p->label, (unsigned long)p->slot);
+		return (0);
+	}
+	hsm_status_set(h, SSTATE_LOCKED, "%s", why);
+	TAILQ_FOREACH(job, &fail, entry)
+		(void)hsm_res_error(&job->res, KMIP_REASON_GENERAL_FAILURE,
+		    "%s", why);
+	p11_finish(h, &fail, 0);
+	return (-1);
+}
+
+/*
+ * Is session s alive?  With idle, only if no request used it in the
+ * last keepalive interval (a request is proof enough).  A dead session
+ * is reopened (logged in again); -1 if that failed too (the module must
+ * start over), else 0.  Main thread, with s->use, which it releases.
+ */
+static int
+p11_probe(struct hsm *h, struct p11 *p, struct p11_sess *s, int idle)
+{
+	CK_SESSION_INFO	 si;
+	CK_RV		 rv = CKR_OK;
+	int		 ret = 0;
+
+	if (idle && s->open && p11_now() - s->last < h->setup.keepalive) {
+		pthread_mutex_unlock(&s->use);
+		return (0);
+	}
+	if (s->open) {
+		rv = p->f->C_GetSessionInfo(s->session, &si);
+		if (rv == CKR_OK) {
+			s->last = p11_now();
+			pthread_mutex_unlock(&s->use);
+			return (0);
+		}
+		log_warnx("token \"%s\": session %u found dead (%s), "
+		    "reopening", s->label, s->idx, p11_rv(rv));
+		p11_session_close(s);
+		p11_cache_clear(p);
+	}
+	if ((ret = p11_session_open(h, s)) != 0) {
+		p11_session_close(s);
+		if (ret == -2 && h->status.state == SSTATE_READY)
+			hsm_status_set(h, SSTATE_LOCKED, "%s", s->why);
+		else if (ret == -1)
+			(void)strlcpy(p->reinit_why, s->why,
+			    sizeof(p->reinit_why));
+	} else
+		s->last = p11_now();
+	pthread_mutex_unlock(&s->use);
+	return (ret == -1 ? -1 : 0);
+}
+
+/*
+ * Keep-alive: every `keepalive' seconds, each session no request used
+ * meanwhile is asked for its state (C_GetSessionInfo), so that a session
+ * the token dropped (a network HSM's, after idling) is reopened before
+ * a client needs it.  Busy sessions are skipped.  Main thread.
+ */
+static void
+p11_keepalive(int fd, short event, void *arg)
+{
+	struct hsm	*h = arg;
+	struct p11	*p = h->be_state;
+	int		 i, dead = 0;
+
+	p->keep_on = 0;
+	if (h->status.state != SSTATE_READY || p->pin_refused) {
+		p11_keepalive_add(h, p);
+		return;
+	}
+	for (i = 0; i < p->nsess && !dead; i++)
+		if (pthread_mutex_trylock(&p->sess[i].use) == 0)
+			dead = p11_probe(h, p, &p->sess[i], 1) == -1;
+	if (dead)
+		(void)p11_reinit(h, p);
+	p11_keepalive_add(h, p);
+}
+
+static void
+p11_keepalive_add(struct hsm *h, struct p11 *p)
+{
+	struct timeval	 tv;
+
+	if (h->setup.keepalive <= 0 || p->keep_on || !p->wake_on)
+		return;
+	tv.tv_sec = h->setup.keepalive;
+	tv.tv_usec = 0;
+	evtimer_add(&p->keep_ev, &tv);
+	p->keep_on = 1;
 }
 
 /*
@@ -412,12 +767,18 @@ p11_run(struct hsm *h, const struct hsm_req *req, struct hsm_res *res,
 			break;
 		}
 		(void)fn(h, s, req, res);
+		if (s->lost && p11_no_login(h, s, res))
+			break;
 		if (s->lost) {
 			log_warnx("token \"%s\": session %u lost (%s), "
 			    "reopening", s->label, s->idx, res->msg);
 			p11_session_close(s);
 			/* The token may have been replaced. */
 			p11_cache_clear(p);
+			if (!p11_may_retry(req)) {
+				p11_unsure(s, req, res);
+				break;
+			}
 		} else if (s->stale) {
 			log_warnx("token \"%s\": %s; looking the key up again",
 			    s->label, res->msg);
@@ -430,17 +791,16 @@ p11_run(struct hsm *h, const struct hsm_req *req, struct hsm_res *res,
 	/* The main thread: as p11_finish does for a worker. */
 	down = s->down;
 	(void)strlcpy(why, s->why, sizeof(why));
+	s->last = p11_now();
 	pthread_mutex_lock(&p->mtx);
 	s->ops++;
 	p->ops++;
 	pthread_mutex_unlock(&p->mtx);
 	pthread_mutex_unlock(&s->use);
-	if (down != 0 && h->status.state == SSTATE_READY) {
-		hsm_status_set(h, down == -2 ? SSTATE_LOCKED : SSTATE_ERROR,
-		    "%s", why);
-		if (down == -1)
-			hsm_retry_soon(h);
-	}
+	if (down == -2 && h->status.state == SSTATE_READY)
+		hsm_status_set(h, SSTATE_LOCKED, "%s", why);
+	else if (down == -1)
+		p11_reinit_soon(h, why);
 }
 
 /*

@@ -202,8 +202,10 @@ print_signer(FILE *fp, const struct signer_conf *s)
 		} else
 			fprintf(fp, "\tslot %lld\n", s->slot);
 		print_secret(fp, "pin", s->pin_src, s->pin_ref);
-		fprintf(fp, "\tlogin %s\n", s->login ? "yes" : "no");
+		fprintf(fp, "\tlogin %s\n", s->login == SIGNER_LOGIN_AUTO ?
+		    "auto" : s->login ? "yes" : "no");
 		fprintf(fp, "\tsessions %d\n", s->sessions);
+		fprintf(fp, "\tkeepalive %d\n", s->keepalive);
 		break;
 	case SIGNER_OPENSSL:
 		if (s->wrap_with != NULL) {
@@ -313,6 +315,7 @@ signer_conf_equal(const struct signer_conf *a, const struct signer_conf *b)
 	    a->pin_src == b->pin_src &&
 	    streq(a->pin_ref, b->pin_ref) &&
 	    a->login == b->login &&
+	    a->keepalive == b->keepalive &&
 	    a->sessions == b->sessions &&
 	    a->timeout == b->timeout &&
 	    streq(a->wrap_with, b->wrap_with) &&

@@ -23,6 +23,11 @@
 #define SIGNER_NAME_MAX		64	/* including the NUL */
 #define SIGNER_SESSIONS_MAX	64
 #define SIGNER_TIMEOUT_DEFAULT	10	/* seconds per operation */
+#define SIGNER_KEEPALIVE_DEFAULT 30	/* seconds between session checks */
+/* login: a pkcs11 signer's C_Login */
+#define SIGNER_LOGIN_NO		0
+#define SIGNER_LOGIN_YES	1
+#define SIGNER_LOGIN_AUTO	2	/* as CKF_LOGIN_REQUIRED says */
 
 /* Defaults and bounds of the frontend's limits. */
 #define DEFAULT_MAX_CONNECTIONS	1024
@@ -74,7 +79,8 @@ struct signer_conf {
 	long long		  slot;		/* slot id, -1 if unset */
 	enum secret_source	  pin_src;
 	char			 *pin_ref;	/* variable name or path */
-	int			  login;	/* default 1 */
+	int			  login;	/* SIGNER_LOGIN_*; yes */
+	int			  keepalive;	/* s, 0 off; default 30 */
 	int			  sessions;	/* default 4 */
 	int			  timeout;	/* per operation, s; default 10 */
 

@@ -92,7 +92,8 @@ enum {
 	SEEN_PIN	= 0x0020,
 	SEEN_PASSWORD	= 0x0040,
 	SEEN_TLS12	= 0x0080,
-	SEEN_VERIFY	= 0x0100
+	SEEN_VERIFY	= 0x0100,
+	SEEN_KEEPALIVE	= 0x0400
 };
 
 /* Where a statement checked after parsing was written. */
@@ -177,10 +178,11 @@ static void	 conf_check(void);
 %token	PASSWORD PIN PKCS11 PORT READ SESSIONS SIGNER SLOT SOCKET TIMEOUT
 %token	TLS TOKEN USER USERNAME
 %token	WITH WRAP YES
+%token	AUTO KEEPALIVE
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
-%type	<v.number>	yesno port signertype
+%type	<v.number>	yesno port signertype loginmode
 %type	<v.string>	optgroup include value
 %expect 0
 
@@ -236,6 +238,11 @@ value		: STRING			{ $$ = $1; }
 
 yesno		: YES				{ $$ = 1; }
 		| NO				{ $$ = 0; }
+		;
+
+loginmode	: YES				{ $$ = SIGNER_LOGIN_YES; }
+		| NO				{ $$ = SIGNER_LOGIN_NO; }
+		| AUTO				{ $$ = SIGNER_LOGIN_AUTO; }
 		;
 
 main		: USER STRING			{
@@ -483,10 +490,16 @@ sopt		: MODULE STRING			{
 			yyerror("a PIN cannot be written in the configuration; "
 			    "use pin env \"VARIABLE\" or pin file \"path\"");
 		}
-		| LOGIN yesno			{
+		| LOGIN loginmode		{
 			if (signer_is(SIGNER_PKCS11, "login") == 0 &&
 			    once(&blockseen, SEEN_LOGIN, "login") == 0)
 				cursigner->login = $2;
+		}
+		| KEEPALIVE NUMBER		{
+			if (signer_is(SIGNER_PKCS11, "keepalive") == 0 &&
+			    once(&blockseen, SEEN_KEEPALIVE, "keepalive") == 0 &&
+			    check_range($2, 0, 86400, "keepalive") == 0)
+				cursigner->keepalive = $2;
 		}
 		| SESSIONS NUMBER		{
 			if (signer_is(SIGNER_PKCS11, "sessions") == 0 &&
@@ -587,6 +600,7 @@ struct keywords {
 static const struct keywords keywords[] = {
 	{ "admin",		ADMIN },
 	{ "allow",		ALLOW },
+	{ "auto",		AUTO },
 	{ "ca",			CA },
 	{ "certificate",	CERTIFICATE },
 	{ "chroot",		CHROOT },
@@ -600,6 +614,7 @@ static const struct keywords keywords[] = {
 	{ "host",		HOST },
 	{ "idle",		IDLE },
 	{ "include",		INCLUDE },
+	{ "keepalive",		KEEPALIVE },
 	{ "kek",		KEK },
 	{ "key",		KEY },
 	{ "keystore",		KEYSTORE },
@@ -1393,7 +1408,8 @@ signer_start(const char *name, enum signer_type type, int lineno)
 	s->file = xstrdup(file->name);
 	s->line = lineno;
 	s->slot = -1;
-	s->login = 1;
+	s->login = SIGNER_LOGIN_YES;
+	s->keepalive = SIGNER_KEEPALIVE_DEFAULT;
 	s->sessions = 4;
 	s->timeout = SIGNER_TIMEOUT_DEFAULT;
 	s->port = KMIP_PORT;
@@ -1422,7 +1438,9 @@ signer_end(void)
 		if (s->token != NULL && s->slot != -1)
 			lerror(s->line, "pkcs11 signer \"%s\" has both token "
 			    "and slot; use one", s->name);
-		if (s->login && s->pin_src == SECRET_NONE)
+		/* `login auto' may find that the token needs none. */
+		if (s->login == SIGNER_LOGIN_YES &&
+		    s->pin_src == SECRET_NONE)
 			lerror(s->line, "pkcs11 signer \"%s\" logs in but has "
 			    "no pin; use pin env, pin file or login no",
 			    s->name);

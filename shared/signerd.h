@@ -176,9 +176,10 @@ struct signer_setup {
 	char		 module[1024];
 	char		 token[64];
 	int64_t		 slot;		/* -1: by token label */
-	int32_t		 login;
+	int32_t		 login;		/* SIGNER_LOGIN_* */
 	int32_t		 sessions;
 	int32_t		 timeout;
+	int32_t		 keepalive;	/* seconds, 0 off */
 	int32_t		 has_pin;	/* IMSG_CONF_PIN follows */
 	char		 wrap_with[SIGNER_NAME_MAX];	/* openssl */
 	char		 kek_file[1024];		/* openssl */

@@ -483,6 +483,7 @@ child_setup_hsm(struct child *c)
 	ss.login = sc->login;
 	ss.sessions = sc->sessions;
 	ss.timeout = sc->timeout;
+	ss.keepalive = sc->keepalive;
 	if (sc->wrap_with != NULL)
 		(void)strlcpy(ss.wrap_with, sc->wrap_with,
 		    sizeof(ss.wrap_with));
