@@ -29,6 +29,13 @@
 #	valgrind, the CPU time (user and system, from /proc/PID/stat) each
 #	process spends per request over BENCH_PROFILE_CPU_N (2000) Sign
 #	requests, beside the raw C_Sign time (p11bench, one thread).
+# scale	(not by default) the keystore at two sizes: 1,000 objects, then
+#	BENCH_SCALE (1,000,000) filled by regress/bench/ksfill while the
+#	daemon is stopped (at most BENCH_FILL_SECONDS, 600: the size
+#	reached is printed).  At each size, with a software signer: Get,
+#	Sign P-256 and Locate by Name at c=4 b=1, and the engine's
+#	resident memory after them; then the keystore's size on disk per
+#	object, and each figure at the large size against the small.
 #
 # Every process started here is stopped by its pid and the state
 # directory removed, also on failure.
@@ -39,7 +46,8 @@
 # BENCH_SESSIONS, BENCH_BATCHES, BENCH_PROFILE_OPS (default sign-p256
 # sign-ed25519 sign-rsa2048), BENCH_PROFILE_N1, BENCH_PROFILE_N2,
 # BENCH_PROFILE_CPU_N, BENCH_ARGS (more kmipbench options, e.g. "-p 4"),
-# BENCH_KEEP=1 (keep the state directory, with the daemon's log).
+# BENCH_SCALE, BENCH_FILL_SECONDS, BENCH_KEEP=1 (keep the state
+# directory, with the daemon's log).
 
 set -u
 O=${1:-obj}
@@ -65,6 +73,9 @@ PROF_N1=${BENCH_PROFILE_N1:-50}
 PROF_N2=${BENCH_PROFILE_N2:-250}
 PROF_CPU_N=${BENCH_PROFILE_CPU_N:-2000}
 NOSANDBOX=$O/regress/bench/nosandbox.so
+KSFILL=$O/regress/bench/ksfill
+SCALE=${BENCH_SCALE:-1000000}
+FILL_SECS=${BENCH_FILL_SECONDS:-600}
 
 for f in "$BIN/signerd" "$BIN/signerctl" "$BIN/signerd-hsm" \
     "$BIN/signerd-frontend" "$BENCH" "$P11BENCH"; do
@@ -75,8 +86,8 @@ for f in "$BIN/signerd" "$BIN/signerctl" "$BIN/signerd-hsm" \
 done
 for p in $PARTS; do
 	case $p in
-	soft|hsm|profile) ;;
-	*)	echo "bench: unknown part $p (soft, hsm, profile)" >&2
+	soft|hsm|profile|scale) ;;
+	*)	echo "bench: unknown part $p (soft, hsm, profile, scale)" >&2
 		exit 1 ;;
 	esac
 done
@@ -315,6 +326,67 @@ soft_part()
 	done
 	bench get 1 1 -N
 	daemon_stop
+}
+
+# scale_at LABEL: fill the keystore to LABEL objects, start, measure Get,
+# Sign P-256 (key $skey) and Locate by Name, and the engine's resident
+# memory, into $T/scale.LABEL.
+scale_at()
+{
+	have=$("$KSFILL" "$T/db/keystore.db" alice "$1" "$FILL_SECS") ||
+	    fail "ksfill failed"
+	chown -R --reference="$T/db" "$T/db"
+	daemon_start soft
+	: >"$T/scale.$1"
+	for op in get sign-p256 locate; do
+		extra=
+		[ "$op" = sign-p256 ] && extra="-i $skey"
+		bench "$op" 4 1 -L "fill-$((have / 2))" $extra >"$T/out"
+		echo "$op $(result <"$T/out")" >>"$T/scale.$1"
+	done
+	epid=$("$BIN/signerctl" -s "$CTL" show status |
+	    awk '$1 == "engine" { print $3 }')
+	echo "rss $(awk '/^VmRSS/ { print $2 }' "/proc/$epid/status")" \
+	    "$have $(stat -c %s "$T/db/keystore.db")" >>"$T/scale.$1"
+	daemon_stop
+}
+
+scale_part()
+{
+	[ -x "$KSFILL" ] || fail "$KSFILL missing: make bench builds it"
+	conf_write "signer \"soft\" openssl {
+	kek file \"$T/kek\"
+}" soft
+	daemon_start soft
+	skey=$("$BENCH" -k "$T/pki" -s 127.0.0.1 -o sign-p256 -S "$PORT") ||
+	    fail "no key made"
+	skey=$(echo "$skey" | awk '{ print $NF }' | tail -n 1)
+	daemon_stop
+	echo "scale: keystore at 1000 and $SCALE objects (fill at most" \
+	    "$FILL_SECS s), c=4 b=1, medians of $RUNS runs of $SECS s"
+	scale_at 1000
+	scale_at "$SCALE"
+	awk -v small="$T/scale.1000" -v big="$T/scale.$SCALE" '
+	    BEGIN {
+		while ((getline l < small) > 0) { split(l, f); s[f[1]] = l }
+		while ((getline l < big) > 0) { split(l, f); b[f[1]] = l }
+		split(s["rss"], rs); split(b["rss"], rb)
+		printf "| operation | %d objects | %d objects | ratio |\n",
+		    rs[3], rb[3]
+		print "|---|---|---|---|"
+		n = split("get sign-p256 locate", ops, " ")
+		for (i = 1; i <= n; i++) {
+			split(s[ops[i]], x); split(b[ops[i]], y)
+			printf "| %s ops/s (p50 ms) | %s (%s) | %s (%s) | " \
+			    "%.2f |\n", ops[i], x[2], x[3], y[2], y[3],
+			    (x[2] > 0 ? y[2] / x[2] : 0)
+		}
+		printf "| engine RSS (KiB) | %d | %d | %.2f |\n", rs[2],
+		    rb[2], (rs[2] > 0 ? rb[2] / rs[2] : 0)
+		if (rb[3] > rs[3])
+			printf "keystore: %d bytes on disk, %.0f bytes per " \
+			    "object\n", rb[4], (rb[4] - rs[4]) / (rb[3] - rs[3])
+	    }'
 }
 
 # hsm_conf SESSIONS: the pkcs11 signer "hsm" as the default signer.
@@ -604,6 +676,7 @@ for p in $PARTS; do
 	soft)	soft_part ;;
 	hsm)	hsm_part ;;
 	profile) profile_part ;;
+	scale)	scale_part ;;
 	esac
 done
 [ $status -eq 0 ] || echo "bench: some runs failed (see above)" >&2

@@ -15,6 +15,11 @@
 #include "kmip.h"
 #include "log.h"
 
+_Static_assert(KS_INDEX_MAX >= ATTRS_STORED_MAX,
+    "an object's index entries fit");
+
+static size_t	 attrs_indexed(const struct ttlv *, struct ks_index *, size_t);
+
 static struct ttlv	*attrs_decode(const struct ks_object *, char *,
 			    size_t);
 
@@ -347,19 +352,75 @@ attr_get_bool(const struct ttlv *a, const char *name, int *v)
 }
 
 /*
- * The text of every Name attribute, NUL-terminated, for the keystore's
- * name index.  Returns how many there are (at most max).
+ * The values of a that the keystore indexes for Locate (struct
+ * ks_index): the Name Value of every Name, every Object Group, every
+ * date of an attribute of ours.  The text points into a.  Returns how
+ * many (at most max, which holds every attribute an object may store).
  */
-size_t
-attr_names(const struct ttlv *a, char (*names)[KS_NAME_MAX], size_t max)
+static size_t
+attrs_indexed(const struct ttlv *a, struct ks_index *idx, size_t max)
 {
-	const struct ttlv	*v;
+	const struct ttlv	*t, *v, *nv;
+	char			 name[ATTR_NAME_MAX];
 	size_t			 n = 0;
-	int32_t			 i;
+	int			 tag;
 
-	for (i = 0; n < max && (v = attr_get(a, "Name", i)) != NULL; i++)
-		if (v->type == TTLV_STRUCTURE && ttlv_get_text(v,
-		    KMIP_TAG_NAME_VALUE, names[n], KS_NAME_MAX) == 0)
-			n++;
+	for (t = ttlv_find(a, KMIP_TAG_ATTRIBUTE); t != NULL && n < max;
+	    t = ttlv_find_next(a, t, KMIP_TAG_ATTRIBUTE)) {
+		if (attr_name(t, name, sizeof(name)) == -1 ||
+		    (v = ttlv_find(t, KMIP_TAG_ATTRIBUTE_VALUE)) == NULL ||
+		    (tag = kmip_attr_tag(name)) == -1 ||
+		    tag == KMIP_TAG_CUSTOM_ATTRIBUTE)
+			continue;
+		memset(&idx[n], 0, sizeof(idx[n]));
+		idx[n].attr = tag;
+		if (tag == KMIP_TAG_NAME && v->type == TTLV_STRUCTURE &&
+		    (nv = ttlv_find(v, KMIP_TAG_NAME_VALUE)) != NULL &&
+		    nv->type == TTLV_TEXT_STRING) {
+			idx[n].text = 1;
+			idx[n].s = (const char *)nv->v.s.data;
+			idx[n++].len = nv->v.s.len;
+		} else if (tag == KMIP_TAG_OBJECT_GROUP &&
+		    v->type == TTLV_TEXT_STRING) {
+			idx[n].text = 1;
+			idx[n].s = (const char *)v->v.s.data;
+			idx[n++].len = v->v.s.len;
+		} else if (v->type == TTLV_DATE_TIME)
+			idx[n++].i = v->v.i64;
+	}
 	return (n);
+}
+
+/*
+ * Write o, whose attributes are a, to the keystore with its index
+ * entries: a new object if insert, else over the one of its id.
+ */
+int
+attrs_write(struct keystore *ks, const struct ks_object *o,
+    const struct ttlv *a, int insert)
+{
+	static struct ks_index	 idx[KS_INDEX_MAX];
+	size_t			 n;
+
+	n = attrs_indexed(a, idx, KS_INDEX_MAX);
+	return (insert ? ks_insert(ks, o, idx, n) : ks_update(ks, o, idx, n));
+}
+
+/* ks_reindex's view of an object: its attributes, loaded. */
+size_t
+attrs_reindex(const struct ks_object *o, struct ks_index *idx, size_t max,
+    void **keep)
+{
+	struct ttlv	*a;
+
+	if ((a = attrs_load(o)) == NULL)
+		return (0);	/* damaged: signerctl show damaged */
+	*keep = a;
+	return (attrs_indexed(a, idx, max));
+}
+
+void
+attrs_reindex_done(void *keep)
+{
+	ttlv_free(keep);
 }

@@ -11,7 +11,6 @@
 #include "ttlv.h"
 
 #define ATTR_NAME_MAX		128
-#define ATTR_NAMES_MAX		32	/* Name attributes indexed */
 
 /*
  * What a client may give one object: Add Attribute, Modify Attribute
@@ -56,7 +55,11 @@ int			 attr_get_integer(const struct ttlv *, const char *,
 int			 attr_get_datetime(const struct ttlv *, const char *,
 			    int64_t *);
 int			 attr_get_bool(const struct ttlv *, const char *, int *);
-size_t			 attr_names(const struct ttlv *,
-			    char (*)[KS_NAME_MAX], size_t);
+int			 attrs_write(struct keystore *,
+			    const struct ks_object *, const struct ttlv *,
+			    int);
+size_t			 attrs_reindex(const struct ks_object *,
+			    struct ks_index *, size_t, void **);
+void			 attrs_reindex_done(void *);
 
 #endif /* ATTRS_H */

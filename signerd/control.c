@@ -469,10 +469,7 @@ control_destroy(struct ctl_conn *c, const char *id)
 {
 	struct ks_object	 o;
 	struct ttlv		*a;
-	char			 names[ATTR_NAMES_MAX][KS_NAME_MAX];
-	char			*np[ATTR_NAMES_MAX];
 	char			 msg[256], why[128];
-	size_t			 n, i;
 	int64_t			 now = time(NULL);
 	int			 rv, damaged;
 
@@ -513,12 +510,8 @@ control_destroy(struct ctl_conn *c, const char *id)
 	rv = attrs_check(a, 0, msg, sizeof(msg));
 	if (rv == 0) {
 		attrs_store(&o, a);
-		n = attr_names(a, names, ATTR_NAMES_MAX);
-		for (i = 0; i < n; i++)
-			np[i] = names[i];
 		if ((rv = ks_begin(engine->ks)) == 0 &&
-		    (rv = ks_update(engine->ks, &o, (const char * const *)np,
-		    n)) == 0)
+		    (rv = attrs_write(engine->ks, &o, a, 0)) == 0)
 			rv = ks_commit(engine->ks);
 		if (rv == -1) {
 			(void)snprintf(msg, sizeof(msg), "keystore: %s",
@@ -1005,9 +998,6 @@ control_rewrap_result(struct esigner *es, uint32_t id, struct imsg *imsg)
 	struct ibuf		 ib;
 	struct ttlv		*a;
 	const uint8_t		*o1, *o2, *o3;
-	char			 names[ATTR_NAMES_MAX][KS_NAME_MAX];
-	char			*np[ATTR_NAMES_MAX];
-	size_t			 n, i;
 	int			 rv;
 
 	if ((id & CTL_REWRAP_ID) == 0)
@@ -1048,7 +1038,7 @@ control_rewrap_result(struct esigner *es, uint32_t id, struct imsg *imsg)
 			fatal(NULL);
 		memcpy(o.material, o1, res.len_out1);
 		o.material_len = res.len_out1;
-		/* Its names are indexed again: they must load. */
+		/* Its index is written again: the attributes must load. */
 		if ((a = attrs_load(&o)) == NULL) {
 			ks_object_clear(&o);
 			rw->failed++;
@@ -1057,15 +1047,11 @@ control_rewrap_result(struct esigner *es, uint32_t id, struct imsg *imsg)
 			control_rewrap_next(c);
 			return (1);
 		}
-		n = attr_names(a, names, ATTR_NAMES_MAX);
-		ttlv_free(a);
-		for (i = 0; i < n; i++)
-			np[i] = names[i];
 		kmip_flush();
 		if ((rv = ks_begin(engine->ks)) == 0 &&
-		    (rv = ks_update(engine->ks, &o, (const char * const *)np,
-		    n)) == 0)
+		    (rv = attrs_write(engine->ks, &o, a, 0)) == 0)
 			rv = ks_commit(engine->ks);
+		ttlv_free(a);
 		if (rv == -1) {
 			(void)ks_rollback(engine->ks);
 			rw->failed++;

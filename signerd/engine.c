@@ -22,6 +22,7 @@
 
 #include "log.h"
 #include "parent.h"
+#include "attrs.h"
 #include "engine.h"
 #include "keystore.h"
 #include "kreq.h"
@@ -63,6 +64,15 @@ engine_main(const char *user, const char *keystore, int debug, int verbose)
 	(void)umask(077);
 	if (ks_open(base, &engine->ks, err, sizeof(err)) == -1)
 		fatalx("keystore %s: %s", keystore, err);
+	if (ks_needs_reindex(engine->ks)) {
+		/* Once, from a keystore of an older signerd. */
+		log_info("keystore %s: indexing every object for Locate",
+		    keystore);
+		if (ks_reindex(engine->ks, attrs_reindex,
+		    attrs_reindex_done) == -1)
+			fatalx("keystore %s: %s", keystore,
+			    ks_error(engine->ks));
+	}
 	event_init();
 	sandbox_apply(SANDBOX_ENGINE);
 

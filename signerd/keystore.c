@@ -8,6 +8,7 @@
  */
 #include <sys/types.h>
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,7 @@
 #include "keystore.h"
 #include "kmip.h"
 
-#define KS_SCHEMA_VERSION	1
+#define KS_SCHEMA_VERSION	2
 
 enum ks_stmt {
 	S_BEGIN,
@@ -26,8 +27,8 @@ enum ks_stmt {
 	S_INSERT,
 	S_UPDATE,
 	S_GET,
-	S_NAMES_DEL,
-	S_NAMES_ADD,
+	S_INDEX_DEL,
+	S_INDEX_ADD,
 	S_EXISTS,
 	S_SCAN,
 	S_COUNT
@@ -45,8 +46,11 @@ static const char *ks_sql[S_COUNT] = {
 	    " attributes = ?8, material = ?9 WHERE id = ?1",
 	[S_GET] = "SELECT id, type, state, algorithm, owner, signer, created,"
 	    " attributes, material FROM objects WHERE id = ?1",
-	[S_NAMES_DEL] = "DELETE FROM names WHERE id = ?1",
-	[S_NAMES_ADD] = "INSERT INTO names (id, name) VALUES (?1, ?2)",
+	[S_INDEX_DEL] = "DELETE FROM attr_index WHERE oid ="
+	    " (SELECT rowid FROM objects WHERE id = ?1)",
+	[S_INDEX_ADD] = "INSERT OR IGNORE INTO attr_index (owner, attr,"
+	    " value, oid) SELECT owner, ?2, ?3, rowid FROM objects"
+	    " WHERE id = ?1",
 	[S_EXISTS] = "SELECT 1 FROM objects WHERE id = ?1",
 	[S_SCAN] = "SELECT id, type, state, algorithm, owner, signer, created,"
 	    " attributes, rowid FROM objects WHERE rowid > ?1 ORDER BY rowid"
@@ -65,13 +69,27 @@ static const char ks_schema[] =
 	"  attributes BLOB NOT NULL,"
 	"  material BLOB"
 	");"
+	/*
+	 * Locate's candidates come from an index in the order they are
+	 * answered, so that one step reads a bounded number of rows and the
+	 * next goes on where it stopped (ks_locate): by owner and age
+	 * (rowid), by owner, type and age, and by attribute value.
+	 */
 	"CREATE INDEX IF NOT EXISTS objects_owner ON objects (owner, type);"
-	"CREATE TABLE IF NOT EXISTS names ("
-	"  id TEXT NOT NULL REFERENCES objects (id) ON DELETE CASCADE,"
-	"  name TEXT NOT NULL"
+	"CREATE INDEX IF NOT EXISTS objects_owner_age ON objects (owner);"
+	/*
+	 * Every Name, Object Group and date of an object (struct ks_index),
+	 * by owner, attribute tag and value; oid is the object's rowid.
+	 */
+	"CREATE TABLE IF NOT EXISTS attr_index ("
+	"  owner TEXT NOT NULL,"
+	"  attr INTEGER NOT NULL,"
+	"  value NOT NULL,"
+	"  oid INTEGER NOT NULL"
 	");"
-	"CREATE INDEX IF NOT EXISTS names_name ON names (name);"
-	"CREATE INDEX IF NOT EXISTS names_id ON names (id);"
+	"CREATE UNIQUE INDEX IF NOT EXISTS attr_index_value ON attr_index"
+	"  (owner, attr, value, oid);"
+	"CREATE INDEX IF NOT EXISTS attr_index_oid ON attr_index (oid);"
 	/* The check value of a signer's key-encryption key (see below). */
 	"CREATE TABLE IF NOT EXISTS kek_checks ("
 	"  signer TEXT NOT NULL,"
@@ -85,6 +103,7 @@ struct keystore {
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[S_COUNT];
 	int		 in_txn;
+	int		 reindex;	/* schema 1: the index is to be made */
 	char		 err[256];
 };
 
@@ -92,8 +111,11 @@ static int	 ks_exec(struct keystore *, enum ks_stmt);
 static int	 ks_fail(struct keystore *, const char *);
 static int	 ks_bind_object(struct keystore *, sqlite3_stmt *,
 		    const struct ks_object *);
-static int	 ks_set_names(struct keystore *, const char *,
-		    const char * const *, size_t);
+static int	 ks_set_index(struct keystore *, const char *,
+		    const struct ks_index *, size_t);
+static int	 ks_locate_sql(const struct ks_filter *, char *, size_t);
+static void	 ks_locate_bind(sqlite3_stmt *, const struct ks_filter *,
+		    size_t);
 
 static int
 ks_fail(struct keystore *ks, const char *what)
@@ -146,8 +168,10 @@ ks_open(const char *path, struct keystore **ksp, char *err, size_t errlen)
 	version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
 	if (version == 0)
-		(void)sqlite3_exec(ks->db, "PRAGMA user_version = 1", NULL,
+		(void)sqlite3_exec(ks->db, "PRAGMA user_version = 2", NULL,
 		    NULL, NULL);
+	else if (version == 1)
+		ks->reindex = 1;	/* names only: ks_reindex */
 	else if (version != KS_SCHEMA_VERSION) {
 		(void)snprintf(err, errlen, "%s: keystore schema %d, this "
 		    "signerd knows %d", path, version, KS_SCHEMA_VERSION);
@@ -355,20 +379,26 @@ ks_bind_object(struct keystore *ks, sqlite3_stmt *st,
 	return (0);
 }
 
+/* The index entries of object id are idx, and only they. */
 static int
-ks_set_names(struct keystore *ks, const char *id, const char * const *names,
-    size_t nnames)
+ks_set_index(struct keystore *ks, const char *id, const struct ks_index *idx,
+    size_t n)
 {
-	sqlite3_stmt	*st = ks->stmt[S_NAMES_ADD];
+	sqlite3_stmt	*st = ks->stmt[S_INDEX_ADD];
 	size_t		 i;
 
-	sqlite3_bind_text(ks->stmt[S_NAMES_DEL], 1, id, -1, SQLITE_STATIC);
-	if (ks_exec(ks, S_NAMES_DEL) == -1)
+	sqlite3_bind_text(ks->stmt[S_INDEX_DEL], 1, id, -1, SQLITE_STATIC);
+	if (ks_exec(ks, S_INDEX_DEL) == -1)
 		return (-1);
-	for (i = 0; i < nnames; i++) {
+	for (i = 0; i < n; i++) {
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, names[i], -1, SQLITE_STATIC);
-		if (ks_exec(ks, S_NAMES_ADD) == -1)
+		sqlite3_bind_int64(st, 2, idx[i].attr);
+		if (idx[i].text)
+			sqlite3_bind_text(st, 3, idx[i].s, (int)idx[i].len,
+			    SQLITE_STATIC);
+		else
+			sqlite3_bind_int64(st, 3, idx[i].i);
+		if (ks_exec(ks, S_INDEX_ADD) == -1)
 			return (-1);
 	}
 	return (0);
@@ -377,7 +407,7 @@ ks_set_names(struct keystore *ks, const char *id, const char * const *names,
 /* Both need an open transaction: the caller commits. */
 int
 ks_insert(struct keystore *ks, const struct ks_object *o,
-    const char * const *names, size_t nnames)
+    const struct ks_index *idx, size_t n)
 {
 	if (!ks->in_txn) {
 		(void)snprintf(ks->err, sizeof(ks->err), "no transaction");
@@ -390,12 +420,12 @@ ks_insert(struct keystore *ks, const struct ks_object *o,
 	if (ks_bind_object(ks, ks->stmt[S_INSERT], o) == -1 ||
 	    ks_exec(ks, S_INSERT) == -1)
 		return (-1);
-	return (ks_set_names(ks, o->id, names, nnames));
+	return (ks_set_index(ks, o->id, idx, n));
 }
 
 int
 ks_update(struct keystore *ks, const struct ks_object *o,
-    const char * const *names, size_t nnames)
+    const struct ks_index *idx, size_t n)
 {
 	if (!ks->in_txn) {
 		(void)snprintf(ks->err, sizeof(ks->err), "no transaction");
@@ -409,7 +439,7 @@ ks_update(struct keystore *ks, const struct ks_object *o,
 		    o->id);
 		return (-1);
 	}
-	return (ks_set_names(ks, o->id, names, nnames));
+	return (ks_set_index(ks, o->id, idx, n));
 }
 
 static int
@@ -477,55 +507,231 @@ ks_get(struct keystore *ks, const char *id, struct ks_object *o)
 }
 
 /*
- * Ids of the objects matching f, at most max of them, oldest first.  The
- * statement is built per call: the filter decides which terms it has.
+ * The statement of one Locate step.  Each reads its candidates from one
+ * index, in the index's order, after the cursor, and at most a given
+ * number: a step costs the same whatever the store holds, and whatever
+ * else the request filters on (the caller checks that, candidate by
+ * candidate).  keystore_test:plans checks the plans with EXPLAIN QUERY
+ * PLAN.
+ */
+static int
+ks_locate_sql(const struct ks_filter *f, char *sql, size_t len)
+{
+	const char	*q;
+	int		 n;
+
+	switch (f->by) {
+	case KS_BY_OWNER:
+		q = "SELECT o.id, o.rowid, 0, o.type, o.state, o.algorithm"
+		    " FROM objects o INDEXED BY objects_owner_age"
+		    " WHERE o.owner = ?1 AND o.rowid > ?2"
+		    " ORDER BY o.rowid LIMIT ?3";
+		break;
+	case KS_BY_TYPE:
+		q = "SELECT o.id, o.rowid, 0, o.type, o.state, o.algorithm"
+		    " FROM objects o INDEXED BY objects_owner"
+		    " WHERE o.owner = ?1 AND o.type = ?4 AND o.rowid > ?2"
+		    " ORDER BY o.rowid LIMIT ?3";
+		break;
+	case KS_BY_VALUE:
+		q = "SELECT o.id, x.oid, 0, o.type, o.state, o.algorithm"
+		    " FROM attr_index x INDEXED BY attr_index_value"
+		    " JOIN objects o ON o.rowid = x.oid"
+		    " WHERE x.owner = ?1 AND x.attr = ?4 AND x.value = ?5"
+		    " AND x.oid > ?2 ORDER BY x.oid LIMIT ?3";
+		break;
+	case KS_BY_RANGE:
+		q = "SELECT o.id, x.oid, x.value, o.type, o.state,"
+		    " o.algorithm FROM attr_index x INDEXED BY attr_index_value"
+		    " JOIN objects o ON o.rowid = x.oid"
+		    " WHERE x.owner = ?1 AND x.attr = ?4"
+		    " AND (x.value, x.oid) > (?6, ?2) AND x.value <= ?5"
+		    " ORDER BY x.value, x.oid LIMIT ?3";
+		break;
+	default:
+		return (-1);
+	}
+	n = snprintf(sql, len, "%s", q);
+	return (n < 0 || (size_t)n >= len ? -1 : 0);
+}
+
+static void
+ks_locate_bind(sqlite3_stmt *st, const struct ks_filter *f, size_t max)
+{
+	sqlite3_bind_text(st, 1, f->owner, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, f->after_oid);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+	switch (f->by) {
+	case KS_BY_TYPE:
+		sqlite3_bind_int64(st, 4, f->type);
+		break;
+	case KS_BY_VALUE:
+		sqlite3_bind_int64(st, 4, f->value.attr);
+		if (f->value.text)
+			sqlite3_bind_text(st, 5, f->value.s, (int)f->value.len,
+			    SQLITE_STATIC);
+		else
+			sqlite3_bind_int64(st, 5, f->value.i);
+		break;
+	case KS_BY_RANGE:
+		sqlite3_bind_int64(st, 4, f->value.attr);
+		sqlite3_bind_int64(st, 5, f->hi);
+		sqlite3_bind_int64(st, 6, f->started ? f->after_value :
+		    f->value.i);
+		break;
+	default:
+		break;
+	}
+}
+
+/*
+ * One step of a Locate: at most max candidates after f's cursor, which
+ * moves past them.  *n < max: the index has no more.
  */
 int
-ks_locate(struct keystore *ks, const struct ks_filter *f,
-    char (*ids)[KS_ID_MAX], size_t max, size_t *n)
+ks_locate(struct keystore *ks, struct ks_filter *f, struct ks_found *out,
+    size_t max, size_t *n)
 {
 	sqlite3_stmt	*st;
+	const char	*id;
 	char		 sql[512];
-	int		 rc, i = 1;
+	int		 rc;
 
 	*n = 0;
-	(void)snprintf(sql, sizeof(sql), "SELECT o.id FROM objects o WHERE"
-	    " o.owner = ?%s%s%s%s%s ORDER BY o.created, o.rowid"
-	    " LIMIT ? OFFSET ?",
-	    f->type ? " AND o.type = ?" : "",
-	    f->state ? " AND o.state = ?" : "",
-	    f->live ? " AND o.state NOT IN (?, ?)" : "",
-	    f->algorithm ? " AND o.algorithm = ?" : "",
-	    f->name ? " AND o.id IN (SELECT id FROM names WHERE name = ?)" :
-	    "");
+	if (f->value.text && f->value.len > INT_MAX) {
+		(void)snprintf(ks->err, sizeof(ks->err), "value too long");
+		return (-1);
+	}
+	if (ks_locate_sql(f, sql, sizeof(sql)) == -1) {
+		(void)snprintf(ks->err, sizeof(ks->err), "bad filter");
+		return (-1);
+	}
 	if (sqlite3_prepare_v2(ks->db, sql, -1, &st, NULL) != SQLITE_OK)
 		return (ks_fail(ks, "locate"));
-	sqlite3_bind_text(st, i++, f->owner, -1, SQLITE_STATIC);
-	if (f->type)
-		sqlite3_bind_int64(st, i++, f->type);
-	if (f->state)
-		sqlite3_bind_int64(st, i++, f->state);
-	if (f->live) {
-		sqlite3_bind_int64(st, i++, KMIP_STATE_DESTROYED);
-		sqlite3_bind_int64(st, i++, KMIP_STATE_DESTROYED_COMPROMISED);
-	}
-	if (f->algorithm)
-		sqlite3_bind_int64(st, i++, f->algorithm);
-	if (f->name)
-		sqlite3_bind_text(st, i++, f->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, i++, (sqlite3_int64)max);
-	sqlite3_bind_int64(st, i++, (sqlite3_int64)f->offset);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
-		(void)strlcpy(ids[*n], (const char *)sqlite3_column_text(st,
-		    0), KS_ID_MAX);
+	ks_locate_bind(st, f, max);
+	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((id = (const char *)sqlite3_column_text(st, 0)) == NULL)
+			id = "";
+		(void)strlcpy(out[*n].id, id, sizeof(out[*n].id));
+		f->after_oid = sqlite3_column_int64(st, 1);
+		f->after_value = sqlite3_column_int64(st, 2);
+		out[*n].type = sqlite3_column_int64(st, 3);
+		out[*n].state = sqlite3_column_int64(st, 4);
+		out[*n].algorithm = sqlite3_column_int64(st, 5);
 		(*n)++;
 	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	f->started = 1;
+	if (*n < max && rc != SQLITE_DONE) {
 		(void)ks_fail(ks, "locate");
 		sqlite3_finalize(st);
 		return (-1);
 	}
 	sqlite3_finalize(st);
+	return (0);
+}
+
+/*
+ * The query plan of f's step, as EXPLAIN QUERY PLAN says it, one line
+ * per step of the plan, for keystore_test.
+ */
+int
+ks_locate_plan(struct keystore *ks, const struct ks_filter *f, char *buf,
+    size_t len)
+{
+	sqlite3_stmt	*st;
+	const char	*d;
+	char		 sql[600];
+
+	if (len == 0)
+		return (-1);
+	buf[0] = '\0';
+	(void)strlcpy(sql, "EXPLAIN QUERY PLAN ", sizeof(sql));
+	if (ks_locate_sql(f, sql + strlen(sql), sizeof(sql) - strlen(sql)) ==
+	    -1)
+		return (-1);
+	if (sqlite3_prepare_v2(ks->db, sql, -1, &st, NULL) != SQLITE_OK)
+		return (ks_fail(ks, "plan"));
+	ks_locate_bind(st, f, 1);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		if ((d = (const char *)sqlite3_column_text(st, 3)) != NULL) {
+			(void)strlcat(buf, d, len);
+			(void)strlcat(buf, "\n", len);
+		}
+	sqlite3_finalize(st);
+	return (0);
+}
+
+/*
+ * A keystore of schema 1 indexed Names only, in a table of its own: its
+ * index is made again from every object's attributes (fn), in one
+ * transaction, and the schema becomes 2.  An interrupted reindex leaves
+ * schema 1, and is done again at the next start.
+ */
+int
+ks_needs_reindex(struct keystore *ks)
+{
+	return (ks->reindex);
+}
+
+int
+ks_reindex(struct keystore *ks, size_t (*fn)(const struct ks_object *,
+    struct ks_index *, size_t, void **), void (*release)(void *))
+{
+	sqlite3_stmt		*st;
+	struct ks_object	 o;
+	struct ks_index		*idx;
+	void			*keep;
+	const char		*s;
+	size_t			 n;
+	int			 rc, failed = 0;
+
+	if (!ks->reindex)
+		return (0);
+	if ((idx = calloc(KS_INDEX_MAX, sizeof(*idx))) == NULL) {
+		(void)snprintf(ks->err, sizeof(ks->err), "out of memory");
+		return (-1);
+	}
+	if (ks_begin(ks) == -1 || sqlite3_prepare_v2(ks->db, "SELECT id,"
+	    " owner, attributes FROM objects", -1, &st, NULL) != SQLITE_OK) {
+		free(idx);
+		(void)ks_rollback(ks);
+		return (ks_fail(ks, "reindex"));
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&o, 0, sizeof(o));
+		if ((s = (const char *)sqlite3_column_text(st, 0)) != NULL)
+			(void)strlcpy(o.id, s, sizeof(o.id));
+		if ((s = (const char *)sqlite3_column_text(st, 1)) != NULL)
+			(void)strlcpy(o.owner, s, sizeof(o.owner));
+		if (ks_column_blob(st, 2, &o.attrs, &o.attrs_len) == -1) {
+			(void)snprintf(ks->err, sizeof(ks->err),
+			    "out of memory");
+			failed = 1;
+			break;
+		}
+		keep = NULL;
+		n = fn(&o, idx, KS_INDEX_MAX, &keep);
+		failed = ks_set_index(ks, o.id, idx, n) == -1;
+		release(keep);
+		ks_object_clear(&o);
+		if (failed)
+			break;
+	}
+	if (!failed && rc != SQLITE_DONE)
+		failed = ks_fail(ks, "reindex") == -1;
+	sqlite3_finalize(st);
+	if (!failed && sqlite3_exec(ks->db, "DROP TABLE IF EXISTS names;"
+	    "PRAGMA user_version = 2", NULL, NULL, NULL) != SQLITE_OK)
+		failed = ks_fail(ks, "reindex") == -1;
+	if (failed) {
+		free(idx);
+		(void)ks_rollback(ks);
+		return (-1);
+	}
+	free(idx);
+	if (ks_commit(ks) == -1)
+		return (-1);
+	ks->reindex = 0;
 	return (0);
 }
 

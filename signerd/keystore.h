@@ -15,6 +15,7 @@
 #define KS_ID_MAX	64		/* Unique Identifier, with the NUL */
 #define KS_OWNER_MAX	256
 #define KS_NAME_MAX	1024
+#define KS_INDEX_MAX	512		/* index entries of one object */
 #define KS_HSM_PREFIX	"hsm::"		/* hsm::<slot>::<key id> */
 #define KS_PUB_SUFFIX	"_pk"		/* the public half of one */
 
@@ -34,14 +35,49 @@ struct ks_object {
 	size_t		 material_len;
 };
 
+/*
+ * One value of an attribute, for the keystore's index, which Locate
+ * uses to find candidates: every Name (its Name Value), every Object
+ * Group and every date.  The text points into the caller's attributes.
+ */
+struct ks_index {
+	uint32_t	 attr;		/* KMIP tag of the attribute */
+	int		 text;		/* s and len, else i */
+	const char	*s;
+	size_t		 len;
+	int64_t		 i;
+};
+
+/*
+ * What drives a Locate: the index that yields its candidates, in an
+ * order that lets it stop and go on where it stopped (the cursor).  The
+ * caller checks every candidate: the index only narrows.
+ */
+enum ks_by {
+	KS_BY_OWNER,		/* all of the owner's, by age */
+	KS_BY_TYPE,		/* of one Object Type, by age */
+	KS_BY_VALUE,		/* with that attribute value, by age */
+	KS_BY_RANGE		/* with a date in [value.i, hi], by date */
+};
+
 struct ks_filter {
 	const char	*owner;		/* required */
-	uint32_t	 type;		/* 0: any */
-	uint32_t	 state;		/* 0: any */
-	uint32_t	 algorithm;	/* 0: any */
-	const char	*name;		/* NULL: any */
-	int		 live;		/* leave out destroyed objects */
-	size_t		 offset;
+	enum ks_by	 by;
+	uint32_t	 type;		/* KS_BY_TYPE */
+	struct ks_index	 value;		/* KS_BY_VALUE, KS_BY_RANGE */
+	int64_t		 hi;		/* KS_BY_RANGE */
+	/* The cursor: where the last step stopped; zero to start. */
+	int64_t		 after_value;	/* KS_BY_RANGE */
+	int64_t		 after_oid;
+	int		 started;
+};
+
+/* A candidate of a Locate step, with the columns that need no load. */
+struct ks_found {
+	char		 id[KS_ID_MAX];
+	uint32_t	 type;
+	uint32_t	 state;
+	uint32_t	 algorithm;
 };
 
 int	 ks_open(const char *, struct keystore **, char *, size_t);
@@ -54,12 +90,17 @@ int	 ks_new_id(struct keystore *, char *, size_t);
 int	 ks_id_valid(const char *);
 int	 ks_hsm_id(const char *, unsigned long long *, const char **);
 int	 ks_insert(struct keystore *, const struct ks_object *,
-	    const char * const *, size_t);
+	    const struct ks_index *, size_t);
 int	 ks_update(struct keystore *, const struct ks_object *,
-	    const char * const *, size_t);
+	    const struct ks_index *, size_t);
 int	 ks_get(struct keystore *, const char *, struct ks_object *);
-int	 ks_locate(struct keystore *, const struct ks_filter *,
-	    char (*)[KS_ID_MAX], size_t, size_t *);
+int	 ks_locate(struct keystore *, struct ks_filter *, struct ks_found *,
+	    size_t, size_t *);
+int	 ks_locate_plan(struct keystore *, const struct ks_filter *, char *,
+	    size_t);
+int	 ks_needs_reindex(struct keystore *);
+int	 ks_reindex(struct keystore *, size_t (*)(const struct ks_object *,
+	    struct ks_index *, size_t, void **), void (*)(void *));
 int	 ks_scan(struct keystore *, int (*)(const struct ks_object *, void *),
 	    void *);
 void	 ks_object_clear(struct ks_object *);

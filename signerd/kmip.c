@@ -96,6 +96,7 @@ static int	 kreq_signer_transmit(struct kreq *, struct esigner *);
 static void	 kreq_signer_fail(struct kreq *, const char *, ...)
 		    __attribute__((__format__ (printf, 2, 3)));
 static void	 kreq_deadline(int, short, void *);
+static void	 kreq_resume(int, short, void *);
 
 static struct kreq_list	 waiting = TAILQ_HEAD_INITIALIZER(waiting);
 static struct kmsg_list	 live = TAILQ_HEAD_INITIALIZER(live);
@@ -820,6 +821,10 @@ kreq_free(struct kreq *r)
 {
 	kreq_items--;
 	kreq_signer_clear(r);
+	if (r->resume_set)
+		evtimer_del(&r->resume);
+	if (r->opstate_free != NULL)
+		r->opstate_free(r->opstate);
 	ttlv_free(r->payload);
 	ttlv_free(r->resp);
 	ks_object_clear(&r->obj);
@@ -921,6 +926,45 @@ kreq_signer_send(struct kreq *r, const char *signer, uint32_t type,
 		log_debug("request %u item %u held: signer %s is not ready",
 		    r->id, r->index, signer);
 	return (0);
+}
+
+/*
+ * The operation of r has done a step of its work and goes on in cont
+ * at a later turn of the event loop, after what else is ready: one
+ * client's long Locate does not stop the others.  cont gets no signer
+ * result (NULL).  The item waits as one waiting for a signer does, but
+ * for none (signer_id 0, no request sent), so signer events pass it by
+ * and a message dropped meanwhile frees it (kreq_free stops the timer).
+ */
+enum kop_ret
+kreq_yield(struct kreq *r, kop_cont cont)
+{
+	struct timeval	 tv = { 0, 0 };
+
+	kreq_signer_clear(r);
+	r->signer_id = 0;
+	r->sent_id = 0;
+	r->waiting_on[0] = '\0';
+	r->cont = cont;
+	evtimer_set(&r->resume, kreq_resume, r);
+	evtimer_add(&r->resume, &tv);
+	r->resume_set = 1;
+	return (KOP_WAIT);
+}
+
+static void
+kreq_resume(int fd, short event, void *arg)
+{
+	struct kreq	*r = arg;
+
+	r->resume_set = 0;
+	TAILQ_REMOVE(&waiting, r, entry);
+	if (r->cont(r, NULL, NULL, NULL, NULL) == KOP_WAIT) {
+		TAILQ_INSERT_TAIL(&waiting, r, entry);
+		return;
+	}
+	kreq_item_end(r);
+	kmsg_run(r->m);
 }
 
 /* Put a held request on the signer's channel; -1 if that fails. */

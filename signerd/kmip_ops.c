@@ -251,10 +251,7 @@ kop_load(struct kreq *r, const struct ttlv *req, char *id, size_t idlen)
 int
 kop_save(struct kreq *r, struct ks_object *o, struct ttlv *a, int insert)
 {
-	char	 names[ATTR_NAMES_MAX][KS_NAME_MAX];
-	char	*np[ATTR_NAMES_MAX];
 	char	 why[128];
-	size_t	 n, i;
 
 	attr_set_datetime(a, "Last Change Date", time(NULL));
 	/*
@@ -269,12 +266,8 @@ kop_save(struct kreq *r, struct ks_object *o, struct ttlv *a, int insert)
 		return (-1);
 	}
 	attrs_store(o, a);
-	n = attr_names(a, names, ATTR_NAMES_MAX);
-	for (i = 0; i < n; i++)
-		np[i] = names[i];
 	if (ks_begin(engine->ks) == -1 ||
-	    (insert ? ks_insert(engine->ks, o, (const char * const *)np, n) :
-	    ks_update(engine->ks, o, (const char * const *)np, n)) == -1) {
+	    attrs_write(engine->ks, o, a, insert) == -1) {
 		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "keystore: %s",
 		    ks_error(engine->ks));
 		return (-1);

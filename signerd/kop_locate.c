@@ -21,9 +21,36 @@
 #include "kreq.h"
 #include "log.h"
 
-#define LOCATE_MAX		1024
-/* Objects the Locate items of one request may look at, together. */
-#define LOCATE_EXAMINE_MAX	(4 * LOCATE_MAX)
+#define LOCATE_MAX		1024	/* Maximum Items, at most */
+/* Candidates one step looks at; then other clients' turn. */
+#define LOCATE_STEP		256
+/* Candidates the Locate items of one request may look at, together. */
+#define LOCATE_EXAMINE_MAX	(1 << 16)
+
+/* A date attribute of a Locate request, as locate_range saw it. */
+struct locate_date {
+	int		 range;
+	int64_t		 lo, hi;
+};
+
+/* A Locate between its steps (r->opstate). */
+struct locate {
+	const struct ttlv	*req;		/* the payload, in r->m */
+	struct ks_filter	 f;
+	struct locate_date	*lr;		/* one per request attribute */
+	int			 live;		/* leave destroyed out */
+	int32_t			 max, offset;
+	size_t			 found, located, room;
+	char			 one[KS_ID_MAX];
+};
+
+static void		 locate_free(void *);
+static int		 locate_columns(const char *, const struct ttlv *,
+			    const struct ks_found *);
+static int		 locate_driver(struct kreq *, struct locate *);
+static int		 locate_check(struct locate *, const struct ks_found *);
+static enum kop_ret	 locate_step(struct kreq *, const struct hsm_result *,
+			    const uint8_t *, const uint8_t *, const uint8_t *);
 
 /* Does stored attribute list a hold value v for name? */
 static int
@@ -51,12 +78,6 @@ locate_match(const struct ttlv *a, const char *name, const struct ttlv *v)
 	}
 	return (eq);
 }
-
-/* A date attribute of a Locate request, as locate_range saw it. */
-struct locate_date {
-	int		 range;
-	int64_t		 lo, hi;
-};
 
 /*
  * KMIP 1.x: a date attribute given twice selects the range between the
@@ -115,24 +136,242 @@ locate_match_range(const struct ttlv *a, const char *name, int64_t lo,
 	return (0);
 }
 
+static void
+locate_free(void *arg)
+{
+	struct locate	*l = arg;
+
+	if (l != NULL)
+		free(l->lr);
+	free(l);
+}
+
+/*
+ * For the attributes the keystore keeps as columns (their value v in
+ * the request is an enumeration): 1 if candidate c has that value, -1
+ * if not.  0 for the other attributes.
+ */
+static int
+locate_columns(const char *name, const struct ttlv *v,
+    const struct ks_found *c)
+{
+	if (strcmp(name, "Object Type") == 0)
+		return (v->v.u32 == c->type ? 1 : -1);
+	if (strcmp(name, "State") == 0)
+		return (v->v.u32 == c->state ? 1 : -1);
+	if (strcmp(name, "Cryptographic Algorithm") == 0)
+		return (v->v.u32 == c->algorithm ? 1 : -1);
+	return (0);
+}
+
+/*
+ * Choose the index the candidates come from: the most selective one
+ * the request allows.  A Name or an Object Group, then a single date,
+ * then the Object Type, then a date range, else all of the owner's.
+ * -1 (and r failed) on a malformed attribute.
+ */
+static int
+locate_driver(struct kreq *r, struct locate *l)
+{
+	const struct ttlv	*t, *v, *nv;
+	char			 name[ATTR_NAME_MAX];
+	int			 rank = 0, best = 0, tag;
+	size_t			 j;
+
+	l->f.owner = r->hdr.identity;
+	l->f.by = KS_BY_OWNER;
+	l->live = 1;
+	for (t = ttlv_find(l->req, KMIP_TAG_ATTRIBUTE), j = 0; t != NULL;
+	    t = ttlv_find_next(l->req, t, KMIP_TAG_ATTRIBUTE), j++) {
+		(void)attr_name(t, name, sizeof(name));
+		v = ttlv_find(t, KMIP_TAG_ATTRIBUTE_VALUE);
+		tag = kmip_attr_tag(name);
+		if (strcmp(name, "Object Type") == 0 ||
+		    strcmp(name, "State") == 0 ||
+		    strcmp(name, "Cryptographic Algorithm") == 0) {
+			if (v->type != TTLV_ENUMERATION) {
+				kreq_fail(r, KMIP_REASON_INVALID_FIELD,
+				    "\"%s\" is an Enumeration", name);
+				return (-1);
+			}
+			/*
+			 * Destroyed objects are found only when asked for
+			 * by State: a client that Locates by Name and takes
+			 * the first hit must not get a dead key (KMIP 2.0
+			 * says so outright; 1.x clients expect it).
+			 */
+			if (strcmp(name, "State") == 0)
+				l->live = 0;
+			if (strcmp(name, "Object Type") == 0)
+				rank = 4;
+			else
+				rank = 0;
+		} else {
+			if (tag == KMIP_TAG_NAME && v->type == TTLV_STRUCTURE &&
+			    (nv = ttlv_find(v, KMIP_TAG_NAME_VALUE)) != NULL &&
+			    nv->type == TTLV_TEXT_STRING)
+				rank = 7;
+			else if (tag == KMIP_TAG_OBJECT_GROUP &&
+			    v->type == TTLV_TEXT_STRING)
+				rank = 6;
+			else if (v->type == TTLV_DATE_TIME && tag != -1 &&
+			    tag != KMIP_TAG_CUSTOM_ATTRIBUTE &&
+			    l->lr[j].range == 0)
+				rank = 5;
+			else if (v->type == TTLV_DATE_TIME && tag != -1 &&
+			    tag != KMIP_TAG_CUSTOM_ATTRIBUTE &&
+			    l->lr[j].range == 2)
+				rank = 3;
+			else
+				rank = 0;
+		}
+		if (rank <= best)
+			continue;
+		best = rank;
+		memset(&l->f.value, 0, sizeof(l->f.value));
+		l->f.value.attr = tag;
+		switch (rank) {
+		case 7:
+			nv = ttlv_find(v, KMIP_TAG_NAME_VALUE);
+			l->f.by = KS_BY_VALUE;
+			l->f.value.text = 1;
+			l->f.value.s = (const char *)nv->v.s.data;
+			l->f.value.len = nv->v.s.len;
+			break;
+		case 6:
+			l->f.by = KS_BY_VALUE;
+			l->f.value.text = 1;
+			l->f.value.s = (const char *)v->v.s.data;
+			l->f.value.len = v->v.s.len;
+			break;
+		case 5:
+			l->f.by = KS_BY_VALUE;
+			l->f.value.i = v->v.i64;
+			break;
+		case 4:
+			l->f.by = KS_BY_TYPE;
+			l->f.type = v->v.u32;
+			break;
+		case 3:
+			l->f.by = KS_BY_RANGE;
+			l->f.value.i = l->lr[j].lo;
+			l->f.hi = l->lr[j].hi;
+			break;
+		}
+	}
+	return (0);
+}
+
+/* 1 if candidate c matches every attribute of the request, 0 if not. */
+static int
+locate_check(struct locate *l, const struct ks_found *c)
+{
+	const struct ttlv	*t, *v;
+	struct ks_object	 o;
+	struct ttlv		*a = NULL;
+	char			 name[ATTR_NAME_MAX];
+	size_t			 j;
+	int			 ok = 1, col;
+
+	if (l->live && (c->state == KMIP_STATE_DESTROYED ||
+	    c->state == KMIP_STATE_DESTROYED_COMPROMISED))
+		return (0);
+	for (t = ttlv_find(l->req, KMIP_TAG_ATTRIBUTE), j = 0;
+	    ok && t != NULL;
+	    t = ttlv_find_next(l->req, t, KMIP_TAG_ATTRIBUTE), j++) {
+		(void)attr_name(t, name, sizeof(name));
+		v = ttlv_find(t, KMIP_TAG_ATTRIBUTE_VALUE);
+		if ((col = locate_columns(name, v, c)) != 0) {
+			ok = col == 1;
+			continue;
+		}
+		if (a == NULL) {
+			if (ks_get(engine->ks, c->id, &o) != 0)
+				return (0);
+			a = attrs_load(&o);
+			ks_object_clear(&o);
+			if (a == NULL)
+				return (0);	/* damaged (logged) */
+		}
+		if (l->lr[j].range == 2)
+			ok = locate_match_range(a, name, l->lr[j].lo,
+			    l->lr[j].hi);
+		else if (l->lr[j].range == 0)
+			ok = locate_match(a, name, v);
+	}
+	ttlv_free(a);
+	return (ok);
+}
+
+/*
+ * One step of a Locate: at most LOCATE_STEP candidates from the chosen
+ * index, each checked against every attribute of the request.  Then it
+ * is done, or it yields and goes on at a later turn of the event loop.
+ */
+static enum kop_ret
+locate_step(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
+    const uint8_t *o2, const uint8_t *o3)
+{
+	static struct ks_found	 cand[LOCATE_STEP];
+	struct locate		*l = r->opstate;
+	size_t			 n, i, want, need;
+
+	(void)res;
+	(void)o1;
+	(void)o2;
+	(void)o3;
+	if (r->examined >= LOCATE_EXAMINE_MAX) {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "one request may "
+		    "look at %d objects; Locate by Name, Object Group or "
+		    "Object Type, or send fewer Locate items",
+		    LOCATE_EXAMINE_MAX);
+		return (KOP_DONE);
+	}
+	want = MIN(LOCATE_STEP, LOCATE_EXAMINE_MAX - r->examined);
+	if (ks_locate(engine->ks, &l->f, cand, want, &n) == -1) {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "keystore: %s",
+		    ks_error(engine->ks));
+		return (KOP_DONE);
+	}
+	r->examined += n;
+	for (i = 0; i < n; i++) {
+		if (!locate_check(l, &cand[i]) ||
+		    l->found++ < (size_t)l->offset)
+			continue;
+		need = TTLV_HEADER_LEN +
+		    ((strlen(cand[i].id) + 7) & ~(size_t)7);
+		if (need > l->room) {
+			kreq_fail(r, KMIP_REASON_RESPONSE_TOO_LARGE, "the "
+			    "objects found do not fit in a response of %zu "
+			    "bytes; ask for fewer with Maximum Items",
+			    r->budget);
+			return (KOP_DONE);
+		}
+		l->room -= need;
+		kop_payload_id(r, cand[i].id);
+		if (++l->located == 1)
+			(void)strlcpy(l->one, cand[i].id, sizeof(l->one));
+		if (l->located >= (size_t)l->max)
+			break;
+	}
+	if (i == n && n == want)
+		return (kreq_yield(r, locate_step));
+	/* KMIP 1.x: exactly one found becomes the ID Placeholder. */
+	if (l->located == 1)
+		(void)strlcpy(r->placeholder, l->one, sizeof(r->placeholder));
+	return (KOP_DONE);
+}
+
 enum kop_ret
 op_locate(struct kreq *r, const struct ttlv *req)
 {
-	static char		 ids[LOCATE_MAX][KS_ID_MAX];
-	const struct ttlv	*t, *v, *nv;
-	struct ks_filter	 f;
-	struct ks_object	 o;
-	struct ttlv		*a;
-	char			 name[ATTR_NAME_MAX], text[KS_NAME_MAX];
+	const struct ttlv	*t, *v;
+	struct locate		*l;
+	char			 name[ATTR_NAME_MAX];
 	char			 one[KS_ID_MAX];
-	size_t			 n, i, j, nattrs = 0, found = 0, located = 0;
-	size_t			 room, need;
-	struct locate_date	*lr;
+	size_t			 j, nattrs = 0;
 	int32_t			 max = LOCATE_MAX, offset = 0;
-	int			 ok;
 
-	memset(&f, 0, sizeof(f));
-	f.owner = r->hdr.identity;
 	/* Unique Identifier hsm::<slot>::<label> alone: locate_hsm. */
 	if ((t = ttlv_find(req, KMIP_TAG_ATTRIBUTE)) != NULL &&
 	    attr_name(t, name, sizeof(name)) == 0 &&
@@ -157,9 +396,8 @@ op_locate(struct kreq *r, const struct ttlv *req)
 	    offset < 0)
 		offset = 0;
 	/*
-	 * Narrow with the keystore's columns, then check everything.  The
-	 * date ranges are worked out once here, not again per object, and
-	 * pairing their instances takes time square in the number of
+	 * The date ranges are worked out once here, not again per object,
+	 * and pairing their instances takes time square in the number of
 	 * attributes: no more than an object can hold.
 	 */
 	for (t = ttlv_find(req, KMIP_TAG_ATTRIBUTE); t != NULL;
@@ -170,104 +408,33 @@ op_locate(struct kreq *r, const struct ttlv *req)
 		    "%d attributes", ATTRS_STORED_MAX);
 		return (KOP_DONE);
 	}
-	if ((lr = calloc(MAX(nattrs, 1), sizeof(*lr))) == NULL)
+	if ((l = calloc(1, sizeof(*l))) == NULL ||
+	    (l->lr = calloc(MAX(nattrs, 1), sizeof(*l->lr))) == NULL)
 		fatal(NULL);
+	r->opstate = l;
+	r->opstate_free = locate_free;
+	l->req = req;
+	l->max = max;
+	l->offset = offset;
+	l->room = kreq_room(r);
 	for (t = ttlv_find(req, KMIP_TAG_ATTRIBUTE), j = 0; t != NULL;
 	    t = ttlv_find_next(req, t, KMIP_TAG_ATTRIBUTE), j++) {
 		if (attr_name(t, name, sizeof(name)) == -1 ||
 		    (v = ttlv_find(t, KMIP_TAG_ATTRIBUTE_VALUE)) == NULL) {
 			kreq_fail(r, KMIP_REASON_INVALID_FIELD,
 			    "malformed Attribute");
-			goto done;
+			return (KOP_DONE);
 		}
-		if (v->type == TTLV_DATE_TIME && (lr[j].range =
-		    locate_range(req, t, name, &lr[j].lo, &lr[j].hi)) == -1) {
+		if (v->type == TTLV_DATE_TIME && (l->lr[j].range =
+		    locate_range(req, t, name, &l->lr[j].lo,
+		    &l->lr[j].hi)) == -1) {
 			kreq_fail(r, KMIP_REASON_INVALID_FIELD, "\"%s\" "
 			    "given more than twice or not twice as a date: "
 			    "two values select a range", name);
-			goto done;
+			return (KOP_DONE);
 		}
-		if (strcmp(name, "Object Type") == 0 &&
-		    v->type == TTLV_ENUMERATION)
-			f.type = v->v.u32;
-		else if (strcmp(name, "State") == 0 &&
-		    v->type == TTLV_ENUMERATION)
-			f.state = v->v.u32;
-		else if (strcmp(name, "Cryptographic Algorithm") == 0 &&
-		    v->type == TTLV_ENUMERATION)
-			f.algorithm = v->v.u32;
-		else if (strcmp(name, "Name") == 0 && f.name == NULL &&
-		    (nv = ttlv_find(v, KMIP_TAG_NAME_VALUE)) != NULL &&
-		    ttlv_get_text(v, KMIP_TAG_NAME_VALUE, text,
-		    sizeof(text)) == 0)
-			f.name = text;
 	}
-	/* The work of one request is bounded, whatever its items. */
-	if (r->examined >= LOCATE_EXAMINE_MAX) {
-		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "one request may "
-		    "look at %d objects; send fewer Locate items",
-		    LOCATE_EXAMINE_MAX);
-		goto done;
-	}
-	/*
-	 * Destroyed objects are found only when asked for by State: a
-	 * client that Locates by Name and takes the first hit must not get
-	 * a dead key (KMIP 2.0 says so outright; 1.x clients expect it).
-	 */
-	f.live = f.state == 0;
-	if (ks_locate(engine->ks, &f, ids, MIN(LOCATE_MAX,
-	    LOCATE_EXAMINE_MAX - r->examined), &n) == -1) {
-		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "keystore: %s",
-		    ks_error(engine->ks));
-		goto done;
-	}
-	r->examined += n;
-	room = kreq_room(r);
-	for (i = 0; i < n && found < (size_t)(offset + max); i++) {
-		if (ks_get(engine->ks, ids[i], &o) != 0)
-			continue;
-		if ((a = attrs_load(&o)) == NULL) {
-			/* Damaged (logged): signerctl show damaged. */
-			ks_object_clear(&o);
-			continue;
-		}
-		ok = 1;
-		for (t = ttlv_find(req, KMIP_TAG_ATTRIBUTE), j = 0;
-		    ok && t != NULL;
-		    t = ttlv_find_next(req, t, KMIP_TAG_ATTRIBUTE), j++) {
-			(void)attr_name(t, name, sizeof(name));
-			v = ttlv_find(t, KMIP_TAG_ATTRIBUTE_VALUE);
-			if (strcmp(name, "Object Type") == 0 ||
-			    strcmp(name, "State") == 0 ||
-			    strcmp(name, "Cryptographic Algorithm") == 0)
-				continue;	/* the columns did it */
-			if (lr[j].range == 2)
-				ok = locate_match_range(a, name, lr[j].lo,
-				    lr[j].hi);
-			else if (lr[j].range == 0)
-				ok = locate_match(a, name, v);
-		}
-		ttlv_free(a);
-		ks_object_clear(&o);
-		if (!ok || found++ < (size_t)offset)
-			continue;
-		need = TTLV_HEADER_LEN + ((strlen(ids[i]) + 7) & ~(size_t)7);
-		if (need > room) {
-			kreq_fail(r, KMIP_REASON_RESPONSE_TOO_LARGE, "the "
-			    "objects found do not fit in a response of %zu "
-			    "bytes; ask for fewer with Maximum Items",
-			    r->budget);
-			goto done;
-		}
-		room -= need;
-		kop_payload_id(r, ids[i]);
-		if (++located == 1)
-			(void)strlcpy(one, ids[i], sizeof(one));
-	}
-	/* KMIP 1.x: exactly one found becomes the ID Placeholder. */
-	if (located == 1)
-		(void)strlcpy(r->placeholder, one, sizeof(r->placeholder));
- done:
-	free(lr);
-	return (KOP_DONE);
+	if (locate_driver(r, l) == -1)
+		return (KOP_DONE);
+	return (locate_step(r, NULL, NULL, NULL, NULL));
 }

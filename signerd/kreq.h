@@ -77,6 +77,15 @@ struct kreq {
 	int			 deadline_set;
 	uint32_t		 get_fmt;	/* Key Format Type of a Get */
 	kop_cont		 cont;		/* after a signer's answer */
+	/*
+	 * A long operation (Locate) does a bounded step per turn of the
+	 * event loop and yields between steps (kreq_yield); what it keeps
+	 * between steps is freed with the item.
+	 */
+	struct event		 resume;
+	int			 resume_set;
+	void			*opstate;
+	void			(*opstate_free)(void *);
 	struct ks_object	 obj;		/* object of the operation */
 	struct ks_object	 obj2;		/* the other half of a pair */
 	struct ctl_adopt	*adopt;		/* signerctl adopt: its */
@@ -95,6 +104,7 @@ void		 kreq_fail(struct kreq *, uint32_t, const char *, ...)
 int		 kreq_signer_send(struct kreq *, const char *, uint32_t,
 		    const void *, size_t, const struct iovec *, int, kop_cont);
 void		 kreq_signer_clear(struct kreq *);
+enum kop_ret	 kreq_yield(struct kreq *, kop_cont);
 int		 kreq_version_at_least(const struct kreq *, int, int);
 size_t		 kreq_room(const struct kreq *);
 void		 kmip_flush(void);

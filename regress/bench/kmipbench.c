@@ -64,7 +64,8 @@
 enum bench_kind {
 	BK_SIGN,
 	BK_CREATE,
-	BK_GET
+	BK_GET,
+	BK_LOCATE
 };
 
 struct bench_op {
@@ -82,7 +83,9 @@ static const struct bench_op bench_ops[] = {
 	    "ED25519" },
 	{ "create-aes256",	BK_CREATE,	KMIP_ALG_AES,	  256,	NULL },
 	/* Get of the public half of a P-256 pair made in the set-up. */
-	{ "get",		BK_GET,		KMIP_ALG_ECDSA,	  256,	NULL }
+	{ "get",		BK_GET,		KMIP_ALG_ECDSA,	  256,	NULL },
+	/* Locate by the Name given with -L (BENCH_PARTS=scale, ksfill). */
+	{ "locate",		BK_LOCATE,	KMIP_ALG_ECDSA,	  256,	NULL }
 };
 
 struct client {
@@ -122,6 +125,7 @@ static struct {
 	double			 seconds;
 	double			 warmup;
 	const char		*key;		/* -i: the private key */
+	const char		*name;		/* -L: what Locate looks for */
 	int			 setup_only;	/* -S */
 	int			 noraw;		/* -R */
 	int			 newconn;	/* -N */
@@ -186,7 +190,7 @@ usage(void)
 	size_t	 i;
 
 	fprintf(stderr, "usage: kmipbench [-NRS] [-b batch] [-c clients] "
-	    "[-i id] [-k pkidir] [-n count]\n"
+	    "[-i id] [-k pkidir] [-L name] [-n count]\n"
 	    "\t[-p depth] [-r runs] [-s address] [-t seconds] [-w warmup] "
 	    "-o operation port\n");
 	fprintf(stderr, "operations:");
@@ -533,6 +537,13 @@ setup_request(struct client *c)
 			p = msg_item(m, KMIP_OP_GET, i + 1);
 			ttlv_add_string(p, KMIP_TAG_UNIQUE_IDENTIFIER, pub);
 			break;
+		case BK_LOCATE:
+			p = msg_item(m, KMIP_OP_LOCATE, i + 1);
+			a = attr_add(p, "Name");
+			a = ttlv_add_structure(a, KMIP_TAG_ATTRIBUTE_VALUE);
+			ttlv_add_string(a, KMIP_TAG_NAME_VALUE, bench.name);
+			ttlv_add_enum(a, KMIP_TAG_NAME_TYPE, 1);
+			break;
 		}
 	}
 	bench.req = msg_encode(m, &bench.reqlen);
@@ -585,6 +596,9 @@ check_response(struct client *c, size_t len)
 	case BK_CREATE:
 		want = KMIP_OP_CREATE;
 		break;
+	case BK_LOCATE:
+		want = KMIP_OP_LOCATE;
+		break;
 	default:
 		want = KMIP_OP_GET;
 		break;
@@ -622,7 +636,9 @@ check_response(struct client *c, size_t len)
 		    op != want ||
 		    (p = ttlv_find(it, KMIP_TAG_RESPONSE_PAYLOAD)) == NULL ||
 		    (bench.op->kind == BK_SIGN &&
-		    ttlv_find(p, KMIP_TAG_SIGNATURE_DATA) == NULL)) {
+		    ttlv_find(p, KMIP_TAG_SIGNATURE_DATA) == NULL) ||
+		    (bench.op->kind == BK_LOCATE &&
+		    ttlv_find(p, KMIP_TAG_UNIQUE_IDENTIFIER) == NULL)) {
 			client_fail(c, "item %d: success without the expected "
 			    "operation or payload", n);
 			c->failed++;
@@ -963,8 +979,12 @@ main(int argc, char *argv[])
 	bench.runs = 3;
 	bench.seconds = 3;
 	bench.warmup = 1;
-	while ((ch = getopt(argc, argv, "b:c:i:k:Nn:o:p:Rr:Ss:t:w:")) != -1) {
+	bench.name = "fill-0";
+	while ((ch = getopt(argc, argv, "b:c:i:k:L:Nn:o:p:Rr:Ss:t:w:")) != -1) {
 		switch (ch) {
+		case 'L':
+			bench.name = optarg;
+			break;
 		case 'i':
 			bench.key = optarg;
 			break;

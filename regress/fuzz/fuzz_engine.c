@@ -1132,7 +1132,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* An empty keystore, identifiers from 1. */
 	if (ks_rollback(engine->ks) == -1 || sqlite3_exec(fz_db,
-	    "DELETE FROM names; DELETE FROM objects;", NULL, NULL,
+	    "DELETE FROM attr_index; DELETE FROM objects;", NULL, NULL,
 	    NULL) != SQLITE_OK)
 		fz_fail("emptying the keystore: %s", sqlite3_errmsg(fz_db));
 	next_random = 0;

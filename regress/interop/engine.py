@@ -260,6 +260,66 @@ def busy(s):
     return "busy after 4096 requests"
 
 
+def locate_big(s):
+    """
+    Locate over more objects than one step looks at.  An attribute the
+    keystore does not index (Contact Information) is checked on every
+    candidate: the one object that has it, registered last after 1,100
+    others, is found (the engine once looked at the oldest 1,024 only,
+    and said nothing).  A long Locate yields to other clients: a Query on
+    another connection, sent while it runs, is answered before it.
+    """
+    import select
+    import time
+    ids = []
+    for _ in range(11):
+        ids += register_certs(s, 100)
+    der = ssl.PEM_cert_to_DER_cert(open(pki + "/ca.crt").read())
+    cert = t.structure(0x420013, t.enum(0x42001d, 1), t.data(0x42001e, der))
+    needle = t.attribute("Contact Information", t.text(0x42000b, "needle"))
+    its = batch_items(exchange(s, message([item(
+        OP_REGISTER, t.enum(0x420057, 1) + t.structure(0x420091, needle) +
+        cert)])))
+    check(its[0][0] == SUCCESS, "Register: %r" % (its[0],))
+    want = t.first(its[0][3], 0x420094)
+    its = batch_items(exchange(s, message([item(OP_LOCATE, needle)])))
+    check(its[0][0] == SUCCESS, "Locate: %r" % (its[0],))
+    found = t.find(its[0][3], 0x420094)
+    check(found == [want], "Locate by Contact Information: %r, not %r" % (
+        found, want))
+    # By Name: the index (Names are indexed).
+    name = t.attribute("Name", t.structure(
+        0x42000b, t.text(0x420055, "big-one"), t.enum(0x420054, 1)))
+    its = batch_items(exchange(s, message([item(
+        OP_ADD_ATTRIBUTE, t.text(0x420094, ids[1050]) + name)])))
+    check(its[0][0] == SUCCESS, "Add Attribute: %r" % (its[0],))
+    its = batch_items(exchange(s, message([item(OP_LOCATE, name)])))
+    check(t.find(its[0][3], 0x420094) == [ids[1050]],
+          "Locate by Name: %r" % (its[0],))
+    # Fairness: 40 Locates of a value nobody has, each looking at 1,101
+    # objects, against one Query from another connection.
+    other = t.connect(port, pki)
+    miss = t.attribute("Contact Information", t.text(0x42000b, "nobody"))
+    s.sendall(message([item(OP_LOCATE, miss)] * 40))
+    time.sleep(0.3)
+    t0 = time.time()
+    its = batch_items(exchange(other, message([item(
+        OP_QUERY, t.enum(0x420074, 1))])))
+    took = time.time() - t0
+    check(its[0][0] == SUCCESS, "Query: %r" % (its[0],))
+    r, _, _ = select.select([s], [], [], 0)
+    check(not r, "the Locates were answered before the Query of another "
+          "client (%.2f s)" % took)
+    its = batch_items(t.read_message(s))
+    check(len(its) == 40 and all(st == SUCCESS and
+                                 t.find(pl, 0x420094) == []
+                                 for (st, _, _, pl) in its),
+          "Locates: %r" % (its[:1],))
+    other.close()
+    return "found the last of 1,101; Query answered in %.3f s during " \
+        "the Locates" % took
+
+
 if case == "sql":
     print(poison_sql(args))
     sys.exit(0)
@@ -276,7 +336,8 @@ if case == "busy":
     sys.exit(0)
 what = {"locate_flood": locate_flood, "max_response": max_response,
         "creates": creates, "add_attribute_flood": add_attribute_flood,
-        "damaged": damaged, "destroyed": destroyed}[case](s)
+        "damaged": damaged, "destroyed": destroyed,
+        "locate_big": locate_big}[case](s)
 # The connection still serves.
 its = batch_items(exchange(s, message([item(OP_QUERY,
                                              t.enum(0x420074, 1))])))

@@ -59,6 +59,26 @@ oversized_answer_cleanup()
 	sd_cleanup
 }
 
+atf_test_case locate_big cleanup
+locate_big_head()
+{
+	atf_set "descr" "Locate looks at every candidate, not the oldest" \
+	    "1,024, and a long Locate yields to other clients"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+locate_big_body()
+{
+	eng_start
+	eng locate_big
+	engine_same
+	sd_stop
+}
+locate_big_cleanup()
+{
+	sd_cleanup
+}
+
 atf_test_case attribute_flood cleanup
 attribute_flood_head()
 {
@@ -161,6 +181,7 @@ engine_busy_cleanup()
 atf_init_test_cases()
 {
 	atf_add_test_case oversized_answer
+	atf_add_test_case locate_big
 	atf_add_test_case attribute_flood
 	atf_add_test_case damaged_object
 	atf_add_test_case engine_busy

@@ -1,6 +1,7 @@
 /*
- * The keystore: round trips, Locate filters, owners kept apart,
- * transactions, and that a committed object survives a kill -9.
+ * The keystore: round trips, Locate's index and its query plans, owners
+ * kept apart, transactions, the reindex of a schema 1 keystore, and that
+ * a committed object survives a kill -9.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -12,11 +13,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "keystore.h"
+#include "kmip.h"
 
 const char	*__lsan_default_suppressions(void);
 const char	*__lsan_default_options(void);
 static int	 scan_count(const struct ks_object *, void *);
+static struct ks_index idx_text(uint32_t, const char *);
+static struct ks_index idx_int(uint32_t, int64_t);
+static size_t	 locate_all(struct keystore *, struct ks_filter *,
+		    struct ks_found *, size_t, size_t);
 
 /*
  * libatf-c leaks its test case list when asked for it (-l, as kyua does
@@ -72,13 +80,54 @@ make_obj(struct keystore *ks, struct ks_object *o, const char *owner,
 	o->material_len = sizeof(mat);
 }
 
+static struct ks_index
+idx_text(uint32_t attr, const char *s)
+{
+	struct ks_index	 x;
+
+	memset(&x, 0, sizeof(x));
+	x.attr = attr;
+	x.text = 1;
+	x.s = s;
+	x.len = strlen(s);
+	return (x);
+}
+
+static struct ks_index
+idx_int(uint32_t attr, int64_t i)
+{
+	struct ks_index	 x;
+
+	memset(&x, 0, sizeof(x));
+	x.attr = attr;
+	x.i = i;
+	return (x);
+}
+
+/* Every candidate of f, in steps of step, at most max. */
+static size_t
+locate_all(struct keystore *ks, struct ks_filter *f, struct ks_found *out,
+    size_t max, size_t step)
+{
+	size_t	 n, total = 0;
+
+	do {
+		ATF_REQUIRE(total + step <= max);
+		ATF_REQUIRE(ks_locate(ks, f, out + total, step, &n) == 0);
+		total += n;
+	} while (n == step);
+	return (total);
+}
+
 ATF_TC_WITHOUT_HEAD(roundtrip);
 ATF_TC_BODY(roundtrip, tc)
 {
 	struct keystore		*ks = open_ks("ks.db");
 	struct ks_object	 o, g;
-	const char		*names[] = { "one", "two" };
+	struct ks_index		 names[2];
 
+	names[0] = idx_text(KMIP_TAG_NAME, "one");
+	names[1] = idx_text(KMIP_TAG_NAME, "two");
 	make_obj(ks, &o, "alice", 2, 3);
 	ATF_REQUIRE(strchr(o.id, ':') == NULL && strlen(o.id) == 36);
 	ATF_REQUIRE(ks_insert(ks, &o, names, 2) == -1);	/* no transaction */
@@ -125,58 +174,198 @@ ATF_TC_WITHOUT_HEAD(locate);
 ATF_TC_BODY(locate, tc)
 {
 	struct keystore		*ks = open_ks("ks.db");
-	struct ks_object	 o[4];
+	struct ks_object	 o[5];
 	struct ks_filter	 f;
-	char			 ids[8][KS_ID_MAX];
-	const char		*n0[] = { "key-a" }, *n1[] = { "key-b" };
-	size_t			 n;
+	struct ks_found		 c[16];
+	struct ks_index		 x0[3], x1[2];
+	size_t			 n, i;
 
+	x0[0] = idx_text(KMIP_TAG_NAME, "key-a");
+	x0[1] = idx_text(KMIP_TAG_OBJECT_GROUP, "g");
+	x0[2] = idx_int(KMIP_TAG_ACTIVATION_DATE, 300);
+	x1[0] = idx_text(KMIP_TAG_NAME, "key-b");
+	x1[1] = idx_int(KMIP_TAG_ACTIVATION_DATE, 100);
 	ATF_REQUIRE(ks_begin(ks) == 0);
 	make_obj(ks, &o[0], "alice", 2, 3);
-	ATF_REQUIRE(ks_insert(ks, &o[0], n0, 1) == 0);
+	ATF_REQUIRE(ks_insert(ks, &o[0], x0, 3) == 0);
 	make_obj(ks, &o[1], "alice", 3, 4);
-	ATF_REQUIRE(ks_insert(ks, &o[1], n1, 1) == 0);
+	ATF_REQUIRE(ks_insert(ks, &o[1], x1, 2) == 0);
 	make_obj(ks, &o[2], "alice", 4, 4);
 	o[2].state = 2;
-	ATF_REQUIRE(ks_insert(ks, &o[2], n1, 1) == 0);
+	ATF_REQUIRE(ks_insert(ks, &o[2], x1, 1) == 0);
 	make_obj(ks, &o[3], "bob", 2, 3);
-	ATF_REQUIRE(ks_insert(ks, &o[3], n0, 1) == 0);
+	ATF_REQUIRE(ks_insert(ks, &o[3], x0, 3) == 0);
+	make_obj(ks, &o[4], "alice", 2, 3);
+	ATF_REQUIRE(ks_insert(ks, &o[4], NULL, 0) == 0);
 	ATF_REQUIRE(ks_commit(ks) == 0);
 
+	/* All of alice's, oldest first, in steps of 2; never bob's. */
 	memset(&f, 0, sizeof(f));
 	f.owner = "alice";
-	ATF_REQUIRE(ks_locate(ks, &f, ids, 8, &n) == 0);
-	ATF_CHECK_EQ(n, 3);
-	f.name = "key-a";
-	ATF_REQUIRE(ks_locate(ks, &f, ids, 8, &n) == 0);
-	ATF_REQUIRE_EQ(n, 1);
-	ATF_CHECK_STREQ(ids[0], o[0].id);	/* not bob's key-a */
-	f.name = "key-b";
-	ATF_REQUIRE(ks_locate(ks, &f, ids, 8, &n) == 0);
-	ATF_CHECK_EQ(n, 2);
-	f.state = 2;
-	ATF_REQUIRE(ks_locate(ks, &f, ids, 8, &n) == 0);
-	ATF_REQUIRE_EQ(n, 1);
-	ATF_CHECK_STREQ(ids[0], o[2].id);
-	f.state = 0;
-	f.name = NULL;
-	f.algorithm = 4;
-	f.type = 3;
-	ATF_REQUIRE(ks_locate(ks, &f, ids, 8, &n) == 0);
-	ATF_REQUIRE_EQ(n, 1);
-	ATF_CHECK_STREQ(ids[0], o[1].id);
-	/* Maximum Items and Offset Items. */
+	ATF_REQUIRE_EQ(locate_all(ks, &f, c, 16, 2), 4);
+	for (i = 0; i < 4; i++)
+		ATF_CHECK_STREQ(c[i].id, o[i < 3 ? i : 4].id);
+	ATF_CHECK_EQ(c[2].state, 2);
+	ATF_CHECK_EQ(c[1].type, 3);
+	ATF_CHECK_EQ(c[1].algorithm, 4);
+
+	/* By a Name: not bob's key-a. */
 	memset(&f, 0, sizeof(f));
 	f.owner = "alice";
-	ATF_REQUIRE(ks_locate(ks, &f, ids, 2, &n) == 0);
-	ATF_CHECK_EQ(n, 2);
-	f.offset = 2;
-	ATF_REQUIRE(ks_locate(ks, &f, ids, 8, &n) == 0);
-	ATF_CHECK_EQ(n, 1);
+	f.by = KS_BY_VALUE;
+	f.value = idx_text(KMIP_TAG_NAME, "key-a");
+	ATF_REQUIRE_EQ(locate_all(ks, &f, c, 16, 8), 1);
+	ATF_CHECK_STREQ(c[0].id, o[0].id);
+	memset(&f, 0, sizeof(f));
+	f.owner = "alice";
+	f.by = KS_BY_VALUE;
+	f.value = idx_text(KMIP_TAG_NAME, "key-b");
+	ATF_REQUIRE_EQ(locate_all(ks, &f, c, 16, 1), 2);
+	ATF_CHECK_STREQ(c[0].id, o[1].id);
+	ATF_CHECK_STREQ(c[1].id, o[2].id);
+	/* A Name is not an Object Group. */
+	memset(&f, 0, sizeof(f));
+	f.owner = "alice";
+	f.by = KS_BY_VALUE;
+	f.value = idx_text(KMIP_TAG_OBJECT_GROUP, "key-b");
+	ATF_CHECK_EQ(locate_all(ks, &f, c, 16, 8), 0);
+
+	/* By type. */
+	memset(&f, 0, sizeof(f));
+	f.owner = "alice";
+	f.by = KS_BY_TYPE;
+	f.type = 2;
+	ATF_REQUIRE_EQ(locate_all(ks, &f, c, 16, 1), 2);
+	ATF_CHECK_STREQ(c[0].id, o[0].id);
+	ATF_CHECK_STREQ(c[1].id, o[4].id);
+
+	/* A date range, in date order: 100 (o[1]) before 300 (o[0]). */
+	memset(&f, 0, sizeof(f));
+	f.owner = "alice";
+	f.by = KS_BY_RANGE;
+	f.value = idx_int(KMIP_TAG_ACTIVATION_DATE, 100);
+	f.hi = 300;
+	ATF_REQUIRE_EQ(locate_all(ks, &f, c, 16, 1), 2);
+	ATF_CHECK_STREQ(c[0].id, o[1].id);
+	ATF_CHECK_STREQ(c[1].id, o[0].id);
+	memset(&f, 0, sizeof(f));
+	f.owner = "alice";
+	f.by = KS_BY_RANGE;
+	f.value = idx_int(KMIP_TAG_ACTIVATION_DATE, 101);
+	f.hi = 299;
+	ATF_CHECK_EQ(locate_all(ks, &f, c, 16, 4), 0);
+
+	/* An update replaces the object's entries. */
+	ATF_REQUIRE(ks_begin(ks) == 0);
+	ATF_REQUIRE(ks_update(ks, &o[0], x1, 1) == 0);
+	ATF_REQUIRE(ks_commit(ks) == 0);
+	memset(&f, 0, sizeof(f));
+	f.owner = "alice";
+	f.by = KS_BY_VALUE;
+	f.value = idx_text(KMIP_TAG_NAME, "key-a");
+	ATF_CHECK_EQ(locate_all(ks, &f, c, 16, 8), 0);
+	memset(&f, 0, sizeof(f));
+	f.owner = "alice";
+	f.by = KS_BY_VALUE;
+	f.value = idx_text(KMIP_TAG_NAME, "key-b");
+	ATF_CHECK_EQ(locate_all(ks, &f, c, 16, 8), 3);
+
+	memset(&f, 0, sizeof(f));
 	f.owner = "mallory";
-	f.offset = 0;
-	ATF_REQUIRE(ks_locate(ks, &f, ids, 8, &n) == 0);
+	ATF_REQUIRE(ks_locate(ks, &f, c, 8, &n) == 0);
 	ATF_CHECK_EQ(n, 0);
+	ks_close(ks);
+}
+
+/*
+ * Every Locate step reads its candidates from an index in the order it
+ * answers them: no scan of a table, no sort of what it found, whatever
+ * the store holds.  A store of millions of objects is not needed to see
+ * a plan that would read them all.
+ */
+ATF_TC_WITHOUT_HEAD(plans);
+ATF_TC_BODY(plans, tc)
+{
+	struct keystore		*ks = open_ks("ks.db");
+	struct ks_filter	 f;
+	char			 plan[1024];
+	enum ks_by		 by;
+
+	for (by = KS_BY_OWNER; by <= KS_BY_RANGE; by++) {
+		memset(&f, 0, sizeof(f));
+		f.owner = "alice";
+		f.by = by;
+		f.type = 2;
+		f.value = by == KS_BY_VALUE ? idx_text(KMIP_TAG_NAME, "n") :
+		    idx_int(KMIP_TAG_ACTIVATION_DATE, 1);
+		f.hi = 2;
+		ATF_REQUIRE(ks_locate_plan(ks, &f, plan, sizeof(plan)) == 0);
+		printf("by %d:\n%s", by, plan);
+		ATF_CHECK_MSG(strstr(plan, "SEARCH") != NULL,
+		    "by %d: no index search:\n%s", by, plan);
+		ATF_CHECK_MSG(strstr(plan, "SCAN") == NULL,
+		    "by %d: a scan:\n%s", by, plan);
+		ATF_CHECK_MSG(strstr(plan, "TEMP B-TREE") == NULL,
+		    "by %d: a sort:\n%s", by, plan);
+	}
+	ks_close(ks);
+}
+
+/*
+ * A keystore of schema 1 (Names in a table of their own) is indexed
+ * again from its objects' attributes, once, and then is schema 2.
+ */
+static size_t
+reindex_fn(const struct ks_object *o, struct ks_index *idx, size_t max,
+    void **keep)
+{
+	char	*s;
+
+	ATF_REQUIRE(max >= 1);
+	/* The test's "attributes": the name to index, as text. */
+	if ((s = strndup((const char *)o->attrs, o->attrs_len)) == NULL)
+		atf_tc_fail("strndup");
+	*keep = s;
+	idx[0] = idx_text(KMIP_TAG_OBJECT_GROUP, s);
+	return (1);
+}
+
+ATF_TC_WITHOUT_HEAD(reindex);
+ATF_TC_BODY(reindex, tc)
+{
+	struct keystore		*ks;
+	struct ks_filter	 f;
+	struct ks_found		 c[4];
+	sqlite3			*db;
+
+	ATF_REQUIRE(sqlite3_open("old.db", &db) == SQLITE_OK);
+	ATF_REQUIRE(sqlite3_exec(db,
+	    "CREATE TABLE objects (id TEXT PRIMARY KEY NOT NULL,"
+	    " type INTEGER NOT NULL, state INTEGER NOT NULL,"
+	    " algorithm INTEGER NOT NULL, owner TEXT NOT NULL,"
+	    " signer TEXT NOT NULL, created INTEGER NOT NULL,"
+	    " attributes BLOB NOT NULL, material BLOB);"
+	    "CREATE TABLE names (id TEXT NOT NULL, name TEXT NOT NULL);"
+	    "INSERT INTO objects VALUES ('a-1', 2, 2, 3, 'alice', 'soft', 1,"
+	    " CAST('grp' AS BLOB), NULL);"
+	    "INSERT INTO names VALUES ('a-1', 'n');"
+	    "PRAGMA user_version = 1;", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+
+	ks = open_ks("old.db");
+	ATF_REQUIRE(ks_needs_reindex(ks));
+	ATF_REQUIRE(ks_reindex(ks, reindex_fn, free) == 0);
+	ATF_CHECK(!ks_needs_reindex(ks));
+	memset(&f, 0, sizeof(f));
+	f.owner = "alice";
+	f.by = KS_BY_VALUE;
+	f.value = idx_text(KMIP_TAG_OBJECT_GROUP, "grp");
+	ATF_REQUIRE_EQ(locate_all(ks, &f, c, 4, 2), 1);
+	ATF_CHECK_STREQ(c[0].id, "a-1");
+	ks_close(ks);
+	/* Schema 2 now: nothing to do at the next start. */
+	ks = open_ks("old.db");
+	ATF_CHECK(!ks_needs_reindex(ks));
 	ks_close(ks);
 }
 
@@ -354,6 +543,8 @@ ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, roundtrip);
 	ATF_TP_ADD_TC(tp, locate);
+	ATF_TP_ADD_TC(tp, plans);
+	ATF_TP_ADD_TC(tp, reindex);
 	ATF_TP_ADD_TC(tp, rollback);
 	ATF_TP_ADD_TC(tp, kill9);
 	ATF_TP_ADD_TC(tp, bad_file);
