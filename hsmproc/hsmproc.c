@@ -213,6 +213,7 @@ hsm_dispatch_parent(int fd, short event, void *arg)
 			strterm(h->setup.name, sizeof(h->setup.name));
 			strterm(h->setup.module, sizeof(h->setup.module));
 			strterm(h->setup.token, sizeof(h->setup.token));
+			strterm(h->setup.serial, sizeof(h->setup.serial));
 			strterm(h->setup.wrap_with, sizeof(h->setup.wrap_with));
 			strterm(h->setup.kek_file, sizeof(h->setup.kek_file));
 			strterm(h->setup.host, sizeof(h->setup.host));
