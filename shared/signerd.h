@@ -334,6 +334,10 @@ struct ctl_check {
 	struct check_step steps[CHECK_STEPS_MAX];
 };
 
+/* p11advice.c */
+const char	*p11_advice_of(const char *);
+const char	*p11_advice(const char *, char *, size_t);
+
 /* privsep.c */
 void		 priv_drop(const char *, const char *);
 int		 priv_check_dropped(void);

@@ -839,7 +839,7 @@ control_rewrap(struct ctl_conn *c, const char *name)
 	}
 	if (!esigner_ready(es)) {
 		(void)snprintf(msg, sizeof(msg), "signer \"%s\" is not ready: "
-		    "%s", name, es->status.detail);
+		    "%.150s", name, es->status.detail);
 		control_result(c, CTL_FAILED, msg);
 		return;
 	}
