@@ -53,7 +53,7 @@ LIBSHARED	= $(O)/shared/libsignerd.a
 
 SIGNERD_SRCS	= signerd/signerd.c signerd/proc.c signerd/engine.c \
 		  signerd/control.c signerd/keystore.c signerd/kmip.c \
-		  signerd/kmip_ops.c signerd/attrs.c
+		  signerd/kmip_ops.c signerd/attrs.c signerd/identity.c
 CTL_SRCS	= signerd/ctl/signerctl.c
 FRONTEND_SRCS	= frontend/frontend.c frontend/frame.c
 HSM_SRCS	= hsmproc/hsmproc.c hsmproc/hsmreq.c hsmproc/hsm_pkcs11.c \
