@@ -262,7 +262,8 @@ hsm_identity(struct hsm *h, struct imsgev *iev, struct imsg *imsg)
 	struct hsm_res			 res, gen;
 	struct ibuf			 ib;
 	const uint8_t			*p, *blob[HSM_IDENT_MAX];
-	size_t				 len, rest, sum;
+	uint8_t				*nblob;
+	size_t				 len, rest, sum, nlen;
 	uint32_t			 i, kind;
 	int32_t				 status = KMIP_REASON_ITEM_NOT_FOUND;
 	char				 why[HSM_MSG_MAX];
@@ -299,8 +300,19 @@ hsm_identity(struct hsm *h, struct imsgev *iev, struct imsg *imsg)
 		if (hsm_ident_sign(h, q.kind[i], blob[i], q.len[i],
 		    q.challenge, &res) == 0) {
 			ir.which = i;
-			hsm_ident_answer(iev, imsg_get_id(imsg), &ir, NULL, 0,
-			    NULL, 0, res.out[0], res.len[0]);
+			/* Under a kek file still, with the token's KEK too. */
+			nblob = NULL;
+			nlen = 0;
+			if (h->be == &hsm_openssl &&
+			    soft_ident_rewrap(h, q.kind[i], blob[i], q.len[i],
+			    &nblob, &nlen) == 0 && nlen > HSM_IDENT_BLOB_MAX) {
+				free(nblob);
+				nblob = NULL;
+				nlen = 0;
+			}
+			hsm_ident_answer(iev, imsg_get_id(imsg), &ir, nblob,
+			    nlen, NULL, 0, res.out[0], res.len[0]);
+			free(nblob);
 			hsm_res_clear(&res);
 			return;
 		}

@@ -96,5 +96,7 @@ void	soft_kek_link(struct hsm *, struct imsg *);
 void	soft_engine_linked(struct hsm *);
 void	soft_check_answer(struct hsm *, struct imsg *);
 void	soft_rewrap(struct hsm *, struct imsgev *, struct imsg *);
+int	soft_ident_rewrap(struct hsm *, uint32_t, const uint8_t *, size_t,
+	    uint8_t **, size_t *);
 
 #endif /* HSMPROC_H */

@@ -191,6 +191,7 @@ p11_token_find(struct hsm *h, struct p11 *p)
 	if (nmatch == 1) {
 		p->slot = found.slot;
 		(void)strlcpy(p->label, found.label, sizeof(p->label));
+		h->status.slot = found.slot;
 		(void)strlcpy(h->status.tok_label, found.label,
 		    sizeof(h->status.tok_label));
 		(void)strlcpy(h->status.tok_serial, found.serial,
@@ -219,7 +220,7 @@ p11_token_find(struct hsm *h, struct p11 *p)
 		    (long long)h->setup.slot);
 	p11_token_list(have, sizeof(have), list, nlist, (size_t)n);
 	if (nmatch == 0)
-		hsm_status_set(h, SSTATE_ERROR, "%s: no such token; tokens "
+		hsm_status_set(h, SSTATE_ERROR, "%s not found; tokens "
 		    "present: %s", want, have);
 	else
 		hsm_status_set(h, SSTATE_ERROR, "%s: %zu tokens match, name "

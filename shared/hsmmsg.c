@@ -153,7 +153,8 @@ hsm_identity_parse(const uint8_t *buf, size_t len, uint32_t n,
 		if (r.which == -1 && (r.len_blob == 0 || r.len_spki == 0 ||
 		    (r.kind != HSM_KEY_EC_P256 && r.kind != HSM_KEY_RSA)))
 			return (-1);
-		if (r.which >= 0 && (r.len_blob != 0 || r.len_spki != 0))
+		/* An offered key may come back wrapped anew (rewrap). */
+		if (r.which >= 0 && r.len_spki != 0)
 			return (-1);
 	} else if (rest != 0)
 		return (-1);

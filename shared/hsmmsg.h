@@ -313,7 +313,9 @@ struct kek_check {
  * The answer, IMSG_HSM_IDENTITY with the same peerid, is struct
  * hsm_identity_result and blob, spki, sig: which is the index of the
  * blob that signed, or -1 for a new key, whose kind, blob (wrapped or
- * a token reference) and SubjectPublicKeyInfo come with it.  The
+ * a token reference) and SubjectPublicKeyInfo come with it.  With an
+ * offered key, a blob is that key wrapped anew (an openssl signer that
+ * moved from a kek file to `wrap with'), to be recorded instead.  The
  * engine checks it all (hsm_identity_parse) and verifies the signature
  * with the public key it recorded: it never trusts the answer's.
  */

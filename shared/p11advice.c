@@ -19,7 +19,7 @@ static const struct {
 	const char	*name;
 	const char	*advice;
 } p11_advices[] = {
-	{ "CKR_OK", "no error" },
+	{ "CKR_OK", "no error: the call succeeded" },
 	{ "CKR_ARGUMENTS_BAD", "the module refused the arguments of a call: "
 	    "a signerd bug or a module that does not follow PKCS#11 v2.40; "
 	    "report it with the log" },

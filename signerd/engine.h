@@ -33,6 +33,7 @@ struct esigner {
 	char			 offered[4][SIGNER_NAME_MAX];
 	int			 own;		/* offered[0] is its own */
 	char			 ident_why[SIGNER_DETAIL_MAX];
+	int			 ident_logged;	/* the state last logged */
 	struct event		 ident_timer;
 };
 TAILQ_HEAD(esigner_list, esigner);

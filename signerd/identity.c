@@ -67,6 +67,8 @@ ident_reset(struct esigner *es)
 {
 	evtimer_del(&es->ident_timer);
 	es->ident = IDENT_NONE;
+	es->ident_logged = IDENT_NONE;
+	es->ident_why[0] = '\0';
 	es->ident_req = 0;
 	es->noffered = 0;
 	memset(&es->reported, 0, sizeof(es->reported));
@@ -100,12 +102,13 @@ ident_set(struct esigner *es, enum ident_state st, const char *fmt, ...)
 	(void)vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	/* Each change is logged once, not once per retry. */
-	if (es->ident != (int)st || strcmp(why, es->ident_why) != 0) {
+	if (es->ident_logged != (int)st || strcmp(why, es->ident_why) != 0) {
 		if (st == IDENT_WRONG || st == IDENT_FAILED)
 			log_warnx("signer %s: %s", es->link.name, why);
 		else if (st == IDENT_OK)
 			log_info("signer %s: %s", es->link.name, why);
 	}
+	es->ident_logged = st;
 	es->ident = st;
 	(void)strlcpy(es->ident_why, why, sizeof(es->ident_why));
 }
@@ -323,7 +326,7 @@ ident_answer(struct esigner *es, struct imsg *imsg)
 	const char			*name;
 	size_t				 n = 0;
 	int64_t				 moved = 0;
-	int				 rv;
+	int				 rv, renamed;
 
 	if (imsg_get_ibuf(imsg, &ib) == -1 ||
 	    hsm_identity_parse(ibuf_data(&ib), ibuf_size(&ib), es->noffered,
@@ -401,20 +404,24 @@ ident_answer(struct esigner *es, struct imsg *imsg)
 		    "the right one and reload");
 		goto done;
 	}
-	if (strcmp(name, es->link.name) == 0) {
+	renamed = strcmp(name, es->link.name) != 0;
+	if (!renamed && r.len_blob == 0) {
 		ident_set(es, IDENT_OK, "identity proven");
 		goto done;
 	}
 	/* A rename: the keys of the old name are this signer's. */
-	if (ident_configured(name)) {
+	if (renamed && ident_configured(name)) {
 		ident_set(es, IDENT_WRONG, "this token is signer \"%s\"'s "
 		    "already: two signers cannot share one", name);
 		goto done;
 	}
 	kmip_flush();
-	if ((rv = ks_begin(engine->ks)) == 0 &&
-	    (rv = ks_ident_rename(engine->ks, name, es->link.name,
-	    &moved)) == 0)
+	if ((rv = ks_begin(engine->ks)) == 0 && renamed)
+		rv = ks_ident_rename(engine->ks, name, es->link.name, &moved);
+	if (rv == 0 && r.len_blob > 0)
+		rv = ks_ident_set_blob(engine->ks, es->link.name, blob,
+		    r.len_blob);
+	if (rv == 0)
 		rv = ks_commit(engine->ks);
 	else
 		(void)ks_rollback(engine->ks);
@@ -422,6 +429,13 @@ ident_answer(struct esigner *es, struct imsg *imsg)
 		ident_set(es, IDENT_FAILED, "keystore: %s",
 		    ks_error(engine->ks));
 		ident_retry(es);
+		goto done;
+	}
+	if (r.len_blob > 0)
+		log_info("signer %s: its identity key, wrapped anew, "
+		    "recorded", es->link.name);
+	if (!renamed) {
+		ident_set(es, IDENT_OK, "identity proven");
 		goto done;
 	}
 	log_warnx("signer %s proves the identity of signer %s, no longer "

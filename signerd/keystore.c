@@ -811,3 +811,27 @@ ks_count_signer(struct keystore *ks, const char *signer)
 	sqlite3_finalize(st);
 	return (n);
 }
+
+/* A signer's identity key wrapped anew; in a transaction. 0, or -1. */
+int
+ks_ident_set_blob(struct keystore *ks, const char *signer, const uint8_t *blob,
+    size_t len)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if (!ks->in_txn) {
+		(void)snprintf(ks->err, sizeof(ks->err), "no transaction");
+		return (-1);
+	}
+	if (sqlite3_prepare_v2(ks->db, "UPDATE signer_identities SET blob = ?2"
+	    " WHERE signer = ?1", -1, &st, NULL) != SQLITE_OK)
+		return (ks_fail(ks, "signer identity"));
+	sqlite3_bind_text(st, 1, signer, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, blob, len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return (ks_fail(ks, "signer identity"));
+	return (0);
+}

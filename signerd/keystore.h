@@ -86,6 +86,8 @@ void	 ks_ident_free(struct ks_ident *, size_t);
 int	 ks_ident_put(struct keystore *, const struct ks_ident *);
 int	 ks_ident_rename(struct keystore *, const char *, const char *,
 	    int64_t *);
+int	 ks_ident_set_blob(struct keystore *, const char *, const uint8_t *,
+	    size_t);
 int64_t	 ks_count_signer(struct keystore *, const char *);
 
 #endif /* KEYSTORE_H */
