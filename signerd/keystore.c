@@ -793,15 +793,17 @@ ks_ident_rename(struct keystore *ks, const char *from, const char *to,
 	return (0);
 }
 
-/* How many objects a signer holds the key material of; -1: error. */
+/* How many live objects a signer holds the keys of; -1: error. */
 int64_t
 ks_count_signer(struct keystore *ks, const char *signer)
 {
 	sqlite3_stmt	*st;
 	int64_t		 n = -1;
 
+	/* Destroyed objects keep their row, not their key. */
 	if (sqlite3_prepare_v2(ks->db, "SELECT count(*) FROM objects WHERE"
-	    " signer = ?1", -1, &st, NULL) != SQLITE_OK)
+	    " signer = ?1 AND state NOT IN (5, 6)", -1, &st, NULL) !=
+	    SQLITE_OK)
 		return (ks_fail(ks, "count"));
 	sqlite3_bind_text(st, 1, signer, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW)
