@@ -802,10 +802,12 @@ ks_count_signer(struct keystore *ks, const char *signer)
 
 	/* Destroyed objects keep their row, not their key. */
 	if (sqlite3_prepare_v2(ks->db, "SELECT count(*) FROM objects WHERE"
-	    " signer = ?1 AND state NOT IN (5, 6)", -1, &st, NULL) !=
+	    " signer = ?1 AND state NOT IN (?2, ?3)", -1, &st, NULL) !=
 	    SQLITE_OK)
 		return (ks_fail(ks, "count"));
 	sqlite3_bind_text(st, 1, signer, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, KMIP_STATE_DESTROYED);
+	sqlite3_bind_int(st, 3, KMIP_STATE_DESTROYED_COMPROMISED);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		n = sqlite3_column_int64(st, 0);
 	else
