@@ -47,7 +47,7 @@ BIN		= $(O)/bin
 SHARED_SRCS	= shared/imsg.c shared/imsg-buffer.c shared/imsgev.c shared/log.c \
 		  shared/privsep.c shared/sandbox_linux.c shared/config.c \
 		  shared/tls.c shared/util.c shared/child.c shared/ttlv.c \
-		  shared/kmip_names.c shared/hsmmsg.c
+		  shared/kmip_names.c shared/hsmmsg.c shared/p11advice.c
 SHARED_OBJS	= $(SHARED_SRCS:%.c=$(O)/%.o) $(O)/shared/parse.o
 LIBSHARED	= $(O)/shared/libsignerd.a
 
@@ -56,12 +56,13 @@ SIGNERD_SRCS	= signerd/signerd.c signerd/proc.c signerd/engine.c \
 		  signerd/kmip_ops.c signerd/kop_attr.c \
 		  signerd/kop_create.c signerd/kop_crypto.c signerd/kop_get.c \
 		  signerd/kop_life.c signerd/kop_locate.c signerd/kop_token.c \
-		  signerd/attrs.c
+		  signerd/attrs.c signerd/identity.c
 CTL_SRCS	= signerd/ctl/signerctl.c
 FRONTEND_SRCS	= frontend/frontend.c frontend/frame.c
 HSM_SRCS	= hsmproc/hsmproc.c hsmproc/hsmreq.c hsmproc/hsm_pkcs11.c \
 		  hsmproc/p11key.c hsmproc/p11pool.c hsmproc/p11kek.c \
-		  hsmproc/hsm_openssl.c hsmproc/softkey.c
+		  hsmproc/hsm_openssl.c hsmproc/softkey.c hsmproc/p11token.c \
+		  hsmproc/hsmident.c
 
 PROGS		= $(BIN)/signerd $(BIN)/signerctl $(BIN)/signerd-frontend \
 		  $(BIN)/signerd-hsm

@@ -352,6 +352,35 @@ soft_rewrap(struct hsm *h, struct imsgev *iev, struct imsg *imsg)
 }
 
 /*
+ * The identity key (hsmident.c), still wrapped by the kek file while
+ * the signer has the token's KEK too: wrapped by the token, as
+ * signerctl rewrap does for the keystore's keys, so that the kek file
+ * can go.  0 and *out (malloc'ed), or -1: nothing to do.  A blob is not
+ * secret: only wrapped keys cross.
+ */
+int
+soft_ident_rewrap(struct hsm *h, uint32_t kind, const uint8_t *blob,
+    size_t len, uint8_t **out, size_t *outlen)
+{
+	struct soft	*ss = h->be_state;
+	char		 why[HSM_MSG_MAX];
+
+	*out = NULL;
+	*outlen = 0;
+	if (ss == NULL || h->setup.wrap_with[0] == '\0' || len < 1 ||
+	    blob[0] != SK_BLOB_VERSION)
+		return (-1);
+	if (sw_rewrap(ss->sk, HSM_IDENT_ID, kind, blob, len, out, outlen,
+	    why, sizeof(why)) == -1) {
+		log_warnx("identity key not rewrapped: %s", why);
+		return (-1);
+	}
+	log_info("identity key rewrapped by the token of signer \"%s\"",
+	    h->setup.wrap_with);
+	return (0);
+}
+
+/*
  * IMSG_SOCKET_KEK from the parent: the channel to the pkcs11 signer of
  * `wrap with` (started, or restarted).
  */

@@ -16,13 +16,12 @@
 #include "log.h"
 #include "hsmproc.h"
 #include "p11.h"
+#include "p11token.h"
 #include "softkey.h"
 
 static int	 p11_start(struct hsm *);
 static int	 p11_check(struct hsm *);
 static void	 p11_stop(struct hsm *);
-static void	 p11_label(char *, const CK_UTF8CHAR *, size_t);
-static int	 p11_find_slot(struct hsm *, struct p11 *);
 static int	 p11_mechanisms(struct hsm *, struct p11 *);
 static int	 p11_login_wanted(struct hsm *, struct p11_sess *);
 
@@ -95,63 +94,6 @@ p11_rv(CK_RV rv)
 	return (buf);
 }
 
-/* A blank-padded, unterminated PKCS#11 label into a C string. */
-static void
-p11_label(char *dst, const CK_UTF8CHAR *src, size_t len)
-{
-	memcpy(dst, src, len);
-	dst[len] = '\0';
-	while (len > 0 && dst[len - 1] == ' ')
-		dst[--len] = '\0';
-}
-
-static int
-p11_find_slot(struct hsm *h, struct p11 *p)
-{
-	CK_SLOT_ID	*slots = NULL;
-	CK_TOKEN_INFO	 ti;
-	CK_ULONG	 n = 0, i;
-	CK_RV		 rv;
-	char		 label[33];
-
-	if ((rv = p->f->C_GetSlotList(CK_TRUE, NULL, &n)) != CKR_OK) {
-		hsm_status_set(h, SSTATE_ERROR, "C_GetSlotList: %s",
-		    p11_rv(rv));
-		return (-1);
-	}
-	if (n > 0 && (slots = calloc(n, sizeof(*slots))) == NULL)
-		fatal(NULL);
-	if (n > 0 && (rv = p->f->C_GetSlotList(CK_TRUE, slots, &n)) !=
-	    CKR_OK) {
-		free(slots);
-		hsm_status_set(h, SSTATE_ERROR, "C_GetSlotList: %s",
-		    p11_rv(rv));
-		return (-1);
-	}
-	for (i = 0; i < n; i++) {
-		if (p->f->C_GetTokenInfo(slots[i], &ti) != CKR_OK)
-			continue;
-		p11_label(label, ti.label, sizeof(ti.label));
-		if ((h->setup.slot >= 0 &&
-		    (CK_SLOT_ID)h->setup.slot == slots[i]) ||
-		    (h->setup.slot < 0 && strcmp(label, h->setup.token) == 0)) {
-			p->slot = slots[i];
-			(void)strlcpy(p->label, label, sizeof(p->label));
-			free(slots);
-			return (0);
-		}
-	}
-	free(slots);
-	if (h->setup.slot >= 0)
-		hsm_status_set(h, SSTATE_ERROR, "no token in slot %lld "
-		    "(%lu tokens present)", (long long)h->setup.slot,
-		    (unsigned long)n);
-	else
-		hsm_status_set(h, SSTATE_ERROR, "token \"%s\" not found "
-		    "(%lu tokens present)", h->setup.token, (unsigned long)n);
-	return (-1);
-}
-
 static int
 p11_start(struct hsm *h)
 {
@@ -207,7 +149,7 @@ p11_start(struct hsm *h)
 		return (-1);
 	}
 	p->initialized = 1;
-	if (p11_find_slot(h, p) == -1 || p11_mechanisms(h, p) == -1)
+	if (p11_token_find(h, p) == -1 || p11_mechanisms(h, p) == -1)
 		return (-1);
 	if (p->pub == NULL) {
 		/* Public-key operations only: the KEK is never used. */
@@ -414,7 +356,7 @@ p11_module_again(struct hsm *h, struct p11 *p)
 		return (-1);
 	}
 	p->initialized = 1;
-	if (p11_find_slot(h, p) == -1 || p11_mechanisms(h, p) == -1)
+	if (p11_token_find(h, p) == -1 || p11_mechanisms(h, p) == -1)
 		return (-1);
 	return (0);
 }

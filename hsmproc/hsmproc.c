@@ -138,6 +138,7 @@ hsm_status_send(struct hsm *h, uint32_t id)
 		return;
 	if (h->be != NULL && h->be->stats != NULL)
 		h->be->stats(h, &h->status);
+	hsm_stat_fill(&h->status);
 	imsg_compose_event(&h->engine, IMSG_HSM_STATUS, id, 0, -1,
 	    &h->status, sizeof(h->status));
 }
@@ -220,6 +221,7 @@ hsm_dispatch_parent(int fd, short event, void *arg)
 			strterm(h->setup.name, sizeof(h->setup.name));
 			strterm(h->setup.module, sizeof(h->setup.module));
 			strterm(h->setup.token, sizeof(h->setup.token));
+			strterm(h->setup.serial, sizeof(h->setup.serial));
 			strterm(h->setup.wrap_with, sizeof(h->setup.wrap_with));
 			strterm(h->setup.kek_file, sizeof(h->setup.kek_file));
 			strterm(h->setup.host, sizeof(h->setup.host));
@@ -269,6 +271,7 @@ hsm_dispatch_parent(int fd, short event, void *arg)
 		case IMSG_SOCKET_ENGINE:
 			/* Answers still owed to the last engine are dropped. */
 			h->engine_gen++;
+			hsm_stat_forget();
 			child_link(&h->engine, &imsg, hsm_dispatch_engine, h);
 			if (h->setup.type == SIGNER_OPENSSL)
 				soft_engine_linked(h);
@@ -340,7 +343,14 @@ hsm_dispatch_engine(int fd, short event, void *arg)
 		case IMSG_HSM_OP:
 		case IMSG_HSM_FIND:
 		case IMSG_HSM_LABEL:
+			hsm_stat_begin(imsg_get_id(&imsg));
 			hsm_request(h, iev, &imsg);
+			break;
+		case IMSG_HSM_IDENTITY:
+			hsm_identity(h, iev, &imsg);
+			break;
+		case IMSG_HSM_CHECK:
+			hsm_check(h, iev, &imsg);
 			break;
 		case IMSG_KEK_CHECK:
 			if (h->be != &hsm_openssl)

@@ -76,6 +76,15 @@ void	hsm_status_set(struct hsm *, enum signer_state, const char *, ...)
 	    __attribute__((__format__ (printf, 3, 4)));
 void	hsm_retry_soon(struct hsm *);
 
+/* hsmident.c */
+struct imsg;
+void	hsm_identity(struct hsm *, struct imsgev *, struct imsg *);
+void	hsm_check(struct hsm *, struct imsgev *, struct imsg *);
+void	hsm_stat_begin(uint32_t);
+void	hsm_stat_end(uint32_t, int32_t, const char *);
+void	hsm_stat_forget(void);
+void	hsm_stat_fill(struct signer_status *);
+
 /* hsm_pkcs11.c */
 extern const struct hsm_backend	hsm_pkcs11;
 
@@ -87,5 +96,7 @@ void	soft_kek_link(struct hsm *, struct imsg *);
 void	soft_engine_linked(struct hsm *);
 void	soft_check_answer(struct hsm *, struct imsg *);
 void	soft_rewrap(struct hsm *, struct imsgev *, struct imsg *);
+int	soft_ident_rewrap(struct hsm *, uint32_t, const uint8_t *, size_t,
+	    uint8_t **, size_t *);
 
 #endif /* HSMPROC_H */

@@ -372,6 +372,7 @@ hsm_answer(struct imsgev *iev, const struct hsm_req *req,
 	if (res->status != 0)
 		log_debug("request %u: %s: reason 0x%x: %s", req->peerid,
 		    hsm_req_name(req->type), res->status, res->msg);
+	hsm_stat_end(req->peerid, res->status, res->msg);
 	(void)hsm_res_send(iev, req->peerid, res);
 	hsm_res_clear(res);
 }

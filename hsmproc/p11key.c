@@ -46,6 +46,7 @@
 #include "log.h"
 #include "hsmproc.h"
 #include "p11.h"
+#include "p11token.h"
 #include "softkey.h"
 
 #define P11_REF_MAGIC		"p11"
@@ -126,6 +127,8 @@ static int	 p11_mac(struct p11_sess *, const struct hsm_req *, int,
 static int	 p11_sign_with(struct p11_sess *, CK_MECHANISM *,
 		    CK_OBJECT_HANDLE, const uint8_t *, size_t, uint8_t **,
 		    CK_ULONG *, struct hsm_res *);
+static int	 p11_login_state(struct hsm *, struct p11_sess *,
+		    const struct hsm_req *, struct hsm_res *);
 
 /* Never NULL: some modules want a buffer even for empty input. */
 static uint8_t		 p11_empty[1];
@@ -1853,4 +1856,41 @@ p11_label_set(struct hsm *h, struct p11_sess *s, const struct hsm_req *req,
 		return (p11_fail(s, res, "C_SetAttributeValue(CKA_LABEL)", 0,
 		    rv));
 	return (0);
+}
+
+/*
+ * The self-test's login step, on a session of the pool: the session is
+ * there and, unless the signer is configured not to log in, its state
+ * is that of a logged-in user.
+ */
+static int
+p11_login_state(struct hsm *h, struct p11_sess *s, const struct hsm_req *req,
+    struct hsm_res *res)
+{
+	CK_SESSION_INFO	 si;
+	CK_RV		 rv;
+
+	if ((rv = s->f->C_GetSessionInfo(s->session, &si)) != CKR_OK)
+		return (p11_fail(s, res, "C_GetSessionInfo", 0, rv));
+	if (si.state == CKS_RW_USER_FUNCTIONS ||
+	    si.state == CKS_RO_USER_FUNCTIONS) {
+		(void)snprintf(res->msg, sizeof(res->msg), "logged in on "
+		    "session %u of %d", s->idx + 1, s->tok->nsess);
+		return (0);
+	}
+	if (!h->setup.login) {
+		(void)snprintf(res->msg, sizeof(res->msg), "not logged in "
+		    "(login no), session %u of %d", s->idx + 1,
+		    s->tok->nsess);
+		return (0);
+	}
+	return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE, "session %u "
+	    "is not logged in (state %lu)", s->idx + 1,
+	    (unsigned long)si.state));
+}
+
+void
+p11_login_check(struct hsm *h, const struct hsm_req *req, struct hsm_res *res)
+{
+	p11_run(h, req, res, p11_login_state);
 }

@@ -92,6 +92,7 @@ config_free(struct signerd_conf *conf)
 		free(s->file);
 		free(s->module);
 		free(s->token);
+		free(s->serial);
 		free(s->pin_ref);
 		free(s->wrap_with);
 		free(s->kek_file);
@@ -199,7 +200,13 @@ print_signer(FILE *fp, const struct signer_conf *s)
 			fputs("\ttoken ", fp);
 			print_string(fp, s->token);
 			fputc('\n', fp);
-		} else
+		}
+		if (s->serial != NULL) {
+			fputs("\tserial ", fp);
+			print_string(fp, s->serial);
+			fputc('\n', fp);
+		}
+		if (s->slot != -1)
 			fprintf(fp, "\tslot %lld\n", s->slot);
 		print_secret(fp, "pin", s->pin_src, s->pin_ref);
 		fprintf(fp, "\tlogin %s\n", s->login == SIGNER_LOGIN_AUTO ?
@@ -311,6 +318,7 @@ signer_conf_equal(const struct signer_conf *a, const struct signer_conf *b)
 	    a->type == b->type &&
 	    streq(a->module, b->module) &&
 	    streq(a->token, b->token) &&
+	    streq(a->serial, b->serial) &&
 	    a->slot == b->slot &&
 	    a->pin_src == b->pin_src &&
 	    streq(a->pin_ref, b->pin_ref) &&

@@ -75,7 +75,8 @@ struct signer_conf {
 
 	/* pkcs11 */
 	char			 *module;	/* realpath'd when checked */
-	char			 *token;	/* token label, or */
+	char			 *token;	/* token label, and/or */
+	char			 *serial;	/* token serial number, or */
 	long long		  slot;		/* slot id, -1 if unset */
 	enum secret_source	  pin_src;
 	char			 *pin_ref;	/* variable name or path */

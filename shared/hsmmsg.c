@@ -117,3 +117,98 @@ hsm_kek_result_parse(const uint8_t *buf, size_t len,
 	*out = r.len_out > 0 ? buf + sizeof(r) : NULL;
 	return (0);
 }
+
+/*
+ * Take apart the answer to IMSG_HSM_IDENTITY from a signer child, less
+ * privileged than the engine: struct hsm_identity_result, then blob,
+ * spki and sig, each within its bound, filling the payload exactly.
+ * n is the number of keys the request offered.  On success (status 0)
+ * there is a signature, and which names an offered key or is -1 with
+ * a new key's blob, public key and kind.  The message is terminated.
+ * 0, or -1 if malformed.
+ */
+int
+hsm_identity_parse(const uint8_t *buf, size_t len, uint32_t n,
+    struct hsm_identity_result *res, const uint8_t **blob,
+    const uint8_t **spki, const uint8_t **sig)
+{
+	struct hsm_identity_result	 r;
+	size_t				 rest;
+
+	if (buf == NULL || len < sizeof(r) || n > HSM_IDENT_MAX)
+		return (-1);
+	memcpy(&r, buf, sizeof(r));
+	rest = len - sizeof(r);
+	if (r.len_blob > HSM_IDENT_BLOB_MAX ||
+	    r.len_spki > HSM_IDENT_SPKI_MAX ||
+	    r.len_sig > HSM_IDENT_SIG_MAX ||
+	    (size_t)r.len_blob + r.len_spki + r.len_sig != rest)
+		return (-1);
+	strterm(r.msg, sizeof(r.msg));
+	if (r.status == 0) {
+		if (r.len_sig == 0 || r.which < -1 ||
+		    (r.which >= 0 && (uint32_t)r.which >= n))
+			return (-1);
+		/* The kinds an identity key is made of. */
+		if (r.which == -1 && (r.len_blob == 0 || r.len_spki == 0 ||
+		    (r.kind != HSM_KEY_EC_P256 && r.kind != HSM_KEY_RSA)))
+			return (-1);
+		/* An offered key may come back wrapped anew (rewrap). */
+		if (r.which >= 0 && r.len_spki != 0)
+			return (-1);
+	} else if (rest != 0)
+		return (-1);
+	*res = r;
+	*blob = r.len_blob > 0 ? buf + sizeof(r) : NULL;
+	*spki = r.len_spki > 0 ? buf + sizeof(r) + r.len_blob : NULL;
+	*sig = r.len_sig > 0 ? buf + sizeof(r) + r.len_blob + r.len_spki :
+	    NULL;
+	return (0);
+}
+
+/* Text from a signer that signerctl prints and the log may show. */
+static int
+hsm_text_ok(const char *s, size_t size)
+{
+	size_t	 i;
+
+	if (memchr(s, '\0', size) == NULL)
+		return (0);
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return (0);
+	return (1);
+}
+
+/*
+ * The answer to IMSG_HSM_CHECK: a struct ctl_check, exactly, with no
+ * signer name, at most HSM_CHECK_STEPS steps, each named, with a known
+ * result and terminated, printable text.  0, or -1 if malformed.
+ */
+int
+hsm_check_parse(const uint8_t *buf, size_t len, struct ctl_check *cc)
+{
+	struct ctl_check	 r;
+	uint32_t		 i;
+
+	if (buf == NULL || len != sizeof(r))
+		return (-1);
+	memcpy(&r, buf, sizeof(r));
+	if (r.signer[0] != '\0' || r.nsteps > HSM_CHECK_STEPS)
+		return (-1);
+	for (i = 0; i < r.nsteps; i++) {
+		if (!hsm_text_ok(r.steps[i].name, sizeof(r.steps[i].name)) ||
+		    r.steps[i].name[0] == '\0' ||
+		    !hsm_text_ok(r.steps[i].detail,
+		    sizeof(r.steps[i].detail)) ||
+		    r.steps[i].result < CHECK_PASS ||
+		    r.steps[i].result > CHECK_SKIP)
+			return (-1);
+	}
+	/* What follows the steps given is not looked at: make it empty. */
+	memset(&r.steps[r.nsteps], 0, (CHECK_STEPS_MAX - r.nsteps) *
+	    sizeof(r.steps[0]));
+	memset(r.signer, 0, sizeof(r.signer));
+	*cc = r;
+	return (0);
+}

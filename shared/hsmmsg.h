@@ -300,6 +300,60 @@ struct kek_check {
  * the same key wrapped under the HSM key (version 2).
  */
 
+/*
+ * IMSG_HSM_IDENTITY, engine -> hsm: prove the signer's identity (see
+ * design.md, "Signer identity").  The engine sends a fresh random
+ * challenge and the identity keys it recorded that this signer may
+ * hold (its own, or an unconfigured signer's, for a rename), n blobs
+ * one after the other; the signer signs HSM_IDENT_DOMAIN | challenge
+ * with the first that works (SHA-256; ECDSA, or RSA PKCS#1 v1.5).
+ * If none does and HSM_IDENT_CREATE is set, it makes a key for the
+ * purpose (never extractable) and signs with that.
+ *
+ * The answer, IMSG_HSM_IDENTITY with the same peerid, is struct
+ * hsm_identity_result and blob, spki, sig: which is the index of the
+ * blob that signed, or -1 for a new key, whose kind, blob (wrapped or
+ * a token reference) and SubjectPublicKeyInfo come with it.  With an
+ * offered key, a blob is that key wrapped anew (an openssl signer that
+ * moved from a kek file to `wrap with'), to be recorded instead.  The
+ * engine checks it all (hsm_identity_parse) and verifies the signature
+ * with the public key it recorded: it never trusts the answer's.
+ */
+#define HSM_IDENT_CREATE	0x1
+#define HSM_IDENT_MAX		4		/* keys tried per request */
+#define HSM_IDENT_CHALLENGE	32
+#define HSM_IDENT_DOMAIN	"signerd signer identity v1"
+#define HSM_IDENT_ID		"signerd-identity"	/* id and label */
+#define HSM_IDENT_BLOB_MAX	4096
+#define HSM_IDENT_SPKI_MAX	4096
+#define HSM_IDENT_SIG_MAX	1024
+
+struct hsm_identity {
+	uint32_t	 flags;			/* HSM_IDENT_CREATE */
+	uint8_t		 challenge[HSM_IDENT_CHALLENGE];
+	uint32_t	 n;			/* <= HSM_IDENT_MAX */
+	uint32_t	 kind[HSM_IDENT_MAX];	/* enum hsm_key_kind */
+	uint32_t	 len[HSM_IDENT_MAX];
+};
+
+struct hsm_identity_result {
+	int32_t		 status;		/* 0 or a KMIP reason */
+	int32_t		 which;			/* -1: a new key */
+	uint32_t	 kind;			/* of a new key */
+	char		 msg[HSM_MSG_MAX];
+	uint32_t	 len_blob;
+	uint32_t	 len_spki;
+	uint32_t	 len_sig;
+};
+
+/*
+ * IMSG_HSM_CHECK, engine -> hsm, no payload: the self-test (signerctl
+ * check).  The answer, IMSG_HSM_CHECK with the same peerid, is a
+ * struct ctl_check (signerd.h) with signer "" and at most
+ * HSM_CHECK_STEPS steps: the engine adds one of its own (identity).
+ */
+#define HSM_CHECK_STEPS		(CHECK_STEPS_MAX - 1)
+
 /* kmip_names.c */
 const char	*hsm_kind_name(uint32_t);
 int	 hsm_kind_of(uint32_t, int32_t, uint32_t *);
@@ -313,5 +367,10 @@ int	hsm_kek_parse(const uint8_t *, size_t, struct hsm_kek *,
 	    const uint8_t **);
 int	hsm_kek_result_parse(const uint8_t *, size_t,
 	    struct hsm_kek_result *, const uint8_t **);
+int	hsm_identity_parse(const uint8_t *, size_t, uint32_t,
+	    struct hsm_identity_result *, const uint8_t **,
+	    const uint8_t **, const uint8_t **);
+struct ctl_check;
+int	hsm_check_parse(const uint8_t *, size_t, struct ctl_check *);
 
 #endif /* HSMMSG_H */

@@ -175,7 +175,8 @@ static void	 conf_check(void);
 %token	ADMIN ALLOW CA CERTIFICATE CHROOT CLIENT CONNECTIONS CONTROL
 %token	DEFAULT ENV FILE_ GROUP HOST IDLE INCLUDE KEK KEY KEYSTORE KMIP
 %token	LISTEN LOGIN MAX MESSAGE MODULE NO ON ONEOFF OPENSSL OPTIONAL
-%token	PASSWORD PIN PKCS11 PORT READ SESSIONS SIGNER SLOT SOCKET TIMEOUT
+%token	PASSWORD PIN PKCS11 PORT READ SERIAL SESSIONS SIGNER SLOT SOCKET
+%token	TIMEOUT
 %token	TLS TOKEN USER USERNAME
 %token	WITH WRAP YES
 %token	AUTO KEEPALIVE
@@ -460,6 +461,16 @@ sopt		: MODULE STRING			{
 			}
 			set_string(&cursigner->token, $2, "token");
 		}
+		| SERIAL STRING			{
+			if (signer_is(SIGNER_PKCS11, "serial") == -1)
+				break;
+			if (*$2 == '\0' || strlen($2) > 16) {
+				yyerror("token serial number must be 1 to 16 "
+				    "characters");
+				break;
+			}
+			set_string(&cursigner->serial, $2, "serial");
+		}
 		| SLOT NUMBER			{
 			if (signer_is(SIGNER_PKCS11, "slot") == 0 &&
 			    once(&blockseen, SEEN_SLOT, "slot") == 0 &&
@@ -634,6 +645,7 @@ static const struct keywords keywords[] = {
 	{ "pkcs11",		PKCS11 },
 	{ "port",		PORT },
 	{ "read",		READ },
+	{ "serial",		SERIAL },
 	{ "sessions",		SESSIONS },
 	{ "signer",		SIGNER },
 	{ "slot",		SLOT },
@@ -1432,9 +1444,9 @@ signer_end(void)
 		if (s->module == NULL)
 			lerror(s->line, "pkcs11 signer \"%s\" has no module",
 			    s->name);
-		if (s->token == NULL && s->slot == -1)
-			lerror(s->line, "pkcs11 signer \"%s\" needs a token "
-			    "or a slot", s->name);
+		if (s->token == NULL && s->serial == NULL && s->slot == -1)
+			lerror(s->line, "pkcs11 signer \"%s\" needs a token, "
+			    "a serial or a slot", s->name);
 		if (s->token != NULL && s->slot != -1)
 			lerror(s->line, "pkcs11 signer \"%s\" has both token "
 			    "and slot; use one", s->name);

@@ -141,7 +141,8 @@ enum signer_state {
 	SSTATE_LOCKED,		/* wrong PIN: not retried until reload */
 	SSTATE_UNSUPPORTED,	/* type not implemented in this build */
 	SSTATE_HUNG,		/* missed a deadline, about to be killed */
-	SSTATE_RESTARTING	/* the parent is restarting its child */
+	SSTATE_RESTARTING,	/* the parent is restarting its child */
+	SSTATE_WRONG_TOKEN	/* the engine: not the signer's identity */
 };
 
 struct proc_info {
@@ -175,6 +176,7 @@ struct signer_setup {
 	char		 name[SIGNER_NAME_MAX];
 	char		 module[1024];
 	char		 token[64];
+	char		 serial[64];	/* "": any */
 	int64_t		 slot;		/* -1: by token label */
 	int32_t		 login;		/* SIGNER_LOGIN_* */
 	int32_t		 sessions;
@@ -188,10 +190,13 @@ struct signer_setup {
 };
 
 #define SIGNER_STAT_SESSIONS	16	/* per-session counters shown */
+#define HSM_LAST_ERROR_MAX	160
+
+#define SIGNER_DETAIL_MAX	480
 
 struct signer_status {
 	int32_t		 state;		/* enum signer_state */
-	char		 detail[160];
+	char		 detail[SIGNER_DETAIL_MAX];
 	/* A pkcs11 signer's pool of sessions; 0 for the other kinds. */
 	int32_t		 sessions;	/* configured */
 	int32_t		 open;		/* open, each with its thread */
@@ -203,6 +208,22 @@ struct signer_status {
 	/* A pkcs11 signer's token, once found: hsm::<slot>:: ids. */
 	int32_t		 has_slot;
 	uint64_t	 slot;
+	/* C_GetTokenInfo, blanks trimmed; "" if none. */
+	char		 tok_label[33];
+	char		 tok_serial[17];
+	char		 tok_model[17];
+	char		 tok_manuf[33];
+	char		 tok_firmware[8];	/* "major.minor" */
+	/* Every signer: requests answered since the child started. */
+	uint64_t	 answered;
+	uint64_t	 errors;		/* ... with an error */
+	int64_t		 last_error_at;		/* time(3), 0: none */
+	char		 last_error[HSM_LAST_ERROR_MAX];
+	uint32_t	 lat_n;			/* answers in the last minute */
+	uint32_t	 lat_p50_us;		/* their latency, microseconds */
+	uint32_t	 lat_p99_us;
+	/* Filled in by the engine. */
+	uint64_t	 keys;			/* keystore objects it holds */
 };
 
 struct ctl_signer {
@@ -285,6 +306,38 @@ struct ctl_adopt {
 	char		 owner[256];
 	char		 name[256];
 };
+
+/*
+ * IMSG_CTL_CHECK, signerctl -> engine: the self-test of one signer by
+ * name, or of all ("").  The engine answers one IMSG_CTL_CHECK with
+ * struct ctl_check per signer, then IMSG_CTL_END.
+ */
+#define CHECK_STEPS_MAX		10
+#define CHECK_NAME_MAX		16
+#define CHECK_DETAIL_MAX	200
+
+enum check_result {
+	CHECK_PASS = 1,
+	CHECK_FAIL,
+	CHECK_SKIP		/* not run: an earlier step failed */
+};
+
+struct check_step {
+	char		 name[CHECK_NAME_MAX];	/* "login", "sign", ... */
+	int32_t		 result;		/* enum check_result */
+	uint32_t	 usec;			/* how long it took */
+	char		 detail[CHECK_DETAIL_MAX];
+};
+
+struct ctl_check {
+	char		 signer[SIGNER_NAME_MAX];
+	uint32_t	 nsteps;
+	struct check_step steps[CHECK_STEPS_MAX];
+};
+
+/* p11advice.c */
+const char	*p11_advice_of(const char *);
+const char	*p11_advice(const char *, char *, size_t);
 
 /* privsep.c */
 void		 priv_drop(const char *, const char *);

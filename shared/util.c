@@ -59,6 +59,8 @@ signer_state_name(enum signer_state s)
 		return ("hung");
 	case SSTATE_RESTARTING:
 		return ("restarting");
+	case SSTATE_WRONG_TOKEN:
+		return ("wrong-token");
 	}
 	return ("unknown");
 }

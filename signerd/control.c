@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <event.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,14 @@ static void		 control_rewrap_deadline(int, short, void *);
 static int		 control_key_kind(const struct ks_object *,
 			    uint32_t *);
 static void		 control_cv_hex(const uint8_t *, char *);
+static void		 control_check_start(struct ctl_conn *, const char *);
+static void		 control_check_send(struct ctl_conn *, struct esigner *,
+			    struct ctl_check *);
+static void		 control_check_timeout(int, short, void *);
+static void		 control_check_fail(struct ctl_conn *, uint32_t,
+			    const char *, const char *, ...)
+			    __attribute__((__format__ (printf, 4, 5)));
+static void		 control_check_done(struct ctl_conn *, size_t);
 static int		 eproc_cmp(const void *, const void *);
 static const struct proc_info **control_sorted_procs(size_t *);
 
@@ -191,6 +200,7 @@ control_add(int fd, uid_t uid, pid_t pid)
 	c->uid = uid;
 	c->pid = pid;
 	evtimer_set(&c->timer, control_signers_timeout, c);
+	evtimer_set(&c->check_timer, control_check_timeout, c);
 	/* The default size cap; never an fd from a client. */
 	if (imsgev_init(&c->iev, fd, control_dispatch, c,
 	    IMSG_MAX_CONTROL - IMSG_HEADER_SIZE, 0) == -1)
@@ -209,6 +219,8 @@ control_close(struct ctl_conn *c)
 		free(c->rewrap);
 	}
 	evtimer_del(&c->timer);
+	evtimer_del(&c->check_timer);
+	free(c->check_ids);
 	imsgev_clear(&c->iev);
 	TAILQ_REMOVE(&engine->conns, c, entry);
 	engine->nconns--;
@@ -288,6 +300,7 @@ control_check(uint32_t type, uint32_t peerid, const void *data, size_t len,
 		return (len == 0 ? CTL_MSG_OK : CTL_MSG_BAD);
 	case IMSG_CTL_RESTART:
 	case IMSG_CTL_REWRAP:
+	case IMSG_CTL_CHECK:
 		if (len != sizeof(m->name))
 			return (CTL_MSG_BAD);
 		memcpy(m->name, data, len);
@@ -405,6 +418,11 @@ control_dispatch(int fd, short event, void *arg)
 			if (c->rewrap != NULL)
 				goto bad;
 			control_rewrap(c, m.name);
+			break;
+		case IMSG_CTL_CHECK:
+			if (c->check_req != 0)
+				goto bad;
+			control_check_start(c, m.name);
 			break;
 		}
 		imsg_free(&imsg);
@@ -676,6 +694,7 @@ control_signers_timeout(int fd, short event, void *arg)
 	struct ctl_signer	  cs;
 	struct esigner		 *es;
 	size_t			  i, n;
+	int64_t			  nkeys;
 
 	evtimer_del(&c->timer);
 	c->waiting = 0;
@@ -687,6 +706,10 @@ control_signers_timeout(int fd, short event, void *arg)
 		cs.proc = *v[i];
 		es = esigner_find(v[i]->signer_id);
 		esigner_view(es, v[i], c->status_req, &cs.status);
+		/* What it holds, whatever its state: by name. */
+		if (engine->ks != NULL && (nkeys = ks_count_signer(engine->ks,
+		    v[i]->name)) > 0)
+			cs.status.keys = nkeys;
 		imsg_compose_event(&c->iev, IMSG_CTL_SIGNER, 0, 0, -1, &cs,
 		    sizeof(cs));
 	}
@@ -832,7 +855,7 @@ control_rewrap(struct ctl_conn *c, const char *name)
 	}
 	if (!esigner_ready(es)) {
 		(void)snprintf(msg, sizeof(msg), "signer \"%s\" is not ready: "
-		    "%s", name, es->status.detail);
+		    "%.150s", name, es->status.detail);
 		control_result(c, CTL_FAILED, msg);
 		return;
 	}
@@ -1063,4 +1086,175 @@ control_rewrap_result(struct esigner *es, uint32_t id, struct imsg *imsg)
 	ks_object_clear(&o);
 	control_rewrap_next(c);
 	return (1);
+}
+
+/* --- signerctl check ------------------------------------------------- */
+
+/*
+ * The self-test of one signer (name) or all (""): each signer child
+ * runs its steps (hsmproc/hsmident.c) and the engine adds the identity
+ * proof; one IMSG_CTL_CHECK per signer goes to signerctl, then
+ * IMSG_CTL_END.  A signer whose child is not running, or does not
+ * answer within twice its timeout, fails.
+ */
+static void
+control_check_start(struct ctl_conn *c, const char *name)
+{
+	struct esigner	*es;
+	struct timeval	 tv = { 0, 0 };
+	char		 msg[128];
+	size_t		 n = 0;
+
+	TAILQ_FOREACH(es, &engine->signers, entry)
+		if (name[0] == '\0' || strcmp(es->link.name, name) == 0)
+			n++;
+	if (n == 0) {
+		(void)snprintf(msg, sizeof(msg), name[0] != '\0' ?
+		    "no signer named \"%s\"" : "no signers%s", name);
+		control_result(c, CTL_NOTFOUND, msg);
+		return;
+	}
+	if ((c->check_ids = calloc(n, sizeof(*c->check_ids))) == NULL)
+		fatal(NULL);
+	c->check_req = ++engine->next_id;
+	c->ncheck = 0;
+	TAILQ_FOREACH(es, &engine->signers, entry) {
+		if (name[0] != '\0' && strcmp(es->link.name, name) != 0)
+			continue;
+		c->check_ids[c->ncheck++] = es->link.signer_id;
+		if (!es->iev.active || es->hung)
+			continue;
+		imsg_compose_event(&es->iev, IMSG_HSM_CHECK, c->check_req, 0,
+		    -1, NULL, 0);
+		if (es->link.timeout * 2 > tv.tv_sec)
+			tv.tv_sec = es->link.timeout * 2;
+	}
+	evtimer_add(&c->check_timer, &tv);
+	/* Those that cannot answer, last: the last one ends the answer. */
+	TAILQ_FOREACH(es, &engine->signers, entry) {
+		if (c->check_req == 0)
+			break;
+		if ((name[0] != '\0' && strcmp(es->link.name, name) != 0) ||
+		    (es->iev.active && !es->hung))
+			continue;
+		control_check_fail(c, es->link.signer_id, "running", "its "
+		    "child is not running (%s)",
+		    signer_state_name(es->status.state));
+	}
+}
+
+/* Send one signer's result, and count it answered. */
+static void
+control_check_send(struct ctl_conn *c, struct esigner *es,
+    struct ctl_check *cc)
+{
+	size_t	 i;
+
+	(void)strlcpy(cc->signer, es->link.name, sizeof(cc->signer));
+	imsg_compose_event(&c->iev, IMSG_CTL_CHECK, 0, 0, -1, cc,
+	    sizeof(*cc));
+	for (i = 0; i < c->ncheck; i++)
+		if (c->check_ids[i] == es->link.signer_id) {
+			control_check_done(c, i);
+			return;
+		}
+}
+
+/* A signer's check that could not run: one failed step. */
+static void
+control_check_fail(struct ctl_conn *c, uint32_t id, const char *step,
+    const char *fmt, ...)
+{
+	struct ctl_check	 cc;
+	struct esigner		*es;
+	va_list			 ap;
+	size_t			 i;
+
+	for (i = 0; i < c->ncheck; i++)
+		if (c->check_ids[i] == id)
+			break;
+	if (i == c->ncheck)
+		return;
+	if ((es = esigner_find(id)) == NULL) {
+		control_check_done(c, i);
+		return;
+	}
+	memset(&cc, 0, sizeof(cc));
+	cc.nsteps = 1;
+	(void)strlcpy(cc.steps[0].name, step, sizeof(cc.steps[0].name));
+	cc.steps[0].result = CHECK_FAIL;
+	va_start(ap, fmt);
+	(void)vsnprintf(cc.steps[0].detail, sizeof(cc.steps[0].detail), fmt,
+	    ap);
+	va_end(ap);
+	control_check_send(c, es, &cc);
+}
+
+/* Signer i answered: drop it; when none is left, the end. */
+static void
+control_check_done(struct ctl_conn *c, size_t i)
+{
+	if (c->ncheck > 0) {
+		c->check_ids[i] = c->check_ids[c->ncheck - 1];
+		c->ncheck--;
+	}
+	if (c->ncheck > 0)
+		return;
+	evtimer_del(&c->check_timer);
+	free(c->check_ids);
+	c->check_ids = NULL;
+	c->check_req = 0;
+	imsg_compose_event(&c->iev, IMSG_CTL_END, 0, 0, -1, NULL, 0);
+}
+
+static void
+control_check_timeout(int fd, short event, void *arg)
+{
+	struct ctl_conn	*c = arg;
+
+	while (c->check_req != 0 && c->ncheck > 0)
+		control_check_fail(c, c->check_ids[0], "answer", "no answer "
+		    "from the signer in time");
+}
+
+/*
+ * IMSG_HSM_CHECK from a signer, for the connection that asked.  -1: a
+ * malformed message (the signer's channel is closed).
+ */
+int
+control_check_answer(struct esigner *es, struct imsg *imsg)
+{
+	struct ctl_conn		*c;
+	struct ctl_check	 cc;
+	struct ibuf		 ib;
+	size_t			 i;
+
+	if (imsg_get_ibuf(imsg, &ib) == -1 ||
+	    hsm_check_parse(ibuf_data(&ib), ibuf_size(&ib), &cc) == -1)
+		return (-1);
+	TAILQ_FOREACH(c, &engine->conns, entry) {
+		if (c->check_req == 0 || c->check_req != imsg_get_id(imsg))
+			continue;
+		for (i = 0; i < c->ncheck; i++)
+			if (c->check_ids[i] == es->link.signer_id)
+				break;
+		if (i == c->ncheck)
+			return (0);	/* answered already */
+		ident_check_step(es, &cc);
+		control_check_send(c, es, &cc);
+		return (0);
+	}
+	return (0);
+}
+
+/* A signer's channel is gone: the checks it owed fail. */
+void
+control_check_lost(struct esigner *es)
+{
+	struct ctl_conn	*c, *tc;
+
+	TAILQ_FOREACH_SAFE(c, &engine->conns, entry, tc)
+		if (c->check_req != 0)
+			control_check_fail(c, es->link.signer_id, "answer",
+			    "the signer stopped during the check");
 }

@@ -272,12 +272,15 @@ engine_signer_add(int fd, const struct signer_link *sl)
 		if (es->iev.active) {
 			imsgev_clear(&es->iev);
 			kmip_signer_lost(es, NULL);
+			control_check_lost(es);
 		}
 	} else {
 		if ((es = calloc(1, sizeof(*es))) == NULL)
 			fatal(NULL);
+		ident_init(es);
 		TAILQ_INSERT_TAIL(&engine->signers, es, entry);
 	}
+	ident_reset(es);
 	es->link = *sl;
 	if (es->link.timeout <= 0)
 		es->link.timeout = SIGNER_TIMEOUT_DEFAULT;
@@ -298,6 +301,8 @@ engine_signer_del(uint32_t id)
 	if ((es = esigner_find(id)) != NULL) {
 		imsgev_clear(&es->iev);
 		kmip_signer_lost(es, "was removed from the configuration");
+		control_check_lost(es);
+		ident_reset(es);
 		TAILQ_REMOVE(&engine->signers, es, entry);
 		free(es);
 	}
@@ -319,9 +324,11 @@ engine_dispatch_signer(int fd, short event, void *arg)
 	if (imsgev_io(&es->iev, event) == -1) {
 		log_debug("signer %s: channel closed", es->link.name);
 		imsgev_clear(&es->iev);
+		ident_reset(es);
 		es->status.state = SSTATE_UNKNOWN;
 		es->hung = 0;
 		kmip_signer_lost(es, NULL);
+		control_check_lost(es);
 		return;
 	}
 	for (;;) {
@@ -343,12 +350,11 @@ engine_dispatch_signer(int fd, short event, void *arg)
 			}
 			break;
 		case IMSG_HSM_STATUS:
-			if (imsg_get_data(&imsg, &es->status,
-			    sizeof(es->status)) == -1) {
+			/* Shown as the child says once it proved itself. */
+			if (ident_status(es, &imsg) == -1) {
 				imsg_free(&imsg);
 				goto bad;
 			}
-			strterm(es->status.detail, sizeof(es->status.detail));
 			if (imsg_get_id(&imsg) != 0) {
 				es->answered = imsg_get_id(&imsg);
 				control_status_answer(es->answered);
@@ -361,6 +367,20 @@ engine_dispatch_signer(int fd, short event, void *arg)
 				    SSTATE_LOCKED ? "is locked (wrong PIN): "
 				    "fix it and reload" : "is not supported "
 				    "by this build");
+			else if (es->status.state == SSTATE_WRONG_TOKEN)
+				kmip_signer_lost(es, es->status.detail);
+			break;
+		case IMSG_HSM_IDENTITY:
+			if (ident_answer(es, &imsg) == -1) {
+				imsg_free(&imsg);
+				goto bad;
+			}
+			break;
+		case IMSG_HSM_CHECK:
+			if (control_check_answer(es, &imsg) == -1) {
+				imsg_free(&imsg);
+				goto bad;
+			}
 			break;
 		default:
 			log_warnx("signer %s: unexpected imsg %u",
@@ -377,8 +397,10 @@ engine_dispatch_signer(int fd, short event, void *arg)
 	log_warnx("signer %s: bad message, closing its channel",
 	    es->link.name);
 	imsgev_clear(&es->iev);
+	ident_reset(es);
 	es->status.state = SSTATE_UNKNOWN;
 	kmip_signer_lost(es, NULL);
+	control_check_lost(es);
 }
 
 /*

@@ -24,6 +24,17 @@ struct esigner {
 	uint32_t		 answered;	/* request it answered last */
 	int			 hung;		/* missed a deadline on iev */
 	int			 hung_timeout;	/* that deadline, s */
+	/* Its identity (identity.c); status shows it until proven. */
+	struct signer_status	 reported;	/* as the child said */
+	int			 ident;		/* enum ident_state */
+	uint32_t		 ident_req;	/* the challenge's peerid */
+	uint8_t			 challenge[32];
+	uint32_t		 noffered;
+	char			 offered[4][SIGNER_NAME_MAX];
+	int			 own;		/* offered[0] is its own */
+	char			 ident_why[SIGNER_DETAIL_MAX];
+	int			 ident_logged;	/* the state last logged */
+	struct event		 ident_timer;
 };
 TAILQ_HEAD(esigner_list, esigner);
 
@@ -36,6 +47,15 @@ TAILQ_HEAD(eproc_list, eproc);
 
 struct ctl_rewrap;
 
+/* Where a signer's proof of identity stands (identity.c). */
+enum ident_state {
+	IDENT_NONE,		/* to be asked when it is ready */
+	IDENT_PENDING,		/* challenge sent */
+	IDENT_OK,
+	IDENT_WRONG,		/* another token: refused until reload */
+	IDENT_FAILED		/* could not tell: asked again later */
+};
+
 struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn)	 entry;
 	uint32_t		 id;
@@ -46,6 +66,10 @@ struct ctl_conn {
 	int			 waiting;	/* answers outstanding */
 	struct event		 timer;
 	struct ctl_rewrap	*rewrap;	/* signerctl rewrap running */
+	uint32_t		 check_req;	/* signerctl check running */
+	uint32_t		*check_ids;	/* signers not answered yet */
+	size_t			 ncheck;
+	struct event		 check_timer;
 };
 TAILQ_HEAD(ctl_conn_list, ctl_conn);
 
@@ -94,6 +118,14 @@ struct ctl_msg {
 	struct ctl_adopt adopt;			/* IMSG_CTL_ADOPT */
 };
 
+/* identity.c */
+struct imsg;
+void		 ident_init(struct esigner *);
+void		 ident_reset(struct esigner *);
+int		 ident_status(struct esigner *, struct imsg *);
+int		 ident_answer(struct esigner *, struct imsg *);
+void		 ident_check_step(const struct esigner *, struct ctl_check *);
+
 /* control.c */
 int		 control_check(uint32_t, uint32_t, const void *, size_t,
 		    struct ctl_msg *);
@@ -106,5 +138,7 @@ struct imsg;
 int		 control_kek_check(struct esigner *, struct imsg *);
 int		 control_rewrap_result(struct esigner *, uint32_t,
 		    struct imsg *);
+int		 control_check_answer(struct esigner *, struct imsg *);
+void		 control_check_lost(struct esigner *);
 
 #endif /* ENGINE_H */

@@ -97,7 +97,17 @@ static const char ks_schema[] =
 	"  value TEXT NOT NULL,"
 	"  created INTEGER NOT NULL,"
 	"  PRIMARY KEY (signer, source)"
-	");";
+	");"
+	/* The identity key of each signer (engine.c, signer identity). */
+	"CREATE TABLE IF NOT EXISTS signer_identities ("
+	"  signer TEXT PRIMARY KEY NOT NULL,"
+	"  type INTEGER NOT NULL,"
+	"  kind INTEGER NOT NULL,"
+	"  blob BLOB NOT NULL,"
+	"  spki BLOB NOT NULL,"
+	"  created INTEGER NOT NULL"
+	");"
+	"CREATE INDEX IF NOT EXISTS objects_signer ON objects (signer);";
 
 struct keystore {
 	sqlite3		*db;
@@ -853,5 +863,185 @@ ks_kek_check_put(struct keystore *ks, const char *signer, const char *source,
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return (ks_fail(ks, "kek check"));
+	return (0);
+}
+
+/*
+ * Every signer identity recorded, into *list (malloc'ed, *n of them;
+ * ks_ident_free).  0, or -1.  Prepared per call: it runs when a signer
+ * connects.
+ */
+int
+ks_ident_list(struct keystore *ks, struct ks_ident **list, size_t *n)
+{
+	sqlite3_stmt	*st;
+	struct ks_ident	*v = NULL, *nv, *e;
+	const char	*name;
+	size_t		 cnt = 0;
+	int		 rc;
+
+	*list = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(ks->db, "SELECT signer, type, kind, blob,"
+	    " spki, created FROM signer_identities ORDER BY created", -1, &st,
+	    NULL) != SQLITE_OK)
+		return (ks_fail(ks, "signer identities"));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((nv = reallocarray(v, cnt + 1, sizeof(*v))) == NULL)
+			goto fail;
+		v = nv;
+		e = &v[cnt++];
+		memset(e, 0, sizeof(*e));
+		if ((name = (const char *)sqlite3_column_text(st, 0)) == NULL)
+			name = "";
+		(void)strlcpy(e->signer, name, sizeof(e->signer));
+		e->type = sqlite3_column_int(st, 1);
+		e->kind = sqlite3_column_int(st, 2);
+		e->created = sqlite3_column_int64(st, 5);
+		if (ks_column_blob(st, 3, &e->blob, &e->blob_len) == -1 ||
+		    ks_column_blob(st, 4, &e->spki, &e->spki_len) == -1)
+			goto fail;
+	}
+	if (rc != SQLITE_DONE) {
+		(void)ks_fail(ks, "signer identities");
+		sqlite3_finalize(st);
+		ks_ident_free(v, cnt);
+		return (-1);
+	}
+	sqlite3_finalize(st);
+	*list = v;
+	*n = cnt;
+	return (0);
+ fail:
+	(void)snprintf(ks->err, sizeof(ks->err), "out of memory");
+	sqlite3_finalize(st);
+	ks_ident_free(v, cnt);
+	return (-1);
+}
+
+void
+ks_ident_free(struct ks_ident *v, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++) {
+		free(v[i].blob);
+		free(v[i].spki);
+	}
+	free(v);
+}
+
+/* Record a signer's identity; inside a transaction, the caller commits. */
+int
+ks_ident_put(struct keystore *ks, const struct ks_ident *e)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if (!ks->in_txn) {
+		(void)snprintf(ks->err, sizeof(ks->err), "no transaction");
+		return (-1);
+	}
+	if (sqlite3_prepare_v2(ks->db, "INSERT INTO signer_identities (signer,"
+	    " type, kind, blob, spki, created) VALUES (?1, ?2, ?3, ?4, ?5,"
+	    " ?6)", -1, &st, NULL) != SQLITE_OK)
+		return (ks_fail(ks, "signer identity"));
+	sqlite3_bind_text(st, 1, e->signer, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, e->type);
+	sqlite3_bind_int(st, 3, e->kind);
+	sqlite3_bind_blob(st, 4, e->blob, e->blob_len, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 5, e->spki, e->spki_len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, e->created);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return (ks_fail(ks, "signer identity"));
+	return (0);
+}
+
+/*
+ * A signer renamed: what the keystore holds under the old name (its
+ * objects, the check values of its KEKs, its identity) moves to the new
+ * one; *moved is the number of objects.  Inside a transaction, the
+ * caller commits.  0, or -1.
+ */
+int
+ks_ident_rename(struct keystore *ks, const char *from, const char *to,
+    int64_t *moved)
+{
+	static const char *sql[] = {
+		"UPDATE objects SET signer = ?2 WHERE signer = ?1",
+		"UPDATE kek_checks SET signer = ?2 WHERE signer = ?1",
+		"UPDATE signer_identities SET signer = ?2 WHERE signer = ?1",
+	};
+	sqlite3_stmt	*st;
+	size_t		 i;
+	int		 rc;
+
+	*moved = 0;
+	if (!ks->in_txn) {
+		(void)snprintf(ks->err, sizeof(ks->err), "no transaction");
+		return (-1);
+	}
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
+		if (sqlite3_prepare_v2(ks->db, sql[i], -1, &st, NULL) !=
+		    SQLITE_OK)
+			return (ks_fail(ks, "rename signer"));
+		sqlite3_bind_text(st, 1, from, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, to, -1, SQLITE_STATIC);
+		rc = sqlite3_step(st);
+		if (i == 0)
+			*moved = sqlite3_changes(ks->db);
+		sqlite3_finalize(st);
+		if (rc != SQLITE_DONE)
+			return (ks_fail(ks, "rename signer"));
+	}
+	return (0);
+}
+
+/* How many live objects a signer holds the keys of; -1: error. */
+int64_t
+ks_count_signer(struct keystore *ks, const char *signer)
+{
+	sqlite3_stmt	*st;
+	int64_t		 n = -1;
+
+	/* Destroyed objects keep their row, not their key. */
+	if (sqlite3_prepare_v2(ks->db, "SELECT count(*) FROM objects WHERE"
+	    " signer = ?1 AND state NOT IN (?2, ?3)", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return (ks_fail(ks, "count"));
+	sqlite3_bind_text(st, 1, signer, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, KMIP_STATE_DESTROYED);
+	sqlite3_bind_int(st, 3, KMIP_STATE_DESTROYED_COMPROMISED);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	else
+		(void)ks_fail(ks, "count");
+	sqlite3_finalize(st);
+	return (n);
+}
+
+/* A signer's identity key wrapped anew; in a transaction. 0, or -1. */
+int
+ks_ident_set_blob(struct keystore *ks, const char *signer, const uint8_t *blob,
+    size_t len)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if (!ks->in_txn) {
+		(void)snprintf(ks->err, sizeof(ks->err), "no transaction");
+		return (-1);
+	}
+	if (sqlite3_prepare_v2(ks->db, "UPDATE signer_identities SET blob = ?2"
+	    " WHERE signer = ?1", -1, &st, NULL) != SQLITE_OK)
+		return (ks_fail(ks, "signer identity"));
+	sqlite3_bind_text(st, 1, signer, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 2, blob, len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return (ks_fail(ks, "signer identity"));
 	return (0);
 }

@@ -110,4 +110,25 @@ int	 ks_kek_check_put(struct keystore *, const char *, const char *,
 	    const char *, int64_t);
 const char *ks_error(struct keystore *);
 
+/* A signer's identity key, as the engine recorded it (engine.c). */
+struct ks_ident {
+	char		 signer[SIGNER_NAME_MAX];
+	int32_t		 type;		/* enum signer_type */
+	uint32_t	 kind;		/* enum hsm_key_kind */
+	uint8_t		*blob;		/* wrapped, or a token reference */
+	size_t		 blob_len;
+	uint8_t		*spki;		/* SubjectPublicKeyInfo, DER */
+	size_t		 spki_len;
+	int64_t		 created;
+};
+
+int	 ks_ident_list(struct keystore *, struct ks_ident **, size_t *);
+void	 ks_ident_free(struct ks_ident *, size_t);
+int	 ks_ident_put(struct keystore *, const struct ks_ident *);
+int	 ks_ident_rename(struct keystore *, const char *, const char *,
+	    int64_t *);
+int	 ks_ident_set_blob(struct keystore *, const char *, const uint8_t *,
+	    size_t);
+int64_t	 ks_count_signer(struct keystore *, const char *);
+
 #endif /* KEYSTORE_H */

@@ -872,7 +872,8 @@ kreq_signer_send(struct kreq *r, const char *signer, uint32_t type,
 		return (-1);
 	}
 	if (es->status.state == SSTATE_LOCKED ||
-	    es->status.state == SSTATE_UNSUPPORTED) {
+	    es->status.state == SSTATE_UNSUPPORTED ||
+	    es->status.state == SSTATE_WRONG_TOKEN) {
 		/* Only a reload changes that: waiting would not help. */
 		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "signer \"%s\" is "
 		    "%s: %s", signer, signer_state_name(es->status.state),

@@ -479,6 +479,8 @@ child_setup_hsm(struct child *c)
 		(void)strlcpy(ss.module, sc->module, sizeof(ss.module));
 	if (sc->token != NULL)
 		(void)strlcpy(ss.token, sc->token, sizeof(ss.token));
+	if (sc->serial != NULL)
+		(void)strlcpy(ss.serial, sc->serial, sizeof(ss.serial));
 	ss.slot = sc->slot;
 	ss.login = sc->login;
 	ss.sessions = sc->sessions;

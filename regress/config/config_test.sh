@@ -341,7 +341,7 @@ EOF
 	check_errors s.conf \
 	    's.conf:7: duplicate signer "a" (first defined at s.conf:2)' \
 	    's.conf:12: pkcs11 signer "nomodule" has no module' \
-	    's.conf:16: pkcs11 signer "noslot" needs a token or a slot' \
+	    's.conf:16: pkcs11 signer "noslot" needs a token, a serial or a slot' \
 	    's.conf:20: pkcs11 signer "both" has both token and slot' \
 	    's.conf:26: pkcs11 signer "nopin" logs in but has no pin' \
 	    's.conf:30: openssl signer "neither" needs wrap with or kek file' \

@@ -152,8 +152,10 @@ other_token_body()
 	kek_fails "not ready" "check value"
 	sd_stop
 
-	# Forget the record: the signer starts, the blob does not unwrap.
-	sqlite3 "$T/db/keystore.db" "DELETE FROM kek_checks"
+	# Forget the records (and s1's identity, or s1 is refused as
+	# another token): the signer starts, the blob does not unwrap.
+	sqlite3 "$T/db/keystore.db" "DELETE FROM kek_checks;
+	    DELETE FROM signer_identities"
 	sd_start 2
 	kek_fails "does not unwrap"
 	sd_stop

@@ -21,6 +21,8 @@
 enum action {
 	SHOW_STATUS,
 	SHOW_SIGNERS,
+	SHOW_SIGNERS_DETAIL,
+	CHECK,
 	SHOW_DAMAGED,
 	DESTROY,
 	ADOPT,
@@ -39,6 +41,9 @@ static const struct command {
 } commands[] = {
 	{ { "show", "status" },		SHOW_STATUS,	NULL },
 	{ { "show", "signers" },	SHOW_SIGNERS,	NULL },
+	{ { "show", "signers", "detail" }, SHOW_SIGNERS_DETAIL, NULL },
+	{ { "check" },			CHECK,		NULL },
+	{ { "check" },			CHECK,		"SIGNER" },
 	{ { "show", "damaged" },	SHOW_DAMAGED,	NULL },
 	{ { "destroy" },		DESTROY,	"ID" },
 	{ { "reload" },			RELOAD,		NULL },
@@ -56,6 +61,9 @@ static void		 print_uptime(int64_t);
 static const char	*object_type_name(uint32_t);
 static const char	*object_state_name(uint32_t);
 static void		 print_sessions(const struct signer_status *);
+static void		 print_wrapped(const char *, const char *, int);
+static void		 print_detail(const struct ctl_signer *);
+static void		 print_check(const struct ctl_check *, int *);
 static int		 show_reply(enum action, struct imsg *, int *);
 
 static __dead void
@@ -191,7 +199,8 @@ main(int argc, char *argv[])
 		cmd = &adopt;
 	} else if ((cmd = parse(argc, argv, &arg)) == NULL)
 		usage();
-	if ((cmd->action == RESTART_SIGNER || cmd->action == REWRAP) &&
+	if ((cmd->action == RESTART_SIGNER || cmd->action == REWRAP ||
+	    (cmd->action == CHECK && arg != NULL)) &&
 	    strlen(arg) >= SIGNER_NAME_MAX)
 		errx(1, "signer name too long: %s", arg);
 	if (cmd->action == DESTROY && (arg[0] == '\0' ||
@@ -222,6 +231,17 @@ main(int argc, char *argv[])
 		    NULL, 0);
 		printf("%-16s %-8s %-8s %-9s %-12s %-8s %s\n", "NAME", "TYPE",
 		    "PID", "PROCESS", "STATE", "RESTARTS", "DETAIL");
+		break;
+	case SHOW_SIGNERS_DETAIL:
+		imsg_compose(&ibuf, IMSG_CTL_SHOW_SIGNERS, IMSG_VERSION, 0, -1,
+		    NULL, 0);
+		break;
+	case CHECK:
+		memset(name, 0, sizeof(name));
+		if (arg != NULL)
+			(void)strlcpy(name, arg, sizeof(name));
+		imsg_compose(&ibuf, IMSG_CTL_CHECK, IMSG_VERSION, 0, -1,
+		    name, sizeof(name));
 		break;
 	case SHOW_DAMAGED:
 		imsg_compose(&ibuf, IMSG_CTL_SHOW_DAMAGED, IMSG_VERSION, 0, -1,
@@ -371,6 +391,7 @@ show_reply(enum action action, struct imsg *imsg, int *rv)
 	struct ctl_signer	 cs;
 	struct ctl_object	 co;
 	struct ctl_result	 res;
+	struct ctl_check	 cc;
 
 	switch (imsg_get_type(imsg)) {
 	case IMSG_CTL_PROC:
@@ -389,11 +410,15 @@ show_reply(enum action action, struct imsg *imsg, int *rv)
 		printf("\n");
 		return (0);
 	case IMSG_CTL_SIGNER:
-		if (action != SHOW_SIGNERS ||
+		if ((action != SHOW_SIGNERS && action != SHOW_SIGNERS_DETAIL) ||
 		    imsg_get_data(imsg, &cs, sizeof(cs)) == -1)
 			errx(1, "unexpected reply from signerd");
 		strterm(cs.proc.name, sizeof(cs.proc.name));
 		strterm(cs.status.detail, sizeof(cs.status.detail));
+		if (action == SHOW_SIGNERS_DETAIL) {
+			print_detail(&cs);
+			return (0);
+		}
 		safe_print(stdout, cs.proc.name, 16);
 		printf(" %-8s %-8lld %-9s %-12s %-8u ",
 		    cs.proc.type ? signer_type_name(cs.proc.type) : "-", (long long)cs.proc.pid,
@@ -419,7 +444,15 @@ show_reply(enum action action, struct imsg *imsg, int *rv)
 		safe_print(stdout, co.why, 0);
 		printf("\n");
 		return (0);
+	case IMSG_CTL_CHECK:
+		if (action != CHECK ||
+		    imsg_get_data(imsg, &cc, sizeof(cc)) == -1)
+			errx(1, "unexpected reply from signerd");
+		print_check(&cc, rv);
+		return (0);
 	case IMSG_CTL_END:
+		if (action == CHECK && *rv == 0)
+			printf("all checks passed\n");
 		return (1);
 	case IMSG_CTL_RESULT:
 		if (imsg_get_data(imsg, &res, sizeof(res)) == -1)
@@ -439,4 +472,162 @@ show_reply(enum action action, struct imsg *imsg, int *rv)
 		errx(1, "unexpected reply %u from signerd",
 		    imsg_get_type(imsg));
 	}
+}
+
+/*
+ * label, then text folded at 80 columns, continued under the text:
+ * "  latency    p50 0.4 ms, ..." (indent: where the text starts).
+ */
+static void
+print_wrapped(const char *label, const char *text, int indent)
+{
+	const char	*p = text, *sp;
+	int		 col, w, room;
+	char		 fill[64];
+
+	(void)snprintf(fill, sizeof(fill), "%*s", indent - 2, "");
+	printf("  %-*s", indent - 2, label);
+	col = indent;
+	while (*p != '\0') {
+		room = 79 - col;
+		w = strlen(p);
+		if (w > room && room > 0) {
+			/* The last blank that fits, else cut the word. */
+			for (sp = p + room; sp > p && *sp != ' '; sp--)
+				;
+			w = sp > p ? sp - p : room;
+		}
+		for (; w > 0; w--, p++)
+			putchar(isprint((unsigned char)*p) ? *p : '?');
+		while (*p == ' ')
+			p++;
+		if (*p != '\0') {
+			printf("\n  %s", fill);
+			col = indent;
+		}
+	}
+	printf("\n");
+}
+
+/* show signers detail: a block per signer, readable at 80 columns. */
+static void
+print_detail(const struct ctl_signer *cs)
+{
+	const struct signer_status	*st = &cs->status;
+	const char			*advice, *src;
+	char				 buf[SIGNER_DETAIL_MAX + 64], name[64];
+	char				 when[32];
+	struct tm			*tm;
+	time_t				 t;
+
+	printf("signer ");
+	safe_print(stdout, cs->proc.name, 0);
+	printf(" (%s): %s\n", cs->proc.type ?
+	    signer_type_name(cs->proc.type) : "-",
+	    signer_state_name(st->state));
+	print_wrapped("state", st->detail, 14);
+	if (st->tok_label[0] != '\0') {
+		(void)snprintf(buf, sizeof(buf), "\"%.32s\", serial %.16s, "
+		    "%.32s %.16s, firmware %.7s", st->tok_label,
+		    st->tok_serial[0] ? st->tok_serial : "-", st->tok_manuf,
+		    st->tok_model, st->tok_firmware);
+		print_wrapped("token", buf, 14);
+		if (st->has_slot) {
+			(void)snprintf(buf, sizeof(buf), "%llu",
+			    (unsigned long long)st->slot);
+			print_wrapped("slot", buf, 14);
+		}
+	}
+	if (st->sessions > 0) {
+		(void)snprintf(buf, sizeof(buf), "%d in use of %d configured "
+		    "(%d open), at most %d at once", st->running,
+		    st->sessions, st->open, st->peak);
+		print_wrapped("sessions", buf, 14);
+	}
+	(void)snprintf(buf, sizeof(buf), "%d", st->running + st->queued);
+	if (st->sessions > 0)
+		print_wrapped("in flight", buf, 14);
+	(void)snprintf(buf, sizeof(buf), "%llu in the keystore",
+	    (unsigned long long)st->keys);
+	print_wrapped("keys", buf, 14);
+	(void)snprintf(buf, sizeof(buf), "%llu, %llu of them errors, since "
+	    "the signer started", (unsigned long long)st->answered,
+	    (unsigned long long)st->errors);
+	print_wrapped("requests", buf, 14);
+	if (st->lat_n > 0)
+		(void)snprintf(buf, sizeof(buf), "p50 %.2f ms, p99 %.2f ms "
+		    "(%u requests in the last minute)",
+		    st->lat_p50_us / 1000.0, st->lat_p99_us / 1000.0,
+		    st->lat_n);
+	else
+		(void)strlcpy(buf, "no requests in the last minute",
+		    sizeof(buf));
+	print_wrapped("latency", buf, 14);
+	if (st->last_error_at > 0) {
+		t = st->last_error_at;
+		when[0] = '\0';
+		if ((tm = localtime(&t)) != NULL)
+			(void)strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S",
+			    tm);
+		(void)snprintf(buf, sizeof(buf), "%s: %.160s", when,
+		    st->last_error);
+		print_wrapped("last error", buf, 14);
+	}
+	/* The CKR of the state, else of the last error, in words. */
+	src = st->state != SSTATE_READY ? st->detail : st->last_error;
+	if ((advice = p11_advice(src, name, sizeof(name))) == NULL &&
+	    st->state != SSTATE_READY)
+		advice = p11_advice(st->last_error, name, sizeof(name));
+	if (advice != NULL) {
+		(void)snprintf(buf, sizeof(buf), "%s: %s", name, advice);
+		print_wrapped("advice", buf, 14);
+	}
+	printf("\n");
+}
+
+/* signerctl check: one signer's steps; *rv 1 unless all passed. */
+static void
+print_check(const struct ctl_check *cc0, int *rv)
+{
+	struct ctl_check	 cc = *cc0;
+	const char		*res;
+	char			 lbl[64];
+	uint32_t		 i;
+	int			 failed = 0;
+
+	strterm(cc.signer, sizeof(cc.signer));
+	if (cc.nsteps > CHECK_STEPS_MAX)
+		errx(1, "unexpected reply from signerd");
+	printf("signer ");
+	safe_print(stdout, cc.signer, 0);
+	printf("\n");
+	for (i = 0; i < cc.nsteps; i++) {
+		strterm(cc.steps[i].name, sizeof(cc.steps[i].name));
+		strterm(cc.steps[i].detail, sizeof(cc.steps[i].detail));
+		switch (cc.steps[i].result) {
+		case CHECK_PASS:
+			res = "pass";
+			break;
+		case CHECK_FAIL:
+			res = "FAIL";
+			failed = 1;
+			break;
+		default:
+			res = "skip";
+			failed = 1;
+			break;
+		}
+		if (cc.steps[i].usec > 0 || cc.steps[i].result != CHECK_SKIP)
+			(void)snprintf(lbl, sizeof(lbl), "%-10.15s %s %8.2f ms",
+			    cc.steps[i].name, res, cc.steps[i].usec / 1000.0);
+		else
+			(void)snprintf(lbl, sizeof(lbl), "%-10.15s %s",
+			    cc.steps[i].name, res);
+		print_wrapped(lbl, cc.steps[i].detail, 32);
+	}
+	if (cc.nsteps == 0)
+		failed = 1;
+	printf("  => %s\n", failed ? "FAILED" : "passed");
+	if (failed)
+		*rv = 1;
 }
