@@ -1,0 +1,134 @@
+#! /usr/bin/env atf-sh
+#
+# What an operator and a new user meet (issue 12): the README's quick
+# start (`make run` and etc/kmip-demo.py), a log without noise on
+# shutdown and on clients that reset their connection, the systemd unit
+# and the Debian package.
+
+. "$(atf_get_srcdir)/../daemon/lib.sh"
+
+# The source tree, which regress/run.sh records.
+TOP=$(cat "$srcdir/../top" 2>/dev/null)
+O=$(cd "$BIN/.." && pwd)
+
+need_top()
+{
+	[ -n "$TOP" ] && [ -f "$TOP/etc/run-local.sh" ] ||
+	    atf_skip "no source tree recorded in $srcdir/../top (run.sh)"
+}
+
+atf_test_case quickstart cleanup
+quickstart_head()
+{
+	atf_set "descr" "README: make run, then kmip-demo.py creates, " \
+	    "activates, signs and verifies with a software and a token key"
+	atf_set "require.user" "root"
+	atf_set "timeout" "90"
+}
+quickstart_body()
+{
+	need_top
+	sd_setup
+	# What `make run` runs, in a state directory of our own.
+	SIGNERD_RUNDIR=$T SIGNERD_PORT=$PORT sh "$TOP/etc/run-local.sh" "$O" \
+	    >"$T/log" 2>&1 &
+	PARENT=$!
+	echo $PARENT >>"$T/pids"
+	CTL=$T/signerd.sock
+	sd_wait_ready 2
+	grep -q "key  *$T/pki/client.key" "$T/log" ||
+	    atf_fail "the banner does not name the client key: $(cat "$T/log")"
+	demo=$(sed -n 's/^  try it *//p' "$T/log")
+	[ -n "$demo" ] || atf_fail "the banner shows no command to try"
+	# The command the banner (and the README) gives, as it is.
+	timeout 60 sh -c "$demo" >"$T/demo" 2>&1 ||
+	    atf_fail "kmip-demo.py: $(cat "$T/demo")"
+	cat "$T/demo"
+	grep -q "^all signatures verified" "$T/demo" ||
+	    atf_fail "no \"all signatures verified\""
+	[ "$(grep -c "signature OK" "$T/demo")" -eq 2 ] ||
+	    atf_fail "not two verified signatures"
+	grep -q "hsm::[0-9]*::demo-" "$T/demo" ||
+	    atf_fail "no key made in the token"
+	grep -q "Sign before Activate *refused" "$T/demo" ||
+	    atf_fail "Sign of a Pre-Active key was not refused"
+	sd_stop
+}
+quickstart_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case shutdown_quiet cleanup
+shutdown_quiet_head()
+{
+	atf_set "descr" "SIGTERM logs no imsgbuf_read error of the " \
+	    "children that went first"
+	atf_set "require.user" "root"
+	atf_set "timeout" "120"
+}
+shutdown_quiet_body()
+{
+	sd_setup t1
+	sd_conf t1
+	sd_conf_soft
+	# A few rounds: which child goes first varies.
+	n=0
+	while [ $n -lt 5 ]; do
+		sd_start 2
+		sd_ctl log verbose >/dev/null
+		sd_stop
+		n=$((n + 1))
+	done
+	grep -q "shutting down" "$T/log" || atf_fail "no shutdown logged"
+	if grep -E "imsgbuf_(read|write)|Connection reset" "$T/log"; then
+		atf_fail "shutdown logs an error of a channel"
+	fi
+}
+shutdown_quiet_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case reset_quiet cleanup
+reset_quiet_head()
+{
+	atf_set "descr" "a client that resets its connection after the " \
+	    "handshake is one debug line naming it, no OpenSSL error"
+	atf_set "require.user" "root"
+	atf_set "timeout" "60"
+}
+reset_quiet_body()
+{
+	sd_setup t1
+	sd_conf t1
+	sd_start 1
+	n=0
+	while [ $n -lt 3 ]; do
+		/usr/bin/python3 "$srcdir/reset.py" $PORT "$T/pki" \
+		    >>"$T/ports" 2>&1 || atf_fail "reset.py: $(cat "$T/ports")"
+		n=$((n + 1))
+	done
+	sd_ctl log verbose >/dev/null
+	/usr/bin/python3 "$srcdir/reset.py" $PORT "$T/pki" >"$T/port" 2>&1 ||
+	    atf_fail "reset.py: $(cat "$T/port")"
+	sleep 0.5
+	sd_tls_ok
+	sd_stop
+	if grep -E "closing: error|lib\(0\)|reason\(5\)" "$T/log"; then
+		atf_fail "a reset connection logs an error"
+	fi
+	grep -q "frontend.*127.0.0.1:$(cat "$T/port"): closed" "$T/log" ||
+	    atf_fail "no debug line names the peer: $(cat "$T/log")"
+}
+reset_quiet_cleanup()
+{
+	sd_cleanup
+}
+
+atf_init_test_cases()
+{
+	atf_add_test_case quickstart
+	atf_add_test_case shutdown_quiet
+	atf_add_test_case reset_quiet
+}
