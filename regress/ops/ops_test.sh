@@ -126,8 +126,69 @@ reset_quiet_cleanup()
 	sd_cleanup
 }
 
+# The unit as `make install` writes it, with the built programs for
+# the installed ones (verify checks that they exist).
+unit_here()
+{
+	command -v systemd-analyze >/dev/null ||
+	    atf_skip "no systemd-analyze"
+	need_top
+	mkdir -p unit
+	sed -e "s|/usr/local/sbin|$BIN|g" \
+	    -e "s|/usr/local/libexec/signerd|$BIN|g" \
+	    "$TOP/etc/signerd.service" >unit/signerd.service
+}
+
+atf_test_case systemd_verify
+systemd_verify_head()
+{
+	atf_set "descr" "systemd-analyze verify accepts etc/signerd.service"
+}
+systemd_verify_body()
+{
+	unit_here
+	systemd-analyze verify --man=no "$PWD/unit/signerd.service" \
+	    >out 2>&1 || atf_fail "verify: $(cat out)"
+	[ -s out ] && atf_fail "verify says: $(cat out)"
+	# The traps of issue 12.
+	for bad in '^StateDirectory=' '^ReadWritePaths=.*/run' '^User='; do
+		grep -q "$bad" unit/signerd.service &&
+		    atf_fail "the unit has $bad"
+	done
+	grep -q '^RuntimeDirectory=signerd$' unit/signerd.service ||
+	    atf_fail "no RuntimeDirectory for the control socket"
+	# Which the daemon uses by default.
+	echo "user root" >min.conf
+	"$BIN/signerd" -nv -f min.conf 2>/dev/null |
+	    grep -q '^control socket "/var/run/signerd/signerd.sock"$' ||
+	    atf_fail "the default control socket is not in /var/run/signerd"
+	return 0
+}
+
+atf_test_case systemd_security
+systemd_security_head()
+{
+	atf_set "descr" "systemd-analyze security: exposure at most 3.0"
+}
+systemd_security_body()
+{
+	unit_here
+	systemd-analyze security --offline=true --threshold=30 \
+	    "$PWD/unit/signerd.service" >out 2>&1
+	rc=$?
+	grep -q "unrecognized option\|Unknown option" out &&
+	    atf_skip "systemd-analyze security has no --offline"
+	cat out
+	score=$(sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p' out)
+	[ -n "$score" ] || atf_fail "no exposure level"
+	[ $rc -eq 0 ] || atf_fail "exposure $score is over 3.0"
+	echo "exposure $score"
+}
+
 atf_init_test_cases()
 {
+	atf_add_test_case systemd_verify
+	atf_add_test_case systemd_security
 	atf_add_test_case quickstart
 	atf_add_test_case shutdown_quiet
 	atf_add_test_case reset_quiet
