@@ -71,8 +71,9 @@ PROGS		= $(BIN)/signerd $(BIN)/signerctl $(BIN)/signerd-frontend \
 .DEFAULT_GOAL := all
 include regress/Makefile.inc
 
-.PHONY: all deps check run install deb clean fuzz
+.PHONY: all progs deps check run install deb clean fuzz
 all: $(PROGS) $(REGRESS_PROGS)
+progs: $(PROGS)
 
 $(O)/shared/parse.c: shared/parse.y
 	@mkdir -p $(@D)
@@ -118,7 +119,7 @@ run: deps
 	$(MAKE) all
 	sh etc/run-local.sh $(O)
 
-install: all
+install: $(PROGS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(SYSCONFDIR)/signerd
@@ -145,9 +146,15 @@ install: all
 		install -d -o _signerd -g _signerd -m 0700 /var/lib/signerd; \
 	fi
 
-# A Debian package from debian/, in the parent directory, unsigned.
+# A Debian package from debian/, unsigned, built in a copy of the tree so
+# that the tree stays clean: $(O)/deb/signerd_*.deb.
 deb:
-	dpkg-buildpackage -b -us -uc
+	rm -rf $(O)/deb
+	mkdir -p $(O)/deb/src
+	tar -cf - --exclude=./.git --exclude='./obj*' --exclude=./run \
+	    --exclude='./$(O)' . | tar -xf - -C $(O)/deb/src
+	cd $(O)/deb/src && dpkg-buildpackage -b -us -uc
+	@ls $(O)/deb/*.deb
 
 clean:
 	rm -rf $(O)

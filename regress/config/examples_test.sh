@@ -4,8 +4,8 @@
 # daemon that creates and uses keys: the README's, etc/signerd.conf and
 # the EXAMPLES of signerd.conf(5).  Each is taken from its file as it is,
 # then only its paths are moved to a state directory of the test
-# (/etc/signerd -> the test PKI and PIN files, the keystore, the control
-# socket) and its port to a random one; `signerd -n` must accept it, and
+# (/etc/signerd -> the test PKI and PIN files; the keystore, the control
+# socket and the chroot are the test's) and its port to a random one; `signerd -n` must accept it, and
 # etc/kmip-demo.py must create, activate, sign with and verify a key of
 # the default signer, and one in the token when there is a pkcs11 signer.
 
@@ -72,13 +72,13 @@ run_example()
 			    >"$T/pki/${f##*/}") ;;
 		esac
 	done
-	sed -e "s|/etc/signerd|$T/pki|g" \
-	    -e "s|/var/lib/signerd/keystore.db|$T/db/keystore.db|g" \
-	    -e "s|port 5696|port $PORT|g" \
-	    -e '/^#*control socket/d' -e '/^#*chroot/d' "$1" >"$T/signerd.conf"
-	# The test's control socket and chroot, after the example.
-	printf 'control socket "%s"\nchroot "%s"\n' "$CTL" "$T/empty" \
-	    >>"$T/signerd.conf"
+	sed -e "s|/etc/signerd|$T/pki|g" -e "s|port 5696|port $PORT|g" \
+	    -e '/^#*control socket/d' -e '/^#*chroot/d' -e '/^#*keystore/d' \
+	    "$1" >"$T/signerd.conf"
+	# The test's control socket, chroot and keystore (whether the
+	# example names the default or not), after the example.
+	printf 'control socket "%s"\nchroot "%s"\nkeystore "%s"\n' "$CTL" \
+	    "$T/empty" "$T/db/keystore.db" >>"$T/signerd.conf"
 	grep -q "port $PORT" "$T/signerd.conf" ||
 	    atf_fail "$2: no listener on port 5696 to move"
 	"$BIN/signerd" -n -f "$T/signerd.conf" >"$T/n.out" 2>&1 ||

@@ -185,8 +185,125 @@ systemd_security_body()
 	echo "exposure $score"
 }
 
+atf_test_case deb cleanup
+deb_head()
+{
+	atf_set "descr" "make deb builds a package that installs, runs " \
+	    "from the installed paths and purges cleanly"
+	atf_set "require.user" "root"
+	atf_set "timeout" "900"
+}
+deb_body()
+{
+	need_top
+	for t in dpkg-buildpackage dh dpkg; do
+		command -v $t >/dev/null || atf_skip "no $t (make deps)"
+	done
+	dpkg-query -W -f '${db:Status-Status}' signerd 2>/dev/null |
+	    grep -q installed && atf_skip "a signerd package is installed"
+	for f in /usr/sbin/signerd /var/lib/signerd; do
+		[ -e "$f" ] && atf_skip "$f exists already: not ours to purge"
+	done
+	sd_setup t1
+	for u in _signerd _signerd_hsm; do
+		id "$u" >/dev/null 2>&1 || echo "$u" >>"$T/newusers"
+	done
+	[ -d /var/empty ] || : >"$T/newempty"
+	make -C "$TOP" O="$T/o" deb >"$T/build.log" 2>&1 ||
+	    atf_fail "make deb: $(tail -n 30 "$T/build.log")"
+	deb=$(ls "$T"/o/deb/signerd_*.deb 2>/dev/null | head -n 1)
+	[ -n "$deb" ] || atf_fail "no .deb made"
+	echo installed >"$T/deb-installed"
+	dpkg -i "$deb" >"$T/dpkg.log" 2>&1 ||
+	    atf_fail "dpkg -i: $(cat "$T/dpkg.log")"
+
+	dpkg-query -W -f '${Conffiles}\n' signerd |
+	    grep -q '^ /etc/signerd/signerd.conf ' ||
+	    atf_fail "/etc/signerd/signerd.conf is not a conffile"
+	for f in /usr/sbin/signerd /usr/sbin/signerctl \
+	    /usr/libexec/signerd/signerd-frontend \
+	    /usr/libexec/signerd/signerd-hsm \
+	    /usr/share/man/man8/signerd.8.gz \
+	    /usr/share/man/man8/signerctl.8.gz \
+	    /usr/share/man/man5/signerd.conf.5.gz \
+	    /lib/systemd/system/signerd.service; do
+		[ -f "$f" ] || atf_fail "$f is not installed"
+	done
+	zcat /usr/share/man/man8/signerd.8.gz | grep -q /usr/local &&
+	    atf_fail "signerd(8) names /usr/local"
+	grep -q /usr/local /lib/systemd/system/signerd.service &&
+	    atf_fail "the unit names /usr/local"
+	id _signerd >/dev/null && id _signerd_hsm >/dev/null ||
+	    atf_fail "the users were not made"
+	[ "$(stat -c '%U %a' /var/lib/signerd)" = "_signerd 700" ] ||
+	    atf_fail "/var/lib/signerd: $(stat -c '%U %a' /var/lib/signerd)"
+	[ -d /var/empty ] || atf_fail "no /var/empty"
+
+	# The installed programs, on the default keystore and helpers.
+	sd_conf t1
+	sed -i '/^keystore /d' "$T/signerd.conf"
+	unset SIGNERD_LIBEXEC
+	BIN=/usr/sbin
+	/usr/sbin/signerd -n -f "$T/signerd.conf" >"$T/n.out" 2>&1 &&
+	    grep -q "configuration OK" "$T/n.out" ||
+	    atf_fail "signerd -n: $(cat "$T/n.out")"
+	/usr/sbin/signerd -d -f "$T/signerd.conf" >>"$T/log" 2>&1 &
+	PARENT=$!
+	echo $PARENT >>"$T/pids"
+	sd_wait_ready 1
+	[ "$(readlink "/proc/$(sd_pid frontend)/exe")" = \
+	    /usr/libexec/signerd/signerd-frontend ] ||
+	    atf_fail "the frontend does not run from /usr/libexec/signerd"
+	timeout 60 /usr/bin/python3 \
+	    /usr/share/doc/signerd/examples/kmip-demo.py -p $PORT \
+	    -c "$T/pki/client.crt" -k "$T/pki/client.key" -C "$T/pki/ca.crt" \
+	    --no-hsm >"$T/demo" 2>&1 ||
+	    atf_fail "kmip-demo.py: $(cat "$T/demo")"
+	[ -f /var/lib/signerd/keystore.db ] ||
+	    atf_fail "no keystore in /var/lib/signerd"
+	sd_stop
+	if command -v systemd-analyze >/dev/null; then
+		systemd-analyze verify --man=no \
+		    /lib/systemd/system/signerd.service >"$T/verify" 2>&1 ||
+		    atf_fail "verify: $(cat "$T/verify")"
+		[ -s "$T/verify" ] && atf_fail "verify: $(cat "$T/verify")"
+	fi
+
+	dpkg --purge signerd >"$T/purge.log" 2>&1 ||
+	    atf_fail "dpkg --purge: $(cat "$T/purge.log")"
+	rm -f "$T/deb-installed"
+	for f in /usr/sbin/signerd /usr/libexec/signerd /var/lib/signerd \
+	    /etc/signerd /lib/systemd/system/signerd.service; do
+		[ -e "$f" ] && atf_fail "$f is left after purge"
+	done
+	deb_undo
+}
+# What the package made that purge leaves: the users (Debian policy).
+deb_undo()
+{
+	if [ -f "$T/deb-installed" ]; then
+		dpkg --purge signerd >/dev/null 2>&1
+		rm -f "$T/deb-installed"
+	fi
+	if [ -f "$T/newusers" ]; then
+		for u in $(cat "$T/newusers"); do
+			userdel "$u" 2>/dev/null
+			groupdel "$u" 2>/dev/null
+		done
+		rm -f "$T/newusers"
+	fi
+	[ -f "$T/newempty" ] && rmdir /var/empty 2>/dev/null
+	return 0
+}
+deb_cleanup()
+{
+	[ -f statedir ] && T=$(cat statedir) && deb_undo
+	sd_cleanup
+}
+
 atf_init_test_cases()
 {
+	atf_add_test_case deb
 	atf_add_test_case systemd_verify
 	atf_add_test_case systemd_security
 	atf_add_test_case quickstart
