@@ -109,16 +109,17 @@ examples()
 	sd_setup signerd
 	export SIGNERD_SOFTHSM_PIN
 	SIGNERD_SOFTHSM_PIN=$(cat "$T/signerd.pin")
+	# Not i or n: lib.sh's loops use those.
 	case $1 in
-	text)	n=$(blocks_text "$2") ;;
-	mdoc)	n=$(blocks_mdoc "$2") ;;
-	conf)	cp "$2" ex.1; n=1 ;;
+	text)	nex=$(blocks_text "$2") ;;
+	mdoc)	nex=$(blocks_mdoc "$2") ;;
+	conf)	cp "$2" ex.1; nex=1 ;;
 	esac
-	[ "$n" -gt 0 ] || atf_fail "no example found in $2"
-	i=1
-	while [ $i -le "$n" ]; do
-		run_example "ex.$i" "${2##*/} example $i"
-		i=$((i + 1))
+	[ "$nex" -gt 0 ] || atf_fail "no example found in $2"
+	ex=1
+	while [ $ex -le "$nex" ]; do
+		run_example "ex.$ex" "${2##*/} example $ex"
+		ex=$((ex + 1))
 	done
 }
 
