@@ -5,6 +5,7 @@
 #	make run		install missing packages, start signerd in the
 #				foreground on the embedded default (run/)
 #	make install DESTDIR=...
+#	make deb		a Debian package (dpkg-buildpackage), in ..
 #	make SANITIZE=1 O=obj-san check	the same suite under ASan+UBSan
 
 O		?= obj
@@ -14,6 +15,10 @@ SBINDIR		?= $(PREFIX)/sbin
 LIBEXECDIR	?= $(PREFIX)/libexec/signerd
 MANDIR		?= $(PREFIX)/share/man
 SYSCONFDIR	?= /etc
+EXAMPLEDIR	?= $(PREFIX)/share/examples/signerd
+# Installed files name the directories chosen here, not /usr/local.
+SUBST		= sed -e 's|/usr/local/libexec/signerd|$(LIBEXECDIR)|g' \
+		      -e 's|/usr/local/sbin|$(SBINDIR)|g'
 CC		?= cc
 YACC		= byacc
 PKG_CONFIG	?= pkg-config
@@ -70,8 +75,9 @@ PROGS		= $(BIN)/signerd $(BIN)/signerctl $(BIN)/signerd-frontend \
 .DEFAULT_GOAL := all
 include regress/Makefile.inc
 
-.PHONY: all deps check run install clean fuzz
+.PHONY: all progs deps check run install deb clean fuzz
 all: $(PROGS) $(REGRESS_PROGS)
+progs: $(PROGS)
 
 $(O)/shared/parse.c: shared/parse.y
 	@mkdir -p $(@D)
@@ -117,20 +123,42 @@ run: deps
 	$(MAKE) all
 	sh etc/run-local.sh $(O)
 
-install: all
+install: $(PROGS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(SYSCONFDIR)/signerd
 	install -m 555 $(BIN)/signerd $(BIN)/signerctl $(DESTDIR)$(SBINDIR)
 	install -m 555 $(BIN)/signerd-frontend $(BIN)/signerd-hsm \
 	    $(DESTDIR)$(LIBEXECDIR)
-	install -m 444 docs/signerd.8 docs/signerctl.8 $(DESTDIR)$(MANDIR)/man8
+	$(SUBST) docs/signerd.8 >$(DESTDIR)$(MANDIR)/man8/signerd.8
+	install -m 444 docs/signerctl.8 $(DESTDIR)$(MANDIR)/man8
+	chmod 444 $(DESTDIR)$(MANDIR)/man8/signerd.8
 	install -m 444 docs/signerd.conf.5 $(DESTDIR)$(MANDIR)/man5
 	install -m 644 etc/signerd.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/signerd/signerd.conf.example
-	install -d $(DESTDIR)$(PREFIX)/share/examples/signerd
-	install -m 644 etc/signerd.service etc/signerd.rc \
-	    $(DESTDIR)$(PREFIX)/share/examples/signerd
+	install -d $(DESTDIR)$(EXAMPLEDIR)
+	$(SUBST) etc/signerd.service >$(DESTDIR)$(EXAMPLEDIR)/signerd.service
+	$(SUBST) etc/signerd.rc >$(DESTDIR)$(EXAMPLEDIR)/signerd.rc
+	install -m 755 etc/kmip-demo.py $(DESTDIR)$(EXAMPLEDIR)
+	chmod 644 $(DESTDIR)$(EXAMPLEDIR)/signerd.service \
+	    $(DESTDIR)$(EXAMPLEDIR)/signerd.rc
+	@# The keystore's directory must be _signerd's (signerd.conf(5)).
+	@if [ -z "$(DESTDIR)" ] && id _signerd >/dev/null 2>&1 && \
+	    [ ! -d /var/lib/signerd ]; then \
+		echo install -d -o _signerd -g _signerd -m 0700 \
+		    /var/lib/signerd; \
+		install -d -o _signerd -g _signerd -m 0700 /var/lib/signerd; \
+	fi
+
+# A Debian package from debian/, unsigned, built in a copy of the tree so
+# that the tree stays clean: $(O)/deb/signerd_*.deb.
+deb:
+	rm -rf $(O)/deb
+	mkdir -p $(O)/deb/src
+	tar -cf - --exclude=./.git --exclude='./obj*' --exclude=./run \
+	    --exclude='./$(O)' . | tar -xf - -C $(O)/deb/src
+	cd $(O)/deb/src && dpkg-buildpackage -b -us -uc
+	@ls $(O)/deb/*.deb
 
 clean:
 	rm -rf $(O)

@@ -8,6 +8,9 @@
 # system users _signerd (engine, frontend) and _signerd_hsm (signer
 # children, which must not read the keystore) and /var/empty are created
 # the same way.
+# While another apt-get or dpkg holds the dpkg lock (an unattended
+# upgrade, say), it waits for it, up to DEPS_LOCK_WAIT seconds (600),
+# saying so, rather than failing.
 # Elsewhere: exits 0 if pkg-config finds libevent and OpenSSL, else prints
 # what to install and exits 1.
 
@@ -16,7 +19,7 @@ set -u
 DEBIAN_PKGS="build-essential pkg-config byacc libbsd-dev libevent-dev
 libssl-dev libseccomp-dev libsqlite3-dev libp11-kit-dev libp11-dev
 libatf-dev atf-sh kyua softhsm2 opensc openssl python3-pykmip mandoc clang
-sqlite3"
+sqlite3 dpkg-dev debhelper"
 USER_NAMES="_signerd _signerd_hsm"
 EMPTY_DIR=/var/empty
 
@@ -40,6 +43,40 @@ debian_missing()
 	echo "${missing# }"
 }
 
+# Whether a process holds a POSIX lock on one of the files of dpkg and
+# apt (dpkg and apt-get take them with fcntl(2), so flock(1) cannot tell).
+dpkg_locked()
+{
+	for f in /var/lib/dpkg/lock-frontend /var/lib/dpkg/lock \
+	    /var/lib/apt/lists/lock /var/cache/apt/archives/lock; do
+		[ -e "$f" ] || continue
+		ino=$(stat -c %i "$f") || continue
+		awk -v ino="$ino" '{ n = split($6, a, ":"); if (a[n] == ino)
+		    found = 1 } END { exit !found }' /proc/locks && return 0
+	done
+	return 1
+}
+
+# Wait, bounded, until nobody holds the dpkg lock; 1 if still held.
+dpkg_wait()
+{
+	waited=0
+	limit=${DEPS_LOCK_WAIT:-600}
+	while dpkg_locked; do
+		if [ "$waited" -ge "$limit" ]; then
+			say "the dpkg lock is still held after $limit s; try" \
+			    "again later"
+			return 1
+		fi
+		[ $((waited % 30)) -eq 0 ] &&
+		    say "waiting for the dpkg lock (another apt-get or" \
+		    "dpkg runs; at most $((limit - waited)) s more)"
+		sleep 5
+		waited=$((waited + 5))
+	done
+	return 0
+}
+
 debian_packages()
 {
 	missing=$(debian_missing)
@@ -52,9 +89,15 @@ debian_packages()
 		return 1
 	fi
 	say "installing $missing"
-	apt-get update || { rc=1; return 1; }
+	# The lock may be taken between the wait and apt-get: apt-get then
+	# waits for it itself (DPkg::Lock::Timeout), as long again.
+	dpkg_wait || { rc=1; return 1; }
+	apt-get -o DPkg::Lock::Timeout="${DEPS_LOCK_WAIT:-600}" update ||
+	    { rc=1; return 1; }
+	dpkg_wait || { rc=1; return 1; }
 	# shellcheck disable=SC2086
-	DEBIAN_FRONTEND=noninteractive apt-get install -y \
+	DEBIAN_FRONTEND=noninteractive apt-get \
+	    -o DPkg::Lock::Timeout="${DEPS_LOCK_WAIT:-600}" install -y \
 	    --no-install-recommends $missing || { rc=1; return 1; }
 	missing=$(debian_missing)
 	if [ -n "$missing" ]; then

@@ -2,7 +2,8 @@
 #
 # `make run`: start signerd in the foreground on the embedded default: a
 # SoftHSM2 token "signerd" in a local state directory, self-made test
-# certificates, a local keystore path, KMIP on 127.0.0.1 port 5696.
+# certificates, a local keystore path, KMIP on 127.0.0.1 port 5696
+# (SIGNERD_PORT to change it, SIGNERD_RUNDIR for another state directory).
 
 set -eu
 O=${1:-obj}
@@ -12,6 +13,7 @@ case $O in
 *)	O=$top/$O ;;
 esac
 run=${SIGNERD_RUNDIR:-$top/run}
+port=${SIGNERD_PORT:-5696}
 user=${SIGNERD_USER:-_signerd}
 hsm_user=${SIGNERD_HSM_USER:-_signerd_hsm}
 export SIGNERD_HSM_USER=$hsm_user
@@ -39,7 +41,7 @@ signer user "$hsm_user"
 control socket "$run/signerd.sock"
 keystore "$run/db/keystore.db"
 
-listen on 127.0.0.1 port 5696 tls {
+listen on 127.0.0.1 port $port tls {
 	certificate "$run/pki/server.crt"
 	key "$run/pki/server.key"
 	client ca "$run/pki/ca.crt"
@@ -59,10 +61,17 @@ one-off signer "soft"
 EOT
 fi
 
+# The port of an existing configuration, which may not be $port.
+port=$(awk '$1 == "listen" { for (i = 1; i < NF; i++)
+    if ($i == "port") print $(i + 1) }' "$run/signerd.conf" | head -n 1)
 cat <<EOT
 signerd: state in $run
-  KMIP/TLS   127.0.0.1:5696, client certificate $run/pki/client.crt
-  control    $O/bin/signerctl -s $run/signerd.sock show status
+  KMIP/TLS   127.0.0.1:${port:-5696}, client "alice" (an admin):
+             certificate $run/pki/client.crt
+             key         $run/pki/client.key
+             CA          $run/pki/ca.crt
+  control    $O/bin/signerctl -s $run/signerd.sock show signers
+  try it     /usr/bin/python3 $top/etc/kmip-demo.py -r $run
 Stop with ^C.
 EOT
 export SOFTHSM2_CONF="$run/softhsm2.conf"

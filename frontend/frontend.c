@@ -615,20 +615,28 @@ fe_event(struct bufferevent *bev, short what, void *arg)
 		fe_admit(c);
 		return;
 	}
-	if (what & BEV_EVENT_EOF)
+	if (what & BEV_EVENT_EOF) {
 		fe_close(c, NULL);
-	else {
-		e = bufferevent_get_openssl_error(bev);
-		if (e == 0 ||
-		    ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
-			/* A client that just went away, without close_notify. */
-			fe_close(c, NULL);
-		else {
-			ERR_error_string_n(e, buf, sizeof(buf));
-			fe_close(c, buf);
-		}
-		ERR_clear_error();
+		return;
 	}
+	/*
+	 * libevent queues the SSL_get_error() code (SSL_ERROR_SYSCALL,
+	 * SSL_ERROR_SSL: library 0) ahead of OpenSSL's own errors; only
+	 * the latter say anything.  A syscall error is the peer gone (a
+	 * reset): nothing to warn about.
+	 */
+	while ((e = bufferevent_get_openssl_error(bev)) != 0 &&
+	    ERR_GET_LIB(e) == 0)
+		;
+	if (e == 0 || ERR_GET_LIB(e) == ERR_LIB_SYS ||
+	    ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+		/* A client that went away, without close_notify. */
+		fe_close(c, NULL);
+	} else {
+		ERR_error_string_n(e, buf, sizeof(buf));
+		fe_close(c, buf);
+	}
+	ERR_clear_error();
 }
 
 static void

@@ -25,6 +25,8 @@ done
 mkdir -p "$O/regress/etc"
 cp -p "$top/etc/mkstate.sh" "$top/etc/signerd.conf" "$O/regress/etc/"
 find "$O/regress" -name '*.sh' -exec chmod +x {} +
+# The source tree, for the tests of what is shipped (README, etc/, docs/).
+echo "$top" >"$O/regress/top"
 
 results=$O/kyua-results.db
 rm -f "$results"

@@ -16,7 +16,7 @@
 #define SIGNERD_USER		"_signerd"
 #define SIGNERD_HSM_USER	"_signerd_hsm"
 #define SIGNERD_CHROOT		"/var/empty"
-#define SIGNERD_SOCKET		"/var/run/signerd.sock"
+#define SIGNERD_SOCKET		"/var/run/signerd/signerd.sock"
 #define SIGNERD_KEYSTORE	"/var/lib/signerd/keystore.db"
 #define KMIP_PORT		5696
 

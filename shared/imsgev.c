@@ -93,7 +93,13 @@ imsgev_io(struct imsgev *iev, short event)
 	if (event & EV_READ) {
 		switch (imsgbuf_read(ibuf)) {
 		case -1:
-			log_warn("imsgbuf_read");
+			/*
+			 * A peer that exits with our messages unread resets
+			 * the socketpair: it is gone, as at EOF, and its end
+			 * is logged by whoever reaps it.
+			 */
+			if (errno != ECONNRESET)
+				log_warn("imsgbuf_read");
 			return (-1);
 		case 0:
 			return (-1);

@@ -1479,6 +1479,12 @@ signer_end(void)
 		if (s->password_src != SECRET_NONE && s->username == NULL)
 			lerror(s->line, "kmip signer \"%s\" has a password "
 			    "but no username", s->name);
+		/* Accepted, so that configurations outlive the wait. */
+		if (errors == block_errors)
+			log_warnx("%s:%d: warning: kmip signer \"%s\": this "
+			    "type is not built yet; it will report "
+			    "\"unsupported\" and serve no key", file->name,
+			    s->line, s->name);
 		break;
 	}
 }

@@ -462,6 +462,8 @@ signers_sync(struct signerd_conf *conf)
 /*
  * The control socket: refuse to start if another signerd answers on it,
  * else replace a stale one.  Mode 0600, or 0660 with the control group.
+ * Its directory is made if missing (the default, /var/run/signerd, is
+ * systemd's RuntimeDirectory: /run itself stays read-only to signerd).
  */
 static int
 control_open(const struct signerd_conf *conf)
@@ -469,6 +471,7 @@ control_open(const struct signerd_conf *conf)
 	struct sockaddr_un	 sun;
 	struct group		*gr = NULL;
 	mode_t			 old_umask;
+	char			 dir[sizeof(sun.sun_path)], *slash;
 	int			 fd;
 
 	memset(&sun, 0, sizeof(sun));
@@ -478,6 +481,14 @@ control_open(const struct signerd_conf *conf)
 		log_warnx("control socket path %s too long",
 		    conf->control_path);
 		return (-1);
+	}
+	(void)strlcpy(dir, conf->control_path, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) == -1 && errno != EEXIST) {
+			log_warn("control socket directory %s", dir);
+			return (-1);
+		}
 	}
 	if (conf->control_group != NULL &&
 	    (gr = getgrnam(conf->control_group)) == NULL) {

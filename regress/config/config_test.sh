@@ -161,6 +161,11 @@ golden_kmip_body()
 {
 	mkpki
 	golden golden_kmip
+	# Accepted, but not built: -n says so.
+	signerd -n -D dir="$PKI" -f "$(atf_get_srcdir)/golden_kmip.conf" \
+	    >out 2>err || atf_fail "golden_kmip.conf refused"
+	grep -q 'warning: kmip signer "upstream.kmip-1": this type is not built yet' err ||
+	    { cat err >&2; atf_fail "no warning that kmip is not built"; }
 }
 
 atf_test_case macros
