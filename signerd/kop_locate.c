@@ -262,37 +262,45 @@ locate_driver(struct kreq *r, struct locate *l)
 	return (0);
 }
 
-/* 1 if candidate c matches every attribute of the request, 0 if not. */
+/*
+ * 1 if candidate c matches every attribute of the request, 0 if not.
+ * The columns are checked first, without a load; an object whose
+ * attributes do not load is left out (it is logged: signerctl show
+ * damaged), as the operations that name it refuse it.
+ */
 static int
 locate_check(struct locate *l, const struct ks_found *c)
 {
 	const struct ttlv	*t, *v;
 	struct ks_object	 o;
-	struct ttlv		*a = NULL;
+	struct ttlv		*a;
 	char			 name[ATTR_NAME_MAX];
 	size_t			 j;
-	int			 ok = 1, col;
+	int			 ok = 1;
 
 	if (l->live && (c->state == KMIP_STATE_DESTROYED ||
 	    c->state == KMIP_STATE_DESTROYED_COMPROMISED))
+		return (0);
+	for (t = ttlv_find(l->req, KMIP_TAG_ATTRIBUTE); t != NULL;
+	    t = ttlv_find_next(l->req, t, KMIP_TAG_ATTRIBUTE)) {
+		(void)attr_name(t, name, sizeof(name));
+		v = ttlv_find(t, KMIP_TAG_ATTRIBUTE_VALUE);
+		if (locate_columns(name, v, c) == -1)
+			return (0);
+	}
+	if (ks_get(engine->ks, c->id, &o) != 0)
+		return (0);
+	a = attrs_load(&o);
+	ks_object_clear(&o);
+	if (a == NULL)
 		return (0);
 	for (t = ttlv_find(l->req, KMIP_TAG_ATTRIBUTE), j = 0;
 	    ok && t != NULL;
 	    t = ttlv_find_next(l->req, t, KMIP_TAG_ATTRIBUTE), j++) {
 		(void)attr_name(t, name, sizeof(name));
 		v = ttlv_find(t, KMIP_TAG_ATTRIBUTE_VALUE);
-		if ((col = locate_columns(name, v, c)) != 0) {
-			ok = col == 1;
+		if (locate_columns(name, v, c) != 0)
 			continue;
-		}
-		if (a == NULL) {
-			if (ks_get(engine->ks, c->id, &o) != 0)
-				return (0);
-			a = attrs_load(&o);
-			ks_object_clear(&o);
-			if (a == NULL)
-				return (0);	/* damaged (logged) */
-		}
 		if (l->lr[j].range == 2)
 			ok = locate_match_range(a, name, l->lr[j].lo,
 			    l->lr[j].hi);
