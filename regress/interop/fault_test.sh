@@ -330,6 +330,32 @@ hide_cleanup()
 	sd_cleanup
 }
 
+atf_test_case check_hidden cleanup
+check_hidden_head()
+{
+	atf_set "descr" "signerctl check fails naming the mechanisms step" \
+	    "and CKM_ECDSA on a token that lacks it; the software signer's" \
+	    "check passes"
+	atf_set "require.user" "root"
+	atf_set "timeout" "120"
+}
+check_hidden_body()
+{
+	fault_start
+	echo "C_GetMechanismList hide CKM_ECDSA" >"$T/control"
+	sd_start 2
+	atf_check -s exit:1 -o save:"$T/check" $SIGNERCTL check s1
+	grep -Eq "mechanisms +FAIL.*CKM_ECDSA" "$T/check" ||
+	    atf_fail "no failed mechanisms step naming CKM_ECDSA:" \
+	    "$(cat "$T/check")"
+	atf_check -s exit:0 -o match:"passed" $SIGNERCTL check soft
+	sd_stop
+}
+check_hidden_cleanup()
+{
+	sd_cleanup
+}
+
 atf_test_case retries cleanup
 retries_head()
 {
@@ -386,4 +412,5 @@ atf_init_test_cases()
 	atf_add_test_case retries
 	atf_add_test_case login
 	atf_add_test_case hide
+	atf_add_test_case check_hidden
 }
