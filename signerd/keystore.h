@@ -19,6 +19,7 @@
 #define KS_PUB_SUFFIX	"_pk"		/* the public half of one */
 
 struct keystore;
+struct ttlv;
 
 struct ks_object {
 	char		 id[KS_ID_MAX];
@@ -42,6 +43,13 @@ struct ks_filter {
 	const char	*name;		/* NULL: any */
 	int		 live;		/* leave out destroyed objects */
 	size_t		 offset;
+};
+
+/* The cache of objects read (keystore.c), for tests and logs. */
+struct ks_stats {
+	uint64_t	 hits;		/* ks_get answered from it */
+	uint64_t	 misses;	/* ks_get read the table */
+	uint64_t	 dropped;	/* entries dropped by writes, rollbacks */
 };
 
 int	 ks_open(const char *, struct keystore **, char *, size_t);
@@ -68,5 +76,11 @@ int	 ks_kek_check_get(struct keystore *, const char *, const char *,
 int	 ks_kek_check_put(struct keystore *, const char *, const char *,
 	    const char *, int64_t);
 const char *ks_error(struct keystore *);
+const struct ttlv *ks_cached_attrs(struct keystore *,
+	    const struct ks_object *);
+int	 ks_cache_attrs(struct keystore *, const struct ks_object *,
+	    struct ttlv *);
+void	 ks_cache_flush(struct keystore *);
+const struct ks_stats *ks_stats(struct keystore *);
 
 #endif /* KEYSTORE_H */
