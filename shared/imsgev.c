@@ -46,16 +46,29 @@ imsgev_clear(struct imsgev *iev)
 	iev->active = 0;
 }
 
+/*
+ * Watch the channel for what it needs: reading, and writing while its
+ * queue is not empty.  The event persists: only a change of that (or of
+ * the socket) touches the kernel's set, not every message (two
+ * epoll_ctl each).
+ */
 void
 imsg_event_add(struct imsgev *iev)
 {
+	short	 events = EV_READ | EV_PERSIST;
+
 	if (!iev->active)
 		return;
-	iev->events = EV_READ;
 	if (imsgbuf_queuelen(&iev->ibuf) > 0)
-		iev->events |= EV_WRITE;
-	if (event_initialized(&iev->ev))
+		events |= EV_WRITE;
+	if (event_initialized(&iev->ev)) {
+		if (events == iev->events &&
+		    event_get_fd(&iev->ev) == iev->ibuf.fd &&
+		    event_pending(&iev->ev, EV_READ, NULL))
+			return;
 		event_del(&iev->ev);
+	}
+	iev->events = events;
 	event_set(&iev->ev, iev->ibuf.fd, iev->events, iev->handler,
 	    iev->data);
 	event_add(&iev->ev, NULL);
