@@ -22,7 +22,6 @@
 static const char	*hsm_req_name(uint32_t);
 static void		 hsm_request_data(struct hsm *, struct imsgev *,
 			    uint32_t, uint32_t, void *, size_t);
-static void		 hsm_results_flush(void);
 
 /*
  * Answers collected while the requests of one IMSG_HSM_OPS run, sent
@@ -32,6 +31,7 @@ static struct {
 	struct imsgev	*iev;		/* collecting for it, or NULL */
 	struct ibuf	*msg;		/* IMSG_HSM_RESULTS being built */
 	size_t		 n;		/* records in msg */
+	int		 depth;		/* of hsm_results_begin */
 } results;
 
 static const char *
@@ -340,11 +340,13 @@ hsm_res_send(struct imsgev *iev, uint32_t peerid, struct hsm_res *res)
 /*
  * Collect the answers made from now on for iev into IMSG_HSM_RESULTS
  * (those a worker thread makes later go one by one), until
- * hsm_results_end sends them.
+ * hsm_results_end sends them.  Calls nest: the outermost end sends.
  */
 void
 hsm_results_begin(struct imsgev *iev)
 {
+	if (results.depth++ > 0)
+		return;
 	results.iev = iev;
 	results.msg = NULL;
 	results.n = 0;
@@ -353,11 +355,14 @@ hsm_results_begin(struct imsgev *iev)
 void
 hsm_results_end(void)
 {
+	if (results.depth == 0 || --results.depth > 0)
+		return;
 	hsm_results_flush();
 	results.iev = NULL;
 }
 
-static void
+/* Send what is collected so far, and go on collecting. */
+void
 hsm_results_flush(void)
 {
 	if (results.msg == NULL)

@@ -222,10 +222,14 @@ p11_finish(struct hsm *h, struct p11_jobs *list, int state)
 {
 	struct p11_job	*job;
 
+	/* The answers of jobs done together go in one IMSG_HSM_RESULTS. */
+	hsm_results_begin(&h->engine);
 	while ((job = TAILQ_FIRST(list)) != NULL) {
 		TAILQ_REMOVE(list, job, entry);
 		if (state && job->down != 0 &&
 		    h->status.state == SSTATE_READY) {
+			/* The answers before it go before the news. */
+			hsm_results_flush();
 			hsm_status_set(h, job->down == -2 ? SSTATE_LOCKED :
 			    SSTATE_ERROR, "%s", job->why);
 			if (job->down == -1)
@@ -239,6 +243,7 @@ p11_finish(struct hsm *h, struct p11_jobs *list, int state)
 			    "dropped", job->req.peerid);
 		p11_job_free(job);
 	}
+	hsm_results_end();
 }
 
 static void
