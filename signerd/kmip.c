@@ -111,6 +111,7 @@ static struct kreq_list	 waiting = TAILQ_HEAD_INITIALIZER(waiting);
  */
 TAILQ_HEAD(kreq_olist, kreq);
 static struct kreq_olist outbox = TAILQ_HEAD_INITIALIZER(outbox);
+static struct event	 outbox_ev;
 static int		 outbox_scheduled;
 RB_HEAD(kreq_sent, kreq);
 static struct kreq_sent	 sent = RB_INITIALIZER(&sent);
@@ -957,8 +958,6 @@ kreq_sent_cmp(const struct kreq *a, const struct kreq *b)
 static int
 kreq_signer_transmit(struct kreq *r, struct esigner *es)
 {
-	struct timeval	 tv = { 0, 0 };
-
 	r->sent_id = ++kreq_next_sent;
 	if (RB_INSERT(kreq_sent, &sent, r) != NULL)
 		fatalx("%s: signer request id %u in use", __func__,
@@ -967,9 +966,15 @@ kreq_signer_transmit(struct kreq *r, struct esigner *es)
 	TAILQ_INSERT_TAIL(&outbox, r, oentry);
 	r->in_outbox = 1;
 	r->held = 0;
+	/*
+	 * Made active rather than put on a timer: it runs once the
+	 * callbacks of this turn are done, without another poll.
+	 */
 	if (!outbox_scheduled) {
+		if (!event_initialized(&outbox_ev))
+			evtimer_set(&outbox_ev, kmip_signer_flush, NULL);
 		outbox_scheduled = 1;
-		event_once(-1, EV_TIMEOUT, kmip_signer_flush, NULL, &tv);
+		event_active(&outbox_ev, EV_TIMEOUT, 1);
 	}
 	return (0);
 }
