@@ -136,6 +136,26 @@ def creates(s):
     return "8 created"
 
 
+def fake_answers(s):
+    """
+    Four Creates, one at a time, on a signer that answers each with a
+    malformed IMSG_HSM_RESULTS whose first record is a good answer:
+    each Create gets that answer (regress/hsmproc/fakehsm.c).
+    """
+    ta = t.structure(0x420091,
+                     t.attribute("Cryptographic Algorithm",
+                                 t.enum(0x42000b, 3)),
+                     t.attribute("Cryptographic Length",
+                                 t.integer(0x42000b, 256)))
+    for i in range(4):
+        its = batch_items(exchange(s, message([item(
+            OP_CREATE, t.enum(0x420057, 2) + ta)])))
+        check(its[0][1] == GENERAL_FAILURE and
+              its[0][2] == "fake answer %d" % i,
+              "Create %d: %r" % (i, its[0]))
+    return "4 answered"
+
+
 def add_attribute_flood(s):
     """Add Attribute in a loop: refused at the limit, never stored."""
     oid = register_certs(s, 1)[0]
@@ -325,7 +345,7 @@ if case == "busy":
 what = {"locate_flood": locate_flood, "max_response": max_response,
         "creates": creates, "add_attribute_flood": add_attribute_flood,
         "damaged": damaged, "destroyed": destroyed,
-        "sign_changes": sign_changes}[case](s)
+        "sign_changes": sign_changes, "fake_answers": fake_answers}[case](s)
 # The connection still serves.
 its = batch_items(exchange(s, message([item(OP_QUERY,
                                              t.enum(0x420074, 1))])))
