@@ -41,7 +41,8 @@
 # all operations), BENCH_HSM_OPS (hsm: default the three signatures),
 # BENCH_SESSIONS, BENCH_BATCHES, BENCH_PROFILE_OPS (default sign-p256
 # sign-ed25519 sign-rsa2048), BENCH_PROFILE_N1, BENCH_PROFILE_N2,
-# BENCH_PROFILE_CPU_N, BENCH_PROFILE_SIGNERS, BENCH_ARGS (more kmipbench options, e.g. "-p 4"),
+# BENCH_PROFILE_CPU_N, BENCH_PROFILE_SIGNERS (default hsm), BENCH_ARGS
+# (more kmipbench options, e.g. "-p 4"),
 # BENCH_KEEP=1 (keep the state directory, with the daemon's log).
 
 set -u
@@ -628,7 +629,8 @@ profile_signer()
 		prof_fns --inclusive=yes "$T/prof/$op.$PROF_N2.signer" \
 		    >"$T/fb"
 		if [ "$PSIGNER" = soft ]; then
-			sign=$(prof_calls "EVP_DigestSignInit_ex EVP_DigestSign")
+			sign=$(prof_calls \
+			    "EVP_DigestSignInit_ex EVP_DigestSign")
 			find=0
 		else
 			sign=$(prof_calls "C_SignInit C_Sign")

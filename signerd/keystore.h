@@ -49,7 +49,7 @@ struct ks_filter {
 struct ks_stats {
 	uint64_t	 hits;		/* ks_get answered from it */
 	uint64_t	 misses;	/* ks_get read the table */
-	uint64_t	 dropped;	/* entries dropped by writes, rollbacks */
+	uint64_t	 dropped;	/* entries dropped: writes, rollbacks */
 };
 
 int	 ks_open(const char *, struct keystore **, char *, size_t);
