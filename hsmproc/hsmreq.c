@@ -507,16 +507,8 @@ hsm_request_multi(struct hsm *h, struct imsgev *iev, struct imsg *imsg)
 		if (++n > HSM_MULTI_MAX)
 			fatalx("IMSG_HSM_OPS of more than %d requests",
 			    HSM_MULTI_MAX);
-		switch (rec.type) {
-		case IMSG_HSM_GENERATE:
-		case IMSG_HSM_IMPORT:
-		case IMSG_HSM_OP:
-		case IMSG_HSM_FIND:
-		case IMSG_HSM_LABEL:
-			break;
-		default:
+		if (!hsm_multi_type_ok(rec.type))
 			fatalx("imsg %u in IMSG_HSM_OPS", rec.type);
-		}
 		/* Ours to wipe: the message's buffer. */
 		hsm_request_data(h, iev, rec.type, rec.id,
 		    (void *)(uintptr_t)data, rec.len);

@@ -143,3 +143,18 @@ hsm_multi_next(const uint8_t **buf, size_t *left, struct hsm_rec *rec,
 	*left -= sizeof(h) + h.len;
 	return (1);
 }
+
+/* Whether requests of this type may go in an IMSG_HSM_OPS. */
+int
+hsm_multi_type_ok(uint32_t type)
+{
+	switch (type) {
+	case IMSG_HSM_GENERATE:
+	case IMSG_HSM_IMPORT:
+	case IMSG_HSM_OP:
+	case IMSG_HSM_FIND:
+	case IMSG_HSM_LABEL:
+		return (1);
+	}
+	return (0);
+}

@@ -305,7 +305,8 @@ struct kek_check {
  * turn for one signer, up to HSM_MULTI_MAX of them, in one message: one
  * wakeup and one read instead of one each.  The payload is records one
  * after the other, each a struct hsm_rec (type: IMSG_HSM_OP, _GENERATE,
- * _IMPORT, _FIND or _LABEL; id: what would have been the imsg's peerid;
+ * _IMPORT, _FIND or _LABEL, hsm_multi_type_ok; any other type goes
+ * alone; id: what would have been the imsg's peerid;
  * len) and the len bytes the message of that type would have carried.
  * IMSG_HSM_RESULTS, hsm -> engine: the answers the signer made together,
  * the same way, each record's type IMSG_HSM_RESULT and its bytes those
@@ -336,5 +337,6 @@ int	hsm_kek_result_parse(const uint8_t *, size_t,
 	    struct hsm_kek_result *, const uint8_t **);
 int	hsm_multi_next(const uint8_t **, size_t *, struct hsm_rec *,
 	    const uint8_t **);
+int	hsm_multi_type_ok(uint32_t);
 
 #endif /* HSMMSG_H */

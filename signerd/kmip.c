@@ -1020,8 +1020,14 @@ kmip_signer_flush(int fd, short event, void *arg)
 		n = 0;
 		size = 0;
 		TAILQ_FOREACH(q, &outbox, oentry) {
-			if (q->signer_id != r->signer_id)
+			if (q->signer_id != r->signer_id ||
+			    (n > 0 && !hsm_multi_type_ok(q->sreq_type)))
 				continue;
+			if (!hsm_multi_type_ok(q->sreq_type)) {
+				/* Alone: r itself. */
+				batch[n++] = q;
+				break;
+			}
 			if (n > 0 && size + sizeof(rec) + q->sreq_len >
 			    IMSG_MAX_INTERNAL - IMSG_HEADER_SIZE)
 				break;
