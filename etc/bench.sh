@@ -6,7 +6,8 @@
 #
 # soft	a software signer "soft" as the default: Sign (RSA-2048, P-256,
 #	Ed25519) at c=1 b=1, c=4 b=1 and c=4 b=16, durable Create AES-256
-#	and Get at c=4; signatures against raw OpenSSL (kmipbench).
+#	at c=4 b=1 and b=16, Get at c=4; signatures against raw OpenSSL
+#	(kmipbench).
 #	Then a new TLS connection per request at c=1 (kmipbench -N, a
 #	Get each): the handshake and the first answer after it.
 # hsm	a pkcs11 signer "hsm" (a SoftHSM2 token made here) as the default,
@@ -310,6 +311,11 @@ soft_part()
 		case $op in
 		sign-*)
 			bench "$op" 1 1
+			bench "$op" 4 1
+			bench "$op" 4 16
+			;;
+		create-*)
+			# Issue 13's row is c=4 b=16 (group commit).
 			bench "$op" 4 1
 			bench "$op" 4 16
 			;;
