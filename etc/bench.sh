@@ -44,7 +44,9 @@
 # sign-ed25519 sign-rsa2048), BENCH_PROFILE_N1, BENCH_PROFILE_N2,
 # BENCH_PROFILE_CPU_N, BENCH_PROFILE_SIGNERS (default hsm), BENCH_ARGS
 # (more kmipbench options, e.g. "-p 4"),
-# BENCH_KEEP=1 (keep the state directory, with the daemon's log).
+# BENCH_KEEP=1 (keep the state directory, with the daemon's log), TMPDIR
+# (where it is made: /tmp; its path must be searchable by the daemon's
+# users).
 
 set -u
 O=${1:-obj}
@@ -115,7 +117,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
-T=$(mktemp -d /tmp/signerd-bench.XXXXXX) || exit 1
+T=$(mktemp -d "${TMPDIR:-/tmp}/signerd-bench.XXXXXX") || exit 1
 chmod 755 "$T"
 PARENT=
 CHILD=
