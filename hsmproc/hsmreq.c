@@ -314,7 +314,7 @@ hsm_res_send(struct imsgev *iev, uint32_t peerid, struct hsm_res *res)
 	    total > IMSG_MAX_INTERNAL)
 		hsm_results_flush();
 	if (results.msg == NULL && (results.msg = imsg_create(&iev->ibuf,
-	    IMSG_HSM_RESULTS, 0, 0, 4096)) == NULL) {
+	    IMSG_HSM_RESULTS, 0, 0, sizeof(rec) + total)) == NULL) {
 		log_warn("imsg_create IMSG_HSM_RESULTS");
 		return (-1);
 	}
