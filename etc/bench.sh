@@ -6,7 +6,8 @@
 #
 # soft	a software signer "soft" as the default: Sign (RSA-2048, P-256,
 #	Ed25519) at c=1 b=1, c=4 b=1 and c=4 b=16, durable Create AES-256
-#	and Get at c=4; signatures against raw OpenSSL (kmipbench).
+#	at c=4 b=1 and b=16, Get at c=4; signatures against raw OpenSSL
+#	(kmipbench).
 #	Then a new TLS connection per request at c=1 (kmipbench -N, a
 #	Get each): the handshake and the first answer after it.
 # hsm	a pkcs11 signer "hsm" (a SoftHSM2 token made here) as the default,
@@ -29,6 +30,9 @@
 #	valgrind, the CPU time (user and system, from /proc/PID/stat) each
 #	process spends per request over BENCH_PROFILE_CPU_N (2000) Sign
 #	requests, beside the raw C_Sign time (p11bench, one thread).
+#	BENCH_PROFILE_SIGNERS="hsm soft" does the same on the openssl
+#	signer too (no C_Sign split there: the signer column is all of
+#	it, the signature included).
 # scale	(not by default) the keystore at two sizes: 1,000 objects, then
 #	BENCH_SCALE (1,000,000) filled by regress/bench/ksfill while the
 #	daemon is stopped (at most BENCH_FILL_SECONDS, 600: the size
@@ -45,9 +49,11 @@
 # all operations), BENCH_HSM_OPS (hsm: default the three signatures),
 # BENCH_SESSIONS, BENCH_BATCHES, BENCH_PROFILE_OPS (default sign-p256
 # sign-ed25519 sign-rsa2048), BENCH_PROFILE_N1, BENCH_PROFILE_N2,
-# BENCH_PROFILE_CPU_N, BENCH_ARGS (more kmipbench options, e.g. "-p 4"),
-# BENCH_SCALE, BENCH_FILL_SECONDS, BENCH_KEEP=1 (keep the state
-# directory, with the daemon's log).
+# BENCH_PROFILE_CPU_N, BENCH_PROFILE_SIGNERS (default hsm), BENCH_ARGS
+# (more kmipbench options, e.g. "-p 4"), BENCH_SCALE, BENCH_FILL_SECONDS,
+# BENCH_KEEP=1 (keep the state directory, with the daemon's log), TMPDIR
+# (where it is made: /tmp; its path must be searchable by the daemon's
+# users).
 
 set -u
 O=${1:-obj}
@@ -72,6 +78,7 @@ PROF_OPS=${BENCH_PROFILE_OPS:-"sign-p256 sign-ed25519 sign-rsa2048"}
 PROF_N1=${BENCH_PROFILE_N1:-50}
 PROF_N2=${BENCH_PROFILE_N2:-250}
 PROF_CPU_N=${BENCH_PROFILE_CPU_N:-2000}
+PROF_SIGNERS=${BENCH_PROFILE_SIGNERS:-"hsm"}
 NOSANDBOX=$O/regress/bench/nosandbox.so
 KSFILL=$O/regress/bench/ksfill
 SCALE=${BENCH_SCALE:-1000000}
@@ -120,7 +127,7 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
-T=$(mktemp -d /tmp/signerd-bench.XXXXXX) || exit 1
+T=$(mktemp -d "${TMPDIR:-/tmp}/signerd-bench.XXXXXX") || exit 1
 chmod 755 "$T"
 PARENT=
 CHILD=
@@ -319,6 +326,11 @@ soft_part()
 			bench "$op" 4 1
 			bench "$op" 4 16
 			;;
+		create-*)
+			# Issue 13's row is c=4 b=16 (group commit).
+			bench "$op" 4 1
+			bench "$op" 4 16
+			;;
 		*)
 			bench "$op" 4 1
 			;;
@@ -404,9 +416,10 @@ hsm_conf()
 # first time; its identifier (also its label) in $T/key.OP.
 hsm_key()
 {
-	if [ ! -s "$T/key.$1" ]; then
+	if [ ! -s "$T/key.${KEYPFX:-}$1" ]; then
 		timeout 120 "$BENCH" -k "$T/pki" -s 127.0.0.1 -o "$1" -S \
-		    "$PORT" >"$T/key.$1" || fail "$1: no key made in the token"
+		    "$PORT" >"$T/key.${KEYPFX:-}$1" ||
+		    fail "$1: no key made in the signer"
 	fi
 }
 
@@ -524,13 +537,13 @@ prof_run()
 	mkdir -p "$cg" "$T/empty$cg" "$T/db$cg" "$T/prof"
 	chmod 777 "$cg" "$T/empty$cg" "$T/db$cg"
 	STOPWAIT=120
-	daemon_start hsm env LD_PRELOAD="$NOSANDBOX" valgrind \
+	daemon_start "${PSIGNER:-hsm}" env LD_PRELOAD="$NOSANDBOX" valgrind \
 	    --tool=callgrind --vgdb=no --trace-children=yes \
 	    --callgrind-out-file="$cg/cg.%p"
 	# Made by root at each start, written by its process at exit.
 	chmod 666 "$cg"/cg.*
 	timeout 900 "$BENCH" -k "$T/pki" -s 127.0.0.1 -o "$1" -c 1 -b 1 \
-	    -n "$2" -w 0 -r 1 -R -i "$(cat "$T/key.$1")" "$PORT" \
+	    -n "$2" -w 0 -r 1 -R -i "$(cat "$T/key.${KEYPFX:-}$1")" "$PORT" \
 	    >"$T/kmip" 2>&1 || fail "$1: $(cat "$T/kmip")"
 	daemon_stop
 	STOPWAIT=5
@@ -567,15 +580,17 @@ prof_cpu()
 		echo "$kind $(cpu_ticks "$pid")" >>"$T/cpu0"
 	done <"$T/procs"
 	timeout 600 "$BENCH" -k "$T/pki" -s 127.0.0.1 -o "$1" -c 1 -b 1 \
-	    -n "$PROF_CPU_N" -w 0 -r 1 -R -i "$(cat "$T/key.$1")" "$PORT" \
+	    -n "$PROF_CPU_N" -w 0 -r 1 -R -i "$(cat "$T/key.${KEYPFX:-}$1")" \
+	    "$PORT" \
 	    >"$T/kmip" 2>&1 || fail "$1: $(cat "$T/kmip")"
 	: >"$T/cpu1"
 	while read -r kind pid; do
 		echo "$kind $(cpu_ticks "$pid")" >>"$T/cpu1"
 	done <"$T/procs"
-	p11run "$1" 1 "$(cat "$T/key.$1")"
+	: >"$T/p11"
+	[ "${KEYPFX:-}" = soft. ] || p11run "$1" 1 "$(cat "$T/key.$1")"
 	set -- "$1" $(result <"$T/kmip") $(result <"$T/p11")
-	awk -v op="$1" -v rate="$2" -v raw="$5" -v n="$PROF_CPU_N" \
+	awk -v op="$1" -v rate="$2" -v raw="${5:-0}" -v n="$PROF_CPU_N" \
 	    -v hz="$(getconf CLK_TCK)" '
 	    NR == FNR { u[$1] = $2; s[$1] = $3; next }
 	    { du[$1] = ($2 - u[$1]) * 1e6 / hz / n
@@ -588,12 +603,64 @@ prof_cpu()
 	    "$T/cpu0" "$T/cpu1" >>"$T/cputable"
 }
 
+# soft_conf: the openssl signer "soft" as the default signer.
+soft_conf()
+{
+	conf_write "signer \"soft\" openssl {
+	kek file \"$T/kek\"
+}" soft
+}
+
 # One daemon (sessions 1) to make the keys and measure CPU time, then
-# two under callgrind per operation.
+# two under callgrind per operation; for each signer of PROF_SIGNERS
+# (PSIGNER: hsm, the pkcs11 signer, or soft, the openssl signer; their
+# keys in $T/key.OP and $T/key.soft.OP).
 profile_part()
 {
-	hsm_conf 1
-	daemon_start hsm
+	: >"$T/proftable"
+	: >"$T/proftop"
+	: >"$T/profown"
+	for PSIGNER in $PROF_SIGNERS; do
+		profile_signer
+	done
+	echo
+	echo "Instructions per Sign request (callgrind; the difference of" \
+	    "$PROF_N2 and $PROF_N1 requests, c=1 b=1, sessions 1)"
+	printf "%-18s %7s %8s %8s %8s | %8s %8s %8s | %9s\n" op parent \
+	    engine frontend signer C_Sign C_Find rest "not C_Sign"
+	awk '{ printf "%-18s %7d %8d %8d %8d | %8d %8d %8d | %9d\n", $1,
+	    $2, $3, $4, $5, $6, $7, $5 - $6 - $7, $2 + $3 + $4 + $5 - $6 }' \
+	    "$T/proftable"
+	echo "The signer's share: C_Sign = C_SignInit + C_Sign (the token's" \
+	    "signature, what p11bench runs; on the openssl signer (soft/)" \
+	    "EVP_DigestSignInit_ex + EVP_DigestSign), C_Find =" \
+	    "C_FindObjects* (the key's object looked up for each request)," \
+	    "rest = the signer outside them; not C_Sign = every process but" \
+	    "the signature"
+	echo
+	echo "Most instructions per Sign request, by process and function" \
+	    "(self cost)"
+	awk -F '\t' '{ printf "%9d  %-27s %s\n", $1, $2, $3 }' "$T/proftop" |
+	    cut -c1-150
+	echo
+	echo "Most instructions per Sign request in signerd's own functions" \
+	    "(inclusive cost)"
+	awk -F '\t' '{ printf "%9d  %-27s %s\n", $1, $2, $3 }' "$T/profown" |
+	    sed "s| \[$BIN/[^]]*\]||" | cut -c1-150
+}
+
+profile_signer()
+{
+	if [ "$PSIGNER" = soft ]; then
+		soft_conf
+		KEYPFX=soft.
+		what="openssl signer"
+	else
+		hsm_conf 1
+		KEYPFX=
+		what="pkcs11 signer (SoftHSM2) sessions 1"
+	fi
+	daemon_start "$PSIGNER"
 	: >"$T/cputable"
 	for op in $PROF_OPS; do
 		hsm_key "$op"
@@ -601,24 +668,22 @@ profile_part()
 	done
 	daemon_stop
 	echo "profile: CPU time per Sign request, us (user, system, from" \
-	    "/proc/PID/stat), pkcs11 signer (SoftHSM2) sessions 1, c=1" \
-	    "b=1, $PROF_CPU_N requests; wall = 1 / (requests per second);" \
-	    "raw = 1 / (p11bench C_Sign per second, one thread)"
+	    "/proc/PID/stat), $what, c=1 b=1, $PROF_CPU_N requests;" \
+	    "wall = 1 / (requests per second); raw = 1 / (p11bench C_Sign" \
+	    "per second, one thread; none for the openssl signer)"
 	printf "%-13s %6s %10s %10s %10s %10s | %6s\n" op wall parent \
 	    engine frontend signer raw
 	cat "$T/cputable"
 	echo
-	echo "profile: signerd under callgrind, pkcs11 signer (SoftHSM2)" \
-	    "sessions 1, c=1 b=1, $PROF_N1 and $PROF_N2 Sign requests per" \
-	    "operation"
+	echo "profile: signerd under callgrind, $what, c=1 b=1, $PROF_N1" \
+	    "and $PROF_N2 Sign requests per operation"
 	n=$((PROF_N2 - PROF_N1))
-	: >"$T/proftable"
-	: >"$T/proftop"
-	: >"$T/profown"
 	for op in $PROF_OPS; do
 		prof_run "$op" "$PROF_N1"
 		prof_run "$op" "$PROF_N2"
-		line=$op
+		label=$op
+		[ "$PSIGNER" = soft ] && label=soft/$op
+		line=$label
 		for p in parent engine frontend signer; do
 			a=$T/prof/$op.$PROF_N1.$p
 			b=$T/prof/$op.$PROF_N2.$p
@@ -631,45 +696,30 @@ profile_part()
 			# of any, inclusive cost of signerd's own.
 			prof_fns "$a" >"$T/fa"
 			prof_fns "$b" >"$T/fb"
-			prof_top "$op $p" 8 "" >>"$T/proftop"
+			prof_top "$label $p" 8 "" >>"$T/proftop"
 			prof_fns --inclusive=yes "$a" >"$T/fa"
 			prof_fns --inclusive=yes "$b" >"$T/fb"
-			prof_top "$op $p" 12 "[$BIN/" >>"$T/profown"
+			prof_top "$label $p" 12 "[$BIN/" >>"$T/profown"
 		done
-		# The token's work in the signer: the signature as p11bench
-		# makes it, and the search for the key's object.
+		# The signature's work in the signer, as the raw loop makes
+		# it, and (token) the search for the key's object.
 		prof_fns --inclusive=yes "$T/prof/$op.$PROF_N1.signer" \
 		    >"$T/fa"
 		prof_fns --inclusive=yes "$T/prof/$op.$PROF_N2.signer" \
 		    >"$T/fb"
-		sign=$(prof_calls "C_SignInit C_Sign")
-		find=$(prof_calls "C_FindObjectsInit C_FindObjects \
-		    C_FindObjectsFinal")
+		if [ "$PSIGNER" = soft ]; then
+			sign=$(prof_calls \
+			    "EVP_DigestSignInit_ex EVP_DigestSign")
+			find=0
+		else
+			sign=$(prof_calls "C_SignInit C_Sign")
+			find=$(prof_calls "C_FindObjectsInit C_FindObjects \
+			    C_FindObjectsFinal")
+		fi
 		echo "$line $sign $find" >>"$T/proftable"
 	done
-	echo
-	echo "Instructions per Sign request (callgrind; the difference of" \
-	    "$PROF_N2 and $PROF_N1 requests, c=1 b=1, sessions 1)"
-	printf "%-13s %7s %8s %8s %8s | %8s %8s %8s | %9s\n" op parent \
-	    engine frontend signer C_Sign C_Find rest "not C_Sign"
-	awk '{ printf "%-13s %7d %8d %8d %8d | %8d %8d %8d | %9d\n", $1,
-	    $2, $3, $4, $5, $6, $7, $5 - $6 - $7, $2 + $3 + $4 + $5 - $6 }' \
-	    "$T/proftable"
-	echo "The signer's share: C_Sign = C_SignInit + C_Sign (the token's" \
-	    "signature, what p11bench runs), C_Find = C_FindObjects* (the" \
-	    "key's object looked up for each request), rest = the signer" \
-	    "outside them; not C_Sign = every process but the signature"
-	echo
-	echo "Most instructions per Sign request, by process and function" \
-	    "(self cost)"
-	awk -F '\t' '{ printf "%9d  %-22s %s\n", $1, $2, $3 }' "$T/proftop" |
-	    cut -c1-150
-	echo
-	echo "Most instructions per Sign request in signerd's own functions" \
-	    "(inclusive cost)"
-	awk -F '\t' '{ printf "%9d  %-22s %s\n", $1, $2, $3 }' "$T/profown" |
-	    sed "s| \[$BIN/[^]]*\]||" | cut -c1-150
 }
+
 
 for p in $PARTS; do
 	case $p in

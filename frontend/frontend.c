@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/tree.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -91,6 +92,7 @@ TAILQ_HEAD(fe_resp_list, fe_resp);
 
 struct fe_conn {
 	TAILQ_ENTRY(fe_conn)	 entry;
+	RB_ENTRY(fe_conn)	 byid;		/* in fe->ids */
 	TAILQ_ENTRY(fe_conn)	 wait;		/* in fe->waitq */
 	uint64_t		 id;
 	struct fe_listener	*l;
@@ -110,6 +112,7 @@ struct fe_conn {
 	struct fe_resp_list	 held;		/* responses that came early */
 };
 TAILQ_HEAD(fe_conn_list, fe_conn);
+RB_HEAD(fe_conn_ids, fe_conn);
 
 struct frontend {
 	struct event_base	*base;
@@ -122,6 +125,7 @@ struct frontend {
 	 * the engine has not answered yet: their bytes still count.
 	 */
 	struct fe_conn_list	 conns;
+	struct fe_conn_ids	 ids;		/* the same, by id */
 	struct fe_conn_list	 waitq;		/* paused for PAUSE_BYTES */
 	unsigned int		 nready;
 	unsigned int		 nhandshakes;
@@ -152,11 +156,19 @@ static void		 fe_free(struct fe_conn *);
 static void		 fe_waitq_run(void);
 static unsigned int	 fe_handshakes_max(void);
 static struct fe_conn	*fe_conn_find(uint64_t);
+static int		 fe_conn_cmp(const struct fe_conn *,
+			    const struct fe_conn *);
 static void		 fe_respond(struct fe_conn *, uint64_t,
 			    const uint8_t *, size_t);
 static struct fe_listener *fe_listener_find(uint32_t);
 static void		 pembuf_set(struct pembuf *, struct imsg *);
 static void		 pembuf_free(struct pembuf *);
+
+/* libbsd's __unused is off (a Linux header has a member of that name). */
+RB_PROTOTYPE_INTERNAL(fe_conn_ids, fe_conn, byid, fe_conn_cmp,
+    __attribute__((__unused__)) static)
+RB_GENERATE_INTERNAL(fe_conn_ids, fe_conn, byid, fe_conn_cmp,
+    __attribute__((__unused__)) static)
 
 static struct frontend	*fe;
 
@@ -212,6 +224,7 @@ main(int argc, char *argv[])
 		fatal(NULL);
 	TAILQ_INIT(&fe->listeners);
 	TAILQ_INIT(&fe->conns);
+	RB_INIT(&fe->ids);
 	TAILQ_INIT(&fe->waitq);
 
 	priv_drop(user, root);
@@ -478,6 +491,7 @@ fe_accept(int lfd, short event, void *arg)
 		return;
 	}
 	TAILQ_INSERT_TAIL(&fe->conns, c, entry);
+	RB_INSERT(fe_conn_ids, &fe->ids, c);
 	fe->nhandshakes++;
 	bufferevent_setcb(c->bev, fe_read, fe_written, fe_event, c);
 	/* Never more than one message of input buffered. */
@@ -841,6 +855,7 @@ static void
 fe_free(struct fe_conn *c)
 {
 	TAILQ_REMOVE(&fe->conns, c, entry);
+	RB_REMOVE(fe_conn_ids, &fe->ids, c);
 	free(c);
 }
 
@@ -921,15 +936,20 @@ fe_respond(struct fe_conn *c, uint64_t req_id, const uint8_t *data,
 	(void)fe_process(c, 0);
 }
 
+static int
+fe_conn_cmp(const struct fe_conn *a, const struct fe_conn *b)
+{
+	return (a->id < b->id ? -1 : a->id > b->id);
+}
+
+/* The connection an answer is for: a tree, not a scan of them all. */
 static struct fe_conn *
 fe_conn_find(uint64_t id)
 {
-	struct fe_conn	*c;
+	struct fe_conn	 find;
 
-	TAILQ_FOREACH(c, &fe->conns, entry)
-		if (c->id == id)
-			return (c);
-	return (NULL);
+	find.id = id;
+	return (RB_FIND(fe_conn_ids, &fe->ids, &find));
 }
 
 static void

@@ -352,6 +352,9 @@ hsm_dispatch_engine(int fd, short event, void *arg)
 		case IMSG_HSM_CHECK:
 			hsm_check(h, iev, &imsg);
 			break;
+		case IMSG_HSM_OPS:
+			hsm_request_multi(h, iev, &imsg);
+			break;
 		case IMSG_KEK_CHECK:
 			if (h->be != &hsm_openssl)
 				fatalx("IMSG_KEK_CHECK to a %s signer",

@@ -20,6 +20,19 @@
 #include "hsmproc.h"
 
 static const char	*hsm_req_name(uint32_t);
+static void		 hsm_request_data(struct hsm *, struct imsgev *,
+			    uint32_t, uint32_t, void *, size_t);
+
+/*
+ * Answers collected while the requests of one IMSG_HSM_OPS run, sent
+ * together as IMSG_HSM_RESULTS (hsm_results_begin, hsm_results_end).
+ */
+static struct {
+	struct imsgev	*iev;		/* collecting for it, or NULL */
+	struct ibuf	*msg;		/* IMSG_HSM_RESULTS being built */
+	size_t		 n;		/* records in msg */
+	int		 depth;		/* of hsm_results_begin */
+} results;
 
 static const char *
 hsm_req_name(uint32_t type)
@@ -247,11 +260,15 @@ hsm_res_take(struct hsm_res *res, int i, uint8_t *buf, size_t size,
 	res->len[i] = len;
 }
 
-/* Queue IMSG_HSM_RESULT for request peerid. */
+/*
+ * Queue IMSG_HSM_RESULT for request peerid, or, while the requests of an
+ * IMSG_HSM_OPS run, add it to the IMSG_HSM_RESULTS that answers them.
+ */
 int
 hsm_res_send(struct imsgev *iev, uint32_t peerid, struct hsm_res *res)
 {
 	struct hsm_result	 hr;
+	struct hsm_rec		 rec;
 	struct iovec		 iov[1 + HSM_RES_NOUT];
 	size_t			 i, total;
 	int			 n;
@@ -260,10 +277,12 @@ hsm_res_send(struct imsgev *iev, uint32_t peerid, struct hsm_res *res)
 		return (-1);
 	for (i = 0, total = sizeof(hr); i < HSM_RES_NOUT; i++)
 		total += res->len[i];
-	if (total > IMSG_MAX_INTERNAL)
+	if (total > IMSG_MAX_INTERNAL - IMSG_HEADER_SIZE - sizeof(rec))
 		(void)hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
 		    "result of %zu bytes too large for the engine channel",
 		    total);
+	if (res->status != 0)
+		total = sizeof(hr);
 
 	memset(&hr, 0, sizeof(hr));
 	hr.status = res->status;
@@ -281,13 +300,79 @@ hsm_res_send(struct imsgev *iev, uint32_t peerid, struct hsm_res *res)
 		iov[n].iov_len = res->len[i];
 		n++;
 	}
-	if (imsg_composev(&iev->ibuf, IMSG_HSM_RESULT, peerid, 0, -1, iov,
-	    n) == -1) {
-		log_warn("imsg_composev IMSG_HSM_RESULT");
+	if (results.iev != iev) {
+		if (imsg_composev(&iev->ibuf, IMSG_HSM_RESULT, peerid, 0, -1,
+		    iov, n) == -1) {
+			log_warn("imsg_composev IMSG_HSM_RESULT");
+			return (-1);
+		}
+		imsg_event_add(iev);
+		return (0);
+	}
+	/* One more record; a full message goes first. */
+	if (results.msg != NULL && ibuf_size(results.msg) + sizeof(rec) +
+	    total > IMSG_MAX_INTERNAL)
+		hsm_results_flush();
+	if (results.msg == NULL && (results.msg = imsg_create(&iev->ibuf,
+	    IMSG_HSM_RESULTS, 0, 0, sizeof(rec) + total)) == NULL) {
+		log_warn("imsg_create IMSG_HSM_RESULTS");
 		return (-1);
 	}
-	imsg_event_add(iev);
+	rec.type = IMSG_HSM_RESULT;
+	rec.id = peerid;
+	rec.len = total;
+	if (imsg_add(results.msg, &rec, sizeof(rec)) == -1)
+		goto fail;
+	for (i = 0; i < (size_t)n; i++)
+		if (imsg_add(results.msg, iov[i].iov_base,
+		    iov[i].iov_len) == -1)
+			goto fail;
+	results.n++;
 	return (0);
+ fail:
+	/* imsg_add freed it, with the answers before this one. */
+	log_warn("imsg_add IMSG_HSM_RESULTS");
+	results.msg = NULL;
+	results.n = 0;
+	return (-1);
+}
+
+/*
+ * Collect the answers made from now on for iev into IMSG_HSM_RESULTS
+ * (those a worker thread makes later go one by one), until
+ * hsm_results_end sends them.  Calls nest: the outermost end sends.
+ */
+void
+hsm_results_begin(struct imsgev *iev)
+{
+	if (results.depth++ > 0)
+		return;
+	results.iev = iev;
+	results.msg = NULL;
+	results.n = 0;
+}
+
+void
+hsm_results_end(void)
+{
+	if (results.depth == 0 || --results.depth > 0)
+		return;
+	hsm_results_flush();
+	results.iev = NULL;
+}
+
+/* Send what is collected so far, and go on collecting. */
+void
+hsm_results_flush(void)
+{
+	if (results.msg == NULL)
+		return;
+	/* For the log, and for tests. */
+	log_debug("%zu answers in one message", results.n);
+	imsg_close(&results.iev->ibuf, results.msg);
+	imsg_event_add(results.iev);
+	results.msg = NULL;
+	results.n = 0;
 }
 
 /*
@@ -385,15 +470,10 @@ hsm_answer(struct imsgev *iev, const struct hsm_req *req,
 void
 hsm_request(struct hsm *h, struct imsgev *iev, struct imsg *imsg)
 {
-	struct hsm_req	 req;
-	struct hsm_res	 res;
 	struct ibuf	 ib;
-	hsm_fn		 fn;
-	const char	*why = NULL;
 	void		*data = NULL;
 	size_t		 len = 0;
 	uint32_t	 type = imsg_get_type(imsg);
-	int		 queued = 0;
 
 	if (imsg_get_len(imsg) > 0) {
 		if (imsg_get_ibuf(imsg, &ib) == -1)
@@ -401,9 +481,58 @@ hsm_request(struct hsm *h, struct imsgev *iev, struct imsg *imsg)
 		data = ibuf_data(&ib);
 		len = ibuf_size(&ib);
 	}
+	hsm_request_data(h, iev, type, imsg_get_id(imsg), data, len);
+}
+
+/*
+ * IMSG_HSM_OPS: the requests one after the other, as if each had come
+ * alone; the answers made now go back together in IMSG_HSM_RESULTS.
+ * Framed by the engine: a record that does not fit is fatal, as a
+ * malformed request is.
+ */
+void
+hsm_request_multi(struct hsm *h, struct imsgev *iev, struct imsg *imsg)
+{
+	struct hsm_rec	 rec;
+	struct ibuf	 ib;
+	const uint8_t	*p, *data;
+	size_t		 left, n = 0;
+	int		 rv;
+
+	if (imsg_get_ibuf(imsg, &ib) == -1)
+		fatalx("empty IMSG_HSM_OPS");
+	p = ibuf_data(&ib);
+	left = ibuf_size(&ib);
+	hsm_results_begin(iev);
+	while ((rv = hsm_multi_next(&p, &left, &rec, &data)) == 1) {
+		if (++n > HSM_MULTI_MAX)
+			fatalx("IMSG_HSM_OPS of more than %d requests",
+			    HSM_MULTI_MAX);
+		if (!hsm_multi_type_ok(rec.type))
+			fatalx("imsg %u in IMSG_HSM_OPS", rec.type);
+		hsm_stat_begin(rec.id);
+		/* Ours to wipe: the message's buffer. */
+		hsm_request_data(h, iev, rec.type, rec.id,
+		    (void *)(uintptr_t)data, rec.len);
+	}
+	if (rv == -1 || n == 0)
+		fatalx("malformed IMSG_HSM_OPS");
+	hsm_results_end();
+}
+
+static void
+hsm_request_data(struct hsm *h, struct imsgev *iev, uint32_t type,
+    uint32_t peerid, void *data, size_t len)
+{
+	struct hsm_req	 req;
+	struct hsm_res	 res;
+	hsm_fn		 fn;
+	const char	*why = NULL;
+	int		 queued = 0;
+
 	if (hsm_req_parse(type, data, len, &req, &why) == -1)
 		fatalx("bad %s from the engine: %s", hsm_req_name(type), why);
-	req.peerid = imsg_get_id(imsg);
+	req.peerid = peerid;
 
 	if ((fn = hsm_pick(h, &req, &res)) != NULL) {
 		if (h->be->submit != NULL)

@@ -83,6 +83,10 @@ void	 hsm_res_clear(struct hsm_res *);
 void	 hsm_res_take(struct hsm_res *, int, uint8_t *, size_t, size_t);
 int	 hsm_res_send(struct imsgev *, uint32_t, struct hsm_res *);
 void	 hsm_request(struct hsm *, struct imsgev *, struct imsg *);
+void	 hsm_request_multi(struct hsm *, struct imsgev *, struct imsg *);
+void	 hsm_results_begin(struct imsgev *);
+void	 hsm_results_end(void);
+void	 hsm_results_flush(void);
 hsm_fn	 hsm_pick(struct hsm *, const struct hsm_req *, struct hsm_res *);
 void	 hsm_handle(struct hsm *, const struct hsm_req *, struct hsm_res *);
 void	 hsm_answer(struct imsgev *, const struct hsm_req *,

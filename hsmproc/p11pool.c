@@ -265,6 +265,8 @@ p11_finish(struct hsm *h, struct p11_jobs *list, int state)
 	struct p11	*p = h->be_state;
 	struct p11_job	*job;
 
+	/* The answers of jobs done together go in one IMSG_HSM_RESULTS. */
+	hsm_results_begin(&h->engine);
 	while ((job = TAILQ_FIRST(list)) != NULL) {
 		TAILQ_REMOVE(list, job, entry);
 		/*
@@ -281,8 +283,11 @@ p11_finish(struct hsm *h, struct p11_jobs *list, int state)
 			}
 		}
 		if (state && job->down == -2 &&
-		    h->status.state == SSTATE_READY)
+		    h->status.state == SSTATE_READY) {
+			/* The answers before it go before the news. */
+			hsm_results_flush();
 			hsm_status_set(h, SSTATE_LOCKED, "%s", job->why);
+		}
 		/* An engine that restarted has other request ids. */
 		if (job->iev != &h->engine || job->gen == h->engine_gen)
 			hsm_answer(job->iev, &job->req, &job->res);
@@ -291,6 +296,7 @@ p11_finish(struct hsm *h, struct p11_jobs *list, int state)
 			    "dropped", job->req.peerid);
 		p11_job_free(job);
 	}
+	hsm_results_end();
 }
 
 static void

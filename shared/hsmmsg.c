@@ -212,3 +212,44 @@ hsm_check_parse(const uint8_t *buf, size_t len, struct ctl_check *cc)
 	*cc = r;
 	return (0);
 }
+
+/*
+ * The next record of an IMSG_HSM_OPS or IMSG_HSM_RESULTS payload at
+ * *buf (*left bytes): its header into rec, its bytes at *data; *buf and
+ * *left move past it.  1 for a record, 0 at the end, -1 if what is left
+ * is not a whole record (then nothing moved).
+ */
+int
+hsm_multi_next(const uint8_t **buf, size_t *left, struct hsm_rec *rec,
+    const uint8_t **data)
+{
+	struct hsm_rec	 h;
+
+	if (*left == 0)
+		return (0);
+	if (*buf == NULL || *left < sizeof(h))
+		return (-1);
+	memcpy(&h, *buf, sizeof(h));
+	if (h.len > *left - sizeof(h))
+		return (-1);
+	*rec = h;
+	*data = h.len > 0 ? *buf + sizeof(h) : NULL;
+	*buf += sizeof(h) + h.len;
+	*left -= sizeof(h) + h.len;
+	return (1);
+}
+
+/* Whether requests of this type may go in an IMSG_HSM_OPS. */
+int
+hsm_multi_type_ok(uint32_t type)
+{
+	switch (type) {
+	case IMSG_HSM_GENERATE:
+	case IMSG_HSM_IMPORT:
+	case IMSG_HSM_OP:
+	case IMSG_HSM_FIND:
+	case IMSG_HSM_LABEL:
+		return (1);
+	}
+	return (0);
+}

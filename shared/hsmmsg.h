@@ -354,6 +354,28 @@ struct hsm_identity_result {
  */
 #define HSM_CHECK_STEPS		(CHECK_STEPS_MAX - 1)
 
+/*
+ * IMSG_HSM_OPS, engine -> hsm: requests the engine made ready in one
+ * turn for one signer, up to HSM_MULTI_MAX of them, in one message: one
+ * wakeup and one read instead of one each.  The payload is records one
+ * after the other, each a struct hsm_rec (type: IMSG_HSM_OP, _GENERATE,
+ * _IMPORT, _FIND or _LABEL, hsm_multi_type_ok; any other type goes
+ * alone; id: what would have been the imsg's peerid;
+ * len) and the len bytes the message of that type would have carried.
+ * IMSG_HSM_RESULTS, hsm -> engine: the answers the signer made together,
+ * the same way, each record's type IMSG_HSM_RESULT and its bytes those
+ * of one IMSG_HSM_RESULT.  Either is taken apart by hsm_multi_next with
+ * every length checked against what is left; nothing after a malformed
+ * record is trusted.
+ */
+#define HSM_MULTI_MAX		64
+
+struct hsm_rec {
+	uint32_t	 type;
+	uint32_t	 id;
+	uint32_t	 len;
+};
+
 /* kmip_names.c */
 const char	*hsm_kind_name(uint32_t);
 int	 hsm_kind_of(uint32_t, int32_t, uint32_t *);
@@ -372,5 +394,8 @@ int	hsm_identity_parse(const uint8_t *, size_t, uint32_t,
 	    const uint8_t **, const uint8_t **);
 struct ctl_check;
 int	hsm_check_parse(const uint8_t *, size_t, struct ctl_check *);
+int	hsm_multi_next(const uint8_t **, size_t *, struct hsm_rec *,
+	    const uint8_t **);
+int	hsm_multi_type_ok(uint32_t);
 
 #endif /* HSMMSG_H */

@@ -1,6 +1,9 @@
 /*
- * libevent glue for imsg channels.  EV_READ is always armed, EV_WRITE only
- * while something is queued.  The handler is called with iev->data.
+ * libevent glue for imsg channels.  EV_READ is always armed.  What is
+ * queued is written once the callbacks of the loop turn are done (the
+ * flush event, made active): every message of the turn in one write,
+ * without arming EV_WRITE; only if the socket does not take it all is
+ * EV_WRITE armed until it has.  The handler is called with iev->data.
  */
 #include <sys/types.h>
 
@@ -11,6 +14,8 @@
 
 #include "imsgev.h"
 #include "log.h"
+
+static void	imsgev_flush(int, short, void *);
 
 int
 imsgev_init(struct imsgev *iev, int fd, void (*handler)(int, short, void *),
@@ -28,6 +33,7 @@ imsgev_init(struct imsgev *iev, int fd, void (*handler)(int, short, void *),
 	iev->handler = handler;
 	iev->data = data;
 	iev->active = 1;
+	evtimer_set(&iev->flush, imsgev_flush, iev);
 	imsg_event_add(iev);
 	return (0);
 }
@@ -40,25 +46,68 @@ imsgev_clear(struct imsgev *iev)
 		return;
 	if (event_initialized(&iev->ev))
 		event_del(&iev->ev);
+	if (iev->flush_on) {
+		event_del(&iev->flush);
+		iev->flush_on = 0;
+	}
 	imsgbuf_clear(&iev->ibuf);
 	close(iev->ibuf.fd);
 	iev->ibuf.fd = -1;
 	iev->active = 0;
 }
 
+/*
+ * Watch the channel for what it needs: reading always, and what is
+ * queued written at the end of the turn (imsgev_flush), or when the
+ * socket takes it if it was full.  The event persists: only a change
+ * (or a new socket) touches the kernel's set, not every message.
+ */
 void
 imsg_event_add(struct imsgev *iev)
 {
+	short	 events = EV_READ | EV_PERSIST;
+
 	if (!iev->active)
 		return;
-	iev->events = EV_READ;
-	if (imsgbuf_queuelen(&iev->ibuf) > 0)
-		iev->events |= EV_WRITE;
-	if (event_initialized(&iev->ev))
+	if (imsgbuf_queuelen(&iev->ibuf) == 0)
+		iev->blocked = 0;
+	else if (iev->blocked)
+		events |= EV_WRITE;
+	else if (!iev->flush_on) {
+		iev->flush_on = 1;
+		event_active(&iev->flush, EV_TIMEOUT, 1);
+	}
+	if (event_initialized(&iev->ev)) {
+		if (events == iev->events &&
+		    event_get_fd(&iev->ev) == iev->ibuf.fd &&
+		    event_pending(&iev->ev, EV_READ, NULL))
+			return;
 		event_del(&iev->ev);
+	}
+	iev->events = events;
 	event_set(&iev->ev, iev->ibuf.fd, iev->events, iev->handler,
 	    iev->data);
 	event_add(&iev->ev, NULL);
+}
+
+/*
+ * The end of a turn: write what is queued.  What the socket did not
+ * take, or an error, is left to EV_WRITE: the handler writes the rest,
+ * or sees the error, as it did before.
+ */
+static void
+imsgev_flush(int fd, short event, void *arg)
+{
+	struct imsgev	*iev = arg;
+
+	iev->flush_on = 0;
+	if (!iev->active)
+		return;
+	if (imsgbuf_queuelen(&iev->ibuf) > 0 &&
+	    (imsgbuf_write(&iev->ibuf) == -1 ||
+	    imsgbuf_queuelen(&iev->ibuf) > 0))
+		iev->blocked = 1;
+	imsg_event_add(iev);
 }
 
 int

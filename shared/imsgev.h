@@ -15,10 +15,13 @@
 struct imsgev {
 	struct imsgbuf	 ibuf;
 	struct event	 ev;
+	struct event	 flush;		/* writes the queue, end of turn */
 	void		(*handler)(int, short, void *);
 	void		*data;
 	short		 events;
 	int		 active;
+	int		 flush_on;	/* flush is active */
+	int		 blocked;	/* the socket took not all: EV_WRITE */
 };
 
 int	imsgev_init(struct imsgev *, int, void (*)(int, short, void *),

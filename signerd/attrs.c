@@ -73,6 +73,31 @@ attrs_load(const struct ks_object *o)
 	return (a);
 }
 
+/*
+ * o's attributes to read, decoded once for as long as o stays in ks's
+ * cache (ks_get put it there): a Sign neither decodes them again nor
+ * frees them.  The tree is not to be changed; it is valid until the
+ * next keystore call.  If the cache cannot keep it, *own is set to the
+ * tree, which the caller frees (ttlv_free); else *own is NULL.  NULL
+ * (why) if they do not load.
+ */
+const struct ttlv *
+attrs_view(struct keystore *ks, const struct ks_object *o, struct ttlv **own,
+    char *why, size_t whylen)
+{
+	const struct ttlv	*c;
+	struct ttlv		*a;
+
+	*own = NULL;
+	if ((c = ks_cached_attrs(ks, o)) != NULL)
+		return (c);
+	if ((a = attrs_decode(o, why, whylen)) == NULL)
+		return (NULL);
+	if (ks_cache_attrs(ks, o, a) == -1)
+		*own = a;
+	return (a);
+}
+
 /* 1 (and why) if o's attributes do not load, else 0. */
 int
 attrs_damaged(const struct ks_object *o, char *why, size_t whylen)

@@ -29,6 +29,9 @@
 #define ATTRS_STORED_SIZE	(ATTRS_MAX_SIZE + 16 * 1024)
 
 struct ttlv		*attrs_load(const struct ks_object *);
+const struct ttlv	*attrs_view(struct keystore *,
+			    const struct ks_object *, struct ttlv **, char *,
+			    size_t);
 int			 attrs_damaged(const struct ks_object *, char *,
 			    size_t);
 int			 attrs_check(const struct ttlv *, int, char *, size_t);

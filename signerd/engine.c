@@ -343,6 +343,9 @@ engine_dispatch_signer(int fd, short event, void *arg)
 				kmip_signer_result(es, imsg_get_id(&imsg),
 				    &imsg);
 			break;
+		case IMSG_HSM_RESULTS:
+			kmip_signer_results(es, &imsg);
+			break;
 		case IMSG_KEK_CHECK:
 			if (control_kek_check(es, &imsg) == -1) {
 				imsg_free(&imsg);

@@ -5,8 +5,12 @@
  * the first change of an event-loop turn and commits at its end (group
  * commit); replies to the requests of that turn go out only after the
  * commit, which with synchronous=FULL has reached the disk.
+ *
+ * Objects read are kept in a bounded cache (below), so that a key used
+ * again (every Sign) is neither read from SQLite nor decoded again.
  */
 #include <sys/types.h>
+#include <sys/queue.h>
 
 #include <limits.h>
 #include <stdio.h>
@@ -17,6 +21,7 @@
 
 #include "keystore.h"
 #include "kmip.h"
+#include "ttlv.h"
 
 #define KS_SCHEMA_VERSION	2
 
@@ -109,12 +114,41 @@ static const char ks_schema[] =
 	");"
 	"CREATE INDEX IF NOT EXISTS objects_signer ON objects (signer);";
 
+/*
+ * The cache: objects by id (a hash of KS_CACHE_BUCKETS chains), the
+ * least recently used dropped first beyond KS_CACHE_MAX entries or
+ * KS_CACHE_BYTES of their blobs.  An entry is the row as ks_get returns
+ * it and what the engine derives from it once (its attributes decoded,
+ * ks_cache_attrs).  Every write of an object (ks_insert, ks_update)
+ * drops its entry before it writes; a rollback drops them all, since a
+ * row read inside the transaction may be one it wrote.  Nothing else
+ * writes the objects table: the engine alone opens the keystore.
+ */
+#define KS_CACHE_MAX		8192
+#define KS_CACHE_BYTES		(16 * 1024 * 1024)
+#define KS_CACHE_BUCKETS	4096	/* a power of two */
+
+struct ks_cent {
+	LIST_ENTRY(ks_cent)	 hash;
+	TAILQ_ENTRY(ks_cent)	 lru;		/* most recent first */
+	struct ks_object	 o;
+	struct ttlv		*attrs;		/* o.attrs decoded, or NULL */
+	size_t			 cost;
+};
+LIST_HEAD(ks_chain, ks_cent);
+TAILQ_HEAD(ks_lru, ks_cent);
+
 struct keystore {
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[S_COUNT];
 	int		 in_txn;
 	int		 reindex;	/* schema 1: the index is to be made */
 	char		 err[256];
+	struct ks_chain	 cache[KS_CACHE_BUCKETS];
+	struct ks_lru	 lru;
+	size_t		 ncached;
+	size_t		 cached_bytes;
+	struct ks_stats	 stats;
 };
 
 static int	 ks_exec(struct keystore *, enum ks_stmt);
@@ -126,6 +160,12 @@ static int	 ks_set_index(struct keystore *, const char *,
 static int	 ks_locate_sql(const struct ks_filter *, char *, size_t);
 static void	 ks_locate_bind(sqlite3_stmt *, const struct ks_filter *,
 		    size_t);
+static uint32_t	 ks_hash(const char *);
+static struct ks_cent *ks_cache_find(struct keystore *, const char *);
+static void	 ks_cache_drop(struct keystore *, struct ks_cent *);
+static void	 ks_cache_forget(struct keystore *, const char *);
+static void	 ks_cache_put(struct keystore *, const struct ks_object *);
+static int	 ks_object_copy(struct ks_object *, const struct ks_object *);
 
 static int
 ks_fail(struct keystore *ks, const char *what)
@@ -152,6 +192,9 @@ ks_open(const char *path, struct keystore **ksp, char *err, size_t errlen)
 		(void)snprintf(err, errlen, "out of memory");
 		return (-1);
 	}
+	for (i = 0; i < KS_CACHE_BUCKETS; i++)
+		LIST_INIT(&ks->cache[i]);
+	TAILQ_INIT(&ks->lru);
 	if (sqlite3_open_v2(path, &ks->db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		(void)snprintf(err, errlen, "%s: %s", path, ks->db == NULL ?
@@ -211,6 +254,7 @@ ks_close(struct keystore *ks)
 		return;
 	if (ks->in_txn)
 		(void)ks_rollback(ks);
+	ks_cache_flush(ks);
 	for (i = 0; i < S_COUNT; i++)
 		sqlite3_finalize(ks->stmt[i]);
 	sqlite3_close(ks->db);
@@ -262,6 +306,7 @@ ks_rollback(struct keystore *ks)
 	if (!ks->in_txn)
 		return (0);
 	ks->in_txn = 0;
+	ks_cache_flush(ks);
 	return (ks_exec(ks, S_ROLLBACK));
 }
 
@@ -427,6 +472,7 @@ ks_insert(struct keystore *ks, const struct ks_object *o,
 		(void)snprintf(ks->err, sizeof(ks->err), "bad id");
 		return (-1);
 	}
+	ks_cache_forget(ks, o->id);
 	if (ks_bind_object(ks, ks->stmt[S_INSERT], o) == -1 ||
 	    ks_exec(ks, S_INSERT) == -1)
 		return (-1);
@@ -441,6 +487,7 @@ ks_update(struct keystore *ks, const struct ks_object *o,
 		(void)snprintf(ks->err, sizeof(ks->err), "no transaction");
 		return (-1);
 	}
+	ks_cache_forget(ks, o->id);
 	if (ks_bind_object(ks, ks->stmt[S_UPDATE], o) == -1 ||
 	    ks_exec(ks, S_UPDATE) == -1)
 		return (-1);
@@ -472,15 +519,29 @@ ks_column_blob(sqlite3_stmt *st, int col, uint8_t **p, size_t *len)
 	return (0);
 }
 
-/* 0 found, 1 not found, -1 error. */
+/*
+ * 0 found, 1 not found, -1 error.  o is the caller's copy (to clear with
+ * ks_object_clear), from the cache if the object is there.
+ */
 int
 ks_get(struct keystore *ks, const char *id, struct ks_object *o)
 {
 	sqlite3_stmt	*st = ks->stmt[S_GET];
+	struct ks_cent	*e;
 	const char	*s;
 	int		 rc, ret = -1;
 
 	memset(o, 0, sizeof(*o));
+	if ((e = ks_cache_find(ks, id)) != NULL) {
+		if (ks_object_copy(o, &e->o) == -1) {
+			(void)snprintf(ks->err, sizeof(ks->err),
+			    "out of memory");
+			return (-1);
+		}
+		ks->stats.hits++;
+		return (0);
+	}
+	ks->stats.misses++;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	switch (rc = sqlite3_step(st)) {
 	case SQLITE_DONE:
@@ -513,7 +574,168 @@ ks_get(struct keystore *ks, const char *id, struct ks_object *o)
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
+	if (ret == 0)
+		ks_cache_put(ks, o);
 	return (ret);
+}
+
+/* FNV-1a of an id. */
+static uint32_t
+ks_hash(const char *id)
+{
+	uint32_t	 h = 2166136261U;
+
+	for (; *id != '\0'; id++)
+		h = (h ^ (uint8_t)*id) * 16777619U;
+	return (h);
+}
+
+/* The cached entry of id, now the most recently used; or NULL. */
+static struct ks_cent *
+ks_cache_find(struct keystore *ks, const char *id)
+{
+	struct ks_cent	*e;
+
+	LIST_FOREACH(e, &ks->cache[ks_hash(id) & (KS_CACHE_BUCKETS - 1)],
+	    hash)
+		if (strcmp(e->o.id, id) == 0) {
+			if (e != TAILQ_FIRST(&ks->lru)) {
+				TAILQ_REMOVE(&ks->lru, e, lru);
+				TAILQ_INSERT_HEAD(&ks->lru, e, lru);
+			}
+			return (e);
+		}
+	return (NULL);
+}
+
+static void
+ks_cache_drop(struct keystore *ks, struct ks_cent *e)
+{
+	LIST_REMOVE(e, hash);
+	TAILQ_REMOVE(&ks->lru, e, lru);
+	ks->ncached--;
+	ks->cached_bytes -= e->cost;
+	ttlv_free(e->attrs);
+	ks_object_clear(&e->o);
+	free(e);
+}
+
+static void
+ks_cache_forget(struct keystore *ks, const char *id)
+{
+	struct ks_cent	*e;
+
+	if ((e = ks_cache_find(ks, id)) != NULL) {
+		ks->stats.dropped++;
+		ks_cache_drop(ks, e);
+	}
+}
+
+/* Drop every entry. */
+void
+ks_cache_flush(struct keystore *ks)
+{
+	struct ks_cent	*e;
+
+	while ((e = TAILQ_FIRST(&ks->lru)) != NULL) {
+		ks->stats.dropped++;
+		ks_cache_drop(ks, e);
+	}
+}
+
+/*
+ * Keep a copy of o, read from the table, dropping the least recently
+ * used beyond the bounds.  Without memory, or too large (a decoded
+ * structure takes a few times its encoding), o is simply not kept.
+ */
+static void
+ks_cache_put(struct keystore *ks, const struct ks_object *o)
+{
+	struct ks_cent	*e;
+	size_t		 cost;
+
+	cost = sizeof(*e) + 4 * o->attrs_len + o->material_len;
+	if (cost > KS_CACHE_BYTES / 16)
+		return;
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return;
+	if (ks_object_copy(&e->o, o) == -1) {
+		free(e);
+		return;
+	}
+	e->cost = cost;
+	while (ks->ncached > 0 && (ks->ncached >= KS_CACHE_MAX ||
+	    ks->cached_bytes + cost > KS_CACHE_BYTES))
+		ks_cache_drop(ks, TAILQ_LAST(&ks->lru, ks_lru));
+	LIST_INSERT_HEAD(&ks->cache[ks_hash(o->id) & (KS_CACHE_BUCKETS - 1)],
+	    e, hash);
+	TAILQ_INSERT_HEAD(&ks->lru, e, lru);
+	ks->ncached++;
+	ks->cached_bytes += cost;
+}
+
+/* A deep copy of o into d (cleared first); -1 without memory. */
+static int
+ks_object_copy(struct ks_object *d, const struct ks_object *o)
+{
+	*d = *o;
+	d->attrs = d->material = NULL;
+	if ((o->attrs != NULL && (d->attrs = malloc(o->attrs_len > 0 ?
+	    o->attrs_len : 1)) == NULL) ||
+	    (o->material != NULL && (d->material = malloc(o->material_len >
+	    0 ? o->material_len : 1)) == NULL)) {
+		free(d->attrs);
+		memset(d, 0, sizeof(*d));
+		return (-1);
+	}
+	if (o->attrs_len > 0)
+		memcpy(d->attrs, o->attrs, o->attrs_len);
+	if (o->material_len > 0)
+		memcpy(d->material, o->material, o->material_len);
+	return (0);
+}
+
+/*
+ * The decoded attributes kept with o's cache entry, if that entry holds
+ * the very attributes of o; NULL if none.  The tree stays the cache's:
+ * valid until the next write, rollback or ks_get, not to be changed.
+ */
+const struct ttlv *
+ks_cached_attrs(struct keystore *ks, const struct ks_object *o)
+{
+	struct ks_cent	*e;
+
+	if ((e = ks_cache_find(ks, o->id)) == NULL || e->attrs == NULL ||
+	    e->o.attrs_len != o->attrs_len || (o->attrs_len > 0 &&
+	    memcmp(e->o.attrs, o->attrs, o->attrs_len) != 0))
+		return (NULL);
+	return (e->attrs);
+}
+
+/*
+ * Keep a, o's attributes decoded, with o's cache entry; 0 if kept (the
+ * cache owns a now), -1 if o is not in the cache as it is (a stays the
+ * caller's).
+ */
+int
+ks_cache_attrs(struct keystore *ks, const struct ks_object *o,
+    struct ttlv *a)
+{
+	struct ks_cent	*e;
+
+	if ((e = ks_cache_find(ks, o->id)) == NULL ||
+	    e->o.attrs_len != o->attrs_len || (o->attrs_len > 0 &&
+	    memcmp(e->o.attrs, o->attrs, o->attrs_len) != 0))
+		return (-1);
+	ttlv_free(e->attrs);
+	e->attrs = a;
+	return (0);
+}
+
+const struct ks_stats *
+ks_stats(struct keystore *ks)
+{
+	return (&ks->stats);
 }
 
 /*
@@ -983,6 +1205,8 @@ ks_ident_rename(struct keystore *ks, const char *from, const char *to,
 		(void)snprintf(ks->err, sizeof(ks->err), "no transaction");
 		return (-1);
 	}
+	/* The objects' signer changes behind the cache's back. */
+	ks_cache_flush(ks);
 	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
 		if (sqlite3_prepare_v2(ks->db, sql[i], -1, &st, NULL) !=
 		    SQLITE_OK)

@@ -20,6 +20,7 @@
 #define KS_PUB_SUFFIX	"_pk"		/* the public half of one */
 
 struct keystore;
+struct ttlv;
 
 struct ks_object {
 	char		 id[KS_ID_MAX];
@@ -80,6 +81,13 @@ struct ks_found {
 	uint32_t	 algorithm;
 };
 
+/* The cache of objects read (keystore.c), for tests and logs. */
+struct ks_stats {
+	uint64_t	 hits;		/* ks_get answered from it */
+	uint64_t	 misses;	/* ks_get read the table */
+	uint64_t	 dropped;	/* entries dropped: writes, rollbacks */
+};
+
 int	 ks_open(const char *, struct keystore **, char *, size_t);
 void	 ks_close(struct keystore *);
 int	 ks_begin(struct keystore *);
@@ -109,6 +117,12 @@ int	 ks_kek_check_get(struct keystore *, const char *, const char *,
 int	 ks_kek_check_put(struct keystore *, const char *, const char *,
 	    const char *, int64_t);
 const char *ks_error(struct keystore *);
+const struct ttlv *ks_cached_attrs(struct keystore *,
+	    const struct ks_object *);
+int	 ks_cache_attrs(struct keystore *, const struct ks_object *,
+	    struct ttlv *);
+void	 ks_cache_flush(struct keystore *);
+const struct ks_stats *ks_stats(struct keystore *);
 
 /* A signer's identity key, as the engine recorded it (engine.c). */
 struct ks_ident {

@@ -23,6 +23,7 @@
  */
 #include <sys/types.h>
 #include <sys/queue.h>
+#include <sys/tree.h>
 #include <sys/uio.h>
 
 #include <event.h>
@@ -97,8 +98,29 @@ static void	 kreq_signer_fail(struct kreq *, const char *, ...)
 		    __attribute__((__format__ (printf, 2, 3)));
 static void	 kreq_deadline(int, short, void *);
 static void	 kreq_resume(int, short, void *);
+static void	 kreq_unsend(struct kreq *);
+static void	 kmip_signer_flush(int, short, void *);
+static void	 kmip_signer_answer(struct esigner *, uint32_t,
+		    const uint8_t *, size_t);
+static int	 kreq_sent_cmp(const struct kreq *, const struct kreq *);
 
 static struct kreq_list	 waiting = TAILQ_HEAD_INITIALIZER(waiting);
+/*
+ * Signer requests made ready in this turn, sent at its end (one
+ * IMSG_HSM_OPS per signer, kmip_signer_flush); those sent, by the id
+ * their answer carries.
+ */
+TAILQ_HEAD(kreq_olist, kreq);
+static struct kreq_olist outbox = TAILQ_HEAD_INITIALIZER(outbox);
+static struct event	 outbox_ev;
+static int		 outbox_scheduled;
+RB_HEAD(kreq_sent, kreq);
+static struct kreq_sent	 sent = RB_INITIALIZER(&sent);
+/* libbsd's __unused is off (a Linux header has a member of that name). */
+RB_PROTOTYPE_INTERNAL(kreq_sent, kreq, sentry, kreq_sent_cmp,
+    __attribute__((__unused__)) static)
+RB_GENERATE_INTERNAL(kreq_sent, kreq, sentry, kreq_sent_cmp,
+    __attribute__((__unused__)) static)
 static struct kmsg_list	 live = TAILQ_HEAD_INITIALIZER(live);
 static struct kmsg_list	 committing = TAILQ_HEAD_INITIALIZER(committing);
 static struct kmsg_list	 pending = TAILQ_HEAD_INITIALIZER(pending);
@@ -968,23 +990,144 @@ kreq_resume(int fd, short event, void *arg)
 	kmsg_run(r->m);
 }
 
-/* Put a held request on the signer's channel; -1 if that fails. */
+static int
+kreq_sent_cmp(const struct kreq *a, const struct kreq *b)
+{
+	return (a->sent_id < b->sent_id ? -1 : a->sent_id > b->sent_id);
+}
+
+/*
+ * A held request is sent: into the outbox, which goes out at the end of
+ * this turn with whatever else this turn makes ready for the signer.
+ */
 static int
 kreq_signer_transmit(struct kreq *r, struct esigner *es)
 {
 	r->sent_id = ++kreq_next_sent;
-	if (imsg_compose(&es->iev.ibuf, r->sreq_type, r->sent_id, 0, -1,
-	    r->sreq, r->sreq_len) == -1)
-		return (-1);
-	imsg_event_add(&es->iev);
+	if (RB_INSERT(kreq_sent, &sent, r) != NULL)
+		fatalx("%s: signer request id %u in use", __func__,
+		    r->sent_id);
+	r->in_sent = 1;
+	TAILQ_INSERT_TAIL(&outbox, r, oentry);
+	r->in_outbox = 1;
 	r->held = 0;
+	/*
+	 * Made active rather than put on a timer: it runs once the
+	 * callbacks of this turn are done, without another poll.
+	 */
+	if (!outbox_scheduled) {
+		if (!event_initialized(&outbox_ev))
+			evtimer_set(&outbox_ev, kmip_signer_flush, NULL);
+		outbox_scheduled = 1;
+		event_active(&outbox_ev, EV_TIMEOUT, 1);
+	}
 	return (0);
+}
+
+/* r is no longer sent, nor about to be. */
+static void
+kreq_unsend(struct kreq *r)
+{
+	if (r->in_outbox) {
+		TAILQ_REMOVE(&outbox, r, oentry);
+		r->in_outbox = 0;
+	}
+	if (r->in_sent) {
+		RB_REMOVE(kreq_sent, &sent, r);
+		r->in_sent = 0;
+	}
+}
+
+/*
+ * The end of a turn: what it made ready goes to the signers, for each
+ * signer in one IMSG_HSM_OPS of up to HSM_MULTI_MAX requests (one
+ * request alone goes as itself): one write and one wakeup of the signer
+ * for all of them.  A signer that is gone meanwhile has them held.
+ */
+static void
+kmip_signer_flush(int fd, short event, void *arg)
+{
+	struct kreq	*r, *q, *batch[HSM_MULTI_MAX];
+	struct esigner	*es;
+	struct ibuf	*wbuf;
+	struct hsm_rec	 rec;
+	size_t		 n, i, size;
+	int		 failed = 0, ok;
+
+	outbox_scheduled = 0;
+	while ((r = TAILQ_FIRST(&outbox)) != NULL) {
+		if ((es = esigner_find(r->signer_id)) == NULL ||
+		    !esigner_ready(es)) {
+			kreq_unsend(r);
+			r->held = 1;
+			continue;
+		}
+		n = 0;
+		size = 0;
+		TAILQ_FOREACH(q, &outbox, oentry) {
+			if (q->signer_id != r->signer_id ||
+			    (n > 0 && !hsm_multi_type_ok(q->sreq_type)))
+				continue;
+			if (!hsm_multi_type_ok(q->sreq_type)) {
+				/* Alone: r itself. */
+				batch[n++] = q;
+				break;
+			}
+			if (n > 0 && size + sizeof(rec) + q->sreq_len >
+			    IMSG_MAX_INTERNAL - IMSG_HEADER_SIZE)
+				break;
+			batch[n++] = q;
+			size += sizeof(rec) + q->sreq_len;
+			if (n == HSM_MULTI_MAX)
+				break;
+		}
+		for (i = 0; i < n; i++) {
+			TAILQ_REMOVE(&outbox, batch[i], oentry);
+			batch[i]->in_outbox = 0;
+		}
+		if (n == 1)
+			ok = imsg_compose(&es->iev.ibuf, r->sreq_type,
+			    r->sent_id, 0, -1, r->sreq, r->sreq_len) != -1;
+		else if ((wbuf = imsg_create(&es->iev.ibuf, IMSG_HSM_OPS, 0,
+		    0, size)) == NULL)
+			ok = 0;
+		else {
+			for (i = 0, ok = 1; ok && i < n; i++) {
+				rec.type = batch[i]->sreq_type;
+				rec.id = batch[i]->sent_id;
+				rec.len = batch[i]->sreq_len;
+				/* imsg_add frees wbuf on failure. */
+				ok = imsg_add(wbuf, &rec, sizeof(rec)) != -1 &&
+				    imsg_add(wbuf, batch[i]->sreq,
+				    batch[i]->sreq_len) != -1;
+			}
+			if (ok)
+				imsg_close(&es->iev.ibuf, wbuf);
+		}
+		if (ok) {
+			/* For the log, and for tests. */
+			if (n > 1)
+				log_debug("signer %s: %zu requests in one "
+				    "message", es->link.name, n);
+			imsg_event_add(&es->iev);
+			continue;
+		}
+		log_warn("signer %s: %zu requests not queued", es->link.name,
+		    n);
+		for (i = 0; i < n; i++)
+			kreq_signer_fail(batch[i], "cannot queue the request "
+			    "for signer \"%s\"", es->link.name);
+		failed = 1;
+	}
+	if (failed)
+		kmsg_run_pending();
 }
 
 /* Forget the signer request of r: answered, failed or given up. */
 void
 kreq_signer_clear(struct kreq *r)
 {
+	kreq_unsend(r);
 	if (r->deadline_set) {
 		evtimer_del(&r->deadline);
 		r->deadline_set = 0;
@@ -1053,26 +1196,66 @@ kreq_deadline(int fd, short event, void *arg)
 void
 kmip_signer_result(struct esigner *es, uint32_t id, struct imsg *imsg)
 {
+	struct ibuf	 ib;
+
+	if (imsg_get_ibuf(imsg, &ib) == -1)
+		kmip_signer_answer(es, id, NULL, 0);
+	else
+		kmip_signer_answer(es, id, ibuf_data(&ib), ibuf_size(&ib));
+}
+
+/*
+ * IMSG_HSM_RESULTS: several answers, each as kmip_signer_result.  The
+ * signer is less trusted than the engine: a record that does not fit
+ * ends the reading (logged); the items it would have answered reach
+ * their deadline, which restarts the signer.
+ */
+void
+kmip_signer_results(struct esigner *es, struct imsg *imsg)
+{
+	struct hsm_rec	 rec;
+	struct ibuf	 ib;
+	const uint8_t	*p, *data;
+	size_t		 left, n = 0;
+	int		 rv;
+
+	if (imsg_get_ibuf(imsg, &ib) == -1) {
+		log_warnx("signer %s: empty IMSG_HSM_RESULTS", es->link.name);
+		return;
+	}
+	p = ibuf_data(&ib);
+	left = ibuf_size(&ib);
+	while ((rv = hsm_multi_next(&p, &left, &rec, &data)) == 1) {
+		if (++n > HSM_MULTI_MAX || rec.type != IMSG_HSM_RESULT) {
+			rv = -1;
+			break;
+		}
+		kmip_signer_answer(es, rec.id, data, rec.len);
+	}
+	if (rv == -1)
+		log_warnx("signer %s: malformed IMSG_HSM_RESULTS, record %zu",
+		    es->link.name, n);
+}
+
+static void
+kmip_signer_answer(struct esigner *es, uint32_t id, const uint8_t *data,
+    size_t len)
+{
 	struct hsm_result	 res;
-	struct ibuf		 ib;
-	struct kreq		*r;
+	struct kreq		*r, find;
 	const uint8_t		*o1, *o2, *o3;
 	int			 bad;
 
-	TAILQ_FOREACH(r, &waiting, entry)
-		if (!r->held && r->sent_id == id &&
-		    r->signer_id == es->link.signer_id)
-			break;
-	if (r == NULL) {
+	find.sent_id = id;
+	r = RB_FIND(kreq_sent, &sent, &find);
+	if (r == NULL || r->in_outbox || r->signer_id != es->link.signer_id) {
 		log_debug("signer %s: late answer %u dropped", es->link.name,
 		    id);
 		return;
 	}
 	TAILQ_REMOVE(&waiting, r, entry);
 	kreq_signer_clear(r);
-	bad = imsg_get_ibuf(imsg, &ib) == -1 ||
-	    hsm_result_parse(ibuf_data(&ib), ibuf_size(&ib), &res,
-	    &o1, &o2, &o3) == -1;
+	bad = hsm_result_parse(data, len, &res, &o1, &o2, &o3) == -1;
 	if (bad) {
 		log_warnx("signer %s: malformed result", es->link.name);
 		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "the signer sent a "
@@ -1103,6 +1286,7 @@ kmip_signer_lost(struct esigner *es, const char *why)
 			continue;
 		if (why == NULL && (r->held || r->sreq_type == IMSG_HSM_OP ||
 		    r->sreq_type == IMSG_HSM_FIND)) {
+			kreq_unsend(r);
 			r->held = 1;
 			continue;
 		}

@@ -209,8 +209,9 @@ kop_protected(struct kreq *r, const struct ttlv *a, const char *name,
 int
 kop_load(struct kreq *r, const struct ttlv *req, char *id, size_t idlen)
 {
-	char	 why[128];
-	int	 rv;
+	struct ttlv	*a;
+	char		 why[128];
+	int		 rv;
 
 	if (ttlv_find(req, KMIP_TAG_UNIQUE_IDENTIFIER) != NULL) {
 		if (ttlv_get_text(req, KMIP_TAG_UNIQUE_IDENTIFIER, id,
@@ -237,13 +238,19 @@ kop_load(struct kreq *r, const struct ttlv *req, char *id, size_t idlen)
 		kreq_fail(r, KMIP_REASON_ITEM_NOT_FOUND, "no object %s", id);
 		return (-1);
 	}
-	if (attrs_damaged(&r->obj, why, sizeof(why))) {
+	/*
+	 * Decoded once while the object stays in the keystore's cache:
+	 * the check costs nothing on the next request, and an operation
+	 * that only reads (attrs_view) finds them decoded.
+	 */
+	if (attrs_view(engine->ks, &r->obj, &a, why, sizeof(why)) == NULL) {
 		log_warnx("keystore object %s is damaged: %s", id, why);
 		ks_object_clear(&r->obj);
 		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "object %s is "
 		    "damaged: %s", id, why);
 		return (-1);
 	}
+	ttlv_free(a);
 	return (0);
 }
 

@@ -325,8 +325,9 @@ op_crypto(struct kreq *r, const struct ttlv *req)
 	const struct ttlv	*d, *dd;
 	struct hsm_op		 op;
 	struct iovec		 iov[6];
-	struct ttlv		*a;
-	char			 id[KS_ID_MAX];
+	const struct ttlv	*a;
+	struct ttlv		*own = NULL;
+	char			 id[KS_ID_MAX], why[128];
 	size_t			 i;
 	uint32_t		 mask = 0;
 	int32_t			 m;
@@ -343,7 +344,13 @@ op_crypto(struct kreq *r, const struct ttlv *req)
 	memset(&op, 0, sizeof(op));
 	(void)strlcpy(op.id, id, sizeof(op.id));
 	op.op = c->hsm_op;
-	a = attrs_load(&r->obj);
+	/* kop_load checked them: decoded then, and kept (attrs_view). */
+	if ((a = attrs_view(engine->ks, &r->obj, &own, why,
+	    sizeof(why))) == NULL) {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "object %s is "
+		    "damaged: %s", id, why);
+		return (KOP_DONE);
+	}
 	if (attr_get_integer(a, "Cryptographic Usage Mask", &m) == 0)
 		mask = m;
 	if (kop_key_kind(r, a, &op.kind) == -1)
@@ -423,7 +430,7 @@ op_crypto(struct kreq *r, const struct ttlv *req)
 	    iov, 6, crypto_done) == 0)
 		ret = KOP_WAIT;
  done:
-	ttlv_free(a);
+	ttlv_free(own);
 	return (ret);
 }
 

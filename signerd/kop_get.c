@@ -107,7 +107,9 @@ get_public(struct kreq *r, uint32_t fmt)
 {
 	const uint8_t	*pkcs1 = NULL, *seq, *n, *e;
 	size_t		 plen = 0, seqlen, nlen, elen;
-	struct ttlv	*kb, *kv, *km, *a;
+	const struct ttlv *a;
+	struct ttlv	*kb, *kv, *km, *own;
+	char		 why[128];
 	int32_t		 bits = 0;
 	int		 isrsa = r->obj.algorithm == KMIP_ALG_RSA;
 
@@ -155,10 +157,11 @@ get_public(struct kreq *r, uint32_t fmt)
 		break;
 	}
 	ttlv_add_enum(kb, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, r->obj.algorithm);
-	a = attrs_load(&r->obj);
+	/* Decoded by kop_load already (attrs_view): no second decode. */
+	a = attrs_view(engine->ks, &r->obj, &own, why, sizeof(why));
 	if (attr_get_integer(a, "Cryptographic Length", &bits) == 0)
 		ttlv_add_integer(kb, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, bits);
-	ttlv_free(a);
+	ttlv_free(own);
 	return (0);
 }
 

@@ -9,6 +9,7 @@
 #define KREQ_H
 
 #include <sys/queue.h>
+#include <sys/tree.h>
 
 #include <event.h>
 #include <stdint.h>
@@ -72,6 +73,10 @@ struct kreq {
 	uint8_t			*sreq;		/* answered: it may be held */
 	size_t			 sreq_len;	/* or sent again */
 	int			 held;		/* signer not ready: not sent */
+	TAILQ_ENTRY(kreq)	 oentry;	/* in the outbox: to be sent */
+	RB_ENTRY(kreq)		 sentry;	/* sent: by sent_id */
+	int			 in_outbox;
+	int			 in_sent;
 	int			 timeout;	/* the signer's deadline, s */
 	struct event		 deadline;
 	int			 deadline_set;
@@ -96,6 +101,7 @@ TAILQ_HEAD(kreq_list, kreq);
 void		 kmip_request(const struct fe_hdr *, const uint8_t *, size_t);
 struct esigner;
 void		 kmip_signer_result(struct esigner *, uint32_t, struct imsg *);
+void		 kmip_signer_results(struct esigner *, struct imsg *);
 void		 kmip_signer_lost(struct esigner *, const char *);
 void		 kmip_signer_ready(struct esigner *);
 void		 kmip_shutdown(void);

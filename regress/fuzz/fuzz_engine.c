@@ -121,7 +121,9 @@ static void	fz_link(struct fz_signer *);
 static void	fz_unlink(struct fz_signer *);
 static void	fz_make_spki(int, const char *, int);
 static int	fz_serve_signer(struct fz_signer *);
-static void	fz_answer(struct fz_signer *, struct imsg *);
+static void	fz_answer(struct fz_signer *, uint32_t, uint32_t,
+		    struct ibuf *);
+static int	fz_answer_imsg(struct fz_signer *, struct imsg *);
 static void	fz_result(struct fz_signer *, uint32_t, int32_t, int32_t,
 		    const void *, size_t, const void *, size_t, const void *,
 		    size_t);
@@ -463,10 +465,8 @@ fz_serve_signer(struct fz_signer *s)
 		 */
 		while (nim > 0) {
 			nim--;
-			if (s->linked) {
-				fz_answer(s, &imsg[nim]);
-				done++;
-			}
+			if (s->linked)
+				done += fz_answer_imsg(s, &imsg[nim]);
 			imsg_free(&imsg[nim]);
 		}
 		if (!s->linked)
@@ -480,11 +480,50 @@ fz_serve_signer(struct fz_signer *s)
 }
 
 /*
+ * One message from the engine: a request, or several in IMSG_HSM_OPS
+ * (framed exactly, of the types it may hold, at most HSM_MULTI_MAX),
+ * answered last first as a pool of sessions may.  The number answered.
+ */
+static int
+fz_answer_imsg(struct fz_signer *s, struct imsg *imsg)
+{
+	struct hsm_rec	 rec[HSM_MULTI_MAX], r;
+	const uint8_t	*p, *data[HSM_MULTI_MAX], *d;
+	struct ibuf	 ib;
+	size_t		 left, n = 0;
+	int		 rv, done = 0;
+
+	if (imsg_get_ibuf(imsg, &ib) == -1)
+		fz_fail("imsg_get_ibuf");
+	if (imsg_get_type(imsg) != IMSG_HSM_OPS) {
+		fz_answer(s, imsg_get_type(imsg), imsg_get_id(imsg), &ib);
+		return (1);
+	}
+	p = ibuf_data(&ib);
+	left = ibuf_size(&ib);
+	while ((rv = hsm_multi_next(&p, &left, &r, &d)) == 1) {
+		if (n == HSM_MULTI_MAX || !hsm_multi_type_ok(r.type))
+			fz_fail("bad IMSG_HSM_OPS record %zu", n);
+		rec[n] = r;
+		data[n++] = d;
+	}
+	if (rv == -1 || n < 2)
+		fz_fail("IMSG_HSM_OPS framed badly (%zu records)", n);
+	while (n > 0 && s->linked) {
+		n--;
+		ibuf_from_buffer(&ib, (void *)(uintptr_t)data[n], rec[n].len);
+		fz_answer(s, rec[n].type, rec[n].id, &ib);
+		done++;
+	}
+	return (done);
+}
+
+/*
  * One request: its fixed part and variable parts must match exactly (the
  * real child refuses otherwise, and the engine built it).
  */
 static void
-fz_answer(struct fz_signer *s, struct imsg *imsg)
+fz_answer(struct fz_signer *s, uint32_t type, uint32_t id, struct ibuf *ibp)
 {
 	static const uint8_t	 wrapped[48] = "fuzz_engine: a wrapped key";
 	static const uint8_t	 sig[256] = "fuzz_engine: a signature";
@@ -495,8 +534,8 @@ fz_answer(struct fz_signer *s, struct imsg *imsg)
 	struct hsm_op		 op;
 	struct hsm_find		 fd;
 	struct hsm_found	 found;
-	struct ibuf		 ib;
-	uint32_t		 id = imsg_get_id(imsg), kind;
+	struct ibuf		 ib = *ibp;
+	uint32_t		 kind;
 	size_t			 left, n;
 	enum fz_mode		 m = mode;
 	unsigned int		 t;
@@ -506,9 +545,7 @@ fz_answer(struct fz_signer *s, struct imsg *imsg)
 		t = turn++ % 5;
 		m = t == 3 ? FZ_EMPTY : t == 4 ? FZ_VANISH : (enum fz_mode)t;
 	}
-	if (imsg_get_ibuf(imsg, &ib) == -1)
-		fz_fail("imsg_get_ibuf");
-	switch (imsg_get_type(imsg)) {
+	switch (type) {
 	case IMSG_HSM_GENERATE:
 		if (ibuf_get(&ib, &g, sizeof(g)) == -1 ||
 		    ibuf_size(&ib) != 0 ||
@@ -549,8 +586,7 @@ fz_answer(struct fz_signer *s, struct imsg *imsg)
 		kind = HSM_KEY_RSA;
 		break;
 	default:
-		fz_fail("the engine sent a signer imsg %u",
-		    imsg_get_type(imsg));
+		fz_fail("the engine sent a signer imsg %u", type);
 	}
 
 	switch (m) {
@@ -574,7 +610,7 @@ fz_answer(struct fz_signer *s, struct imsg *imsg)
 		break;
 	}
 
-	switch (imsg_get_type(imsg)) {
+	switch (type) {
 	case IMSG_HSM_FIND:
 		memset(&found, 0, sizeof(found));
 		found.class = HSM_CLASS_PRIVATE;

@@ -23,6 +23,7 @@
 #include "hsmproc.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+void	hsm_stat_begin(uint32_t);
 void	hsm_stat_end(uint32_t, int32_t, const char *);
 
 static void	check_part(const uint8_t *, size_t, const uint8_t *, size_t);
@@ -42,6 +43,11 @@ check_part(const uint8_t *buf, size_t blen, const uint8_t *p, size_t len)
 }
 
 /* The signer's request counters (hsmident.c) are not fuzzed here. */
+void
+hsm_stat_begin(uint32_t peerid)
+{
+}
+
 void
 hsm_stat_end(uint32_t peerid, int32_t status, const char *msg)
 {

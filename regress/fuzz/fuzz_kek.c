@@ -32,6 +32,7 @@
 #include "softkey.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+void	hsm_stat_begin(uint32_t);
 void	hsm_stat_end(uint32_t, int32_t, const char *);
 
 void
@@ -220,6 +221,11 @@ fuzz_blob(struct softkey *sk, uint32_t kind, const uint8_t *p, size_t len,
 }
 
 /* The signer's request counters (hsmident.c) are not fuzzed here. */
+void
+hsm_stat_begin(uint32_t peerid)
+{
+}
+
 void
 hsm_stat_end(uint32_t peerid, int32_t status, const char *msg)
 {

@@ -57,6 +57,7 @@ static void	 token_init(void);
 static void	 eng_open(struct eng *, int);
 static void	 eng_close(struct eng *);
 static void	 eng_dispatch(int, short, void *);
+static void	 eng_answer(struct eng *, uint32_t, const uint8_t *, size_t);
 static void	 hsm_side(int, short, void *);
 static void	 too_late(int, short, void *);
 static void	 run_until(struct eng *, uint32_t, uint32_t);
@@ -170,44 +171,66 @@ eng_close(struct eng *e)
 	cur = NULL;
 }
 
-/* The engine: each answer, once, by its id. */
+/* One answer, once, by its id. */
+static void
+eng_answer(struct eng *e, uint32_t id, const uint8_t *data, size_t len)
+{
+	struct hsm_result	 hr;
+	const uint8_t		*o1, *o2, *o3;
+
+	ATF_REQUIRE_MSG(id >= 1 && id <= NREQ_MAX, "id %u", id);
+	ATF_REQUIRE_MSG(e->status[id] == -1, "answer %u twice", id);
+	ATF_REQUIRE(hsm_result_parse(data, len, &hr, &o1, &o2, &o3) == 0);
+	e->status[id] = hr.status;
+	(void)strlcpy(e->msg[id], hr.msg, sizeof(e->msg[id]));
+	if (hr.len_out1 > 0) {
+		ATF_REQUIRE((e->out1[id] = malloc(hr.len_out1)) != NULL);
+		memcpy(e->out1[id], o1, hr.len_out1);
+		e->len1[id] = hr.len_out1;
+	}
+	if (hr.len_out2 > 0) {
+		ATF_REQUIRE((e->out2[id] = malloc(hr.len_out2)) != NULL);
+		memcpy(e->out2[id], o2, hr.len_out2);
+		e->len2[id] = hr.len_out2;
+	}
+	if (++e->got == e->want)
+		event_loopexit(NULL);
+}
+
+/*
+ * The engine: each answer, alone (IMSG_HSM_RESULT) or with others done
+ * together (IMSG_HSM_RESULTS).
+ */
 static void
 eng_dispatch(int fd, short event, void *arg)
 {
 	struct eng		*e = arg;
-	struct hsm_result	 hr;
 	struct imsg		 imsg;
 	struct ibuf		 ib;
-	const uint8_t		*o1, *o2, *o3;
-	uint32_t		 id;
+	struct hsm_rec		 rec;
+	const uint8_t		*p, *data;
+	size_t			 left;
 	ssize_t			 n;
+	int			 rv;
 
 	ATF_REQUIRE(imsgev_io(&e->iev, event) == 0);
 	while ((n = imsg_get(&e->iev.ibuf, &imsg)) > 0) {
-		ATF_REQUIRE_EQ(imsg_get_type(&imsg), IMSG_HSM_RESULT);
-		id = imsg_get_id(&imsg);
-		ATF_REQUIRE_MSG(id >= 1 && id <= NREQ_MAX, "id %u", id);
-		ATF_REQUIRE_MSG(e->status[id] == -1, "answer %u twice", id);
 		ATF_REQUIRE(imsg_get_ibuf(&imsg, &ib) == 0);
-		ATF_REQUIRE(hsm_result_parse(ibuf_data(&ib), ibuf_size(&ib),
-		    &hr, &o1, &o2, &o3) == 0);
-		e->status[id] = hr.status;
-		(void)strlcpy(e->msg[id], hr.msg, sizeof(e->msg[id]));
-		if (hr.len_out1 > 0) {
-			ATF_REQUIRE((e->out1[id] = malloc(hr.len_out1)) !=
-			    NULL);
-			memcpy(e->out1[id], o1, hr.len_out1);
-			e->len1[id] = hr.len_out1;
-		}
-		if (hr.len_out2 > 0) {
-			ATF_REQUIRE((e->out2[id] = malloc(hr.len_out2)) !=
-			    NULL);
-			memcpy(e->out2[id], o2, hr.len_out2);
-			e->len2[id] = hr.len_out2;
+		if (imsg_get_type(&imsg) == IMSG_HSM_RESULTS) {
+			p = ibuf_data(&ib);
+			left = ibuf_size(&ib);
+			while ((rv = hsm_multi_next(&p, &left, &rec,
+			    &data)) == 1) {
+				ATF_REQUIRE_EQ(rec.type, IMSG_HSM_RESULT);
+				eng_answer(e, rec.id, data, rec.len);
+			}
+			ATF_REQUIRE_EQ(rv, 0);
+		} else {
+			ATF_REQUIRE_EQ(imsg_get_type(&imsg), IMSG_HSM_RESULT);
+			eng_answer(e, imsg_get_id(&imsg), ibuf_data(&ib),
+			    ibuf_size(&ib));
 		}
 		imsg_free(&imsg);
-		if (++e->got == e->want)
-			event_loopexit(NULL);
 	}
 	ATF_REQUIRE(n == 0);
 	imsg_event_add(&e->iev);

@@ -78,6 +78,12 @@ sign16_body()
 	b_start
 	b sign16 $KEY
 	in_flight 16
+	# To the signer in one message, answered in one (IMSG_HSM_OPS,
+	# IMSG_HSM_RESULTS).
+	grep -q "signer [a-z0-9]*: 16 requests in one message" "$T/log" ||
+	    atf_fail "16 Sign items not sent to the signer together"
+	grep -q "16 answers in one message" "$T/log" ||
+	    atf_fail "16 Sign items not answered together"
 	# Get, two Signature Verify, Get Attributes and Sign: 4 wait for
 	# the signer together (Get Attributes is answered at once).
 	in_flight 4

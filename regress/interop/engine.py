@@ -17,6 +17,7 @@ from common import check  # noqa: E402
 OP_CREATE, OP_REGISTER, OP_LOCATE, OP_GET, OP_GET_ATTRIBUTES = 1, 3, 8, 10, 11
 OP_CREATE_KEY_PAIR, OP_ADD_ATTRIBUTE, OP_ACTIVATE, OP_DESTROY = 2, 13, 18, 20
 OP_QUERY, OP_SIGN = 24, 0x21
+OP_MODIFY_ATTRIBUTE, OP_REVOKE = 14, 19
 SUCCESS = 0
 RESPONSE_TOO_LARGE, PERMISSION_DENIED, GENERAL_FAILURE = 0x02, 0x0c, 0x100
 CONTINUE = 1
@@ -135,6 +136,26 @@ def creates(s):
     return "8 created"
 
 
+def fake_answers(s):
+    """
+    Four Creates, one at a time, on a signer that answers each with a
+    malformed IMSG_HSM_RESULTS whose first record is a good answer:
+    each Create gets that answer (regress/hsmproc/fakehsm.c).
+    """
+    ta = t.structure(0x420091,
+                     t.attribute("Cryptographic Algorithm",
+                                 t.enum(0x42000b, 3)),
+                     t.attribute("Cryptographic Length",
+                                 t.integer(0x42000b, 256)))
+    for i in range(4):
+        its = batch_items(exchange(s, message([item(
+            OP_CREATE, t.enum(0x420057, 2) + ta)])))
+        check(its[0][1] == GENERAL_FAILURE and
+              its[0][2] == "fake answer %d" % i,
+              "Create %d: %r" % (i, its[0]))
+    return "4 answered"
+
+
 def add_attribute_flood(s):
     """Add Attribute in a loop: refused at the limit, never stored."""
     oid = register_certs(s, 1)[0]
@@ -226,6 +247,53 @@ def signing_key(s):
                                                 t.text(0x420094, pid))])))
     check(its[0][0] == SUCCESS, "Activate: %r" % (its[0],))
     return pid
+
+
+def sign_changes(s):
+    """
+    The engine keeps a key it signed with in memory: every change of it
+    (Add and Modify Attribute, Revoke, Destroy), made in another message
+    or earlier in the same batch, is seen by the next Sign.
+    """
+    key = signing_key(s)
+    uid = t.text(0x420094, key)
+    params = t.structure(0x42002b, t.enum(0x420038, 6), t.enum(0x420028, 6))
+    sign = item(OP_SIGN, uid + params + t.data(0x4200c2, b"message"))
+
+    def signs(*items):
+        return batch_items(exchange(s, message(list(items),
+                                               on_error=CONTINUE)))
+
+    def psd(op, when):
+        return item(op, uid + t.attribute("Protect Stop Date",
+                                          t.ttlv(0x42000b, t.DATE,
+                                                 struct.pack(">q", when))))
+    its = signs(sign, sign)
+    check(its[0][0] == SUCCESS and its[1][0] == SUCCESS,
+          "Sign, twice: %r" % (its,))
+    # In the same batch: the key read by the first Sign changes, the
+    # second must see it.
+    its = signs(sign, psd(OP_ADD_ATTRIBUTE, 1000000000), sign)
+    check(its[0][0] == SUCCESS and its[1][0] == SUCCESS,
+          "Sign, Add Attribute: %r" % (its[:2],))
+    check(its[2][1] == PERMISSION_DENIED and "Protect Stop" in its[2][2],
+          "Sign after Protect Stop Date in the past: %r" % (its[2],))
+    its = signs(sign)
+    check(its[0][1] == PERMISSION_DENIED, "Sign, next message: %r" % its)
+    its = signs(psd(OP_MODIFY_ATTRIBUTE, 4000000000), sign)
+    check(its[0][0] == SUCCESS and its[1][0] == SUCCESS,
+          "Modify Attribute, Sign: %r" % (its,))
+    rev = item(OP_REVOKE, uid + t.structure(0x420081, t.enum(0x420082, 1)))
+    its = signs(sign, rev, sign)
+    check(its[0][0] == SUCCESS and its[1][0] == SUCCESS,
+          "Sign, Revoke: %r" % (its[:2],))
+    check(its[2][0] != SUCCESS and "not active" in its[2][2],
+          "Sign after Revoke: %r" % (its[2],))
+    its = signs(item(OP_DESTROY, uid), sign)
+    check(its[0][0] == SUCCESS, "Destroy: %r" % (its[0],))
+    check(its[1][0] != SUCCESS and "not active" in its[1][2],
+          "Sign after Destroy: %r" % (its[1],))
+    return "changes seen by the next Sign"
 
 
 def busy(s):
@@ -337,7 +405,8 @@ if case == "busy":
 what = {"locate_flood": locate_flood, "max_response": max_response,
         "creates": creates, "add_attribute_flood": add_attribute_flood,
         "damaged": damaged, "destroyed": destroyed,
-        "locate_big": locate_big}[case](s)
+        "locate_big": locate_big, "sign_changes": sign_changes,
+        "fake_answers": fake_answers}[case](s)
 # The connection still serves.
 its = batch_items(exchange(s, message([item(OP_QUERY,
                                              t.enum(0x420074, 1))])))

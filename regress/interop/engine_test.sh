@@ -98,6 +98,27 @@ attribute_flood_cleanup()
 	sd_cleanup
 }
 
+atf_test_case sign_after_change cleanup
+sign_after_change_head()
+{
+	atf_set "descr" "A key the engine keeps in memory: Add and Modify" \
+	    "Attribute, Revoke and Destroy, in the same batch or the next," \
+	    "are seen by the next Sign"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+sign_after_change_body()
+{
+	eng_start
+	eng sign_changes
+	engine_same
+	sd_stop
+}
+sign_after_change_cleanup()
+{
+	sd_cleanup
+}
+
 atf_test_case damaged_object cleanup
 damaged_object_head()
 {
@@ -183,6 +204,7 @@ atf_init_test_cases()
 	atf_add_test_case oversized_answer
 	atf_add_test_case locate_big
 	atf_add_test_case attribute_flood
+	atf_add_test_case sign_after_change
 	atf_add_test_case damaged_object
 	atf_add_test_case engine_busy
 }

@@ -141,9 +141,46 @@ liveness_cleanup()
 	signer_cleanup
 }
 
+atf_test_case malformed_results cleanup
+malformed_results_head()
+{
+	atf_set "descr" "a signer that sends malformed IMSG_HSM_RESULTS" \
+	    "(cut short, a length beyond the message, a record of another" \
+	    "type, too many records): the engine takes the good first" \
+	    "record, refuses the rest and keeps running"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+	atf_set "timeout" "60"
+}
+malformed_results_body()
+{
+	sd_setup fake
+	sd_conf fake
+	echo 'default signer "fake"' >>"$T/signerd.conf"
+	# signerd, its frontend, and regress/hsmproc/fakehsm as the signer.
+	mkdir "$T/libexec"
+	ln -s "$BIN/signerd-frontend" "$T/libexec/signerd-frontend"
+	ln -s "$(atf_get_srcdir)/../hsmproc/fakehsm" "$T/libexec/signerd-hsm"
+	SIGNERD_LIBEXEC=$T/libexec sd_start 1
+	ENGINE=$(sd_pid engine)
+	[ -n "$ENGINE" ] || atf_fail "no engine pid"
+	atf_check -o match:"^ok" -e ignore $PY \
+	    "$(atf_get_srcdir)/engine.py" $PORT "$T/pki" fake_answers
+	[ "$(sd_pid engine)" = "$ENGINE" ] ||
+	    atf_fail "the engine restarted: $(grep -i fatal "$T/log")"
+	[ "$(grep -c "signer fake: malformed IMSG_HSM_RESULTS" "$T/log")" \
+	    -eq 4 ] || atf_fail "not 4 refusals: $(grep -i malformed "$T/log")"
+	sd_stop
+}
+malformed_results_cleanup()
+{
+	sd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case stall
 	atf_add_test_case killed
 	atf_add_test_case liveness
+	atf_add_test_case malformed_results
 }

@@ -1,7 +1,8 @@
 /*
  * The keystore: round trips, Locate's index and its query plans, owners
- * kept apart, transactions, the reindex of a schema 1 keystore, and that
- * a committed object survives a kill -9.
+ * kept apart, transactions, the reindex of a schema 1 keystore, that a
+ * committed object survives a kill -9, and that the cache of objects
+ * read never answers with a row that was written over or rolled back.
  */
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -17,6 +18,7 @@
 
 #include "keystore.h"
 #include "kmip.h"
+#include "ttlv.h"
 
 const char	*__lsan_default_suppressions(void);
 const char	*__lsan_default_options(void);
@@ -390,6 +392,118 @@ ATF_TC_BODY(rollback, tc)
 }
 
 /*
+ * The cache: a second ks_get is a hit; an update (committed or not) is
+ * seen by the next ks_get; a rolled-back update is not, even when the
+ * row was read inside the transaction; decoded attributes kept with an
+ * entry go with it.
+ */
+ATF_TC_WITHOUT_HEAD(cache);
+ATF_TC_BODY(cache, tc)
+{
+	static uint8_t		 attrs2[] = { 9, 9, 9 };
+	struct keystore		*ks = open_ks("ks.db");
+	struct ks_object	 o, g;
+	const struct ks_stats	*st = ks_stats(ks);
+	struct ttlv		*t;
+	uint64_t		 misses;
+
+	make_obj(ks, &o, "alice", 2, 3);
+	ATF_REQUIRE(ks_begin(ks) == 0);
+	ATF_REQUIRE(ks_insert(ks, &o, NULL, 0) == 0);
+	ATF_REQUIRE(ks_commit(ks) == 0);
+	ATF_REQUIRE(ks_get(ks, o.id, &g) == 0);
+	ks_object_clear(&g);
+	misses = st->misses;
+	ATF_REQUIRE(ks_get(ks, o.id, &g) == 0);
+	ATF_CHECK_EQ(st->misses, misses);
+	ATF_CHECK(st->hits >= 1);
+	ATF_CHECK_EQ(g.state, 1);
+	ATF_CHECK_EQ(g.material_len, 4);
+	ATF_CHECK(memcmp(g.material, o.material, 4) == 0);
+
+	/* Decoded attributes ride with the entry, for that content only. */
+	ATF_CHECK(ks_cached_attrs(ks, &g) == NULL);
+	t = ttlv_new_structure(0x420091);
+	ATF_REQUIRE(ks_cache_attrs(ks, &g, t) == 0);
+	ATF_CHECK(ks_cached_attrs(ks, &g) == t);
+	g.attrs[0] ^= 1;
+	ATF_CHECK(ks_cached_attrs(ks, &g) == NULL);
+	g.attrs[0] ^= 1;
+	ks_object_clear(&g);
+
+	/* A committed update: seen, and the decoded attributes dropped. */
+	o.state = 2;
+	ATF_REQUIRE(ks_begin(ks) == 0);
+	ATF_REQUIRE(ks_update(ks, &o, NULL, 0) == 0);
+	ATF_REQUIRE(ks_get(ks, o.id, &g) == 0);
+	ATF_CHECK_EQ(g.state, 2);
+	ATF_CHECK(ks_cached_attrs(ks, &g) == NULL);
+	ks_object_clear(&g);
+	ATF_REQUIRE(ks_commit(ks) == 0);
+	ATF_REQUIRE(ks_get(ks, o.id, &g) == 0);
+	ATF_CHECK_EQ(g.state, 2);
+	ks_object_clear(&g);
+
+	/*
+	 * An update read back inside its transaction, then rolled back:
+	 * the next ks_get has the committed row again.
+	 */
+	o.state = 3;
+	o.attrs = attrs2;
+	o.attrs_len = sizeof(attrs2);
+	ATF_REQUIRE(ks_begin(ks) == 0);
+	ATF_REQUIRE(ks_update(ks, &o, NULL, 0) == 0);
+	ATF_REQUIRE(ks_get(ks, o.id, &g) == 0);
+	ATF_CHECK_EQ(g.state, 3);
+	ATF_CHECK_EQ(g.attrs_len, sizeof(attrs2));
+	ks_object_clear(&g);
+	ATF_REQUIRE(ks_rollback(ks) == 0);
+	ATF_REQUIRE(ks_get(ks, o.id, &g) == 0);
+	ATF_CHECK_EQ(g.state, 2);
+	ATF_CHECK_EQ(g.attrs_len, 8);
+	ks_object_clear(&g);
+
+	/* A rolled-back insert is not found from the cache either. */
+	make_obj(ks, &o, "alice", 2, 3);
+	ATF_REQUIRE(ks_begin(ks) == 0);
+	ATF_REQUIRE(ks_insert(ks, &o, NULL, 0) == 0);
+	ATF_REQUIRE(ks_get(ks, o.id, &g) == 0);
+	ks_object_clear(&g);
+	ATF_REQUIRE(ks_rollback(ks) == 0);
+	ATF_CHECK_EQ(ks_get(ks, o.id, &g), 1);
+	ks_close(ks);
+}
+
+/*
+ * More objects than the cache keeps: each still reads back as written
+ * (the least recently used are dropped, never confused).
+ */
+ATF_TC_WITHOUT_HEAD(cache_bound);
+ATF_TC_BODY(cache_bound, tc)
+{
+	struct keystore		*ks = open_ks("ks.db");
+	struct ks_object	 o, g;
+	static char		 ids[9000][KS_ID_MAX];
+	size_t			 i, n = sizeof(ids) / sizeof(ids[0]);
+
+	ATF_REQUIRE(ks_begin(ks) == 0);
+	for (i = 0; i < n; i++) {
+		make_obj(ks, &o, "alice", 2, 3);
+		o.created = i;
+		strlcpy(ids[i], o.id, KS_ID_MAX);
+		ATF_REQUIRE(ks_insert(ks, &o, NULL, 0) == 0);
+	}
+	ATF_REQUIRE(ks_commit(ks) == 0);
+	for (i = 0; i < 2 * n; i++) {
+		ATF_REQUIRE(ks_get(ks, ids[i % n], &g) == 0);
+		ATF_CHECK_EQ(g.created, (int64_t)(i % n));
+		ATF_CHECK_STREQ(g.id, ids[i % n]);
+		ks_object_clear(&g);
+	}
+	ks_close(ks);
+}
+
+/*
  * A child commits objects and reports each id on a pipe once committed,
  * then is killed with SIGKILL in the middle of a transaction: every
  * reported object is there after reopening, the open transaction is not.
@@ -546,6 +660,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, plans);
 	ATF_TP_ADD_TC(tp, reindex);
 	ATF_TP_ADD_TC(tp, rollback);
+	ATF_TP_ADD_TC(tp, cache);
+	ATF_TP_ADD_TC(tp, cache_bound);
 	ATF_TP_ADD_TC(tp, kill9);
 	ATF_TP_ADD_TC(tp, bad_file);
 	ATF_TP_ADD_TC(tp, scan);

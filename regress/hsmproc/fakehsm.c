@@ -1,0 +1,185 @@
+/*
+ * A signer child that answers every request from the engine with an
+ * IMSG_HSM_RESULTS whose first record answers it (an error, "fake
+ * answer N") and whose rest is malformed, a different way each time, as
+ * a compromised signer could send: a record cut short, a length beyond
+ * the message, a record of another type, more records than
+ * HSM_MULTI_MAX.  The engine must answer the request, refuse the rest
+ * and keep running (regress/interop/signer_test.sh:malformed_results).
+ * Started by signerd in place of signerd-hsm (SIGNERD_LIBEXEC); it keeps
+ * the parent's liveness check answered and says it is ready.
+ */
+#include <sys/types.h>
+
+#include <event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "hsmmsg.h"
+#include "imsgev.h"
+#include "kmip.h"
+#include "log.h"
+#include "signerd.h"
+
+static void	 fake_parent(int, short, void *);
+static void	 fake_engine(int, short, void *);
+static void	 fake_answer(uint32_t);
+static void	 fake_status(uint32_t);
+static void	 fake_record(struct ibuf *, uint32_t, uint32_t);
+
+static struct imsgev	 parent, engine;
+static unsigned int	 nanswers;
+
+static void
+fake_status(uint32_t id)
+{
+	struct signer_status	 st;
+
+	memset(&st, 0, sizeof(st));
+	st.state = SSTATE_READY;
+	(void)strlcpy(st.detail, "fake signer", sizeof(st.detail));
+	imsg_compose_event(&engine, IMSG_HSM_STATUS, id, 0, -1, &st,
+	    sizeof(st));
+}
+
+/* Add one IMSG_HSM_RESULT record answering id with an error. */
+static void
+fake_record(struct ibuf *b, uint32_t type, uint32_t id)
+{
+	struct hsm_rec		 rec;
+	struct hsm_result	 res;
+
+	memset(&res, 0, sizeof(res));
+	res.status = KMIP_REASON_GENERAL_FAILURE;
+	(void)snprintf(res.msg, sizeof(res.msg), "fake answer %u", nanswers);
+	rec.type = type;
+	rec.id = id;
+	rec.len = sizeof(res);
+	if (imsg_add(b, &rec, sizeof(rec)) == -1 ||
+	    imsg_add(b, &res, sizeof(res)) == -1)
+		fatal("imsg_add");
+}
+
+static void
+fake_answer(uint32_t id)
+{
+	struct ibuf	*b;
+	struct hsm_rec	 rec;
+	int		 i;
+
+	if ((b = imsg_create(&engine.ibuf, IMSG_HSM_RESULTS, 0, 0,
+	    64 * 1024)) == NULL)
+		fatal("imsg_create");
+	fake_record(b, IMSG_HSM_RESULT, id);
+	switch (nanswers++ % 4) {
+	case 0:		/* a record header cut short */
+		if (imsg_add(b, "\1\2\3\4\5", 5) == -1)
+			fatal("imsg_add");
+		break;
+	case 1:		/* a length beyond the message */
+		rec.type = IMSG_HSM_RESULT;
+		rec.id = id + 1000;
+		rec.len = 0xffffffff;
+		if (imsg_add(b, &rec, sizeof(rec)) == -1 ||
+		    imsg_add(b, "0123456789abcdef", 16) == -1)
+			fatal("imsg_add");
+		break;
+	case 2:		/* a record that is not an answer */
+		fake_record(b, IMSG_HSM_OP, id + 1000);
+		break;
+	case 3:		/* more records than one message may hold */
+		for (i = 0; i < HSM_MULTI_MAX; i++)
+			fake_record(b, IMSG_HSM_RESULT, 0xfffff000 + i);
+		break;
+	}
+	imsg_close(&engine.ibuf, b);
+	imsg_event_add(&engine);
+}
+
+static void
+fake_engine(int fd, short event, void *arg)
+{
+	struct imsg	 imsg;
+	struct ibuf	 ib;
+	struct hsm_rec	 rec;
+	const uint8_t	*p, *data;
+	size_t		 left;
+	ssize_t		 n;
+
+	if (imsgev_io(&engine, event) == -1) {
+		imsgev_clear(&engine);
+		return;
+	}
+	for (;;) {
+		if ((n = imsg_get(&engine.ibuf, &imsg)) == -1)
+			fatal("imsg_get");
+		if (n == 0)
+			break;
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_HSM_STATUS_REQ:
+			fake_status(imsg_get_id(&imsg));
+			break;
+		case IMSG_HSM_OPS:
+			if (imsg_get_ibuf(&imsg, &ib) == -1)
+				fatalx("empty IMSG_HSM_OPS");
+			p = ibuf_data(&ib);
+			left = ibuf_size(&ib);
+			while (hsm_multi_next(&p, &left, &rec, &data) == 1)
+				fake_answer(rec.id);
+			break;
+		default:
+			fake_answer(imsg_get_id(&imsg));
+			break;
+		}
+		imsg_free(&imsg);
+	}
+	imsg_event_add(&engine);
+}
+
+static void
+fake_parent(int fd, short event, void *arg)
+{
+	struct imsg	 imsg;
+	ssize_t		 n;
+
+	if (imsgev_io(&parent, event) == -1) {
+		event_loopexit(NULL);
+		return;
+	}
+	for (;;) {
+		if ((n = imsg_get(&parent.ibuf, &imsg)) == -1)
+			fatal("imsg_get");
+		if (n == 0)
+			break;
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_SOCKET_ENGINE:
+			child_link(&engine, &imsg, fake_engine, NULL);
+			fake_status(0);
+			break;
+		case IMSG_HSM_PING:
+			imsg_compose_event(&parent, IMSG_HSM_PONG,
+			    imsg_get_id(&imsg), 0, -1, NULL, 0);
+			break;
+		default:
+			break;
+		}
+		imsg_free(&imsg);
+	}
+	imsg_event_add(&parent);
+}
+
+int
+main(int argc, char *argv[])
+{
+	log_init(1, LOG_DAEMON);
+	log_procinit("fakehsm");
+	event_init();
+	child_signals();
+	if (imsgev_init(&parent, PARENT_SOCK_FILENO, fake_parent, NULL,
+	    IMSG_MAX_INTERNAL, 1) == -1)
+		fatal("parent channel");
+	event_dispatch();
+	return (0);
+}
