@@ -60,11 +60,16 @@ fault_calls()
 }
 
 # fault_objects: how many key objects pkcs11-tool finds in token s1.
+# fault_objects: the key objects in s1's token, but for the signer's
+# identity pair (signerd-identity), which every token holds.
 fault_objects()
 {
 	timeout 60 pkcs11-tool --module /usr/lib/softhsm/libsofthsm2.so \
 	    --token-label s1 --login --pin "$(cat "$T/s1.pin")" \
-	    --list-objects 2>/dev/null | grep -c "Key Object"
+	    --list-objects 2>/dev/null | awk '
+	    /Key Object/ { n += k; k = 1 }
+	    /label:/ && $2 == "signerd-identity" { k = 0 }
+	    END { print n + k }'
 }
 
 atf_test_case crash cleanup
@@ -208,10 +213,13 @@ unsure_body()
 {
 	fault_start
 	sd_start 2
+	# The signer made its identity pair at its first start.
+	made=$(fault_calls C_GenerateKeyPair)
 	fault_run unsure
-	[ "$(fault_calls C_GenerateKeyPair)" -eq 3 ] ||
-	    atf_fail "$(fault_calls C_GenerateKeyPair) C_GenerateKeyPair," \
-	    "wanted 3 (one before, the failed one, one after)"
+	[ "$(($(fault_calls C_GenerateKeyPair) - made))" -eq 3 ] ||
+	    atf_fail "$(($(fault_calls C_GenerateKeyPair) - made))" \
+	    "C_GenerateKeyPair, wanted 3 (one before, the failed one, one" \
+	    "after)"
 	# Two pairs in the token, nothing of the failed one.
 	[ "$(fault_objects)" -eq 4 ] ||
 	    atf_fail "$(fault_objects) key objects in the token, wanted 4"
@@ -294,9 +302,23 @@ login_body()
 	    atf_fail "login auto: $(fault_calls C_Login) C_Login, wanted 1"
 	sd_stop
 	sd_cleanup
+	# login no on a token that wants one: the signer cannot make its
+	# identity key (nor any key), and says so in its state, without a
+	# C_Login, a restart or a session taken for dead.
 	fault_start "login no"
-	sd_start 2
-	fault_run nologin
+	"$BIN/signerd" -d -f "$T/signerd.conf" >>"$T/log" 2>&1 &
+	PARENT=$!
+	echo $PARENT >>"$T/pids"
+	i=0
+	while [ "$(sd_field s1 5 2>/dev/null)" != error ]; do
+		i=$((i + 1))
+		[ $i -lt 150 ] || atf_fail "s1 not in error: $(cat "$T/log")"
+		sleep 0.1
+	done
+	sd_record_pids
+	$SIGNERCTL show signers | grep "^s1 " | grep -q "wants a login" ||
+	    atf_fail "s1 does not say it wants a login:" \
+	    "$($SIGNERCTL show signers)"
 	[ "$(fault_calls C_Login)" -eq 0 ] ||
 	    atf_fail "login no: $(fault_calls C_Login) C_Login, wanted 0"
 	grep -q "session [0-9]* lost" "$T/log" &&
