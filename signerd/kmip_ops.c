@@ -74,6 +74,7 @@ static const struct {
 	int		 modify;	/* a client may change it later */
 } client_attrs[] = {
 	{ "Activation Date",			0, 1 },
+	{ "Alternative Name",			1, 1 },
 	{ "Application Specific Information",	1, 1 },
 	{ "Comment",				0, 1 },
 	{ "Contact Information",		0, 1 },
@@ -85,11 +86,16 @@ static const struct {
 	{ "Deactivation Date",			0, 1 },
 	{ "Description",			0, 1 },
 	{ "Extractable",			0, 1 },
+	{ "Fresh",				0, 1 },
+	{ "Lease Time",				0, 1 },
+	{ "Link",				1, 1 },
 	{ "Name",				1, 1 },
 	{ "Object Group",			1, 1 },
 	{ "Operation Policy Name",		0, 0 },
+	{ "Original Creation Date",		0, 0 },	/* Register */
 	{ "Process Start Date",			0, 1 },
 	{ "Protect Stop Date",			0, 1 },
+	{ "Random Number Generator",		0, 0 },	/* Register */
 	{ "Sensitive",				0, 1 },
 };
 
@@ -156,6 +162,51 @@ kop_client_attr(const char *name, int *multi, int *modify)
 }
 
 /*
+ * The shape of a value a client gives an attribute whose value is more
+ * than a name; NULL if it will do, else why not.  The Links between
+ * the halves of a key pair are the server's: kop_on_token and Get of a
+ * private key trust them.
+ */
+const char *
+kop_value_bad(const char *name, const struct ttlv *v)
+{
+	const struct ttlv	*t;
+	uint32_t		 type;
+
+	if (strcmp(name, "Link") == 0) {
+		if (v->type != TTLV_STRUCTURE ||
+		    ttlv_get_enum(v, KMIP_TAG_LINK_TYPE, &type) == -1 ||
+		    (t = ttlv_find(v, KMIP_TAG_LINKED_OBJECT_IDENTIFIER)) ==
+		    NULL || t->type != TTLV_TEXT_STRING)
+			return ("a Link Type and a Linked Object Identifier");
+		if (type == KMIP_LINK_PUBLIC_KEY ||
+		    type == KMIP_LINK_PRIVATE_KEY)
+			return ("the links of a key pair are the server's");
+	} else if (strcmp(name, "Alternative Name") == 0) {
+		if (v->type != TTLV_STRUCTURE ||
+		    ttlv_get_enum(v, KMIP_TAG_ALTERNATIVE_NAME_TYPE,
+		    &type) == -1 ||
+		    (t = ttlv_find(v, KMIP_TAG_ALTERNATIVE_NAME_VALUE)) ==
+		    NULL || t->type != TTLV_TEXT_STRING)
+			return ("an Alternative Name Value and Type");
+	} else if (strcmp(name, "Random Number Generator") == 0) {
+		if (v->type != TTLV_STRUCTURE ||
+		    ttlv_get_enum(v, KMIP_TAG_RNG_ALGORITHM, &type) == -1)
+			return ("RNG Parameters with an RNG Algorithm");
+	} else if (strcmp(name, "Original Creation Date") == 0) {
+		if (v->type != TTLV_DATE_TIME)
+			return ("a Date-Time");
+	} else if (strcmp(name, "Fresh") == 0) {
+		if (v->type != TTLV_BOOLEAN)
+			return ("a Boolean");
+	} else if (strcmp(name, "Lease Time") == 0) {
+		if (v->type != TTLV_INTERVAL)
+			return ("an Interval");
+	}
+	return (NULL);
+}
+
+/*
  * Sensitive and Extractable only ever tighten: Sensitive false -> true,
  * Extractable true -> false, whatever the operation (Add, Modify, the
  * templates of Create, Create Key Pair, Register), and neither may be
@@ -167,8 +218,14 @@ int
 kop_protected(struct kreq *r, const struct ttlv *a, const char *name,
     const struct ttlv *v)
 {
-	int	 old, sens;
+	const char	*why;
+	int		 old, sens;
 
+	if (v != NULL && (why = kop_value_bad(name, v)) != NULL) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "\"%s\": %s", name,
+		    why);
+		return (-1);
+	}
 	if (strcmp(name, "Sensitive") == 0) {
 		sens = 1;
 		old = 0;
@@ -321,6 +378,15 @@ kop_template(struct kreq *r, const struct ttlv *ta, struct ttlv *a)
 		    (r->op == KMIP_OP_CREATE ||
 		    r->op == KMIP_OP_CREATE_KEY_PAIR))
 			continue;
+		/* What the server made, the server knows. */
+		if (r->op != KMIP_OP_REGISTER &&
+		    (strcmp(name, "Original Creation Date") == 0 ||
+		    strcmp(name, "Random Number Generator") == 0)) {
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD, "attribute "
+			    "\"%s\" is set by the server for what it makes",
+			    name);
+			return (-1);
+		}
 		if (!kop_client_attr(name, &multi, &modify)) {
 			kreq_fail(r, KMIP_REASON_INVALID_FIELD,
 			    "attribute \"%s\" cannot be set by a client", name);
@@ -416,10 +482,25 @@ kop_default_signer(struct kreq *r)
 void
 kop_initial_attrs(struct ttlv *a, struct ks_object *o)
 {
-	const struct ttlv *v;
+	const struct ttlv	*v;
+	int			 b;
 
 	attr_set_datetime(a, "Initial Date", o->created);
-	attr_set_datetime(a, "Original Creation Date", o->created);
+	/* A registered object may say when it was made. */
+	if (attr_get(a, "Original Creation Date", 0) == NULL)
+		attr_set_datetime(a, "Original Creation Date", o->created);
+	if (attr_get(a, "Fresh", 0) == NULL)
+		attr_set_bool(a, "Fresh", 1);
+	/*
+	 * KMIP 1.4 3.46-49: these always have a value.  The templates
+	 * were checked (kop_protected): a value here is a Boolean.
+	 */
+	if (attr_get_bool(a, "Sensitive", &b) == -1)
+		attr_set_bool(a, "Sensitive", b = 0);
+	attr_set_bool(a, "Always Sensitive", b);
+	if (attr_get_bool(a, "Extractable", &b) == -1)
+		attr_set_bool(a, "Extractable", b = 1);
+	attr_set_bool(a, "Never Extractable", !b);
 	/* An Activation Date now or in the past activates at once. */
 	if ((v = attr_get(a, "Activation Date", 0)) != NULL &&
 	    v->type == TTLV_DATE_TIME && v->v.i64 <= o->created)

@@ -12,6 +12,7 @@
 
 /* kmip_ops.c: helpers of every operation */
 int		 kop_client_attr(const char *, int *, int *);
+const char	*kop_value_bad(const char *, const struct ttlv *);
 int		 kop_protected(struct kreq *, const struct ttlv *,
 		    const char *, const struct ttlv *);
 int		 kop_load(struct kreq *, const struct ttlv *, char *, size_t);
@@ -43,6 +44,7 @@ enum kop_ret	 kop_locate_hsm(struct kreq *, const char *);
 
 /* kop_create.c */
 void		 kop_token_attrs(const char *, struct ttlv *);
+void		 kop_rng_attr(const char *, struct ttlv *);
 enum kop_ret	 op_create(struct kreq *, const struct ttlv *);
 enum kop_ret	 op_create_key_pair(struct kreq *, const struct ttlv *);
 enum kop_ret	 op_register(struct kreq *, const struct ttlv *);

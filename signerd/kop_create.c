@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #include "attrs.h"
@@ -41,7 +42,33 @@ kop_token_attrs(const char *signer, struct ttlv *a)
 	if (es == NULL || es->link.type != SIGNER_PKCS11)
 		return;
 	attr_set_bool(a, "Sensitive", 1);
+	attr_set_bool(a, "Always Sensitive", 1);
 	attr_set_bool(a, "Extractable", 0);
+	attr_set_bool(a, "Never Extractable", 1);
+}
+
+/*
+ * Random Number Generator (KMIP 1.3+) of a key the signer made: the
+ * software signer draws from OpenSSL's default DRBG, CTR_DRBG with
+ * AES-256; what a token uses, it does not say.
+ */
+void
+kop_rng_attr(const char *signer, struct ttlv *a)
+{
+	struct ttlv	*t = ttlv_new_structure(0), *v;
+
+	v = ttlv_add_structure(t, KMIP_TAG_ATTRIBUTE_VALUE);
+	if (kop_signer_is_token(signer))
+		ttlv_add_enum(v, KMIP_TAG_RNG_ALGORITHM, KMIP_RNG_UNSPECIFIED);
+	else {
+		ttlv_add_enum(v, KMIP_TAG_RNG_ALGORITHM, KMIP_RNG_DRBG);
+		ttlv_add_enum(v, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM,
+		    KMIP_ALG_AES);
+		ttlv_add_integer(v, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, 256);
+		ttlv_add_enum(v, KMIP_TAG_DRBG_ALGORITHM, KMIP_DRBG_CTR);
+	}
+	attr_set(a, "Random Number Generator", 0, v);
+	ttlv_free(t);
 }
 
 enum kop_ret
@@ -114,6 +141,7 @@ op_create(struct kreq *r, const struct ttlv *req)
 		(void)strlcpy(r->obj.id, hsmid, sizeof(r->obj.id));
 	kop_initial_attrs(a, &r->obj);
 	kop_token_attrs(signer, a);
+	kop_rng_attr(signer, a);
 	attrs_store(&r->obj, a);
 	(void)strlcpy(g.id, r->obj.id, sizeof(g.id));
 	if (kop_signer_is_token(signer) &&
@@ -149,6 +177,9 @@ create_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 		    "is damaged", r->obj.id);
 		return (KOP_DONE);
 	}
+	/* Register computed its own from the client's bytes. */
+	if (r->op == KMIP_OP_CREATE && res->len_out3 == SHA256_DIGEST_LENGTH)
+		attr_set_digest_value(a, o3, res->len_out3, KMIP_FMT_RAW);
 	if (kop_save(r, &r->obj, a, 1) == 0) {
 		/* Create answers with the Object Type, Register without. */
 		if (r->op == KMIP_OP_CREATE)
@@ -267,6 +298,8 @@ op_create_key_pair(struct kreq *r, const struct ttlv *req)
 	kop_initial_attrs(priv, &r->obj);
 	kop_initial_attrs(pub, &r->obj2);
 	kop_token_attrs(signer, priv);
+	kop_rng_attr(signer, priv);
+	kop_rng_attr(signer, pub);
 	/* Each half links to the other. */
 	attr_add_link(priv, KMIP_LINK_PUBLIC_KEY, r->obj2.id);
 	attr_add_link(pub, KMIP_LINK_PRIVATE_KEY, r->obj.id);
@@ -306,8 +339,10 @@ ckp_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 	kop_set_material(&r->obj, o1, res->len_out1);
 	kop_set_material(&r->obj2, o2, res->len_out2);
 
-	if ((a = attrs_load(&r->obj)) == NULL ||
-	    kop_save(r, &r->obj, a, 1) == -1) {
+	if ((a = attrs_load(&r->obj)) != NULL &&
+	    res->len_out3 == SHA256_DIGEST_LENGTH)
+		attr_set_digest_value(a, o3, res->len_out3, KMIP_FMT_PKCS8);
+	if (a == NULL || kop_save(r, &r->obj, a, 1) == -1) {
 		if (a == NULL)
 			kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "new object "
 			    "%s is damaged", r->obj.id);
@@ -318,7 +353,12 @@ ckp_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 	if ((a = attrs_load(&r->obj2)) == NULL)
 		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "new object %s "
 		    "is damaged", r->obj2.id);
-	else if (kop_save(r, &r->obj2, a, 1) == 0) {
+	else {
+		attr_set_digest(a, o2, res->len_out2, KMIP_FMT_X509);
+		if (kop_save(r, &r->obj2, a, 1) == -1) {
+			ttlv_free(a);
+			return (KOP_DONE);
+		}
 		ttlv_add_string(r->payload,
 		    KMIP_TAG_PRIVATE_KEY_UNIQUE_IDENTIFIER, r->obj.id);
 		ttlv_add_string(r->payload,
@@ -594,6 +634,11 @@ op_register(struct kreq *r, const struct ttlv *req)
 	if (bits != 0)
 		attr_set_integer(a, "Cryptographic Length", bits);
 	kop_initial_attrs(a, &r->obj);
+	/* Over the value as the client gave it, in its format. */
+	if (type == KMIP_OBJ_CERTIFICATE)
+		attr_set_digest(a, der, derlen, 0);
+	else
+		attr_set_digest(a, p, len, fmt);
 	if (type == KMIP_OBJ_PUBLIC_KEY || type == KMIP_OBJ_CERTIFICATE) {
 		r->obj.material = der;
 		r->obj.material_len = derlen;

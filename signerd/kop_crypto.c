@@ -236,16 +236,41 @@ cop_params(struct kreq *r, const struct ttlv *req, const struct ttlv *a,
 			op->padding = HSM_PAD_PKCS1V15;
 		else if (op->kind == HSM_KEY_RSA && v == KMIP_PAD_OAEP)
 			op->padding = HSM_PAD_OAEP;
+		else if (op->kind == HSM_KEY_AES && v == KMIP_PAD_PKCS5)
+			op->padding = HSM_PAD_PKCS5;
 		else if (op->kind == HSM_KEY_RSA || v != KMIP_PAD_NONE) {
 			kreq_fail(r, KMIP_REASON_INVALID_FIELD,
 			    "padding method not supported with this key");
 			return (-1);
 		}
 	}
-	if (ttlv_get_enum(cp, KMIP_TAG_BLOCK_CIPHER_MODE, &v) == 0 &&
-	    (op->kind != HSM_KEY_AES || v != KMIP_MODE_GCM)) {
-		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "block cipher mode "
-		    "not supported: AES keys use GCM");
+	if (ttlv_get_enum(cp, KMIP_TAG_BLOCK_CIPHER_MODE, &v) == 0) {
+		if (op->kind == HSM_KEY_AES && v == KMIP_MODE_GCM)
+			op->mode = HSM_MODE_GCM;
+		else if (op->kind == HSM_KEY_AES && v == KMIP_MODE_ECB)
+			op->mode = HSM_MODE_ECB;
+		else if (op->kind == HSM_KEY_AES && v == KMIP_MODE_CBC)
+			op->mode = HSM_MODE_CBC;
+		else if (op->kind == HSM_KEY_AES && v == KMIP_MODE_CTR)
+			op->mode = HSM_MODE_CTR;
+		else {
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD, "block cipher "
+			    "mode not supported: AES keys use GCM, ECB, CBC "
+			    "or CTR");
+			return (-1);
+		}
+		/* Tokens: GCM only (hsm_gcm_check says so too). */
+		if (op->mode != HSM_MODE_GCM &&
+		    kop_signer_is_token(r->obj.signer)) {
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD, "block cipher "
+			    "mode not supported: keys in a token use GCM");
+			return (-1);
+		}
+	}
+	if (op->padding == HSM_PAD_PKCS5 && op->mode != HSM_MODE_ECB &&
+	    op->mode != HSM_MODE_CBC) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "PKCS5 padding is for "
+		    "ECB and CBC");
 		return (-1);
 	}
 	if (ttlv_get_integer(cp, KMIP_TAG_TAG_LENGTH, &tl) == 0) {
@@ -413,7 +438,7 @@ op_crypto(struct kreq *r, const struct ttlv *req)
 		goto done;
 	}
 	if (op.op == HSM_OP_DECRYPT && op.kind == HSM_KEY_AES &&
-	    (op.len_iv == 0 || op.len_sig == 0)) {
+	    op.mode == HSM_MODE_GCM && (op.len_iv == 0 || op.len_sig == 0)) {
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "AES-GCM decryption "
 		    "needs the IV/Counter/Nonce and the Authenticated "
 		    "Encryption Tag");
