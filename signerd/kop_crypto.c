@@ -444,6 +444,14 @@ op_crypto(struct kreq *r, const struct ttlv *req)
 		    "Encryption Tag");
 		goto done;
 	}
+	/* What there is to decrypt cannot be known without it. */
+	if (op.op == HSM_OP_DECRYPT && op.kind == HSM_KEY_AES &&
+	    (op.mode == HSM_MODE_CBC || op.mode == HSM_MODE_CTR) &&
+	    op.len_iv == 0) {
+		kreq_fail(r, KMIP_REASON_INVALID_MESSAGE, "AES-CBC and CTR "
+		    "decryption needs the IV/Counter/Nonce");
+		goto done;
+	}
 	if (kreq_signer_send(r, r->obj.signer, IMSG_HSM_OP, &op, sizeof(op),
 	    iov, 6, crypto_done) == 0)
 		ret = KOP_WAIT;
