@@ -62,6 +62,10 @@ static const struct {
 	{ KMIP_OP_ENCRYPT,		op_crypto },
 	{ KMIP_OP_DECRYPT,		op_crypto },
 	{ KMIP_OP_MAC,			op_crypto },
+	{ KMIP_OP_MAC_VERIFY,		op_crypto },
+	{ KMIP_OP_HASH,			op_hash },
+	{ KMIP_OP_RNG_RETRIEVE,		op_rng_retrieve },
+	{ KMIP_OP_RNG_SEED,		op_rng_seed },
 };
 
 /*
@@ -107,7 +111,8 @@ const uint32_t kop_operations[] = {
 	KMIP_OP_DELETE_ATTRIBUTE, KMIP_OP_ACTIVATE, KMIP_OP_REVOKE,
 	KMIP_OP_DESTROY, KMIP_OP_QUERY, KMIP_OP_DISCOVER_VERSIONS,
 	KMIP_OP_SIGN, KMIP_OP_SIGNATURE_VERIFY, KMIP_OP_ENCRYPT,
-	KMIP_OP_DECRYPT, KMIP_OP_MAC
+	KMIP_OP_DECRYPT, KMIP_OP_MAC, KMIP_OP_MAC_VERIFY, KMIP_OP_HASH,
+	KMIP_OP_RNG_RETRIEVE, KMIP_OP_RNG_SEED
 };
 const size_t kop_noperations = sizeof(kop_operations) /
     sizeof(kop_operations[0]);
@@ -556,6 +561,7 @@ signer_can(int type, uint32_t op)
 	case KMIP_OP_ENCRYPT:
 	case KMIP_OP_DECRYPT:
 	case KMIP_OP_MAC:
+	case KMIP_OP_MAC_VERIFY:
 		return (type == SIGNER_OPENSSL || type == SIGNER_PKCS11);
 	case KMIP_OP_REGISTER:
 		return (type == SIGNER_OPENSSL);
@@ -588,6 +594,9 @@ kop_offered(uint32_t op)
 	case KMIP_OP_ACTIVATE:
 	case KMIP_OP_REVOKE:
 	case KMIP_OP_DESTROY:
+	case KMIP_OP_HASH:
+	case KMIP_OP_RNG_RETRIEVE:
+	case KMIP_OP_RNG_SEED:
 		return (1);
 	}
 	TAILQ_FOREACH(es, &engine->signers, entry) {

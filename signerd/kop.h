@@ -71,4 +71,9 @@ enum kop_ret	 op_locate(struct kreq *, const struct ttlv *);
 int		 kop_key_kind(struct kreq *, const struct ttlv *, uint32_t *);
 enum kop_ret	 op_crypto(struct kreq *, const struct ttlv *);
 
+/* kop_keyless.c */
+enum kop_ret	 op_hash(struct kreq *, const struct ttlv *);
+enum kop_ret	 op_rng_retrieve(struct kreq *, const struct ttlv *);
+enum kop_ret	 op_rng_seed(struct kreq *, const struct ttlv *);
+
 #endif /* KOP_H */

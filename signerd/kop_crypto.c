@@ -40,6 +40,7 @@ static const struct cop cops[] = {
 	{ KMIP_OP_ENCRYPT,	    HSM_OP_ENCRYPT, KMIP_USAGE_ENCRYPT, 0 },
 	{ KMIP_OP_DECRYPT,	    HSM_OP_DECRYPT, KMIP_USAGE_DECRYPT, 1 },
 	{ KMIP_OP_MAC,		    HSM_OP_MAC,	    KMIP_USAGE_MAC_GENERATE, 0 },
+	{ KMIP_OP_MAC_VERIFY,	    HSM_OP_MAC_VERIFY, KMIP_USAGE_MAC_VERIFY, 1 },
 };
 
 static enum kop_ret	 crypto_done(struct kreq *, const struct hsm_result *,
@@ -99,6 +100,7 @@ cop_type_ok(const struct cop *c, uint32_t type, uint32_t kind)
 		    kind == HSM_KEY_AES) || (type == KMIP_OBJ_PRIVATE_KEY &&
 		    kind == HSM_KEY_RSA));
 	case HSM_OP_MAC:
+	case HSM_OP_MAC_VERIFY:
 		return (type == KMIP_OBJ_SYMMETRIC_KEY && sym &&
 		    kind != HSM_KEY_AES);
 	}
@@ -432,9 +434,14 @@ op_crypto(struct kreq *r, const struct ttlv *req)
 	cop_part(req, KMIP_TAG_AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA,
 	    &iov[3], &op.len_aad);
 	cop_part(req, op.op == HSM_OP_VERIFY ? KMIP_TAG_SIGNATURE_DATA :
+	    op.op == HSM_OP_MAC_VERIFY ? KMIP_TAG_MAC_DATA :
 	    KMIP_TAG_AUTHENTICATED_ENCRYPTION_TAG, &iov[4], &op.len_sig);
 	if (op.op == HSM_OP_VERIFY && op.len_sig == 0) {
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "no Signature Data");
+		goto done;
+	}
+	if (op.op == HSM_OP_MAC_VERIFY && op.len_sig == 0) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "no MAC Data");
 		goto done;
 	}
 	if (op.op == HSM_OP_DECRYPT && op.kind == HSM_KEY_AES &&
@@ -473,6 +480,7 @@ crypto_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 		    res->len_out1);
 		break;
 	case KMIP_OP_SIGNATURE_VERIFY:
+	case KMIP_OP_MAC_VERIFY:
 		ttlv_add_enum(r->payload, KMIP_TAG_VALIDITY_INDICATOR,
 		    res->valid ? KMIP_VALIDITY_VALID : KMIP_VALIDITY_INVALID);
 		break;
