@@ -70,6 +70,8 @@ static int	 sw_wrap_hsm(struct softkey *, const char *, uint32_t,
 static void	 sw_key_free(struct sw_key *);
 static int	 sw_key_digest(struct softkey *, const uint8_t *, size_t,
 		    struct hsm_res *);
+static int	 sw_pair_digest(struct softkey *, EVP_PKEY *,
+		    struct hsm_res *);
 static void	 sw_cache_del(struct softkey *, struct sw_key *);
 static struct sw_key *sw_cache_add(struct softkey *, const char *, int,
 		    uint32_t, const uint8_t *, EVP_PKEY *, uint8_t *, size_t);
@@ -624,6 +626,25 @@ sw_key_digest(struct softkey *sk, const uint8_t *key, size_t len,
 	return (0);
 }
 
+/*
+ * The same for a private key, in its type's own DER (what KMIP's default
+ * formats are: PKCS#1 for RSA, SEC1 for EC, PKCS#8 for Ed25519).
+ */
+static int
+sw_pair_digest(struct softkey *sk, EVP_PKEY *pkey, struct hsm_res *res)
+{
+	uint8_t	*der = NULL;
+	int	 len, rv;
+
+	if ((len = i2d_PrivateKey(pkey, &der)) <= 0) {
+		ERR_clear_error();
+		return (-1);
+	}
+	rv = sw_key_digest(sk, der, len, res);
+	freezero(der, len);
+	return (rv);
+}
+
 static void
 sw_key_free(struct sw_key *k)
 {
@@ -765,7 +786,7 @@ sw_keep_pair(struct softkey *sk, const struct hsm_req *req, EVP_PKEY *pkey,
 		EVP_PKEY_free(pkey);
 		return (sw_crypto_error(res, "cannot encode the private key"));
 	}
-	(void)sw_key_digest(sk, der, len, res);
+	(void)sw_pair_digest(sk, pkey, res);
 	rv = sw_wrap(sk, req->id, req->kind, der, len, &res->out[0],
 	    &res->len[0]);
 	freezero(der, len);

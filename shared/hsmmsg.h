@@ -184,7 +184,8 @@ struct hsm_label {
  *   generate, import: out1 = wrapped blob (empty for public keys),
  *	out2 = public key DER (SubjectPublicKeyInfo) for key pairs,
  *	out3 = the SHA-256 of the key in the clear (raw, or the private
- *	key's PKCS#8) when the signer can tell, for the Digest attribute;
+ *	key's DER: PKCS#1 for RSA, SEC1 for EC, PKCS#8 for Ed25519) when
+ *	the signer can tell, for the Digest attribute;
  *   sign, mac, decrypt, export: out1 = result;
  *   encrypt: out1 = ciphertext, out2 = the iv it used, out3 = GCM tag;
  *   verify, mac verify: status 0 and valid says whether it matched.

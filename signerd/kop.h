@@ -50,6 +50,8 @@ enum kop_ret	 op_create_key_pair(struct kreq *, const struct ttlv *);
 enum kop_ret	 op_register(struct kreq *, const struct ttlv *);
 
 /* kop_get.c */
+int		 kop_spki_rsa(const uint8_t *, size_t, const uint8_t **,
+		    size_t *);
 enum kop_ret	 op_get(struct kreq *, const struct ttlv *);
 
 /* kop_attr.c */

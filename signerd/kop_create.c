@@ -328,6 +328,8 @@ ckp_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
     const uint8_t *o2, const uint8_t *o3)
 {
 	struct ttlv	*a;
+	const uint8_t	*pkcs1;
+	size_t		 plen;
 
 	if (kop_signer_failed(r, res) == -1)
 		return (KOP_DONE);
@@ -341,7 +343,10 @@ ckp_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 
 	if ((a = attrs_load(&r->obj)) != NULL &&
 	    res->len_out3 == SHA256_DIGEST_LENGTH)
-		attr_set_digest_value(a, o3, res->len_out3, KMIP_FMT_PKCS8);
+		attr_set_digest_value(a, o3, res->len_out3,
+		    r->obj.algorithm == KMIP_ALG_RSA ? KMIP_FMT_PKCS1 :
+		    r->obj.algorithm == KMIP_ALG_ED25519 ? KMIP_FMT_PKCS8 :
+		    KMIP_FMT_EC_PRIVATE_KEY);
 	if (a == NULL || kop_save(r, &r->obj, a, 1) == -1) {
 		if (a == NULL)
 			kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "new object "
@@ -354,7 +359,12 @@ ckp_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "new object %s "
 		    "is damaged", r->obj2.id);
 	else {
-		attr_set_digest(a, o2, res->len_out2, KMIP_FMT_X509);
+		/* RSA: of PKCS#1, what Get gives by default. */
+		if (r->obj2.algorithm == KMIP_ALG_RSA &&
+		    kop_spki_rsa(o2, res->len_out2, &pkcs1, &plen) == 0)
+			attr_set_digest(a, pkcs1, plen, KMIP_FMT_PKCS1);
+		else
+			attr_set_digest(a, o2, res->len_out2, KMIP_FMT_X509);
 		if (kop_save(r, &r->obj2, a, 1) == -1) {
 			ttlv_free(a);
 			return (KOP_DONE);

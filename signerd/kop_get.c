@@ -62,8 +62,8 @@ der_next(const uint8_t **p, size_t *len, uint8_t tag, const uint8_t **val,
 }
 
 /* The RSAPublicKey (PKCS#1) inside an RSA SubjectPublicKeyInfo. */
-static int
-spki_rsa(const uint8_t *spki, size_t len, const uint8_t **pkcs1,
+int
+kop_spki_rsa(const uint8_t *spki, size_t len, const uint8_t **pkcs1,
     size_t *plen)
 {
 	const uint8_t	*seq, *alg, *bits;
@@ -115,7 +115,7 @@ get_public(struct kreq *r, uint32_t fmt)
 		fmt = isrsa ? KMIP_FMT_PKCS1 : KMIP_FMT_RAW;
 	if ((fmt == KMIP_FMT_PKCS1 ||
 	    fmt == KMIP_FMT_TRANSPARENT_RSA_PUBLIC_KEY) && (!isrsa ||
-	    spki_rsa(r->obj.material, r->obj.material_len, &pkcs1,
+	    kop_spki_rsa(r->obj.material, r->obj.material_len, &pkcs1,
 	    &plen) == -1)) {
 		kreq_fail(r, KMIP_REASON_KEY_FORMAT_TYPE_NOT_SUPPORTED, "this "
 		    "key cannot be given in that Key Format Type");
