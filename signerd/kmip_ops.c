@@ -625,7 +625,7 @@ kop_keeps(uint32_t type)
 		return (kop_offered(KMIP_OP_CREATE) ||
 		    kop_offered(KMIP_OP_REGISTER));
 	}
-	/* Certificates and Secret Data only by Register. */
+	/* Certificates, Secret Data and Opaque Objects by Register. */
 	return (kop_offered(KMIP_OP_REGISTER));
 }
 
@@ -638,7 +638,7 @@ op_query(struct kreq *r, const struct ttlv *req)
 	static const uint32_t	 types[] = {
 		KMIP_OBJ_CERTIFICATE, KMIP_OBJ_SYMMETRIC_KEY,
 		KMIP_OBJ_PUBLIC_KEY, KMIP_OBJ_PRIVATE_KEY,
-		KMIP_OBJ_SECRET_DATA
+		KMIP_OBJ_SECRET_DATA, KMIP_OBJ_OPAQUE_DATA
 	};
 
 	for (q = ttlv_find(req, KMIP_TAG_QUERY_FUNCTION); q != NULL;

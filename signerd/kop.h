@@ -43,6 +43,7 @@ int		 kop_hsm_ids(struct kreq *, const struct ttlv *,
 enum kop_ret	 kop_locate_hsm(struct kreq *, const char *);
 
 /* kop_create.c */
+#define KOP_OPAQUE_MAX	(64 * 1024)	/* an Opaque Object's value */
 void		 kop_token_attrs(const char *, struct ttlv *);
 void		 kop_rng_attr(const char *, struct ttlv *);
 enum kop_ret	 op_create(struct kreq *, const struct ttlv *);

@@ -421,6 +421,42 @@ reg_key_block(struct kreq *r, const struct ttlv *obj, uint32_t *fmt,
 }
 
 /*
+ * An Opaque Object, kept like secret data (wrapped by the signer), as
+ * its Opaque Data Type (4 bytes, big-endian) then its value: the type
+ * is no algorithm, and the blob is where nothing else reads it.  *buf
+ * is the caller's to wipe and free.
+ */
+static int
+reg_opaque(struct kreq *r, const struct ttlv *req, uint8_t **buf,
+    size_t *len)
+{
+	const struct ttlv	*obj;
+	const uint8_t		*v;
+	size_t			 n;
+	uint32_t		 otype;
+
+	if ((obj = ttlv_find(req, KMIP_TAG_OPAQUE_OBJECT)) == NULL ||
+	    obj->type != TTLV_STRUCTURE ||
+	    ttlv_get_enum(obj, KMIP_TAG_OPAQUE_DATA_TYPE, &otype) == -1 ||
+	    ttlv_get_bytes(obj, KMIP_TAG_OPAQUE_DATA_VALUE, &v, &n) == -1 ||
+	    n == 0 || n > KOP_OPAQUE_MAX) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "an Opaque Object "
+		    "has an Opaque Data Type and a value of 1 to %d bytes",
+		    KOP_OPAQUE_MAX);
+		return (-1);
+	}
+	if ((*buf = malloc(n + 4)) == NULL)
+		fatal(NULL);
+	(*buf)[0] = otype >> 24;
+	(*buf)[1] = otype >> 16;
+	(*buf)[2] = otype >> 8;
+	(*buf)[3] = otype;
+	memcpy(*buf + 4, v, n);
+	*len = n + 4;
+	return (0);
+}
+
+/*
  * What the signer found a Register'ed private key to be, from the public
  * half it answered (DER SubjectPublicKeyInfo): public data, so the
  * engine may parse it.  -1 if it does not parse or is of no kind the
@@ -572,7 +608,7 @@ op_register(struct kreq *r, const struct ttlv *req)
 	struct ttlv		*a;
 	const char		*signer;
 	const uint8_t		*p = NULL;
-	uint8_t			*der = NULL;
+	uint8_t			*der = NULL, *opaque = NULL;
 	size_t			 len = 0;
 	uint32_t		 type, fmt = 0, alg = 0, kind = 0;
 	int32_t			 bits = 0;
@@ -629,10 +665,17 @@ op_register(struct kreq *r, const struct ttlv *req)
 		if (reg_certificate(r, req, &der, &derlen) == -1)
 			goto done;
 		break;
+	case KMIP_OBJ_OPAQUE_DATA:
+		if (reg_opaque(r, req, &opaque, &len) == -1)
+			goto done;
+		p = opaque;
+		kind = HSM_KEY_SECRET;
+		alg = 0;
+		break;
 	default:
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "Register takes "
-		    "symmetric keys, private and public keys, secret data and "
-		    "certificates");
+		    "symmetric keys, private and public keys, secret data, "
+		    "opaque objects and certificates");
 		goto done;
 	}
 	/* A public key still needs a signer for Verify and Encrypt. */
@@ -647,6 +690,8 @@ op_register(struct kreq *r, const struct ttlv *req)
 	/* Over the value as the client gave it, in its format. */
 	if (type == KMIP_OBJ_CERTIFICATE)
 		attr_set_digest(a, der, derlen, 0);
+	else if (type == KMIP_OBJ_OPAQUE_DATA)
+		attr_set_digest(a, p + 4, len - 4, 0);
 	else
 		attr_set_digest(a, p, len, fmt);
 	if (type == KMIP_OBJ_PUBLIC_KEY || type == KMIP_OBJ_CERTIFICATE) {
@@ -676,6 +721,8 @@ op_register(struct kreq *r, const struct ttlv *req)
  done:
 	if (der != NULL)
 		freezero(der, derlen);
+	if (opaque != NULL)
+		freezero(opaque, len);
 	ttlv_free(a);
 	return (ret);
 }

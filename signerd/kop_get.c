@@ -276,19 +276,43 @@ get_secret(struct kreq *r, uint32_t fmt)
 	struct hsm_op	 op;
 	struct iovec	 iov[1];
 	struct ttlv	*a;
+	const struct ttlv *d;
+	uint32_t	 dfmt;
 	int		 rv;
 
-	if (fmt != 0 && fmt != KMIP_FMT_RAW && (r->obj.type ==
-	    KMIP_OBJ_SECRET_DATA || fmt != KMIP_FMT_TRANSPARENT_SYMMETRIC_KEY)) {
+	/*
+	 * Secret data: by default in the format it was registered in,
+	 * which its Digest records (a password registered Opaque comes
+	 * back Opaque); Raw and Opaque are the same bytes.
+	 */
+	if (r->obj.type == KMIP_OBJ_OPAQUE_DATA && fmt != 0 &&
+	    fmt != KMIP_FMT_OPAQUE) {
+		kreq_fail(r, KMIP_REASON_KEY_FORMAT_TYPE_NOT_SUPPORTED,
+		    "an Opaque Object is given as it is");
+		return (KOP_DONE);
+	}
+	if (r->obj.type == KMIP_OBJ_SECRET_DATA && fmt == 0) {
+		a = attrs_load(&r->obj);
+		if ((d = attr_get(a, "Digest", 0)) != NULL &&
+		    ttlv_get_enum(d, KMIP_TAG_KEY_FORMAT_TYPE, &dfmt) == 0 &&
+		    dfmt == KMIP_FMT_OPAQUE)
+			fmt = KMIP_FMT_OPAQUE;
+		ttlv_free(a);
+	}
+	if (r->obj.type != KMIP_OBJ_OPAQUE_DATA && fmt != 0 &&
+	    fmt != KMIP_FMT_RAW && (r->obj.type ==
+	    KMIP_OBJ_SECRET_DATA ? fmt != KMIP_FMT_OPAQUE :
+	    fmt != KMIP_FMT_TRANSPARENT_SYMMETRIC_KEY)) {
 		kreq_fail(r, KMIP_REASON_KEY_FORMAT_TYPE_NOT_SUPPORTED,
 		    "symmetric keys are given as Raw or Transparent "
-		    "Symmetric Key, secret data as Raw");
+		    "Symmetric Key, secret data as Raw or Opaque");
 		return (KOP_DONE);
 	}
 	memset(&op, 0, sizeof(op));
 	(void)strlcpy(op.id, r->obj.id, sizeof(op.id));
 	op.op = HSM_OP_EXPORT;
-	if (r->obj.type == KMIP_OBJ_SECRET_DATA)
+	if (r->obj.type == KMIP_OBJ_SECRET_DATA ||
+	    r->obj.type == KMIP_OBJ_OPAQUE_DATA)
 		op.kind = HSM_KEY_SECRET;
 	else {
 		a = attrs_load(&r->obj);
@@ -315,6 +339,23 @@ get_secret_done(struct kreq *r, const struct hsm_result *res,
 
 	if (kop_signer_failed(r, res) == -1)
 		return (KOP_DONE);
+	/* Opaque: type and value as reg_opaque() stored them. */
+	if (r->obj.type == KMIP_OBJ_OPAQUE_DATA) {
+		if (res->len_out1 < 5) {
+			kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "stored "
+			    "opaque object %s is damaged", r->obj.id);
+			return (KOP_DONE);
+		}
+		ttlv_add_enum(r->payload, KMIP_TAG_OBJECT_TYPE, r->obj.type);
+		kop_payload_id(r, r->obj.id);
+		obj = ttlv_add_structure(r->payload, KMIP_TAG_OPAQUE_OBJECT);
+		ttlv_add_enum(obj, KMIP_TAG_OPAQUE_DATA_TYPE,
+		    (uint32_t)o1[0] << 24 | (uint32_t)o1[1] << 16 |
+		    (uint32_t)o1[2] << 8 | o1[3]);
+		ttlv_add_bytes(obj, KMIP_TAG_OPAQUE_DATA_VALUE, o1 + 4,
+		    res->len_out1 - 4);
+		return (KOP_DONE);
+	}
 	ttlv_add_enum(r->payload, KMIP_TAG_OBJECT_TYPE, r->obj.type);
 	kop_payload_id(r, r->obj.id);
 	if (r->obj.type == KMIP_OBJ_SECRET_DATA) {

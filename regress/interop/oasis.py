@@ -18,7 +18,7 @@
 #    not name the ones it wanted, Located Items (objects left by other
 #    vectors may be found too), the lists of Query and Result Messages.
 #
-#   oasis.py PORT PKI_DIR FILE...
+#   oasis.py PORT PKI_DIR [-v] FILE...    (-v: show each response)
 #
 # Prints "PASS file", "FAIL file: reason" or "SKIP file: reason" per file,
 # then a summary.  Exit status 0 unless the arguments are wrong: what a
@@ -85,6 +85,12 @@ SERVER_RANDOM = {"KeyMaterial", "DigestValue", "MACData", "KeyValue",
 SERVER_POLICY = {"Lease Time"}
 
 
+VERBOSE = False
+# Identifiers of the objects the server made, in any file: a vector may
+# use what an earlier one made (TL-M-3 Gets the key TL-M-2 created).
+SERVER_MADE = set()
+
+
 class Mismatch(Exception):
     pass
 
@@ -96,7 +102,7 @@ class Replay:
     def __init__(self, port, pki, name):
         self.port, self.pki, self.name = port, pki, name
         self.bound = {}		# "$UNIQUE_IDENTIFIER_0" -> value
-        self.server_made = set()	# identifiers the server generated
+        self.server_made = SERVER_MADE	# ids the server generated
         self.pubkey_of = {}	# private key id -> public key id
         self.sock = None
 
@@ -491,6 +497,8 @@ class Replay:
             n += 1
             self.reencrypt(req, exp)
             items = parse(self.send(self.encode(req)))
+            if VERBOSE:
+                print("request %d -> %r" % (n, items), flush=True)
             if not items or items[0][0] != TAGS["ResponseMessage"]:
                 raise Mismatch("request %d: not a Response Message" % n)
             self.learn(req, items[0][2])
@@ -603,9 +611,14 @@ def main():
     if len(sys.argv) < 4:
         print("usage: oasis.py port pki_dir file ...", file=sys.stderr)
         return 2
+    global VERBOSE
     port, pki = int(sys.argv[1]), sys.argv[2]
+    files = sys.argv[3:]
+    if files and files[0] == "-v":
+        VERBOSE = True
+        files = files[1:]
     counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
-    for path in sys.argv[3:]:
+    for path in files:
         name = os.path.basename(path)
         if name in NOT_CLAIMED:
             res, why = "SKIP", NOT_CLAIMED[name]
