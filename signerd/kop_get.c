@@ -336,9 +336,23 @@ get_secret_done(struct kreq *r, const struct hsm_result *res,
 {
 	struct ttlv	*obj, *kb, *kv, *km, *a;
 	int32_t		 len = 0;
+	int		 fresh;
 
 	if (kop_signer_failed(r, res) == -1)
 		return (KOP_DONE);
+	/*
+	 * The value leaves the server: the object is no longer Fresh
+	 * (KMIP 1.1 3.34), and says so before it is given.
+	 */
+	a = attrs_load(&r->obj);
+	if (attr_get_bool(a, "Fresh", &fresh) == 0 && fresh) {
+		attr_set_bool(a, "Fresh", 0);
+		if (kop_save(r, &r->obj, a, 0) == -1) {
+			ttlv_free(a);
+			return (KOP_DONE);
+		}
+	}
+	ttlv_free(a);
 	/* Opaque: type and value as reg_opaque() stored them. */
 	if (r->obj.type == KMIP_OBJ_OPAQUE_DATA) {
 		if (res->len_out1 < 5) {

@@ -74,6 +74,12 @@ ALIASES = {
     },
 }
 
+# Defective vectors: a response in another protocol version than its
+# request (a server answers in the request's version).
+WRONG_VERSION = {
+    "OMOS-O-1-14.xml",	# the Destroy of a 1.4 request answers 1.3
+}
+
 # Tags whose value is random when the object was made by the server.
 SERVER_RANDOM = {"KeyMaterial", "DigestValue", "MACData", "KeyValue",
                  "Modulus", "PrivateExponent", "PublicExponent", "P", "Q",
@@ -566,6 +572,11 @@ class Replay:
     def compare_header(self, exp, items, n):
         h = [a for a in items if a[0] == TAGS["ResponseHeader"]]
         eh = exp.find("ResponseHeader")
+        if self.name in WRONG_VERSION:
+            eh = copy.deepcopy(eh)
+            eh.remove(eh.find("ProtocolVersion"))
+            h = [(h[0][0], h[0][1], [i for i in h[0][2]
+                                     if i[0] != TAGS["ProtocolVersion"]])]
         if not h:
             raise Mismatch("request %d: no Response Header" % n)
         self.compare(eh, h[0], {}, "request %d" % n)
