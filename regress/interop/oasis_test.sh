@@ -9,6 +9,21 @@
 
 PY=/usr/bin/python3
 
+# extra CASE: one case of oasis_extra.py.
+extra()
+{
+	atf_check -o match:"^ok" -e ignore \
+	    $PY "$(atf_get_srcdir)/oasis_extra.py" $PORT "$T/pki" "$@"
+}
+
+extra_start()
+{
+	sd_setup
+	sd_conf
+	sd_conf_soft
+	sd_start 1
+}
+
 atf_test_case vectors cleanup
 vectors_head()
 {
@@ -58,7 +73,143 @@ vectors_cleanup()
 	sd_cleanup
 }
 
+atf_test_case links cleanup
+links_head()
+{
+	atf_set "descr" "A client's own Links are taken, a key pair's are the server's"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+links_body()
+{
+	extra_start
+	extra links
+	sd_stop
+}
+links_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case versions cleanup
+versions_head()
+{
+	atf_set "descr" "Add and Delete Attribute of an attribute newer than the request's version are refused"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+versions_body()
+{
+	extra_start
+	extra versions
+	sd_stop
+}
+versions_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case digest cleanup
+digest_head()
+{
+	atf_set "descr" "Every key has its Digest, and the attributes that always have a value"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+digest_body()
+{
+	extra_start
+	extra digest
+	sd_stop
+}
+digest_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case modes cleanup
+modes_head()
+{
+	atf_set "descr" "AES in ECB, CBC, CTR and GCM with an 8-byte IV in the software signer"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+modes_body()
+{
+	extra_start
+	extra modes
+	sd_stop
+}
+modes_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case keyless cleanup
+keyless_head()
+{
+	atf_set "descr" "Hash, RNG Retrieve and RNG Seed"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+keyless_body()
+{
+	extra_start
+	extra keyless
+	sd_stop
+}
+keyless_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case opaque cleanup
+opaque_head()
+{
+	atf_set "descr" "Register and Get of an Opaque Object"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+opaque_body()
+{
+	extra_start
+	extra opaque
+	sd_stop
+}
+opaque_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case tokenmode cleanup
+tokenmode_head()
+{
+	atf_set "descr" "A key in a pkcs11 token does AES-GCM only"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+tokenmode_body()
+{
+	sd_setup s1
+	sd_conf s1
+	echo 'default signer "s1"' >>"$T/signerd.conf"
+	sd_start 1
+	extra tokenmode
+	sd_stop
+}
+tokenmode_cleanup()
+{
+	sd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case vectors
+	atf_add_test_case links
+	atf_add_test_case versions
+	atf_add_test_case digest
+	atf_add_test_case modes
+	atf_add_test_case keyless
+	atf_add_test_case opaque
+	atf_add_test_case tokenmode
 }
