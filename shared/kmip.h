@@ -879,6 +879,10 @@
 #define KMIP_MASK_GEN_MGF1				0x01
 
 /* Key Wrap Type (KMIP 1.4) */
+/* Usage Limits Unit */
+#define KMIP_USAGE_LIMITS_BYTE				0x01
+#define KMIP_USAGE_LIMITS_OBJECT			0x02
+
 /* RNG Algorithm, DRBG Algorithm (KMIP 1.3) */
 #define KMIP_RNG_UNSPECIFIED				0x01
 #define KMIP_RNG_FIPS186_2				0x02

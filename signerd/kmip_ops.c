@@ -101,6 +101,7 @@ static const struct {
 	{ "Protect Stop Date",			0, 1 },
 	{ "Random Number Generator",		0, 0 },	/* Register */
 	{ "Sensitive",				0, 1 },
+	{ "Usage Limits",			0, 0 },	/* then ours */
 };
 
 const uint32_t kop_operations[] = {
@@ -176,6 +177,7 @@ const char *
 kop_value_bad(const char *name, const struct ttlv *v)
 {
 	const struct ttlv	*t;
+	int64_t			 l;
 	uint32_t		 type;
 
 	if (strcmp(name, "Link") == 0) {
@@ -198,6 +200,16 @@ kop_value_bad(const char *name, const struct ttlv *v)
 		if (v->type != TTLV_STRUCTURE ||
 		    ttlv_get_enum(v, KMIP_TAG_RNG_ALGORITHM, &type) == -1)
 			return ("RNG Parameters with an RNG Algorithm");
+	} else if (strcmp(name, "Usage Limits") == 0) {
+		if (v->type != TTLV_STRUCTURE ||
+		    ttlv_get_long(v, KMIP_TAG_USAGE_LIMITS_TOTAL, &l) == -1 ||
+		    l < 0 ||
+		    ttlv_get_enum(v, KMIP_TAG_USAGE_LIMITS_UNIT, &type) == -1 ||
+		    (type != KMIP_USAGE_LIMITS_BYTE &&
+		    type != KMIP_USAGE_LIMITS_OBJECT) ||
+		    ttlv_find(v, KMIP_TAG_USAGE_LIMITS_COUNT) != NULL)
+			return ("a Usage Limits Total of Bytes or Objects; the "
+			    "Count is the server's");
 	} else if (strcmp(name, "Original Creation Date") == 0) {
 		if (v->type != TTLV_DATE_TIME)
 			return ("a Date-Time");

@@ -47,6 +47,8 @@ static enum kop_ret	 crypto_done(struct kreq *, const struct hsm_result *,
 			    const uint8_t *, const uint8_t *, const uint8_t *);
 static int		 cop_dates(struct kreq *, const struct cop *,
 			    const struct ttlv *);
+static int		 cop_usage(struct kreq *, const struct cop *,
+			    struct ttlv *, size_t);
 static int		 cop_params14(struct kreq *, const struct ttlv *, int,
 			    struct hsm_op *, struct iovec *);
 
@@ -345,6 +347,49 @@ cop_dates(struct kreq *r, const struct cop *c, const struct ttlv *a)
 	return (0);
 }
 
+/*
+ * Usage Limits (KMIP 1.x 3.21): a key that protects (signs, encrypts,
+ * MACs) at most Total bytes or times.  What this operation takes is
+ * counted off before it runs, and kept even if the signer then fails:
+ * a limit is never exceeded, at worst under-used.  a is saved with the
+ * new Usage Limits Count.
+ */
+static int
+cop_usage(struct kreq *r, const struct cop *c, struct ttlv *a, size_t len)
+{
+	const struct ttlv	*ul;
+	struct ttlv		*t, *v;
+	int64_t			 total, count, need;
+	uint32_t		 unit;
+
+	if ((c->hsm_op != HSM_OP_SIGN && c->hsm_op != HSM_OP_ENCRYPT &&
+	    c->hsm_op != HSM_OP_MAC) ||
+	    (ul = attr_get(a, "Usage Limits", 0)) == NULL)
+		return (0);
+	/* Checked when set (kop_value_bad); a bad one allows nothing. */
+	if (ttlv_get_long(ul, KMIP_TAG_USAGE_LIMITS_TOTAL, &total) == -1 ||
+	    ttlv_get_enum(ul, KMIP_TAG_USAGE_LIMITS_UNIT, &unit) == -1) {
+		total = 0;
+		unit = KMIP_USAGE_LIMITS_OBJECT;
+	}
+	if (ttlv_get_long(ul, KMIP_TAG_USAGE_LIMITS_COUNT, &count) == -1)
+		count = total;
+	need = unit == KMIP_USAGE_LIMITS_BYTE ? (int64_t)len : 1;
+	if (count < need) {
+		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "key %s has "
+		    "reached its Usage Limits", r->obj.id);
+		return (-1);
+	}
+	t = ttlv_new_structure(0);
+	v = ttlv_add_structure(t, KMIP_TAG_ATTRIBUTE_VALUE);
+	ttlv_add_long(v, KMIP_TAG_USAGE_LIMITS_TOTAL, total);
+	ttlv_add_long(v, KMIP_TAG_USAGE_LIMITS_COUNT, count - need);
+	ttlv_add_enum(v, KMIP_TAG_USAGE_LIMITS_UNIT, unit);
+	attr_set(a, "Usage Limits", 0, v);
+	ttlv_free(t);
+	return (kop_save(r, &r->obj, a, 0));
+}
+
 enum kop_ret
 op_crypto(struct kreq *r, const struct ttlv *req)
 {
@@ -459,6 +504,8 @@ op_crypto(struct kreq *r, const struct ttlv *req)
 		    "decryption needs the IV/Counter/Nonce");
 		goto done;
 	}
+	if (cop_usage(r, c, a, op.len_data) == -1)
+		goto done;
 	if (kreq_signer_send(r, r->obj.signer, IMSG_HSM_OP, &op, sizeof(op),
 	    iov, 6, crypto_done) == 0)
 		ret = KOP_WAIT;

@@ -12,6 +12,7 @@
 #		give what OpenSSL (the cryptography module) gives
 #   keyless	Hash, RNG Retrieve and RNG Seed, and Query lists them
 #   opaque	an Opaque Object comes back as it was registered
+#   usagelimits	a key with Usage Limits protects no more than they allow
 #   tokenmode	a key in a pkcs11 token does AES-GCM only, ECB is refused
 #
 #   oasis_extra.py PORT PKI_DIR CASE
@@ -241,6 +242,31 @@ elif case == "opaque":
           first(o, 0x42005a) == value, "Opaque Object back: %r" % (o,))
     objs = find(ok(OP_QUERY, enum(0x420074, 2), "Query"), 0x420057)
     check(8 in objs, "Query lists Opaque Objects")
+elif case == "usagelimits":
+    def limits(total, unit, count=None):
+        return attribute("Usage Limits", structure(
+            T_VALUE, ttlv(0x420097, 3, struct.pack(">q", total)),
+            ttlv(0x420096, 3, struct.pack(">q", count))
+            if count is not None else b"", enum(0x420098, unit)))
+    refused(OP_REGISTER, enum(0x420057, 2) + tmpl(limits(16, 1, 99)),
+            INVALID_FIELD, "Register with a Usage Limits Count")
+    u = register_aes(params=limits(32, 1))
+    ecb = structure(T_CP, enum(0x420011, 2))
+    ok(OP_ENCRYPT, text(T_UID, u) + ecb + data(T_DATA, bytes(16)),
+       "Encrypt 16 of 32 bytes")
+    ok(OP_ENCRYPT, text(T_UID, u) + ecb + data(T_DATA, bytes(16)),
+       "Encrypt 32 of 32 bytes")
+    refused(OP_ENCRYPT, text(T_UID, u) + ecb + data(T_DATA, bytes(16)),
+            PERMISSION_DENIED, "Encrypt past the Usage Limits")
+    ok(OP_DECRYPT, text(T_UID, u) + ecb + data(T_DATA, bytes(16)),
+       "Decrypt is not limited")
+    refused(OP_MODIFY, text(T_UID, u) + limits(64, 1), PERMISSION_DENIED,
+            "Modify the Usage Limits")
+    u = register_aes(params=limits(1, 2))
+    ok(OP_ENCRYPT, text(T_UID, u) + ecb + data(T_DATA, bytes(64)),
+       "Encrypt once of once")
+    refused(OP_ENCRYPT, text(T_UID, u) + ecb + data(T_DATA, bytes(16)),
+            PERMISSION_DENIED, "Encrypt twice of once")
 elif case == "tokenmode":
     u = uid(ok(OP_CREATE, enum(0x420057, 2) + tmpl(attribute(
         "Cryptographic Algorithm", enum(T_VALUE, 3)), attribute(

@@ -181,6 +181,24 @@ opaque_cleanup()
 	sd_cleanup
 }
 
+atf_test_case usagelimits cleanup
+usagelimits_head()
+{
+	atf_set "descr" "A key protects no more than its Usage Limits allow"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+usagelimits_body()
+{
+	extra_start
+	extra usagelimits
+	sd_stop
+}
+usagelimits_cleanup()
+{
+	sd_cleanup
+}
+
 atf_test_case tokenmode cleanup
 tokenmode_head()
 {
@@ -211,5 +229,6 @@ atf_init_test_cases()
 	atf_add_test_case modes
 	atf_add_test_case keyless
 	atf_add_test_case opaque
+	atf_add_test_case usagelimits
 	atf_add_test_case tokenmode
 }
