@@ -75,6 +75,7 @@ int		 kop_key_kind(struct kreq *, const struct ttlv *, uint32_t *);
 enum kop_ret	 op_crypto(struct kreq *, const struct ttlv *);
 
 /* kop_keyless.c */
+int		 kop_no_stream(struct kreq *, const struct ttlv *);
 enum kop_ret	 op_hash(struct kreq *, const struct ttlv *);
 enum kop_ret	 op_rng_retrieve(struct kreq *, const struct ttlv *);
 enum kop_ret	 op_rng_seed(struct kreq *, const struct ttlv *);

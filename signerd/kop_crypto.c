@@ -410,7 +410,8 @@ op_crypto(struct kreq *r, const struct ttlv *req)
 			c = &cops[i];
 	if (c == NULL)
 		fatalx("%s: operation %u", __func__, r->op);
-	if (kop_load(r, req, id, sizeof(id)) == -1)
+	if (kop_no_stream(r, req) == -1 ||
+	    kop_load(r, req, id, sizeof(id)) == -1)
 		return (KOP_DONE);
 	memset(&op, 0, sizeof(op));
 	(void)strlcpy(op.id, id, sizeof(op.id));

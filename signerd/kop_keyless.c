@@ -22,14 +22,12 @@
 /* What RNG Retrieve gives and RNG Seed takes at once, in bytes. */
 #define KOP_RNG_MAX	4096
 
-static int	kop_no_stream(struct kreq *, const struct ttlv *);
-
 /*
  * Streamed operations (Correlation Value, Init and Final Indicator,
  * KMIP 1.3) keep state between requests: not supported, and said so
  * rather than answering for the one part seen.
  */
-static int
+int
 kop_no_stream(struct kreq *r, const struct ttlv *req)
 {
 	if (ttlv_find(req, KMIP_TAG_CORRELATION_VALUE) == NULL &&
