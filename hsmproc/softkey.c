@@ -241,7 +241,8 @@ sw_cache_count(const struct softkey *sk)
 static int
 sw_kind_valid(uint32_t kind)
 {
-	return (kind >= HSM_KEY_AES && kind <= HSM_KEY_SECRET);
+	return ((kind >= HSM_KEY_AES && kind <= HSM_KEY_SECRET) ||
+	    kind == HSM_KEY_DES3);
 }
 
 static int
@@ -606,9 +607,9 @@ sw_digest(struct softkey *sk, const uint8_t *buf, size_t len, uint8_t *md)
 }
 
 /*
- * out3 of generate and import: the SHA-256 of the key in the clear (the
- * raw bytes, a private key's PKCS#8), the KMIP Digest attribute the
- * engine cannot compute on what it never sees.  Best effort: no out3 on
+ * out3 of generate and import: the SHA-256 of the key in the clear (raw
+ * bytes here, a private key by sw_pair_digest), the KMIP Digest
+ * attribute the engine cannot compute on what it never sees.  Best effort: no out3 on
  * failure, and the key is made all the same.
  */
 static int
@@ -829,7 +830,7 @@ sw_generate(struct softkey *sk, const struct hsm_req *req,
 {
 	EVP_PKEY	*pkey = NULL;
 	uint8_t		*raw;
-	size_t		 len;
+	size_t		 len, i;
 	uint32_t	 bits = req->bits;
 
 	if (req->id[0] == '\0')
@@ -848,6 +849,11 @@ sw_generate(struct softkey *sk, const struct hsm_req *req,
 			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 			    "HMAC key of %u bits: 128 to 512, in bytes",
 			    bits));
+		break;
+	case HSM_KEY_DES3:
+		if (bits != 192)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "Triple DES key of %u bits: 192", bits));
 		break;
 	case HSM_KEY_SECRET:
 		if (bits == 0 || bits % 8 != 0 || bits / 8 > SK_SECRET_MAX)
@@ -890,6 +896,11 @@ sw_generate(struct softkey *sk, const struct hsm_req *req,
 		freezero(raw, len);
 		return (sw_crypto_error(res, "no random bytes"));
 	}
+	/* DES keys have odd parity in each byte's low bit. */
+	if (req->kind == HSM_KEY_DES3)
+		for (i = 0; i < len; i++)
+			raw[i] = (raw[i] & 0xfe) |
+			    !(__builtin_popcount(raw[i] & 0xfe) & 1);
 	return (sw_keep_raw(sk, req, raw, len, res));
 }
 
@@ -1359,7 +1370,7 @@ sw_block(struct softkey *sk, const struct hsm_req *req, int enc,
 	if (!hasiv && req->len_iv != 0)
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "AES-ECB takes no iv"));
-	if (hasiv && (enc ? req->len_iv != 0 : 1) &&
+	if (hasiv && (req->len_iv != 0 || !enc) &&
 	    req->len_iv != HSM_BLOCK_LEN)
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "the iv of AES-CBC and AES-CTR is %d bytes%s",
@@ -1369,7 +1380,7 @@ sw_block(struct softkey *sk, const struct hsm_req *req, int enc,
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "without padding, the data is whole %d-byte blocks",
 		    HSM_BLOCK_LEN));
-	if (req->len_aad != 0 || req->len_sig != 0 || req->tag_len > 16)
+	if (req->len_aad != 0 || req->len_sig != 0)
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "AES-ECB, CBC and CTR take no additional data or tag"));
 	if (req->len_data > INT_MAX - 2 * HSM_BLOCK_LEN)
@@ -1576,7 +1587,7 @@ sw_export(struct softkey *sk, const struct hsm_req *req, struct hsm_res *res)
 	uint8_t		*out;
 
 	if (req->kind != HSM_KEY_AES && req->kind != HSM_KEY_SECRET &&
-	    sw_hmac_hash(req->kind) == NULL)
+	    req->kind != HSM_KEY_DES3 && sw_hmac_hash(req->kind) == NULL)
 		return (hsm_res_error(res, KMIP_REASON_PERMISSION_DENIED,
 		    "an %s key is never exported", hsm_kind_name(req->kind)));
 	if (sw_key_get(sk, req, 0, &k, res) != 0)

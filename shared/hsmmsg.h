@@ -44,8 +44,11 @@ enum hsm_key_kind {
 	HSM_KEY_EC_P521,
 	HSM_KEY_ED25519,
 	HSM_KEY_SECRET,		/* Secret Data: opaque, no operations */
-	HSM_KEY_PRIVATE		/* import only: a private key, the signer
+	HSM_KEY_PRIVATE,	/* import only: a private key, the signer
 				   finds out which kind */
+	HSM_KEY_DES3		/* Triple DES, 24 bytes with parity: made,
+				   kept and given back (the Symmetric Key
+				   Foundry profile), used for nothing */
 };
 
 /* struct hsm_import format: how the key bytes are encoded. */

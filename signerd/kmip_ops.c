@@ -90,7 +90,7 @@ static const struct {
 	{ "Deactivation Date",			0, 1 },
 	{ "Description",			0, 1 },
 	{ "Extractable",			0, 1 },
-	{ "Fresh",				0, 1 },
+	{ "Fresh",				0, 0 },
 	{ "Lease Time",				0, 1 },
 	{ "Link",				1, 1 },
 	{ "Name",				1, 1 },

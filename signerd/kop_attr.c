@@ -115,17 +115,16 @@ kop_req_attr(struct kreq *r, const struct ttlv *req, char *name,
 }
 
 /*
- * Activation Date says when the object became usable: once it is Active
- * (or later) that is history and no client may rewrite it (KMIP 1.x
- * 3.24: it may change only while the object is Pre-Active).
+ * May a client add, change or delete the attribute name now?  An
+ * attribute of a newer KMIP is no attribute at all in the request's
+ * version (a 1.0 client cannot add Sensitive, 1.4).  Activation Date
+ * says when the object became usable: once it is Active (or later) that
+ * is history and no client may rewrite it (KMIP 1.x 3.24: it may change
+ * only while the object is Pre-Active).
  */
 static int
-kop_activation_fixed(struct kreq *r, const char *name)
+kop_attr_changeable(struct kreq *r, const char *name)
 {
-	/*
-	 * An attribute of a newer KMIP is no attribute at all in the
-	 * request's version: a 1.0 client cannot add Sensitive (1.4).
-	 */
 	if (!kmip_attr_in_version(name, r->major, r->minor)) {
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "attribute \"%s\" is "
 		    "not defined in KMIP %d.%d", name, (int)r->major,
@@ -191,7 +190,7 @@ op_add_attribute(struct kreq *r, const struct ttlv *req)
 		    "cannot be set by a client", name);
 		return (KOP_DONE);
 	}
-	if (kop_activation_fixed(r, name) == -1)
+	if (kop_attr_changeable(r, name) == -1)
 		return (KOP_DONE);
 	a = attrs_load(&r->obj);
 	if (!multi && attr_get(a, name, 0) != NULL) {
@@ -233,7 +232,7 @@ op_modify_attribute(struct kreq *r, const struct ttlv *req)
 		    "cannot be changed by a client", name);
 		return (KOP_DONE);
 	}
-	if (kop_activation_fixed(r, name) == -1)
+	if (kop_attr_changeable(r, name) == -1)
 		return (KOP_DONE);
 	a = attrs_load(&r->obj);
 	if (attr_get(a, name, idx) == NULL) {
@@ -280,7 +279,7 @@ op_delete_attribute(struct kreq *r, const struct ttlv *req)
 		    "cannot be deleted by a client", name);
 		return (KOP_DONE);
 	}
-	if (kop_activation_fixed(r, name) == -1)
+	if (kop_attr_changeable(r, name) == -1)
 		return (KOP_DONE);
 	/* Deleting would bring back the lax default. */
 	if (kop_protected(r, NULL, name, NULL) == -1)

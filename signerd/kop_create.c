@@ -126,17 +126,35 @@ op_create(struct kreq *r, const struct ttlv *req)
 		}
 		attr_set_integer(a, "Cryptographic Length", len);
 		break;
+	case KMIP_ALG_3DES:
+		/*
+		 * Three-key Triple DES (168 bits, 192 with parity), for the
+		 * Symmetric Key Foundry profile: made, kept and given, but
+		 * no signer encrypts with it.
+		 */
+		if (len != 168) {
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD, "Triple DES "
+			    "keys are 168 bits long");
+			goto done;
+		}
+		g.kind = HSM_KEY_DES3;
+		break;
 	default:
-		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "Create supports AES "
-		    "and HMAC keys");
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "Create supports AES, "
+		    "HMAC and Triple DES keys");
 		goto done;
 	}
-	g.bits = len;
+	g.bits = g.kind == HSM_KEY_DES3 ? 192 : len;
 	if (kop_hsm_ids(r, ttlv_find(req, KMIP_TAG_TEMPLATE_ATTRIBUTE), NULL,
 	    NULL, hsmid, &signer) == -1 ||
 	    (hsmid[0] == '\0' && (signer = kop_default_signer(r)) == NULL) ||
 	    kop_new_object(r, &r->obj, type, alg, signer) == -1)
 		goto done;
+	if (g.kind == HSM_KEY_DES3 && kop_signer_is_token(signer)) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "Triple DES keys are "
+		    "kept by openssl signers only");
+		goto done;
+	}
 	if (hsmid[0] != '\0')
 		(void)strlcpy(r->obj.id, hsmid, sizeof(r->obj.id));
 	kop_initial_attrs(a, &r->obj);
