@@ -12,6 +12,7 @@
 #		give what OpenSSL (the cryptography module) gives
 #   keyless	Hash, RNG Retrieve and RNG Seed, and Query lists them
 #   opaque	an Opaque Object comes back as it was registered
+#   des3	Triple DES keys are made with parity, kept, given, not used
 #   usagelimits	a key with Usage Limits protects no more than they allow
 #   tokenmode	a key in a pkcs11 token does AES-GCM only, ECB is refused
 #
@@ -267,6 +268,23 @@ elif case == "usagelimits":
        "Encrypt once of once")
     refused(OP_ENCRYPT, text(T_UID, u) + ecb + data(T_DATA, bytes(16)),
             PERMISSION_DENIED, "Encrypt twice of once")
+elif case == "des3":
+    u = uid(ok(OP_CREATE, enum(0x420057, 2) + tmpl(attribute(
+        "Cryptographic Algorithm", enum(T_VALUE, 2)), attribute(
+        "Cryptographic Length", integer(T_VALUE, 168)), usage(12)),
+        "Create Triple DES"))
+    kb = first(first(ok(OP_GET, text(T_UID, u), "Get"), 0x42008f), 0x420040)
+    km = first(first(kb, 0x420045), 0x420043)
+    check(len(km) == 24 and all(bin(b).count("1") % 2 == 1 for b in km),
+          "Triple DES key of 24 bytes with odd parity: %r" % km)
+    check(first(kb, 0x42002a) == 168, "Cryptographic Length 168")
+    ok(OP_ACTIVATE, text(T_UID, u), "Activate")
+    refused(OP_ENCRYPT, text(T_UID, u) + data(T_DATA, bytes(8)),
+            INVALID_FIELD, "Encrypt with Triple DES")
+    refused(OP_CREATE, enum(0x420057, 2) + tmpl(attribute(
+        "Cryptographic Algorithm", enum(T_VALUE, 2)), attribute(
+        "Cryptographic Length", integer(T_VALUE, 112))), INVALID_FIELD,
+        "Create two-key Triple DES")
 elif case == "tokenmode":
     u = uid(ok(OP_CREATE, enum(0x420057, 2) + tmpl(attribute(
         "Cryptographic Algorithm", enum(T_VALUE, 3)), attribute(

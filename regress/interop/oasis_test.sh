@@ -181,6 +181,24 @@ opaque_cleanup()
 	sd_cleanup
 }
 
+atf_test_case des3 cleanup
+des3_head()
+{
+	atf_set "descr" "Triple DES keys are made, kept and given, not used"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+des3_body()
+{
+	extra_start
+	extra des3
+	sd_stop
+}
+des3_cleanup()
+{
+	sd_cleanup
+}
+
 atf_test_case usagelimits cleanup
 usagelimits_head()
 {
@@ -229,6 +247,7 @@ atf_init_test_cases()
 	atf_add_test_case modes
 	atf_add_test_case keyless
 	atf_add_test_case opaque
+	atf_add_test_case des3
 	atf_add_test_case usagelimits
 	atf_add_test_case tokenmode
 }
