@@ -279,10 +279,9 @@ op_delete_attribute(struct kreq *r, const struct ttlv *req)
 		    "cannot be deleted by a client", name);
 		return (KOP_DONE);
 	}
-	if (kop_attr_changeable(r, name) == -1)
-		return (KOP_DONE);
-	/* Deleting would bring back the lax default. */
-	if (kop_protected(r, NULL, name, NULL) == -1)
+	/* Deleting would bring back the lax default, at any version. */
+	if (kop_protected(r, NULL, name, NULL) == -1 ||
+	    kop_attr_changeable(r, name) == -1)
 		return (KOP_DONE);
 	a = attrs_load(&r->obj);
 	if (attr_get(a, name, idx) == NULL) {
