@@ -151,6 +151,7 @@ hsm_req_parse(uint32_t type, const void *buf, size_t len, struct hsm_req *r,
 		r->flags = o.flags;
 		r->salt_len = o.salt_len;
 		r->mgf_hash = o.mgf_hash;
+		r->mode = o.mode;
 		r->key = part[0];
 		r->len_key = plen[0];
 		r->data = part[1];
@@ -561,18 +562,35 @@ int
 hsm_gcm_check(const struct hsm_req *req, int enc, size_t *taglen,
     struct hsm_res *res)
 {
+	return (hsm_gcm_check_iv(req, enc, taglen, res, HSM_GCM_IV_LEN));
+}
+
+/*
+ * The same, with an iv of 12 bytes or, if ivmax is more, of 1 to ivmax
+ * bytes (NIST SP 800-38D allows any; the software signer does).
+ */
+int
+hsm_gcm_check_iv(const struct hsm_req *req, int enc, size_t *taglen,
+    struct hsm_res *res, size_t ivmax)
+{
+	size_t	 ivmin = ivmax > HSM_GCM_IV_LEN ? 1 : HSM_GCM_IV_LEN;
+
+	if (req->mode != HSM_MODE_GCM)
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "this signer does AES in GCM mode only"));
 	if (enc) {
 		*taglen = req->tag_len;
-		if (req->len_iv != 0 && req->len_iv != HSM_GCM_IV_LEN)
+		if (req->len_iv != 0 && (req->len_iv < ivmin ||
+		    req->len_iv > ivmax))
 			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-			    "AES-GCM iv of %zu bytes: %d, or none to make "
-			    "one", req->len_iv, HSM_GCM_IV_LEN));
+			    "AES-GCM iv of %zu bytes: %zu to %zu, or none to "
+			    "make one", req->len_iv, ivmin, ivmax));
 	} else {
 		*taglen = req->len_sig;
-		if (req->len_iv != HSM_GCM_IV_LEN)
+		if (req->len_iv < ivmin || req->len_iv > ivmax)
 			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-			    "AES-GCM iv of %zu bytes: %d", req->len_iv,
-			    HSM_GCM_IV_LEN));
+			    "AES-GCM iv of %zu bytes: %zu to %zu",
+			    req->len_iv, ivmin, ivmax));
 		if (req->tag_len != 0 && req->tag_len != req->len_sig)
 			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 			    "AES-GCM tag of %zu bytes, tag length %u",

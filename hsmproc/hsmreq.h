@@ -34,6 +34,7 @@ struct hsm_req {
 	uint32_t	 flags;		/* HSM_OPF_* */
 	uint32_t	 salt_len;	/* PSS, with HSM_OPF_SALT_LEN */
 	uint32_t	 mgf_hash;	/* HSM_HASH_*, NONE: hash */
+	uint32_t	 mode;		/* HSM_MODE_*: AES */
 	uint32_t	 key_class;	/* IMSG_HSM_LABEL: HSM_CLASS_* */
 	char		 label[HSM_LABEL_MAX];	  /* _GENERATE, _LABEL */
 	char		 pub_label[HSM_LABEL_MAX]; /* _GENERATE */
@@ -53,6 +54,8 @@ struct hsm_req {
 
 #define HSM_RES_NOUT	3
 #define HSM_GCM_IV_LEN	12	/* the IV a signer makes, and accepts */
+#define HSM_GCM_IV_MAX	128	/* the software signer accepts 1 to this */
+#define HSM_BLOCK_LEN	16	/* AES; the iv of CBC and CTR */
 
 /*
  * An answer.  status 0 or a KMIP_REASON_* with msg; out[] are malloc'ed by
@@ -93,6 +96,8 @@ void	 hsm_answer(struct imsgev *, const struct hsm_req *,
 	    struct hsm_res *);
 int	 hsm_gcm_check(const struct hsm_req *, int, size_t *,
 	    struct hsm_res *);
+int	 hsm_gcm_check_iv(const struct hsm_req *, int, size_t *,
+	    struct hsm_res *, size_t);
 int	 hsm_hash_len(uint32_t);
 int	 hsm_digest_check(const struct hsm_req *, struct hsm_res *);
 

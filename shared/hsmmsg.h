@@ -44,8 +44,11 @@ enum hsm_key_kind {
 	HSM_KEY_EC_P521,
 	HSM_KEY_ED25519,
 	HSM_KEY_SECRET,		/* Secret Data: opaque, no operations */
-	HSM_KEY_PRIVATE		/* import only: a private key, the signer
+	HSM_KEY_PRIVATE,	/* import only: a private key, the signer
 				   finds out which kind */
+	HSM_KEY_DES3		/* Triple DES, 24 bytes with parity: made,
+				   kept and given back (the Symmetric Key
+				   Foundry profile), used for nothing */
 };
 
 /* struct hsm_import format: how the key bytes are encoded. */
@@ -77,6 +80,19 @@ enum hsm_op_kind {
 #define HSM_PAD_PKCS1V15	1
 #define HSM_PAD_PSS		2
 #define HSM_PAD_OAEP		3
+#define HSM_PAD_PKCS5		4	/* AES ECB and CBC */
+
+/*
+ * struct hsm_op mode, the block cipher mode of AES encryption: GCM
+ * unless told otherwise.  A pkcs11 signer does GCM only (the engine
+ * sends it nothing else, hsm_gcm_check refuses the rest); the software
+ * signer also ECB and CBC (padding none or PKCS5) and CTR, where the iv
+ * is a 16-byte block, made by the signer on encryption when not given.
+ */
+#define HSM_MODE_GCM		0
+#define HSM_MODE_ECB		1
+#define HSM_MODE_CBC		2
+#define HSM_MODE_CTR		3
 
 /* enum hsm_hash */
 #define HSM_HASH_NONE		0
@@ -142,6 +158,7 @@ struct hsm_op {
 	uint32_t	 len_aad;
 	uint32_t	 len_sig;
 	uint32_t	 len_label;
+	uint32_t	 mode;			/* HSM_MODE_*: AES */
 };
 
 /* struct hsm_label key_class */
@@ -168,7 +185,10 @@ struct hsm_label {
  * (e.g. Cryptographic Failure, Invalid Field) with a message.  Followed
  * by out1, out2:
  *   generate, import: out1 = wrapped blob (empty for public keys),
- *	out2 = public key DER (SubjectPublicKeyInfo) for key pairs;
+ *	out2 = public key DER (SubjectPublicKeyInfo) for key pairs,
+ *	out3 = the SHA-256 of the key in the clear (raw, or the private
+ *	key's DER: PKCS#1 for RSA, SEC1 for EC, PKCS#8 for Ed25519) when
+ *	the signer can tell, for the Digest attribute;
  *   sign, mac, decrypt, export: out1 = result;
  *   encrypt: out1 = ciphertext, out2 = the iv it used, out3 = GCM tag;
  *   verify, mac verify: status 0 and valid says whether it matched.

@@ -879,6 +879,23 @@
 #define KMIP_MASK_GEN_MGF1				0x01
 
 /* Key Wrap Type (KMIP 1.4) */
+/* Usage Limits Unit */
+#define KMIP_USAGE_LIMITS_BYTE				0x01
+#define KMIP_USAGE_LIMITS_OBJECT			0x02
+
+/* RNG Algorithm, DRBG Algorithm (KMIP 1.3) */
+#define KMIP_RNG_UNSPECIFIED				0x01
+#define KMIP_RNG_FIPS186_2				0x02
+#define KMIP_RNG_DRBG					0x03
+#define KMIP_RNG_NRBG					0x04
+#define KMIP_RNG_ANSI_X9_31				0x05
+#define KMIP_RNG_ANSI_X9_62				0x06
+#define KMIP_DRBG_UNSPECIFIED				0x01
+#define KMIP_DRBG_DUAL_EC				0x02
+#define KMIP_DRBG_HASH					0x03
+#define KMIP_DRBG_HMAC					0x04
+#define KMIP_DRBG_CTR					0x05
+
 #define KMIP_KEY_WRAP_NOT_WRAPPED			0x01
 #define KMIP_KEY_WRAP_AS_REGISTERED			0x02
 

@@ -697,6 +697,8 @@ hsm_kind_name(uint32_t kind)
 		return ("Ed25519");
 	case HSM_KEY_SECRET:
 		return ("secret data");
+	case HSM_KEY_DES3:
+		return ("Triple DES");
 	}
 	return ("unknown");
 }
@@ -732,6 +734,9 @@ hsm_kind_of(uint32_t alg, int32_t bits, uint32_t *kind)
 		return (0);
 	case KMIP_ALG_HMAC_SHA512:
 		*kind = HSM_KEY_HMAC_SHA512;
+		return (0);
+	case KMIP_ALG_3DES:
+		*kind = HSM_KEY_DES3;
 		return (0);
 	}
 	return (-1);

@@ -11,6 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
 #include "attrs.h"
 #include "kmip.h"
 #include "log.h"
@@ -291,6 +294,39 @@ attr_add_link(struct ttlv *a, uint32_t type, const char *id)
 	ttlv_add_string(l, KMIP_TAG_LINKED_OBJECT_IDENTIFIER, id);
 	(void)attr_add(a, "Link", l);
 	ttlv_free(tmp);
+}
+
+/*
+ * The Digest of an object: SHA-256 of its value in the Key Format Type
+ * fmt (0 for a certificate, whose Digest has none), as KMIP 1.x asks
+ * ("SHALL always have a value" for keys, certificates, secret data).
+ */
+void
+attr_set_digest(struct ttlv *a, const uint8_t *data, size_t len,
+    uint32_t fmt)
+{
+	uint8_t	 md[SHA256_DIGEST_LENGTH];
+
+	if (EVP_Digest(data, len, md, NULL, EVP_sha256(), NULL) != 1)
+		fatalx("%s: EVP_Digest", __func__);
+	attr_set_digest_value(a, md, sizeof(md), fmt);
+	explicit_bzero(md, sizeof(md));
+}
+
+/* The same with a SHA-256 a signer computed. */
+void
+attr_set_digest_value(struct ttlv *a, const uint8_t *md, size_t len,
+    uint32_t fmt)
+{
+	struct ttlv	*t = ttlv_new_structure(0), *d;
+
+	d = ttlv_add_structure(t, KMIP_TAG_ATTRIBUTE_VALUE);
+	ttlv_add_enum(d, KMIP_TAG_HASHING_ALGORITHM, KMIP_HASH_SHA256);
+	ttlv_add_bytes(d, KMIP_TAG_DIGEST_VALUE, md, len);
+	if (fmt != 0)
+		ttlv_add_enum(d, KMIP_TAG_KEY_FORMAT_TYPE, fmt);
+	attr_set(a, "Digest", 0, d);
+	ttlv_free(t);
 }
 
 /* Convenience setters for server-managed values. */

@@ -50,6 +50,10 @@ void			 attr_set_integer(struct ttlv *, const char *, int32_t);
 void			 attr_set_datetime(struct ttlv *, const char *,
 			    int64_t);
 void			 attr_set_bool(struct ttlv *, const char *, int);
+void			 attr_set_digest(struct ttlv *, const uint8_t *, size_t,
+			    uint32_t);
+void			 attr_set_digest_value(struct ttlv *, const uint8_t *,
+			    size_t, uint32_t);
 void			 attr_add_link(struct ttlv *, uint32_t, const char *);
 int			 attr_get_enum(const struct ttlv *, const char *,
 			    uint32_t *);

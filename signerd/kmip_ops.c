@@ -62,6 +62,10 @@ static const struct {
 	{ KMIP_OP_ENCRYPT,		op_crypto },
 	{ KMIP_OP_DECRYPT,		op_crypto },
 	{ KMIP_OP_MAC,			op_crypto },
+	{ KMIP_OP_MAC_VERIFY,		op_crypto },
+	{ KMIP_OP_HASH,			op_hash },
+	{ KMIP_OP_RNG_RETRIEVE,		op_rng_retrieve },
+	{ KMIP_OP_RNG_SEED,		op_rng_seed },
 };
 
 /*
@@ -74,6 +78,7 @@ static const struct {
 	int		 modify;	/* a client may change it later */
 } client_attrs[] = {
 	{ "Activation Date",			0, 1 },
+	{ "Alternative Name",			1, 1 },
 	{ "Application Specific Information",	1, 1 },
 	{ "Comment",				0, 1 },
 	{ "Contact Information",		0, 1 },
@@ -85,12 +90,18 @@ static const struct {
 	{ "Deactivation Date",			0, 1 },
 	{ "Description",			0, 1 },
 	{ "Extractable",			0, 1 },
+	{ "Fresh",				0, 0 },
+	{ "Lease Time",				0, 1 },
+	{ "Link",				1, 1 },
 	{ "Name",				1, 1 },
 	{ "Object Group",			1, 1 },
 	{ "Operation Policy Name",		0, 0 },
+	{ "Original Creation Date",		0, 0 },	/* Register */
 	{ "Process Start Date",			0, 1 },
 	{ "Protect Stop Date",			0, 1 },
+	{ "Random Number Generator",		0, 0 },	/* Register */
 	{ "Sensitive",				0, 1 },
+	{ "Usage Limits",			0, 0 },	/* then ours */
 };
 
 const uint32_t kop_operations[] = {
@@ -101,7 +112,8 @@ const uint32_t kop_operations[] = {
 	KMIP_OP_DELETE_ATTRIBUTE, KMIP_OP_ACTIVATE, KMIP_OP_REVOKE,
 	KMIP_OP_DESTROY, KMIP_OP_QUERY, KMIP_OP_DISCOVER_VERSIONS,
 	KMIP_OP_SIGN, KMIP_OP_SIGNATURE_VERIFY, KMIP_OP_ENCRYPT,
-	KMIP_OP_DECRYPT, KMIP_OP_MAC
+	KMIP_OP_DECRYPT, KMIP_OP_MAC, KMIP_OP_MAC_VERIFY, KMIP_OP_HASH,
+	KMIP_OP_RNG_RETRIEVE, KMIP_OP_RNG_SEED
 };
 const size_t kop_noperations = sizeof(kop_operations) /
     sizeof(kop_operations[0]);
@@ -156,6 +168,62 @@ kop_client_attr(const char *name, int *multi, int *modify)
 }
 
 /*
+ * The shape of a value a client gives an attribute whose value is more
+ * than a name; NULL if it will do, else why not.  The Links between
+ * the halves of a key pair are the server's: kop_on_token and Get of a
+ * private key trust them.
+ */
+const char *
+kop_value_bad(const char *name, const struct ttlv *v)
+{
+	const struct ttlv	*t;
+	int64_t			 l;
+	uint32_t		 type;
+
+	if (strcmp(name, "Link") == 0) {
+		if (v->type != TTLV_STRUCTURE ||
+		    ttlv_get_enum(v, KMIP_TAG_LINK_TYPE, &type) == -1 ||
+		    (t = ttlv_find(v, KMIP_TAG_LINKED_OBJECT_IDENTIFIER)) ==
+		    NULL || t->type != TTLV_TEXT_STRING)
+			return ("a Link Type and a Linked Object Identifier");
+		if (type == KMIP_LINK_PUBLIC_KEY ||
+		    type == KMIP_LINK_PRIVATE_KEY)
+			return ("the links of a key pair are the server's");
+	} else if (strcmp(name, "Alternative Name") == 0) {
+		if (v->type != TTLV_STRUCTURE ||
+		    ttlv_get_enum(v, KMIP_TAG_ALTERNATIVE_NAME_TYPE,
+		    &type) == -1 ||
+		    (t = ttlv_find(v, KMIP_TAG_ALTERNATIVE_NAME_VALUE)) ==
+		    NULL || t->type != TTLV_TEXT_STRING)
+			return ("an Alternative Name Value and Type");
+	} else if (strcmp(name, "Random Number Generator") == 0) {
+		if (v->type != TTLV_STRUCTURE ||
+		    ttlv_get_enum(v, KMIP_TAG_RNG_ALGORITHM, &type) == -1)
+			return ("RNG Parameters with an RNG Algorithm");
+	} else if (strcmp(name, "Usage Limits") == 0) {
+		if (v->type != TTLV_STRUCTURE ||
+		    ttlv_get_long(v, KMIP_TAG_USAGE_LIMITS_TOTAL, &l) == -1 ||
+		    l < 0 ||
+		    ttlv_get_enum(v, KMIP_TAG_USAGE_LIMITS_UNIT, &type) == -1 ||
+		    (type != KMIP_USAGE_LIMITS_BYTE &&
+		    type != KMIP_USAGE_LIMITS_OBJECT) ||
+		    ttlv_find(v, KMIP_TAG_USAGE_LIMITS_COUNT) != NULL)
+			return ("a Usage Limits Total of Bytes or Objects; the "
+			    "Count is the server's");
+	} else if (strcmp(name, "Original Creation Date") == 0) {
+		if (v->type != TTLV_DATE_TIME)
+			return ("a Date-Time");
+	} else if (strcmp(name, "Fresh") == 0) {
+		if (v->type != TTLV_BOOLEAN)
+			return ("a Boolean");
+	} else if (strcmp(name, "Lease Time") == 0) {
+		if (v->type != TTLV_INTERVAL)
+			return ("an Interval");
+	}
+	return (NULL);
+}
+
+/*
  * Sensitive and Extractable only ever tighten: Sensitive false -> true,
  * Extractable true -> false, whatever the operation (Add, Modify, the
  * templates of Create, Create Key Pair, Register), and neither may be
@@ -167,8 +235,14 @@ int
 kop_protected(struct kreq *r, const struct ttlv *a, const char *name,
     const struct ttlv *v)
 {
-	int	 old, sens;
+	const char	*why;
+	int		 old, sens;
 
+	if (v != NULL && (why = kop_value_bad(name, v)) != NULL) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "\"%s\": %s", name,
+		    why);
+		return (-1);
+	}
 	if (strcmp(name, "Sensitive") == 0) {
 		sens = 1;
 		old = 0;
@@ -321,6 +395,15 @@ kop_template(struct kreq *r, const struct ttlv *ta, struct ttlv *a)
 		    (r->op == KMIP_OP_CREATE ||
 		    r->op == KMIP_OP_CREATE_KEY_PAIR))
 			continue;
+		/* What the server made, the server knows. */
+		if (r->op != KMIP_OP_REGISTER &&
+		    (strcmp(name, "Original Creation Date") == 0 ||
+		    strcmp(name, "Random Number Generator") == 0)) {
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD, "attribute "
+			    "\"%s\" is set by the server for what it makes",
+			    name);
+			return (-1);
+		}
 		if (!kop_client_attr(name, &multi, &modify)) {
 			kreq_fail(r, KMIP_REASON_INVALID_FIELD,
 			    "attribute \"%s\" cannot be set by a client", name);
@@ -416,10 +499,25 @@ kop_default_signer(struct kreq *r)
 void
 kop_initial_attrs(struct ttlv *a, struct ks_object *o)
 {
-	const struct ttlv *v;
+	const struct ttlv	*v;
+	int			 b;
 
 	attr_set_datetime(a, "Initial Date", o->created);
-	attr_set_datetime(a, "Original Creation Date", o->created);
+	/* A registered object may say when it was made. */
+	if (attr_get(a, "Original Creation Date", 0) == NULL)
+		attr_set_datetime(a, "Original Creation Date", o->created);
+	if (attr_get(a, "Fresh", 0) == NULL)
+		attr_set_bool(a, "Fresh", 1);
+	/*
+	 * KMIP 1.4 3.46-49: these always have a value.  The templates
+	 * were checked (kop_protected): a value here is a Boolean.
+	 */
+	if (attr_get_bool(a, "Sensitive", &b) == -1)
+		attr_set_bool(a, "Sensitive", b = 0);
+	attr_set_bool(a, "Always Sensitive", b);
+	if (attr_get_bool(a, "Extractable", &b) == -1)
+		attr_set_bool(a, "Extractable", b = 1);
+	attr_set_bool(a, "Never Extractable", !b);
 	/* An Activation Date now or in the past activates at once. */
 	if ((v = attr_get(a, "Activation Date", 0)) != NULL &&
 	    v->type == TTLV_DATE_TIME && v->v.i64 <= o->created)
@@ -475,6 +573,7 @@ signer_can(int type, uint32_t op)
 	case KMIP_OP_ENCRYPT:
 	case KMIP_OP_DECRYPT:
 	case KMIP_OP_MAC:
+	case KMIP_OP_MAC_VERIFY:
 		return (type == SIGNER_OPENSSL || type == SIGNER_PKCS11);
 	case KMIP_OP_REGISTER:
 		return (type == SIGNER_OPENSSL);
@@ -507,6 +606,9 @@ kop_offered(uint32_t op)
 	case KMIP_OP_ACTIVATE:
 	case KMIP_OP_REVOKE:
 	case KMIP_OP_DESTROY:
+	case KMIP_OP_HASH:
+	case KMIP_OP_RNG_RETRIEVE:
+	case KMIP_OP_RNG_SEED:
 		return (1);
 	}
 	TAILQ_FOREACH(es, &engine->signers, entry) {
@@ -535,7 +637,7 @@ kop_keeps(uint32_t type)
 		return (kop_offered(KMIP_OP_CREATE) ||
 		    kop_offered(KMIP_OP_REGISTER));
 	}
-	/* Certificates and Secret Data only by Register. */
+	/* Certificates, Secret Data and Opaque Objects by Register. */
 	return (kop_offered(KMIP_OP_REGISTER));
 }
 
@@ -548,7 +650,7 @@ op_query(struct kreq *r, const struct ttlv *req)
 	static const uint32_t	 types[] = {
 		KMIP_OBJ_CERTIFICATE, KMIP_OBJ_SYMMETRIC_KEY,
 		KMIP_OBJ_PUBLIC_KEY, KMIP_OBJ_PRIVATE_KEY,
-		KMIP_OBJ_SECRET_DATA
+		KMIP_OBJ_SECRET_DATA, KMIP_OBJ_OPAQUE_DATA
 	};
 
 	for (q = ttlv_find(req, KMIP_TAG_QUERY_FUNCTION); q != NULL;

@@ -12,6 +12,7 @@
 
 /* kmip_ops.c: helpers of every operation */
 int		 kop_client_attr(const char *, int *, int *);
+const char	*kop_value_bad(const char *, const struct ttlv *);
 int		 kop_protected(struct kreq *, const struct ttlv *,
 		    const char *, const struct ttlv *);
 int		 kop_load(struct kreq *, const struct ttlv *, char *, size_t);
@@ -42,12 +43,16 @@ int		 kop_hsm_ids(struct kreq *, const struct ttlv *,
 enum kop_ret	 kop_locate_hsm(struct kreq *, const char *);
 
 /* kop_create.c */
+#define KOP_OPAQUE_MAX	(64 * 1024)	/* an Opaque Object's value */
 void		 kop_token_attrs(const char *, struct ttlv *);
+void		 kop_rng_attr(const char *, struct ttlv *);
 enum kop_ret	 op_create(struct kreq *, const struct ttlv *);
 enum kop_ret	 op_create_key_pair(struct kreq *, const struct ttlv *);
 enum kop_ret	 op_register(struct kreq *, const struct ttlv *);
 
 /* kop_get.c */
+int		 kop_spki_rsa(const uint8_t *, size_t, const uint8_t **,
+		    size_t *);
 enum kop_ret	 op_get(struct kreq *, const struct ttlv *);
 
 /* kop_attr.c */
@@ -68,5 +73,11 @@ enum kop_ret	 op_locate(struct kreq *, const struct ttlv *);
 /* kop_crypto.c */
 int		 kop_key_kind(struct kreq *, const struct ttlv *, uint32_t *);
 enum kop_ret	 op_crypto(struct kreq *, const struct ttlv *);
+
+/* kop_keyless.c */
+int		 kop_no_stream(struct kreq *, const struct ttlv *);
+enum kop_ret	 op_hash(struct kreq *, const struct ttlv *);
+enum kop_ret	 op_rng_retrieve(struct kreq *, const struct ttlv *);
+enum kop_ret	 op_rng_seed(struct kreq *, const struct ttlv *);
 
 #endif /* KOP_H */

@@ -21,6 +21,9 @@
 #include "kreq.h"
 #include "log.h"
 
+static int	kop_server_link(struct kreq *, const char *,
+		    const struct ttlv *);
+
 /*
  * Add the server-kept attributes to a copy, for clients to read.  Its
  * readers leave out what the request's version does not define (a 1.0
@@ -112,18 +115,43 @@ kop_req_attr(struct kreq *r, const struct ttlv *req, char *name,
 }
 
 /*
- * Activation Date says when the object became usable: once it is Active
- * (or later) that is history and no client may rewrite it (KMIP 1.x
- * 3.24: it may change only while the object is Pre-Active).
+ * May a client add, change or delete the attribute name now?  An
+ * attribute of a newer KMIP is no attribute at all in the request's
+ * version (a 1.0 client cannot add Sensitive, 1.4).  Activation Date
+ * says when the object became usable: once it is Active (or later) that
+ * is history and no client may rewrite it (KMIP 1.x 3.24: it may change
+ * only while the object is Pre-Active).
  */
 static int
-kop_activation_fixed(struct kreq *r, const char *name)
+kop_attr_changeable(struct kreq *r, const char *name)
 {
+	if (!kmip_attr_in_version(name, r->major, r->minor)) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "attribute \"%s\" is "
+		    "not defined in KMIP %d.%d", name, (int)r->major,
+		    (int)r->minor);
+		return (-1);
+	}
 	if (strcmp(name, "Activation Date") != 0 ||
 	    r->obj.state == KMIP_STATE_PRE_ACTIVE)
 		return (0);
 	kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "object %s is no longer "
 	    "Pre-Active: its Activation Date cannot change", r->obj.id);
+	return (-1);
+}
+
+/*
+ * A Link the server made between the halves of a key pair stays (the
+ * engine trusts it: kop_on_token, Get of a private key); a client's own
+ * Links it may change.  0 if old may change.
+ */
+static int
+kop_server_link(struct kreq *r, const char *name, const struct ttlv *old)
+{
+	if (old == NULL || strcmp(name, "Link") != 0 ||
+	    kop_value_bad(name, old) == NULL)
+		return (0);
+	kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "the links of a key "
+	    "pair are the server's");
 	return (-1);
 }
 
@@ -162,7 +190,7 @@ op_add_attribute(struct kreq *r, const struct ttlv *req)
 		    "cannot be set by a client", name);
 		return (KOP_DONE);
 	}
-	if (kop_activation_fixed(r, name) == -1)
+	if (kop_attr_changeable(r, name) == -1)
 		return (KOP_DONE);
 	a = attrs_load(&r->obj);
 	if (!multi && attr_get(a, name, 0) != NULL) {
@@ -204,7 +232,7 @@ op_modify_attribute(struct kreq *r, const struct ttlv *req)
 		    "cannot be changed by a client", name);
 		return (KOP_DONE);
 	}
-	if (kop_activation_fixed(r, name) == -1)
+	if (kop_attr_changeable(r, name) == -1)
 		return (KOP_DONE);
 	a = attrs_load(&r->obj);
 	if (attr_get(a, name, idx) == NULL) {
@@ -213,7 +241,8 @@ op_modify_attribute(struct kreq *r, const struct ttlv *req)
 		ttlv_free(a);
 		return (KOP_DONE);
 	}
-	if (kop_protected(r, a, name, v) == -1) {
+	if (kop_server_link(r, name, attr_get(a, name, idx)) == -1 ||
+	    kop_protected(r, a, name, v) == -1) {
 		ttlv_free(a);
 		return (KOP_DONE);
 	}
@@ -250,15 +279,18 @@ op_delete_attribute(struct kreq *r, const struct ttlv *req)
 		    "cannot be deleted by a client", name);
 		return (KOP_DONE);
 	}
-	if (kop_activation_fixed(r, name) == -1)
-		return (KOP_DONE);
-	/* Deleting would bring back the lax default. */
-	if (kop_protected(r, NULL, name, NULL) == -1)
+	/* Deleting would bring back the lax default, at any version. */
+	if (kop_protected(r, NULL, name, NULL) == -1 ||
+	    kop_attr_changeable(r, name) == -1)
 		return (KOP_DONE);
 	a = attrs_load(&r->obj);
 	if (attr_get(a, name, idx) == NULL) {
 		kreq_fail(r, KMIP_REASON_ITEM_NOT_FOUND, "object %s has no "
 		    "attribute \"%s\" with index %d", id, name, (int)idx);
+		ttlv_free(a);
+		return (KOP_DONE);
+	}
+	if (kop_server_link(r, name, attr_get(a, name, idx)) == -1) {
 		ttlv_free(a);
 		return (KOP_DONE);
 	}

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #include "attrs.h"
@@ -41,7 +42,33 @@ kop_token_attrs(const char *signer, struct ttlv *a)
 	if (es == NULL || es->link.type != SIGNER_PKCS11)
 		return;
 	attr_set_bool(a, "Sensitive", 1);
+	attr_set_bool(a, "Always Sensitive", 1);
 	attr_set_bool(a, "Extractable", 0);
+	attr_set_bool(a, "Never Extractable", 1);
+}
+
+/*
+ * Random Number Generator (KMIP 1.3+) of a key the signer made: the
+ * software signer draws from OpenSSL's default DRBG, CTR_DRBG with
+ * AES-256; what a token uses, it does not say.
+ */
+void
+kop_rng_attr(const char *signer, struct ttlv *a)
+{
+	struct ttlv	*t = ttlv_new_structure(0), *v;
+
+	v = ttlv_add_structure(t, KMIP_TAG_ATTRIBUTE_VALUE);
+	if (kop_signer_is_token(signer))
+		ttlv_add_enum(v, KMIP_TAG_RNG_ALGORITHM, KMIP_RNG_UNSPECIFIED);
+	else {
+		ttlv_add_enum(v, KMIP_TAG_RNG_ALGORITHM, KMIP_RNG_DRBG);
+		ttlv_add_enum(v, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM,
+		    KMIP_ALG_AES);
+		ttlv_add_integer(v, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, 256);
+		ttlv_add_enum(v, KMIP_TAG_DRBG_ALGORITHM, KMIP_DRBG_CTR);
+	}
+	attr_set(a, "Random Number Generator", 0, v);
+	ttlv_free(t);
 }
 
 enum kop_ret
@@ -99,21 +126,40 @@ op_create(struct kreq *r, const struct ttlv *req)
 		}
 		attr_set_integer(a, "Cryptographic Length", len);
 		break;
+	case KMIP_ALG_3DES:
+		/*
+		 * Three-key Triple DES (168 bits, 192 with parity), for the
+		 * Symmetric Key Foundry profile: made, kept and given, but
+		 * no signer encrypts with it.
+		 */
+		if (len != 168) {
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD, "Triple DES "
+			    "keys are 168 bits long");
+			goto done;
+		}
+		g.kind = HSM_KEY_DES3;
+		break;
 	default:
-		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "Create supports AES "
-		    "and HMAC keys");
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "Create supports AES, "
+		    "HMAC and Triple DES keys");
 		goto done;
 	}
-	g.bits = len;
+	g.bits = g.kind == HSM_KEY_DES3 ? 192 : len;
 	if (kop_hsm_ids(r, ttlv_find(req, KMIP_TAG_TEMPLATE_ATTRIBUTE), NULL,
 	    NULL, hsmid, &signer) == -1 ||
 	    (hsmid[0] == '\0' && (signer = kop_default_signer(r)) == NULL) ||
 	    kop_new_object(r, &r->obj, type, alg, signer) == -1)
 		goto done;
+	if (g.kind == HSM_KEY_DES3 && kop_signer_is_token(signer)) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "Triple DES keys are "
+		    "kept by openssl signers only");
+		goto done;
+	}
 	if (hsmid[0] != '\0')
 		(void)strlcpy(r->obj.id, hsmid, sizeof(r->obj.id));
 	kop_initial_attrs(a, &r->obj);
 	kop_token_attrs(signer, a);
+	kop_rng_attr(signer, a);
 	attrs_store(&r->obj, a);
 	(void)strlcpy(g.id, r->obj.id, sizeof(g.id));
 	if (kop_signer_is_token(signer) &&
@@ -149,6 +195,9 @@ create_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 		    "is damaged", r->obj.id);
 		return (KOP_DONE);
 	}
+	/* Register computed its own from the client's bytes. */
+	if (r->op == KMIP_OP_CREATE && res->len_out3 == SHA256_DIGEST_LENGTH)
+		attr_set_digest_value(a, o3, res->len_out3, KMIP_FMT_RAW);
 	if (kop_save(r, &r->obj, a, 1) == 0) {
 		/* Create answers with the Object Type, Register without. */
 		if (r->op == KMIP_OP_CREATE)
@@ -267,6 +316,8 @@ op_create_key_pair(struct kreq *r, const struct ttlv *req)
 	kop_initial_attrs(priv, &r->obj);
 	kop_initial_attrs(pub, &r->obj2);
 	kop_token_attrs(signer, priv);
+	kop_rng_attr(signer, priv);
+	kop_rng_attr(signer, pub);
 	/* Each half links to the other. */
 	attr_add_link(priv, KMIP_LINK_PUBLIC_KEY, r->obj2.id);
 	attr_add_link(pub, KMIP_LINK_PRIVATE_KEY, r->obj.id);
@@ -295,6 +346,8 @@ ckp_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
     const uint8_t *o2, const uint8_t *o3)
 {
 	struct ttlv	*a;
+	const uint8_t	*pkcs1;
+	size_t		 plen;
 
 	if (kop_signer_failed(r, res) == -1)
 		return (KOP_DONE);
@@ -306,8 +359,13 @@ ckp_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 	kop_set_material(&r->obj, o1, res->len_out1);
 	kop_set_material(&r->obj2, o2, res->len_out2);
 
-	if ((a = attrs_load(&r->obj)) == NULL ||
-	    kop_save(r, &r->obj, a, 1) == -1) {
+	if ((a = attrs_load(&r->obj)) != NULL &&
+	    res->len_out3 == SHA256_DIGEST_LENGTH)
+		attr_set_digest_value(a, o3, res->len_out3,
+		    r->obj.algorithm == KMIP_ALG_RSA ? KMIP_FMT_PKCS1 :
+		    r->obj.algorithm == KMIP_ALG_ED25519 ? KMIP_FMT_PKCS8 :
+		    KMIP_FMT_EC_PRIVATE_KEY);
+	if (a == NULL || kop_save(r, &r->obj, a, 1) == -1) {
 		if (a == NULL)
 			kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "new object "
 			    "%s is damaged", r->obj.id);
@@ -318,7 +376,17 @@ ckp_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 	if ((a = attrs_load(&r->obj2)) == NULL)
 		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "new object %s "
 		    "is damaged", r->obj2.id);
-	else if (kop_save(r, &r->obj2, a, 1) == 0) {
+	else {
+		/* RSA: of PKCS#1, what Get gives by default. */
+		if (r->obj2.algorithm == KMIP_ALG_RSA &&
+		    kop_spki_rsa(o2, res->len_out2, &pkcs1, &plen) == 0)
+			attr_set_digest(a, pkcs1, plen, KMIP_FMT_PKCS1);
+		else
+			attr_set_digest(a, o2, res->len_out2, KMIP_FMT_X509);
+		if (kop_save(r, &r->obj2, a, 1) == -1) {
+			ttlv_free(a);
+			return (KOP_DONE);
+		}
 		ttlv_add_string(r->payload,
 		    KMIP_TAG_PRIVATE_KEY_UNIQUE_IDENTIFIER, r->obj.id);
 		ttlv_add_string(r->payload,
@@ -368,6 +436,42 @@ reg_key_block(struct kreq *r, const struct ttlv *obj, uint32_t *fmt,
 	kreq_fail(r, KMIP_REASON_KEY_FORMAT_TYPE_NOT_SUPPORTED, "Key "
 	    "Format Type not supported for Register");
 	return (-1);
+}
+
+/*
+ * An Opaque Object, kept like secret data (wrapped by the signer), as
+ * its Opaque Data Type (4 bytes, big-endian) then its value: the type
+ * is no algorithm, and the blob is where nothing else reads it.  *buf
+ * is the caller's to wipe and free.
+ */
+static int
+reg_opaque(struct kreq *r, const struct ttlv *req, uint8_t **buf,
+    size_t *len)
+{
+	const struct ttlv	*obj;
+	const uint8_t		*v;
+	size_t			 n;
+	uint32_t		 otype;
+
+	if ((obj = ttlv_find(req, KMIP_TAG_OPAQUE_OBJECT)) == NULL ||
+	    obj->type != TTLV_STRUCTURE ||
+	    ttlv_get_enum(obj, KMIP_TAG_OPAQUE_DATA_TYPE, &otype) == -1 ||
+	    ttlv_get_bytes(obj, KMIP_TAG_OPAQUE_DATA_VALUE, &v, &n) == -1 ||
+	    n == 0 || n > KOP_OPAQUE_MAX) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "an Opaque Object "
+		    "has an Opaque Data Type and a value of 1 to %d bytes",
+		    KOP_OPAQUE_MAX);
+		return (-1);
+	}
+	if ((*buf = malloc(n + 4)) == NULL)
+		fatal(NULL);
+	(*buf)[0] = otype >> 24;
+	(*buf)[1] = otype >> 16;
+	(*buf)[2] = otype >> 8;
+	(*buf)[3] = otype;
+	memcpy(*buf + 4, v, n);
+	*len = n + 4;
+	return (0);
 }
 
 /*
@@ -522,7 +626,7 @@ op_register(struct kreq *r, const struct ttlv *req)
 	struct ttlv		*a;
 	const char		*signer;
 	const uint8_t		*p = NULL;
-	uint8_t			*der = NULL;
+	uint8_t			*der = NULL, *opaque = NULL;
 	size_t			 len = 0;
 	uint32_t		 type, fmt = 0, alg = 0, kind = 0;
 	int32_t			 bits = 0;
@@ -579,10 +683,17 @@ op_register(struct kreq *r, const struct ttlv *req)
 		if (reg_certificate(r, req, &der, &derlen) == -1)
 			goto done;
 		break;
+	case KMIP_OBJ_OPAQUE_DATA:
+		if (reg_opaque(r, req, &opaque, &len) == -1)
+			goto done;
+		p = opaque;
+		kind = HSM_KEY_SECRET;
+		alg = 0;
+		break;
 	default:
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "Register takes "
-		    "symmetric keys, private and public keys, secret data and "
-		    "certificates");
+		    "symmetric keys, private and public keys, secret data, "
+		    "opaque objects and certificates");
 		goto done;
 	}
 	/* A public key still needs a signer for Verify and Encrypt. */
@@ -594,6 +705,13 @@ op_register(struct kreq *r, const struct ttlv *req)
 	if (bits != 0)
 		attr_set_integer(a, "Cryptographic Length", bits);
 	kop_initial_attrs(a, &r->obj);
+	/* Over the value as the client gave it, in its format. */
+	if (type == KMIP_OBJ_CERTIFICATE)
+		attr_set_digest(a, der, derlen, 0);
+	else if (type == KMIP_OBJ_OPAQUE_DATA)
+		attr_set_digest(a, p + 4, len - 4, 0);
+	else
+		attr_set_digest(a, p, len, fmt);
 	if (type == KMIP_OBJ_PUBLIC_KEY || type == KMIP_OBJ_CERTIFICATE) {
 		r->obj.material = der;
 		r->obj.material_len = derlen;
@@ -621,6 +739,8 @@ op_register(struct kreq *r, const struct ttlv *req)
  done:
 	if (der != NULL)
 		freezero(der, derlen);
+	if (opaque != NULL)
+		freezero(opaque, len);
 	ttlv_free(a);
 	return (ret);
 }

@@ -40,12 +40,15 @@ static const struct cop cops[] = {
 	{ KMIP_OP_ENCRYPT,	    HSM_OP_ENCRYPT, KMIP_USAGE_ENCRYPT, 0 },
 	{ KMIP_OP_DECRYPT,	    HSM_OP_DECRYPT, KMIP_USAGE_DECRYPT, 1 },
 	{ KMIP_OP_MAC,		    HSM_OP_MAC,	    KMIP_USAGE_MAC_GENERATE, 0 },
+	{ KMIP_OP_MAC_VERIFY,	    HSM_OP_MAC_VERIFY, KMIP_USAGE_MAC_VERIFY, 1 },
 };
 
 static enum kop_ret	 crypto_done(struct kreq *, const struct hsm_result *,
 			    const uint8_t *, const uint8_t *, const uint8_t *);
 static int		 cop_dates(struct kreq *, const struct cop *,
 			    const struct ttlv *);
+static int		 cop_usage(struct kreq *, const struct cop *,
+			    struct ttlv *, size_t);
 static int		 cop_params14(struct kreq *, const struct ttlv *, int,
 			    struct hsm_op *, struct iovec *);
 
@@ -99,6 +102,7 @@ cop_type_ok(const struct cop *c, uint32_t type, uint32_t kind)
 		    kind == HSM_KEY_AES) || (type == KMIP_OBJ_PRIVATE_KEY &&
 		    kind == HSM_KEY_RSA));
 	case HSM_OP_MAC:
+	case HSM_OP_MAC_VERIFY:
 		return (type == KMIP_OBJ_SYMMETRIC_KEY && sym &&
 		    kind != HSM_KEY_AES);
 	}
@@ -236,16 +240,41 @@ cop_params(struct kreq *r, const struct ttlv *req, const struct ttlv *a,
 			op->padding = HSM_PAD_PKCS1V15;
 		else if (op->kind == HSM_KEY_RSA && v == KMIP_PAD_OAEP)
 			op->padding = HSM_PAD_OAEP;
+		else if (op->kind == HSM_KEY_AES && v == KMIP_PAD_PKCS5)
+			op->padding = HSM_PAD_PKCS5;
 		else if (op->kind == HSM_KEY_RSA || v != KMIP_PAD_NONE) {
 			kreq_fail(r, KMIP_REASON_INVALID_FIELD,
 			    "padding method not supported with this key");
 			return (-1);
 		}
 	}
-	if (ttlv_get_enum(cp, KMIP_TAG_BLOCK_CIPHER_MODE, &v) == 0 &&
-	    (op->kind != HSM_KEY_AES || v != KMIP_MODE_GCM)) {
-		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "block cipher mode "
-		    "not supported: AES keys use GCM");
+	if (ttlv_get_enum(cp, KMIP_TAG_BLOCK_CIPHER_MODE, &v) == 0) {
+		if (op->kind == HSM_KEY_AES && v == KMIP_MODE_GCM)
+			op->mode = HSM_MODE_GCM;
+		else if (op->kind == HSM_KEY_AES && v == KMIP_MODE_ECB)
+			op->mode = HSM_MODE_ECB;
+		else if (op->kind == HSM_KEY_AES && v == KMIP_MODE_CBC)
+			op->mode = HSM_MODE_CBC;
+		else if (op->kind == HSM_KEY_AES && v == KMIP_MODE_CTR)
+			op->mode = HSM_MODE_CTR;
+		else {
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD, "block cipher "
+			    "mode not supported: AES keys use GCM, ECB, CBC "
+			    "or CTR");
+			return (-1);
+		}
+		/* Tokens: GCM only (hsm_gcm_check says so too). */
+		if (op->mode != HSM_MODE_GCM &&
+		    kop_signer_is_token(r->obj.signer)) {
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD, "block cipher "
+			    "mode not supported: keys in a token use GCM");
+			return (-1);
+		}
+	}
+	if (op->padding == HSM_PAD_PKCS5 && op->mode != HSM_MODE_ECB &&
+	    op->mode != HSM_MODE_CBC) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "PKCS5 padding is for "
+		    "ECB and CBC");
 		return (-1);
 	}
 	if (ttlv_get_integer(cp, KMIP_TAG_TAG_LENGTH, &tl) == 0) {
@@ -318,6 +347,49 @@ cop_dates(struct kreq *r, const struct cop *c, const struct ttlv *a)
 	return (0);
 }
 
+/*
+ * Usage Limits (KMIP 1.x 3.21): a key that protects (signs, encrypts,
+ * MACs) at most Total bytes or times.  What this operation takes is
+ * counted off before it runs, and kept even if the signer then fails:
+ * a limit is never exceeded, at worst under-used.  a is saved with the
+ * new Usage Limits Count.
+ */
+static int
+cop_usage(struct kreq *r, const struct cop *c, struct ttlv *a, size_t len)
+{
+	const struct ttlv	*ul;
+	struct ttlv		*t, *v;
+	int64_t			 total, count, need;
+	uint32_t		 unit;
+
+	if ((c->hsm_op != HSM_OP_SIGN && c->hsm_op != HSM_OP_ENCRYPT &&
+	    c->hsm_op != HSM_OP_MAC) ||
+	    (ul = attr_get(a, "Usage Limits", 0)) == NULL)
+		return (0);
+	/* Checked when set (kop_value_bad); a bad one allows nothing. */
+	if (ttlv_get_long(ul, KMIP_TAG_USAGE_LIMITS_TOTAL, &total) == -1 ||
+	    ttlv_get_enum(ul, KMIP_TAG_USAGE_LIMITS_UNIT, &unit) == -1) {
+		total = 0;
+		unit = KMIP_USAGE_LIMITS_OBJECT;
+	}
+	if (ttlv_get_long(ul, KMIP_TAG_USAGE_LIMITS_COUNT, &count) == -1)
+		count = total;
+	need = unit == KMIP_USAGE_LIMITS_BYTE ? (int64_t)len : 1;
+	if (count < need) {
+		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "key %s has "
+		    "reached its Usage Limits", r->obj.id);
+		return (-1);
+	}
+	t = ttlv_new_structure(0);
+	v = ttlv_add_structure(t, KMIP_TAG_ATTRIBUTE_VALUE);
+	ttlv_add_long(v, KMIP_TAG_USAGE_LIMITS_TOTAL, total);
+	ttlv_add_long(v, KMIP_TAG_USAGE_LIMITS_COUNT, count - need);
+	ttlv_add_enum(v, KMIP_TAG_USAGE_LIMITS_UNIT, unit);
+	attr_set(a, "Usage Limits", 0, v);
+	ttlv_free(t);
+	return (kop_save(r, &r->obj, a, 0));
+}
+
 enum kop_ret
 op_crypto(struct kreq *r, const struct ttlv *req)
 {
@@ -339,7 +411,8 @@ op_crypto(struct kreq *r, const struct ttlv *req)
 			c = &cops[i];
 	if (c == NULL)
 		fatalx("%s: operation %u", __func__, r->op);
-	if (kop_load(r, req, id, sizeof(id)) == -1)
+	if (kop_no_stream(r, req) == -1 ||
+	    kop_load(r, req, id, sizeof(id)) == -1)
 		return (KOP_DONE);
 	memset(&op, 0, sizeof(op));
 	(void)strlcpy(op.id, id, sizeof(op.id));
@@ -351,6 +424,13 @@ op_crypto(struct kreq *r, const struct ttlv *req)
 		    "damaged: %s", id, why);
 		return (KOP_DONE);
 	}
+	/*
+	 * Usage Limits count down in the keystore (cop_usage), and writing
+	 * the object drops the cache's tree: a key that has them is worked
+	 * on in a copy of its own.
+	 */
+	if (own == NULL && attr_get(a, "Usage Limits", 0) != NULL)
+		a = own = ttlv_copy(a);
 	if (attr_get_integer(a, "Cryptographic Usage Mask", &m) == 0)
 		mask = m;
 	if (kop_key_kind(r, a, &op.kind) == -1)
@@ -414,18 +494,33 @@ op_crypto(struct kreq *r, const struct ttlv *req)
 	cop_part(req, KMIP_TAG_AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA,
 	    &iov[3], &op.len_aad);
 	cop_part(req, op.op == HSM_OP_VERIFY ? KMIP_TAG_SIGNATURE_DATA :
+	    op.op == HSM_OP_MAC_VERIFY ? KMIP_TAG_MAC_DATA :
 	    KMIP_TAG_AUTHENTICATED_ENCRYPTION_TAG, &iov[4], &op.len_sig);
 	if (op.op == HSM_OP_VERIFY && op.len_sig == 0) {
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "no Signature Data");
 		goto done;
 	}
+	if (op.op == HSM_OP_MAC_VERIFY && op.len_sig == 0) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "no MAC Data");
+		goto done;
+	}
 	if (op.op == HSM_OP_DECRYPT && op.kind == HSM_KEY_AES &&
-	    (op.len_iv == 0 || op.len_sig == 0)) {
+	    op.mode == HSM_MODE_GCM && (op.len_iv == 0 || op.len_sig == 0)) {
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "AES-GCM decryption "
 		    "needs the IV/Counter/Nonce and the Authenticated "
 		    "Encryption Tag");
 		goto done;
 	}
+	/* What there is to decrypt cannot be known without it. */
+	if (op.op == HSM_OP_DECRYPT && op.kind == HSM_KEY_AES &&
+	    (op.mode == HSM_MODE_CBC || op.mode == HSM_MODE_CTR) &&
+	    op.len_iv == 0) {
+		kreq_fail(r, KMIP_REASON_INVALID_MESSAGE, "AES-CBC and CTR "
+		    "decryption needs the IV/Counter/Nonce");
+		goto done;
+	}
+	if (own != NULL && cop_usage(r, c, own, op.len_data) == -1)
+		goto done;
 	if (kreq_signer_send(r, r->obj.signer, IMSG_HSM_OP, &op, sizeof(op),
 	    iov, 6, crypto_done) == 0)
 		ret = KOP_WAIT;
@@ -447,6 +542,7 @@ crypto_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 		    res->len_out1);
 		break;
 	case KMIP_OP_SIGNATURE_VERIFY:
+	case KMIP_OP_MAC_VERIFY:
 		ttlv_add_enum(r->payload, KMIP_TAG_VALIDITY_INDICATOR,
 		    res->valid ? KMIP_VALIDITY_VALID : KMIP_VALIDITY_INVALID);
 		break;

@@ -62,8 +62,8 @@ der_next(const uint8_t **p, size_t *len, uint8_t tag, const uint8_t **val,
 }
 
 /* The RSAPublicKey (PKCS#1) inside an RSA SubjectPublicKeyInfo. */
-static int
-spki_rsa(const uint8_t *spki, size_t len, const uint8_t **pkcs1,
+int
+kop_spki_rsa(const uint8_t *spki, size_t len, const uint8_t **pkcs1,
     size_t *plen)
 {
 	const uint8_t	*seq, *alg, *bits;
@@ -117,7 +117,7 @@ get_public(struct kreq *r, uint32_t fmt)
 		fmt = isrsa ? KMIP_FMT_PKCS1 : KMIP_FMT_RAW;
 	if ((fmt == KMIP_FMT_PKCS1 ||
 	    fmt == KMIP_FMT_TRANSPARENT_RSA_PUBLIC_KEY) && (!isrsa ||
-	    spki_rsa(r->obj.material, r->obj.material_len, &pkcs1,
+	    kop_spki_rsa(r->obj.material, r->obj.material_len, &pkcs1,
 	    &plen) == -1)) {
 		kreq_fail(r, KMIP_REASON_KEY_FORMAT_TYPE_NOT_SUPPORTED, "this "
 		    "key cannot be given in that Key Format Type");
@@ -279,19 +279,43 @@ get_secret(struct kreq *r, uint32_t fmt)
 	struct hsm_op	 op;
 	struct iovec	 iov[1];
 	struct ttlv	*a;
+	const struct ttlv *d;
+	uint32_t	 dfmt;
 	int		 rv;
 
-	if (fmt != 0 && fmt != KMIP_FMT_RAW && (r->obj.type ==
-	    KMIP_OBJ_SECRET_DATA || fmt != KMIP_FMT_TRANSPARENT_SYMMETRIC_KEY)) {
+	/*
+	 * Secret data: by default in the format it was registered in,
+	 * which its Digest records (a password registered Opaque comes
+	 * back Opaque); Raw and Opaque are the same bytes.
+	 */
+	if (r->obj.type == KMIP_OBJ_OPAQUE_DATA && fmt != 0 &&
+	    fmt != KMIP_FMT_OPAQUE) {
+		kreq_fail(r, KMIP_REASON_KEY_FORMAT_TYPE_NOT_SUPPORTED,
+		    "an Opaque Object is given as it is");
+		return (KOP_DONE);
+	}
+	if (r->obj.type == KMIP_OBJ_SECRET_DATA && fmt == 0) {
+		a = attrs_load(&r->obj);
+		if ((d = attr_get(a, "Digest", 0)) != NULL &&
+		    ttlv_get_enum(d, KMIP_TAG_KEY_FORMAT_TYPE, &dfmt) == 0 &&
+		    dfmt == KMIP_FMT_OPAQUE)
+			fmt = KMIP_FMT_OPAQUE;
+		ttlv_free(a);
+	}
+	if (r->obj.type != KMIP_OBJ_OPAQUE_DATA && fmt != 0 &&
+	    fmt != KMIP_FMT_RAW && (r->obj.type ==
+	    KMIP_OBJ_SECRET_DATA ? fmt != KMIP_FMT_OPAQUE :
+	    fmt != KMIP_FMT_TRANSPARENT_SYMMETRIC_KEY)) {
 		kreq_fail(r, KMIP_REASON_KEY_FORMAT_TYPE_NOT_SUPPORTED,
 		    "symmetric keys are given as Raw or Transparent "
-		    "Symmetric Key, secret data as Raw");
+		    "Symmetric Key, secret data as Raw or Opaque");
 		return (KOP_DONE);
 	}
 	memset(&op, 0, sizeof(op));
 	(void)strlcpy(op.id, r->obj.id, sizeof(op.id));
 	op.op = HSM_OP_EXPORT;
-	if (r->obj.type == KMIP_OBJ_SECRET_DATA)
+	if (r->obj.type == KMIP_OBJ_SECRET_DATA ||
+	    r->obj.type == KMIP_OBJ_OPAQUE_DATA)
 		op.kind = HSM_KEY_SECRET;
 	else {
 		a = attrs_load(&r->obj);
@@ -315,9 +339,40 @@ get_secret_done(struct kreq *r, const struct hsm_result *res,
 {
 	struct ttlv	*obj, *kb, *kv, *km, *a;
 	int32_t		 len = 0;
+	int		 fresh;
 
 	if (kop_signer_failed(r, res) == -1)
 		return (KOP_DONE);
+	/*
+	 * The value leaves the server: the object is no longer Fresh
+	 * (KMIP 1.1 3.34), and says so before it is given.
+	 */
+	a = attrs_load(&r->obj);
+	if (attr_get_bool(a, "Fresh", &fresh) == 0 && fresh) {
+		attr_set_bool(a, "Fresh", 0);
+		if (kop_save(r, &r->obj, a, 0) == -1) {
+			ttlv_free(a);
+			return (KOP_DONE);
+		}
+	}
+	ttlv_free(a);
+	/* Opaque: type and value as reg_opaque() stored them. */
+	if (r->obj.type == KMIP_OBJ_OPAQUE_DATA) {
+		if (res->len_out1 < 5) {
+			kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "stored "
+			    "opaque object %s is damaged", r->obj.id);
+			return (KOP_DONE);
+		}
+		ttlv_add_enum(r->payload, KMIP_TAG_OBJECT_TYPE, r->obj.type);
+		kop_payload_id(r, r->obj.id);
+		obj = ttlv_add_structure(r->payload, KMIP_TAG_OPAQUE_OBJECT);
+		ttlv_add_enum(obj, KMIP_TAG_OPAQUE_DATA_TYPE,
+		    (uint32_t)o1[0] << 24 | (uint32_t)o1[1] << 16 |
+		    (uint32_t)o1[2] << 8 | o1[3]);
+		ttlv_add_bytes(obj, KMIP_TAG_OPAQUE_DATA_VALUE, o1 + 4,
+		    res->len_out1 - 4);
+		return (KOP_DONE);
+	}
 	ttlv_add_enum(r->payload, KMIP_TAG_OBJECT_TYPE, r->obj.type);
 	kop_payload_id(r, r->obj.id);
 	if (r->obj.type == KMIP_OBJ_SECRET_DATA) {

@@ -438,6 +438,72 @@ seeds["hsm-adopt"] = b"".join([
     rec(ALICE | MALFORMED, request(OP_LOCATE, hsm_locate("hsm::7::bad"))),
 ])
 
+# Issue 10, the OASIS profiles: operations without a key, block cipher
+# modes, Opaque Objects, client Links and attributes of newer versions.
+OP_MAC_VERIFY, OP_RNG_RETRIEVE, OP_RNG_SEED, OP_HASH = 0x24, 0x25, 0x26, \
+    0x27
+
+
+def cparams(*items):
+    return structure(0x42002b, *items)
+
+
+def link(kind, target):
+    return attribute("Link", structure(0x42000b, enum(0x42004b, kind),
+                                       text(0x42004c, target)))
+
+
+seeds["oasis"] = b"".join([
+    rec(ALICE, request(OP_HASH, cparams(enum(0x420038, 6)) +
+                       data(0x4200c2, doc))),
+    rec(ALICE, request(OP_HASH, cparams(enum(0x420038, 99)) +
+                       data(0x4200c2, doc))),
+    rec(ALICE, request(OP_HASH, cparams(enum(0x420038, 8)) +
+                       data(0x4200c2, doc) + boolean(0x4200d7, 1))),
+    rec(ALICE, request(OP_RNG_RETRIEVE, integer(0x4200c4, 32))),
+    rec(ALICE, request(OP_RNG_RETRIEVE, integer(0x4200c4, -1))),
+    rec(ALICE, request(OP_RNG_SEED, data(0x4200c2, bytes(32)))),
+    rec(ALICE, request(OP_CREATE, aes(128, 12, attribute(
+        "Cryptographic Parameters", cparams(enum(0x420011, 2)))))),
+    rec(ALICE, request(OP_ACTIVATE, text(T_UID, uid(1)))),
+    rec(ALICE, request(OP_ENCRYPT, text(T_UID, uid(1)) +
+                       data(0x4200c2, bytes(16)))),
+    rec(ALICE, request(OP_ENCRYPT, text(T_UID, uid(1)) +
+                       cparams(enum(0x420011, 1), enum(0x42005f, 3)) +
+                       data(0x4200c2, bytes(17)) +
+                       data(0x42003d, bytes(16)))),
+    rec(ALICE, request(OP_DECRYPT, text(T_UID, uid(1)) +
+                       cparams(enum(0x420011, 1)) +
+                       data(0x4200c2, bytes(32)))),
+    rec(ALICE, request(OP_ENCRYPT, text(T_UID, uid(1)) +
+                       cparams(enum(0x420011, 6)) +
+                       data(0x4200c2, bytes(5)))),
+    rec(ALICE, request(OP_ENCRYPT, text(T_UID, uid(1)) +
+                       cparams(enum(0x420011, 9)) +
+                       data(0x4200c2, bytes(5)) + data(0x42003d, bytes(8)))),
+    rec(ALICE, request(OP_CREATE, enum(0x420057, 2) + structure(
+        0x420091, alg_len(9, 256), attribute(
+            "Cryptographic Usage Mask", integer(0x42000b, 0x180))))),
+    rec(ALICE, request(OP_MAC_VERIFY, text(T_UID, uid(2)) +
+                       data(0x4200c2, doc) + data(0x4200c6, bytes(32)))),
+    rec(ALICE, request(OP_REGISTER, enum(0x420057, 8) + structure(
+        0x420091, name("opaque")) + structure(
+            0x42005b, enum(0x420059, 0x80000001),
+            data(0x42005a, b"SecretPassword")))),
+    rec(ALICE, request(OP_GET, text(T_UID, uid(3)))),
+    rec(ALICE, request(OP_REGISTER, enum(0x420057, 8) + structure(
+        0x42005b, enum(0x420059, 1)))),
+    rec(ALICE, request(OP_ADD, text(T_UID, uid(1)) + link(0x10b, uid(3)))),
+    rec(ALICE, request(OP_ADD, text(T_UID, uid(1)) + link(0x102, uid(3)))),
+    rec(ALICE, request(OP_ADD, text(T_UID, uid(1)) + attribute(
+        "Alternative Name", structure(0x42000b, text(0x4200c0, "XXA012"),
+                                      enum(0x4200c1, 1))))),
+    rec(ALICE, request(OP_ADD, text(T_UID, uid(1)) + attribute(
+        "Sensitive", boolean(0x42000b, 1)), minor=0)),
+    rec(ALICE, request(OP_DELETE, text(T_UID, uid(1)) +
+                       text(0x42000a, "Link"))),
+])
+
 out = sys.argv[1]
 os.makedirs(out, exist_ok=True)
 for k, v in seeds.items():

@@ -142,7 +142,9 @@ tkey_gen(struct softkey *sk, struct tkey *k, const char *id, uint32_t kind,
 	k->blen = res.len[0];
 	k->spki = res.out[1];
 	k->slen = res.len[1];
-	ATF_REQUIRE(res.out[2] == NULL);
+	/* out3: the SHA-256 of the key in the clear, for its Digest. */
+	ATF_REQUIRE(res.out[2] != NULL && res.len[2] == 32);
+	free(res.out[2]);
 }
 
 static void
@@ -825,7 +827,7 @@ ATF_TC_BODY(aes_gcm, tc)
 	ATF_REQUIRE(d.len[0] == 0);
 	hsm_res_clear(&e);
 
-	/* Refused: tags of 8 and 17 bytes, an iv of 16, padding. */
+	/* Refused: tags of 8 and 17 bytes, an iv of 129, padding. */
 	req_init(&r, &k, HSM_OP_ENCRYPT, 0, 0);
 	r.tag_len = 8;
 	ATF_REQUIRE_EQ(do_op(sk, &r, &e), KMIP_REASON_INVALID_FIELD);
@@ -836,7 +838,7 @@ ATF_TC_BODY(aes_gcm, tc)
 	ATF_REQUIRE_EQ(do_op(sk, &r, &e), KMIP_REASON_INVALID_FIELD);
 	r.tag_len = 16;
 	r.iv = msg;
-	r.len_iv = 16;
+	r.len_iv = HSM_GCM_IV_MAX + 1;
 	ATF_REQUIRE_EQ(do_op(sk, &r, &e), KMIP_REASON_INVALID_FIELD);
 	r.len_iv = 0;
 	r.padding = HSM_PAD_PKCS1V15;
@@ -1626,7 +1628,7 @@ ATF_TC_BODY(imsg_roundtrip, tc)
 	result_get(&a, &hr, out);
 	ATF_REQUIRE_EQ_MSG(hr.status, 0, "%s", hr.msg);
 	ATF_REQUIRE(hr.len_out1 > SK_BLOB_OVERHEAD && hr.len_out2 > 0 &&
-	    hr.len_out3 == 0);
+	    hr.len_out3 == 32);
 	memset(&k, 0, sizeof(k));
 	(void)strlcpy(k.id, "via-imsg", sizeof(k.id));
 	k.kind = HSM_KEY_ED25519;

@@ -66,7 +66,7 @@ elif case == "badpadding":
     r = read_response(s)
     print("closed" if r is None else "error %d" % result_reason(r))
 elif case == "unsupported":
-    s.sendall(request(0x25))	# an operation we do not serve
+    s.sendall(request(0x28))	# an operation we do not serve
     r = read_response(s)
     print("closed" if r is None else "error %d" % result_reason(r))
 elif case == "pipelined":

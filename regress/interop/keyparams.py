@@ -21,6 +21,7 @@ s = connect(port, pki)
 T_UID, T_PAYLOAD, T_ITEM, T_STATUS, T_VALUE = 0x420094, 0x42007c, \
     0x42000f, 0x42007f, 0x42000b
 PAD_PSS, PAD_PKCS1, HASH_SHA256, MODE_CBC, MODE_GCM = 0x0a, 0x08, 6, 1, 9
+MODE_XTS = 11
 
 
 def call(op, payload):
@@ -72,8 +73,9 @@ sig = first(ok(0x21, text(T_UID, priv) + params(enum(0x42005f, PAD_PKCS1),
             0x4200c3)
 key.verify(sig, msg, padding.PKCS1v15(), hashes.SHA256())
 
-# AES keys made for CBC cannot be served: refused, not encrypted with GCM.
-for mode, want in ((MODE_CBC, False), (MODE_GCM, True)):
+# AES keys made for a mode we cannot serve (XTS): refused, not encrypted
+# with GCM; a CBC key encrypts in CBC (an IV back, no GCM tag).
+for mode, want in ((MODE_XTS, False), (MODE_GCM, True), (MODE_CBC, True)):
     uid = first(ok(0x01, enum(0x420057, 2) + structure(
         0x420091, alg_len(3, 256),
         attribute("Cryptographic Usage Mask", integer(T_VALUE, 4 | 8)),
@@ -84,9 +86,11 @@ for mode, want in ((MODE_CBC, False), (MODE_GCM, True)):
     st, reason, p = call(0x1f, text(T_UID, uid) + data(0x4200c2, b"x" * 32))
     if want:
         check(st == 0, "GCM key encrypts: reason %s" % reason)
+        check((first(p, 0x4200ff) is None) == (mode == MODE_CBC),
+              "a GCM tag only in GCM mode")
     else:
         check(st == 1 and reason == 0x07,
-              "CBC key: Invalid Field, got status %s reason %s" %
+              "XTS key: Invalid Field, got status %s reason %s" %
               (st, reason))
 s.close()
 print("ok")

@@ -42,7 +42,10 @@ def connect_anon():
 
 def call(s, op, payload=b""):
     """One request, one answer: (reason or None, message, raw, items)."""
-    s.sendall(t.request(op, payload))
+    # Sensitive and Extractable are KMIP 1.4 attributes: Add, Modify and
+    # Delete Attribute take them in 1.4 requests only.
+    s.sendall(t.request(op, payload, minor=4 if op in (
+        OP_ADD, OP_MODIFY, OP_DELETE) else 2))
     raw = t.read_message(s)
     check(raw is not None, "op 0x%x: connection closed" % op)
     items = t.parse(raw)[0][2]
@@ -148,10 +151,12 @@ elif case == "sticky":
         refused(s, OP_REGISTER, aes_register(
             t.attribute(name, t.integer(0x42000b, 0))), INVALID_FIELD,
             "Register with a non-Boolean " + name)
-        # Tightening stays allowed, by Add and by Modify.
+        # Tightening stays allowed.  Both always have a value (KMIP 1.4:
+        # the defaults), so a plain key's is modified, not added.
         uid = uid_of(ok(s, OP_REGISTER, aes_register(), "plain Register"))
         ok(s, OP_GET, uidp(uid), "Get of a plain key")
-        ok(s, OP_ADD, add(uid, name, boolean(tight)), "Add tight " + name)
+        ok(s, OP_MODIFY, add(uid, name, boolean(tight)),
+           "Modify a default to tight " + name)
         refused(s, OP_GET, uidp(uid), reason, "Get after tightening")
         uid = uid_of(ok(s, OP_REGISTER, aes_register(
             t.attribute(name, boolean(loose))), "Register loose " + name))
@@ -160,10 +165,10 @@ elif case == "sticky":
         refused(s, OP_MODIFY, add(uid, name, boolean(loose)),
                 PERMISSION_DENIED, "Modify back to loose " + name)
         refused(s, OP_GET, uidp(uid), reason, "Get after Modify")
-    # Without the attribute, Add of the lax default changes nothing.
+    # A plain key has the lax default: Modify to it changes nothing.
     uid = uid_of(ok(s, OP_REGISTER, aes_register(), "plain Register"))
-    ok(s, OP_ADD, add(uid, "Extractable", boolean(True)),
-       "Add Extractable=true to a key that is extractable")
+    ok(s, OP_MODIFY, add(uid, "Extractable", boolean(True)),
+       "Modify Extractable=true of a key that is extractable")
     refused(s, OP_DELETE, delete(uid, "Extractable"), PERMISSION_DENIED,
             "Delete of Extractable=true")
     s.close()
