@@ -7,7 +7,9 @@
  * HSM_MULTI_MAX.  The engine must answer the request, refuse the rest
  * and keep running (regress/interop/signer_test.sh:malformed_results).
  * Started by signerd in place of signerd-hsm (SIGNERD_LIBEXEC); it keeps
- * the parent's liveness check answered and says it is ready.
+ * the parent's liveness check answered, says it is ready, and proves
+ * its identity with a P-256 key of its own (made at start, its "blob"
+ * a placeholder), as the engine asks of every signer.
  */
 #include <sys/types.h>
 
@@ -16,6 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 
 #include "hsmmsg.h"
 #include "imsgev.h"
@@ -28,9 +33,64 @@ static void	 fake_engine(int, short, void *);
 static void	 fake_answer(uint32_t);
 static void	 fake_status(uint32_t);
 static void	 fake_record(struct ibuf *, uint32_t, uint32_t);
+static void	 fake_identity(struct imsg *);
 
 static struct imsgev	 parent, engine;
 static unsigned int	 nanswers;
+static EVP_PKEY		*ident_key;
+
+/*
+ * IMSG_HSM_IDENTITY: sign the engine's challenge.  Offered a recorded
+ * key (ours: this process lives as long as the test), sign with it;
+ * else answer with a new key, its public half and the signature.
+ */
+static void
+fake_identity(struct imsg *imsg)
+{
+	struct hsm_identity		 q;
+	struct hsm_identity_result	 r;
+	struct ibuf			 ib, *b;
+	EVP_MD_CTX			*ctx;
+	uint8_t				 data[sizeof(HSM_IDENT_DOMAIN) - 1 +
+					    HSM_IDENT_CHALLENGE];
+	uint8_t				 sig[256], *spki = NULL;
+	static const char		 blob[] = "fake";
+	size_t				 siglen = sizeof(sig);
+	int				 spkilen = 0;
+
+	if (imsg_get_ibuf(imsg, &ib) == -1 || ibuf_size(&ib) < sizeof(q))
+		fatalx("short IMSG_HSM_IDENTITY");
+	memcpy(&q, ibuf_data(&ib), sizeof(q));
+	memcpy(data, HSM_IDENT_DOMAIN, sizeof(HSM_IDENT_DOMAIN) - 1);
+	memcpy(data + sizeof(HSM_IDENT_DOMAIN) - 1, q.challenge,
+	    HSM_IDENT_CHALLENGE);
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL,
+	    ident_key) != 1 ||
+	    EVP_DigestSign(ctx, sig, &siglen, data, sizeof(data)) != 1)
+		fatalx("identity signature");
+	EVP_MD_CTX_free(ctx);
+	memset(&r, 0, sizeof(r));
+	r.which = q.n > 0 ? 0 : -1;
+	r.len_sig = siglen;
+	if (r.which == -1) {
+		if ((spkilen = i2d_PUBKEY(ident_key, &spki)) <= 0)
+			fatalx("i2d_PUBKEY");
+		r.kind = HSM_KEY_EC_P256;
+		r.len_blob = sizeof(blob) - 1;
+		r.len_spki = spkilen;
+	}
+	if ((b = imsg_create(&engine.ibuf, IMSG_HSM_IDENTITY,
+	    imsg_get_id(imsg), 0, sizeof(r) + r.len_blob + r.len_spki +
+	    r.len_sig)) == NULL ||
+	    imsg_add(b, &r, sizeof(r)) == -1 ||
+	    (r.len_blob > 0 && imsg_add(b, blob, r.len_blob) == -1) ||
+	    (r.len_spki > 0 && imsg_add(b, spki, r.len_spki) == -1) ||
+	    imsg_add(b, sig, r.len_sig) == -1)
+		fatalx("IMSG_HSM_IDENTITY answer");
+	imsg_close(&engine.ibuf, b);
+	OPENSSL_free(spki);
+}
 
 static void
 fake_status(uint32_t id)
@@ -121,6 +181,9 @@ fake_engine(int fd, short event, void *arg)
 		case IMSG_HSM_STATUS_REQ:
 			fake_status(imsg_get_id(&imsg));
 			break;
+		case IMSG_HSM_IDENTITY:
+			fake_identity(&imsg);
+			break;
 		case IMSG_HSM_OPS:
 			if (imsg_get_ibuf(&imsg, &ib) == -1)
 				fatalx("empty IMSG_HSM_OPS");
@@ -175,6 +238,8 @@ main(int argc, char *argv[])
 {
 	log_init(1, LOG_DAEMON);
 	log_procinit("fakehsm");
+	if ((ident_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256")) == NULL)
+		fatalx("EVP_PKEY_Q_keygen");
 	event_init();
 	child_signals();
 	if (imsgev_init(&parent, PARENT_SOCK_FILENO, fake_parent, NULL,
