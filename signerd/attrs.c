@@ -413,9 +413,21 @@ attr_get_bool(const struct ttlv *a, const char *name, int *v)
 }
 
 /*
+ * Whether the keystore indexes the dates of attribute tag: all of ours
+ * but Last Change Date, which every change of an object rewrites (its
+ * index entry with it) and which Locate finds object by object.
+ */
+int
+attrs_date_indexed(int tag)
+{
+	return (tag != -1 && tag != KMIP_TAG_CUSTOM_ATTRIBUTE &&
+	    tag != KMIP_TAG_LAST_CHANGE_DATE);
+}
+
+/*
  * The values of a that the keystore indexes for Locate (struct
- * ks_index): the Name Value of every Name, every Object Group, every
- * date of an attribute of ours.  The text points into a.  Returns how
+ * ks_index): the Name Value of every Name, every Object Group, the
+ * dates attrs_date_indexed names.  The text points into a.  Returns how
  * many (at most max, which holds every attribute an object may store).
  */
 static size_t
@@ -446,7 +458,8 @@ attrs_indexed(const struct ttlv *a, struct ks_index *idx, size_t max)
 			idx[n].text = 1;
 			idx[n].s = (const char *)v->v.s.data;
 			idx[n++].len = v->v.s.len;
-		} else if (v->type == TTLV_DATE_TIME)
+		} else if (v->type == TTLV_DATE_TIME &&
+		    attrs_date_indexed(tag))
 			idx[n++].i = v->v.i64;
 	}
 	return (n);

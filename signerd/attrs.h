@@ -62,6 +62,7 @@ int			 attr_get_integer(const struct ttlv *, const char *,
 int			 attr_get_datetime(const struct ttlv *, const char *,
 			    int64_t *);
 int			 attr_get_bool(const struct ttlv *, const char *, int *);
+int			 attrs_date_indexed(int);
 int			 attrs_write(struct keystore *,
 			    const struct ks_object *, const struct ttlv *,
 			    int);

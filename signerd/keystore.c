@@ -83,8 +83,9 @@ static const char ks_schema[] =
 	"CREATE INDEX IF NOT EXISTS objects_owner ON objects (owner, type);"
 	"CREATE INDEX IF NOT EXISTS objects_owner_age ON objects (owner);"
 	/*
-	 * Every Name, Object Group and date of an object (struct ks_index),
-	 * by owner, attribute tag and value; oid is the object's rowid.
+	 * Every Name, Object Group and indexed date of an object (struct
+	 * ks_index), by owner, attribute tag and value; oid is the
+	 * object's rowid.
 	 */
 	"CREATE TABLE IF NOT EXISTS attr_index ("
 	"  owner TEXT NOT NULL,"
@@ -156,7 +157,7 @@ static int	 ks_fail(struct keystore *, const char *);
 static int	 ks_bind_object(struct keystore *, sqlite3_stmt *,
 		    const struct ks_object *);
 static int	 ks_set_index(struct keystore *, const char *,
-		    const struct ks_index *, size_t);
+		    const struct ks_index *, size_t, int);
 static int	 ks_locate_sql(const struct ks_filter *, char *, size_t);
 static void	 ks_locate_bind(sqlite3_stmt *, const struct ks_filter *,
 		    size_t);
@@ -434,17 +435,23 @@ ks_bind_object(struct keystore *ks, sqlite3_stmt *st,
 	return (0);
 }
 
-/* The index entries of object id are idx, and only they. */
+/*
+ * The index entries of object id are idx, and only they; a new object
+ * (fresh) has none to delete first.
+ */
 static int
 ks_set_index(struct keystore *ks, const char *id, const struct ks_index *idx,
-    size_t n)
+    size_t n, int fresh)
 {
 	sqlite3_stmt	*st = ks->stmt[S_INDEX_ADD];
 	size_t		 i;
 
-	sqlite3_bind_text(ks->stmt[S_INDEX_DEL], 1, id, -1, SQLITE_STATIC);
-	if (ks_exec(ks, S_INDEX_DEL) == -1)
-		return (-1);
+	if (!fresh) {
+		sqlite3_bind_text(ks->stmt[S_INDEX_DEL], 1, id, -1,
+		    SQLITE_STATIC);
+		if (ks_exec(ks, S_INDEX_DEL) == -1)
+			return (-1);
+	}
 	for (i = 0; i < n; i++) {
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, idx[i].attr);
@@ -476,7 +483,7 @@ ks_insert(struct keystore *ks, const struct ks_object *o,
 	if (ks_bind_object(ks, ks->stmt[S_INSERT], o) == -1 ||
 	    ks_exec(ks, S_INSERT) == -1)
 		return (-1);
-	return (ks_set_index(ks, o->id, idx, n));
+	return (ks_set_index(ks, o->id, idx, n, 1));
 }
 
 int
@@ -496,7 +503,7 @@ ks_update(struct keystore *ks, const struct ks_object *o,
 		    o->id);
 		return (-1);
 	}
-	return (ks_set_index(ks, o->id, idx, n));
+	return (ks_set_index(ks, o->id, idx, n, 0));
 }
 
 static int
@@ -943,7 +950,7 @@ ks_reindex(struct keystore *ks, size_t (*fn)(const struct ks_object *,
 		}
 		keep = NULL;
 		n = fn(&o, idx, KS_INDEX_MAX, &keep);
-		failed = ks_set_index(ks, o.id, idx, n) == -1;
+		failed = ks_set_index(ks, o.id, idx, n, 0) == -1;
 		release(keep);
 		ks_object_clear(&o);
 		if (failed)

@@ -214,13 +214,11 @@ locate_driver(struct kreq *r, struct locate *l)
 			else if (tag == KMIP_TAG_OBJECT_GROUP &&
 			    v->type == TTLV_TEXT_STRING)
 				rank = 6;
-			else if (v->type == TTLV_DATE_TIME && tag != -1 &&
-			    tag != KMIP_TAG_CUSTOM_ATTRIBUTE &&
-			    l->lr[j].range == 0)
+			else if (v->type == TTLV_DATE_TIME &&
+			    attrs_date_indexed(tag) && l->lr[j].range == 0)
 				rank = 5;
-			else if (v->type == TTLV_DATE_TIME && tag != -1 &&
-			    tag != KMIP_TAG_CUSTOM_ATTRIBUTE &&
-			    l->lr[j].range == 2)
+			else if (v->type == TTLV_DATE_TIME &&
+			    attrs_date_indexed(tag) && l->lr[j].range == 2)
 				rank = 3;
 			else
 				rank = 0;

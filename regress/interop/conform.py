@@ -182,6 +182,17 @@ def locate():
                                         date(T_VALUE, now + 2000)),
            "locate one date")
     check(find(p, T_UID) == [keys[1]], "one date, one key")
+    # Without the group: a Deactivation Date range (the keystore's date
+    # index) and a Last Change Date range (not indexed, since every
+    # change rewrites it: checked object by object) find them too.
+    p = ok(OP_LOCATE, attribute("Deactivation Date", date(T_VALUE, now + 1000))
+           + attribute("Deactivation Date", date(T_VALUE, now + 3000)),
+           "locate by a range alone")
+    check(set(keys) <= set(find(p, T_UID)), "Deactivation Date range alone")
+    p = ok(OP_LOCATE, attribute("Last Change Date", date(T_VALUE, now - 600))
+           + attribute("Last Change Date", date(T_VALUE, now + 600)),
+           "locate by Last Change Date")
+    check(set(keys) <= set(find(p, T_UID)), "Last Change Date range")
     refused(OP_LOCATE, group + b"".join(
         attribute("Deactivation Date", date(T_VALUE, now + i))
         for i in (1, 2, 3)), INVALID_FIELD, "a date given three times")
