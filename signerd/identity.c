@@ -45,6 +45,7 @@
 static void	 ident_timeout(int, short, void *);
 static void	 ident_retry(struct esigner *);
 static int	 ident_applies(const struct esigner *);
+static int	 ident_sane(const struct ks_ident *);
 static void	 ident_start(struct esigner *);
 static void	 ident_apply(struct esigner *);
 static int	 ident_configured(const char *);
@@ -215,6 +216,14 @@ ident_find(const struct ks_ident *v, size_t n, const char *name)
 	return (NULL);
 }
 
+/* Whether a recorded identity is within the bounds it was recorded in. */
+static int
+ident_sane(const struct ks_ident *id)
+{
+	return (id->blob_len > 0 && id->blob_len <= HSM_IDENT_BLOB_MAX &&
+	    id->spki_len > 0 && id->spki_len <= HSM_IDENT_SPKI_MAX);
+}
+
 /*
  * Send the challenge: with the signer's own recorded key, or, if it has
  * none yet, with those of unconfigured signers of its type (a rename)
@@ -241,13 +250,26 @@ ident_start(struct esigner *es)
 	}
 	memset(&q, 0, sizeof(q));
 	es->own = 0;
-	if ((own = ident_find(v, n, es->link.name)) != NULL) {
+	/*
+	 * What the keystore recorded goes to the signer within the bounds
+	 * the signer's answer was held to when it was recorded
+	 * (hsm_identity_parse): a row outside them is damaged, and is
+	 * neither offered nor trusted.
+	 */
+	if ((own = ident_find(v, n, es->link.name)) != NULL &&
+	    !ident_sane(own)) {
+		ident_set(es, IDENT_FAILED, "the identity recorded for signer "
+		    "\"%s\" is damaged in the keystore", es->link.name);
+		ks_ident_free(v, n);
+		return;
+	}
+	if (own != NULL) {
 		offer[k++] = own;
 		es->own = 1;
 	} else {
 		q.flags = HSM_IDENT_CREATE;
 		for (i = 0; i < n && k < HSM_IDENT_MAX; i++)
-			if (v[i].type == es->link.type &&
+			if (v[i].type == es->link.type && ident_sane(&v[i]) &&
 			    !ident_configured(v[i].signer))
 				offer[k++] = &v[i];
 	}
