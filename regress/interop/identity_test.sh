@@ -296,8 +296,48 @@ check_cleanup()
 	sd_cleanup
 }
 
+atf_test_case damaged cleanup
+damaged_head()
+{
+	atf_set "descr" "an identity record damaged in the keystore (a" \
+	    "blob over its bound) is not sent to the signer, which would" \
+	    "end on it: the signer stays up and says the record is damaged"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "sqlite3"
+}
+damaged_body()
+{
+	sd_setup s1
+	sd_conf s1
+	sd_start 1
+	sd_stop
+	db=$T/db/keystore.db
+	sqlite3 "$db" "UPDATE signer_identities SET blob = zeroblob(5000)" ||
+	    atf_fail "sqlite3"
+	chown "$(stat -c %u:%g "$db")" "$T"/db/* 2>/dev/null
+	"$BIN/signerd" -d -f "$T/signerd.conf" >>"$T/log" 2>&1 &
+	PARENT=$!
+	echo $PARENT >>"$T/pids"
+	i=0
+	until sd_ctl show signers 2>/dev/null | grep -q "damaged"; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || atf_fail "no damaged identity reported:" \
+		    "$(sd_ctl show signers 2>&1; tail -5 "$T/log")"
+		sleep 0.1
+	done
+	sleep 1
+	grep -q "bad IMSG_HSM_IDENTITY" "$T/log" &&
+	    atf_fail "the signer ended on the record: $(grep bad "$T/log")"
+	sd_stop
+}
+damaged_cleanup()
+{
+	sd_cleanup
+}
+
 atf_init_test_cases()
 {
+	atf_add_test_case damaged
 	atf_add_test_case swapped
 	atf_add_test_case renamed
 	atf_add_test_case serial
