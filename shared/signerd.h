@@ -30,7 +30,7 @@
 #define INFLIGHT_MAX_BYTES	(16 * 1024 * 1024)
 
 /* Bumped with every change to the enum or to a record below. */
-#define IMSG_VERSION		6
+#define IMSG_VERSION		7
 
 enum proc_kind {
 	PROC_PARENT,
@@ -113,9 +113,9 @@ enum imsg_type {
 	IMSG_KEK_CHECK,		/* openssl hsm <-> engine: struct kek_check */
 
 	/*
-	 * Reserved for signer identity and self-test (issue 9), signerctl
-	 * metrics (issue 12) and several operations per message (issue
-	 * 13); each is defined where it is built.
+	 * Signer identity and self-test, signerctl metrics, several
+	 * operations per message; reserved for grants, the key list and
+	 * the audit trail (issue 11).  Each is defined where it is built.
 	 */
 	IMSG_HSM_IDENTITY,	/* engine <-> hsm: identity key, challenge */
 	IMSG_HSM_CHECK,		/* engine <-> hsm: self-test steps */
@@ -123,7 +123,14 @@ enum imsg_type {
 	IMSG_CTL_SHOW_METRICS,	/* signerctl -> engine */
 	IMSG_CTL_METRICS,	/* engine -> signerctl: one chunk of text */
 	IMSG_HSM_OPS,		/* engine -> hsm: several operations */
-	IMSG_HSM_RESULTS	/* hsm -> engine: several results */
+	IMSG_HSM_RESULTS,	/* hsm -> engine: several results */
+	IMSG_CTL_GRANT,		/* signerctl -> engine: add a grant */
+	IMSG_CTL_REVOKE,	/* signerctl -> engine: remove grants */
+	IMSG_CTL_SHOW_GRANTS,	/* signerctl -> engine */
+	IMSG_CTL_GRANT_ENTRY,	/* engine -> signerctl: one grant */
+	IMSG_CTL_SHOW_KEYS,	/* signerctl -> engine */
+	IMSG_CTL_KEY_ENTRY,	/* engine -> signerctl: one object */
+	IMSG_CTL_AUDIT		/* signerctl <-> engine: the audit chain */
 };
 
 enum proc_state {
