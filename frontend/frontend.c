@@ -101,6 +101,7 @@ struct fe_conn {
 	enum fe_tmo		 tmo_kind;
 	char			 peer[INET6_ADDRSTRLEN + 8];
 	char			 identity[256];
+	uint8_t			 cert_sha256[32];
 	int			 ready;		/* handshake done, admitted */
 	int			 waiting;	/* in fe->waitq */
 	int			 paused;	/* PAUSE_* */
@@ -589,7 +590,8 @@ fe_admit(struct fe_conn *c)
 	char		 buf[160];
 	int		 rv;
 
-	rv = tls_peer_identity(ssl, c->identity, sizeof(c->identity), &why);
+	rv = tls_peer_identity(ssl, c->identity, sizeof(c->identity),
+	    c->cert_sha256, &why);
 	if (rv == -1) {
 		(void)snprintf(buf, sizeof(buf), "client certificate "
 		    "refused: %s", why);
@@ -773,6 +775,8 @@ fe_forward(struct fe_conn *c, struct evbuffer *in, size_t len)
 	hdr.conn_id = c->id;
 	hdr.req_id = ++c->next_req;
 	(void)strlcpy(hdr.identity, c->identity, sizeof(hdr.identity));
+	(void)strlcpy(hdr.peer, c->peer, sizeof(hdr.peer));
+	memcpy(hdr.cert_sha256, c->cert_sha256, sizeof(hdr.cert_sha256));
 	/* Sized exactly: only a failed allocation makes these fail. */
 	if ((ib = imsg_create(&fe->engine.ibuf, IMSG_FE_REQUEST, 0, 0,
 	    sizeof(hdr) + len)) == NULL || imsg_add(ib, &hdr,

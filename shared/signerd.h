@@ -267,6 +267,8 @@ struct fe_hdr {
 	uint64_t	 conn_id;
 	uint64_t	 req_id;
 	char		 identity[256];	/* client certificate CN */
+	char		 peer[64];	/* source address and port */
+	uint8_t		 cert_sha256[32]; /* all zero: no certificate */
 };
 
 enum ctl_code {

@@ -10,6 +10,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -203,21 +204,30 @@ tls_cert_identity(X509 *x, char *id, size_t idlen, const char **why)
  * The identity of the peer: 0 and its CN from a verified certificate, 1
  * if it sent no certificate (allowed only with client certificate
  * optional), -1 if its certificate does not name exactly one usable
- * identity (*why says why).
+ * identity (*why says why).  fp gets the SHA-256 of the certificate's
+ * DER, or zeros without one: a configured binding of a fingerprint to
+ * a name takes precedence over the CN.
  */
 int
-tls_peer_identity(SSL *ssl, char *id, size_t idlen, const char **why)
+tls_peer_identity(SSL *ssl, char *id, size_t idlen, uint8_t fp[32],
+    const char **why)
 {
-	X509	*x;
-	int	 rv;
+	X509		*x;
+	unsigned int	 n = 32;
+	int		 rv;
 
 	if (idlen > 0)
 		id[0] = '\0';
+	memset(fp, 0, 32);
 	*why = NULL;
 	if ((x = SSL_get1_peer_certificate(ssl)) == NULL)
 		return (1);
 	if (SSL_get_verify_result(ssl) != X509_V_OK) {
 		*why = "certificate not verified";
+		rv = -1;
+	} else if (X509_digest(x, EVP_sha256(), fp, &n) != 1 || n != 32) {
+		memset(fp, 0, 32);
+		*why = "cannot compute the certificate's fingerprint";
 		rv = -1;
 	} else
 		rv = tls_cert_identity(x, id, idlen, why);

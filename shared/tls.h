@@ -12,6 +12,7 @@
 SSL_CTX	*tls_ctx_new(const char *, size_t, const char *, size_t,
 	    const char *, size_t, int, int, char *, size_t);
 int	 tls_cert_identity(X509 *, char *, size_t, const char **);
-int	 tls_peer_identity(SSL *, char *, size_t, const char **);
+int	 tls_peer_identity(SSL *, char *, size_t, uint8_t [32],
+	    const char **);
 
 #endif /* TLS_H */

@@ -180,6 +180,7 @@ kmip_request(const struct fe_hdr *fh, const uint8_t *buf, size_t len)
 	 */
 	th = *fh;
 	strterm(th.identity, sizeof(th.identity));
+	strterm(th.peer, sizeof(th.peer));
 	if (kreq_live >= KREQ_LIVE_MAX ||
 	    kreq_live_bytes + len > KREQ_LIVE_BYTES) {
 		log_warnx("%s: server busy: %zu requests, %zu bytes in the "
