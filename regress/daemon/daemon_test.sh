@@ -209,6 +209,14 @@ signerctl_body()
 	    -o match:"^signer +s1 +[0-9]+ +running +0" $SIGNERCTL show status
 	atf_check -o match:"^s1 +pkcs11 +[0-9]+ +running +ready +0 +token \"s1\"" \
 	    $SIGNERCTL show signers
+	# -j: one JSON document with every process, parsed by a real parser.
+	$SIGNERCTL -j show status >json.out || atf_fail "show status -j"
+	atf_check -o inline:"engine frontend parent signer:s1:running\n" \
+	    /usr/bin/python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+print(" ".join(sorted(p["kind"] + (":%s:%s" % (p["name"], p["state"])
+    if p["kind"] == "signer" else "") for p in d["processes"])))' json.out
+	atf_check -s exit:1 -e match:"no JSON form" $SIGNERCTL -j destroy x
 
 	old=$(sd_pid signer s1)
 	atf_check -o match:"restarting signer \"s1\"" $SIGNERCTL restart signer s1

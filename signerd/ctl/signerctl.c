@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "imsg.h"
+#include "json.h"
 #include "log.h"
 #include "signerd.h"
 
@@ -53,6 +54,9 @@ static const struct command {
 	{ { "log", "brief" },		LOG_BRIEF,	NULL },
 };
 
+/* With -j, the answer as one JSON document (docs/signerctl.8). */
+static struct json	 json, *jout;
+
 static __dead void	 usage(void);
 static const struct command *parse(int, char *[], const char **);
 static int		 parse_adopt(int, char *[], struct ctl_adopt *);
@@ -72,7 +76,7 @@ usage(void)
 	extern char	*__progname;
 	size_t		 i, j;
 
-	fprintf(stderr, "usage: %s [-s socket] command [argument]\n"
+	fprintf(stderr, "usage: %s [-j] [-s socket] command [argument]\n"
 	    "commands:\n", __progname);
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		fprintf(stderr, "\t");
@@ -182,8 +186,12 @@ main(int argc, char *argv[])
 	ssize_t			 n;
 	int			 ch, fd, done = 0, rv = 0, verbose;
 
-	while ((ch = getopt(argc, argv, "s:")) != -1) {
+	while ((ch = getopt(argc, argv, "js:")) != -1) {
 		switch (ch) {
+		case 'j':
+			json_init(&json, stdout);
+			jout = &json;
+			break;
 		case 's':
 			sock = optarg;
 			break;
@@ -203,6 +211,8 @@ main(int argc, char *argv[])
 	    (cmd->action == CHECK && arg != NULL)) &&
 	    strlen(arg) >= SIGNER_NAME_MAX)
 		errx(1, "signer name too long: %s", arg);
+	if (jout != NULL && cmd->action != SHOW_STATUS)
+		errx(1, "-j: no JSON form of this command");
 	if (cmd->action == DESTROY && (arg[0] == '\0' ||
 	    strlen(arg) >= CTL_ID_MAX))
 		errx(1, "not an object id: %s", arg);
@@ -223,8 +233,12 @@ main(int argc, char *argv[])
 	case SHOW_STATUS:
 		imsg_compose(&ibuf, IMSG_CTL_SHOW_STATUS, IMSG_VERSION, 0, -1,
 		    NULL, 0);
-		printf("%-9s %-16s %-8s %-9s %-8s %s\n", "KIND", "NAME", "PID",
-		    "STATE", "RESTARTS", "UPTIME");
+		if (jout != NULL) {
+			json_object_open(jout, NULL);
+			json_array_open(jout, "processes");
+		} else
+			printf("%-9s %-16s %-8s %-9s %-8s %s\n", "KIND",
+			    "NAME", "PID", "STATE", "RESTARTS", "UPTIME");
 		break;
 	case SHOW_SIGNERS:
 		imsg_compose(&ibuf, IMSG_CTL_SHOW_SIGNERS, IMSG_VERSION, 0, -1,
@@ -399,6 +413,18 @@ show_reply(enum action action, struct imsg *imsg, int *rv)
 		    imsg_get_data(imsg, &pi, sizeof(pi)) == -1)
 			errx(1, "unexpected reply from signerd");
 		strterm(pi.name, sizeof(pi.name));
+		if (jout != NULL) {
+			json_object_open(jout, NULL);
+			json_string(jout, "kind", proc_kind_name(pi.kind));
+			json_string(jout, "name", pi.name);
+			json_int(jout, "pid", pi.pid);
+			json_string(jout, "state", proc_state_name(pi.state));
+			json_uint(jout, "restarts", pi.restarts);
+			json_int(jout, "started", pi.state == PSTATE_RUNNING ?
+			    pi.started : 0);
+			json_object_close(jout);
+			return (0);
+		}
 		printf("%-9s ", proc_kind_name(pi.kind));
 		safe_print(stdout, pi.name[0] != '\0' ? pi.name : "-", 16);
 		printf(" %-8lld %-9s %-8u ", (long long)pi.pid,
@@ -451,6 +477,12 @@ show_reply(enum action action, struct imsg *imsg, int *rv)
 		print_check(&cc, rv);
 		return (0);
 	case IMSG_CTL_END:
+		if (jout != NULL && action == SHOW_STATUS) {
+			json_array_close(jout);
+			json_object_close(jout);
+			json_finish(jout);
+			return (1);
+		}
 		if (action == CHECK && *rv == 0)
 			printf("all checks passed\n");
 		return (1);
