@@ -416,11 +416,23 @@ hsm_conf()
 # first time; its identifier (also its label) in $T/key.OP.
 hsm_key()
 {
+	case $1 in
+	create-*)	# makes its own keys
+		echo - >"$T/key.${KEYPFX:-}$1"
+		return ;;
+	esac
 	if [ ! -s "$T/key.${KEYPFX:-}$1" ]; then
 		timeout 120 "$BENCH" -k "$T/pki" -s 127.0.0.1 -o "$1" -S \
 		    "$PORT" >"$T/key.${KEYPFX:-}$1" ||
 		    fail "$1: no key made in the signer"
 	fi
+}
+
+# key_opt OP: kmipbench's option naming the key of OP, none for Create.
+key_opt()
+{
+	k=$(cat "$T/key.${KEYPFX:-}$1")
+	[ "$k" = - ] || echo "-i $k"
 }
 
 ROWFMT="%-13s %2s %3s %8s %7s %7s %8s %7s %7s %6s"
@@ -543,7 +555,7 @@ prof_run()
 	# Made by root at each start, written by its process at exit.
 	chmod 666 "$cg"/cg.*
 	timeout 900 "$BENCH" -k "$T/pki" -s 127.0.0.1 -o "$1" -c 1 -b 1 \
-	    -n "$2" -w 0 -r 1 -R -i "$(cat "$T/key.${KEYPFX:-}$1")" "$PORT" \
+	    -n "$2" -w 0 -r 1 -R $(key_opt "$1") "$PORT" \
 	    >"$T/kmip" 2>&1 || fail "$1: $(cat "$T/kmip")"
 	daemon_stop
 	STOPWAIT=5
@@ -580,7 +592,7 @@ prof_cpu()
 		echo "$kind $(cpu_ticks "$pid")" >>"$T/cpu0"
 	done <"$T/procs"
 	timeout 600 "$BENCH" -k "$T/pki" -s 127.0.0.1 -o "$1" -c 1 -b 1 \
-	    -n "$PROF_CPU_N" -w 0 -r 1 -R -i "$(cat "$T/key.${KEYPFX:-}$1")" \
+	    -n "$PROF_CPU_N" -w 0 -r 1 -R $(key_opt "$1") \
 	    "$PORT" \
 	    >"$T/kmip" 2>&1 || fail "$1: $(cat "$T/kmip")"
 	: >"$T/cpu1"

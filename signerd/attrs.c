@@ -21,6 +21,7 @@
 _Static_assert(KS_INDEX_MAX >= ATTRS_STORED_MAX,
     "an object's index entries fit");
 
+static int	 attr_is(const struct ttlv *, const char *, size_t);
 static size_t	 attrs_indexed(const struct ttlv *, struct ks_index *, size_t);
 
 static struct ttlv	*attrs_decode(const struct ks_object *, char *,
@@ -161,6 +162,21 @@ attr_name(const struct ttlv *attr, char *name, size_t len)
 	return (ttlv_get_text(attr, KMIP_TAG_ATTRIBUTE_NAME, name, len));
 }
 
+/*
+ * Whether an Attribute item is named name, compared where it lies: the
+ * lookups below run for every attribute of every object a request
+ * builds or reads, and a copy of each name cost more than the rest.
+ */
+static int
+attr_is(const struct ttlv *attr, const char *name, size_t len)
+{
+	const struct ttlv	*n;
+
+	n = ttlv_find(attr, KMIP_TAG_ATTRIBUTE_NAME);
+	return (n != NULL && n->type == TTLV_TEXT_STRING &&
+	    n->v.s.len == len && memcmp(n->v.s.data, name, len) == 0);
+}
+
 int32_t
 attr_index(const struct ttlv *attr)
 {
@@ -176,12 +192,11 @@ const struct ttlv *
 attr_get(const struct ttlv *a, const char *name, int32_t index)
 {
 	const struct ttlv	*t;
-	char			 n[ATTR_NAME_MAX];
+	size_t			 len = strlen(name);
 
 	for (t = ttlv_find(a, KMIP_TAG_ATTRIBUTE); t != NULL;
 	    t = ttlv_find_next(a, t, KMIP_TAG_ATTRIBUTE))
-		if (attr_name(t, n, sizeof(n)) == 0 &&
-		    strcmp(n, name) == 0 && attr_index(t) == index)
+		if (attr_is(t, name, len) && attr_index(t) == index)
 			return (ttlv_find(t, KMIP_TAG_ATTRIBUTE_VALUE));
 	return (NULL);
 }
@@ -190,12 +205,12 @@ unsigned int
 attr_count(const struct ttlv *a, const char *name)
 {
 	const struct ttlv	*t;
-	char			 n[ATTR_NAME_MAX];
+	size_t			 len = strlen(name);
 	unsigned int		 count = 0;
 
 	for (t = ttlv_find(a, KMIP_TAG_ATTRIBUTE); t != NULL;
 	    t = ttlv_find_next(a, t, KMIP_TAG_ATTRIBUTE))
-		if (attr_name(t, n, sizeof(n)) == 0 && strcmp(n, name) == 0)
+		if (attr_is(t, name, len))
 			count++;
 	return (count);
 }
@@ -227,12 +242,11 @@ attr_set(struct ttlv *a, const char *name, int32_t index,
     const struct ttlv *value)
 {
 	struct ttlv	*t, *v;
-	char		 n[ATTR_NAME_MAX];
+	size_t		 len = strlen(name);
 
 	for (t = ttlv_find(a, KMIP_TAG_ATTRIBUTE); t != NULL;
 	    t = ttlv_find_next(a, t, KMIP_TAG_ATTRIBUTE))
-		if (attr_name(t, n, sizeof(n)) == 0 &&
-		    strcmp(n, name) == 0 && attr_index(t) == index)
+		if (attr_is(t, name, len) && attr_index(t) == index)
 			break;
 	if (t == NULL) {
 		(void)attr_add(a, name, value);
@@ -255,13 +269,13 @@ int
 attr_delete(struct ttlv *a, const char *name, int32_t index)
 {
 	struct ttlv	*t, *next, *it;
-	char		 n[ATTR_NAME_MAX];
+	size_t		 len = strlen(name);
 	int32_t		 i;
 	int		 found = 0;
 
 	for (t = ttlv_find(a, KMIP_TAG_ATTRIBUTE); t != NULL; t = next) {
 		next = ttlv_find_next(a, t, KMIP_TAG_ATTRIBUTE);
-		if (attr_name(t, n, sizeof(n)) == -1 || strcmp(n, name) != 0)
+		if (!attr_is(t, name, len))
 			continue;
 		i = attr_index(t);
 		if (i == index) {

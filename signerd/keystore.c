@@ -48,14 +48,12 @@ static const char *ks_sql[S_COUNT] = {
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 	[S_UPDATE] = "UPDATE objects SET type = ?2, state = ?3,"
 	    " algorithm = ?4, owner = ?5, signer = ?6, created = ?7,"
-	    " attributes = ?8, material = ?9 WHERE id = ?1",
+	    " attributes = ?8, material = ?9 WHERE id = ?1 RETURNING rowid",
 	[S_GET] = "SELECT id, type, state, algorithm, owner, signer, created,"
 	    " attributes, material FROM objects WHERE id = ?1",
-	[S_INDEX_DEL] = "DELETE FROM attr_index WHERE oid ="
-	    " (SELECT rowid FROM objects WHERE id = ?1)",
+	[S_INDEX_DEL] = "DELETE FROM attr_index WHERE oid = ?1",
 	[S_INDEX_ADD] = "INSERT OR IGNORE INTO attr_index (owner, attr,"
-	    " value, oid) SELECT owner, ?2, ?3, rowid FROM objects"
-	    " WHERE id = ?1",
+	    " value, oid) VALUES (?1, ?2, ?3, ?4)",
 	[S_EXISTS] = "SELECT 1 FROM objects WHERE id = ?1",
 	[S_SCAN] = "SELECT id, type, state, algorithm, owner, signer, created,"
 	    " attributes, rowid FROM objects WHERE rowid > ?1 ORDER BY rowid"
@@ -156,7 +154,7 @@ static int	 ks_exec(struct keystore *, enum ks_stmt);
 static int	 ks_fail(struct keystore *, const char *);
 static int	 ks_bind_object(struct keystore *, sqlite3_stmt *,
 		    const struct ks_object *);
-static int	 ks_set_index(struct keystore *, const char *,
+static int	 ks_set_index(struct keystore *, int64_t, const char *,
 		    const struct ks_index *, size_t, int);
 static int	 ks_locate_sql(const struct ks_filter *, char *, size_t);
 static void	 ks_locate_bind(sqlite3_stmt *, const struct ks_filter *,
@@ -324,18 +322,28 @@ ks_in_transaction(struct keystore *ks)
 int
 ks_new_id(struct keystore *ks, char *id, size_t idlen)
 {
+	static const char hex[] = "0123456789abcdef";
 	sqlite3_stmt	*st = ks->stmt[S_EXISTS];
 	uint8_t		 r[16];
+	size_t		 i, n;
 	int		 rc, tries;
 
+	/* A random (version 4) UUID, 36 characters. */
+	if (idlen < 37) {
+		(void)snprintf(ks->err, sizeof(ks->err), "id buffer too short");
+		return (-1);
+	}
 	for (tries = 0; tries < 4; tries++) {
 		arc4random_buf(r, sizeof(r));
 		r[6] = (r[6] & 0x0f) | 0x40;
 		r[8] = (r[8] & 0x3f) | 0x80;
-		(void)snprintf(id, idlen, "%02x%02x%02x%02x-%02x%02x-%02x%02x-"
-		    "%02x%02x-%02x%02x%02x%02x%02x%02x", r[0], r[1], r[2],
-		    r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11],
-		    r[12], r[13], r[14], r[15]);
+		for (i = n = 0; i < sizeof(r); i++) {
+			if (i == 4 || i == 6 || i == 8 || i == 10)
+				id[n++] = '-';
+			id[n++] = hex[r[i] >> 4];
+			id[n++] = hex[r[i] & 0x0f];
+		}
+		id[n] = '\0';
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 		rc = sqlite3_step(st);
 		sqlite3_reset(st);
@@ -436,30 +444,32 @@ ks_bind_object(struct keystore *ks, sqlite3_stmt *st,
 }
 
 /*
- * The index entries of object id are idx, and only they; a new object
- * (fresh) has none to delete first.
+ * The index entries of the object of rowid oid, owned by owner, are idx,
+ * and only they; a new object (fresh) has none to delete first.  The
+ * caller knows the rowid: looking it up again for each entry cost a
+ * third of an insert.
  */
 static int
-ks_set_index(struct keystore *ks, const char *id, const struct ks_index *idx,
-    size_t n, int fresh)
+ks_set_index(struct keystore *ks, int64_t oid, const char *owner,
+    const struct ks_index *idx, size_t n, int fresh)
 {
 	sqlite3_stmt	*st = ks->stmt[S_INDEX_ADD];
 	size_t		 i;
 
 	if (!fresh) {
-		sqlite3_bind_text(ks->stmt[S_INDEX_DEL], 1, id, -1,
-		    SQLITE_STATIC);
+		sqlite3_bind_int64(ks->stmt[S_INDEX_DEL], 1, oid);
 		if (ks_exec(ks, S_INDEX_DEL) == -1)
 			return (-1);
 	}
 	for (i = 0; i < n; i++) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, idx[i].attr);
 		if (idx[i].text)
 			sqlite3_bind_text(st, 3, idx[i].s, (int)idx[i].len,
 			    SQLITE_STATIC);
 		else
 			sqlite3_bind_int64(st, 3, idx[i].i);
+		sqlite3_bind_int64(st, 4, oid);
 		if (ks_exec(ks, S_INDEX_ADD) == -1)
 			return (-1);
 	}
@@ -483,27 +493,41 @@ ks_insert(struct keystore *ks, const struct ks_object *o,
 	if (ks_bind_object(ks, ks->stmt[S_INSERT], o) == -1 ||
 	    ks_exec(ks, S_INSERT) == -1)
 		return (-1);
-	return (ks_set_index(ks, o->id, idx, n, 1));
+	return (ks_set_index(ks, sqlite3_last_insert_rowid(ks->db), o->owner,
+	    idx, n, 1));
 }
 
 int
 ks_update(struct keystore *ks, const struct ks_object *o,
     const struct ks_index *idx, size_t n)
 {
+	sqlite3_stmt	*st = ks->stmt[S_UPDATE];
+	int64_t		 oid = 0;
+	int		 rc, found = 0;
+
 	if (!ks->in_txn) {
 		(void)snprintf(ks->err, sizeof(ks->err), "no transaction");
 		return (-1);
 	}
 	ks_cache_forget(ks, o->id);
-	if (ks_bind_object(ks, ks->stmt[S_UPDATE], o) == -1 ||
-	    ks_exec(ks, S_UPDATE) == -1)
+	if (ks_bind_object(ks, st, o) == -1)
 		return (-1);
-	if (sqlite3_changes(ks->db) != 1) {
+	/* One row, its rowid returned; none if there is no such object. */
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		oid = sqlite3_column_int64(st, 0);
+		found = 1;
+		rc = sqlite3_step(st);
+	}
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	if (rc != SQLITE_DONE)
+		return (ks_fail(ks, ks_sql[S_UPDATE]));
+	if (!found) {
 		(void)snprintf(ks->err, sizeof(ks->err), "no object %s",
 		    o->id);
 		return (-1);
 	}
-	return (ks_set_index(ks, o->id, idx, n, 0));
+	return (ks_set_index(ks, oid, o->owner, idx, n, 0));
 }
 
 static int
@@ -931,7 +955,8 @@ ks_reindex(struct keystore *ks, size_t (*fn)(const struct ks_object *,
 		return (-1);
 	}
 	if (ks_begin(ks) == -1 || sqlite3_prepare_v2(ks->db, "SELECT id,"
-	    " owner, attributes FROM objects", -1, &st, NULL) != SQLITE_OK) {
+	    " owner, attributes, rowid FROM objects", -1, &st, NULL) !=
+	    SQLITE_OK) {
 		free(idx);
 		(void)ks_rollback(ks);
 		return (ks_fail(ks, "reindex"));
@@ -950,7 +975,8 @@ ks_reindex(struct keystore *ks, size_t (*fn)(const struct ks_object *,
 		}
 		keep = NULL;
 		n = fn(&o, idx, KS_INDEX_MAX, &keep);
-		failed = ks_set_index(ks, o.id, idx, n, 0) == -1;
+		failed = ks_set_index(ks, sqlite3_column_int64(st, 3),
+		    o.owner, idx, n, 0) == -1;
 		release(keep);
 		ks_object_clear(&o);
 		if (failed)

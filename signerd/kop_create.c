@@ -23,6 +23,7 @@
 
 /* --- Create --------------------------------------------------------- */
 
+static void		 kop_attrs_free(void *);
 static enum kop_ret	 create_done(struct kreq *, const struct hsm_result *,
 			    const uint8_t *, const uint8_t *, const uint8_t *);
 
@@ -160,19 +161,27 @@ op_create(struct kreq *r, const struct ttlv *req)
 	kop_initial_attrs(a, &r->obj);
 	kop_token_attrs(signer, a);
 	kop_rng_attr(signer, a);
-	attrs_store(&r->obj, a);
 	(void)strlcpy(g.id, r->obj.id, sizeof(g.id));
 	if (kop_signer_is_token(signer) &&
 	    kop_label(r, a, r->obj.id, g.label, sizeof(g.label)) == -1)
 		goto done;
 	if (kreq_signer_send(r, signer, IMSG_HSM_GENERATE, &g, sizeof(g),
 	    NULL, 0, create_done) == 0) {
-		ttlv_free(a);
+		/* Kept decoded for create_done, freed with the item. */
+		r->opstate = a;
+		r->opstate_free = kop_attrs_free;
 		return (KOP_WAIT);
 	}
  done:
 	ttlv_free(a);
 	return (KOP_DONE);
+}
+
+/* The attributes of an object being made, held while a signer works. */
+static void
+kop_attrs_free(void *a)
+{
+	ttlv_free(a);
 }
 
 /* A new secret key came back wrapped from the signer (Create, Register). */
@@ -190,7 +199,12 @@ create_done(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 		return (KOP_DONE);
 	}
 	kop_set_material(&r->obj, o1, res->len_out1);
-	if ((a = attrs_load(&r->obj)) == NULL) {
+	/* Create's attributes wait in opstate; Register's in the object. */
+	if (r->opstate_free == kop_attrs_free) {
+		a = r->opstate;
+		r->opstate = NULL;
+		r->opstate_free = NULL;
+	} else if ((a = attrs_load(&r->obj)) == NULL) {
 		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "new object %s "
 		    "is damaged", r->obj.id);
 		return (KOP_DONE);
