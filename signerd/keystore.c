@@ -161,6 +161,9 @@ static void	 ks_locate_bind(sqlite3_stmt *, const struct ks_filter *,
 		    size_t);
 static uint32_t	 ks_hash(const char *);
 static struct ks_cent *ks_cache_find(struct keystore *, const char *);
+static struct ks_cent *ks_cache_peek(struct keystore *, const char *);
+static int	 ks_fetch(struct keystore *, const char *, struct ks_object *,
+		    int);
 static void	 ks_cache_drop(struct keystore *, struct ks_cent *);
 static void	 ks_cache_forget(struct keystore *, const char *);
 static void	 ks_cache_put(struct keystore *, const struct ks_object *);
@@ -557,13 +560,31 @@ ks_column_blob(sqlite3_stmt *st, int col, uint8_t **p, size_t *len)
 int
 ks_get(struct keystore *ks, const char *id, struct ks_object *o)
 {
+	return (ks_fetch(ks, id, o, 1));
+}
+
+/*
+ * ks_get for a look at many objects (Locate's candidates): the cache is
+ * used but neither filled nor reordered, so that a scan does not push
+ * out the keys clients use.
+ */
+int
+ks_peek(struct keystore *ks, const char *id, struct ks_object *o)
+{
+	return (ks_fetch(ks, id, o, 0));
+}
+
+static int
+ks_fetch(struct keystore *ks, const char *id, struct ks_object *o, int keep)
+{
 	sqlite3_stmt	*st = ks->stmt[S_GET];
 	struct ks_cent	*e;
 	const char	*s;
 	int		 rc, ret = -1;
 
 	memset(o, 0, sizeof(*o));
-	if ((e = ks_cache_find(ks, id)) != NULL) {
+	if ((e = keep ? ks_cache_find(ks, id) : ks_cache_peek(ks, id)) !=
+	    NULL) {
 		if (ks_object_copy(o, &e->o) == -1) {
 			(void)snprintf(ks->err, sizeof(ks->err),
 			    "out of memory");
@@ -605,7 +626,7 @@ ks_get(struct keystore *ks, const char *id, struct ks_object *o)
 	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-	if (ret == 0)
+	if (ret == 0 && keep)
 		ks_cache_put(ks, o);
 	return (ret);
 }
@@ -627,15 +648,24 @@ ks_cache_find(struct keystore *ks, const char *id)
 {
 	struct ks_cent	*e;
 
+	if ((e = ks_cache_peek(ks, id)) != NULL &&
+	    e != TAILQ_FIRST(&ks->lru)) {
+		TAILQ_REMOVE(&ks->lru, e, lru);
+		TAILQ_INSERT_HEAD(&ks->lru, e, lru);
+	}
+	return (e);
+}
+
+/* The cached entry of id, its place in the order unchanged; or NULL. */
+static struct ks_cent *
+ks_cache_peek(struct keystore *ks, const char *id)
+{
+	struct ks_cent	*e;
+
 	LIST_FOREACH(e, &ks->cache[ks_hash(id) & (KS_CACHE_BUCKETS - 1)],
 	    hash)
-		if (strcmp(e->o.id, id) == 0) {
-			if (e != TAILQ_FIRST(&ks->lru)) {
-				TAILQ_REMOVE(&ks->lru, e, lru);
-				TAILQ_INSERT_HEAD(&ks->lru, e, lru);
-			}
+		if (strcmp(e->o.id, id) == 0)
 			return (e);
-		}
 	return (NULL);
 }
 

@@ -102,6 +102,7 @@ int	 ks_insert(struct keystore *, const struct ks_object *,
 int	 ks_update(struct keystore *, const struct ks_object *,
 	    const struct ks_index *, size_t);
 int	 ks_get(struct keystore *, const char *, struct ks_object *);
+int	 ks_peek(struct keystore *, const char *, struct ks_object *);
 int	 ks_locate(struct keystore *, struct ks_filter *, struct ks_found *,
 	    size_t, size_t *);
 int	 ks_locate_plan(struct keystore *, const struct ks_filter *, char *,

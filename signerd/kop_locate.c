@@ -269,10 +269,10 @@ locate_driver(struct kreq *r, struct locate *l)
 static int
 locate_check(struct locate *l, const struct ks_found *c)
 {
-	const struct ttlv	*t, *v;
+	const struct ttlv	*t, *v, *a;
 	struct ks_object	 o;
-	struct ttlv		*a;
-	char			 name[ATTR_NAME_MAX];
+	struct ttlv		*own;
+	char			 name[ATTR_NAME_MAX], why[128];
 	size_t			 j;
 	int			 ok = 1;
 
@@ -286,9 +286,15 @@ locate_check(struct locate *l, const struct ks_found *c)
 		if (locate_columns(name, v, c) == -1)
 			return (0);
 	}
-	if (ks_get(engine->ks, c->id, &o) != 0)
+	/*
+	 * Decoded by the cache if the object is there; else decoded here
+	 * and let go, so that a Locate over many objects leaves the cache
+	 * to the keys in use.  A damaged object is no match (signerctl
+	 * show damaged names it).
+	 */
+	if (ks_peek(engine->ks, c->id, &o) != 0)
 		return (0);
-	a = attrs_load(&o);
+	a = attrs_view(engine->ks, &o, &own, why, sizeof(why));
 	ks_object_clear(&o);
 	if (a == NULL)
 		return (0);
@@ -305,7 +311,7 @@ locate_check(struct locate *l, const struct ks_found *c)
 		else if (l->lr[j].range == 0)
 			ok = locate_match(a, name, v);
 	}
-	ttlv_free(a);
+	ttlv_free(own);
 	return (ok);
 }
 

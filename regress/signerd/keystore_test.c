@@ -504,6 +504,50 @@ ATF_TC_BODY(cache_bound, tc)
 }
 
 /*
+ * ks_peek, Locate's look at its candidates, neither fills the cache nor
+ * reorders it: after a look at more objects than the cache holds, the
+ * key a client uses is still a hit, and a peeked object is not cached.
+ */
+ATF_TC_WITHOUT_HEAD(cache_peek);
+ATF_TC_BODY(cache_peek, tc)
+{
+	struct keystore		*ks = open_ks("ks.db");
+	struct ks_object	 o, g;
+	const struct ks_stats	*st = ks_stats(ks);
+	static char		 ids[9000][KS_ID_MAX];
+	size_t			 i, n = sizeof(ids) / sizeof(ids[0]);
+	uint64_t		 misses;
+
+	ATF_REQUIRE(ks_begin(ks) == 0);
+	for (i = 0; i < n; i++) {
+		make_obj(ks, &o, "alice", 2, 3);
+		o.created = i;
+		strlcpy(ids[i], o.id, KS_ID_MAX);
+		ATF_REQUIRE(ks_insert(ks, &o, NULL, 0) == 0);
+	}
+	ATF_REQUIRE(ks_commit(ks) == 0);
+	ATF_REQUIRE(ks_get(ks, ids[0], &g) == 0);	/* the hot key */
+	ks_object_clear(&g);
+	for (i = 1; i < n; i++) {
+		ATF_REQUIRE(ks_peek(ks, ids[i], &g) == 0);
+		ATF_CHECK_EQ(g.created, (int64_t)i);
+		ks_object_clear(&g);
+	}
+	/* The hot key is peeked from the cache too, and stays. */
+	ATF_REQUIRE(ks_peek(ks, ids[0], &g) == 0);
+	ks_object_clear(&g);
+	misses = st->misses;
+	ATF_REQUIRE(ks_get(ks, ids[0], &g) == 0);
+	ATF_CHECK_EQ(st->misses, misses);
+	ks_object_clear(&g);
+	ATF_REQUIRE(ks_get(ks, ids[1], &g) == 0);
+	ATF_CHECK_EQ(st->misses, misses + 1);
+	ks_object_clear(&g);
+	ATF_CHECK_EQ(ks_peek(ks, "no-such-id", &g), 1);
+	ks_close(ks);
+}
+
+/*
  * A child commits objects and reports each id on a pipe once committed,
  * then is killed with SIGKILL in the middle of a transaction: every
  * reported object is there after reopening, the open transaction is not.
@@ -662,6 +706,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, rollback);
 	ATF_TP_ADD_TC(tp, cache);
 	ATF_TP_ADD_TC(tp, cache_bound);
+	ATF_TP_ADD_TC(tp, cache_peek);
 	ATF_TP_ADD_TC(tp, kill9);
 	ATF_TP_ADD_TC(tp, bad_file);
 	ATF_TP_ADD_TC(tp, scan);
