@@ -417,7 +417,7 @@ hsm_conf()
 hsm_key()
 {
 	case $1 in
-	create-*)	# makes its own keys
+	create-*|get)	# makes its own keys
 		echo - >"$T/key.${KEYPFX:-}$1"
 		return ;;
 	esac
