@@ -23,6 +23,8 @@
 #define SIGNER_NAME_MAX		64	/* including the NUL */
 #define SIGNER_SESSIONS_MAX	64
 #define SIGNER_TIMEOUT_DEFAULT	10	/* seconds per operation */
+#define SIGNER_TIMEOUT_MAX	3600
+#define KEYGEN_TIMEOUT_FACTOR	6	/* a key generation's deadline */
 #define SIGNER_KEEPALIVE_DEFAULT 30	/* seconds between session checks */
 /* login: a pkcs11 signer's C_Login */
 #define SIGNER_LOGIN_NO		0

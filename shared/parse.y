@@ -521,7 +521,7 @@ sopt		: MODULE STRING			{
 		}
 		| TIMEOUT NUMBER		{
 			if (once(&blockseen, SEEN_TIMEOUT, "timeout") == 0 &&
-			    check_range($2, 1, 3600, "timeout") == 0)
+			    check_range($2, 1, SIGNER_TIMEOUT_MAX, "timeout") == 0)
 				cursigner->timeout = $2;
 		}
 		| WRAP WITH STRING		{

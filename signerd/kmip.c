@@ -931,6 +931,16 @@ kreq_signer_send(struct kreq *r, const char *signer, uint32_t type,
 	r->signer_id = es->link.signer_id;
 	r->timeout = es->link.timeout > 0 ? es->link.timeout :
 	    SIGNER_TIMEOUT_DEFAULT;
+	/*
+	 * Making a key takes as long as finding primes does: seconds for
+	 * RSA-4096 on a busy host, a minute on a YubiHSM 2.  A signer is
+	 * not killed for it: its deadline is KEYGEN_TIMEOUT_FACTOR times
+	 * the operations' (the pool's other sessions go on meanwhile).
+	 */
+	if (type == IMSG_HSM_GENERATE)
+		r->timeout = r->timeout > SIGNER_TIMEOUT_MAX /
+		    KEYGEN_TIMEOUT_FACTOR ? SIGNER_TIMEOUT_MAX :
+		    r->timeout * KEYGEN_TIMEOUT_FACTOR;
 	r->cont = cont;
 
 	evtimer_set(&r->deadline, kreq_deadline, r);

@@ -24,6 +24,10 @@
 #	with C_Initialize failing too, the child is restarted, and signs.
 # unsure	C_GenerateKeyPair finds its session closed: Create Key Pair
 #	fails saying it may or may not have happened; the next works.
+# slowgen	C_GenerateKeyPair takes longer than the signer's timeout, less
+#	than a key generation's deadline (6 times it): Create Key Pair
+#	succeeds, s1 signs meanwhile on its other sessions and is not
+#	restarted.
 # login	s1 with "login auto" signs (SoftHSM wants a login).
 # hide	the module hides CKM_ECDSA: an EC key is made, its Sign is
 #	refused naming CKM_ECDSA.
@@ -329,6 +333,26 @@ elif mode == "unsure":
     keypair(c)
     s = signers()["s1"]
     check(s[:3] == s0[:3], "s1 restarted: %s, %s" % (s0, s))
+
+elif mode == "slowgen":
+    control("C_GenerateKeyPair hang %d once\n" % (TIMEOUT + 2))
+    made = []
+
+    def slow():
+        t0 = time.monotonic()
+        made.append(keypair(pykmip(port, pki)))
+        made.append(time.monotonic() - t0)
+    t = threading.Thread(target=slow, daemon=True)
+    t.start()
+    wait_fired(10)
+    sign_ok(c, priv, key, "s1 while a key is being made")
+    t.join(6 * TIMEOUT + 10)
+    check(len(made) == 2, "Create Key Pair did not answer: %s" % signers())
+    check(made[1] > TIMEOUT, "the generation took %.1f s only" % made[1])
+    sign_ok(c, made[0][0], made[0][1], "the slowly made key")
+    s = signers()["s1"]
+    check(s[:3] == s0[:3], "s1 restarted: %s, %s" % (s0, s))
+    print("slowgen: a key made in %.1f s, timeout %d s" % (made[1], TIMEOUT))
 
 elif mode != "login":
     fail("unknown mode " + mode)

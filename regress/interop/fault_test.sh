@@ -230,6 +230,31 @@ unsure_cleanup()
 	sd_cleanup
 }
 
+atf_test_case slowgen cleanup
+slowgen_head()
+{
+	atf_set "descr" "a key generation that takes longer than the" \
+	    "signer's timeout is waited for (failed before: General" \
+	    "Failure and a restart after the timeout, RSA-4096 on a busy" \
+	    "host)"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+	atf_set "timeout" "120"
+}
+slowgen_body()
+{
+	fault_start
+	sd_start 2
+	fault_run slowgen
+	! grep -q "missed the engine's deadline" "$T/log" ||
+	    atf_fail "s1 was killed for its deadline"
+	sd_stop
+}
+slowgen_cleanup()
+{
+	sd_cleanup
+}
+
 atf_test_case pin cleanup
 pin_head()
 {
@@ -430,6 +455,7 @@ atf_init_test_cases()
 	atf_add_test_case keepalive
 	atf_add_test_case reinit
 	atf_add_test_case unsure
+	atf_add_test_case slowgen
 	atf_add_test_case pin
 	atf_add_test_case retries
 	atf_add_test_case login
