@@ -371,6 +371,8 @@ fe_dispatch_parent(int fd, short event, void *arg)
 		case IMSG_SOCKET_ENGINE:
 			child_link(&fe->engine, &imsg, fe_dispatch_engine,
 			    NULL);
+			/* A new engine: it has none of the counters yet. */
+			fe_stats_changed();
 			break;
 		case IMSG_CTL_VERBOSE:
 			child_verbose(&imsg);

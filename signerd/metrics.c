@@ -36,7 +36,7 @@
  * METRICS_SERIES_MAX, items count in one series, op "other".
  */
 #define METRICS_SERIES_MAX	256
-#define METRICS_REASONS_MAX	16	/* per series; then reason "other" */
+#define METRICS_REASONS_MAX	16	/* per series, "other" the last */
 #define METRICS_CHUNK		8192	/* text per IMSG_CTL_METRICS */
 
 /* Latency buckets, microseconds, and their le labels in seconds. */

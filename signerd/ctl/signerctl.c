@@ -65,7 +65,7 @@ static struct json	 json, *jout;
 static FILE		*jfp;
 static char		*jbuf;
 static size_t		 jlen;
-static int		 jopen;		/* the document's array is open */
+static int		 jopen;		/* 1: opened, 2: finished */
 static int		 check_passed = 1;
 
 static __dead void	 usage(void);
@@ -267,9 +267,9 @@ main(int argc, char *argv[])
 		imsg_compose(&ibuf, IMSG_CTL_SHOW_SIGNERS, IMSG_VERSION, 0, -1,
 		    NULL, 0);
 		if (jout == NULL)
-				printf("%-16s %-8s %-8s %-9s %-12s %-8s %s\n", "NAME",
-			    "TYPE", "PID", "PROCESS", "STATE", "RESTARTS",
-			    "DETAIL");
+			printf("%-16s %-8s %-8s %-9s %-12s %-8s %s\n",
+			    "NAME", "TYPE", "PID", "PROCESS", "STATE",
+			    "RESTARTS", "DETAIL");
 		break;
 	case SHOW_SIGNERS_DETAIL:
 		imsg_compose(&ibuf, IMSG_CTL_SHOW_SIGNERS, IMSG_VERSION, 0, -1,
