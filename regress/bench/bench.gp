@@ -15,7 +15,8 @@ if (!exists("title")) title = "signerd"
 if (!exists("csv") || !exists("png")) exit error "csv and png, please"
 set datafile separator ","
 set key top left font ",9" samplen 2
-set offsets 0, 0, graph 0.4, 0
+set offsets 0, 0, graph 0.15, 0
+set format y "%.0f"
 set logscale y
 set logscale x 2
 set xrange [0.8:5]
