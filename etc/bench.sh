@@ -41,6 +41,16 @@
 #	resident memory after them; then the keystore's size on disk per
 #	object, and each figure at the large size against the small.
 #
+# The signatures of the soft and hsm parts also go, a row per case, to
+# BENCH_CSV (default OBJDIR/bench.csv): op, algorithm, signer,
+# concurrency (connections; for hsm also sessions and raw threads),
+# batch, ops/s, the raw rate beside it (soft: OpenSSL, one thread; hsm:
+# C_Sign with as many threads), p50 and p99 latency in ms.  With gnuplot
+# they are then drawn into BENCH_PNG (default OBJDIR/bench.png) by
+# regress/bench/bench.gp: ops/s against concurrency and batch size, a
+# panel per algorithm, the raw rates as lines.  docs/bench.csv and
+# docs/bench.png are such a run (cp them there to publish one).
+#
 # Every process started here is stopped by its pid and the state
 # directory removed, also on failure.
 #
@@ -83,6 +93,8 @@ NOSANDBOX=$O/regress/bench/nosandbox.so
 KSFILL=$O/regress/bench/ksfill
 SCALE=${BENCH_SCALE:-1000000}
 FILL_SECS=${BENCH_FILL_SECONDS:-600}
+CSV=${BENCH_CSV:-$O/bench.csv}
+PNG=${BENCH_PNG:-$O/bench.png}
 
 for f in "$BIN/signerd" "$BIN/signerctl" "$BIN/signerd-hsm" \
     "$BIN/signerd-frontend" "$BENCH" "$P11BENCH"; do
@@ -302,6 +314,31 @@ result()
 	} } END { if (r != "") print r, a, b }'
 }
 
+# csv_row OP SIGNER C B OPS RAW P50 P99: a row of $CSV; OP is
+# kmipbench's (sign-p256), split into the operation and the algorithm.
+csv_row()
+{
+	echo "${1%%-*},${1#*-},$2,$3,$4,$5,$6,$7,$8" | awk -F, -v OFS=, \
+	    '{ for (i = 1; i <= NF; i++) if ($i == "-") $i = ""; print }' \
+	    >>"$CSV"
+}
+
+# bench_csv OP C B: bench, shown, and its medians (with the raw
+# OpenSSL rate) as a row of the software signer.
+bench_csv()
+{
+	bench "$@" >"$T/kmip"
+	cat "$T/kmip"
+	set -- "$1" "$2" "$3" $(awk '/median of/ { r = "-"
+		for (i = 2; i <= NF; i++) {
+			if ($i == "ops/s") k = $(i - 1)
+			if ($i == "p50") a = $(i + 1)
+			if ($i == "p99") b = $(i + 1)
+			if ($i == "thread") { r = $(i + 1); sub("/s;?", "", r) }
+		} } END { if (k != "") print k, r, a, b }' "$T/kmip")
+	[ $# -eq 7 ] && csv_row "$1" soft "$2" "$3" "$4" "$5" "$6" "$7"
+}
+
 # median FILE COLUMN: the median of a column of numbers.
 median()
 {
@@ -322,9 +359,9 @@ soft_part()
 	for op in $OPS; do
 		case $op in
 		sign-*)
-			bench "$op" 1 1
-			bench "$op" 4 1
-			bench "$op" 4 16
+			bench_csv "$op" 1 1
+			bench_csv "$op" 4 1
+			bench_csv "$op" 4 16
 			;;
 		create-*)
 			# Issue 13's row is c=4 b=16 (group commit).
@@ -482,6 +519,7 @@ hsm_part()
 				line=$(printf "$ROWFMT" "$op" "$s" "$b" "$1" \
 				    "$2" "$3" "$4" "$5" "$6" "$ratio")
 				echo "$line" >>"$T/table"
+				csv_row "$op" hsm "$s" "$b" "$1" "$4" "$2" "$3"
 				echo "$op sessions=$s c=$s b=$b: $1 ops/s p50" \
 				    "$2 ms p99 $3 ms; raw C_Sign t=$s $4/s;" \
 				    "ratio $ratio (medians of $RUNS)"
@@ -733,6 +771,8 @@ profile_signer()
 }
 
 
+echo "op,algorithm,signer,concurrency,batch,ops_per_s,raw_ops_per_s,p50_ms,p99_ms" \
+    >"$CSV" || fail "cannot write $CSV"
 for p in $PARTS; do
 	case $p in
 	soft)	soft_part ;;
@@ -741,5 +781,21 @@ for p in $PARTS; do
 	scale)	scale_part ;;
 	esac
 done
+if [ "$(wc -l <"$CSV")" -gt 1 ]; then
+	echo "bench: results in $CSV"
+	if ! command -v gnuplot >/dev/null; then
+		echo "bench: no gnuplot (etc/deps.sh installs it): no figure"
+	elif algs=$(awk -F, '$1 == "sign" { print $2 }' "$CSV" |
+	    sort -u | tr '\n' ' ') && [ -z "$algs" ]; then
+		echo "bench: no signatures measured: no figure"
+	elif gnuplot -e "csv='$CSV'; png='$PNG'; algs='$algs'; \
+	    title='signerd $(date -u +%Y-%m-%d), $(nproc) CPUs'" \
+	    "$top/regress/bench/bench.gp"; then
+		echo "bench: figure in $PNG"
+	else
+		echo "bench: gnuplot failed: no figure" >&2
+		status=1
+	fi
+fi
 [ $status -eq 0 ] || echo "bench: some runs failed (see above)" >&2
 exit $status

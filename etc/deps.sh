@@ -19,7 +19,7 @@ set -u
 DEBIAN_PKGS="build-essential pkg-config byacc libbsd-dev libevent-dev
 libssl-dev libseccomp-dev libsqlite3-dev libp11-kit-dev libp11-dev
 libatf-dev atf-sh kyua softhsm2 opensc openssl python3-pykmip mandoc clang
-sqlite3 dpkg-dev debhelper"
+sqlite3 dpkg-dev debhelper python3-prometheus-client gnuplot-nox"
 USER_NAMES="_signerd _signerd_hsm"
 EMPTY_DIR=/var/empty
 

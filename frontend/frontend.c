@@ -103,6 +103,7 @@ struct fe_conn {
 	char			 identity[256];
 	uint8_t			 cert_sha256[32];
 	int			 ready;		/* handshake done, admitted */
+	int			 refused;	/* counted as such */
 	int			 waiting;	/* in fe->waitq */
 	int			 paused;	/* PAUSE_* */
 	unsigned int		 pending;	/* requests at the engine */
@@ -133,6 +134,10 @@ struct frontend {
 	size_t			 inflight_bytes;
 	uint64_t		 next_conn;
 	int			 configured;
+	/* Connection counters, for the engine's show metrics. */
+	struct fe_stats		 stats;
+	struct event		 stats_ev;
+	int			 stats_due;
 };
 
 extern char		**environ;
@@ -164,6 +169,8 @@ static void		 fe_respond(struct fe_conn *, uint64_t,
 static struct fe_listener *fe_listener_find(uint32_t);
 static void		 pembuf_set(struct pembuf *, struct imsg *);
 static void		 pembuf_free(struct pembuf *);
+static void		 fe_stats_changed(void);
+static void		 fe_stats_send(int, short, void *);
 
 /* libbsd's __unused is off (a Linux header has a member of that name). */
 RB_PROTOTYPE_INTERNAL(fe_conn_ids, fe_conn, byid, fe_conn_cmp,
@@ -231,6 +238,7 @@ main(int argc, char *argv[])
 	priv_drop(user, root);
 	fe->base = event_init();
 	sandbox_apply(SANDBOX_FRONTEND);
+	evtimer_set(&fe->stats_ev, fe_stats_send, NULL);
 
 	child_signals();
 
@@ -240,6 +248,7 @@ main(int argc, char *argv[])
 
 	event_dispatch();
 
+	evtimer_del(&fe->stats_ev);
 	while ((c = TAILQ_FIRST(&fe->conns)) != NULL) {
 		c->pending = 0;		/* no answer is coming now */
 		if (c->bev != NULL)
@@ -362,6 +371,8 @@ fe_dispatch_parent(int fd, short event, void *arg)
 		case IMSG_SOCKET_ENGINE:
 			child_link(&fe->engine, &imsg, fe_dispatch_engine,
 			    NULL);
+			/* A new engine: it has none of the counters yet. */
+			fe_stats_changed();
 			break;
 		case IMSG_CTL_VERBOSE:
 			child_verbose(&imsg);
@@ -494,6 +505,8 @@ fe_accept(int lfd, short event, void *arg)
 	TAILQ_INSERT_TAIL(&fe->conns, c, entry);
 	RB_INSERT(fe_conn_ids, &fe->ids, c);
 	fe->nhandshakes++;
+	fe->stats.accepted++;
+	fe_stats_changed();
 	bufferevent_setcb(c->bev, fe_read, fe_written, fe_event, c);
 	/* Never more than one message of input buffered. */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, fe->limits.max_message);
@@ -595,22 +608,30 @@ fe_admit(struct fe_conn *c)
 	if (rv == -1) {
 		(void)snprintf(buf, sizeof(buf), "client certificate "
 		    "refused: %s", why);
+		fe->stats.refused_cert++;
+		c->refused = 1;
 		fe_close(c, buf);
 		return;
 	}
 	if (rv == 1 && c->l->info.verify_client) {
+		fe->stats.refused_cert++;
+		c->refused = 1;
 		fe_close(c, "no client certificate");
 		return;
 	}
 	if (fe->nready >= (unsigned int)fe->limits.max_connections) {
 		(void)snprintf(buf, sizeof(buf), "refused, %d connections "
 		    "already", fe->limits.max_connections);
+		fe->stats.refused_limit++;
+		c->refused = 1;
 		fe_close(c, buf);
 		return;
 	}
 	fe->nhandshakes--;
 	fe->nready++;
 	c->ready = 1;
+	fe->stats.admitted++;
+	fe_stats_changed();
 	if (rv == 1)
 		log_info("%s: client without certificate, unauthenticated, "
 		    "%s", c->peer, SSL_get_version(ssl));
@@ -849,10 +870,41 @@ fe_close(struct fe_conn *c, const char *why)
 	c->bev = NULL;
 	if (c->ready)
 		fe->nready--;
-	else
+	else {
 		fe->nhandshakes--;
+		if (!c->refused)
+			fe->stats.failed++;
+	}
+	fe_stats_changed();
 	if (c->pending == 0)
 		fe_free(c);
+}
+
+/*
+ * The counters changed: the engine hears of it within 100 ms, in one
+ * message however many connections came and went meanwhile.
+ */
+static void
+fe_stats_changed(void)
+{
+	struct timeval	 tv = { 0, 100000 };
+
+	if (fe->stats_due)
+		return;
+	fe->stats_due = 1;
+	evtimer_add(&fe->stats_ev, &tv);
+}
+
+static void
+fe_stats_send(int fd, short event, void *arg)
+{
+	fe->stats_due = 0;
+	if (!fe->engine.active)
+		return;
+	fe->stats.open = fe->nready;
+	fe->stats.handshakes = fe->nhandshakes;
+	imsg_compose_event(&fe->engine, IMSG_FE_STATS, 0, 0, -1, &fe->stats,
+	    sizeof(fe->stats));
 }
 
 static void

@@ -130,7 +130,8 @@ enum imsg_type {
 	IMSG_CTL_GRANT_ENTRY,	/* engine -> signerctl: one grant */
 	IMSG_CTL_SHOW_KEYS,	/* signerctl -> engine */
 	IMSG_CTL_KEY_ENTRY,	/* engine -> signerctl: one object */
-	IMSG_CTL_AUDIT		/* signerctl <-> engine: the audit chain */
+	IMSG_CTL_AUDIT,		/* signerctl <-> engine: the audit chain */
+	IMSG_FE_STATS		/* frontend -> engine: struct fe_stats */
 };
 
 enum proc_state {
@@ -269,6 +270,21 @@ struct fe_hdr {
 	char		 identity[256];	/* client certificate CN */
 	char		 peer[64];	/* source address and port */
 	uint8_t		 cert_sha256[32]; /* all zero: no certificate */
+};
+
+/*
+ * IMSG_FE_STATS: the frontend's connection counters, since it started,
+ * sent to the engine (for signerctl show metrics) a moment after they
+ * change.
+ */
+struct fe_stats {
+	uint64_t	 accepted;	/* TCP connections accepted */
+	uint64_t	 admitted;	/* TLS handshake done, let in */
+	uint64_t	 refused_limit;	/* over max connections */
+	uint64_t	 refused_cert;	/* certificate refused or missing */
+	uint64_t	 failed;	/* closed during the handshake */
+	uint32_t	 open;		/* admitted, open now */
+	uint32_t	 handshakes;	/* in the handshake now */
 };
 
 enum ctl_code {

@@ -23,6 +23,7 @@
 #include "kmip.h"
 #include "kreq.h"
 #include "log.h"
+#include "metrics.h"
 
 /* Damaged objects listed in one answer, at most. */
 #define CTL_DAMAGED_MAX		1000
@@ -296,6 +297,7 @@ control_check(uint32_t type, uint32_t peerid, const void *data, size_t len,
 	case IMSG_CTL_SHOW_STATUS:
 	case IMSG_CTL_SHOW_SIGNERS:
 	case IMSG_CTL_SHOW_DAMAGED:
+	case IMSG_CTL_SHOW_METRICS:
 	case IMSG_CTL_RELOAD:
 		return (len == 0 ? CTL_MSG_OK : CTL_MSG_BAD);
 	case IMSG_CTL_RESTART:
@@ -390,6 +392,9 @@ control_dispatch(int fd, short event, void *arg)
 			break;
 		case IMSG_CTL_SHOW_DAMAGED:
 			control_show_damaged(c);
+			break;
+		case IMSG_CTL_SHOW_METRICS:
+			metrics_show(c);
 			break;
 		case IMSG_CTL_RELOAD:
 			imsg_compose_event(&engine->parent, IMSG_CTL_RELOAD,

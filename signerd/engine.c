@@ -26,6 +26,7 @@
 #include "engine.h"
 #include "keystore.h"
 #include "kreq.h"
+#include "metrics.h"
 
 static void	 engine_dispatch_parent(int, short, void *);
 static void	 engine_dispatch_frontend(int, short, void *);
@@ -54,6 +55,7 @@ engine_main(const char *user, const char *keystore, int debug, int verbose)
 	TAILQ_INIT(&engine->procs);
 	TAILQ_INIT(&engine->conns);
 	engine->control_fd = -1;
+	metrics_init();
 
 	/* The keystore's directory is all the engine sees of the disk. */
 	if (strlcpy(dir, keystore, sizeof(dir)) >= sizeof(dir) ||
@@ -237,6 +239,12 @@ engine_dispatch_frontend(int fd, short event, void *arg)
 				break;
 			}
 			kmip_request(&hdr, ibuf_data(&ib), ibuf_size(&ib));
+			break;
+		case IMSG_FE_STATS:
+			if (imsg_get_ibuf(&imsg, &ib) == -1 ||
+			    metrics_frontend(ibuf_data(&ib), ibuf_size(&ib)) ==
+			    -1)
+				log_warnx("frontend: bad IMSG_FE_STATS");
 			break;
 		default:
 			log_warnx("frontend: unexpected imsg %u",

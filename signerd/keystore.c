@@ -1286,6 +1286,36 @@ ks_ident_rename(struct keystore *ks, const char *from, const char *to,
 	return (0);
 }
 
+/*
+ * The keystore's size for signerctl show metrics: its objects (every
+ * row, Destroyed ones too) and the bytes of its database file, from
+ * SQLite's pages (the engine may not stat(2) in its chroot).  0, or -1.
+ */
+int
+ks_size(struct keystore *ks, int64_t *objects, int64_t *bytes)
+{
+	static const char *const q[3] = { "SELECT count(*) FROM objects",
+	    "PRAGMA page_count", "PRAGMA page_size" };
+	sqlite3_stmt	*st;
+	int64_t		 v[3];
+	int		 i;
+
+	for (i = 0; i < 3; i++) {
+		if (sqlite3_prepare_v2(ks->db, q[i], -1, &st, NULL) !=
+		    SQLITE_OK)
+			return (ks_fail(ks, "size"));
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			sqlite3_finalize(st);
+			return (ks_fail(ks, "size"));
+		}
+		v[i] = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	*objects = v[0];
+	*bytes = v[1] * v[2];
+	return (0);
+}
+
 /* How many live objects a signer holds the keys of; -1: error. */
 int64_t
 ks_count_signer(struct keystore *ks, const char *signer)

@@ -145,5 +145,6 @@ int	 ks_ident_rename(struct keystore *, const char *, const char *,
 int	 ks_ident_set_blob(struct keystore *, const char *, const uint8_t *,
 	    size_t);
 int64_t	 ks_count_signer(struct keystore *, const char *);
+int	 ks_size(struct keystore *, int64_t *, int64_t *);
 
 #endif /* KEYSTORE_H */

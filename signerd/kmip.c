@@ -37,6 +37,7 @@
 #include "kmip.h"
 #include "kreq.h"
 #include "log.h"
+#include "metrics.h"
 
 /* One Request Message, from its decoding to its answer. */
 struct kmsg {
@@ -395,6 +396,7 @@ kreq_new(struct kmsg *m, struct ttlv *cur)
 	r->examined = m->examined;
 	r->cur = cur;
 	r->payload = ttlv_new_structure(KMIP_TAG_RESPONSE_PAYLOAD);
+	clock_gettime(CLOCK_MONOTONIC, &r->started);
 	TAILQ_INSERT_TAIL(&m->running, r, mentry);
 	m->nrunning++;
 	kreq_items++;
@@ -437,6 +439,7 @@ kreq_item_end(struct kreq *r)
 	}
 	ttlv_free(r->payload);
 	r->payload = NULL;
+	metrics_item(r);
 	ks_object_clear(&r->obj);
 	ks_object_clear(&r->obj2);
 	r->resp = it;

@@ -13,6 +13,7 @@
 
 #include <event.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "hsmmsg.h"
 #include "keystore.h"
@@ -94,6 +95,7 @@ struct kreq {
 	struct ks_object	 obj;		/* object of the operation */
 	struct ks_object	 obj2;		/* the other half of a pair */
 	struct ctl_adopt	*adopt;		/* signerctl adopt: its */
+	struct timespec		 started;	/* for its latency */
 };
 TAILQ_HEAD(kreq_list, kreq);
 

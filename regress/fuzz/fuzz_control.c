@@ -6,7 +6,8 @@
  * damaged object, and the libevent loop runs until the engine has closed
  * the connection.  Checked:
  *  - the engine never hangs on it (bounded loop turns) nor exits;
- *  - every answer is a known record of its exact size, strings ended;
+ *  - every answer is a known record of its exact size, strings ended
+ *    (show metrics: chunks of text of at most 8 KiB);
  *  - control_check accepts a message only with its exact payload, a
  *    Unique Identifier to destroy only as signerd makes or takes them
  *    (hsm::<slot>::<key id>), an adoption only with its strings ended;
@@ -238,6 +239,12 @@ fuzz_replies(struct imsgbuf *ib)
 			if (imsg_get_len(&imsg) != 0)
 				abort();
 			break;
+		case IMSG_CTL_METRICS:
+			/* show metrics: text, in chunks of at most 8 KiB. */
+			if (imsg_get_len(&imsg) == 0 ||
+			    imsg_get_len(&imsg) > 8192)
+				abort();
+			break;
 		default:
 			abort();
 		}
@@ -270,6 +277,7 @@ fuzz_check_one(const uint8_t *data, size_t size)
 		switch (type) {
 		case IMSG_CTL_RESTART:
 		case IMSG_CTL_REWRAP:
+		case IMSG_CTL_CHECK:
 			if (len != sizeof(m.name) ||
 			    memchr(m.name, '\0', sizeof(m.name)) == NULL)
 				abort();
@@ -311,6 +319,7 @@ fuzz_check_one(const uint8_t *data, size_t size)
 		case IMSG_CTL_SHOW_STATUS:
 		case IMSG_CTL_SHOW_SIGNERS:
 		case IMSG_CTL_SHOW_DAMAGED:
+		case IMSG_CTL_SHOW_METRICS:
 		case IMSG_CTL_RELOAD:
 			if (len != 0)
 				abort();

@@ -31,7 +31,8 @@ enum action {
 	RESTART_SIGNER,
 	REWRAP,
 	LOG_VERBOSE,
-	LOG_BRIEF
+	LOG_BRIEF,
+	SHOW_METRICS
 };
 
 /* The commands, as words; arg names the argument of those taking one. */
@@ -46,6 +47,7 @@ static const struct command {
 	{ { "check" },			CHECK,		NULL },
 	{ { "check" },			CHECK,		"SIGNER" },
 	{ { "show", "damaged" },	SHOW_DAMAGED,	NULL },
+	{ { "show", "metrics" },	SHOW_METRICS,	NULL },
 	{ { "destroy" },		DESTROY,	"ID" },
 	{ { "reload" },			RELOAD,		NULL },
 	{ { "restart", "signer" },	RESTART_SIGNER,	"NAME" },
@@ -54,8 +56,17 @@ static const struct command {
 	{ { "log", "brief" },		LOG_BRIEF,	NULL },
 };
 
-/* With -j, the answer as one JSON document (docs/signerctl.8). */
+/*
+ * With -j, the answer as one JSON document (docs/signerctl.8), built in
+ * memory and printed whole once the answer is complete: an error from
+ * the daemon leaves nothing half-written on stdout.
+ */
 static struct json	 json, *jout;
+static FILE		*jfp;
+static char		*jbuf;
+static size_t		 jlen;
+static int		 jopen;		/* 1: opened, 2: finished */
+static int		 check_passed = 1;
 
 static __dead void	 usage(void);
 static const struct command *parse(int, char *[], const char **);
@@ -69,6 +80,16 @@ static void		 print_wrapped(const char *, const char *, int);
 static void		 print_detail(const struct ctl_signer *);
 static void		 print_check(const struct ctl_check *, int *);
 static int		 show_reply(enum action, struct imsg *, int *);
+static void		 json_begin(enum action);
+static void		 json_end(enum action, int);
+static void		 json_process(const struct proc_info *, int);
+static void		 json_signer(const struct ctl_signer *, int);
+static void		 json_object(const struct ctl_object *);
+static void		 json_check(const struct ctl_check *, int *);
+static void		 json_nstring(struct json *, const char *,
+			    const char *);
+static int		 json_action(enum action);
+static void		 print_metrics(struct imsg *);
 
 static __dead void
 usage(void)
@@ -189,8 +210,13 @@ main(int argc, char *argv[])
 	while ((ch = getopt(argc, argv, "js:")) != -1) {
 		switch (ch) {
 		case 'j':
-			json_init(&json, stdout);
-			jout = &json;
+			if (jout == NULL) {
+				if ((jfp = open_memstream(&jbuf, &jlen)) ==
+				    NULL)
+					err(1, "open_memstream");
+				json_init(&json, jfp);
+				jout = &json;
+			}
 			break;
 		case 's':
 			sock = optarg;
@@ -211,7 +237,7 @@ main(int argc, char *argv[])
 	    (cmd->action == CHECK && arg != NULL)) &&
 	    strlen(arg) >= SIGNER_NAME_MAX)
 		errx(1, "signer name too long: %s", arg);
-	if (jout != NULL && cmd->action != SHOW_STATUS)
+	if (jout != NULL && !json_action(cmd->action))
 		errx(1, "-j: no JSON form of this command");
 	if (cmd->action == DESTROY && (arg[0] == '\0' ||
 	    strlen(arg) >= CTL_ID_MAX))
@@ -233,18 +259,17 @@ main(int argc, char *argv[])
 	case SHOW_STATUS:
 		imsg_compose(&ibuf, IMSG_CTL_SHOW_STATUS, IMSG_VERSION, 0, -1,
 		    NULL, 0);
-		if (jout != NULL) {
-			json_object_open(jout, NULL);
-			json_array_open(jout, "processes");
-		} else
+		if (jout == NULL)
 			printf("%-9s %-16s %-8s %-9s %-8s %s\n", "KIND",
 			    "NAME", "PID", "STATE", "RESTARTS", "UPTIME");
 		break;
 	case SHOW_SIGNERS:
 		imsg_compose(&ibuf, IMSG_CTL_SHOW_SIGNERS, IMSG_VERSION, 0, -1,
 		    NULL, 0);
-		printf("%-16s %-8s %-8s %-9s %-12s %-8s %s\n", "NAME", "TYPE",
-		    "PID", "PROCESS", "STATE", "RESTARTS", "DETAIL");
+		if (jout == NULL)
+			printf("%-16s %-8s %-8s %-9s %-12s %-8s %s\n",
+			    "NAME", "TYPE", "PID", "PROCESS", "STATE",
+			    "RESTARTS", "DETAIL");
 		break;
 	case SHOW_SIGNERS_DETAIL:
 		imsg_compose(&ibuf, IMSG_CTL_SHOW_SIGNERS, IMSG_VERSION, 0, -1,
@@ -260,8 +285,13 @@ main(int argc, char *argv[])
 	case SHOW_DAMAGED:
 		imsg_compose(&ibuf, IMSG_CTL_SHOW_DAMAGED, IMSG_VERSION, 0, -1,
 		    NULL, 0);
-		printf("%-36s %-16s %-13s %-12s %s\n", "ID", "OWNER", "TYPE",
-		    "STATE", "WHY");
+		if (jout == NULL)
+			printf("%-36s %-16s %-13s %-12s %s\n", "ID", "OWNER",
+			    "TYPE", "STATE", "WHY");
+		break;
+	case SHOW_METRICS:
+		imsg_compose(&ibuf, IMSG_CTL_SHOW_METRICS, IMSG_VERSION, 0, -1,
+		    NULL, 0);
 		break;
 	case DESTROY:
 		memset(&cd, 0, sizeof(cd));
@@ -319,7 +349,31 @@ main(int argc, char *argv[])
 	}
 	imsgbuf_clear(&ibuf);
 	close(fd);
+	if (jout != NULL) {
+		if (fclose(jfp) == EOF)
+			err(1, "json");
+		if (jopen == 2 && (fwrite(jbuf, 1, jlen, stdout) != jlen ||
+		    fflush(stdout) == EOF))
+			err(1, "stdout");
+		free(jbuf);
+	}
 	return (rv);
+}
+
+/* The commands that have a JSON form. */
+static int
+json_action(enum action action)
+{
+	switch (action) {
+	case SHOW_STATUS:
+	case SHOW_SIGNERS:
+	case SHOW_SIGNERS_DETAIL:
+	case SHOW_DAMAGED:
+	case CHECK:
+		return (1);
+	default:
+		return (0);
+	}
 }
 
 /* Print what the daemon sent, escaping anything that is not printable. */
@@ -414,15 +468,8 @@ show_reply(enum action action, struct imsg *imsg, int *rv)
 			errx(1, "unexpected reply from signerd");
 		strterm(pi.name, sizeof(pi.name));
 		if (jout != NULL) {
-			json_object_open(jout, NULL);
-			json_string(jout, "kind", proc_kind_name(pi.kind));
-			json_string(jout, "name", pi.name);
-			json_int(jout, "pid", pi.pid);
-			json_string(jout, "state", proc_state_name(pi.state));
-			json_uint(jout, "restarts", pi.restarts);
-			json_int(jout, "started", pi.state == PSTATE_RUNNING ?
-			    pi.started : 0);
-			json_object_close(jout);
+			json_begin(action);
+			json_process(&pi, 1);
 			return (0);
 		}
 		printf("%-9s ", proc_kind_name(pi.kind));
@@ -441,6 +488,11 @@ show_reply(enum action action, struct imsg *imsg, int *rv)
 			errx(1, "unexpected reply from signerd");
 		strterm(cs.proc.name, sizeof(cs.proc.name));
 		strterm(cs.status.detail, sizeof(cs.status.detail));
+		if (jout != NULL) {
+			json_begin(action);
+			json_signer(&cs, action == SHOW_SIGNERS_DETAIL);
+			return (0);
+		}
 		if (action == SHOW_SIGNERS_DETAIL) {
 			print_detail(&cs);
 			return (0);
@@ -462,6 +514,11 @@ show_reply(enum action action, struct imsg *imsg, int *rv)
 		strterm(co.id, sizeof(co.id));
 		strterm(co.owner, sizeof(co.owner));
 		strterm(co.why, sizeof(co.why));
+		if (jout != NULL) {
+			json_begin(action);
+			json_object(&co);
+			return (0);
+		}
 		safe_print(stdout, co.id, 36);
 		printf(" ");
 		safe_print(stdout, co.owner[0] != '\0' ? co.owner : "-", 16);
@@ -474,17 +531,27 @@ show_reply(enum action action, struct imsg *imsg, int *rv)
 		if (action != CHECK ||
 		    imsg_get_data(imsg, &cc, sizeof(cc)) == -1)
 			errx(1, "unexpected reply from signerd");
+		if (jout != NULL) {
+			json_begin(action);
+			json_check(&cc, rv);
+			return (0);
+		}
 		print_check(&cc, rv);
 		return (0);
+	case IMSG_CTL_METRICS:
+		if (action != SHOW_METRICS)
+			errx(1, "unexpected reply from signerd");
+		print_metrics(imsg);
+		return (0);
 	case IMSG_CTL_END:
-		if (jout != NULL && action == SHOW_STATUS) {
-			json_array_close(jout);
-			json_object_close(jout);
-			json_finish(jout);
+		if (jout != NULL) {
+			json_end(action, *rv == 0);
 			return (1);
 		}
 		if (action == CHECK && *rv == 0)
 			printf("all checks passed\n");
+		if (action == SHOW_METRICS && fflush(stdout) == EOF)
+			err(1, "stdout");
 		return (1);
 	case IMSG_CTL_RESULT:
 		if (imsg_get_data(imsg, &res, sizeof(res)) == -1)
@@ -503,6 +570,268 @@ show_reply(enum action action, struct imsg *imsg, int *rv)
 	default:
 		errx(1, "unexpected reply %u from signerd",
 		    imsg_get_type(imsg));
+	}
+}
+
+/*
+ * show metrics: OpenMetrics text, in chunks, copied as it comes.  The
+ * engine made it; anything but printable ASCII and newlines is not
+ * passed to the terminal.
+ */
+static void
+print_metrics(struct imsg *imsg)
+{
+	struct ibuf	 ib;
+	const char	*p;
+	size_t		 len, i;
+
+	if ((len = imsg_get_len(imsg)) == 0)
+		return;
+	if (imsg_get_ibuf(imsg, &ib) == -1)
+		errx(1, "unexpected reply from signerd");
+	p = ibuf_data(&ib);
+	for (i = 0; i < len; i++)
+		putchar(p[i] == '\n' || isprint((unsigned char)p[i]) ?
+		    p[i] : '?');
+}
+
+/*
+ * -j: the document's object and the array that names what is listed,
+ * opened with the first entry (or at the end, for an empty list).
+ */
+static void
+json_begin(enum action action)
+{
+	const char	*what;
+
+	if (jopen)
+		return;
+	switch (action) {
+	case SHOW_STATUS:
+		what = "processes";
+		break;
+	case SHOW_SIGNERS:
+	case SHOW_SIGNERS_DETAIL:
+		what = "signers";
+		break;
+	case SHOW_DAMAGED:
+		what = "damaged";
+		break;
+	case CHECK:
+		what = "checks";
+		break;
+	default:
+		errx(1, "-j: no JSON form of this command");
+	}
+	json_object_open(jout, NULL);
+	json_array_open(jout, what);
+	jopen = 1;
+}
+
+/* The end of the answer: the document is complete (check: passed). */
+static void
+json_end(enum action action, int ok)
+{
+	json_begin(action);
+	json_array_close(jout);
+	if (action == CHECK)
+		json_bool(jout, "passed", ok && check_passed);
+	json_object_close(jout);
+	json_finish(jout);
+	jopen = 2;
+}
+
+/* A string, or null when it is empty. */
+static void
+json_nstring(struct json *j, const char *key, const char *val)
+{
+	if (val == NULL || val[0] == '\0')
+		json_null(j, key);
+	else
+		json_string(j, key, val);
+}
+
+/*
+ * A process: in show status with its kind and name, inside a signer
+ * without them.  pid and started are null when it is not running.
+ */
+static void
+json_process(const struct proc_info *pi, int named)
+{
+	int	 running = pi->state == PSTATE_RUNNING;
+
+	json_object_open(jout, named ? NULL : "process");
+	if (named) {
+		json_string(jout, "kind", proc_kind_name(pi->kind));
+		json_nstring(jout, "name", pi->name);
+	}
+	if (pi->pid > 0)
+		json_int(jout, "pid", pi->pid);
+	else
+		json_null(jout, "pid");
+	json_string(jout, "state", proc_state_name(pi->state));
+	json_uint(jout, "restarts", pi->restarts);
+	if (running && pi->started > 0)
+		json_int(jout, "started", pi->started);
+	else
+		json_null(jout, "started");
+	json_object_close(jout);
+}
+
+/* A signer; with detail, what show signers detail shows too. */
+static void
+json_signer(const struct ctl_signer *cs, int detail)
+{
+	struct signer_status	 st = cs->status;
+	const char		*advice, *src;
+	char			 name[64];
+	int			 i, n;
+
+	strterm(st.tok_label, sizeof(st.tok_label));
+	strterm(st.tok_serial, sizeof(st.tok_serial));
+	strterm(st.tok_model, sizeof(st.tok_model));
+	strterm(st.tok_manuf, sizeof(st.tok_manuf));
+	strterm(st.tok_firmware, sizeof(st.tok_firmware));
+	strterm(st.last_error, sizeof(st.last_error));
+	json_object_open(jout, NULL);
+	json_string(jout, "name", cs->proc.name);
+	if (cs->proc.type != 0)
+		json_string(jout, "type", signer_type_name(cs->proc.type));
+	else
+		json_null(jout, "type");
+	json_string(jout, "state", signer_state_name(st.state));
+	json_nstring(jout, "detail", st.detail);
+	json_process(&cs->proc, 0);
+	if (st.sessions > 0) {
+		json_object_open(jout, "sessions");
+		json_int(jout, "configured", st.sessions);
+		json_int(jout, "open", st.open);
+		json_int(jout, "running", st.running);
+		json_int(jout, "peak", st.peak);
+		json_int(jout, "queued", st.queued);
+		json_uint(jout, "ops", st.ops);
+		json_array_open(jout, "session_ops");
+		n = st.sessions < SIGNER_STAT_SESSIONS ? st.sessions :
+		    SIGNER_STAT_SESSIONS;
+		for (i = 0; i < n; i++)
+			json_uint(jout, NULL, st.sess_ops[i]);
+		json_array_close(jout);
+		json_object_close(jout);
+	} else
+		json_null(jout, "sessions");
+	if (!detail) {
+		json_object_close(jout);
+		return;
+	}
+	if (st.tok_label[0] != '\0') {
+		json_object_open(jout, "token");
+		json_string(jout, "label", st.tok_label);
+		json_nstring(jout, "serial", st.tok_serial);
+		json_nstring(jout, "manufacturer", st.tok_manuf);
+		json_nstring(jout, "model", st.tok_model);
+		json_nstring(jout, "firmware", st.tok_firmware);
+		if (st.has_slot)
+			json_uint(jout, "slot", st.slot);
+		else
+			json_null(jout, "slot");
+		json_object_close(jout);
+	} else
+		json_null(jout, "token");
+	json_uint(jout, "keys", st.keys);
+	json_uint(jout, "requests", st.answered);
+	json_uint(jout, "errors", st.errors);
+	if (st.lat_n > 0) {
+		json_object_open(jout, "latency");
+		json_uint(jout, "count", st.lat_n);
+		json_uint(jout, "p50_usec", st.lat_p50_us);
+		json_uint(jout, "p99_usec", st.lat_p99_us);
+		json_object_close(jout);
+	} else
+		json_null(jout, "latency");
+	if (st.last_error_at > 0) {
+		json_object_open(jout, "last_error");
+		json_int(jout, "at", st.last_error_at);
+		json_string(jout, "message", st.last_error);
+		json_object_close(jout);
+	} else
+		json_null(jout, "last_error");
+	/* As print_detail: the CKR of the state, else of the last error. */
+	src = st.state != SSTATE_READY ? st.detail : st.last_error;
+	if ((advice = p11_advice(src, name, sizeof(name))) == NULL &&
+	    st.state != SSTATE_READY)
+		advice = p11_advice(st.last_error, name, sizeof(name));
+	if (advice != NULL) {
+		json_object_open(jout, "advice");
+		json_string(jout, "code", name);
+		json_string(jout, "text", advice);
+		json_object_close(jout);
+	} else
+		json_null(jout, "advice");
+	json_object_close(jout);
+}
+
+/* A damaged object of show damaged. */
+static void
+json_object(const struct ctl_object *co)
+{
+	json_object_open(jout, NULL);
+	json_string(jout, "id", co->id);
+	json_nstring(jout, "owner", co->owner);
+	json_string(jout, "type", object_type_name(co->type));
+	json_string(jout, "state", object_state_name(co->state));
+	json_string(jout, "why", co->why);
+	json_object_close(jout);
+}
+
+/* One signer's self-test, as print_check tells it. */
+static void
+json_check(const struct ctl_check *cc0, int *rv)
+{
+	struct ctl_check	 cc = *cc0;
+	const char		*res;
+	uint32_t		 i;
+	int			 failed = 0;
+
+	strterm(cc.signer, sizeof(cc.signer));
+	if (cc.nsteps > CHECK_STEPS_MAX)
+		errx(1, "unexpected reply from signerd");
+	json_object_open(jout, NULL);
+	json_string(jout, "signer", cc.signer);
+	json_array_open(jout, "steps");
+	for (i = 0; i < cc.nsteps; i++) {
+		strterm(cc.steps[i].name, sizeof(cc.steps[i].name));
+		strterm(cc.steps[i].detail, sizeof(cc.steps[i].detail));
+		switch (cc.steps[i].result) {
+		case CHECK_PASS:
+			res = "pass";
+			break;
+		case CHECK_FAIL:
+			res = "fail";
+			failed = 1;
+			break;
+		default:
+			res = "skip";
+			failed = 1;
+			break;
+		}
+		json_object_open(jout, NULL);
+		json_string(jout, "name", cc.steps[i].name);
+		json_string(jout, "result", res);
+		if (cc.steps[i].usec > 0 || cc.steps[i].result != CHECK_SKIP)
+			json_uint(jout, "usec", cc.steps[i].usec);
+		else
+			json_null(jout, "usec");
+		json_nstring(jout, "detail", cc.steps[i].detail);
+		json_object_close(jout);
+	}
+	json_array_close(jout);
+	if (cc.nsteps == 0)
+		failed = 1;
+	json_bool(jout, "passed", !failed);
+	json_object_close(jout);
+	if (failed) {
+		check_passed = 0;
+		*rv = 1;
 	}
 }
 
