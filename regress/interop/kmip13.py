@@ -231,10 +231,213 @@ def check_case():
                 ITEM_NOT_FOUND, "1.%d Check destroyed" % minor, minor)
 
 
+# -- Get with a Key Wrapping Specification ---------------------------------
+
+T_KWS, T_WMETHOD, T_EKI, T_MSKI, T_CPARAMS, T_ENC, T_ATTR_NAME = \
+    0x420047, 0x42009e, 0x420036, 0x42004e, 0x42002b, 0x4200a3, 0x42000a
+T_KEYBLOCK, T_KEYVALUE, T_KEYMAT, T_KWD, T_SYMKEY, T_ATTR = 0x420040, \
+    0x420045, 0x420043, 0x420046, 0x42008f, 0x420008
+NIST_KW, AES_KWP, GCM = 0x0d, 0x0c, 0x09
+ENCRYPT_METHOD, MAC_SIGN_METHOD = 1, 2
+NO_ENCODING, TTLV_ENCODING = 1, 2
+NOT_EXTRACTABLE, SENSITIVE, FEATURE_NOT_SUPPORTED, ENCODING_OPTION_ERROR, \
+    ILLEGAL_OPERATION = 0x17, 0x16, 0x08, 0x12, 0x0b
+
+
+def kws(wid, params=b"", method=ENCRYPT_METHOD, enc=None, names=(),
+        extra=b""):
+    body = enum(T_WMETHOD, method) + structure(
+        T_EKI, text(T_UID, wid),
+        structure(T_CPARAMS, params) if params is not None else b"")
+    body += b"".join(text(T_ATTR_NAME, n) for n in names)
+    if enc is not None:
+        body += enum(T_ENC, enc)
+    return structure(T_KWS, body + extra)
+
+
+def mode(m):
+    return enum(0x420011, m)
+
+
+def plain(uid, minor=4):
+    p = ok(OP_GET, text(T_UID, uid), "get " + uid, minor)
+    kb = first(first(p, T_SYMKEY), T_KEYBLOCK)
+    return first(first(kb, T_KEYVALUE), T_KEYMAT)
+
+
+def wrapped(uid, spec, what, minor=4):
+    """The Key Value bytes and the Key Wrapping Data of a wrapped Get."""
+    p = ok(OP_GET, text(T_UID, uid) + spec, what, minor)
+    kb = first(first(p, T_SYMKEY), T_KEYBLOCK)
+    kv = first(kb, T_KEYVALUE)
+    check(isinstance(kv, bytes), "%s: Key Value is not a Byte String: %r" %
+          (what, kv))
+    return kv, first(kb, T_KWD)
+
+
+def key_value(b):
+    """A TTLV Key Value: (key material, [attributes])."""
+    items = parse(b)
+    check(len(items) == 1 and items[0][0] == T_KEYVALUE, "not a Key Value")
+    kv = items[0][2]
+    return first(kv, T_KEYMAT), find(kv, T_ATTR)
+
+
+def wrap():
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    from cryptography.hazmat.primitives.keywrap import (
+        aes_key_unwrap, aes_key_unwrap_with_padding)
+    kek = aes(WRAP_KEY)
+    kek_raw = plain(kek)
+    key = aes(4 | 8, bits=128)
+    key_raw = plain(key)
+    # NIST Key Wrap (RFC 3394) of the TTLV Key Value, the default.
+    for minor in (0, 2, 4):
+        b, kwd = wrapped(key, kws(kek, mode(NIST_KW)), "1.%d KW" % minor,
+                         minor)
+        km, attrs = key_value(aes_key_unwrap(kek_raw, b))
+        check(km == key_raw and not attrs, "1.%d KW: %r" % (minor, km))
+        check(first(kwd, T_WMETHOD) == ENCRYPT_METHOD and
+              first(first(kwd, T_EKI), T_UID) == kek, "Key Wrapping Data "
+              "%r" % (kwd,))
+    # The wrapping key's own Cryptographic Parameters: AES Key Wrap
+    # Padding (RFC 5649), its bare bytes.
+    kekp = aes(WRAP_KEY, attribute("Cryptographic Parameters", structure(
+        T_VALUE, mode(AES_KWP))))
+    kekp_raw = plain(kekp)
+    b, kwd = wrapped(key, kws(kekp, None, enc=NO_ENCODING), "KWP")
+    check(aes_key_unwrap_with_padding(kekp_raw, b) == key_raw, "KWP")
+    check(first(first(first(kwd, T_EKI), T_CPARAMS), 0x420011) == AES_KWP,
+          "the parameters used are said: %r" % (kwd,))
+    check(first(kwd, T_ENC) == NO_ENCODING, "Encoding Option echoed")
+    # Attributes named go into the Key Value.
+    b, _ = wrapped(key, kws(kek, mode(NIST_KW), enc=TTLV_ENCODING,
+                            names=("Cryptographic Algorithm",
+                                   "Cryptographic Length", "Comment")),
+                   "with attributes")
+    km, attrs = key_value(aes_key_unwrap(kek_raw, b))
+    got = {first(a, T_ATTR_NAME): first(a, T_VALUE) for a in attrs}
+    check(km == key_raw and got == {"Cryptographic Algorithm": 3,
+                                    "Cryptographic Length": 128},
+          "wrapped attributes %r" % (got,))
+    # A Sensitive key leaves wrapped, never in the clear.
+    sens = aes(4 | 8, attribute("Sensitive", boolean(T_VALUE, True)))
+    refused(OP_GET, text(T_UID, sens), SENSITIVE, "plain Get of a "
+            "Sensitive key")
+    b, _ = wrapped(sens, kws(kek, mode(NIST_KW)), "Sensitive key wrapped")
+    check(len(key_value(aes_key_unwrap(kek_raw, b))[0]) == 32, "sensitive")
+    # RSA OAEP under a public key the client registered.
+    priv = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    der = priv.public_key().public_bytes(
+        serialization.Encoding.DER,
+        serialization.PublicFormat.SubjectPublicKeyInfo)
+    ta = structure(T_TEMPLATE, attribute("Cryptographic Usage Mask",
+                                         integer(T_VALUE, WRAP_KEY)))
+    pub = first(ok(0x03, enum(T_OBJTYPE, 3) + ta + structure(
+        0x42006d, structure(T_KEYBLOCK, enum(0x420042, 5),
+                            structure(T_KEYVALUE, data(T_KEYMAT, der)),
+                            enum(0x420028, 4), integer(0x42002a, 2048))),
+        "register the public key"), T_UID)
+    ok(OP_ACTIVATE, text(T_UID, pub), "activate the public key")
+    for h, hh in ((6, hashes.SHA256()), (8, hashes.SHA512())):
+        b, _ = wrapped(key, kws(pub, enum(0x42005f, 2) + enum(0x420038, h) +
+                                enum(0x420102, h)), "OAEP")
+        pt = priv.decrypt(b, padding.OAEP(padding.MGF1(hh), hh, None))
+        check(key_value(pt)[0] == key_raw, "OAEP")
+    print("wrapped", flush=True)
+
+
+def wraperr():
+    kek = aes(WRAP_KEY)
+    key = aes(4 | 8)
+    for minor in (2, 4):
+        refused(OP_GET, text(T_UID, key) + kws("nosuch"), ITEM_NOT_FOUND,
+                "1.%d no wrapping key" % minor, minor)
+        # No Wrap Key in its usage mask.
+        refused(OP_GET, text(T_UID, key) + kws(key), PERMISSION_DENIED,
+                "1.%d wrapping key without Wrap Key" % minor, minor)
+        # Not Extractable: never, not even wrapped.
+        ne = aes(4 | 8, attribute("Extractable", boolean(T_VALUE, False)))
+        refused(OP_GET, text(T_UID, ne) + kws(kek), NOT_EXTRACTABLE
+                if minor == 4 else PERMISSION_DENIED,
+                "1.%d not extractable" % minor, minor)
+    # Another client's wrapping key does not exist for this one.
+    bob = connect(port, pki, "bob")
+    refused(OP_GET, text(T_UID, key) + kws(kek), ITEM_NOT_FOUND,
+            "bob's Get of alice's key", sock=bob)
+    # A wrapping key not Active.
+    ta = structure(T_TEMPLATE,
+                   attribute("Cryptographic Algorithm", enum(T_VALUE, 3)),
+                   attribute("Cryptographic Length", integer(T_VALUE, 256)),
+                   attribute("Cryptographic Usage Mask",
+                             integer(T_VALUE, WRAP_KEY)))
+    pre = first(ok(OP_CREATE, enum(T_OBJTYPE, 2) + ta, "pre-active key"),
+                T_UID)
+    refused(OP_GET, text(T_UID, key) + kws(pre), PERMISSION_DENIED,
+            "Pre-Active wrapping key")
+    # What is not served is refused, never done otherwise.
+    refused(OP_GET, text(T_UID, key) + kws(kek, mode(GCM)), INVALID_FIELD,
+            "AES-GCM wrapping")
+    refused(OP_GET, text(T_UID, key) + kws(kek, method=MAC_SIGN_METHOD),
+            FEATURE_NOT_SUPPORTED, "MAC/sign wrapping")
+    refused(OP_GET, text(T_UID, key) + structure(T_KWS, enum(T_WMETHOD, 1)),
+            MISSING_DATA, "no Encryption Key Information")
+    refused(OP_GET, text(T_UID, key) + kws(kek, enc=NO_ENCODING,
+                                           names=("Name",)),
+            ENCODING_OPTION_ERROR, "attributes without TTLV encoding")
+    refused(OP_GET, text(T_UID, key) + kws(kek, enc=NO_ENCODING),
+            INVALID_FIELD, "Encoding Option in a 1.0 request", 0)
+    refused(OP_GET, text(T_UID, key) + kws(kek, enc=7), INVALID_FIELD,
+            "unknown Encoding Option in a 1.2 request", 2)
+    refused(OP_GET, text(T_UID, key) + kws(kek, names=("x",) * 33),
+            INVALID_FIELD, "too many Attribute Names")
+    refused(OP_GET, text(T_UID, key) + kws(kek, names=("",)),
+            INVALID_FIELD, "empty Attribute Name")
+    # A private key is never wrapped out, nor wrapped under.
+    common = structure(0x42001f,
+                       attribute("Cryptographic Algorithm", enum(T_VALUE, 6)),
+                       attribute("Cryptographic Length", integer(T_VALUE,
+                                                                 256)))
+    p = ok(OP_CKP, common +
+           structure(0x420065, attribute("Cryptographic Usage Mask",
+                                         integer(T_VALUE, 1))) +
+           structure(0x42006e, attribute("Cryptographic Usage Mask",
+                                         integer(T_VALUE, 2 | WRAP_KEY))),
+           "key pair")
+    priv, pub = first(p, 0x420066), first(p, 0x42006f)
+    ok(OP_ACTIVATE, text(T_UID, pub), "activate the public key")
+    refused(OP_GET, text(T_UID, priv) + kws(kek), PERMISSION_DENIED,
+            "private key wrapped")
+    refused(OP_GET, text(T_UID, key) + kws(priv), PERMISSION_DENIED,
+            "wrapped under a private key (no Wrap Key)")
+    refused(OP_GET, text(T_UID, key) + kws(pub), INVALID_FIELD,
+            "wrapped under an EC public key")
+    refused(OP_GET, text(T_UID, pub) + kws(kek), ILLEGAL_OPERATION,
+            "public key wrapped")
+    print("refused", flush=True)
+
+
+def wrapp11():
+    # Keys in a token are made not extractable: never wrapped out.
+    kek = aes(WRAP_KEY)
+    key = aes(4 | 8)
+    for minor in (2, 4):
+        refused(OP_GET, text(T_UID, key) + kws(kek), NOT_EXTRACTABLE
+                if minor == 4 else PERMISSION_DENIED,
+                "1.%d token key wrapped" % minor, minor)
+
+
 if case == "query":
     query()
 elif case == "check":
     check_case()
+elif case == "wrap":
+    wrap()
+elif case == "wraperr":
+    wraperr()
+elif case == "wrapp11":
+    wrapp11()
 else:
     check(False, "no case " + case)
 print("ok")

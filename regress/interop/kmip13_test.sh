@@ -60,8 +60,70 @@ check_cleanup()
 	sd_cleanup
 }
 
+atf_test_case wrap cleanup
+wrap_head()
+{
+	atf_set "descr" "Get with a Key Wrapping Specification in the" \
+	    "software signer: AES key wrap, RSA OAEP, Encoding Option, attributes"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+wrap_body()
+{
+	k13_start
+	k13 wrap
+	sd_stop
+}
+wrap_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case wraperr cleanup
+wraperr_head()
+{
+	atf_set "descr" "Get with a Key Wrapping Specification refused:" \
+	    "no wrapping key, no Wrap Key, not Extractable, versions, private keys"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+wraperr_body()
+{
+	k13_start
+	k13 wraperr
+	sd_stop
+}
+wraperr_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case wrapp11 cleanup
+wrapp11_head()
+{
+	atf_set "descr" "A key in a pkcs11 token is never wrapped out"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+wrapp11_body()
+{
+	sd_setup s1
+	sd_conf s1
+	echo 'default signer "s1"' >>"$T/signerd.conf"
+	sd_start 1
+	k13 wrapp11
+	sd_stop
+}
+wrapp11_cleanup()
+{
+	sd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case query
 	atf_add_test_case check
+	atf_add_test_case wrap
+	atf_add_test_case wraperr
+	atf_add_test_case wrapp11
 }
