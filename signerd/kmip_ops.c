@@ -673,9 +673,9 @@ static const struct {
  * The server profiles of KMIP Profiles 1.4 signerd claims, by their 1.3
  * and 1.4 names: each one whose every test vector (regress/kmip-
  * testcases, replayed in CI by oasis_test.sh) passes, and only those;
- * oasis_extra.py's "profiles" checks this table against oasis.expected.
- * docs/design.md ("Conformance") says which vectors stand behind each,
- * and why the others are not claimed.
+ * kmip13.py's "profiles" checks this table against oasis.expected.
+ * docs/design.md ("Query, Check and Get of a wrapped key") says which
+ * vectors stand behind each, and why the others are not claimed.
  */
 static const struct {
 	uint32_t	 v13, v14;

@@ -15,8 +15,10 @@
 #		the client's, lacks Wrap Key, is not Active; a key that is
 #		Sensitive or not Extractable; a method or mode not served; a
 #		request older than the fields it uses
-#   wrapp11	pkcs11 token: wrapped by C_WrapKey within the token, refused
-#		across signers
+#   wrapp11	a key in a pkcs11 token is never wrapped out
+#   profiles	Query Profiles claims a profile only if every mandatory
+#		vector of it is in oasis.expected, and every optional one
+#		too or in oasis.py's POLICY
 #
 #   kmip13.py PORT PKI_DIR CASE
 import os
@@ -428,6 +430,45 @@ def wrapp11():
                 "1.%d token key wrapped" % minor, minor)
 
 
+# -- The profiles claimed --------------------------------------------------
+
+# Server profiles (KMIP 1.4 Profile Name) by the file name prefixes of
+# their vectors (regress/kmip-testcases/README).
+PROFILE_VECTORS = {
+    0x80: ("TL-",), 0x82: ("SKLC-",), 0x84: ("AKLC-", "AX-"),
+    0x86: ("CS-BC-",), 0x88: ("CS-AC-",), 0x8a: ("CS-RNG-",),
+    0x8e: ("SKFF-",), 0x90: ("OMOS-",), 0x92: ("SUITEB_128-",),
+    0x94: ("SUITEB_192-",), 0x96: ("SASED-",), 0x98: ("MSGENC-HTTPS-",),
+    0x9a: ("MSGENC-JSON-",), 0x9c: ("MSGENC-XML-",),
+}
+
+
+def profiles():
+    here = os.path.dirname(os.path.abspath(__file__))
+    import oasis
+    with open(os.path.join(here, "oasis.expected")) as f:
+        passing = {ln.strip() for ln in f
+                   if ln.strip() and not ln.startswith("#")}
+    vdir = os.path.join(here, "..", "kmip-testcases", "v1.4")
+    files = {}
+    for sub in ("mandatory", "optional"):
+        for n in os.listdir(os.path.join(vdir, sub)):
+            files[n] = sub
+    p = ok(OP_QUERY, enum(T_QF, 10), "Query Profiles")
+    claimed = [first(x, 0x4200ec) for x in find(p, 0x4200eb)]
+    check(claimed, "no profile claimed")
+    for prof in claimed:
+        check(prof in PROFILE_VECTORS, "unknown profile 0x%x" % prof)
+        mine = [n for n in files
+                if n.startswith(PROFILE_VECTORS[prof])]
+        check(mine, "profile 0x%x has no vectors" % prof)
+        for n in mine:
+            check(n in passing or (files[n] == "optional" and
+                                   n in oasis.POLICY),
+                  "profile 0x%x claimed, but %s is not in oasis.expected" %
+                  (prof, n))
+
+
 if case == "query":
     query()
 elif case == "check":
@@ -438,6 +479,8 @@ elif case == "wraperr":
     wraperr()
 elif case == "wrapp11":
     wrapp11()
+elif case == "profiles":
+    profiles()
 else:
     check(False, "no case " + case)
 print("ok")

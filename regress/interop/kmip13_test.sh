@@ -119,6 +119,25 @@ wrapp11_cleanup()
 	sd_cleanup
 }
 
+atf_test_case profiles cleanup
+profiles_head()
+{
+	atf_set "descr" "Query Profiles claims only profiles whose vectors" \
+	    "all pass (oasis.expected)"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+profiles_body()
+{
+	k13_start
+	k13 profiles
+	sd_stop
+}
+profiles_cleanup()
+{
+	sd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case query
@@ -126,4 +145,5 @@ atf_init_test_cases()
 	atf_add_test_case wrap
 	atf_add_test_case wraperr
 	atf_add_test_case wrapp11
+	atf_add_test_case profiles
 }
