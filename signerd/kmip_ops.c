@@ -8,9 +8,9 @@
  * signer that holds the key and finishes in a continuation.  The
  * handlers live by concern: kop_create.c (Create, Create Key Pair,
  * Register), kop_get.c, kop_attr.c (attributes), kop_life.c (Activate,
- * Revoke, Destroy), kop_check.c, kop_locate.c, kop_crypto.c (Sign, Signature Verify,
- * Encrypt, Decrypt, MAC) and kop_token.c (keys in a token: labels,
- * adoption, hsm:: ids).
+ * Revoke, Destroy), kop_check.c, kop_locate.c, kop_crypto.c (Sign,
+ * Signature Verify, Encrypt, Decrypt, MAC) and kop_token.c (keys in a
+ * token: labels, adoption, hsm:: ids).
  */
 #include <sys/param.h>
 #include <sys/types.h>

@@ -196,6 +196,7 @@ get_public(struct kreq *r, uint32_t fmt)
 enum kop_ret
 op_get(struct kreq *r, const struct ttlv *req)
 {
+	const struct ttlv *kws;
 	char		 id[KS_ID_MAX];
 	uint32_t	 fmt = 0;
 	struct ttlv	*a;
@@ -210,9 +211,9 @@ op_get(struct kreq *r, const struct ttlv *req)
 		    "destroyed", id);
 		return (KOP_DONE);
 	}
-	if (ttlv_find(req, KMIP_TAG_KEY_WRAPPING_SPECIFICATION) != NULL)
-		return (get_wrapped(r, fmt, ttlv_find(req,
-		    KMIP_TAG_KEY_WRAPPING_SPECIFICATION)));
+	if ((kws = ttlv_find(req, KMIP_TAG_KEY_WRAPPING_SPECIFICATION)) !=
+	    NULL)
+		return (get_wrapped(r, fmt, kws));
 	switch (r->obj.type) {
 	case KMIP_OBJ_PUBLIC_KEY:
 		ttlv_add_enum(r->payload, KMIP_TAG_OBJECT_TYPE, r->obj.type);
@@ -591,7 +592,8 @@ wrap_attrs(struct kreq *r, const struct ttlv *kws, uint8_t **out,
 			t = ttlv_add_structure(all, KMIP_TAG_ATTRIBUTE);
 			ttlv_add_string(t, KMIP_TAG_ATTRIBUTE_NAME, name);
 			if (i > 0)
-				ttlv_add_integer(t, KMIP_TAG_ATTRIBUTE_INDEX, i);
+				ttlv_add_integer(t, KMIP_TAG_ATTRIBUTE_INDEX,
+				    i);
 			c = ttlv_copy(v);
 			c->tag = KMIP_TAG_ATTRIBUTE_VALUE;
 			ttlv_append(t, c);

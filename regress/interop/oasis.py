@@ -62,9 +62,12 @@ NOT_CLAIMED = {
 POLICY = {
     # CS-RNG-O-1 to -3 show a server taking a client's seed (all of it,
     # half, none: Data Length is the server's choice); -4 one refusing
-    # it.  signerd takes it (mixed in, credited with no entropy).
-    "CS-RNG-O-4-14.xml": "signerd accepts RNG Seed (CS-RNG-O-1), this "
-                         "vector shows a server that refuses it",
+    # it.  O-1 and O-4 send the same request (RNG Seed of the same 32
+    # bytes, KMIP 1.4) and want Success and Permission Denied: no
+    # server passes both.  signerd takes it (mixed in, credited with no
+    # entropy), so O-4 cannot pass.
+    "CS-RNG-O-4-14.xml": "the request of CS-RNG-O-1, answered Permission "
+                         "Denied: signerd accepts RNG Seed (O-1 passes)",
 }
 
 # Defective vectors: a response gives a literal where later requests use
