@@ -61,7 +61,7 @@ SIGNERD_SRCS	= signerd/signerd.c signerd/proc.c signerd/engine.c \
 		  signerd/kmip_ops.c signerd/kop_attr.c \
 		  signerd/kop_create.c signerd/kop_crypto.c signerd/kop_get.c \
 		  signerd/kop_life.c signerd/kop_locate.c signerd/kop_token.c \
-		  signerd/kop_keyless.c \
+		  signerd/kop_keyless.c signerd/kop_check.c \
 		  signerd/attrs.c signerd/identity.c signerd/metrics.c
 CTL_SRCS	= signerd/ctl/signerctl.c signerd/ctl/json.c
 FRONTEND_SRCS	= frontend/frontend.c frontend/frame.c

@@ -152,6 +152,9 @@ hsm_req_parse(uint32_t type, const void *buf, size_t len, struct hsm_req *r,
 		r->salt_len = o.salt_len;
 		r->mgf_hash = o.mgf_hash;
 		r->mode = o.mode;
+		r->wrap_kind = o.wrap_kind;
+		memcpy(r->wrap_id, o.wrap_id, sizeof(r->wrap_id));
+		strterm(r->wrap_id, sizeof(r->wrap_id));
 		r->key = part[0];
 		r->len_key = plen[0];
 		r->data = part[1];

@@ -1268,6 +1268,14 @@ p11_op1(struct hsm *h, struct p11_sess *s, const struct hsm_req *req,
 		return (hsm_res_error(res, KMIP_REASON_SENSITIVE,
 		    "the key of %s is in token \"%s\", sensitive and not "
 		    "extractable", req->id, s->label));
+	case HSM_OP_WRAP:
+		/*
+		 * Made CKA_EXTRACTABLE false, so C_WrapKey would refuse
+		 * it: a token key never leaves, not even wrapped.
+		 */
+		return (hsm_res_error(res, KMIP_REASON_NOT_EXTRACTABLE,
+		    "the key of %s is in token \"%s\" and not extractable, "
+		    "not even wrapped", req->id, s->label));
 	case HSM_OP_DESTROY:
 	case HSM_OP_DESTROY_PUBLIC:
 		return (p11_destroy(s, req, res));

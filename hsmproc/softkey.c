@@ -112,6 +112,11 @@ static int	 sw_block(struct softkey *, const struct hsm_req *, int,
 		    struct hsm_res *);
 static int	 sw_rsa_crypt(struct softkey *, const struct hsm_req *, int,
 		    struct hsm_res *);
+static void	 sw_ttlv_hdr(uint8_t *, uint32_t, uint8_t, size_t);
+static int	 sw_aes_wrap(struct softkey *, const struct hsm_req *,
+		    const uint8_t *, size_t, struct hsm_res *);
+static int	 sw_wrap_key(struct softkey *, const struct hsm_req *,
+		    struct hsm_res *);
 static int	 sw_mac(struct softkey *, const struct hsm_req *, int,
 		    struct hsm_res *);
 
@@ -1601,6 +1606,150 @@ sw_export(struct softkey *sk, const struct hsm_req *req, struct hsm_res *res)
 	return (0);
 }
 
+/* A TTLV item header: tag, type, length of the value. */
+static void
+sw_ttlv_hdr(uint8_t *p, uint32_t tag, uint8_t type, size_t len)
+{
+	p[0] = tag >> 16;
+	p[1] = tag >> 8;
+	p[2] = tag;
+	p[3] = type;
+	p[4] = len >> 24;
+	p[5] = len >> 16;
+	p[6] = len >> 8;
+	p[7] = len;
+}
+
+/*
+ * AES key wrap of pt under the AES key w names: RFC 3394 (NIST Key
+ * Wrap, a multiple of 8 bytes, at least 16) or RFC 5649 (with padding,
+ * any length).
+ */
+static int
+sw_aes_wrap(struct softkey *sk, const struct hsm_req *w, const uint8_t *pt,
+    size_t ptlen, struct hsm_res *res)
+{
+	const EVP_CIPHER	*c;
+	EVP_CIPHER_CTX		*ctx;
+	struct sw_key		*wk;
+	uint8_t			*out;
+	int			 kwp, n = 0, m = 0, ok;
+
+	if (w->mode != HSM_MODE_KW && w->mode != HSM_MODE_KWP)
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "AES wraps with NIST Key Wrap or AES Key Wrap Padding"));
+	kwp = w->mode == HSM_MODE_KWP;
+	if (!kwp && (ptlen % 8 != 0 || ptlen < 16))
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "NIST Key Wrap takes 16 bytes or more, a multiple of 8: "
+		    "use AES Key Wrap Padding"));
+	if (ptlen > INT_MAX - 16)
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "too long to wrap"));
+	if (sw_key_get(sk, w, 0, &wk, res) != 0)
+		return (res->status);
+	switch (wk->rawlen) {
+	case 16:
+		c = kwp ? EVP_aes_128_wrap_pad() : EVP_aes_128_wrap();
+		break;
+	case 24:
+		c = kwp ? EVP_aes_192_wrap_pad() : EVP_aes_192_wrap();
+		break;
+	case 32:
+		c = kwp ? EVP_aes_256_wrap_pad() : EVP_aes_256_wrap();
+		break;
+	default:
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "wrapping key of %zu bytes", wk->rawlen));
+	}
+	/* KW adds 8 bytes, KWP pads to 8 and adds 8. */
+	if ((out = malloc(ptlen + 16)) == NULL)
+		return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+		    "out of memory"));
+	if ((ctx = EVP_CIPHER_CTX_new()) == NULL) {
+		free(out);
+		return (sw_crypto_error(res, "no cipher context"));
+	}
+	EVP_CIPHER_CTX_set_flags(ctx, EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
+	ok = EVP_EncryptInit_ex(ctx, c, NULL, wk->raw, NULL) == 1 &&
+	    EVP_EncryptUpdate(ctx, out, &n, pt, (int)ptlen) == 1 &&
+	    EVP_EncryptFinal_ex(ctx, out + n, &m) == 1;
+	EVP_CIPHER_CTX_free(ctx);
+	if (!ok) {
+		free(out);
+		return (sw_crypto_error(res, "AES key wrap failed"));
+	}
+	res->out[0] = out;
+	res->len[0] = (size_t)n + m;
+	return (0);
+}
+
+/*
+ * Get with a Key Wrapping Specification: a symmetric key or secret data
+ * wrapped under another key of this signer, AES key wrap or RSA OAEP
+ * under a public key.  The engine decided that the client may (the
+ * key's Extractable, the wrapping key's Wrap Key usage and state); a
+ * private key is refused here too, so that a confused or compromised
+ * engine cannot have one wrapped under a key it knows.
+ */
+static int
+sw_wrap_key(struct softkey *sk, const struct hsm_req *req,
+    struct hsm_res *res)
+{
+	struct hsm_req	 w;
+	struct sw_key	*k;
+	uint8_t		*pt;
+	size_t		 ptlen, padded = 0;
+	int		 rv;
+
+	if (req->kind != HSM_KEY_AES && req->kind != HSM_KEY_SECRET &&
+	    req->kind != HSM_KEY_DES3 && sw_hmac_hash(req->kind) == NULL)
+		return (hsm_res_error(res, KMIP_REASON_PERMISSION_DENIED,
+		    "an %s key is never wrapped out",
+		    hsm_kind_name(req->kind)));
+	if (req->wrap_kind == HSM_KEY_RSA ? req->padding != HSM_PAD_OAEP :
+	    req->wrap_kind != HSM_KEY_AES)
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "keys are wrapped under an AES key or with RSA OAEP"));
+	if (req->len_aad % 8 != 0 ||
+	    (req->len_aad > 0 && !(req->flags & HSM_OPF_TTLV)))
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "attributes are wrapped as TTLV items in a Key Value"));
+	if (sw_key_get(sk, req, 0, &k, res) != 0)
+		return (res->status);
+	/* Copied now: getting the wrapping key may evict k. */
+	if (req->flags & HSM_OPF_TTLV) {
+		padded = (k->rawlen + 7) / 8 * 8;
+		ptlen = 16 + padded + req->len_aad;
+	} else
+		ptlen = k->rawlen;
+	if ((pt = calloc(1, ptlen > 0 ? ptlen : 1)) == NULL)
+		return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+		    "out of memory"));
+	if (req->flags & HSM_OPF_TTLV) {
+		sw_ttlv_hdr(pt, KMIP_TAG_KEY_VALUE, 0x01, ptlen - 8);
+		sw_ttlv_hdr(pt + 8, KMIP_TAG_KEY_MATERIAL, 0x08, k->rawlen);
+		memcpy(pt + 16, k->raw, k->rawlen);
+		if (req->len_aad > 0)
+			memcpy(pt + 16 + padded, req->aad, req->len_aad);
+	} else if (k->rawlen > 0)
+		memcpy(pt, k->raw, k->rawlen);
+
+	w = *req;
+	memcpy(w.id, req->wrap_id, sizeof(w.id));
+	w.kind = req->wrap_kind;
+	w.key = req->data;
+	w.len_key = req->len_data;
+	if (req->wrap_kind == HSM_KEY_RSA) {
+		w.data = pt;
+		w.len_data = ptlen;
+		rv = sw_rsa_crypt(sk, &w, 1, res);
+	} else
+		rv = sw_aes_wrap(sk, &w, pt, ptlen, res);
+	freezero(pt, ptlen);
+	return (rv);
+}
+
 int
 sw_op(struct softkey *sk, const struct hsm_req *req, struct hsm_res *res)
 {
@@ -1631,6 +1780,8 @@ sw_op(struct softkey *sk, const struct hsm_req *req, struct hsm_res *res)
 		return (sw_mac(sk, req, req->op == HSM_OP_MAC_VERIFY, res));
 	case HSM_OP_EXPORT:
 		return (sw_export(sk, req, res));
+	case HSM_OP_WRAP:
+		return (sw_wrap_key(sk, req, res));
 	}
 	return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 	    "unknown operation %u", req->op));

@@ -66,14 +66,18 @@ enum hsm_op_kind {
 	HSM_OP_EXPORT,		/* symmetric or secret data only: out1 = raw */
 	HSM_OP_DESTROY,		/* a token key (key = reference): its private
 				   or secret object goes from the token */
-	HSM_OP_DESTROY_PUBLIC	/* a token key pair's public object (key =
+	HSM_OP_DESTROY_PUBLIC,	/* a token key pair's public object (key =
 				   SubjectPublicKeyInfo) goes */
+	HSM_OP_WRAP		/* Get with a Key Wrapping Specification:
+				   out1 = the key wrapped (below) */
 };
 
 /* struct hsm_op flags */
 #define HSM_OPF_PREHASHED	0x01	/* sign, verify: data is the digest */
 #define HSM_OPF_SALT_LEN	0x02	/* PSS: salt_len is given */
-#define HSM_OPF_FLAGS		(HSM_OPF_PREHASHED | HSM_OPF_SALT_LEN)
+#define HSM_OPF_TTLV		0x04	/* wrap: the TTLV Key Value */
+#define HSM_OPF_FLAGS		(HSM_OPF_PREHASHED | HSM_OPF_SALT_LEN | \
+				    HSM_OPF_TTLV)
 
 /* enum hsm_padding */
 #define HSM_PAD_NONE		0
@@ -93,6 +97,8 @@ enum hsm_op_kind {
 #define HSM_MODE_ECB		1
 #define HSM_MODE_CBC		2
 #define HSM_MODE_CTR		3
+#define HSM_MODE_KW		4	/* wrap: RFC 3394 (NIST Key Wrap) */
+#define HSM_MODE_KWP		5	/* wrap: RFC 5649 (with padding) */
 
 /* enum hsm_hash */
 #define HSM_HASH_NONE		0
@@ -141,6 +147,16 @@ struct hsm_import {
  * no such form.  salt_len is the PSS salt if HSM_OPF_SALT_LEN is set
  * (else: as long as the hash), mgf_hash the MGF1 hash of PSS and OAEP
  * (HSM_HASH_NONE: the same as hash).
+ *
+ * HSM_OP_WRAP (Get with a Key Wrapping Specification) wraps the key
+ * whose blob is key (kind: a symmetric key or secret data, never a
+ * private key) under the key of object wrap_id in the same signer, in
+ * data: its blob if wrap_kind is HSM_KEY_AES (mode HSM_MODE_KW or
+ * HSM_MODE_KWP), its SubjectPublicKeyInfo if HSM_KEY_RSA (padding
+ * HSM_PAD_OAEP, hash, mgf_hash, label).  What is wrapped is the key's
+ * bytes, or with HSM_OPF_TTLV the TTLV Key Value structure holding them
+ * as Key Material followed by aad, the TTLV Attribute items the client
+ * asked for (a multiple of 8 bytes, made by the engine).
  */
 struct hsm_op {
 	char		 id[HSM_ID_MAX];	/* the key's object id (cache) */
@@ -159,6 +175,8 @@ struct hsm_op {
 	uint32_t	 len_sig;
 	uint32_t	 len_label;
 	uint32_t	 mode;			/* HSM_MODE_*: AES */
+	uint32_t	 wrap_kind;		/* HSM_OP_WRAP: enum */
+	char		 wrap_id[HSM_ID_MAX];	/* hsm_key_kind, object */
 };
 
 /* struct hsm_label key_class */
@@ -189,7 +207,7 @@ struct hsm_label {
  *	out3 = the SHA-256 of the key in the clear (raw, or the private
  *	key's DER: PKCS#1 for RSA, SEC1 for EC, PKCS#8 for Ed25519) when
  *	the signer can tell, for the Digest attribute;
- *   sign, mac, decrypt, export: out1 = result;
+ *   sign, mac, decrypt, export, wrap: out1 = result;
  *   encrypt: out1 = ciphertext, out2 = the iv it used, out3 = GCM tag;
  *   verify, mac verify: status 0 and valid says whether it matched.
  */

@@ -899,6 +899,37 @@
 #define KMIP_KEY_WRAP_NOT_WRAPPED			0x01
 #define KMIP_KEY_WRAP_AS_REGISTERED			0x02
 
+/* Profile Name (KMIP 1.3 and 1.4): the server profiles signerd claims */
+#define KMIP_PROFILE_TL_SERVER_13			0x5c
+#define KMIP_PROFILE_SKLC_SERVER_13			0x5e
+#define KMIP_PROFILE_AKLC_SERVER_13			0x60
+#define KMIP_PROFILE_BC_SERVER_13			0x62
+#define KMIP_PROFILE_AC_SERVER_13			0x64
+#define KMIP_PROFILE_RNG_SERVER_13			0x66
+#define KMIP_PROFILE_SKF_SERVER_13			0x6a
+#define KMIP_PROFILE_OMOS_SERVER_13			0x6c
+#define KMIP_PROFILE_SASED_SERVER_13			0x72
+#define KMIP_PROFILE_TL_SERVER_14			0x80
+#define KMIP_PROFILE_SKLC_SERVER_14			0x82
+#define KMIP_PROFILE_AKLC_SERVER_14			0x84
+#define KMIP_PROFILE_BC_SERVER_14			0x86
+#define KMIP_PROFILE_AC_SERVER_14			0x88
+#define KMIP_PROFILE_RNG_SERVER_14			0x8a
+#define KMIP_PROFILE_SKF_SERVER_14			0x8e
+#define KMIP_PROFILE_OMOS_SERVER_14			0x90
+#define KMIP_PROFILE_SASED_SERVER_14			0x96
+
+/* Client Registration Method (KMIP 1.3) */
+#define KMIP_CRM_UNSPECIFIED				0x01
+#define KMIP_CRM_SERVER_PRE_GENERATED			0x02
+#define KMIP_CRM_SERVER_ON_DEMAND			0x03
+#define KMIP_CRM_CLIENT_GENERATED			0x04
+#define KMIP_CRM_CLIENT_REGISTERED			0x05
+
+/* Destroy Action, RNG Mode (KMIP 1.3) */
+#define KMIP_DESTROY_KEY_MATERIAL_DELETED		0x02
+#define KMIP_RNG_MODE_SHARED				0x02
+
 /* kmip_names.c */
 const char	*kmip_tag_name(uint32_t);
 int		 kmip_attr_tag(const char *);

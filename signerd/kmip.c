@@ -429,6 +429,12 @@ kreq_item_end(struct kreq *r)
 		    kmip_reason_for_version(r->item_reason, r->major,
 		    r->minor));
 		ttlv_add_string(it, KMIP_TAG_RESULT_MESSAGE, r->item_msg);
+		/* A failed Check says which of its fields failed. */
+		if (r->op == KMIP_OP_CHECK &&
+		    ttlv_find(r->payload, KMIP_TAG_UNIQUE_IDENTIFIER) != NULL) {
+			ttlv_append(it, r->payload);
+			r->payload = NULL;
+		}
 		/* Nothing more starts beside it under Stop or Undo. */
 		r->m->failed = 1;
 	} else {

@@ -67,6 +67,9 @@ enum kop_ret	 op_activate(struct kreq *, const struct ttlv *);
 enum kop_ret	 op_revoke(struct kreq *, const struct ttlv *);
 enum kop_ret	 op_destroy(struct kreq *, const struct ttlv *);
 
+/* kop_check.c */
+enum kop_ret	 op_check(struct kreq *, const struct ttlv *);
+
 /* kop_locate.c */
 enum kop_ret	 op_locate(struct kreq *, const struct ttlv *);
 

@@ -568,11 +568,21 @@ fz_answer(struct fz_signer *s, uint32_t type, uint32_t id, struct ibuf *ibp)
 	case IMSG_HSM_OP:
 		if (ibuf_get(&ib, &op, sizeof(op)) == -1 ||
 		    memchr(op.id, '\0', sizeof(op.id)) == NULL ||
-		    op.op < HSM_OP_SIGN || op.op > HSM_OP_EXPORT ||
+		    op.op < HSM_OP_SIGN || op.op > HSM_OP_WRAP ||
+		    op.op == HSM_OP_DESTROY || op.op == HSM_OP_DESTROY_PUBLIC ||
 		    op.kind < HSM_KEY_AES || op.kind > HSM_KEY_SECRET ||
 		    (uint64_t)op.len_key + op.len_data + op.len_iv +
-		    op.len_aad + op.len_sig != ibuf_size(&ib))
+		    op.len_aad + op.len_sig + op.len_label != ibuf_size(&ib))
 			fz_fail("bad IMSG_HSM_OP");
+		/* Wrapped out: never a private key, under AES or RSA. */
+		if (op.op == HSM_OP_WRAP && ((op.kind >= HSM_KEY_RSA &&
+		    op.kind <= HSM_KEY_ED25519) ||
+		    (op.wrap_kind != HSM_KEY_AES &&
+		    op.wrap_kind != HSM_KEY_RSA) ||
+		    memchr(op.wrap_id, '\0', sizeof(op.wrap_id)) == NULL ||
+		    op.len_aad % 8 != 0 ||
+		    (op.len_aad > 0 && !(op.flags & HSM_OPF_TTLV))))
+			fz_fail("bad HSM_OP_WRAP");
 		kind = op.kind;
 		break;
 	case IMSG_HSM_FIND:
@@ -665,6 +675,9 @@ fz_answer(struct fz_signer *s, uint32_t type, uint32_t id, struct ibuf *ibp)
 	case HSM_OP_EXPORT:
 		fz_result(s, id, 0, 0, wrapped, kind == HSM_KEY_SECRET ? 16 :
 		    32, NULL, 0, NULL, 0);
+		break;
+	case HSM_OP_WRAP:
+		fz_result(s, id, 0, 0, wrapped, 40, NULL, 0, NULL, 0);
 		break;
 	}
 }

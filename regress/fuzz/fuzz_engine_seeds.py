@@ -504,6 +504,77 @@ seeds["oasis"] = b"".join([
                        text(0x42000a, "Link"))),
 ])
 
+# Issue 10: the Query functions of KMIP 1.3 at each version, Check, and
+# Get with a Key Wrapping Specification (AES key wrap, OAEP under a
+# public key, Encoding Option, Attribute Names) and its refusals.
+OP_CHECK = 0x09
+
+
+def kws(wid, params=b"", method=1, enc=None, names=()):
+    return structure(0x420047, enum(0x42009e, method), structure(
+        0x420036, text(T_UID, wid), cparams(params) if params is not None
+        else b""), *[text(0x42000a, n) for n in names],
+        enum(0x4200a3, enc) if enc is not None else b"")
+
+
+def ival(tag, v):
+    return ttlv(tag, 10, v.to_bytes(4, "big"))
+
+
+def long_(tag, v):
+    return ttlv(tag, 3, v.to_bytes(8, "big", signed=True))
+
+
+seeds["kmip13"] = b"".join([
+    rec(ALICE, request(OP_QUERY, b"".join(enum(0x420074, f)
+                                          for f in range(1, 15)),
+                       minor=minor)) for minor in (0, 2, 3, 4)
+] + [
+    rec(NOBODY, request(OP_QUERY, enum(0x420074, 10) +
+                        enum(0x420074, 11), minor=4)),
+    rec(ALICE, request(OP_CREATE, aes(256, 0x10))),
+    rec(ALICE, request(OP_ACTIVATE, text(T_UID, uid(1)))),
+    rec(ALICE, request(OP_CREATE, aes(128, 12, attribute(
+        "Usage Limits", structure(0x42000b, long_(0x420097, 10),
+                                  enum(0x420098, 2))) + attribute(
+        "Lease Time", ival(0x42000b, 3600))))),
+    rec(ALICE, request(OP_CHECK, text(T_UID, uid(2)) +
+                       long_(0x420096, 5) + integer(0x42002c, 4) +
+                       ival(0x420049, 60))),
+    rec(ALICE, request(OP_CHECK, text(T_UID, uid(2)) +
+                       long_(0x420096, 11) + integer(0x42002c, 0x10) +
+                       ival(0x420049, 7200), minor=0)),
+    rec(ALICE, request(OP_CHECK, text(T_UID, uid(2)) +
+                       integer(0x420096, 1) + integer(0x42002c, 4) +
+                       integer(0x42002c, 4))),
+    rec(BOB, request(OP_CHECK, text(T_UID, uid(2)))),
+    rec(ALICE, request(OP_GET, text(T_UID, uid(2)) +
+                       kws(uid(1), enum(0x420011, 0x0d)))),
+    rec(ALICE, request(OP_GET, text(T_UID, uid(2)) +
+                       kws(uid(1), enum(0x420011, 0x0c), enc=1))),
+    rec(ALICE, request(OP_GET, text(T_UID, uid(2)) +
+                       kws(uid(1), None, enc=2,
+                           names=("Cryptographic Length", "Name", "")))),
+    rec(ALICE, request(OP_GET, text(T_UID, uid(2)) +
+                       kws(uid(1), enc=1, names=("Name",)))),
+    rec(ALICE, request(OP_GET, text(T_UID, uid(2)) +
+                       kws(uid(1), enc=1), minor=0)),
+    rec(ALICE, request(OP_GET, text(T_UID, uid(2)) +
+                       kws(uid(1), enum(0x420011, 9), method=2))),
+    rec(ALICE, request(OP_GET, text(T_UID, uid(2)) + kws(uid(2)))),
+    rec(ALICE, request(OP_GET, text(T_UID, uid(2)) + kws("nosuch"))),
+    rec(BOB, request(OP_GET, text(T_UID, uid(2)) + kws(uid(1)))),
+    rec(ALICE, request(OP_CKP, ckp(4, 2048, "wrap"))),
+    rec(ALICE, request(OP_GET, text(T_UID, uid(2)) + kws(
+        uid(4), enum(0x42005f, 2) + enum(0x420038, 6) +
+        enum(0x420102, 8) + data(0x420103, b"label")))),
+    rec(ALICE, request(OP_GET, text(T_UID, uid(3)) + kws(uid(1)))),
+    rec(ALICE | ERROR, request(OP_GET, text(T_UID, uid(2)) +
+                               kws(uid(1)))),
+    rec(ALICE | MALFORMED, request(OP_GET, text(T_UID, uid(2)) +
+                                   kws(uid(1)))),
+])
+
 out = sys.argv[1]
 os.makedirs(out, exist_ok=True)
 for k, v in seeds.items():

@@ -4,9 +4,9 @@
  * them.  A request is either refused with a reason or parsed so that
  * every part it points to lies inside the payload, the parts fill the
  * payload exactly after the fixed record, none is over HSM_DATA_MAX and
- * the object id and the labels are NUL-terminated.  IMSG_HSM_FIND
- * carries its value in the fixed record: the key part must lie there,
- * 1 to HSM_FIND_VALUE_MAX bytes.
+ * the object ids (HSM_OP_WRAP's wrapping key too) and the labels are
+ * NUL-terminated.  IMSG_HSM_FIND carries its value in the fixed record:
+ * the key part must lie there, 1 to HSM_FIND_VALUE_MAX bytes.
  *
  * Input: the first byte picks the type (0-3 the four key requests, else
  * any other value from the next four bytes); the rest is the payload,
@@ -94,7 +94,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (r.type != type || strnlen(r.id, sizeof(r.id)) >= sizeof(r.id) ||
 	    strnlen(r.label, sizeof(r.label)) >= sizeof(r.label) ||
-	    strnlen(r.pub_label, sizeof(r.pub_label)) >= sizeof(r.pub_label))
+	    strnlen(r.pub_label, sizeof(r.pub_label)) >= sizeof(r.pub_label) ||
+	    strnlen(r.wrap_id, sizeof(r.wrap_id)) >= sizeof(r.wrap_id))
 		abort();
 	switch (type) {
 	case IMSG_HSM_FIND:

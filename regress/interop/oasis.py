@@ -16,7 +16,13 @@
 #    key instead, a ciphertext that differs is decrypted instead;
 #  - attribute order, attributes the server adds where the client did
 #    not name the ones it wanted, Located Items (objects left by other
-#    vectors may be found too), the lists of Query and Result Messages.
+#    vectors may be found too), Result Messages;
+#  - what Query lists: a server lists what it supports, which the
+#    profile leaves to it; it must list every operation and object type
+#    the vector lists that signerd serves (all but those of NOT_SERVED),
+#    and may list more;
+#  - a key Get wraps (Key Wrapping Specification) is random too: it is
+#    unwrapped with the wrapping key instead, and must hold the key.
 #
 #   oasis.py PORT PKI_DIR [-v] FILE...    (-v: show each response)
 #
@@ -56,9 +62,12 @@ NOT_CLAIMED = {
 POLICY = {
     # CS-RNG-O-1 to -3 show a server taking a client's seed (all of it,
     # half, none: Data Length is the server's choice); -4 one refusing
-    # it.  signerd takes it (mixed in, credited with no entropy).
-    "CS-RNG-O-4-14.xml": "signerd accepts RNG Seed (CS-RNG-O-1), this "
-                         "vector shows a server that refuses it",
+    # it.  O-1 and O-4 send the same request (RNG Seed of the same 32
+    # bytes, KMIP 1.4) and want Success and Permission Denied: no
+    # server passes both.  signerd takes it (mixed in, credited with no
+    # entropy), so O-4 cannot pass.
+    "CS-RNG-O-4-14.xml": "the request of CS-RNG-O-1, answered Permission "
+                         "Denied: signerd accepts RNG Seed (O-1 passes)",
 }
 
 # Defective vectors: a response gives a literal where later requests use
@@ -78,6 +87,22 @@ ALIASES = {
 # request (a server answers in the request's version).
 WRONG_VERSION = {
     "OMOS-O-1-14.xml",	# the Destroy of a 1.4 request answers 1.3
+}
+
+# What the Query of a vector lists that signerd does not serve, and why:
+# these need not be in its answer.
+NOT_SERVED = {
+    # Operations: leases, usage allocation, archives, certificates,
+    # re-keying, split keys and the server-to-client ones are not
+    # implemented; asynchronous operations are refused (no Poll, Cancel).
+    "Operation": {"Poll", "Cancel", "GetUsageAllocation", "ReKey",
+                  "Archive", "Recover", "ObtainLease", "ReKeyKeyPair",
+                  "Certify", "ReCertify", "Notify", "Put",
+                  "CreateSplitKey", "JoinSplitKey", "DeriveKey",
+                  "Validate", "Import", "Export"},
+    # Templates are deprecated since KMIP 1.3 and refused; no split or
+    # PGP keys.
+    "ObjectType": {"Template", "SplitKey", "PGPKey"},
 }
 
 # Tags whose value is random when the object was made by the server.
@@ -338,8 +363,7 @@ class Replay:
             kids = [c for c in kids if c.tag != "ResultMessage"]
             items = [i for i in items if i[0] != TAGS["ResultMessage"]]
         if exp.tag == "ResponsePayload" and ctx.get("op") == "Query":
-            # What a server supports is its own: the lists may differ.
-            return
+            return self.compare_query(kids, items, where)
         unordered = {"Attribute", "AttributeName"}
         if exp.tag == "ResponsePayload" and ctx.get("op") == "Locate":
             unordered.add("UniqueIdentifier")
@@ -365,6 +389,23 @@ class Replay:
             ek = [c for c in kids if c.tag == tagname]
             ak = [i for i in items if i[0] == TAGS[tagname]]
             self.match_set(ek, ak, ctx, where, tagname)
+
+    def compare_query(self, kids, items, where):
+        """What a server supports is its own: it may list more than the
+        vector, and less only by what NOT_SERVED says."""
+        for tagname in ("Operation", "ObjectType"):
+            have = {v for (t, _, v) in items if t == TAGS[tagname]}
+            for c in kids:
+                if c.tag != tagname or \
+                        c.get("value") in NOT_SERVED[tagname]:
+                    continue
+                if self.enumval(tagname, c.get("value"), None) not in have:
+                    raise Mismatch("%s: Query does not list %s %s" %
+                                   (where, tagname, c.get("value")))
+        if [c for c in kids if c.tag == "VendorIdentification"] and \
+                TAGS["VendorIdentification"] not in [t for (t, _, _) in
+                                                     items]:
+            raise Mismatch("%s: no Vendor Identification" % where)
 
     def match_set(self, ek, ak, ctx, where, tagname):
         left = list(ak)
@@ -431,7 +472,44 @@ class Replay:
         op, req = ctx.get("op"), ctx.get("request")
         if op == "Sign" and tag == "SignatureData":
             self.verify_signature(got, req, ctx, where)
+        if op == "Get" and tag == "KeyValue" and \
+                req.find(".//KeyWrappingSpecification") is not None:
+            self.verify_wrapped(got, req, where)
         return None
+
+    def verify_wrapped(self, wrapped, req, where):
+        """A key wrapped under an AES key of the client's: unwrap it
+        with that key (Get of it in the clear) and find a Key Value of
+        Key Material as long as the key."""
+        from cryptography.hazmat.primitives.keywrap import (
+            InvalidUnwrap, aes_key_unwrap, aes_key_unwrap_with_padding)
+        kws = req.find(".//KeyWrappingSpecification")
+        wid = self.subst(kws.find("EncryptionKeyInformation/"
+                                  "UniqueIdentifier").get("value"))
+        mode = kws.find(".//BlockCipherMode")
+        st, pl = self.call("Get", self.item(TAGS["UniqueIdentifier"], 7,
+                                            wid.encode()))
+        kek = find_bytes(pl, TAGS["KeyMaterial"]) if st == 0 else None
+        if not isinstance(kek, bytes):
+            raise Mismatch("%s: the wrapping key %s cannot be read to "
+                           "check the wrapped key" % (where, wid))
+        try:
+            if mode is not None and mode.get("value") == \
+                    "AESKeyWrapPadding":
+                pt = aes_key_unwrap_with_padding(kek, wrapped)
+            else:
+                pt = aes_key_unwrap(kek, wrapped)
+        except InvalidUnwrap:
+            raise Mismatch("%s: the wrapped key does not unwrap" % where)
+        try:
+            kv = parse(pt)
+        except (IndexError, struct.error, UnicodeDecodeError):
+            kv = None
+        km = find_bytes(kv, TAGS["KeyMaterial"]) if kv and \
+            kv[0][0] == TAGS["KeyValue"] else None
+        if not isinstance(km, bytes) or len(km) not in (16, 24, 32):
+            raise Mismatch("%s: the wrapped data is no Key Value of an "
+                           "AES key" % where)
 
     def verify_signature(self, sig, req, ctx, where):
         from cryptography.hazmat.primitives import hashes, serialization
