@@ -987,7 +987,9 @@ scalar(struct doc *d, struct ttlv *parent, uint32_t tag, int type,
 			return (ttlv_add_integer(parent, tag, (int32_t)x));
 		if (str && parse_hex(s, len, 8, &u) == 0)
 			return (ttlv_add_integer(parent, tag, (int32_t)u));
-		if (!str || tag != KMIPNAME_USAGE_MASK || len == 0)
+		if (!str || len == 0 || (tag != KMIPNAME_USAGE_MASK &&
+		    (tag != KMIPNAME_ATTRIBUTE_VALUE || attr == NULL ||
+		    strcmp(attr, "Cryptographic Usage Mask") != 0)))
 			break;
 		/* Bit names, or hex, separated by '|' or spaces. */
 		for (mask = 0, i = 0; i < len; ) {
