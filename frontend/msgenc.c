@@ -679,9 +679,11 @@ xml_attvalue(struct doc *d, const char **s, size_t *len)
 				return (-1);
 			}
 			d->p++;
-			/* The characters XML allows at all. */
-			if (!(cp == 0x9 || cp == 0xa || cp == 0xd ||
-			    (cp >= 0x20 && cp <= 0xd7ff) ||
+			/*
+			 * The characters XML 1.1 allows as references:
+			 * what a TTLV Text String holds, NUL aside.
+			 */
+			if (!((cp >= 0x1 && cp <= 0xd7ff) ||
 			    (cp >= 0xe000 && cp <= 0xfffd) ||
 			    (cp >= 0x10000 && cp <= 0x10ffff))) {
 				d->err = "bad character reference";
