@@ -730,6 +730,11 @@ fe_process(struct fe_conn *c, int from_queue)
 		if (c->mode == MODE_UNKNOWN) {
 			c->mode = h[0] >= 'A' && h[0] <= 'Z' && h[0] != 0x42 ?
 			    MODE_HTTP : MODE_TTLV;
+			if (c->mode == MODE_HTTP && c->l->info.no_http) {
+				fe_close(c, "KMIP over HTTPS is off here "
+				    "(no http)");
+				return (-1);
+			}
 			/* Room for one request: its head and its body. */
 			if (c->mode == MODE_HTTP)
 				bufferevent_setwatermark(c->bev, EV_READ, 0,

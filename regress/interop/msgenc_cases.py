@@ -301,7 +301,21 @@ def case_owner():
     print("ok")
 
 
-CASES = {"serve": case_serve, "head": case_head, "length": case_length,
+def case_nohttp():
+    # A listener with "no http": HTTP is closed unanswered, TTLV served.
+    s = conn()
+    s.sendall(msgenc.request("/kmip", msgenc.encode(QUERY, "json"),
+                             msgenc.CTYPE["json"]))
+    try:
+        r = msgenc.read_response(s)
+    except OSError:
+        r = None
+    check(r is None, "no HTTP answer on a listener with no http")
+    still_serves()
+    print("ok")
+
+
+CASES = {"nohttp": case_nohttp, "serve": case_serve, "head": case_head, "length": case_length,
          "ctype": case_ctype, "slowloris": case_slowloris,
          "nesting": case_nesting, "laughs": case_laughs,
          "owner": case_owner}

@@ -14,6 +14,9 @@ me_start()
 	sd_setup
 	sd_conf
 	sd_conf_soft
+	[ -z "${ME_LISTEN:-}" ] ||
+	    sed -i "/client ca/a\\
+$ME_LISTEN" "$T/signerd.conf"
 	echo "read timeout 3" >>"$T/signerd.conf"
 	echo "max message 16384" >>"$T/signerd.conf"
 	sd_start 1
@@ -168,6 +171,23 @@ owner_cleanup()
 	sd_cleanup
 }
 
+atf_test_case nohttp cleanup
+nohttp_head()
+{
+	atf_set "descr" "a listener with no http closes HTTP and serves TTLV"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3 timeout"
+	atf_set "timeout" "120"
+}
+nohttp_body()
+{
+	ME_LISTEN="no http" me_case nohttp
+}
+nohttp_cleanup()
+{
+	sd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case serve
@@ -178,4 +198,5 @@ atf_init_test_cases()
 	atf_add_test_case nesting
 	atf_add_test_case laughs
 	atf_add_test_case owner
+	atf_add_test_case nohttp
 }
