@@ -176,6 +176,7 @@ static int		 fe_send(struct fe_conn *, const uint8_t *, size_t,
 			    enum msg_enc);
 static void		 fe_emit(struct fe_conn *, enum msg_enc,
 			    const uint8_t *, size_t);
+static int		 looks_http(const unsigned char *);
 static void		 fe_update(struct fe_conn *);
 static void		 fe_close(struct fe_conn *, const char *);
 static void		 fe_free(struct fe_conn *);
@@ -689,6 +690,19 @@ fe_read(struct bufferevent *bev, void *arg)
 	(void)fe_process(arg, 0);
 }
 
+/* Whether the first bytes of a connection are an HTTP method and a space. */
+static int
+looks_http(const unsigned char *h)
+{
+	int	 i;
+
+	if (h[0] == 0x42)
+		return (0);
+	for (i = 0; i < FRAME_HEADER && h[i] >= 'A' && h[i] <= 'Z'; i++)
+		;
+	return (i > 0 && i < FRAME_HEADER && h[i] == ' ');
+}
+
 /*
  * Frame TTLV Request Messages from the input and hand them to the
  * engine, as long as the connection may have more in flight.  from_queue:
@@ -719,17 +733,19 @@ fe_process(struct fe_conn *c, int from_queue)
 			c->paused |= PAUSE_INFLIGHT;
 			break;
 		}
-		if (evbuffer_copyout(in, h, 1) != 1) {
-			fe_close(c, "evbuffer_copyout failed");
-			return (-1);
-		}
 		/*
-		 * A TTLV message starts with the tag of a Request Message
-		 * (0x42); an HTTP request with its method, in capitals.
+		 * A TTLV message starts with a tag, 0x42 and two bytes; an
+		 * HTTP request with its method, capitals and a space.  Either
+		 * is at least FRAME_HEADER bytes long.
 		 */
 		if (c->mode == MODE_UNKNOWN) {
-			c->mode = h[0] >= 'A' && h[0] <= 'Z' && h[0] != 0x42 ?
-			    MODE_HTTP : MODE_TTLV;
+			if (avail < FRAME_HEADER)
+				break;
+			if (evbuffer_copyout(in, h, sizeof(h)) != sizeof(h)) {
+				fe_close(c, "evbuffer_copyout failed");
+				return (-1);
+			}
+			c->mode = looks_http(h) ? MODE_HTTP : MODE_TTLV;
 			if (c->mode == MODE_HTTP && c->l->info.no_http) {
 				fe_close(c, "KMIP over HTTPS is off here "
 				    "(no http)");
