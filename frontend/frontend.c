@@ -118,6 +118,8 @@ struct fe_conn {
 	int			 http_status;	/* an error to answer last */
 	int			 continued;	/* 100 Continue sent */
 	int			 closing;	/* close once written */
+	int			 have_req;	/* req: a head, its body due */
+	struct http_req		 req;
 	unsigned int		 pending;	/* requests at the engine */
 	uint64_t		 next_req;	/* id of the last request */
 	uint64_t		 next_resp;	/* id of the next response due */
@@ -909,6 +911,11 @@ fe_http_next(struct fe_conn *c, struct evbuffer *in, size_t avail,
 	size_t		 n = avail < sizeof(head) ? avail : sizeof(head);
 	int		 st;
 
+	/* A head is parsed once, not again for each byte of its body. */
+	if (c->have_req) {
+		*req = c->req;
+		goto body;
+	}
 	if (evbuffer_copyout(in, head, n) != (ev_ssize_t)n) {
 		fe_close(c, "evbuffer_copyout failed");
 		return (-1);
@@ -919,9 +926,12 @@ fe_http_next(struct fe_conn *c, struct evbuffer *in, size_t avail,
 	if (st == 0)
 		return (0);
 	if (st != 200) {
-		fe_http_fail(c, st, "bad request head");
+		fe_http_fail(c, st, "request head refused");
 		return (c->bev == NULL ? -1 : 2);
 	}
+	c->req = *req;
+	c->have_req = 1;
+ body:
 	if (avail - req->headlen < req->bodylen) {
 		/*
 		 * A client that waits for 100 Continue gets it once its
@@ -957,6 +967,7 @@ fe_http_forward(struct fe_conn *c, struct evbuffer *in,
 		return (-1);
 	}
 	c->continued = 0;
+	c->have_req = 0;
 	if (req->close)
 		c->paused |= PAUSE_CLOSING;
 	/* Copied out and wiped in place, as fe_forward does. */
