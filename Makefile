@@ -64,7 +64,8 @@ SIGNERD_SRCS	= signerd/signerd.c signerd/proc.c signerd/engine.c \
 		  signerd/kop_keyless.c signerd/kop_check.c \
 		  signerd/attrs.c signerd/identity.c signerd/metrics.c
 CTL_SRCS	= signerd/ctl/signerctl.c signerd/ctl/json.c
-FRONTEND_SRCS	= frontend/frontend.c frontend/frame.c
+FRONTEND_SRCS	= frontend/frontend.c frontend/frame.c frontend/http.c \
+		  frontend/msgenc.c frontend/textnames.c
 HSM_SRCS	= hsmproc/hsmproc.c hsmproc/hsmreq.c hsmproc/hsm_pkcs11.c \
 		  hsmproc/p11key.c hsmproc/p11pool.c hsmproc/p11kek.c \
 		  hsmproc/hsm_openssl.c hsmproc/softkey.c hsmproc/p11token.c \

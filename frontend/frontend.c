@@ -41,6 +41,8 @@
 #include "signerd.h"
 #include "tls.h"
 #include "frame.h"
+#include "http.h"
+#include "msgenc.h"
 
 /*
  * Connections still in the TLS handshake have a pool of their own, apart
@@ -55,6 +57,12 @@
 #define PAUSE_INFLIGHT		0x01	/* CONN_INFLIGHT_MAX answers due */
 #define PAUSE_BYTES		0x02	/* INFLIGHT_MAX_BYTES at the engine */
 #define PAUSE_OUTPUT		0x04	/* its answers are not being read */
+#define PAUSE_CLOSING		0x08	/* HTTP: no more requests, then close */
+
+/* How a connection carries its messages, from its first byte. */
+#define MODE_UNKNOWN		0
+#define MODE_TTLV		1	/* TTLV on the stream */
+#define MODE_HTTP		2	/* HTTP/1.1 requests (KMIP over HTTPS) */
 
 /* The one deadline a connection has at a time. */
 enum fe_tmo {
@@ -85,6 +93,7 @@ TAILQ_HEAD(fe_listener_list, fe_listener);
 struct fe_resp {
 	TAILQ_ENTRY(fe_resp)	 entry;
 	uint64_t		 req_id;
+	enum msg_enc		 enc;
 	size_t			 len;
 	uint8_t			 data[];
 };
@@ -106,11 +115,19 @@ struct fe_conn {
 	int			 refused;	/* counted as such */
 	int			 waiting;	/* in fe->waitq */
 	int			 paused;	/* PAUSE_* */
+	int			 mode;		/* MODE_* */
+	int			 http_status;	/* an error to answer last */
+	int			 continued;	/* 100 Continue sent */
+	int			 closing;	/* close once written */
+	int			 have_req;	/* req: a head, its body due */
+	struct http_req		 req;
 	unsigned int		 pending;	/* requests at the engine */
 	uint64_t		 next_req;	/* id of the last request */
 	uint64_t		 next_resp;	/* id of the next response due */
 	/* Size of each request the engine has not answered, by id. */
 	uint32_t		 reqlen[CONN_INFLIGHT_MAX];
+	/* The encoding each request came in, for its answer. */
+	uint8_t			 reqenc[CONN_INFLIGHT_MAX];
 	struct fe_resp_list	 held;		/* responses that came early */
 };
 TAILQ_HEAD(fe_conn_list, fe_conn);
@@ -156,6 +173,17 @@ static void		 fe_admit(struct fe_conn *);
 static int		 fe_process(struct fe_conn *, int);
 static int		 fe_forward(struct fe_conn *, struct evbuffer *,
 			    size_t);
+static int		 fe_http_next(struct fe_conn *, struct evbuffer *,
+			    size_t, struct http_req *);
+static int		 fe_http_forward(struct fe_conn *, struct evbuffer *,
+			    const struct http_req *);
+static void		 fe_http_fail(struct fe_conn *, int, const char *);
+static int		 fe_http_finish(struct fe_conn *);
+static int		 fe_send(struct fe_conn *, const uint8_t *, size_t,
+			    enum msg_enc);
+static void		 fe_emit(struct fe_conn *, enum msg_enc,
+			    const uint8_t *, size_t);
+static int		 looks_http(const unsigned char *);
 static void		 fe_update(struct fe_conn *);
 static void		 fe_close(struct fe_conn *, const char *);
 static void		 fe_free(struct fe_conn *);
@@ -534,6 +562,9 @@ fe_update(struct fe_conn *c)
 		kind = TMO_HANDSHAKE;
 	else if (c->paused & PAUSE_OUTPUT)
 		kind = TMO_DRAIN;
+	else if (c->paused & PAUSE_CLOSING)
+		/* Its last answers, then the error or the close. */
+		kind = c->next_req + 1 == c->next_resp ? TMO_DRAIN : TMO_NONE;
 	else if (c->paused)
 		kind = TMO_NONE;	/* the engine keeps it waiting */
 	else if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
@@ -682,6 +713,19 @@ fe_read(struct bufferevent *bev, void *arg)
 	(void)fe_process(arg, 0);
 }
 
+/* Whether the first bytes of a connection are an HTTP method and a space. */
+static int
+looks_http(const unsigned char *h)
+{
+	int	 i;
+
+	if (h[0] == 0x42)
+		return (0);
+	for (i = 0; i < FRAME_HEADER && h[i] >= 'A' && h[i] <= 'Z'; i++)
+		;
+	return (i > 0 && i < FRAME_HEADER && h[i] == ' ');
+}
+
 /*
  * Frame TTLV Request Messages from the input and hand them to the
  * engine, as long as the connection may have more in flight.  from_queue:
@@ -692,6 +736,7 @@ static int
 fe_process(struct fe_conn *c, int from_queue)
 {
 	struct evbuffer		*in;
+	struct http_req		 req;
 	unsigned char		 h[FRAME_HEADER];
 	size_t			 avail, len;
 
@@ -704,12 +749,49 @@ fe_process(struct fe_conn *c, int from_queue)
 	}
 	in = bufferevent_get_input(c->bev);
 	c->paused &= ~(PAUSE_INFLIGHT | PAUSE_BYTES);
-	while (!(c->paused & PAUSE_OUTPUT) &&
+	while (!(c->paused & (PAUSE_OUTPUT | PAUSE_CLOSING)) &&
 	    (avail = evbuffer_get_length(in)) > 0) {
 		/* Answers not written yet, held ones included. */
 		if (c->next_req - c->next_resp + 1 >= CONN_INFLIGHT_MAX) {
 			c->paused |= PAUSE_INFLIGHT;
 			break;
+		}
+		/*
+		 * A TTLV message starts with a tag, 0x42 and two bytes; an
+		 * HTTP request with its method, capitals and a space.  Either
+		 * is at least FRAME_HEADER bytes long.
+		 */
+		if (c->mode == MODE_UNKNOWN) {
+			if (avail < FRAME_HEADER)
+				break;
+			if (evbuffer_copyout(in, h, sizeof(h)) != sizeof(h)) {
+				fe_close(c, "evbuffer_copyout failed");
+				return (-1);
+			}
+			c->mode = looks_http(h) ? MODE_HTTP : MODE_TTLV;
+			if (c->mode == MODE_HTTP && c->l->info.no_http) {
+				fe_close(c, "KMIP over HTTPS is off here "
+				    "(no http)");
+				return (-1);
+			}
+			/* Room for one request: its head and its body. */
+			if (c->mode == MODE_HTTP)
+				bufferevent_setwatermark(c->bev, EV_READ, 0,
+				    fe->limits.max_message + HTTP_HEAD_MAX);
+		}
+		if (c->mode == MODE_HTTP) {
+			switch (fe_http_next(c, in, avail, &req)) {
+			case -1:
+				return (-1);
+			case 0:
+				goto out;
+			case 1:
+				break;
+			default:
+				continue;	/* an error: closing */
+			}
+			len = req.bodylen;
+			goto ready;
 		}
 		if (avail < FRAME_HEADER)
 			break;
@@ -736,6 +818,7 @@ fe_process(struct fe_conn *c, int from_queue)
 		case FRAME_OK:
 			break;
 		}
+ ready:
 		if (!fe->engine.active) {
 			fe_close(c, "engine unavailable");
 			return (-1);
@@ -753,7 +836,10 @@ fe_process(struct fe_conn *c, int from_queue)
 			break;
 		}
 		from_queue = 0;
-		if (fe_forward(c, in, len) == -1)
+		if (c->mode == MODE_HTTP) {
+			if (fe_http_forward(c, in, &req) == -1)
+				return (-1);
+		} else if (fe_forward(c, in, len) == -1)
 			return (-1);
 		/* The next message has a deadline of its own. */
 		if (c->tmo_kind == TMO_MESSAGE)
@@ -824,9 +910,256 @@ fe_forward(struct fe_conn *c, struct evbuffer *in, size_t len)
 	imsg_event_add(&fe->engine);
 	evbuffer_drain(in, len);
 	c->reqlen[hdr.req_id % CONN_INFLIGHT_MAX] = len;
+	c->reqenc[hdr.req_id % CONN_INFLIGHT_MAX] = ENC_TTLV;
 	c->pending++;
 	fe->inflight_bytes += len;
 	return (0);
+}
+
+/*
+ * The next HTTP request of c: 1 when its head is valid and its body has
+ * come (*req says what it is), 0 when more is needed, 2 when it was
+ * refused (c answers the error after the answers it owes, and closes),
+ * -1 when c was closed.  The head is looked at in a copy: the input is
+ * left as it is until the request is taken whole.
+ */
+static int
+fe_http_next(struct fe_conn *c, struct evbuffer *in, size_t avail,
+    struct http_req *req)
+{
+	static char	 head[HTTP_HEAD_MAX];
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	size_t		 n = avail < sizeof(head) ? avail : sizeof(head);
+	int		 st;
+
+	/* A head is parsed once, not again for each byte of its body. */
+	if (c->have_req) {
+		*req = c->req;
+		goto body;
+	}
+	if (evbuffer_copyout(in, head, n) != (ev_ssize_t)n) {
+		fe_close(c, "evbuffer_copyout failed");
+		return (-1);
+	}
+	st = http_head(head, n, fe->limits.max_message, req);
+	/* It may hold the start of the body. */
+	explicit_bzero(head, n);
+	if (st == 0)
+		return (0);
+	if (st != 200) {
+		fe_http_fail(c, st, "request head refused");
+		return (c->bev == NULL ? -1 : 2);
+	}
+	c->req = *req;
+	c->have_req = 1;
+ body:
+	if (avail - req->headlen < req->bodylen) {
+		/*
+		 * A client that waits for 100 Continue gets it once its
+		 * earlier answers are out; before, it would land among them.
+		 */
+		if (req->expect && !c->continued &&
+		    c->next_req + 1 == c->next_resp) {
+			bufferevent_write(c->bev, cont, sizeof(cont) - 1);
+			c->continued = 1;
+		}
+		return (0);
+	}
+	return (1);
+}
+
+/*
+ * Take the request described by req off the input, convert its body to
+ * TTLV and send that to the engine.  A body that is not one message in
+ * its encoding is answered with 400.  -1 if c was closed.
+ */
+static int
+fe_http_forward(struct fe_conn *c, struct evbuffer *in,
+    const struct http_req *req)
+{
+	struct evbuffer_iovec	 v[16], *vec = v;
+	uint8_t			*body, *msg = NULL;
+	const char		*err = NULL;
+	size_t			 flen, msglen = 0, off, n, blen = req->bodylen;
+	int			 i, nvec, rv;
+
+	if (evbuffer_drain(in, req->headlen) == -1) {
+		fe_close(c, "evbuffer_drain failed");
+		return (-1);
+	}
+	c->continued = 0;
+	c->have_req = 0;
+	if (req->close)
+		c->paused |= PAUSE_CLOSING;
+	/* Copied out and wiped in place, as fe_forward does. */
+	if ((body = malloc(blen > 0 ? blen : 1)) == NULL) {
+		fe_close(c, "out of memory");
+		return (-1);
+	}
+	nvec = blen > 0 ? evbuffer_peek(in, blen, NULL, NULL, 0) : 0;
+	if (nvec > (int)(sizeof(v) / sizeof(v[0])) &&
+	    (vec = reallocarray(NULL, nvec, sizeof(*vec))) == NULL) {
+		free(body);
+		fe_close(c, "out of memory");
+		return (-1);
+	}
+	if (nvec > 0 && evbuffer_peek(in, blen, NULL, vec, nvec) != nvec)
+		nvec = -1;
+	for (i = 0, off = 0; i < nvec && off < blen; i++) {
+		n = vec[i].iov_len < blen - off ? vec[i].iov_len : blen - off;
+		memcpy(body + off, vec[i].iov_base, n);
+		explicit_bzero(vec[i].iov_base, n);
+		off += n;
+	}
+	if (vec != v)
+		free(vec);
+	if (off != blen) {
+		freezero(body, blen > 0 ? blen : 1);
+		fe_close(c, "evbuffer_peek failed");
+		return (-1);
+	}
+	(void)evbuffer_drain(in, blen);
+
+	if (req->enc == ENC_TTLV) {
+		/* Exactly one TTLV message, as on a plain connection. */
+		if (frame_next(body, blen, fe->limits.max_message, &flen) ==
+		    FRAME_OK && flen == blen) {
+			msg = body;
+			msglen = blen;
+			body = NULL;
+		} else
+			err = "the body is not one TTLV message";
+	} else if (msgenc_to_ttlv(req->enc, (const char *)body, blen,
+	    fe->limits.max_message, &msg, &msglen, &err) == -1)
+		msg = NULL;
+	if (body != NULL)
+		freezero(body, blen > 0 ? blen : 1);
+	if (msg == NULL) {
+		fe_http_fail(c, 400, err);
+		return (c->bev == NULL ? -1 : 0);
+	}
+	rv = fe_send(c, msg, msglen, req->enc);
+	freezero(msg, msglen);
+	return (rv);
+}
+
+/*
+ * Refuse the request being read: no more is read, the error is answered
+ * after the answers c owes, then c is closed.  The client learns what
+ * was wrong with it; the log says so too.
+ */
+static void
+fe_http_fail(struct fe_conn *c, int status, const char *why)
+{
+	log_info("%s: HTTP %d %s: %s", c->peer, status, http_reason(status),
+	    why);
+	c->http_status = status;
+	c->paused |= PAUSE_CLOSING;
+	(void)fe_http_finish(c);
+}
+
+/*
+ * A connection closing (an error, or Connection: close) whose answers
+ * are all written: write the error, if any, and close once it is out.
+ * -1 if c was closed.
+ */
+static int
+fe_http_finish(struct fe_conn *c)
+{
+	char	 buf[256];
+	int	 n;
+
+	if (c->bev == NULL || c->closing || c->next_req + 1 != c->next_resp)
+		return (0);
+	if (c->http_status != 0) {
+		n = snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\n"
+		    "Content-Length: 0\r\n%sConnection: close\r\n\r\n",
+		    c->http_status, http_reason(c->http_status),
+		    c->http_status == 405 ? "Allow: POST\r\n" : "");
+		if (n > 0 && (size_t)n < sizeof(buf))
+			bufferevent_write(c->bev, buf, n);
+	}
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0) {
+		fe_close(c, NULL);
+		return (-1);
+	}
+	/* fe_written closes it once everything is written. */
+	c->closing = 1;
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
+	bufferevent_disable(c->bev, EV_READ);
+	return (0);
+}
+
+/* A converted request, len bytes of TTLV, to the engine. */
+static int
+fe_send(struct fe_conn *c, const uint8_t *msg, size_t len, enum msg_enc enc)
+{
+	struct fe_hdr	 hdr;
+	struct ibuf	*ib;
+
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.conn_id = c->id;
+	hdr.req_id = ++c->next_req;
+	(void)strlcpy(hdr.identity, c->identity, sizeof(hdr.identity));
+	(void)strlcpy(hdr.peer, c->peer, sizeof(hdr.peer));
+	memcpy(hdr.cert_sha256, c->cert_sha256, sizeof(hdr.cert_sha256));
+	if ((ib = imsg_create(&fe->engine.ibuf, IMSG_FE_REQUEST, 0, 0,
+	    sizeof(hdr) + len)) == NULL || imsg_add(ib, &hdr,
+	    sizeof(hdr)) == -1 || imsg_add(ib, msg, len) == -1) {
+		fe_close(c, "cannot queue the request for the engine");
+		return (-1);
+	}
+	imsg_close(&fe->engine.ibuf, ib);
+	imsg_event_add(&fe->engine);
+	c->reqlen[hdr.req_id % CONN_INFLIGHT_MAX] = len;
+	c->reqenc[hdr.req_id % CONN_INFLIGHT_MAX] = enc;
+	c->pending++;
+	fe->inflight_bytes += len;
+	return (0);
+}
+
+/*
+ * Write one answer of the engine to c: as it is on a TTLV connection, as
+ * the body of an HTTP response in the encoding of its request otherwise.
+ */
+static void
+fe_emit(struct fe_conn *c, enum msg_enc enc, const uint8_t *data,
+    size_t len)
+{
+	char		 hdr[256], *text = NULL;
+	size_t		 tlen = 0;
+	int		 n, last;
+
+	if (c->mode != MODE_HTTP) {
+		bufferevent_write(c->bev, data, len);
+		return;
+	}
+	/* The last answer before a close the client asked for says so. */
+	last = c->paused & PAUSE_CLOSING && c->http_status == 0 &&
+	    c->next_resp == c->next_req;
+	if (enc != ENC_TTLV &&
+	    msgenc_from_ttlv(enc, data, len, &text, &tlen) == -1) {
+		log_warnx("%s: an answer of the engine cannot be converted",
+		    c->peer);
+		n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 500 %s\r\n"
+		    "Content-Length: 0\r\nConnection: close\r\n\r\n",
+		    http_reason(500));
+		bufferevent_write(c->bev, hdr, n);
+		/* Nothing after it: the client cannot know what it was. */
+		c->paused |= PAUSE_CLOSING;
+		return;
+	}
+	n = snprintf(hdr, sizeof(hdr), "HTTP/1.1 200 OK\r\n"
+	    "Content-Type: %s\r\nContent-Length: %zu\r\n"
+	    "Cache-Control: no-cache\r\n%s\r\n", http_ctype(enc),
+	    enc == ENC_TTLV ? len : tlen, last ? "Connection: close\r\n" : "");
+	bufferevent_write(c->bev, hdr, n);
+	if (enc == ENC_TTLV)
+		bufferevent_write(c->bev, data, len);
+	else {
+		bufferevent_write(c->bev, text, tlen);
+		freezero(text, tlen);
+	}
 }
 
 /* The answers are down to the low-water mark: read again. */
@@ -835,6 +1168,11 @@ fe_written(struct bufferevent *bev, void *arg)
 {
 	struct fe_conn	*c = arg;
 
+	if (c->closing) {
+		/* The low-water mark is 0 now: all of it is written. */
+		fe_close(c, NULL);
+		return;
+	}
 	if (c->paused & PAUSE_OUTPUT) {
 		c->paused &= ~PAUSE_OUTPUT;
 		(void)fe_process(c, 0);
@@ -939,6 +1277,7 @@ fe_respond(struct fe_conn *c, uint64_t req_id, const uint8_t *data,
 {
 	struct fe_resp	*rp, *t;
 	size_t		 i = req_id % CONN_INFLIGHT_MAX;
+	enum msg_enc	 enc = c->reqenc[i];
 
 	if (req_id < c->next_resp || req_id > c->next_req ||
 	    c->reqlen[i] == 0) {
@@ -965,6 +1304,7 @@ fe_respond(struct fe_conn *c, uint64_t req_id, const uint8_t *data,
 			return;
 		}
 		rp->req_id = req_id;
+		rp->enc = enc;
 		rp->len = len;
 		memcpy(rp->data, data, len);
 		TAILQ_FOREACH(t, &c->held, entry)
@@ -976,15 +1316,17 @@ fe_respond(struct fe_conn *c, uint64_t req_id, const uint8_t *data,
 			TAILQ_INSERT_TAIL(&c->held, rp, entry);
 		return;
 	}
-	bufferevent_write(c->bev, data, len);
+	fe_emit(c, enc, data, len);
 	c->next_resp++;
 	while ((rp = TAILQ_FIRST(&c->held)) != NULL &&
 	    rp->req_id == c->next_resp) {
 		TAILQ_REMOVE(&c->held, rp, entry);
-		bufferevent_write(c->bev, rp->data, rp->len);
+		fe_emit(c, rp->enc, rp->data, rp->len);
 		c->next_resp++;
 		freezero(rp, sizeof(*rp) + rp->len);
 	}
+	if (c->paused & PAUSE_CLOSING && fe_http_finish(c) == -1)
+		return;
 	/* A client that does not read its answers is not read either. */
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) >
 	    (size_t)fe->limits.max_message)

@@ -182,6 +182,8 @@ print_listener(FILE *fp, const struct listen_conf *l)
 		fputs("\ttls 1.2 allow\n", fp);
 	if (!l->verify_client)
 		fputs("\tclient certificate optional\n", fp);
+	if (l->no_http)
+		fputs("\tno http\n", fp);
 	fputs("}\n", fp);
 }
 
@@ -349,7 +351,8 @@ listen_conf_equal(const struct listen_conf *a, const struct listen_conf *b)
 	    streq(a->key, b->key) &&
 	    streq(a->ca, b->ca) &&
 	    a->tls12 == b->tls12 &&
-	    a->verify_client == b->verify_client);
+	    a->verify_client == b->verify_client &&
+	    a->no_http == b->no_http);
 }
 
 /*

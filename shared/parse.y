@@ -93,7 +93,8 @@ enum {
 	SEEN_PASSWORD	= 0x0040,
 	SEEN_TLS12	= 0x0080,
 	SEEN_VERIFY	= 0x0100,
-	SEEN_KEEPALIVE	= 0x0400
+	SEEN_KEEPALIVE	= 0x0400,
+	SEEN_HTTP	= 0x0800
 };
 
 /* Where a statement checked after parsing was written. */
@@ -173,7 +174,7 @@ static void	 conf_check(void);
 %}
 
 %token	ADMIN ALLOW CA CERTIFICATE CHROOT CLIENT CONNECTIONS CONTROL
-%token	DEFAULT ENV FILE_ GROUP HOST IDLE INCLUDE KEK KEY KEYSTORE KMIP
+%token	DEFAULT ENV FILE_ GROUP HOST HTTP IDLE INCLUDE KEK KEY KEYSTORE KMIP
 %token	LISTEN LOGIN MAX MESSAGE MODULE NO ON ONEOFF OPENSSL OPTIONAL
 %token	PASSWORD PIN PKCS11 PORT READ SERIAL SESSIONS SIGNER SLOT SOCKET
 %token	TIMEOUT
@@ -400,6 +401,10 @@ tlsopt		: CERTIFICATE STRING		{
 			    "client certificate") == 0)
 				curlisten->verify_client = 0;
 		}
+		| NO HTTP			{
+			if (once(&blockseen, SEEN_HTTP, "no http") == 0)
+				curlisten->no_http = 1;
+		}
 		;
 
 signertype	: PKCS11			{ $$ = SIGNER_PKCS11; }
@@ -623,6 +628,7 @@ static const struct keywords keywords[] = {
 	{ "file",		FILE_ },
 	{ "group",		GROUP },
 	{ "host",		HOST },
+	{ "http",		HTTP },
 	{ "idle",		IDLE },
 	{ "include",		INCLUDE },
 	{ "keepalive",		KEEPALIVE },

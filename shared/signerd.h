@@ -243,6 +243,7 @@ struct listener_info {
 	uint32_t	 id;
 	int32_t		 tls12;
 	int32_t		 verify_client;
+	int32_t		 no_http;	/* TTLV only, no KMIP over HTTPS */
 	char		 addr[64];
 	uint16_t	 port;
 };

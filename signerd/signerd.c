@@ -609,6 +609,7 @@ listeners_open(struct signerd_conf *conf, struct listener_list *ll,
 		l->info.id = l->id;
 		l->info.tls12 = lc->tls12;
 		l->info.verify_client = lc->verify_client;
+		l->info.no_http = lc->no_http;
 		l->info.port = lc->port;
 		(void)strlcpy(l->info.addr, lc->addr, sizeof(l->info.addr));
 		if (pem_load(lc->cert, &l->cert) == -1 ||

@@ -410,7 +410,8 @@ tls_body()
 	    -connect 127.0.0.1:$PORT -CAfile "$T/pki/ca.crt" \
 	    -cert "$T/pki/client.crt" -key "$T/pki/client.key" \
 	    >/dev/null 2>&1 || true
-	grep -Eq "not a KMIP message|exceeds max message|invalid message" \
+	grep -Eq \
+	    "not a KMIP message|exceeds max message|invalid message|HTTP 4" \
 	    "$T/log" || atf_fail "garbage not refused"
 	sd_tls_ok
 	[ "$(sd_pid frontend)" ] || atf_fail "frontend gone"
