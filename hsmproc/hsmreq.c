@@ -640,15 +640,15 @@ hsm_digest_check(const struct hsm_req *req, struct hsm_res *res)
 		    "Ed25519 signs the message itself: no Digested Data "
 		    "(no pre-hashed Ed25519, Ed25519ph, is offered)"));
 	if ((want = hsm_hash_len(req->hash)) == -1 ||
-	    req->hash == HSM_HASH_SHA1)
+	    (req->hash == HSM_HASH_SHA1 && req->op != HSM_OP_VERIFY))
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "Digested Data needs the hash it was made with: "
-		    "SHA-256, SHA-384 or SHA-512"));
+		    "SHA-256, SHA-384 or SHA-512 (SHA-1 to verify only)"));
 	if (req->len_data != (size_t)want)
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "Digested Data of %zu bytes: a %s digest is %d",
 		    req->len_data, req->hash == HSM_HASH_SHA256 ? "SHA-256" :
-		    req->hash == HSM_HASH_SHA384 ? "SHA-384" : "SHA-512",
-		    want));
+		    req->hash == HSM_HASH_SHA384 ? "SHA-384" :
+		    req->hash == HSM_HASH_SHA1 ? "SHA-1" : "SHA-512", want));
 	return (0);
 }

@@ -1731,8 +1731,10 @@ p11_mac(struct p11_sess *s, const struct hsm_req *req, int verify,
 		mech.mechanism = CKM_SHA512_HMAC;
 		break;
 	default:
+		/* CKM_SHA*_HMAC take generic secret or HMAC keys. */
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-		    "cannot MAC with an %s key", hsm_kind_name(req->kind)));
+		    "cannot MAC with an %s key in a token: HMAC keys only",
+		    hsm_kind_name(req->kind)));
 	}
 	if (req->hash != HSM_HASH_NONE && req->hash != want)
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,

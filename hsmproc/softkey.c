@@ -1054,7 +1054,8 @@ sw_wrap_error(struct softkey *sk, struct hsm_res *res)
 
 /*
  * Check padding, hash, digest length and MGF1 hash for a signature; *md:
- * digest name or NULL.  SHA-1 is not used for signatures.
+ * digest name or NULL.  SHA-1 makes no new signature, but an old one
+ * still verifies (the Profiles verify RSA-PSS with SHA-1, CS-AC-M-3).
  */
 static int
 sw_sig_params(const struct hsm_req *req, const char **md,
@@ -1063,7 +1064,7 @@ sw_sig_params(const struct hsm_req *req, const char **md,
 	const char	*mgf;
 
 	*md = sw_hash_name(req->hash);
-	if (req->hash == HSM_HASH_SHA1)
+	if (req->hash == HSM_HASH_SHA1 && req->op != HSM_OP_VERIFY)
 		*md = NULL;
 	if (hsm_digest_check(req, res) != 0)
 		return (res->status);
@@ -1079,8 +1080,8 @@ sw_sig_params(const struct hsm_req *req, const char **md,
 	case HSM_KEY_EC_P521:
 		if (*md == NULL)
 			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-			    "%s signatures: hash SHA-256, SHA-384 or SHA-512",
-			    hsm_kind_name(req->kind)));
+			    "%s signatures: hash SHA-256, SHA-384 or SHA-512 "
+			    "(SHA-1 to verify only)", hsm_kind_name(req->kind)));
 		if (req->kind != HSM_KEY_RSA && req->padding != HSM_PAD_NONE)
 			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 			    "ECDSA signatures take no padding"));
@@ -1524,7 +1525,11 @@ sw_rsa_crypt(struct softkey *sk, const struct hsm_req *req, int enc,
 	return (0);
 }
 
-/* HMAC with the hash of the key's kind; verify in constant time. */
+/*
+ * HMAC with the hash of the key's kind or, for an AES or Triple DES key
+ * the engine let MAC (its usage mask), the hash it names; verify in
+ * constant time.
+ */
 static int
 sw_mac(struct softkey *sk, const struct hsm_req *req, int verify,
     struct hsm_res *res)
@@ -1537,10 +1542,15 @@ sw_mac(struct softkey *sk, const struct hsm_req *req, int verify,
 	size_t		 maclen;
 	int		 ok;
 
+	want = sw_hash_name(req->hash);
+	if (md == NULL && (req->kind == HSM_KEY_AES ||
+	    req->kind == HSM_KEY_DES3) && req->hash != HSM_HASH_SHA1)
+		md = want;
 	if (md == NULL)
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-		    "cannot MAC with an %s key", hsm_kind_name(req->kind)));
-	want = sw_hash_name(req->hash);
+		    "cannot MAC with an %s key%s", hsm_kind_name(req->kind),
+		    sw_hmac_hash(req->kind) == NULL ? " without an HMAC "
+		    "hash: SHA-256, SHA-384 or SHA-512" : ""));
 	if (req->hash != HSM_HASH_NONE && (want == NULL ||
 	    strcmp(want, md) != 0))
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,

@@ -51,6 +51,9 @@ static int		 cop_usage(struct kreq *, const struct cop *,
 			    struct ttlv *, size_t);
 static int		 cop_params14(struct kreq *, const struct ttlv *, int,
 			    struct hsm_op *, struct iovec *);
+static int		 cop_hmac(struct kreq *, const struct cop *,
+			    const struct ttlv *, const struct ttlv *, uint32_t,
+			    struct hsm_op *);
 
 static uint32_t
 hsm_hash(uint32_t kmip_hash)
@@ -85,7 +88,8 @@ kop_key_kind(struct kreq *r, const struct ttlv *a, uint32_t *kind)
 static int
 cop_type_ok(const struct cop *c, uint32_t type, uint32_t kind)
 {
-	int	 sym = kind == HSM_KEY_AES || kind == HSM_KEY_HMAC_SHA256 ||
+	int	 sym = kind == HSM_KEY_AES || kind == HSM_KEY_DES3 ||
+		    kind == HSM_KEY_HMAC_SHA256 ||
 		    kind == HSM_KEY_HMAC_SHA384 || kind == HSM_KEY_HMAC_SHA512;
 
 	switch (c->hsm_op) {
@@ -103,9 +107,96 @@ cop_type_ok(const struct cop *c, uint32_t type, uint32_t kind)
 		    kind == HSM_KEY_RSA));
 	case HSM_OP_MAC:
 	case HSM_OP_MAC_VERIFY:
-		return (type == KMIP_OBJ_SYMMETRIC_KEY && sym &&
-		    kind != HSM_KEY_AES);
+		/* An AES or Triple DES key as cop_hmac allows. */
+		return (type == KMIP_OBJ_SYMMETRIC_KEY && sym);
 	}
+	return (0);
+}
+
+/*
+ * The HMAC of MAC and MAC Verify.  An HMAC key MACs with its own hash
+ * alone.  Another symmetric key (AES, Triple DES: its bytes are the HMAC
+ * key) MACs only if its Cryptographic Usage Mask names this operation,
+ * MAC Generate or MAC Verify, and the HMAC algorithm is the Cryptographic
+ * Algorithm of the request's Cryptographic Parameters or, if they name
+ * none, of the key's (the Profiles register an AES key whose parameters
+ * say HMAC-SHA256 for MAC, CS-AC-M-4 to 6).  Its hash goes to op->hash.
+ */
+static int
+cop_hmac(struct kreq *r, const struct cop *c, const struct ttlv *req,
+    const struct ttlv *a, uint32_t mask, struct hsm_op *op)
+{
+	const struct ttlv	*cp;
+	uint32_t		 alg = 0, hash, own;
+
+	if (c->hsm_op != HSM_OP_MAC && c->hsm_op != HSM_OP_MAC_VERIFY)
+		return (0);
+	if ((cp = ttlv_find(req, KMIP_TAG_CRYPTOGRAPHIC_PARAMETERS)) == NULL ||
+	    ttlv_get_enum(cp, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM, &alg) == -1) {
+		alg = 0;
+		if ((cp = attr_get(a, "Cryptographic Parameters", 0)) != NULL &&
+		    ttlv_get_enum(cp, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM,
+		    &alg) == -1)
+			alg = 0;
+	}
+	switch (alg) {
+	case 0:
+		hash = HSM_HASH_NONE;
+		break;
+	case KMIP_ALG_HMAC_SHA256:
+		hash = HSM_HASH_SHA256;
+		break;
+	case KMIP_ALG_HMAC_SHA384:
+		hash = HSM_HASH_SHA384;
+		break;
+	case KMIP_ALG_HMAC_SHA512:
+		hash = HSM_HASH_SHA512;
+		break;
+	default:
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "%s: the HMAC is "
+		    "HMAC-SHA256, HMAC-SHA384 or HMAC-SHA512",
+		    kmip_op_name(r->op));
+		return (-1);
+	}
+	switch (op->kind) {
+	case HSM_KEY_HMAC_SHA256:
+		own = HSM_HASH_SHA256;
+		break;
+	case HSM_KEY_HMAC_SHA384:
+		own = HSM_HASH_SHA384;
+		break;
+	case HSM_KEY_HMAC_SHA512:
+		own = HSM_HASH_SHA512;
+		break;
+	default:
+		own = HSM_HASH_NONE;
+		break;
+	}
+	if (own != HSM_HASH_NONE) {
+		if (hash != HSM_HASH_NONE && hash != own) {
+			kreq_fail(r, KMIP_REASON_INVALID_FIELD, "key %s (%s) "
+			    "MACs with its own HMAC alone", r->obj.id,
+			    hsm_kind_name(op->kind));
+			return (-1);
+		}
+		return (0);
+	}
+	if (!(mask & c->usage)) {
+		kreq_fail(r, KMIP_REASON_INCOMPATIBLE_CRYPTOGRAPHIC_USAGE_MASK,
+		    "key %s (%s) does %s only with %s in its "
+		    "Cryptographic Usage Mask", r->obj.id,
+		    hsm_kind_name(op->kind), kmip_op_name(r->op),
+		    c->hsm_op == HSM_OP_MAC ? "MAC Generate" : "MAC Verify");
+		return (-1);
+	}
+	if (hash == HSM_HASH_NONE) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "%s with key %s "
+		    "(%s) needs an HMAC Cryptographic Algorithm in the "
+		    "request's or the key's Cryptographic Parameters",
+		    kmip_op_name(r->op), r->obj.id, hsm_kind_name(op->kind));
+		return (-1);
+	}
+	op->hash = hash;
 	return (0);
 }
 
@@ -230,7 +321,8 @@ cop_params(struct kreq *r, const struct ttlv *req, const struct ttlv *a,
 	if (ttlv_get_enum(cp, KMIP_TAG_HASHING_ALGORITHM, &v) == 0 &&
 	    (op->hash = hsm_hash(v)) == 0xffffffff) {
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "hashing algorithm not "
-		    "supported: SHA-256, SHA-384, SHA-512 (SHA-1 for OAEP)");
+		    "supported: SHA-256, SHA-384, SHA-512 (SHA-1 for OAEP "
+		    "and to verify)");
 		return (-1);
 	}
 	if (ttlv_get_enum(cp, KMIP_TAG_PADDING_METHOD, &v) == 0) {
@@ -277,10 +369,15 @@ cop_params(struct kreq *r, const struct ttlv *req, const struct ttlv *a,
 		    "ECB and CBC");
 		return (-1);
 	}
+	/*
+	 * A tag length GCM cannot make fails the operation with General
+	 * Failure, defined in every 1.x version: what the Profiles' vector
+	 * CS-BC-M-GCM-1 asks for an Encrypt with Tag Length 1 or 32.
+	 */
 	if (ttlv_get_integer(cp, KMIP_TAG_TAG_LENGTH, &tl) == 0) {
 		if (tl < 12 || tl > 16) {
-			kreq_fail(r, KMIP_REASON_INVALID_FIELD, "GCM tag "
-			    "length is 12 to 16 bytes");
+			kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "GCM tag "
+			    "length %d: 12 to 16 bytes", (int)tl);
 			return (-1);
 		}
 		op->tag_len = tl;
@@ -484,7 +581,8 @@ op_crypto(struct kreq *r, const struct ttlv *req)
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "no Data");
 		goto done;
 	}
-	if (cop_params(r, req, a, &op, &iov[5]) == -1)
+	if (cop_params(r, req, a, &op, &iov[5]) == -1 ||
+	    cop_hmac(r, c, req, a, mask, &op) == -1)
 		goto done;
 	iov[0].iov_base = r->obj.material;
 	iov[0].iov_len = op.len_key = r->obj.material_len;

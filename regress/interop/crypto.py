@@ -1,0 +1,254 @@
+# The cryptographic edges of the OASIS KMIP 1.4 vectors (issue 10), by
+# hand-made TTLV against the real daemon:
+#
+#   sha1verify	a signature made with SHA-1 verifies (RSA PSS and PKCS#1
+#		v1.5, ECDSA), a SHA-256 one checked as SHA-1 is Invalid, not
+#		an error (CS-AC-M-3); signing with SHA-1 stays refused
+#   hmackey	an AES key MACs with the HMAC its Cryptographic Parameters
+#		name when its usage mask has MAC Generate / MAC Verify
+#		(CS-AC-M-4 to 6), and not without them
+#   gcmtag	a GCM Tag Length outside 12..16 is General Failure
+#		(CS-BC-M-GCM-1), at every protocol version
+#
+#   crypto.py PORT PKI_DIR CASE
+import hashlib
+import hmac
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import check  # noqa: E402
+from ttlvlib import (attribute, connect, data, enum, find, first,  # noqa
+                     integer, parse, read_message, request, structure, text)
+
+port, pki, case = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+s = connect(port, pki)
+
+T_UID, T_PAYLOAD, T_ITEM, T_STATUS, T_REASON, T_VALUE, T_MSG = 0x420094, \
+    0x42007c, 0x42000f, 0x42007f, 0x42007e, 0x42000b, 0x42007d
+T_DATA, T_IV, T_TAG, T_AAD, T_CP, T_SIG, T_MAC, T_VALID = 0x4200c2, \
+    0x42003d, 0x4200ff, 0x4200fe, 0x42002b, 0x4200c3, 0x4200c6, 0x42009b
+T_ALG, T_HASH, T_PAD, T_MODE, T_TAGLEN = 0x420028, 0x420038, 0x42005f, \
+    0x420011, 0x4200ce
+OP_CKP, OP_REGISTER, OP_GET, OP_ACTIVATE, OP_ENCRYPT, OP_DECRYPT, \
+    OP_SIGN, OP_VERIFY, OP_MAC, OP_MAC_VERIFY = 0x02, 0x03, 0x0a, 0x12, \
+    0x1f, 0x20, 0x21, 0x22, 0x23, 0x24
+INVALID_FIELD, PERMISSION_DENIED, GENERAL_FAILURE = 0x07, 0x0c, 0x100
+VALID, INVALID = 1, 2
+ALG_RSA, ALG_ECDSA, ALG_AES, ALG_HMAC_SHA256, ALG_HMAC_SHA512 = 4, 6, 3, \
+    9, 0x0b
+HASH_SHA1, HASH_SHA256 = 4, 6
+PAD_PSS, PAD_PKCS1 = 10, 8
+U_SIGN, U_VERIFY, U_ENCRYPT, U_DECRYPT, U_MAC, U_MACV = 1, 2, 4, 8, 0x80, \
+    0x100
+KEY = bytes(range(16))
+
+
+def call(op, payload, minor=4):
+    s.sendall(request(op, payload, minor=minor))
+    it = find(parse(read_message(s))[0][2], T_ITEM)[0]
+    return first(it, T_STATUS), first(it, T_REASON), first(it, T_PAYLOAD), \
+        first(it, T_MSG)
+
+
+def ok(op, payload, what, minor=4):
+    st, rr, pl, msg = call(op, payload, minor)
+    check(st == 0, "%s: status %s reason %s %r" % (what, st, rr, msg))
+    return pl
+
+
+def refused(op, payload, reason, what, minor=4):
+    st, rr, _, msg = call(op, payload, minor)
+    check(st == 1 and rr == reason, "%s: status %s reason %s %r, wanted %s"
+          % (what, st, rr, msg, reason))
+
+
+def tmpl(*attrs):
+    return structure(0x420091, *attrs)
+
+
+def usage(mask):
+    return attribute("Cryptographic Usage Mask", integer(T_VALUE, mask))
+
+
+def params(*items):
+    return structure(T_CP, *items)
+
+
+def register_aes(mask, cp=None, key=KEY):
+    kb = structure(0x420040, enum(0x420042, 1),
+                   structure(0x420045, data(0x420043, key)),
+                   enum(T_ALG, ALG_AES), integer(0x42002a, len(key) * 8))
+    attrs = [usage(mask)]
+    if cp is not None:
+        attrs.append(attribute("Cryptographic Parameters",
+                               structure(T_VALUE, *cp)))
+    u = first(ok(OP_REGISTER, enum(0x420057, 2) + tmpl(*attrs) +
+                 structure(0x42008f, kb), "Register AES"), T_UID)
+    ok(OP_ACTIVATE, text(T_UID, u), "Activate")
+    return u
+
+
+def ckp(alg, bits):
+    pl = ok(OP_CKP, structure(0x42001f, attribute(
+        "Cryptographic Algorithm", enum(T_VALUE, alg)), attribute(
+        "Cryptographic Length", integer(T_VALUE, bits))) +
+        structure(0x420065, usage(U_SIGN)) +
+        structure(0x42006e, usage(U_VERIFY)), "Create Key Pair")
+    priv, pub = first(pl, 0x420066), first(pl, 0x42006f)
+    ok(OP_ACTIVATE, text(T_UID, priv), "Activate")
+    return priv, pub
+
+
+def public_key(pub):
+    from cryptography.hazmat.primitives import serialization
+    pl = ok(OP_GET, text(T_UID, pub) + enum(0x420042, 5), "Get SPKI")
+
+    def walk(items):
+        for (t, typ, v) in items:
+            if t == 0x420043:
+                return v
+            if typ == 1:
+                r = walk(v)
+                if r is not None:
+                    return r
+        return None
+    return serialization.load_der_public_key(walk(pl))
+
+
+def verify(pub, cp, msg, sig):
+    pl = ok(OP_VERIFY, text(T_UID, pub) + cp + data(T_DATA, msg) +
+            data(T_SIG, sig), "Signature Verify")
+    return first(pl, T_VALID)
+
+
+if case == "sha1verify":
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, padding
+    msg = b"signed long ago, with SHA-1"
+    priv, pub = ckp(ALG_RSA, 2048)
+    pss256 = params(enum(T_PAD, PAD_PSS), enum(T_HASH, HASH_SHA256),
+                    enum(T_ALG, ALG_RSA))
+    pss1 = params(enum(T_PAD, PAD_PSS), enum(T_HASH, HASH_SHA1),
+                  enum(T_ALG, ALG_RSA))
+    pkcs1 = params(enum(T_PAD, PAD_PKCS1), enum(T_HASH, HASH_SHA1),
+                   enum(T_ALG, ALG_RSA))
+    sig = first(ok(OP_SIGN, text(T_UID, priv) + pss256 + data(T_DATA, msg),
+                   "Sign PSS SHA-256"), T_SIG)
+    # CS-AC-M-3: the SHA-256 signature checked as SHA-1 is not valid.
+    check(verify(pub, pss1, msg, sig) == INVALID,
+          "a SHA-256 signature verified as SHA-1")
+    check(verify(pub, pss256, msg, sig) == VALID, "PSS SHA-256")
+    # Old signatures, made elsewhere with SHA-1: the server has no
+    # private key to make them, so a second pair is registered.
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    spki = k.public_key().public_bytes(
+        serialization.Encoding.DER,
+        serialization.PublicFormat.SubjectPublicKeyInfo)
+    kb = structure(0x420040, enum(0x420042, 5),
+                   structure(0x420045, data(0x420043, spki)),
+                   enum(T_ALG, ALG_RSA), integer(0x42002a, 2048))
+    rpub = first(ok(OP_REGISTER, enum(0x420057, 3) + tmpl(usage(U_VERIFY)) +
+                    structure(0x42006d, kb), "Register RSA public key"),
+                 T_UID)
+    ok(OP_ACTIVATE, text(T_UID, rpub), "Activate")
+    sig = k.sign(msg, padding.PSS(padding.MGF1(hashes.SHA1()),
+                                  padding.PSS.DIGEST_LENGTH), hashes.SHA1())
+    check(verify(rpub, pss1, msg, sig) == VALID, "PSS SHA-1 signature")
+    check(verify(rpub, pss1, msg + b".", sig) == INVALID,
+          "PSS SHA-1 signature of other data")
+    sig = k.sign(msg, padding.PKCS1v15(), hashes.SHA1())
+    check(verify(rpub, pkcs1, msg, sig) == VALID, "PKCS#1 SHA-1 signature")
+    # Digested Data (1.4): a SHA-1 digest verifies too.
+    pl = ok(OP_VERIFY, text(T_UID, rpub) + pkcs1 +
+            data(0x420107, hashlib.sha1(msg).digest()) + data(T_SIG, sig),
+            "Signature Verify of a SHA-1 digest")
+    check(first(pl, T_VALID) == VALID, "PKCS#1 SHA-1 digest")
+    ek = ec.generate_private_key(ec.SECP256R1())
+    spki = ek.public_key().public_bytes(
+        serialization.Encoding.DER,
+        serialization.PublicFormat.SubjectPublicKeyInfo)
+    kb = structure(0x420040, enum(0x420042, 5),
+                   structure(0x420045, data(0x420043, spki)),
+                   enum(T_ALG, ALG_ECDSA), integer(0x42002a, 256))
+    epub = first(ok(OP_REGISTER, enum(0x420057, 3) + tmpl(usage(U_VERIFY)) +
+                    structure(0x42006d, kb), "Register EC public key"),
+                 T_UID)
+    ok(OP_ACTIVATE, text(T_UID, epub), "Activate")
+    sig = ek.sign(msg, ec.ECDSA(hashes.SHA1()))
+    check(verify(epub, params(enum(T_HASH, HASH_SHA1), enum(T_ALG,
+                                                            ALG_ECDSA)),
+                 msg, sig) == VALID, "ECDSA SHA-1 signature")
+    # No new signature is made with SHA-1.
+    refused(OP_SIGN, text(T_UID, priv) + pss1 + data(T_DATA, msg),
+            INVALID_FIELD, "Sign PSS SHA-1")
+    refused(OP_SIGN, text(T_UID, priv) + pkcs1 + data(T_DATA, msg),
+            INVALID_FIELD, "Sign PKCS#1 SHA-1")
+    refused(OP_SIGN, text(T_UID, priv) + pkcs1 +
+            data(0x420107, hashlib.sha1(msg).digest()), INVALID_FIELD,
+            "Sign a SHA-1 digest")
+elif case == "hmackey":
+    msg = bytes(range(1, 17))
+    want = hmac.new(KEY, msg, hashlib.sha256).digest()
+    hmac256 = [enum(T_ALG, ALG_HMAC_SHA256)]
+    # CS-AC-M-4 to 6: AES, usage Encrypt Decrypt MAC Generate MAC
+    # Verify, parameters HMAC-SHA256.
+    u = register_aes(U_ENCRYPT | U_DECRYPT | U_MAC | U_MACV, hmac256)
+    pl = ok(OP_MAC, text(T_UID, u) + data(T_DATA, msg), "MAC")
+    check(first(pl, T_MAC) == want, "MAC is HMAC-SHA256 of the key bytes")
+    pl = ok(OP_MAC_VERIFY, text(T_UID, u) + data(T_DATA, msg) +
+            data(T_MAC, want), "MAC Verify")
+    check(first(pl, T_VALID) == VALID, "MAC Verify of the right MAC")
+    pl = ok(OP_MAC_VERIFY, text(T_UID, u) + data(T_DATA, msg + b"x") +
+            data(T_MAC, want), "MAC Verify")
+    check(first(pl, T_VALID) == INVALID, "MAC Verify of other data")
+    # The request's HMAC goes before the key's.
+    pl = ok(OP_MAC, text(T_UID, u) + params(enum(T_ALG, ALG_HMAC_SHA512)) +
+            data(T_DATA, msg), "MAC with HMAC-SHA512")
+    check(first(pl, T_MAC) == hmac.new(KEY, msg, hashlib.sha512).digest(),
+          "MAC with the request's HMAC-SHA512")
+    # The key still encrypts as AES.
+    ok(OP_ENCRYPT, text(T_UID, u) + data(T_DATA, msg), "Encrypt")
+    # MAC Verify in the mask, not MAC Generate: verifies, never makes.
+    u = register_aes(U_ENCRYPT | U_MACV, hmac256)
+    refused(OP_MAC, text(T_UID, u) + data(T_DATA, msg), PERMISSION_DENIED,
+            "MAC without MAC Generate in the mask")
+    pl = ok(OP_MAC_VERIFY, text(T_UID, u) + data(T_DATA, msg) +
+            data(T_MAC, want), "MAC Verify with MAC Verify in the mask")
+    check(first(pl, T_VALID) == VALID, "MAC Verify, MAC Verify alone")
+    # No MAC in the mask: an AES key stays a cipher key.
+    u = register_aes(U_ENCRYPT | U_DECRYPT, hmac256)
+    refused(OP_MAC, text(T_UID, u) + data(T_DATA, msg), PERMISSION_DENIED,
+            "MAC without MAC in the mask")
+    refused(OP_MAC_VERIFY, text(T_UID, u) + data(T_DATA, msg) +
+            data(T_MAC, want), PERMISSION_DENIED,
+            "MAC Verify without MAC in the mask")
+    # MAC in the mask, no HMAC named anywhere: which hash is not guessed.
+    u = register_aes(U_MAC | U_MACV)
+    refused(OP_MAC, text(T_UID, u) + data(T_DATA, msg), INVALID_FIELD,
+            "MAC of an AES key without an HMAC algorithm")
+    refused(OP_MAC, text(T_UID, u) + params(enum(T_ALG, ALG_AES)) +
+            data(T_DATA, msg), INVALID_FIELD, "MAC with algorithm AES")
+    pl = ok(OP_MAC, text(T_UID, u) + params(*hmac256) + data(T_DATA, msg),
+            "MAC with the request's HMAC-SHA256")
+    check(first(pl, T_MAC) == want, "MAC with the request's HMAC")
+elif case == "gcmtag":
+    u = register_aes(U_ENCRYPT | U_DECRYPT)
+    zero = bytes(16)
+    for minor in (0, 2, 4):
+        for tl in (1, 11, 17, 32):
+            refused(OP_ENCRYPT, text(T_UID, u) + params(
+                enum(T_MODE, 9), integer(T_TAGLEN, tl)) +
+                data(T_DATA, zero) + data(T_IV, bytes(12)),
+                GENERAL_FAILURE, "GCM Tag Length %d at 1.%d" % (tl, minor),
+                minor=minor)
+    pl = ok(OP_ENCRYPT, text(T_UID, u) + params(
+        enum(T_MODE, 9), integer(T_TAGLEN, 12)) + data(T_DATA, zero) +
+        data(T_IV, bytes(12)), "GCM Tag Length 12")
+    check(len(first(pl, T_TAG)) == 12, "a tag of 12 bytes")
+else:
+    print("unknown case", case)
+    sys.exit(2)
+print("ok")
