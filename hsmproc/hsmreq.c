@@ -152,6 +152,7 @@ hsm_req_parse(uint32_t type, const void *buf, size_t len, struct hsm_req *r,
 		r->salt_len = o.salt_len;
 		r->mgf_hash = o.mgf_hash;
 		r->mode = o.mode;
+		r->stream_id = o.stream_id;
 		r->key = part[0];
 		r->len_key = plen[0];
 		r->data = part[1];

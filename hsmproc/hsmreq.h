@@ -35,6 +35,7 @@ struct hsm_req {
 	uint32_t	 salt_len;	/* PSS, with HSM_OPF_SALT_LEN */
 	uint32_t	 mgf_hash;	/* HSM_HASH_*, NONE: hash */
 	uint32_t	 mode;		/* HSM_MODE_*: AES */
+	uint32_t	 stream_id;	/* HSM_OPF_STREAM, HSM_OP_STREAM_END */
 	uint32_t	 key_class;	/* IMSG_HSM_LABEL: HSM_CLASS_* */
 	char		 label[HSM_LABEL_MAX];	  /* _GENERATE, _LABEL */
 	char		 pub_label[HSM_LABEL_MAX]; /* _GENERATE */

@@ -1244,6 +1244,12 @@ static int
 p11_op1(struct hsm *h, struct p11_sess *s, const struct hsm_req *req,
     struct hsm_res *res)
 {
+	/* The engine streams with software keys alone (hsmmsg.h). */
+	if (req->op == HSM_OP_STREAM_END)
+		return (0);
+	if (req->flags & HSM_OPF_STREAM)
+		return (hsm_res_error(res, KMIP_REASON_FEATURE_NOT_SUPPORTED,
+		    "keys in a token are not streamed"));
 	switch (req->op) {
 	case HSM_OP_SIGN:
 		return (p11_sign(s, req, res));

@@ -238,6 +238,13 @@ engine_dispatch_frontend(int fd, short event, void *arg)
 			}
 			kmip_request(&hdr, ibuf_data(&ib), ibuf_size(&ib));
 			break;
+		case IMSG_FE_CLOSED:
+			if (imsg_get_data(&imsg, &hdr, sizeof(hdr)) == -1) {
+				log_warnx("frontend: bad IMSG_FE_CLOSED");
+				break;
+			}
+			kop_stream_conn_closed(hdr.conn_id);
+			break;
 		default:
 			log_warnx("frontend: unexpected imsg %u",
 			    imsg_get_type(&imsg));
