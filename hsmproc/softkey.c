@@ -1859,8 +1859,11 @@ sw_stream_part(struct softkey *sk, struct sw_stream *st,
 		    "AES-GCM tag of %zu bytes: 12 to 16, as the stream's tag "
 		    "length", req->len_sig));
 	}
-	/* A part, and at the end a padded block; what was held. */
-	size = st->nheld + req->len_data + HSM_BLOCK_LEN;
+	/*
+	 * What was held, the part with what the context kept of the last
+	 * one (less than a block) and at the end a padded block.
+	 */
+	size = st->nheld + req->len_data + 2 * HSM_BLOCK_LEN;
 	if ((out = malloc(size)) == NULL ||
 	    (final && st->enc && st->mode == HSM_MODE_GCM &&
 	    (tag = malloc(st->taglen)) == NULL)) {
@@ -1881,12 +1884,13 @@ sw_stream_part(struct softkey *sk, struct sw_stream *st,
 	    tag) != 1)))) {
 		freezero(out, size);
 		free(tag);
-		sw_stream_free(sk, st);
-		ERR_clear_error();
-		return (hsm_res_error(res, KMIP_REASON_CRYPTOGRAPHIC_FAILURE,
+		(void)hsm_res_error(res, KMIP_REASON_CRYPTOGRAPHIC_FAILURE,
 		    "%s", hold ? "authentication tag mismatch" : st->enc ?
 		    "AES encryption failed (without padding, the data is "
-		    "whole blocks)" : "bad padding, or not whole blocks"));
+		    "whole blocks)" : "bad padding, or not whole blocks");
+		sw_stream_free(sk, st);
+		ERR_clear_error();
+		return (res->status);
 	}
 	len = (p - out) + n + m;
 	if (hold && !final) {

@@ -9,17 +9,33 @@
 #		(CS-AC-M-4 to 6), and not without them
 #   gcmtag	a GCM Tag Length outside 12..16 is General Failure
 #		(CS-BC-M-GCM-1), at every protocol version
+#   stream	Encrypt and Decrypt by parts (CS-BC-M-GCM-3): GCM and CBC
+#		give what the whole operation gives, a GCM decryption
+#		gives its plaintext only once the tag is verified, and
+#		none if it is wrong; malformed stream fields are refused
+#   streamidle	streams abandoned: past the per-client limit a clean
+#		error, then the idle timeout frees them; a connection
+#		that closes frees its own at once
+#   streamforeign  a Correlation Value is good only for its identity on
+#		its connection: Item Not Found for the others, and the
+#		stream goes on for its owner
+#   streamrestart  a stream across a restart of its signer: a clean
+#		error, and new streams work (CTL: the signerctl command)
 #
-#   crypto.py PORT PKI_DIR CASE
+#   crypto.py PORT PKI_DIR CASE [CTL]
 import hashlib
 import hmac
 import os
+import struct
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import check  # noqa: E402
 from ttlvlib import (attribute, connect, data, enum, find, first,  # noqa
-                     integer, parse, read_message, request, structure, text)
+                     integer, parse, read_message, request, structure, text,
+                     ttlv)
 
 port, pki, case = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 s = connect(port, pki)
@@ -44,23 +60,27 @@ U_SIGN, U_VERIFY, U_ENCRYPT, U_DECRYPT, U_MAC, U_MACV = 1, 2, 4, 8, 0x80, \
 KEY = bytes(range(16))
 
 
-def call(op, payload, minor=4):
-    s.sendall(request(op, payload, minor=minor))
-    it = find(parse(read_message(s))[0][2], T_ITEM)[0]
+def call(op, payload, minor=4, sock=None):
+    sock = sock or s
+    sock.sendall(request(op, payload, minor=minor))
+    m = read_message(sock)
+    check(m is not None, "no answer (connection closed)")
+    it = find(parse(m)[0][2], T_ITEM)[0]
     return first(it, T_STATUS), first(it, T_REASON), first(it, T_PAYLOAD), \
         first(it, T_MSG)
 
 
-def ok(op, payload, what, minor=4):
-    st, rr, pl, msg = call(op, payload, minor)
+def ok(op, payload, what, minor=4, sock=None):
+    st, rr, pl, msg = call(op, payload, minor, sock)
     check(st == 0, "%s: status %s reason %s %r" % (what, st, rr, msg))
     return pl
 
 
-def refused(op, payload, reason, what, minor=4):
-    st, rr, _, msg = call(op, payload, minor)
+def refused(op, payload, reason, what, minor=4, sock=None):
+    st, rr, _, msg = call(op, payload, minor, sock)
     check(st == 1 and rr == reason, "%s: status %s reason %s %r, wanted %s"
           % (what, st, rr, msg, reason))
+    return msg
 
 
 def tmpl(*attrs):
@@ -86,6 +106,22 @@ def register_aes(mask, cp=None, key=KEY):
     u = first(ok(OP_REGISTER, enum(0x420057, 2) + tmpl(*attrs) +
                  structure(0x42008f, kb), "Register AES"), T_UID)
     ok(OP_ACTIVATE, text(T_UID, u), "Activate")
+    return u
+
+
+def ttlv_bool(tag, v):
+    return ttlv(tag, 6, struct.pack(">Q", 1 if v else 0))
+
+
+def register_aes_as(sock, key=KEY):
+    """An AES key of whoever sock is."""
+    kb = structure(0x420040, enum(0x420042, 1),
+                   structure(0x420045, data(0x420043, key)),
+                   enum(T_ALG, ALG_AES), integer(0x42002a, len(key) * 8))
+    u = first(ok(OP_REGISTER, enum(0x420057, 2) +
+                 tmpl(usage(U_ENCRYPT | U_DECRYPT)) +
+                 structure(0x42008f, kb), "Register AES", sock=sock), T_UID)
+    ok(OP_ACTIVATE, text(T_UID, u), "Activate", sock=sock)
     return u
 
 
@@ -248,7 +284,200 @@ elif case == "gcmtag":
         enum(T_MODE, 9), integer(T_TAGLEN, 12)) + data(T_DATA, zero) +
         data(T_IV, bytes(12)), "GCM Tag Length 12")
     check(len(first(pl, T_TAG)) == 12, "a tag of 12 bytes")
-else:
+elif case.startswith("stream"):
+    T_CV, T_INIT, T_FINAL = 0x4200d6, 0x4200d7, 0x4200d8
+    ITEM_NOT_FOUND = 0x01
+    GCM = params(enum(T_MODE, 9), integer(T_TAGLEN, 16))
+    # The vector's key and data (CS-BC-M-GCM-3, NIST GCM test case 4
+    # with an 8-byte IV).
+    K = bytes.fromhex("feffe9928665731c6d6a8f9467308308")
+    IV = bytes.fromhex("cafebabefacedbad")
+    AAD = bytes.fromhex("feedfacedeadbeeffeedfacedeadbeefabaddad2")
+    P = bytes.fromhex("d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c"
+                      "303d8a318a721c3c0c95956809532fcf0e2449a6b525b16aedf5"
+                      "aa0de657ba637b39")
+    u = register_aes(U_ENCRYPT | U_DECRYPT, key=K)
+
+    def first_part(op, d, sock=None, cp=GCM, extra=b""):
+        pl = ok(op, text(T_UID, u) + cp + data(T_DATA, d) + extra +
+                ttlv_bool(T_INIT, True), "first part", sock=sock)
+        cv = first(pl, T_CV)
+        check(cv is not None and len(cv) == 16, "a Correlation Value")
+        return pl, cv
+
+    def part(op, cv, d, final=False, sock=None, extra=b"", cp=GCM):
+        return call(op, text(T_UID, u) + cp + data(T_DATA, d) +
+                    data(T_CV, cv) + extra +
+                    (ttlv_bool(T_FINAL, True) if final else b""),
+                    sock=sock)
+
+    def gcm_enc(sock=None):
+        return first_part(OP_ENCRYPT, P[:32], sock,
+                          extra=data(T_IV, IV) + data(T_AAD, AAD))
+
+if case == "stream":
+    whole = ok(OP_ENCRYPT, text(T_UID, u) + GCM + data(T_DATA, P) +
+               data(T_IV, IV) + data(T_AAD, AAD), "whole Encrypt")
+    ct, tag = first(whole, T_DATA), first(whole, T_TAG)
+    pl, cv = gcm_enc()
+    check(first(pl, T_DATA) == ct[:32], "first part's ciphertext")
+    check(first(pl, T_IV) is None, "no IV back: the client gave it")
+    st, rr, pl, msg = part(OP_ENCRYPT, cv, P[32:48])
+    check(st == 0 and first(pl, T_DATA) == ct[32:48] and
+          first(pl, T_CV) == cv, "middle part: %s %s %r" % (st, rr, msg))
+    st, rr, pl, msg = part(OP_ENCRYPT, cv, P[48:], final=True)
+    check(st == 0, "last part: %s %s %r" % (st, rr, msg))
+    check(first(pl, T_DATA) == ct[48:] and first(pl, T_TAG) == tag,
+          "last part: ciphertext and tag of the whole")
+    check(first(pl, T_CV) is None, "no Correlation Value after the last")
+    # Closed with the last part.
+    st, rr, _, _ = part(OP_ENCRYPT, cv, P)
+    check(st == 1 and rr == ITEM_NOT_FOUND, "a closed stream: %s" % rr)
+    # Decrypt by parts: nothing before the tag is checked.
+    pl, cv = first_part(OP_DECRYPT, ct[:20],
+                        extra=data(T_IV, IV) + data(T_AAD, AAD))
+    check(first(pl, T_DATA) == b"", "no plaintext before the tag")
+    st, rr, pl, _ = part(OP_DECRYPT, cv, ct[20:40])
+    check(st == 0 and first(pl, T_DATA) == b"", "no plaintext yet")
+    st, rr, pl, msg = part(OP_DECRYPT, cv, ct[40:], final=True,
+                           extra=data(T_TAG, tag))
+    check(st == 0 and first(pl, T_DATA) == P,
+          "decrypted by parts: %s %s %r" % (st, rr, msg))
+    # A wrong tag: no plaintext at all.
+    pl, cv = first_part(OP_DECRYPT, ct[:32],
+                        extra=data(T_IV, IV) + data(T_AAD, AAD))
+    bad = bytes([tag[0] ^ 1]) + tag[1:]
+    st, rr, pl, _ = part(OP_DECRYPT, cv, ct[32:], final=True,
+                         extra=data(T_TAG, bad))
+    check(st == 1 and pl is None, "a wrong tag fails, with no Data")
+    # CBC with PKCS5 padding by parts of any length.
+    cbc = params(enum(T_MODE, 1), enum(T_PAD, 3))
+    iv16 = bytes(range(16))
+    whole = first(ok(OP_ENCRYPT, text(T_UID, u) + cbc + data(T_DATA, P) +
+                     data(T_IV, iv16), "whole CBC"), T_DATA)
+    pl, cv = first_part(OP_ENCRYPT, P[:7], cp=cbc, extra=data(T_IV, iv16))
+    got = first(pl, T_DATA)
+    for a, b in ((7, 30), (30, 31)):
+        st, rr, pl, msg = part(OP_ENCRYPT, cv, P[a:b], cp=cbc)
+        check(st == 0, "CBC part: %s %r" % (rr, msg))
+        got += first(pl, T_DATA)
+    st, rr, pl, msg = part(OP_ENCRYPT, cv, P[31:], final=True, cp=cbc)
+    check(st == 0, "CBC last part: %s %r" % (rr, msg))
+    check(got + first(pl, T_DATA) == whole, "CBC by parts is CBC")
+    # Malformed or out of place stream fields.
+    refused(OP_ENCRYPT, text(T_UID, u) + GCM + data(T_DATA, P) +
+            data(T_IV, IV) + ttlv_bool(T_INIT, True), INVALID_FIELD,
+            "streams are KMIP 1.3", minor=2)
+    refused(OP_ENCRYPT, text(T_UID, u) + GCM + data(T_DATA, P) +
+            data(T_IV, IV) + integer(T_INIT, 1), INVALID_FIELD,
+            "an Integer Init Indicator")
+    refused(OP_ENCRYPT, text(T_UID, u) + GCM + data(T_DATA, P) +
+            text(T_CV, "x"), INVALID_FIELD, "a Text Correlation Value")
+    refused(OP_ENCRYPT, text(T_UID, u) + GCM + data(T_DATA, P) +
+            ttlv_bool(T_FINAL, True), INVALID_FIELD,
+            "a Final Indicator alone")
+    refused(OP_ENCRYPT, text(T_UID, u) + GCM + data(T_DATA, P) +
+            data(T_CV, bytes(16)) + ttlv_bool(T_INIT, True), INVALID_FIELD,
+            "an Init Indicator with a Correlation Value")
+    for cv in (b"", bytes(16), bytes(17), os.urandom(4096)):
+        refused(OP_ENCRYPT, text(T_UID, u) + GCM + data(T_DATA, P) +
+                data(T_CV, cv), ITEM_NOT_FOUND,
+                "a made-up Correlation Value of %d bytes" % len(cv))
+    pl, cv = gcm_enc()
+    st, rr, _, _ = part(OP_DECRYPT, cv, P)
+    check(st == 1 and rr == INVALID_FIELD, "a Decrypt part of an Encrypt")
+    st, rr, _, _ = part(OP_ENCRYPT, cv, P, extra=data(T_IV, IV))
+    check(st == 1 and rr == INVALID_FIELD, "an IV in a later part")
+    st, rr, _, _ = part(OP_ENCRYPT, cv, P)
+    check(st == 1 and rr == ITEM_NOT_FOUND, "a failed part ends it")
+    u2 = register_aes(U_ENCRYPT | U_DECRYPT)
+    pl, cv = gcm_enc()
+    st, rr, _, _ = call(OP_ENCRYPT, text(T_UID, u2) + GCM + data(T_DATA, P) +
+                        data(T_CV, cv))
+    check(st == 1 and rr == INVALID_FIELD, "a part with another key")
+    st, rr, _, _ = part(OP_ENCRYPT, cv, P, final=True)
+    check(st == 0, "the stream goes on with its own key")
+    # Sign and MAC do not stream.
+    refused(OP_MAC, text(T_UID, u) + data(T_DATA, P) +
+            ttlv_bool(T_INIT, True), 0x08, "a streamed MAC")
+elif case == "streamidle":
+    PER_ID, IDLE = 4, 20
+    cvs = [gcm_enc()[1] for i in range(PER_ID)]
+    msg = refused(OP_ENCRYPT, text(T_UID, u) + GCM + data(T_DATA, P) +
+                  data(T_IV, IV) + ttlv_bool(T_INIT, True),
+                  GENERAL_FAILURE, "a stream past the limit")
+    check("at most 4 per client" in msg, "the limit is said: %r" % msg)
+    # Another identity is not held back by alice's.
+    b = connect(port, pki, "bob")
+    ok(OP_ENCRYPT, text(T_UID, register_aes_as(b)) + GCM +
+       data(T_DATA, P) + data(T_IV, IV) + ttlv_bool(T_INIT, True),
+       "bob opens a stream", sock=b)
+    b.close()
+    # Closing its connection frees a client's streams at once.
+    c = connect(port, pki)
+    s, c = c, s
+    c.close()
+    for i in range(20):
+        st, rr, pl, msg = call(OP_ENCRYPT, text(T_UID, u) + GCM +
+                               data(T_DATA, P) + data(T_IV, IV) +
+                               ttlv_bool(T_INIT, True))
+        if st == 0:
+            break
+        time.sleep(0.1)
+    check(st == 0, "streams of a closed connection still held: %r" % msg)
+    cvs = [first(pl, T_CV)] + [gcm_enc()[1] for i in range(PER_ID - 1)]
+    refused(OP_ENCRYPT, text(T_UID, u) + GCM + data(T_DATA, P) +
+            data(T_IV, IV) + ttlv_bool(T_INIT, True),
+            GENERAL_FAILURE, "the limit again")
+    # Abandoned: gone after the idle time (and the timer's step).
+    time.sleep(IDLE + IDLE / 4 + 2)
+    st, rr, _, _ = part(OP_ENCRYPT, cvs[0], P)
+    check(st == 1 and rr == ITEM_NOT_FOUND, "an idle stream is closed")
+    for i in range(PER_ID):
+        gcm_enc()
+elif case == "streamforeign":
+    pl, cv = gcm_enc()
+    # The same identity on another connection.
+    c = connect(port, pki)
+    refused(OP_ENCRYPT, text(T_UID, u) + GCM + data(T_DATA, P[32:]) +
+            data(T_CV, cv), ITEM_NOT_FOUND, "alice on another connection",
+            sock=c)
+    # Another identity: the same answer as for a made-up value.
+    b = connect(port, pki, "bob")
+    refused(OP_ENCRYPT, GCM + data(T_DATA, P[32:]) + data(T_CV, cv),
+            ITEM_NOT_FOUND, "bob with alice's Correlation Value", sock=b)
+    refused(OP_ENCRYPT, text(T_UID, u) + GCM + data(T_DATA, P[32:]) +
+            data(T_CV, cv) + ttlv_bool(T_FINAL, True), ITEM_NOT_FOUND,
+            "bob with alice's key and Correlation Value", sock=b)
+    # Nothing of it reached the stream: it goes on for alice.
+    whole = ok(OP_ENCRYPT, text(T_UID, u) + GCM + data(T_DATA, P) +
+               data(T_IV, IV) + data(T_AAD, AAD), "whole Encrypt")
+    st, rr, pl, msg = part(OP_ENCRYPT, cv, P[32:], final=True)
+    check(st == 0 and first(pl, T_TAG) == first(whole, T_TAG),
+          "alice ends her stream: %s %r" % (rr, msg))
+elif case == "streamrestart":
+    ctl = sys.argv[4].split()
+    pl, cv = gcm_enc()
+    subprocess.run(ctl + ["restart", "signer", "soft"], check=True,
+                   stdout=subprocess.DEVNULL, timeout=20)
+    for i in range(100):
+        out = subprocess.run(ctl + ["show", "signers"], timeout=20,
+                             stdout=subprocess.PIPE).stdout.decode()
+        if any(ln.split()[0] == "soft" and "ready" in ln.split()
+               for ln in out.splitlines()[1:] if ln.split()):
+            break
+        time.sleep(0.1)
+    st, rr, pl, msg = part(OP_ENCRYPT, cv, P[32:], final=True)
+    check(st == 1 and pl is None, "a stream across a restart: %s %r" %
+          (rr, msg))
+    print("after restart:", rr, msg, file=sys.stderr)
+    # Gone in the engine too, and the server goes on.
+    st, rr, _, _ = part(OP_ENCRYPT, cv, P[32:], final=True)
+    check(st == 1 and rr == ITEM_NOT_FOUND, "the lost stream is gone")
+    pl, cv = gcm_enc()
+    st, rr, pl, msg = part(OP_ENCRYPT, cv, P[32:], final=True)
+    check(st == 0 and first(pl, T_TAG) is not None, "a new stream works")
+elif case not in ("sha1verify", "hmackey", "gcmtag"):
     print("unknown case", case)
     sys.exit(2)
 print("ok")

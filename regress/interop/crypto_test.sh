@@ -14,9 +14,13 @@ run()
 	sd_conf
 	sd_conf_soft
 	sd_start 1
+	# signerctl, for the case that restarts the signer.
+	[ "$1" = streamrestart ] && set -- "$1" "$SIGNERCTL"
 	atf_check -o match:"^ok" -e ignore \
-	    timeout -k 5 120 $PY "$(atf_get_srcdir)/crypto.py" $PORT \
-	    "$T/pki" "$1"
+	    timeout -k 5 100 $PY "$(atf_get_srcdir)/crypto.py" $PORT \
+	    "$T/pki" "$@"
+	# A signer restarted: its new pid, for the cleanup.
+	sd_record_pids
 	sd_stop
 }
 
@@ -71,9 +75,83 @@ gcmtag_cleanup()
 	sd_cleanup
 }
 
+atf_test_case stream cleanup
+stream_head()
+{
+	atf_set "descr" "Encrypt and Decrypt by parts (CS-BC-M-GCM-3) give" \
+	    "what the whole operation gives; GCM plaintext only once verified"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3 timeout"
+}
+stream_body()
+{
+	run stream
+}
+stream_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case streamidle cleanup
+streamidle_head()
+{
+	atf_set "descr" "Abandoned streams: a clean error past the limit," \
+	    "freed by the idle timeout and when their connection closes"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3 timeout"
+	atf_set "timeout" "120"
+}
+streamidle_body()
+{
+	run streamidle
+}
+streamidle_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case streamforeign cleanup
+streamforeign_head()
+{
+	atf_set "descr" "A Correlation Value of another identity or" \
+	    "connection is Item Not Found; its stream goes on"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3 timeout"
+}
+streamforeign_body()
+{
+	run streamforeign
+}
+streamforeign_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case streamrestart cleanup
+streamrestart_head()
+{
+	atf_set "descr" "A stream across a restart of its signer fails" \
+	    "cleanly; new streams work"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3 timeout"
+	atf_set "timeout" "120"
+}
+streamrestart_body()
+{
+	run streamrestart
+}
+streamrestart_cleanup()
+{
+	sd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case sha1verify
 	atf_add_test_case hmackey
 	atf_add_test_case gcmtag
+	atf_add_test_case stream
+	atf_add_test_case streamidle
+	atf_add_test_case streamforeign
+	atf_add_test_case streamrestart
 }
