@@ -413,6 +413,13 @@ hsm_pick(struct hsm *h, const struct hsm_req *req, struct hsm_res *res)
 			    "unknown flags 0x%x", req->flags);
 			return (NULL);
 		}
+		if (!hsm_op_stream_ok(req->op, req->flags, req->stream_id,
+		    req->len_key + req->len_data + req->len_iv +
+		    req->len_aad + req->len_sig + req->len_oaep_label)) {
+			(void)hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "stream fields that do not agree");
+			return (NULL);
+		}
 		break;
 	case IMSG_HSM_LABEL:
 		fn = h->be->label;

@@ -61,7 +61,9 @@ enum hsm_op_kind {
 	HSM_OP_VERIFY,		/* public key (SPKI DER); sig */
 	HSM_OP_ENCRYPT,		/* AES-GCM (secret) or RSA (public SPKI) */
 	HSM_OP_DECRYPT,		/* AES-GCM (secret) or RSA (private) */
-	HSM_OP_MAC,		/* HMAC */
+	HSM_OP_MAC,		/* HMAC: an HMAC key with its hash, or an AES
+				   or Triple DES key with hash (the engine
+				   found MAC in its usage mask) */
 	HSM_OP_MAC_VERIFY,
 	HSM_OP_EXPORT,		/* symmetric or secret data only: out1 = raw */
 	HSM_OP_DESTROY,		/* a token key (key = reference): its private
@@ -129,7 +131,7 @@ enum hsm_op_kind {
 #define HSM_HASH_SHA256		1
 #define HSM_HASH_SHA384		2
 #define HSM_HASH_SHA512		3
-#define HSM_HASH_SHA1		4	/* OAEP and its MGF1 only */
+#define HSM_HASH_SHA1		4	/* OAEP and its MGF1, verify */
 
 /*
  * IMSG_HSM_GENERATE: make a key.  No variable part.  A pkcs11 signer
@@ -448,5 +450,6 @@ int	hsm_check_parse(const uint8_t *, size_t, struct ctl_check *);
 int	hsm_multi_next(const uint8_t **, size_t *, struct hsm_rec *,
 	    const uint8_t **);
 int	hsm_multi_type_ok(uint32_t);
+int	hsm_op_stream_ok(uint32_t, uint32_t, uint32_t, size_t);
 
 #endif /* HSMMSG_H */
