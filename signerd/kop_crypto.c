@@ -977,6 +977,14 @@ op_crypto(struct kreq *r, const struct ttlv *req)
 		r->opstate = pp;
 		r->opstate_free = free;
 	}
+	/* What the signer checks too (hsm_pick). */
+	if (!hsm_op_stream_ok(op.op, op.flags, op.stream_id, op.len_key +
+	    op.len_data + op.len_iv + op.len_aad + op.len_sig +
+	    op.len_label)) {
+		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "stream fields "
+		    "that do not agree");
+		goto done;
+	}
 	if (kreq_signer_send(r, r->obj.signer, IMSG_HSM_OP, &op, sizeof(op),
 	    iov, 6, crypto_done) == 0)
 		ret = KOP_WAIT;
