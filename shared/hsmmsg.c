@@ -257,7 +257,8 @@ hsm_multi_type_ok(uint32_t type)
 /*
  * Whether the stream fields of an IMSG_HSM_OP agree (hsmmsg.h): a part
  * is of an Encrypt or Decrypt and names its stream; Init and Final go
- * with a part; the end of a stream names it and carries nothing.  len:
+ * with a part, not both; the end of a stream names it and carries
+ * nothing.  len:
  * the bytes of the parts.  1 or 0.
  */
 int
@@ -271,6 +272,9 @@ hsm_op_stream_ok(uint32_t op, uint32_t flags, uint32_t stream_id,
 	if (!(flags & HSM_OPF_STREAM))
 		return (stream_id == 0 &&
 		    !(flags & (HSM_OPF_INIT | HSM_OPF_FINAL)));
+	/* A stream of one part is the whole operation. */
 	return (stream_id != 0 && (op == HSM_OP_ENCRYPT ||
-	    op == HSM_OP_DECRYPT) && !(flags & HSM_OPF_PREHASHED));
+	    op == HSM_OP_DECRYPT) && !(flags & HSM_OPF_PREHASHED) &&
+	    (flags & (HSM_OPF_INIT | HSM_OPF_FINAL)) !=
+	    (HSM_OPF_INIT | HSM_OPF_FINAL));
 }

