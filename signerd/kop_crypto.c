@@ -592,11 +592,16 @@ kstream_signer_end(const char *signer, uint32_t id)
 		log_warn("signer %s: cannot end stream %u", signer, id);
 }
 
-/* Forget a stream; tell_signer: the signer may still hold it. */
+/*
+ * Forget a stream; tell_signer: the signer may still hold it.  With a
+ * part on its way the end would overtake it (it goes now, the part at
+ * the end of the turn) and leave the signer a stream nobody ends: then
+ * crypto_done, finding the stream gone, ends it after the answer.
+ */
 static void
 kstream_end(struct kstream *ks, int tell_signer)
 {
-	if (tell_signer)
+	if (tell_signer && !ks->busy)
 		kstream_signer_end(ks->signer, ks->id);
 	TAILQ_REMOVE(&kstreams, ks, entry);
 	nkstreams--;
@@ -999,8 +1004,10 @@ op_crypto(struct kreq *r, const struct ttlv *req)
 		ret = KOP_WAIT;
  done:
 	/* A part that fails ends its stream; a first part was not sent. */
-	if (ret == KOP_DONE && ks != NULL)
+	if (ret == KOP_DONE && ks != NULL) {
+		ks->busy = 0;
 		kstream_end(ks, !part.init);
+	}
 	ttlv_free(own);
 	return (ret);
 }

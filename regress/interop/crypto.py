@@ -449,6 +449,31 @@ elif case == "streamidle":
     refused(OP_ENCRYPT, text(T_UID, u) + GCM + data(T_DATA, P) +
             data(T_IV, IV) + ttlv_bool(T_INIT, True),
             GENERAL_FAILURE, "the limit again")
+    # Opened and dropped at once, more than the signer keeps: each
+    # connection's end must reach the signer after its first part.
+    for i in range(40):
+        c = connect(port, pki, "bob")
+        c.sendall(request(OP_ENCRYPT, text(T_UID, "nothing") + GCM +
+                          data(T_DATA, P) + ttlv_bool(T_INIT, True),
+                          minor=4))
+        c.close()
+    bu = None
+    for i in range(12):
+        c = connect(port, pki, "bob")
+        if bu is None:
+            bu = register_aes_as(c)
+        c.sendall(b"".join(request(OP_ENCRYPT, text(T_UID, bu) + GCM +
+                                   data(T_DATA, P) + data(T_IV, IV) +
+                                   ttlv_bool(T_INIT, True), minor=4)
+                           for j in range(PER_ID)))
+        c.close()
+    time.sleep(1)
+    c = connect(port, pki, "bob")
+    st, rr, pl, msg = call(OP_ENCRYPT, text(T_UID, bu) + GCM +
+                           data(T_DATA, P) + data(T_IV, IV) +
+                           ttlv_bool(T_INIT, True), sock=c)
+    check(st == 0, "a stream after many dropped ones: %s %r" % (rr, msg))
+    c.close()
     # Abandoned: gone after the idle time (and the timer's step).
     time.sleep(IDLE + IDLE / 4 + 2)
     st, rr, _, _ = part(OP_ENCRYPT, cvs[0], P)
