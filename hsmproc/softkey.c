@@ -1115,7 +1115,8 @@ sw_sig_params(const struct hsm_req *req, const char **md,
 		if (*md == NULL)
 			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 			    "%s signatures: hash SHA-256, SHA-384 or SHA-512 "
-			    "(SHA-1 to verify only)", hsm_kind_name(req->kind)));
+			    "(SHA-1 to verify only)",
+			    hsm_kind_name(req->kind)));
 		if (req->kind != HSM_KEY_RSA && req->padding != HSM_PAD_NONE)
 			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 			    "ECDSA signatures take no padding"));
@@ -1707,9 +1708,9 @@ sw_stream(struct softkey *sk, const struct hsm_req *req, struct hsm_res *res)
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "streams are AES Encrypt and Decrypt"));
 	if (req->flags & HSM_OPF_INIT) {
+		/* Left by an engine before this one: never to be used. */
 		if (st != NULL)
-			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-			    "stream %u is open already", req->stream_id));
+			sw_stream_free(sk, st);
 		return (sw_stream_open(sk, req, res));
 	}
 	if (st == NULL)
@@ -1841,7 +1842,8 @@ sw_stream_part(struct softkey *sk, struct sw_stream *st,
 {
 	uint8_t		*out, *tag = NULL, *p;
 	size_t		 size, len;
-	int		 n = 0, m = 0, final = (req->flags & HSM_OPF_FINAL) != 0;
+	int		 n = 0, m = 0;
+	int		 final = (req->flags & HSM_OPF_FINAL) != 0;
 	int		 hold = !st->enc && st->mode == HSM_MODE_GCM;
 
 	st->last = sw_now();

@@ -191,7 +191,7 @@ struct hsm_op {
 	uint32_t	 len_sig;
 	uint32_t	 len_label;
 	uint32_t	 mode;			/* HSM_MODE_*: AES */
-	uint32_t	 stream_id;		/* HSM_OPF_STREAM, _STREAM_END */
+	uint32_t	 stream_id;		/* streams (above) */
 };
 
 /* struct hsm_label key_class */

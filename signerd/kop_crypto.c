@@ -61,13 +61,14 @@ static const struct cop cops[] = {
 #define KSTREAM_MAX		HSM_STREAM_MAX
 #define KSTREAM_PER_ID		4
 #define KSTREAM_CV_LEN		16
+#define KSTREAM_IDENTITY_MAX	sizeof(((struct fe_hdr *)0)->identity)
 
 struct kstream {
 	TAILQ_ENTRY(kstream)	 entry;
 	uint8_t			 cv[KSTREAM_CV_LEN];
 	uint32_t		 id;		/* the signer's stream_id */
 	uint64_t		 conn_id;
-	char			 identity[sizeof(((struct fe_hdr *)0)->identity)];
+	char			 identity[KSTREAM_IDENTITY_MAX];
 	char			 obj[KS_ID_MAX];
 	char			 signer[SIGNER_NAME_MAX];
 	uint32_t		 op;		/* KMIP_OP_ENCRYPT, _DECRYPT */
@@ -805,7 +806,13 @@ cop_stream_open(struct kreq *r, const struct hsm_op *op, const struct ttlv *a,
 	if ((ks = calloc(1, sizeof(*ks))) == NULL)
 		fatal(NULL);
 	arc4random_buf(ks->cv, sizeof(ks->cv));
-	/* Never 0, and never one still open after the counter wrapped. */
+	/*
+	 * Never 0, and never one still open after the counter wrapped; from
+	 * a random start, so that a new engine does not name the streams a
+	 * signer may still hold of the one before.
+	 */
+	if (kstream_last_id == 0)
+		kstream_last_id = arc4random();
 	do {
 		ks->id = ++kstream_last_id;
 	} while (ks->id == 0 || kstream_by_id(ks->id) != NULL);
