@@ -21,6 +21,9 @@
 #		stream goes on for its owner
 #   streamrestart  a stream across a restart of its signer: a clean
 #		error, and new streams work (CTL: the signerctl command)
+#   token	keys in a pkcs11 token (the default signer): a SHA-1
+#		signature is checked, not refused, none is made; an AES
+#		key does not MAC, nor stream: clean errors
 #
 #   crypto.py PORT PKI_DIR CASE [CTL]
 import hashlib
@@ -522,6 +525,34 @@ elif case == "streamrestart":
     pl, cv = gcm_enc()
     st, rr, pl, msg = part(OP_ENCRYPT, cv, P[32:], final=True)
     check(st == 0 and first(pl, T_TAG) is not None, "a new stream works")
+elif case == "token":
+    msg = b"in a token"
+    priv, pub = ckp(ALG_RSA, 2048)
+    pss256 = params(enum(T_PAD, PAD_PSS), enum(T_HASH, HASH_SHA256),
+                    enum(T_ALG, ALG_RSA))
+    pss1 = params(enum(T_PAD, PAD_PSS), enum(T_HASH, HASH_SHA1),
+                  enum(T_ALG, ALG_RSA))
+    sig = first(ok(OP_SIGN, text(T_UID, priv) + pss256 + data(T_DATA, msg),
+                   "Sign PSS SHA-256 in the token"), T_SIG)
+    check(verify(pub, pss1, msg, sig) == INVALID,
+          "a token key's SHA-256 signature verified as SHA-1")
+    check(verify(pub, pss256, msg, sig) == VALID, "token PSS SHA-256")
+    refused(OP_SIGN, text(T_UID, priv) + pss1 + data(T_DATA, msg),
+            INVALID_FIELD, "Sign PSS SHA-1 in the token")
+    u = first(ok(0x01, enum(0x420057, 2) + tmpl(
+        attribute("Cryptographic Algorithm", enum(T_VALUE, ALG_AES)),
+        attribute("Cryptographic Length", integer(T_VALUE, 256)),
+        usage(U_ENCRYPT | U_DECRYPT | U_MAC | U_MACV),
+        attribute("Cryptographic Parameters", structure(
+            T_VALUE, enum(T_ALG, ALG_HMAC_SHA256)))),
+        "Create AES in the token"), T_UID)
+    ok(OP_ACTIVATE, text(T_UID, u), "Activate")
+    refused(OP_MAC, text(T_UID, u) + data(T_DATA, msg), INVALID_FIELD,
+            "MAC with a token AES key")
+    refused(OP_ENCRYPT, text(T_UID, u) + data(T_DATA, msg) +
+            ttlv(0x4200d7, 6, struct.pack(">Q", 1)), 0x08,
+            "a stream with a token key")
+    ok(OP_ENCRYPT, text(T_UID, u) + data(T_DATA, msg), "Encrypt")
 elif case not in ("sha1verify", "hmackey", "gcmtag"):
     print("unknown case", case)
     sys.exit(2)

@@ -7,12 +7,19 @@
 
 PY=/usr/bin/python3
 
-# run CASE: one case of crypto.py, on a daemon of its own.
+# run CASE: one case of crypto.py, on a daemon of its own; the case
+# token on a pkcs11 default signer.
 run()
 {
-	sd_setup
-	sd_conf
-	sd_conf_soft
+	if [ "$1" = token ]; then
+		sd_setup s1
+		sd_conf s1
+		echo 'default signer "s1"' >>"$T/signerd.conf"
+	else
+		sd_setup
+		sd_conf
+		sd_conf_soft
+	fi
 	sd_start 1
 	# signerctl, for the case that restarts the signer.
 	[ "$1" = streamrestart ] && set -- "$1" "$SIGNERCTL"
@@ -145,6 +152,23 @@ streamrestart_cleanup()
 	sd_cleanup
 }
 
+atf_test_case token cleanup
+token_head()
+{
+	atf_set "descr" "Token keys: a SHA-1 signature is checked, none" \
+	    "made; an AES key does not MAC nor stream (clean errors)"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3 timeout"
+}
+token_body()
+{
+	run token
+}
+token_cleanup()
+{
+	sd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case sha1verify
@@ -154,4 +178,5 @@ atf_init_test_cases()
 	atf_add_test_case streamidle
 	atf_add_test_case streamforeign
 	atf_add_test_case streamrestart
+	atf_add_test_case token
 }
