@@ -673,7 +673,7 @@ cop_stream(struct kreq *r, const struct ttlv *req, struct cop_part *part,
 	const uint8_t	*cv = NULL;
 	char		 id[KS_ID_MAX];
 	size_t		 cvlen = 0;
-	int		 init = 0, final = 0;
+	int		 init = 0, final = 0, hascv;
 
 	*ksp = NULL;
 	memset(part, 0, sizeof(*part));
@@ -698,7 +698,9 @@ cop_stream(struct kreq *r, const struct ttlv *req, struct cop_part *part,
 		    "Indicator are Booleans, Correlation Value a Byte String");
 		return (-1);
 	}
-	if (init && cv != NULL) {
+	/* An empty Byte String may have no data: found is what counts. */
+	hascv = ttlv_find(req, KMIP_TAG_CORRELATION_VALUE) != NULL;
+	if (init && hascv) {
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "a first part (Init "
 		    "Indicator) has no Correlation Value: the server makes it");
 		return (-1);
@@ -708,7 +710,7 @@ cop_stream(struct kreq *r, const struct ttlv *req, struct cop_part *part,
 		part->init = !final;
 		return (0);
 	}
-	if (cv == NULL) {
+	if (!hascv) {
 		if (!final)
 			return (0);
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "a Final Indicator "
