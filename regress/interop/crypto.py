@@ -273,6 +273,19 @@ elif case == "hmackey":
     pl = ok(OP_MAC, text(T_UID, u) + params(*hmac256) + data(T_DATA, msg),
             "MAC with the request's HMAC-SHA256")
     check(first(pl, T_MAC) == want, "MAC with the request's HMAC")
+    # Triple DES, the other symmetric algorithm, the same way.
+    d = first(ok(0x01, enum(0x420057, 2) + tmpl(
+        attribute("Cryptographic Algorithm", enum(T_VALUE, 2)),
+        attribute("Cryptographic Length", integer(T_VALUE, 168)),
+        usage(U_MAC), attribute("Cryptographic Parameters",
+                                structure(T_VALUE, *hmac256))),
+        "Create Triple DES"), T_UID)
+    ok(OP_ACTIVATE, text(T_UID, d), "Activate")
+    km = first(first(first(first(ok(OP_GET, text(T_UID, d), "Get"),
+                                 0x42008f), 0x420040), 0x420045), 0x420043)
+    pl = ok(OP_MAC, text(T_UID, d) + data(T_DATA, msg), "MAC, Triple DES")
+    check(first(pl, T_MAC) == hmac.new(km, msg, hashlib.sha256).digest(),
+          "MAC of a Triple DES key")
 elif case == "gcmtag":
     u = register_aes(U_ENCRYPT | U_DECRYPT)
     zero = bytes(16)
