@@ -1188,6 +1188,7 @@ static void
 fe_close(struct fe_conn *c, const char *why)
 {
 	struct fe_resp	*rp;
+	struct fe_hdr	 hdr;
 
 	if (c->bev == NULL)
 		return;
@@ -1195,6 +1196,13 @@ fe_close(struct fe_conn *c, const char *why)
 		log_info("%s: closing: %s", c->peer, why);
 	else
 		log_debug("%s: closed", c->peer);
+	/* What the engine keeps for the connection (streams) goes. */
+	if (c->next_req > 0 && fe->engine.active) {
+		memset(&hdr, 0, sizeof(hdr));
+		hdr.conn_id = c->id;
+		(void)imsg_compose_event(&fe->engine, IMSG_FE_CLOSED, 0, 0, -1,
+		    &hdr, sizeof(hdr));
+	}
 	while ((rp = TAILQ_FIRST(&c->held)) != NULL) {
 		TAILQ_REMOVE(&c->held, rp, entry);
 		freezero(rp, sizeof(*rp) + rp->len);

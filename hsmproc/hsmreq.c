@@ -155,6 +155,7 @@ hsm_req_parse(uint32_t type, const void *buf, size_t len, struct hsm_req *r,
 		r->wrap_kind = o.wrap_kind;
 		memcpy(r->wrap_id, o.wrap_id, sizeof(r->wrap_id));
 		strterm(r->wrap_id, sizeof(r->wrap_id));
+		r->stream_id = o.stream_id;
 		r->key = part[0];
 		r->len_key = plen[0];
 		r->data = part[1];
@@ -415,6 +416,13 @@ hsm_pick(struct hsm *h, const struct hsm_req *req, struct hsm_res *res)
 			    "unknown flags 0x%x", req->flags);
 			return (NULL);
 		}
+		if (!hsm_op_stream_ok(req->op, req->flags, req->stream_id,
+		    req->len_key + req->len_data + req->len_iv +
+		    req->len_aad + req->len_sig + req->len_oaep_label)) {
+			(void)hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "stream fields that do not agree");
+			return (NULL);
+		}
 		break;
 	case IMSG_HSM_LABEL:
 		fn = h->be->label;
@@ -643,15 +651,15 @@ hsm_digest_check(const struct hsm_req *req, struct hsm_res *res)
 		    "Ed25519 signs the message itself: no Digested Data "
 		    "(no pre-hashed Ed25519, Ed25519ph, is offered)"));
 	if ((want = hsm_hash_len(req->hash)) == -1 ||
-	    req->hash == HSM_HASH_SHA1)
+	    (req->hash == HSM_HASH_SHA1 && req->op != HSM_OP_VERIFY))
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "Digested Data needs the hash it was made with: "
-		    "SHA-256, SHA-384 or SHA-512"));
+		    "SHA-256, SHA-384 or SHA-512 (SHA-1 to verify only)"));
 	if (req->len_data != (size_t)want)
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "Digested Data of %zu bytes: a %s digest is %d",
 		    req->len_data, req->hash == HSM_HASH_SHA256 ? "SHA-256" :
-		    req->hash == HSM_HASH_SHA384 ? "SHA-384" : "SHA-512",
-		    want));
+		    req->hash == HSM_HASH_SHA384 ? "SHA-384" :
+		    req->hash == HSM_HASH_SHA1 ? "SHA-1" : "SHA-512", want));
 	return (0);
 }

@@ -37,6 +37,7 @@ struct hsm_req {
 	uint32_t	 mode;		/* HSM_MODE_*: AES */
 	uint32_t	 wrap_kind;	/* HSM_OP_WRAP: the wrapping key's */
 	char		 wrap_id[HSM_ID_MAX];
+	uint32_t	 stream_id;	/* HSM_OPF_STREAM, HSM_OP_STREAM_END */
 	uint32_t	 key_class;	/* IMSG_HSM_LABEL: HSM_CLASS_* */
 	char		 label[HSM_LABEL_MAX];	  /* _GENERATE, _LABEL */
 	char		 pub_label[HSM_LABEL_MAX]; /* _GENERATE */

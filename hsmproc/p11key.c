@@ -1244,6 +1244,12 @@ static int
 p11_op1(struct hsm *h, struct p11_sess *s, const struct hsm_req *req,
     struct hsm_res *res)
 {
+	/* The engine streams with software keys alone (hsmmsg.h). */
+	if (req->op == HSM_OP_STREAM_END)
+		return (0);
+	if (req->flags & HSM_OPF_STREAM)
+		return (hsm_res_error(res, KMIP_REASON_FEATURE_NOT_SUPPORTED,
+		    "keys in a token are not streamed"));
 	switch (req->op) {
 	case HSM_OP_SIGN:
 		return (p11_sign(s, req, res));
@@ -1739,8 +1745,10 @@ p11_mac(struct p11_sess *s, const struct hsm_req *req, int verify,
 		mech.mechanism = CKM_SHA512_HMAC;
 		break;
 	default:
+		/* CKM_SHA*_HMAC take generic secret or HMAC keys. */
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-		    "cannot MAC with an %s key", hsm_kind_name(req->kind)));
+		    "cannot MAC with an %s key in a token: HMAC keys only",
+		    hsm_kind_name(req->kind)));
 	}
 	if (req->hash != HSM_HASH_NONE && req->hash != want)
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,

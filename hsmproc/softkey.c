@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -46,6 +47,25 @@ struct sw_key {
 RB_HEAD(sw_tree, sw_key);
 TAILQ_HEAD(sw_lru, sw_key);
 
+/*
+ * An open stream (hsmmsg.h): its cipher context, keyed and set up by the
+ * first part, and what a GCM decryption holds back until its tag is
+ * verified.  Bounded: HSM_STREAM_MAX of them, HSM_STREAM_HOLD bytes held
+ * each.
+ */
+struct sw_stream {
+	TAILQ_ENTRY(sw_stream)	 entry;
+	uint32_t		 id;
+	int			 enc;
+	uint32_t		 mode;
+	size_t			 taglen;	/* GCM */
+	EVP_CIPHER_CTX		*ctx;
+	uint8_t			*held;		/* GCM decryption */
+	size_t			 nheld;
+	time_t			 last;		/* part, monotonic s */
+};
+TAILQ_HEAD(sw_streams, sw_stream);
+
 struct softkey {
 	uint8_t			 kek[SK_KEK_LEN];
 	int			 has_kek;	/* a file KEK: version 1 */
@@ -62,6 +82,8 @@ struct softkey {
 	struct sw_lru		 lru;
 	size_t			 nkeys;
 	size_t			 maxkeys;
+	struct sw_streams	 streams;
+	size_t			 nstreams;
 };
 
 static int	 sw_key_cmp(struct sw_key *, struct sw_key *);
@@ -119,6 +141,15 @@ static int	 sw_wrap_key(struct softkey *, const struct hsm_req *,
 		    struct hsm_res *);
 static int	 sw_mac(struct softkey *, const struct hsm_req *, int,
 		    struct hsm_res *);
+static time_t	 sw_now(void);
+static struct sw_stream *sw_stream_find(struct softkey *, uint32_t);
+static void	 sw_stream_free(struct softkey *, struct sw_stream *);
+static int	 sw_stream(struct softkey *, const struct hsm_req *,
+		    struct hsm_res *);
+static int	 sw_stream_open(struct softkey *, const struct hsm_req *,
+		    struct hsm_res *);
+static int	 sw_stream_part(struct softkey *, struct sw_stream *,
+		    const struct hsm_req *, struct hsm_res *);
 
 /* libbsd's __unused is off (a Linux header has a member of that name). */
 RB_PROTOTYPE_INTERNAL(sw_tree, sw_key, tree, sw_key_cmp,
@@ -160,6 +191,7 @@ sw_new(const uint8_t *kek, size_t maxkeys)
 	}
 	RB_INIT(&sk->keys);
 	TAILQ_INIT(&sk->lru);
+	TAILQ_INIT(&sk->streams);
 	sk->maxkeys = maxkeys > 0 ? maxkeys : SK_CACHE_MAX;
 	/* Fetch once: an implicit fetch per operation costs. */
 	for (i = 0; i < 3; i++)
@@ -225,6 +257,8 @@ sw_free(struct softkey *sk)
 		return;
 	while (!TAILQ_EMPTY(&sk->lru))
 		sw_cache_del(sk, TAILQ_FIRST(&sk->lru));
+	while (!TAILQ_EMPTY(&sk->streams))
+		sw_stream_free(sk, TAILQ_FIRST(&sk->streams));
 	EVP_CIPHER_CTX_free(sk->wctx);
 	EVP_CIPHER_CTX_free(sk->dctx);
 	for (i = 0; i < 3; i++)
@@ -1059,7 +1093,8 @@ sw_wrap_error(struct softkey *sk, struct hsm_res *res)
 
 /*
  * Check padding, hash, digest length and MGF1 hash for a signature; *md:
- * digest name or NULL.  SHA-1 is not used for signatures.
+ * digest name or NULL.  SHA-1 makes no new signature, but an old one
+ * still verifies (the Profiles verify RSA-PSS with SHA-1, CS-AC-M-3).
  */
 static int
 sw_sig_params(const struct hsm_req *req, const char **md,
@@ -1068,7 +1103,7 @@ sw_sig_params(const struct hsm_req *req, const char **md,
 	const char	*mgf;
 
 	*md = sw_hash_name(req->hash);
-	if (req->hash == HSM_HASH_SHA1)
+	if (req->hash == HSM_HASH_SHA1 && req->op != HSM_OP_VERIFY)
 		*md = NULL;
 	if (hsm_digest_check(req, res) != 0)
 		return (res->status);
@@ -1084,7 +1119,8 @@ sw_sig_params(const struct hsm_req *req, const char **md,
 	case HSM_KEY_EC_P521:
 		if (*md == NULL)
 			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-			    "%s signatures: hash SHA-256, SHA-384 or SHA-512",
+			    "%s signatures: hash SHA-256, SHA-384 or SHA-512 "
+			    "(SHA-1 to verify only)",
 			    hsm_kind_name(req->kind)));
 		if (req->kind != HSM_KEY_RSA && req->padding != HSM_PAD_NONE)
 			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
@@ -1529,7 +1565,11 @@ sw_rsa_crypt(struct softkey *sk, const struct hsm_req *req, int enc,
 	return (0);
 }
 
-/* HMAC with the hash of the key's kind; verify in constant time. */
+/*
+ * HMAC with the hash of the key's kind or, for an AES or Triple DES key
+ * the engine let MAC (its usage mask), the hash it names; verify in
+ * constant time.
+ */
 static int
 sw_mac(struct softkey *sk, const struct hsm_req *req, int verify,
     struct hsm_res *res)
@@ -1542,10 +1582,15 @@ sw_mac(struct softkey *sk, const struct hsm_req *req, int verify,
 	size_t		 maclen;
 	int		 ok;
 
+	want = sw_hash_name(req->hash);
+	if (md == NULL && (req->kind == HSM_KEY_AES ||
+	    req->kind == HSM_KEY_DES3) && req->hash != HSM_HASH_SHA1)
+		md = want;
 	if (md == NULL)
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
-		    "cannot MAC with an %s key", hsm_kind_name(req->kind)));
-	want = sw_hash_name(req->hash);
+		    "cannot MAC with an %s key%s", hsm_kind_name(req->kind),
+		    sw_hmac_hash(req->kind) == NULL ? " without an HMAC "
+		    "hash: SHA-256, SHA-384 or SHA-512" : ""));
 	if (req->hash != HSM_HASH_NONE && (want == NULL ||
 	    strcmp(want, md) != 0))
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
@@ -1750,9 +1795,277 @@ sw_wrap_key(struct softkey *sk, const struct hsm_req *req,
 	return (rv);
 }
 
+/* Streams: AES Encrypt and Decrypt by parts (hsmmsg.h). */
+
+static time_t
+sw_now(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		return (0);
+	return (ts.tv_sec);
+}
+
+static struct sw_stream *
+sw_stream_find(struct softkey *sk, uint32_t id)
+{
+	struct sw_stream	*st;
+
+	TAILQ_FOREACH(st, &sk->streams, entry)
+		if (st->id == id)
+			return (st);
+	return (NULL);
+}
+
+/* Drop a stream: its key schedule and what it held are wiped. */
+static void
+sw_stream_free(struct softkey *sk, struct sw_stream *st)
+{
+	TAILQ_REMOVE(&sk->streams, st, entry);
+	sk->nstreams--;
+	EVP_CIPHER_CTX_free(st->ctx);
+	freezero(st->held, st->nheld);
+	freezero(st, sizeof(*st));
+}
+
+/*
+ * A part of a stream, or its end.  The engine holds the streams to their
+ * limits; the signer does too, on its own count, and forgets those the
+ * engine did not end for twice the time it keeps them.
+ */
+static int
+sw_stream(struct softkey *sk, const struct hsm_req *req, struct hsm_res *res)
+{
+	struct sw_stream	*st, *next;
+	time_t			 now = sw_now();
+
+	for (st = TAILQ_FIRST(&sk->streams); st != NULL; st = next) {
+		next = TAILQ_NEXT(st, entry);
+		if (now - st->last > 2 * HSM_STREAM_IDLE)
+			sw_stream_free(sk, st);
+	}
+	st = sw_stream_find(sk, req->stream_id);
+	if (req->op == HSM_OP_STREAM_END) {
+		if (st != NULL)
+			sw_stream_free(sk, st);
+		return (0);
+	}
+	if (req->stream_id == 0 || (req->op != HSM_OP_ENCRYPT &&
+	    req->op != HSM_OP_DECRYPT) || req->kind != HSM_KEY_AES ||
+	    (req->flags & HSM_OPF_PREHASHED))
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "streams are AES Encrypt and Decrypt"));
+	if (req->flags & HSM_OPF_INIT) {
+		/* Left by an engine before this one: never to be used. */
+		if (st != NULL)
+			sw_stream_free(sk, st);
+		return (sw_stream_open(sk, req, res));
+	}
+	if (st == NULL)
+		return (hsm_res_error(res, KMIP_REASON_ITEM_NOT_FOUND,
+		    "the stream is not open in this signer: it ended, timed "
+		    "out or the signer started again"));
+	if (st->enc != (req->op == HSM_OP_ENCRYPT) || req->len_key != 0 ||
+	    req->len_iv != 0 || req->len_aad != 0 || req->len_oaep_label != 0 ||
+	    (req->len_sig != 0 && (st->enc || st->mode != HSM_MODE_GCM ||
+	    !(req->flags & HSM_OPF_FINAL)))) {
+		sw_stream_free(sk, st);
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "a later part of a stream carries data (and the tag of a "
+		    "GCM decryption at its end) only"));
+	}
+	return (sw_stream_part(sk, st, req, res));
+}
+
+/*
+ * The first part: the checks of sw_gcm and sw_block, a context of its
+ * own keyed and given the iv (and the additional data of GCM, which
+ * comes before any data), then the part's data.
+ */
+static int
+sw_stream_open(struct softkey *sk, const struct hsm_req *req,
+    struct hsm_res *res)
+{
+	struct sw_stream	*st;
+	const EVP_CIPHER	*cipher;
+	struct sw_key		*k;
+	uint8_t			 iv[HSM_GCM_IV_MAX];
+	size_t			 ivlen;
+	int			 n, enc = req->op == HSM_OP_ENCRYPT, ok;
+	int			 gcm = req->mode == HSM_MODE_GCM, pad;
+
+	if (sk->nstreams >= HSM_STREAM_MAX)
+		return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+		    "this signer has %d streams open already",
+		    HSM_STREAM_MAX));
+	if (req->mode > HSM_MODE_CTR)
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "unknown AES mode %u", req->mode));
+	pad = req->padding == HSM_PAD_PKCS5;
+	if (req->padding != HSM_PAD_NONE && (!pad || gcm ||
+	    req->mode == HSM_MODE_CTR))
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "AES padding: none, or PKCS5 with ECB and CBC"));
+	if (req->len_sig != 0 || (!gcm && req->len_aad != 0))
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "the first part of a stream takes no tag; additional "
+		    "data is GCM's"));
+	if (gcm) {
+		ivlen = req->len_iv != 0 ? req->len_iv : HSM_GCM_IV_LEN;
+		if ((!enc && req->len_iv == 0) || ivlen > HSM_GCM_IV_MAX)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "AES-GCM iv: 1 to %d bytes%s", HSM_GCM_IV_MAX,
+			    enc ? ", or none to make one" : ""));
+		if (req->tag_len < 12 || req->tag_len > 16)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "AES-GCM tag length %u: 12 to 16", req->tag_len));
+	} else {
+		ivlen = req->mode == HSM_MODE_ECB ? 0 : HSM_BLOCK_LEN;
+		if (req->len_iv != 0 ? req->len_iv != ivlen :
+		    !enc && ivlen != 0)
+			return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+			    "the iv of AES-CBC and AES-CTR is %d bytes, none "
+			    "for ECB", HSM_BLOCK_LEN));
+	}
+	if (sw_key_get(sk, req, 0, &k, res) != 0)
+		return (res->status);
+	if (k->rawlen != 16 && k->rawlen != 24 && k->rawlen != 32)
+		return (hsm_res_error(res, KMIP_REASON_CRYPTOGRAPHIC_FAILURE,
+		    "AES key of %zu bytes", k->rawlen));
+	cipher = gcm ? sk->gcm[(k->rawlen - 16) / 8] :
+	    sw_block_ciphers[req->mode - 1][(k->rawlen - 16) / 8]();
+	if (req->len_iv != 0)
+		memcpy(iv, req->iv, ivlen);
+	else if (ivlen != 0 && RAND_bytes(iv, ivlen) != 1)
+		return (sw_crypto_error(res, "no random iv"));
+	if ((st = calloc(1, sizeof(*st))) == NULL ||
+	    (st->ctx = EVP_CIPHER_CTX_new()) == NULL) {
+		free(st);
+		return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+		    "out of memory"));
+	}
+	st->id = req->stream_id;
+	st->enc = enc;
+	st->mode = req->mode;
+	st->taglen = req->tag_len;
+	st->last = sw_now();
+	TAILQ_INSERT_TAIL(&sk->streams, st, entry);
+	sk->nstreams++;
+	/* The iv length is set between choosing the cipher and the key. */
+	ok = EVP_CipherInit_ex2(st->ctx, cipher, NULL, NULL, enc, NULL) ==
+	    1 && (!gcm || EVP_CIPHER_CTX_ctrl(st->ctx,
+	    EVP_CTRL_AEAD_SET_IVLEN, ivlen, NULL) == 1) &&
+	    EVP_CipherInit_ex2(st->ctx, NULL, k->raw, ivlen != 0 ? iv : NULL,
+	    enc, NULL) == 1 && EVP_CIPHER_CTX_set_padding(st->ctx, pad) ==
+	    1 && (req->len_aad == 0 || (req->len_aad <= INT_MAX &&
+	    EVP_CipherUpdate(st->ctx, NULL, &n, req->aad,
+	    req->len_aad) == 1));
+	if (!ok) {
+		sw_stream_free(sk, st);
+		explicit_bzero(iv, sizeof(iv));
+		return (sw_crypto_error(res, "cannot start the stream"));
+	}
+	if (enc && req->len_iv == 0 && ivlen != 0) {
+		if ((res->out[1] = malloc(ivlen)) == NULL) {
+			sw_stream_free(sk, st);
+			return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+			    "out of memory"));
+		}
+		memcpy(res->out[1], iv, ivlen);
+		res->len[1] = ivlen;
+	}
+	explicit_bzero(iv, sizeof(iv));
+	return (sw_stream_part(sk, st, req, res));
+}
+
+/*
+ * The data of a part through the stream's context into out[0]; at the
+ * last part the end of it, the tag of a GCM encryption into out[2], and
+ * the plaintext a GCM decryption held once its tag verified.  A failed
+ * part ends the stream.
+ */
+static int
+sw_stream_part(struct softkey *sk, struct sw_stream *st,
+    const struct hsm_req *req, struct hsm_res *res)
+{
+	uint8_t		*out, *tag = NULL, *p;
+	size_t		 size, len;
+	int		 n = 0, m = 0;
+	int		 final = (req->flags & HSM_OPF_FINAL) != 0;
+	int		 hold = !st->enc && st->mode == HSM_MODE_GCM;
+
+	st->last = sw_now();
+	if (req->len_data > INT_MAX - 2 * HSM_BLOCK_LEN ||
+	    (hold && req->len_data > HSM_STREAM_HOLD - st->nheld)) {
+		sw_stream_free(sk, st);
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD, "%s",
+		    hold ? "a GCM decryption stream holds its plaintext "
+		    "until the tag: at most 64 KiB in all" : "part too long"));
+	}
+	if (hold && final && (req->len_sig < 12 || req->len_sig > 16 ||
+	    (st->taglen != 0 && st->taglen != req->len_sig))) {
+		sw_stream_free(sk, st);
+		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
+		    "AES-GCM tag of %zu bytes: 12 to 16, as the stream's tag "
+		    "length", req->len_sig));
+	}
+	/*
+	 * What was held, the part with what the context kept of the last
+	 * one (less than a block) and at the end a padded block.
+	 */
+	size = st->nheld + req->len_data + 2 * HSM_BLOCK_LEN;
+	if ((out = malloc(size)) == NULL ||
+	    (final && st->enc && st->mode == HSM_MODE_GCM &&
+	    (tag = malloc(st->taglen)) == NULL)) {
+		free(out);
+		sw_stream_free(sk, st);
+		return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
+		    "out of memory"));
+	}
+	if (hold && st->nheld > 0)
+		memcpy(out, st->held, st->nheld);
+	p = out + (hold ? st->nheld : 0);
+	if ((req->len_data > 0 && EVP_CipherUpdate(st->ctx, p, &n, req->data,
+	    req->len_data) != 1) || (final && ((hold &&
+	    EVP_CIPHER_CTX_ctrl(st->ctx, EVP_CTRL_AEAD_SET_TAG, req->len_sig,
+	    (void *)(uintptr_t)req->sig) != 1) ||
+	    EVP_CipherFinal_ex(st->ctx, p + n, &m) != 1 || (tag != NULL &&
+	    EVP_CIPHER_CTX_ctrl(st->ctx, EVP_CTRL_AEAD_GET_TAG, st->taglen,
+	    tag) != 1)))) {
+		freezero(out, size);
+		free(tag);
+		(void)hsm_res_error(res, KMIP_REASON_CRYPTOGRAPHIC_FAILURE,
+		    "%s", hold ? "authentication tag mismatch" : st->enc ?
+		    "AES encryption failed (without padding, the data is "
+		    "whole blocks)" : "bad padding, or not whole blocks");
+		sw_stream_free(sk, st);
+		ERR_clear_error();
+		return (res->status);
+	}
+	len = (p - out) + n + m;
+	if (hold && !final) {
+		/* Kept, not given: the part answers no plaintext yet. */
+		freezero(st->held, st->nheld);
+		st->held = out;
+		st->nheld = len;
+		return (0);
+	}
+	hsm_res_take(res, 0, out, size, len);
+	if (tag != NULL) {
+		res->out[2] = tag;
+		res->len[2] = st->taglen;
+	}
+	if (final)
+		sw_stream_free(sk, st);
+	return (0);
+}
+
 int
 sw_op(struct softkey *sk, const struct hsm_req *req, struct hsm_res *res)
 {
+	if (req->op == HSM_OP_STREAM_END || (req->flags & HSM_OPF_STREAM))
+		return (sw_stream(sk, req, res));
 	if (!sw_kind_valid(req->kind))
 		return (hsm_res_error(res, KMIP_REASON_INVALID_FIELD,
 		    "unknown key kind %u", req->kind));

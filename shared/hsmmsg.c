@@ -253,3 +253,28 @@ hsm_multi_type_ok(uint32_t type)
 	}
 	return (0);
 }
+
+/*
+ * Whether the stream fields of an IMSG_HSM_OP agree (hsmmsg.h): a part
+ * is of an Encrypt or Decrypt and names its stream; Init and Final go
+ * with a part, not both; the end of a stream names it and carries
+ * nothing.  len:
+ * the bytes of the parts.  1 or 0.
+ */
+int
+hsm_op_stream_ok(uint32_t op, uint32_t flags, uint32_t stream_id,
+    size_t len)
+{
+	if (flags & ~HSM_OPF_FLAGS)
+		return (0);
+	if (op == HSM_OP_STREAM_END)
+		return (stream_id != 0 && flags == 0 && len == 0);
+	if (!(flags & HSM_OPF_STREAM))
+		return (stream_id == 0 &&
+		    !(flags & (HSM_OPF_INIT | HSM_OPF_FINAL)));
+	/* A stream of one part is the whole operation. */
+	return (stream_id != 0 && (op == HSM_OP_ENCRYPT ||
+	    op == HSM_OP_DECRYPT) && !(flags & HSM_OPF_PREHASHED) &&
+	    (flags & (HSM_OPF_INIT | HSM_OPF_FINAL)) !=
+	    (HSM_OPF_INIT | HSM_OPF_FINAL));
+}

@@ -61,23 +61,54 @@ enum hsm_op_kind {
 	HSM_OP_VERIFY,		/* public key (SPKI DER); sig */
 	HSM_OP_ENCRYPT,		/* AES-GCM (secret) or RSA (public SPKI) */
 	HSM_OP_DECRYPT,		/* AES-GCM (secret) or RSA (private) */
-	HSM_OP_MAC,		/* HMAC */
+	HSM_OP_MAC,		/* HMAC: an HMAC key with its hash, or an AES
+				   or Triple DES key with hash (the engine
+				   found MAC in its usage mask) */
 	HSM_OP_MAC_VERIFY,
 	HSM_OP_EXPORT,		/* symmetric or secret data only: out1 = raw */
 	HSM_OP_DESTROY,		/* a token key (key = reference): its private
 				   or secret object goes from the token */
 	HSM_OP_DESTROY_PUBLIC,	/* a token key pair's public object (key =
 				   SubjectPublicKeyInfo) goes */
-	HSM_OP_WRAP		/* Get with a Key Wrapping Specification:
+	HSM_OP_WRAP,		/* Get with a Key Wrapping Specification:
 				   out1 = the key wrapped (below) */
+	HSM_OP_STREAM_END	/* stream stream_id is dropped (no parts) */
 };
 
 /* struct hsm_op flags */
 #define HSM_OPF_PREHASHED	0x01	/* sign, verify: data is the digest */
 #define HSM_OPF_SALT_LEN	0x02	/* PSS: salt_len is given */
 #define HSM_OPF_TTLV		0x04	/* wrap: the TTLV Key Value */
+#define HSM_OPF_STREAM		0x08	/* a part of stream stream_id */
+#define HSM_OPF_INIT		0x10	/* its first part: opens it */
+#define HSM_OPF_FINAL		0x20	/* its last part: closes it */
 #define HSM_OPF_FLAGS		(HSM_OPF_PREHASHED | HSM_OPF_SALT_LEN | \
-				    HSM_OPF_TTLV)
+				    HSM_OPF_TTLV | HSM_OPF_STREAM | \
+				    HSM_OPF_INIT | HSM_OPF_FINAL)
+
+/*
+ * Streams (KMIP 1.3 Init Indicator, Correlation Value, Final
+ * Indicator): AES Encrypt or Decrypt by parts, in the software signer
+ * alone, in the cipher context the stream keeps there.  The engine
+ * names a stream by stream_id (never 0, never used twice by one engine)
+ * and keeps the client's Correlation Value to itself.  The first part
+ * (HSM_OPF_STREAM | HSM_OPF_INIT) is a whole request: key, iv, aad and
+ * the parameters, which hold for the whole stream; the later parts
+ * carry data only, and the last (HSM_OPF_FINAL) of a GCM decryption
+ * the tag in sig.  Each answer has out1 = what the part gave; the
+ * first part of an encryption out2 = the iv if the signer made it; the
+ * last part of a GCM encryption out3 = the tag.  A GCM decryption
+ * holds its plaintext back until the last part has verified the tag,
+ * at most HSM_STREAM_HOLD bytes: nothing unauthenticated leaves the
+ * signer.  A part that fails ends its stream.  HSM_OP_STREAM_END drops
+ * a stream; the engine does not wait for its answer.  A signer keeps
+ * at most HSM_STREAM_MAX streams and drops by itself one idle for
+ * twice HSM_STREAM_IDLE seconds, in case the engine's end was lost
+ * (the engine ends them after HSM_STREAM_IDLE).
+ */
+#define HSM_STREAM_MAX		32
+#define HSM_STREAM_IDLE		20
+#define HSM_STREAM_HOLD		(64 * 1024)
 
 /* enum hsm_padding */
 #define HSM_PAD_NONE		0
@@ -105,7 +136,7 @@ enum hsm_op_kind {
 #define HSM_HASH_SHA256		1
 #define HSM_HASH_SHA384		2
 #define HSM_HASH_SHA512		3
-#define HSM_HASH_SHA1		4	/* OAEP and its MGF1 only */
+#define HSM_HASH_SHA1		4	/* OAEP and its MGF1, verify */
 
 /*
  * IMSG_HSM_GENERATE: make a key.  No variable part.  A pkcs11 signer
@@ -177,6 +208,7 @@ struct hsm_op {
 	uint32_t	 mode;			/* HSM_MODE_*: AES */
 	uint32_t	 wrap_kind;		/* HSM_OP_WRAP: enum */
 	char		 wrap_id[HSM_ID_MAX];	/* hsm_key_kind, object */
+	uint32_t	 stream_id;		/* streams (above) */
 };
 
 /* struct hsm_label key_class */
@@ -435,5 +467,6 @@ int	hsm_check_parse(const uint8_t *, size_t, struct ctl_check *);
 int	hsm_multi_next(const uint8_t **, size_t *, struct hsm_rec *,
 	    const uint8_t **);
 int	hsm_multi_type_ok(uint32_t);
+int	hsm_op_stream_ok(uint32_t, uint32_t, uint32_t, size_t);
 
 #endif /* HSMMSG_H */

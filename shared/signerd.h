@@ -131,7 +131,9 @@ enum imsg_type {
 	IMSG_CTL_SHOW_KEYS,	/* signerctl -> engine */
 	IMSG_CTL_KEY_ENTRY,	/* engine -> signerctl: one object */
 	IMSG_CTL_AUDIT,		/* signerctl <-> engine: the audit chain */
-	IMSG_FE_STATS		/* frontend -> engine: struct fe_stats */
+	IMSG_FE_STATS,		/* frontend -> engine: struct fe_stats */
+	IMSG_FE_CLOSED		/* frontend -> engine: struct fe_hdr, a
+				   connection is gone (its streams too) */
 };
 
 enum proc_state {

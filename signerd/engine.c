@@ -246,6 +246,13 @@ engine_dispatch_frontend(int fd, short event, void *arg)
 			    -1)
 				log_warnx("frontend: bad IMSG_FE_STATS");
 			break;
+		case IMSG_FE_CLOSED:
+			if (imsg_get_data(&imsg, &hdr, sizeof(hdr)) == -1) {
+				log_warnx("frontend: bad IMSG_FE_CLOSED");
+				break;
+			}
+			kop_stream_conn_closed(hdr.conn_id);
+			break;
 		default:
 			log_warnx("frontend: unexpected imsg %u",
 			    imsg_get_type(&imsg));

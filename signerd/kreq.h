@@ -118,6 +118,9 @@ size_t		 kreq_room(const struct kreq *);
 void		 kmip_flush(void);
 void		 kmip_adopt(const struct ctl_adopt *, kreq_done, uint32_t);
 
+/* kop_crypto.c */
+void		 kop_stream_conn_closed(uint64_t);
+
 /* kmip_ops.c */
 enum kop_ret	 kop_run(struct kreq *, uint32_t, const struct ttlv *);
 enum kop_ret	 kop_adopt(struct kreq *);

@@ -567,8 +567,25 @@ fz_answer(struct fz_signer *s, uint32_t type, uint32_t id, struct ibuf *ibp)
 		break;
 	case IMSG_HSM_OP:
 		if (ibuf_get(&ib, &op, sizeof(op)) == -1 ||
-		    memchr(op.id, '\0', sizeof(op.id)) == NULL ||
-		    op.op < HSM_OP_SIGN || op.op > HSM_OP_WRAP ||
+		    memchr(op.id, '\0', sizeof(op.id)) == NULL)
+			fz_fail("bad IMSG_HSM_OP");
+		/* The end of a stream: no answer is waited for. */
+		if (op.op == HSM_OP_STREAM_END) {
+			if (id != 0 || op.stream_id == 0 ||
+			    ibuf_size(&ib) != 0 ||
+			    s->es.link.type != SIGNER_OPENSSL)
+				fz_fail("bad stream end");
+			return;
+		}
+		/* Streams: software AES keys only, the first part whole. */
+		if ((op.flags & ~HSM_OPF_FLAGS) || ((op.flags &
+		    HSM_OPF_STREAM) && (op.stream_id == 0 ||
+		    s->es.link.type != SIGNER_OPENSSL ||
+		    op.kind != HSM_KEY_AES || (op.op != HSM_OP_ENCRYPT &&
+		    op.op != HSM_OP_DECRYPT) || (!(op.flags & HSM_OPF_INIT) &&
+		    (op.len_key != 0 || op.len_iv != 0 || op.len_aad != 0)))))
+			fz_fail("bad stream part");
+		if (op.op < HSM_OP_SIGN || op.op > HSM_OP_WRAP ||
 		    op.op == HSM_OP_DESTROY || op.op == HSM_OP_DESTROY_PUBLIC ||
 		    op.kind < HSM_KEY_AES || op.kind > HSM_KEY_SECRET ||
 		    (uint64_t)op.len_key + op.len_data + op.len_iv +
@@ -1179,6 +1196,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint32_t	 declared;
 	uint8_t		 ctl;
 
+	/* The last input's connection is gone, with its streams. */
+	kop_stream_conn_closed(FZ_CONN_ID);
 	/* An empty keystore, identifiers from 1. */
 	if (ks_rollback(engine->ks) == -1 || sqlite3_exec(fz_db,
 	    "DELETE FROM attr_index; DELETE FROM objects;", NULL, NULL,

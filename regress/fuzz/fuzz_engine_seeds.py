@@ -573,6 +573,55 @@ seeds["kmip13"] = b"".join([
                                kws(uid(1)))),
     rec(ALICE | MALFORMED, request(OP_GET, text(T_UID, uid(2)) +
                                    kws(uid(1)))),
+# Streams (CS-BC-M-GCM-3): an AES key, a GCM Encrypt by parts, a
+# Decrypt by parts ended with its tag, and the faults: a Correlation
+# Value of another identity, a made-up one, a stream fields of the
+# wrong type, a part with an IV.  The fake arc4random_buf makes the
+# Correlation Values 0..0N, N counted from 1 with the identifiers.
+T_CV, T_INIT, T_FINAL = 0x4200d6, 0x4200d7, 0x4200d8
+gcm = structure(0x42002b, enum(0x420011, 9), integer(0x4200ce, 16))
+
+
+def cv(n):
+    return data(T_CV, bytes(12) + n.to_bytes(4, "big"))
+
+
+seeds["streams"] = b"".join([
+    rec(ALICE, request(OP_CREATE, aes(128), minor=4)),
+    rec(ALICE, request(OP_ACTIVATE, text(T_UID, uid(1)), minor=4)),
+    rec(ALICE, request(OP_ENCRYPT, text(T_UID, uid(1)) + gcm +
+                       data(0x4200c2, bytes(32)) + data(0x42003d, bytes(8)) +
+                       data(0x4200fe, bytes(20)) + boolean(T_INIT, 1), minor=4)),
+    rec(BOB, request(OP_ENCRYPT, gcm + data(0x4200c2, bytes(16)) + cv(2), minor=4)),
+    rec(ALICE, request(OP_ENCRYPT, text(T_UID, uid(1)) + gcm +
+                       data(0x4200c2, bytes(16)) + cv(2), minor=4)),
+    rec(ALICE, request(OP_ENCRYPT, text(T_UID, uid(1)) + gcm +
+                       data(0x4200c2, bytes(12)) + cv(2) +
+                       boolean(T_FINAL, 1), minor=4)),
+    rec(ALICE, request(OP_DECRYPT, text(T_UID, uid(1)) + gcm +
+                       data(0x4200c2, bytes(32)) + data(0x42003d, bytes(12)) +
+                       boolean(T_INIT, 1), minor=4)),
+    rec(ALICE, request(OP_DECRYPT, text(T_UID, uid(1)) +
+                       data(0x4200c2, bytes(32)) + cv(3) +
+                       data(0x42003d, bytes(12)), minor=4)),
+    rec(ALICE, request(OP_DECRYPT, text(T_UID, uid(1)) +
+                       data(0x4200c2, bytes(32)) + cv(3) +
+                       data(0x4200ff, bytes(16)) + boolean(T_FINAL, 1), minor=4)),
+    rec(ALICE, request(OP_ENCRYPT, text(T_UID, uid(1)) + gcm +
+                       data(0x4200c2, bytes(32)) + integer(T_INIT, 1), minor=4)),
+    rec(ALICE, request(OP_ENCRYPT, text(T_UID, uid(1)) +
+                       data(0x4200c2, bytes(32)) + cv(0x7fffffff), minor=4)),
+    rec(ALICE, request(OP_ENCRYPT, data(0x4200c2, bytes(32)) +
+                       boolean(T_FINAL, 1), minor=2)),
+    rec(ALICE | PIPELINED, request(OP_ENCRYPT, text(T_UID, uid(1)) + gcm +
+                                   data(0x4200c2, bytes(32)) +
+                                   boolean(T_INIT, 1), minor=4)),
+    rec(ALICE | PIPELINED, request(OP_ENCRYPT, text(T_UID, uid(1)) +
+                                   data(0x4200c2, bytes(32)) + cv(4), minor=4)),
+    rec(ALICE | SECOND, request(OP_CREATE, aes(128), minor=4)),
+    rec(ALICE, request(OP_ACTIVATE, text(T_UID, uid(5)), minor=4)),
+    rec(ALICE, request(OP_ENCRYPT, text(T_UID, uid(5)) + gcm +
+                       data(0x4200c2, bytes(32)) + boolean(T_INIT, 1), minor=4)),
 ])
 
 out = sys.argv[1]

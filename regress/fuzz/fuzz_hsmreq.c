@@ -5,7 +5,8 @@
  * every part it points to lies inside the payload, the parts fill the
  * payload exactly after the fixed record, none is over HSM_DATA_MAX and
  * the object ids (HSM_OP_WRAP's wrapping key too) and the labels are
- * NUL-terminated.  IMSG_HSM_FIND carries its value in the fixed record:
+ * NUL-terminated; an operation's stream fields that hsm_op_stream_ok()
+ * takes agree.  IMSG_HSM_FIND carries its value in the fixed record:
  * the key part must lie there, 1 to HSM_FIND_VALUE_MAX bytes.
  *
  * Input: the first byte picks the type (0-3 the four key requests, else
@@ -142,6 +143,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (r.sig != NULL && r.sig != buf + len - r.len_sig -
 	    r.len_oaep_label) || (r.oaep_label != NULL &&
 	    r.oaep_label != buf + len - r.len_oaep_label))
+		abort();
+	/*
+	 * The stream fields (hsm_pick's check): a part that passes names
+	 * its stream and is an Encrypt or Decrypt; an end carries nothing.
+	 */
+	if (type == IMSG_HSM_OP && hsm_op_stream_ok(r.op, r.flags,
+	    r.stream_id, sum) && (((r.flags & HSM_OPF_STREAM) &&
+	    (r.stream_id == 0 || (r.op != HSM_OP_ENCRYPT &&
+	    r.op != HSM_OP_DECRYPT))) || (r.op == HSM_OP_STREAM_END &&
+	    (sum != 0 || r.stream_id == 0)) || (r.flags & ~HSM_OPF_FLAGS)))
 		abort();
 	free(buf);
 	return (0);
