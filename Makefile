@@ -52,7 +52,8 @@ BIN		= $(O)/bin
 SHARED_SRCS	= shared/imsg.c shared/imsg-buffer.c shared/imsgev.c shared/log.c \
 		  shared/privsep.c shared/sandbox_linux.c shared/config.c \
 		  shared/tls.c shared/util.c shared/child.c shared/ttlv.c \
-		  shared/kmip_names.c shared/hsmmsg.c shared/p11advice.c
+		  shared/kmip_names.c shared/hsmmsg.c shared/p11advice.c \
+		  shared/pwhash.c
 SHARED_OBJS	= $(SHARED_SRCS:%.c=$(O)/%.o) $(O)/shared/parse.o
 LIBSHARED	= $(O)/shared/libsignerd.a
 
