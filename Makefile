@@ -63,8 +63,8 @@ SIGNERD_SRCS	= signerd/signerd.c signerd/proc.c signerd/engine.c \
 		  signerd/kop_create.c signerd/kop_crypto.c signerd/kop_get.c \
 		  signerd/kop_life.c signerd/kop_locate.c signerd/kop_token.c \
 		  signerd/kop_keyless.c \
-		  signerd/attrs.c signerd/identity.c
-CTL_SRCS	= signerd/ctl/signerctl.c signerd/ctl/json.c
+		  signerd/attrs.c signerd/identity.c signerd/policy.c
+CTL_SRCS	= signerd/ctl/signerctl.c signerd/ctl/json.c signerd/ctl/grants.c
 FRONTEND_SRCS	= frontend/frontend.c frontend/frame.c
 HSM_SRCS	= hsmproc/hsmproc.c hsmproc/hsmreq.c hsmproc/hsm_pkcs11.c \
 		  hsmproc/p11key.c hsmproc/p11pool.c hsmproc/p11kek.c \
