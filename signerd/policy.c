@@ -11,8 +11,10 @@
  * password under a key of this process, never the password) and the
  * next request of that connection with the same password costs a hash.
  * Failed passwords are counted per identity: after POLICY_FAIL_FREE in
- * a row the identity is refused, without a derivation, for a delay that
- * doubles with each further failure up to POLICY_DELAY_MAX.
+ * a row the identity is refused, without a derivation, for
+ * POLICY_DELAY_MIN seconds, doubled with each further failure up to
+ * POLICY_DELAY_MAX.  Nothing sleeps: a refused request is answered at
+ * once.
  *
  * Grants are rows of the keystore's grants table, loaded at start into
  * a tree by (holder, scope, target) and changed in place by signerctl,
@@ -346,8 +348,8 @@ pw_check(struct fe_hdr *hdr, struct pident *p, struct ttlv *h, char *why,
 		return (-1);
 	}
 	if (++p->fails >= POLICY_FAIL_FREE) {
-		delay = p->fails - POLICY_FAIL_FREE >= 9 ? POLICY_DELAY_MAX :
-		    (time_t)1 << (p->fails - POLICY_FAIL_FREE);
+		delay = p->fails - POLICY_FAIL_FREE >= 7 ? POLICY_DELAY_MAX :
+		    POLICY_DELAY_MIN << (p->fails - POLICY_FAIL_FREE);
 		if (delay > POLICY_DELAY_MAX)
 			delay = POLICY_DELAY_MAX;
 		p->until = now.tv_sec + delay;

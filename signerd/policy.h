@@ -26,7 +26,8 @@ enum policy_answer {
 
 /* Consecutive failed passwords before an identity is refused a while. */
 #define POLICY_FAIL_FREE	5
-#define POLICY_DELAY_MAX	300	/* s: the refusal doubles up to this */
+#define POLICY_DELAY_MIN	4	/* s: the first refusal */
+#define POLICY_DELAY_MAX	300	/* s: it doubles up to this */
 
 void		 policy_conf_start(void);
 void		 policy_conf_identity(const struct conf_identity *);
