@@ -247,7 +247,17 @@ policy_authenticate(struct fe_hdr *hdr, struct ttlv *h, char *why,
 		    sizeof(hdr->identity));
 	else if (nidents > 0 && hdr->identity[0] != '\0')
 		p = ident_find(hdr->identity);
-	if (p == NULL || !p->has_password)
+	if (p != NULL && p->c.nfp > 0 &&
+	    memcmp(hdr->cert_sha256, zero, 32) != 0 &&
+	    ident_by_fp(hdr->cert_sha256) != p) {
+		/*
+		 * An identity bound to certificates is theirs alone: another
+		 * certificate whose CN merely names it is not it.
+		 */
+		(void)snprintf(why, len, "this certificate is not one bound "
+		    "to identity %s", p->c.name);
+		rv = -1;
+	} else if (p == NULL || !p->has_password)
 		rv = 0;
 	else
 		rv = pw_check(hdr, p, h, why, len);

@@ -271,7 +271,8 @@ atf_test_case fingerprint cleanup
 fingerprint_head()
 {
 	atf_set "descr" "a fingerprint binding names a certificate, over its" \
-	    "CN; a certificate of another CA never gets past the handshake"
+	    "CN, and only the bound certificates are that identity; a" \
+	    "certificate of another CA never gets past the handshake"
 	atf_set "require.user" "root"
 	atf_set "require.progs" "/usr/bin/python3 openssl"
 }
@@ -279,6 +280,7 @@ fingerprint_body()
 {
 	sd_setup s1
 	mkcert carol alice
+	mkcert imposter carol-app
 	mkcert stranger alice self
 	sd_conf s1
 	sd_conf_soft
@@ -295,6 +297,8 @@ EOT
 	# Its CN is alice's, yet it is not alice.
 	set -- $(pol client pair alice-key)
 	expect "carol-app is not alice" "fail 1 " carol try get "$1"
+	# A CN that names a bound identity does not make its certificate it.
+	expect "a CN is not a binding" "fail 3 " imposter try query x
 	out=$(pol stranger try query x 2>&1)
 	case $out in
 	ok*) atf_fail "a certificate of another CA was served" ;;
