@@ -80,6 +80,8 @@ static void		 pw_mac(const char *, const uint8_t *, size_t,
 			    uint8_t *);
 static int		 pw_check(struct fe_hdr *, struct pident *,
 			    struct ttlv *, char *, size_t);
+static void		 pw_failed(const struct fe_hdr *, struct pident *,
+			    time_t);
 static struct grant	*grant_get(const char *, int, const char *);
 static int		 grant_load_one(const char *, int, const char *,
 			    uint64_t, void *);
@@ -289,7 +291,6 @@ pw_check(struct fe_hdr *hdr, struct pident *p, struct ttlv *h, char *why,
 	struct timespec		 now;
 	uint8_t			 mac[32];
 	uint32_t		 type;
-	time_t			 delay;
 	int			 rv;
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &now);
@@ -326,7 +327,13 @@ pw_check(struct fe_hdr *hdr, struct pident *p, struct ttlv *h, char *why,
 		    "not %s", p->c.name);
 		return (-1);
 	}
-	if (pw->v.s.len > PWHASH_PASSWORD_MAX) {
+	/*
+	 * HMAC, under scrypt and PBKDF2, pads its key with zeros: "pw" and
+	 * "pw\0" would be one password.  A Text String holds no NUL.
+	 */
+	if (pw->v.s.len > PWHASH_PASSWORD_MAX ||
+	    memchr(pw->v.s.data, '\0', pw->v.s.len) != NULL) {
+		pw_failed(hdr, p, now.tv_sec);
 		(void)snprintf(why, len, "wrong password for %s", p->c.name);
 		return (-1);
 	}
@@ -357,20 +364,30 @@ pw_check(struct fe_hdr *hdr, struct pident *p, struct ttlv *h, char *why,
 		    "checked", p->c.name);
 		return (-1);
 	}
-	if (++p->fails >= POLICY_FAIL_FREE) {
-		delay = p->fails - POLICY_FAIL_FREE >= 7 ? POLICY_DELAY_MAX :
-		    POLICY_DELAY_MIN << (p->fails - POLICY_FAIL_FREE);
-		if (delay > POLICY_DELAY_MAX)
-			delay = POLICY_DELAY_MAX;
-		p->until = now.tv_sec + delay;
-		log_warnx("identity %s: %u wrong passwords in a row (last "
-		    "from %s); refused for %lld s", p->c.name, p->fails,
-		    hdr->peer, (long long)delay);
-	} else
-		log_info("identity %s: wrong password from %s", p->c.name,
-		    hdr->peer);
+	pw_failed(hdr, p, now.tv_sec);
 	(void)snprintf(why, len, "wrong password for %s", p->c.name);
 	return (-1);
+}
+
+/* One more wrong password for p: refused for a while after a few. */
+static void
+pw_failed(const struct fe_hdr *hdr, struct pident *p, time_t now)
+{
+	time_t	 delay;
+
+	if (++p->fails < POLICY_FAIL_FREE) {
+		log_info("identity %s: wrong password from %s", p->c.name,
+		    hdr->peer);
+		return;
+	}
+	delay = p->fails - POLICY_FAIL_FREE >= 7 ? POLICY_DELAY_MAX :
+	    POLICY_DELAY_MIN << (p->fails - POLICY_FAIL_FREE);
+	if (delay > POLICY_DELAY_MAX)
+		delay = POLICY_DELAY_MAX;
+	p->until = now + delay;
+	log_warnx("identity %s: %u wrong passwords in a row (last from %s); "
+	    "refused for %lld s", p->c.name, p->fails, hdr->peer,
+	    (long long)delay);
 }
 
 /*
