@@ -113,9 +113,9 @@ grants_command(int argc, char *argv[], const char *sock, struct json *jout)
 			json_object_open(jout, NULL);
 			json_array_open(jout, "keys");
 		} else
-			printf("%-36s %-20s %-12s %-9s %-12s %-16s %s\n",
-			    "ID", "NAME", "TYPE", "ALGORITHM", "SIGNER",
-			    "OWNER", "STATE");
+			printf("%-36s %-12s %-11s %-12s %-16s %-11s %s\n",
+			    "ID", "TYPE", "ALGORITHM", "SIGNER", "OWNER",
+			    "STATE", "NAME");
 		break;
 	}
 	if (imsgbuf_flush(&ibuf) == -1)
@@ -379,15 +379,16 @@ reply(enum gaction action, struct imsg *imsg, struct json *jout, int *rv)
 			json_object_close(jout);
 			return (0);
 		}
+		/* The name last: it may hold spaces. */
 		print_text(stdout, k.id, 36);
-		printf(" ");
-		print_text(stdout, k.name[0] != '\0' ? k.name : "-", 20);
-		printf(" %-12s %-9s ", type_name(k.type),
+		printf(" %-12s %-11s ", type_name(k.type),
 		    alg_name(k.algorithm));
 		print_text(stdout, k.signer[0] != '\0' ? k.signer : "-", 12);
 		printf(" ");
 		print_text(stdout, k.owner, 16);
-		printf(" %s\n", state_name(k.state));
+		printf(" %-11s ", state_name(k.state));
+		print_text(stdout, k.name[0] != '\0' ? k.name : "-", 0);
+		printf("\n");
 		return (0);
 	case IMSG_CTL_END:
 		if (action != G_SHOW_GRANTS && action != G_SHOW_KEYS)
