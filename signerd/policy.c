@@ -250,8 +250,8 @@ policy_authenticate(struct fe_hdr *hdr, struct ttlv *h, char *why,
 	else if (nidents > 0 && hdr->identity[0] != '\0')
 		p = ident_find(hdr->identity);
 	if (p != NULL && p->c.nfp > 0 &&
-	    memcmp(hdr->cert_sha256, zero, 32) != 0 &&
-	    ident_by_fp(hdr->cert_sha256) != p) {
+	    (memcmp(hdr->cert_sha256, zero, 32) == 0 ||
+	    ident_by_fp(hdr->cert_sha256) != p)) {
 		/*
 		 * An identity bound to certificates is theirs alone: another
 		 * certificate whose CN merely names it is not it.
