@@ -63,7 +63,7 @@ struct locate {
 static void		 locate_free(void *);
 static void		 locate_grant(int, const char *, uint64_t, void *);
 static int		 locate_src_cmp(const void *, const void *);
-static int		 locate_shown(const struct locate *,
+static int		 locate_shown(const struct locate *, int, size_t,
 			    const struct ks_found *);
 static int		 locate_next_src(struct locate *);
 static size_t		 locate_objects(struct locate *, struct ks_found *,
@@ -211,25 +211,26 @@ locate_src_cmp(const void *a, const void *b)
 }
 
 /*
- * Was c, found by the current source, shown by an earlier one?  Owners
- * come before signers, signers before single objects.
+ * Was c, found by a source of scope, shown by one of the sources before
+ * it, src[1] to src[upto - 1]?  Owners come before signers, signers
+ * before single objects.
  */
 static int
-locate_shown(const struct locate *l, const struct ks_found *c)
+locate_shown(const struct locate *l, int scope, size_t upto,
+    const struct ks_found *c)
 {
-	const struct locate_src	*s = &l->src[l->cur];
-	size_t			 i;
+	size_t	 i;
 
-	if (s->scope == 0 || s->scope == GRANT_OWNER)
+	if (scope == 0 || scope == GRANT_OWNER)
 		return (0);
 	if (strcmp(c->owner, l->self) == 0)
 		return (1);
-	for (i = 1; i < l->nsrc && i < l->cur; i++) {
+	for (i = 1; i < upto && i < l->nsrc; i++) {
 		if (l->src[i].scope == GRANT_OWNER &&
 		    strcmp(c->owner, l->src[i].target) == 0)
 			return (1);
 		if (l->src[i].scope == GRANT_SIGNER &&
-		    s->scope == GRANT_OBJECT &&
+		    scope == GRANT_OBJECT &&
 		    strcmp(c->signer, l->src[i].target) == 0)
 			return (1);
 	}
@@ -242,7 +243,9 @@ locate_next_src(struct locate *l)
 {
 	const struct locate_src	*s;
 
-	if (l->src[l->cur].scope == GRANT_OBJECT || ++l->cur >= l->nsrc)
+	/* Single objects are the last sources; locate_objects moved on. */
+	if (l->cur >= l->nsrc || l->src[l->cur].scope == GRANT_OBJECT ||
+	    ++l->cur >= l->nsrc)
 		return (l->cur < l->nsrc);
 	s = &l->src[l->cur];
 	l->f.after_oid = 0;
@@ -457,8 +460,8 @@ locate_step(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 {
 	static struct ks_found	 cand[LOCATE_STEP];
 	struct locate		*l = r->opstate;
-	size_t			 n, i, want, need;
-	int			 more;
+	size_t			 n, i, want, need, upto;
+	int			 more, scope;
 
 	(void)res;
 	(void)o1;
@@ -472,7 +475,10 @@ locate_step(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 		return (KOP_DONE);
 	}
 	want = MIN(LOCATE_STEP, LOCATE_EXAMINE_MAX - r->examined);
-	if (l->src[l->cur].scope == GRANT_OBJECT) {
+	/* locate_objects moves l->cur on, past the objects it read. */
+	scope = l->src[l->cur].scope;
+	upto = l->cur;
+	if (scope == GRANT_OBJECT) {
 		n = locate_objects(l, cand, want);
 		more = l->cur < l->nsrc;
 	} else if (ks_locate(engine->ks, &l->f, cand, want, &n) == -1) {
@@ -483,7 +489,8 @@ locate_step(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 		more = n == want;
 	r->examined += n;
 	for (i = 0; i < n; i++) {
-		if (locate_shown(l, &cand[i]) || !locate_check(l, &cand[i]) ||
+		if (locate_shown(l, scope, upto, &cand[i]) ||
+		    !locate_check(l, &cand[i]) ||
 		    l->found++ < (size_t)l->offset)
 			continue;
 		need = TTLV_HEADER_LEN +
