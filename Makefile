@@ -52,7 +52,8 @@ BIN		= $(O)/bin
 SHARED_SRCS	= shared/imsg.c shared/imsg-buffer.c shared/imsgev.c shared/log.c \
 		  shared/privsep.c shared/sandbox_linux.c shared/config.c \
 		  shared/tls.c shared/util.c shared/child.c shared/ttlv.c \
-		  shared/kmip_names.c shared/hsmmsg.c shared/p11advice.c
+		  shared/kmip_names.c shared/hsmmsg.c shared/p11advice.c \
+		  shared/pwhash.c
 SHARED_OBJS	= $(SHARED_SRCS:%.c=$(O)/%.o) $(O)/shared/parse.o
 LIBSHARED	= $(O)/shared/libsignerd.a
 
@@ -62,8 +63,9 @@ SIGNERD_SRCS	= signerd/signerd.c signerd/proc.c signerd/engine.c \
 		  signerd/kop_create.c signerd/kop_crypto.c signerd/kop_get.c \
 		  signerd/kop_life.c signerd/kop_locate.c signerd/kop_token.c \
 		  signerd/kop_keyless.c signerd/kop_check.c \
-		  signerd/attrs.c signerd/identity.c signerd/metrics.c
-CTL_SRCS	= signerd/ctl/signerctl.c signerd/ctl/json.c
+		  signerd/attrs.c signerd/identity.c signerd/metrics.c \
+		  signerd/policy.c
+CTL_SRCS	= signerd/ctl/signerctl.c signerd/ctl/json.c signerd/ctl/grants.c
 FRONTEND_SRCS	= frontend/frontend.c frontend/frame.c frontend/http.c \
 		  frontend/msgenc.c frontend/textnames.c
 HSM_SRCS	= hsmproc/hsmproc.c hsmproc/hsmreq.c hsmproc/hsm_pkcs11.c \

@@ -10,12 +10,14 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "kmip.h"
 #include "log.h"
 
 static char	*xstrdup(const char *);
@@ -26,6 +28,7 @@ static void	 print_secret(FILE *, const char *, enum secret_source,
 		    const char *);
 static void	 print_listener(FILE *, const struct listen_conf *);
 static void	 print_signer(FILE *, const struct signer_conf *);
+static void	 print_identity(FILE *, const struct identity_conf *);
 static int	 listen_conf_equal(const struct listen_conf *,
 		    const struct listen_conf *);
 
@@ -58,6 +61,7 @@ config_new(void)
 	TAILQ_INIT(&conf->listeners);
 	TAILQ_INIT(&conf->signers);
 	TAILQ_INIT(&conf->admins);
+	TAILQ_INIT(&conf->identities);
 	conf->user = xstrdup(SIGNERD_USER);
 	conf->hsm_user = xstrdup(SIGNERD_HSM_USER);
 	conf->chroot = xstrdup(SIGNERD_CHROOT);
@@ -76,6 +80,7 @@ config_free(struct signerd_conf *conf)
 	struct listen_conf	*l;
 	struct signer_conf	*s;
 	struct name_entry	*n;
+	struct identity_conf	*id;
 
 	if (conf == NULL)
 		return;
@@ -108,6 +113,14 @@ config_free(struct signerd_conf *conf)
 		TAILQ_REMOVE(&conf->admins, n, entry);
 		free(n->name);
 		free(n);
+	}
+	while ((id = TAILQ_FIRST(&conf->identities)) != NULL) {
+		TAILQ_REMOVE(&conf->identities, id, entry);
+		free(id->name);
+		free(id->file);
+		free(id->password);
+		free(id->default_signer);
+		free(id);
 	}
 	free(conf->user);
 	free(conf->hsm_user);
@@ -250,6 +263,42 @@ print_signer(FILE *fp, const struct signer_conf *s)
 	fputs("}\n", fp);
 }
 
+static void
+print_identity(FILE *fp, const struct identity_conf *id)
+{
+	char	 w[64];
+	int	 i, op;
+
+	fputs("identity ", fp);
+	print_string(fp, id->name);
+	fputs(" {\n", fp);
+	for (i = 0; i < id->nfp; i++) {
+		fputs("\tfingerprint \"sha256:", fp);
+		for (op = 0; op < IDENTITY_FP_LEN; op++)
+			fprintf(fp, "%02x", id->fp[i][op]);
+		fputs("\"\n", fp);
+	}
+	if (id->password != NULL) {
+		fputs("\tpassword ", fp);
+		print_string(fp, id->password);
+		fputc('\n', fp);
+	}
+	if (id->default_signer != NULL) {
+		fputs("\tdefault signer ", fp);
+		print_string(fp, id->default_signer);
+		fputc('\n', fp);
+	}
+	if (id->ops != 0) {
+		fputs("\toperations {", fp);
+		for (op = 1; op < 64; op++)
+			if (id->ops & (1ULL << op))
+				fprintf(fp, " %s", policy_op_word(op, w,
+				    sizeof(w)));
+		fputs(" }\n", fp);
+	}
+	fputs("}\n", fp);
+}
+
 /*
  * Print the configuration in the grammar it was read from, with every
  * default spelled out; the output parses again to the same output.
@@ -260,6 +309,7 @@ config_print(FILE *fp, const struct signerd_conf *conf)
 	const struct listen_conf	*l;
 	const struct signer_conf	*s;
 	const struct name_entry		*n;
+	const struct identity_conf	*id;
 
 	fputs("user ", fp);
 	print_string(fp, conf->user);
@@ -293,6 +343,10 @@ config_print(FILE *fp, const struct signerd_conf *conf)
 	TAILQ_FOREACH(s, &conf->signers, entry) {
 		fputc('\n', fp);
 		print_signer(fp, s);
+	}
+	TAILQ_FOREACH(id, &conf->identities, entry) {
+		fputc('\n', fp);
+		print_identity(fp, id);
 	}
 
 	if (conf->default_signer != NULL || conf->oneoff_signer != NULL)
@@ -431,4 +485,53 @@ check_file_secrecy(int fd, const char *fname)
 		return (-1);
 	}
 	return (0);
+}
+
+/*
+ * A KMIP operation as signerd.conf(5) and signerctl grant write it: its
+ * name in lower case, words joined by '-' ("get-attributes").  Any case
+ * and ' ' or '_' for '-' are accepted.  The operation, or -1.
+ */
+int
+policy_op_parse(const char *word)
+{
+	const char	*name;
+	size_t		 i;
+	int		 op, a, b;
+
+	for (op = 1; op < 64; op++) {
+		if ((name = kmip_op_name(op)) == NULL)
+			continue;
+		for (i = 0; name[i] != '\0' && word[i] != '\0'; i++) {
+			a = tolower((unsigned char)name[i]);
+			b = tolower((unsigned char)word[i]);
+			if (a == ' ')
+				a = '-';
+			if (b == ' ' || b == '_')
+				b = '-';
+			if (a != b)
+				break;
+		}
+		if (name[i] == '\0' && word[i] == '\0')
+			return (op);
+	}
+	return (-1);
+}
+
+/* The word of op for policy_op_parse, in buf. */
+const char *
+policy_op_word(int op, char *buf, size_t len)
+{
+	const char	*name;
+	size_t		 i;
+
+	if ((name = kmip_op_name(op)) == NULL || len == 0) {
+		(void)snprintf(buf, len, "%d", op);
+		return (buf);
+	}
+	for (i = 0; name[i] != '\0' && i + 1 < len; i++)
+		buf[i] = name[i] == ' ' ? '-' :
+		    tolower((unsigned char)name[i]);
+	buf[i] = '\0';
+	return (buf);
 }

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define CONF_FILE		SYSCONFDIR "/signerd/signerd.conf"
@@ -104,6 +105,28 @@ struct signer_conf {
 };
 TAILQ_HEAD(signer_list, signer_conf);
 
+/*
+ * An identity (signerd.conf(5) identity NAME { ... }): certificates
+ * bound to the name by their SHA-256, a password hash (pwhash.h), the
+ * signer of its new keys and the operations it may use.
+ */
+#define IDENTITY_NAME_MAX	256	/* with the NUL */
+#define IDENTITY_FP_MAX		16	/* fingerprints of one identity */
+#define IDENTITY_FP_LEN		32	/* SHA-256 */
+
+struct identity_conf {
+	TAILQ_ENTRY(identity_conf) entry;
+	char			 *name;
+	char			 *file;		/* where it was defined */
+	int			  line;
+	uint8_t			  fp[IDENTITY_FP_MAX][IDENTITY_FP_LEN];
+	int			  nfp;
+	char			 *password;	/* hash string, or NULL */
+	char			 *default_signer;
+	uint64_t		  ops;		/* bit per KMIP op; 0: all */
+};
+TAILQ_HEAD(identity_list, identity_conf);
+
 struct name_entry {
 	TAILQ_ENTRY(name_entry)	  entry;
 	char			 *name;
@@ -114,6 +137,7 @@ struct signerd_conf {
 	struct listen_list	  listeners;
 	struct signer_list	  signers;
 	struct name_list	  admins;
+	struct identity_list	  identities;
 	char			 *user;		/* default SIGNERD_USER */
 	char			 *hsm_user;	/* default SIGNERD_HSM_USER */
 	char			 *chroot;	/* default SIGNERD_CHROOT */
@@ -144,5 +168,7 @@ struct signer_conf	*signer_find(const struct signerd_conf *,
 			    const char *);
 const char		*signer_type_name(enum signer_type);
 int			 check_file_secrecy(int, const char *);
+int			 policy_op_parse(const char *);
+const char		*policy_op_word(int, char *, size_t);
 
 #endif /* CONFIG_H */

@@ -35,6 +35,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "pwhash.h"
 
 #define MAXTOKEN	8192	/* longest word or quoted string */
 #define MAXINCLUDE	16	/* include nesting */
@@ -109,6 +110,7 @@ static struct file	*file, *topfile;
 static struct signerd_conf *conf;
 static struct signer_conf *cursigner;
 static struct listen_conf *curlisten;
+static struct identity_conf *curident;
 static int		 conf_flags;
 static int		 errors;
 static int		 lexerror;	/* the lexer reported this token */
@@ -167,6 +169,10 @@ static void	 listen_start(const char *, long long, int);
 static void	 listen_end(void);
 static void	 signer_start(const char *, enum signer_type, int);
 static void	 signer_end(void);
+static void	 identity_start(const char *, int);
+static void	 identity_fingerprint(const char *);
+static void	 identity_password(const char *);
+static void	 identity_op(const char *);
 static int	 signer_is(enum signer_type, const char *);
 static void	 set_string(char **, const char *, const char *);
 static void	 set_file(char **, const char *, const char *);
@@ -181,6 +187,7 @@ static void	 conf_check(void);
 %token	TLS TOKEN USER USERNAME
 %token	WITH WRAP YES
 %token	AUTO KEEPALIVE
+%token	FINGERPRINT IDENTITY OPERATIONS
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
@@ -208,12 +215,14 @@ grammar		: /* empty */
 		| grammar main '\n'
 		| grammar listen '\n'
 		| grammar signer '\n'
+		| grammar identity '\n'
 		| grammar error '\n'		{
 			/* A broken statement that opened a block: skip it. */
 			if (depth > 0)
 				skipblock();
 			cursigner = NULL;
 			curlisten = NULL;
+			curident = NULL;
 			yyerrok;
 		}
 		;
@@ -605,6 +614,47 @@ sopt		: MODULE STRING			{
 		}
 		;
 
+identity	: IDENTITY STRING		{
+			identity_start($2, $<lineno>1);
+		} identblock			{
+			curident = NULL;
+		}
+		;
+
+identblock	: '{' iopts_nl '}'
+		| '{' iopts '}'
+		;
+
+iopts_nl	: /* empty */
+		| iopts_nl '\n'
+		| iopts '\n'
+		| iopts_nl error '\n'		{ yyerrok; }
+		;
+
+iopts		: iopts_nl iopt
+		;
+
+iopt		: FINGERPRINT STRING		{
+			identity_fingerprint($2);
+		}
+		| PASSWORD STRING		{
+			if (once(&blockseen, SEEN_PASSWORD, "password") == 0)
+				identity_password($2);
+		}
+		| DEFAULT SIGNER STRING		{
+			if (once(&blockseen, SEEN_DEFAULT, "default signer") ==
+			    0)
+				set_string(&curident->default_signer, $3,
+				    "default signer");
+		}
+		| OPERATIONS '{' oplist '}'
+		;
+
+oplist		: /* empty */
+		| oplist '\n'
+		| oplist STRING			{ identity_op($2); }
+		;
+
 %%
 
 struct keywords {
@@ -626,9 +676,11 @@ static const struct keywords keywords[] = {
 	{ "default",		DEFAULT },
 	{ "env",		ENV },
 	{ "file",		FILE_ },
+	{ "fingerprint",	FINGERPRINT },
 	{ "group",		GROUP },
 	{ "host",		HOST },
 	{ "http",		HTTP },
+	{ "identity",		IDENTITY },
 	{ "idle",		IDLE },
 	{ "include",		INCLUDE },
 	{ "keepalive",		KEEPALIVE },
@@ -645,6 +697,7 @@ static const struct keywords keywords[] = {
 	{ "on",			ON },
 	{ "one-off",		ONEOFF },
 	{ "openssl",		OPENSSL },
+	{ "operations",		OPERATIONS },
 	{ "optional",		OPTIONAL },
 	{ "password",		PASSWORD },
 	{ "pin",		PIN },
@@ -1437,6 +1490,104 @@ signer_start(const char *name, enum signer_type type, int lineno)
 	block_errors = errors;
 }
 
+/* identity NAME { ... }: names are unique, as admins' are. */
+static void
+identity_start(const char *name, int lineno)
+{
+	struct identity_conf	*id;
+
+	if (*name == '\0' || strlen(name) >= IDENTITY_NAME_MAX)
+		lerror(lineno, "identity name must be 1 to %d characters",
+		    IDENTITY_NAME_MAX - 1);
+	TAILQ_FOREACH(id, &conf->identities, entry)
+		if (strcmp(id->name, name) == 0) {
+			lerror(lineno, "duplicate identity \"%s\" (first "
+			    "defined at %s:%d)", name, id->file, id->line);
+			break;
+		}
+	if ((id = calloc(1, sizeof(*id))) == NULL)
+		fatal("%s", __func__);
+	id->name = xstrdup(name);
+	id->file = xstrdup(file->name);
+	id->line = lineno;
+	TAILQ_INSERT_TAIL(&conf->identities, id, entry);
+	curident = id;
+	blockseen = 0;
+}
+
+/* "sha256:" and 64 hex digits, in pairs that ':' may separate. */
+static void
+identity_fingerprint(const char *s)
+{
+	uint8_t		 fp[IDENTITY_FP_LEN];
+	const char	*p;
+	size_t		 n = 0;
+	int		 i, hi, lo;
+
+	if (strncasecmp(s, "sha256:", 7) != 0)
+		goto bad;
+	for (p = s + 7; *p != '\0'; ) {
+		if (*p == ':' && n > 0 && p[1] != '\0') {
+			p++;
+			continue;
+		}
+		if (n == sizeof(fp) || !isxdigit((unsigned char)p[0]) ||
+		    !isxdigit((unsigned char)p[1]))
+			goto bad;
+		hi = isdigit((unsigned char)p[0]) ? p[0] - '0' :
+		    tolower((unsigned char)p[0]) - 'a' + 10;
+		lo = isdigit((unsigned char)p[1]) ? p[1] - '0' :
+		    tolower((unsigned char)p[1]) - 'a' + 10;
+		fp[n++] = hi << 4 | lo;
+		p += 2;
+	}
+	if (n != sizeof(fp))
+		goto bad;
+	for (i = 0; i < curident->nfp; i++)
+		if (memcmp(curident->fp[i], fp, sizeof(fp)) == 0) {
+			yyerror("fingerprint given twice");
+			return;
+		}
+	if (curident->nfp == IDENTITY_FP_MAX) {
+		yyerror("an identity has at most %d fingerprints",
+		    IDENTITY_FP_MAX);
+		return;
+	}
+	memcpy(curident->fp[curident->nfp++], fp, sizeof(fp));
+	return;
+ bad:
+	yyerror("a fingerprint is \"sha256:\" and the 64 hex digits of the "
+	    "certificate's SHA-256");
+}
+
+/* Only a hash, never a password: pwhash_parse checks its bounds. */
+static void
+identity_password(const char *s)
+{
+	struct pwhash	 h;
+	char		 why[160];
+
+	if (pwhash_parse(s, &h, why, sizeof(why)) == -1) {
+		explicit_bzero(&h, sizeof(h));
+		yyerror("password: %s", why);
+		return;
+	}
+	explicit_bzero(&h, sizeof(h));
+	set_string(&curident->password, s, "password");
+}
+
+static void
+identity_op(const char *word)
+{
+	int	 op;
+
+	if ((op = policy_op_parse(word)) == -1) {
+		yyerror("unknown operation \"%s\"", word);
+		return;
+	}
+	curident->ops |= 1ULL << op;
+}
+
 static void
 signer_end(void)
 {
@@ -1535,7 +1686,9 @@ static void
 conf_check(void)
 {
 	struct signer_conf	*s, *t;
+	struct identity_conf	*id, *jd;
 	struct where		 w;
+	int			 i, j;
 
 	TAILQ_FOREACH(s, &conf->signers, entry) {
 		w.file = s->file;
@@ -1562,6 +1715,28 @@ conf_check(void)
 				cerror(&w, "signer \"%s\": wrap with \"%s\": "
 				    "not a pkcs11 signer", s->name,
 				    s->wrap_with);
+		}
+	}
+
+	TAILQ_FOREACH(id, &conf->identities, entry) {
+		w.file = id->file;
+		w.line = id->line;
+		if (id->default_signer != NULL &&
+		    signer_find(conf, id->default_signer) == NULL)
+			cerror(&w, "identity \"%s\": default signer \"%s\" "
+			    "is not defined", id->name, id->default_signer);
+		/* A certificate is one identity, or none. */
+		TAILQ_FOREACH(jd, &conf->identities, entry) {
+			if (jd == id)
+				break;
+			for (i = 0; i < id->nfp; i++)
+				for (j = 0; j < jd->nfp; j++)
+					if (memcmp(id->fp[i], jd->fp[j],
+					    IDENTITY_FP_LEN) == 0)
+						cerror(&w, "identity \"%s\": "
+						    "a fingerprint bound to "
+						    "\"%s\" already",
+						    id->name, jd->name);
 		}
 	}
 
@@ -1613,6 +1788,7 @@ parse_config(const char *filename, int flags)
 	depth = depth_line = last_line = 0;
 	seen = blockseen = 0;
 	cursigner = NULL;
+	curident = NULL;
 	curlisten = NULL;
 	memset(&user_at, 0, sizeof(user_at));
 	memset(&hsm_user_at, 0, sizeof(hsm_user_at));

@@ -132,8 +132,9 @@ enum imsg_type {
 	IMSG_CTL_KEY_ENTRY,	/* engine -> signerctl: one object */
 	IMSG_CTL_AUDIT,		/* signerctl <-> engine: the audit chain */
 	IMSG_FE_STATS,		/* frontend -> engine: struct fe_stats */
-	IMSG_FE_CLOSED		/* frontend -> engine: struct fe_hdr, a
+	IMSG_FE_CLOSED,		/* frontend -> engine: struct fe_hdr, a
 				   connection is gone (its streams too) */
+	IMSG_CONF_IDENTITY	/* parent -> engine: struct conf_identity */
 };
 
 enum proc_state {
@@ -361,6 +362,63 @@ struct ctl_check {
 	char		 signer[SIGNER_NAME_MAX];
 	uint32_t	 nsteps;
 	struct check_step steps[CHECK_STEPS_MAX];
+};
+
+/*
+ * IMSG_CONF_IDENTITY, parent -> engine: an identity of signerd.conf(5),
+ * after IMSG_CONF_ENGINE and before IMSG_CONF_DONE.  password is the
+ * hash string (pwhash.h), "" if none; ops a bit per KMIP operation, 0
+ * for all.
+ */
+#define CONF_IDENTITY_FP_MAX	16
+struct conf_identity {
+	char		 name[256];
+	char		 password[256];
+	char		 default_signer[SIGNER_NAME_MAX];
+	uint64_t	 ops;
+	int32_t		 nfp;
+	uint8_t		 fp[CONF_IDENTITY_FP_MAX][32];
+};
+
+/*
+ * Grants (signerctl grant, revoke, show grants): holder may do ops (a
+ * bit per KMIP operation) on the object target, on every object of the
+ * owner target, or of the signer target.  IMSG_CTL_GRANT and
+ * IMSG_CTL_REVOKE carry one, answered with IMSG_CTL_RESULT; the answer
+ * to IMSG_CTL_SHOW_GRANTS (struct ctl_show: an identity or an object
+ * id, or "" for all) is one IMSG_CTL_GRANT_ENTRY per holder and target,
+ * then IMSG_CTL_END.
+ */
+enum grant_scope {
+	GRANT_OBJECT = 1,
+	GRANT_OWNER,
+	GRANT_SIGNER
+};
+
+struct ctl_grant {
+	char		 holder[256];
+	int32_t		 scope;		/* enum grant_scope */
+	char		 target[256];
+	uint64_t	 ops;
+};
+
+struct ctl_show {
+	char		 name[256];
+};
+
+/*
+ * IMSG_CTL_SHOW_KEYS (struct ctl_show: an owner, or "" for all): one
+ * IMSG_CTL_KEY_ENTRY per object, oldest first, sent in bounded chunks,
+ * then IMSG_CTL_END.
+ */
+struct ctl_key {
+	char		 id[CTL_ID_MAX];
+	char		 name[256];	/* its first Name, or "" */
+	char		 owner[256];
+	char		 signer[SIGNER_NAME_MAX];
+	uint32_t	 type;		/* KMIP Object Type */
+	uint32_t	 state;		/* KMIP State */
+	uint32_t	 algorithm;	/* KMIP Cryptographic Algorithm, or 0 */
 };
 
 /* p11advice.c */

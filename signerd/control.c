@@ -24,6 +24,7 @@
 #include "kreq.h"
 #include "log.h"
 #include "metrics.h"
+#include "policy.h"
 
 /* Damaged objects listed in one answer, at most. */
 #define CTL_DAMAGED_MAX		1000
@@ -31,6 +32,24 @@
 struct damaged_scan {
 	struct ctl_conn	*c;
 	unsigned int	 n;
+};
+
+/*
+ * show grants and show keys answer in chunks of CTL_STREAM_CHUNK, one
+ * per turn of the event loop, and wait while more than CTL_STREAM_QUEUE
+ * messages are queued for the client: neither a million keys nor a slow
+ * reader holds the engine or its memory.
+ */
+#define CTL_STREAM_CHUNK	256
+#define CTL_STREAM_QUEUE	1024
+
+struct ctl_stream {
+	uint32_t	 type;		/* IMSG_CTL_SHOW_GRANTS or _KEYS */
+	char		 name[256];	/* the filter, or "" */
+	struct ctl_grant after;		/* show grants: the last one sent */
+	int		 started;
+	int64_t		 after_rowid;	/* show keys */
+	struct event	 ev;
 };
 
 /* Keys moved by one rewrap at most: the rest in a second one. */
@@ -74,6 +93,12 @@ static int		 control_damaged_one(const struct ks_object *, void *);
 static void		 control_destroy(struct ctl_conn *, const char *);
 static void		 control_adopt(struct ctl_conn *, struct ctl_adopt *);
 static void		 control_adopt_done(uint32_t, const struct ttlv *);
+static void		 control_grant(struct ctl_conn *, const struct ctl_grant *,
+			    int);
+static void		 control_stream_start(struct ctl_conn *, uint32_t,
+			    const char *);
+static void		 control_stream_step(int, short, void *);
+static void		 control_stream_end(struct ctl_conn *);
 static int		 control_text_ok(const char *);
 static void		 control_signers_timeout(int, short, void *);
 static void		 control_rewrap(struct ctl_conn *, const char *);
@@ -221,6 +246,7 @@ control_close(struct ctl_conn *c)
 	}
 	evtimer_del(&c->timer);
 	evtimer_del(&c->check_timer);
+	control_stream_end(c);
 	free(c->check_ids);
 	imsgev_clear(&c->iev);
 	TAILQ_REMOVE(&engine->conns, c, entry);
@@ -340,6 +366,39 @@ control_check(uint32_t type, uint32_t peerid, const void *data, size_t len,
 		    !control_text_ok(ca->owner) || !control_text_ok(ca->name))
 			return (CTL_MSG_BAD);
 		return (CTL_MSG_OK);
+	case IMSG_CTL_GRANT:
+	case IMSG_CTL_REVOKE:
+		if (len != sizeof(m->grant))
+			return (CTL_MSG_BAD);
+		memcpy(&m->grant, data, len);
+		if (memchr(m->grant.holder, '\0',
+		    sizeof(m->grant.holder)) == NULL ||
+		    memchr(m->grant.target, '\0',
+		    sizeof(m->grant.target)) == NULL ||
+		    m->grant.holder[0] == '\0' ||
+		    m->grant.target[0] == '\0' || m->grant.ops == 0 ||
+		    m->grant.scope < GRANT_OBJECT ||
+		    m->grant.scope > GRANT_SIGNER ||
+		    !control_text_ok(m->grant.holder) ||
+		    !control_text_ok(m->grant.target))
+			return (CTL_MSG_BAD);
+		if (m->grant.scope == GRANT_OBJECT &&
+		    (strlen(m->grant.target) >= KS_ID_MAX ||
+		    !ks_id_valid(m->grant.target)))
+			return (CTL_MSG_BAD);
+		if (m->grant.scope == GRANT_SIGNER &&
+		    strlen(m->grant.target) >= SIGNER_NAME_MAX)
+			return (CTL_MSG_BAD);
+		return (CTL_MSG_OK);
+	case IMSG_CTL_SHOW_GRANTS:
+	case IMSG_CTL_SHOW_KEYS:
+		if (len != sizeof(m->show))
+			return (CTL_MSG_BAD);
+		memcpy(&m->show, data, len);
+		if (memchr(m->show.name, '\0', sizeof(m->show.name)) ==
+		    NULL || !control_text_ok(m->show.name))
+			return (CTL_MSG_BAD);
+		return (CTL_MSG_OK);
 	}
 	return (CTL_MSG_BAD);
 }
@@ -428,6 +487,16 @@ control_dispatch(int fd, short event, void *arg)
 			if (c->check_req != 0)
 				goto bad;
 			control_check_start(c, m.name);
+			break;
+		case IMSG_CTL_GRANT:
+		case IMSG_CTL_REVOKE:
+			control_grant(c, &m.grant, m.type == IMSG_CTL_GRANT);
+			break;
+		case IMSG_CTL_SHOW_GRANTS:
+		case IMSG_CTL_SHOW_KEYS:
+			if (c->stream != NULL)
+				goto bad;
+			control_stream_start(c, m.type, m.show.name);
 			break;
 		}
 		imsg_free(&imsg);
@@ -611,6 +680,145 @@ control_adopt_done(uint32_t id, const struct ttlv *m)
 		(void)strlcat(msg, text, sizeof(msg));
 	}
 	control_result(c, CTL_OK, msg);
+}
+
+/*
+ * signerctl grant and revoke.  A grant on one object needs the object;
+ * owners and signers are names, whose objects may come later.
+ */
+static void
+control_grant(struct ctl_conn *c, const struct ctl_grant *cg, int add)
+{
+	struct ks_object	 o;
+	char			 msg[512], ops[200], w[48];
+	int			 op, rv;
+
+	if (engine->ks == NULL) {
+		control_result(c, CTL_FAILED, "no keystore open");
+		return;
+	}
+	/* The turn's KMIP changes first: the grant has its own commit. */
+	kmip_flush();
+	if (add && cg->scope == GRANT_OBJECT) {
+		memset(&o, 0, sizeof(o));
+		if ((rv = ks_get(engine->ks, cg->target, &o)) != 0) {
+			(void)snprintf(msg, sizeof(msg), "%s%s", rv == 1 ?
+			    "no object " : "keystore: ", rv == 1 ?
+			    cg->target : ks_error(engine->ks));
+			control_result(c, rv == 1 ? CTL_NOTFOUND : CTL_FAILED,
+			    msg);
+			return;
+		}
+		ks_object_clear(&o);
+	}
+	switch (policy_change(cg, add, msg, sizeof(msg))) {
+	case -1:
+		control_result(c, CTL_FAILED, msg);
+		return;
+	case 1:
+		control_result(c, CTL_NOTFOUND, msg);
+		return;
+	}
+	ops[0] = '\0';
+	for (op = 1; op < 64; op++)
+		if (cg->ops & (1ULL << op)) {
+			if (ops[0] != '\0')
+				(void)strlcat(ops, " ", sizeof(ops));
+			(void)strlcat(ops, policy_op_word(op, w, sizeof(w)),
+			    sizeof(ops));
+		}
+	log_info("signerctl (uid %u) %s %s: %s on %s %s",
+	    (unsigned int)c->uid, add ? "grants" : "revokes", cg->holder, ops,
+	    cg->scope == GRANT_OBJECT ? "object" : cg->scope == GRANT_OWNER ?
+	    "owner" : "signer", cg->target);
+	control_result(c, CTL_OK, msg);
+}
+
+static void
+control_stream_start(struct ctl_conn *c, uint32_t type, const char *name)
+{
+	struct ctl_stream	*st;
+
+	if (engine->ks == NULL) {
+		control_result(c, CTL_FAILED, "no keystore open");
+		return;
+	}
+	if ((st = calloc(1, sizeof(*st))) == NULL)
+		fatal(NULL);
+	st->type = type;
+	(void)strlcpy(st->name, name, sizeof(st->name));
+	evtimer_set(&st->ev, control_stream_step, c);
+	c->stream = st;
+	control_stream_step(-1, 0, c);
+}
+
+/* One chunk of the answer, then the next at a later turn. */
+static void
+control_stream_step(int fd, short event, void *arg)
+{
+	static struct ks_listed	 keys[CTL_STREAM_CHUNK];
+	static struct ctl_grant	 grants[CTL_STREAM_CHUNK];
+	struct ctl_conn		*c = arg;
+	struct ctl_stream	*st = c->stream;
+	struct ctl_key		 k;
+	struct timeval		 tv = { 0, 0 };
+	size_t			 i, n;
+	int			 more;
+
+	if (imsgbuf_queuelen(&c->iev.ibuf) > CTL_STREAM_QUEUE) {
+		/* The client reads slowly: wait for it. */
+		tv.tv_usec = 10000;
+		evtimer_add(&st->ev, &tv);
+		return;
+	}
+	if (st->type == IMSG_CTL_SHOW_GRANTS) {
+		more = policy_grant_list(st->name, st->started ? &st->after :
+		    NULL, grants, CTL_STREAM_CHUNK, &n);
+		for (i = 0; i < n; i++)
+			imsg_compose_event(&c->iev, IMSG_CTL_GRANT_ENTRY, 0, 0,
+			    -1, &grants[i], sizeof(grants[i]));
+		if (n > 0)
+			st->after = grants[n - 1];
+		st->started = 1;
+	} else {
+		if (ks_list(engine->ks, st->name[0] != '\0' ? st->name :
+		    NULL, &st->after_rowid, keys, CTL_STREAM_CHUNK,
+		    &n) == -1) {
+			control_result(c, CTL_FAILED, ks_error(engine->ks));
+			control_stream_end(c);
+			return;
+		}
+		for (i = 0; i < n; i++) {
+			memset(&k, 0, sizeof(k));
+			(void)strlcpy(k.id, keys[i].id, sizeof(k.id));
+			(void)strlcpy(k.name, keys[i].name, sizeof(k.name));
+			(void)strlcpy(k.owner, keys[i].owner, sizeof(k.owner));
+			(void)strlcpy(k.signer, keys[i].signer,
+			    sizeof(k.signer));
+			k.type = keys[i].type;
+			k.state = keys[i].state;
+			k.algorithm = keys[i].algorithm;
+			imsg_compose_event(&c->iev, IMSG_CTL_KEY_ENTRY, 0, 0,
+			    -1, &k, sizeof(k));
+		}
+		more = n == CTL_STREAM_CHUNK;
+	}
+	if (more) {
+		evtimer_add(&st->ev, &tv);
+		return;
+	}
+	imsg_compose_event(&c->iev, IMSG_CTL_END, 0, 0, -1, NULL, 0);
+	control_stream_end(c);
+}
+
+static void
+control_stream_end(struct ctl_conn *c)
+{
+	if (c->stream == NULL)
+		return;
+	evtimer_del(&c->stream->ev);
+	free(c->stream);
+	c->stream = NULL;
 }
 
 static int

@@ -27,6 +27,7 @@
 #include "keystore.h"
 #include "kreq.h"
 #include "metrics.h"
+#include "policy.h"
 
 static void	 engine_dispatch_parent(int, short, void *);
 static void	 engine_dispatch_frontend(int, short, void *);
@@ -75,6 +76,8 @@ engine_main(const char *user, const char *keystore, int debug, int verbose)
 			fatalx("keystore %s: %s", keystore,
 			    ks_error(engine->ks));
 	}
+	if (policy_load(engine->ks, err, sizeof(err)) == -1)
+		fatalx("keystore %s: %s", keystore, err);
 	event_init();
 	sandbox_apply(SANDBOX_ENGINE);
 
@@ -88,6 +91,7 @@ engine_main(const char *user, const char *keystore, int debug, int verbose)
 
 	control_close_all();
 	kmip_shutdown();
+	policy_free();
 	ks_close(engine->ks);
 	imsgev_clear(&engine->frontend);
 	while ((es = TAILQ_FIRST(&engine->signers)) != NULL)
@@ -109,6 +113,7 @@ engine_dispatch_parent(int fd, short event, void *arg)
 	struct imsg		 imsg;
 	struct proc_info	 pi;
 	struct signer_link	 sl;
+	struct conf_identity	 ci;
 	char			 admin[256];
 	ssize_t			 n;
 	int			 rfd;
@@ -167,6 +172,13 @@ engine_dispatch_parent(int fd, short event, void *arg)
 			free(engine->admins);
 			engine->admins = NULL;
 			engine->nadmins = 0;
+			policy_conf_start();
+			break;
+		case IMSG_CONF_IDENTITY:
+			if (imsg_get_data(&imsg, &ci, sizeof(ci)) == -1)
+				fatalx("bad IMSG_CONF_IDENTITY");
+			policy_conf_identity(&ci);
+			explicit_bzero(&ci, sizeof(ci));
 			break;
 		case IMSG_CONF_ADMIN:
 			if (imsg_get_len(&imsg) == 0 ||
@@ -184,6 +196,7 @@ engine_dispatch_parent(int fd, short event, void *arg)
 			log_debug("admin %s", admin);
 			break;
 		case IMSG_CONF_DONE:
+			policy_conf_done();
 			engine->configured = 1;
 			log_debug("configured");
 			break;

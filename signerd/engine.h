@@ -46,6 +46,7 @@ struct eproc {
 TAILQ_HEAD(eproc_list, eproc);
 
 struct ctl_rewrap;
+struct ctl_stream;
 
 /* Where a signer's proof of identity stands (identity.c). */
 enum ident_state {
@@ -70,6 +71,7 @@ struct ctl_conn {
 	uint32_t		*check_ids;	/* signers not answered yet */
 	size_t			 ncheck;
 	struct event		 check_timer;
+	struct ctl_stream	*stream;	/* show grants, show keys */
 };
 TAILQ_HEAD(ctl_conn_list, ctl_conn);
 
@@ -116,6 +118,8 @@ struct ctl_msg {
 	int		 verbose;		/* IMSG_CTL_LOG */
 	char		 id[CTL_ID_MAX];	/* IMSG_CTL_DESTROY */
 	struct ctl_adopt adopt;			/* IMSG_CTL_ADOPT */
+	struct ctl_grant grant;			/* IMSG_CTL_GRANT, _REVOKE */
+	struct ctl_show	 show;			/* IMSG_CTL_SHOW_GRANTS, _KEYS */
 };
 
 /* identity.c */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -23,7 +24,7 @@
 #include "kmip.h"
 #include "ttlv.h"
 
-#define KS_SCHEMA_VERSION	2
+#define KS_SCHEMA_VERSION	3
 
 enum ks_stmt {
 	S_BEGIN,
@@ -111,7 +112,20 @@ static const char ks_schema[] =
 	"  spki BLOB NOT NULL,"
 	"  created INTEGER NOT NULL"
 	");"
-	"CREATE INDEX IF NOT EXISTS objects_signer ON objects (signer);";
+	"CREATE INDEX IF NOT EXISTS objects_signer ON objects (signer);"
+	/*
+	 * Grants (policy.c): holder may do ops (a bit per KMIP operation)
+	 * on the object, all objects of the owner, or of the signer named
+	 * by target (scope: enum grant_scope).  Schema 3.
+	 */
+	"CREATE TABLE IF NOT EXISTS grants ("
+	"  holder TEXT NOT NULL,"
+	"  scope INTEGER NOT NULL,"
+	"  target TEXT NOT NULL,"
+	"  ops INTEGER NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  PRIMARY KEY (holder, scope, target)"
+	");";
 
 /*
  * The cache: objects by id (a hash of KS_CACHE_BUCKETS chains), the
@@ -222,8 +236,12 @@ ks_open(const char *path, struct keystore **ksp, char *err, size_t errlen)
 	}
 	version = sqlite3_column_int(st, 0);
 	sqlite3_finalize(st);
-	if (version == 0)
-		(void)sqlite3_exec(ks->db, "PRAGMA user_version = 2", NULL,
+	/*
+	 * Schema 2 lacks only the grants table, which ks_schema has just
+	 * made: it becomes 3 as it is.
+	 */
+	if (version == 0 || version == 2)
+		(void)sqlite3_exec(ks->db, "PRAGMA user_version = 3", NULL,
 		    NULL, NULL);
 	else if (version == 1)
 		ks->reindex = 1;	/* names only: ks_reindex */
@@ -815,19 +833,30 @@ ks_locate_sql(const struct ks_filter *f, char *sql, size_t len)
 
 	switch (f->by) {
 	case KS_BY_OWNER:
-		q = "SELECT o.id, o.rowid, 0, o.type, o.state, o.algorithm"
+		q = "SELECT o.id, o.rowid, 0, o.type, o.state, o.algorithm,"
+		    " o.owner, o.signer"
 		    " FROM objects o INDEXED BY objects_owner_age"
 		    " WHERE o.owner = ?1 AND o.rowid > ?2"
 		    " ORDER BY o.rowid LIMIT ?3";
 		break;
 	case KS_BY_TYPE:
-		q = "SELECT o.id, o.rowid, 0, o.type, o.state, o.algorithm"
+		q = "SELECT o.id, o.rowid, 0, o.type, o.state, o.algorithm,"
+		    " o.owner, o.signer"
 		    " FROM objects o INDEXED BY objects_owner"
 		    " WHERE o.owner = ?1 AND o.type = ?4 AND o.rowid > ?2"
 		    " ORDER BY o.rowid LIMIT ?3";
 		break;
+	case KS_BY_SIGNER:
+		/* A signer's objects (a grant), by age; ?1 is the signer. */
+		q = "SELECT o.id, o.rowid, 0, o.type, o.state, o.algorithm,"
+		    " o.owner, o.signer"
+		    " FROM objects o INDEXED BY objects_signer"
+		    " WHERE o.signer = ?1 AND o.rowid > ?2"
+		    " ORDER BY o.rowid LIMIT ?3";
+		break;
 	case KS_BY_VALUE:
-		q = "SELECT o.id, x.oid, 0, o.type, o.state, o.algorithm"
+		q = "SELECT o.id, x.oid, 0, o.type, o.state, o.algorithm,"
+		    " o.owner, o.signer"
 		    " FROM attr_index x INDEXED BY attr_index_value"
 		    " JOIN objects o ON o.rowid = x.oid"
 		    " WHERE x.owner = ?1 AND x.attr = ?4 AND x.value = ?5"
@@ -835,7 +864,8 @@ ks_locate_sql(const struct ks_filter *f, char *sql, size_t len)
 		break;
 	case KS_BY_RANGE:
 		q = "SELECT o.id, x.oid, x.value, o.type, o.state,"
-		    " o.algorithm FROM attr_index x INDEXED BY attr_index_value"
+		    " o.algorithm, o.owner, o.signer"
+		    " FROM attr_index x INDEXED BY attr_index_value"
 		    " JOIN objects o ON o.rowid = x.oid"
 		    " WHERE x.owner = ?1 AND x.attr = ?4"
 		    " AND (x.value, x.oid) > (?6, ?2) AND x.value <= ?5"
@@ -911,6 +941,12 @@ ks_locate(struct keystore *ks, struct ks_filter *f, struct ks_found *out,
 		out[*n].type = sqlite3_column_int64(st, 3);
 		out[*n].state = sqlite3_column_int64(st, 4);
 		out[*n].algorithm = sqlite3_column_int64(st, 5);
+		if ((id = (const char *)sqlite3_column_text(st, 6)) == NULL)
+			id = "";
+		(void)strlcpy(out[*n].owner, id, sizeof(out[*n].owner));
+		if ((id = (const char *)sqlite3_column_text(st, 7)) == NULL)
+			id = "";
+		(void)strlcpy(out[*n].signer, id, sizeof(out[*n].signer));
 		(*n)++;
 	}
 	f->started = 1;
@@ -957,7 +993,8 @@ ks_locate_plan(struct keystore *ks, const struct ks_filter *f, char *buf,
 /*
  * A keystore of schema 1 indexed Names only, in a table of its own: its
  * index is made again from every object's attributes (fn), in one
- * transaction, and the schema becomes 2.  An interrupted reindex leaves
+ * transaction, and the schema becomes 3 (the grants table is made at
+ * open).  An interrupted reindex leaves
  * schema 1, and is done again at the next start.
  */
 int
@@ -1016,7 +1053,7 @@ ks_reindex(struct keystore *ks, size_t (*fn)(const struct ks_object *,
 		failed = ks_fail(ks, "reindex") == -1;
 	sqlite3_finalize(st);
 	if (!failed && sqlite3_exec(ks->db, "DROP TABLE IF EXISTS names;"
-	    "PRAGMA user_version = 2", NULL, NULL, NULL) != SQLITE_OK)
+	    "PRAGMA user_version = 3", NULL, NULL, NULL) != SQLITE_OK)
 		failed = ks_fail(ks, "reindex") == -1;
 	if (failed) {
 		free(idx);
@@ -1360,5 +1397,124 @@ ks_ident_set_blob(struct keystore *ks, const char *signer, const uint8_t *blob,
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE)
 		return (ks_fail(ks, "signer identity"));
+	return (0);
+}
+
+/*
+ * The grants of holder on (scope, target) become ops; none if ops is 0.
+ * Inside a transaction, the caller commits.
+ */
+int
+ks_grant_set(struct keystore *ks, const char *holder, int scope,
+    const char *target, uint64_t ops)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if (!ks->in_txn) {
+		(void)snprintf(ks->err, sizeof(ks->err), "no transaction");
+		return (-1);
+	}
+	if (sqlite3_prepare_v2(ks->db, ops == 0 ? "DELETE FROM grants WHERE"
+	    " holder = ?1 AND scope = ?2 AND target = ?3" :
+	    "INSERT INTO grants (holder, scope, target, ops, created)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (holder, scope,"
+	    " target) DO UPDATE SET ops = ?4", -1, &st, NULL) != SQLITE_OK)
+		return (ks_fail(ks, "grant"));
+	sqlite3_bind_text(st, 1, holder, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, scope);
+	sqlite3_bind_text(st, 3, target, -1, SQLITE_STATIC);
+	if (ops != 0) {
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)ops);
+		sqlite3_bind_int64(st, 5, time(NULL));
+	}
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return (ks_fail(ks, "grant"));
+	return (0);
+}
+
+/* Every grant, to fn until it returns non-zero. */
+int
+ks_grant_scan(struct keystore *ks, int (*fn)(const char *, int,
+    const char *, uint64_t, void *), void *arg)
+{
+	sqlite3_stmt	*st;
+	const char	*h, *t;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(ks->db, "SELECT holder, scope, target, ops"
+	    " FROM grants", -1, &st, NULL) != SQLITE_OK)
+		return (ks_fail(ks, "grants"));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((h = (const char *)sqlite3_column_text(st, 0)) == NULL)
+			h = "";
+		if ((t = (const char *)sqlite3_column_text(st, 2)) == NULL)
+			t = "";
+		if (fn(h, sqlite3_column_int(st, 1), t,
+		    (uint64_t)sqlite3_column_int64(st, 3), arg) != 0) {
+			rc = SQLITE_DONE;
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return (ks_fail(ks, "grants"));
+	return (0);
+}
+
+/*
+ * signerctl show keys: at most max objects after rowid *after (0 to
+ * start), of owner (NULL: all), oldest first, each with its first
+ * Name; *after moves past them.  *n < max: there are no more.
+ */
+int
+ks_list(struct keystore *ks, const char *owner, int64_t *after,
+    struct ks_listed *out, size_t max, size_t *n)
+{
+	sqlite3_stmt	*st;
+	const char	*s;
+	int		 rc = SQLITE_DONE;
+
+	*n = 0;
+	if (sqlite3_prepare_v2(ks->db, owner != NULL ?
+	    "SELECT o.rowid, o.id, o.type, o.state, o.algorithm, o.owner,"
+	    " o.signer, (SELECT x.value FROM attr_index x INDEXED BY"
+	    " attr_index_oid WHERE x.oid = o.rowid AND x.attr = ?4 LIMIT 1)"
+	    " FROM objects o INDEXED BY objects_owner_age WHERE"
+	    " o.owner = ?1 AND o.rowid > ?2 ORDER BY o.rowid LIMIT ?3" :
+	    "SELECT o.rowid, o.id, o.type, o.state, o.algorithm, o.owner,"
+	    " o.signer, (SELECT x.value FROM attr_index x INDEXED BY"
+	    " attr_index_oid WHERE x.oid = o.rowid AND x.attr = ?4 LIMIT 1)"
+	    " FROM objects o WHERE o.rowid > ?2 ORDER BY o.rowid LIMIT ?3",
+	    -1, &st, NULL) != SQLITE_OK)
+		return (ks_fail(ks, "list"));
+	if (owner != NULL)
+		sqlite3_bind_text(st, 1, owner, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, *after);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+	sqlite3_bind_int64(st, 4, KMIP_TAG_NAME);
+	while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		memset(&out[*n], 0, sizeof(out[*n]));
+		*after = sqlite3_column_int64(st, 0);
+		if ((s = (const char *)sqlite3_column_text(st, 1)) != NULL)
+			(void)strlcpy(out[*n].id, s, sizeof(out[*n].id));
+		out[*n].type = sqlite3_column_int64(st, 2);
+		out[*n].state = sqlite3_column_int64(st, 3);
+		out[*n].algorithm = sqlite3_column_int64(st, 4);
+		if ((s = (const char *)sqlite3_column_text(st, 5)) != NULL)
+			(void)strlcpy(out[*n].owner, s, sizeof(out[*n].owner));
+		if ((s = (const char *)sqlite3_column_text(st, 6)) != NULL)
+			(void)strlcpy(out[*n].signer, s,
+			    sizeof(out[*n].signer));
+		if (sqlite3_column_type(st, 7) == SQLITE_TEXT &&
+		    (s = (const char *)sqlite3_column_text(st, 7)) != NULL)
+			(void)strlcpy(out[*n].name, s, sizeof(out[*n].name));
+		(*n)++;
+	}
+	sqlite3_finalize(st);
+	if (*n < max && rc != SQLITE_DONE)
+		return (ks_fail(ks, "list"));
 	return (0);
 }

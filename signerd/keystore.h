@@ -57,6 +57,7 @@ struct ks_index {
 enum ks_by {
 	KS_BY_OWNER,		/* all of the owner's, by age */
 	KS_BY_TYPE,		/* of one Object Type, by age */
+	KS_BY_SIGNER,		/* all of a signer's (owner: the signer) */
 	KS_BY_VALUE,		/* with that attribute value, by age */
 	KS_BY_RANGE		/* with a date in [value.i, hi], by date */
 };
@@ -76,6 +77,19 @@ struct ks_filter {
 /* A candidate of a Locate step, with the columns that need no load. */
 struct ks_found {
 	char		 id[KS_ID_MAX];
+	uint32_t	 type;
+	uint32_t	 state;
+	uint32_t	 algorithm;
+	char		 owner[KS_OWNER_MAX];
+	char		 signer[SIGNER_NAME_MAX];
+};
+
+/* An object as signerctl show keys lists it (ks_list). */
+struct ks_listed {
+	char		 id[KS_ID_MAX];
+	char		 name[256];	/* its first Name, or "" */
+	char		 owner[KS_OWNER_MAX];
+	char		 signer[SIGNER_NAME_MAX];
 	uint32_t	 type;
 	uint32_t	 state;
 	uint32_t	 algorithm;
@@ -146,5 +160,13 @@ int	 ks_ident_set_blob(struct keystore *, const char *, const uint8_t *,
 	    size_t);
 int64_t	 ks_count_signer(struct keystore *, const char *);
 int	 ks_size(struct keystore *, int64_t *, int64_t *);
+
+/* Grants (policy.c) and the list of signerctl show keys. */
+int	 ks_grant_set(struct keystore *, const char *, int, const char *,
+	    uint64_t);
+int	 ks_grant_scan(struct keystore *, int (*)(const char *, int,
+	    const char *, uint64_t, void *), void *);
+int	 ks_list(struct keystore *, const char *, int64_t *,
+	    struct ks_listed *, size_t, size_t *);
 
 #endif /* KEYSTORE_H */

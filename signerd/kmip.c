@@ -38,6 +38,7 @@
 #include "kreq.h"
 #include "log.h"
 #include "metrics.h"
+#include "policy.h"
 
 /* One Request Message, from its decoding to its answer. */
 struct kmsg {
@@ -64,6 +65,7 @@ struct kmsg {
 	size_t			 len;		/* of the request, bytes */
 	size_t			 budget;	/* most the response may take */
 	size_t			 used;		/* it takes so far, encoded */
+	char			 auth_why[160];	/* not authenticated: why */
 	/* From inside the engine (signerctl adopt), not the frontend. */
 	struct ctl_adopt	*adopt;
 	kreq_done		 done;		/* gets the response */
@@ -224,6 +226,18 @@ kmip_request(const struct fe_hdr *fh, const uint8_t *buf, size_t len)
 		kreq_invalid(hdr, "no Request Header with a Protocol Version");
 		goto drop;
 	}
+	/*
+	 * Who the client is (policy.c): every item of a request that is
+	 * not authenticated fails.  The request bytes held a password if
+	 * they hold an Authentication: the decoded copy is wiped there,
+	 * these here.
+	 */
+	if (policy_authenticate(&m->hdr, h, m->auth_why,
+	    sizeof(m->auth_why)) == -1 && m->auth_why[0] == '\0')
+		(void)strlcpy(m->auth_why, "not authenticated",
+		    sizeof(m->auth_why));
+	if (ttlv_find(h, KMIP_TAG_AUTHENTICATION) != NULL)
+		explicit_bzero((void *)(uintptr_t)buf, len);
 	if (m->major != 1 || m->minor < 0 || m->minor > 4) {
 		/* Answer in the newest version we speak. */
 		m->major = 1;
@@ -306,6 +320,9 @@ kmsg_run(struct kmsg *m)
 		    payload->type != TTLV_STRUCTURE)
 			kreq_fail(r, KMIP_REASON_INVALID_MESSAGE,
 			    "batch item without a Request Payload");
+		else if (m->auth_why[0] != '\0')
+			kreq_fail(r, KMIP_REASON_AUTHENTICATION_NOT_SUCCESSFUL,
+			    "%s", m->auth_why);
 		else if ((m->adopt != NULL ? kop_adopt(r) :
 		    kop_run(r, r->op, payload)) == KOP_WAIT) {
 			TAILQ_INSERT_TAIL(&waiting, r, entry);

@@ -30,6 +30,7 @@
 #include "kop.h"
 #include "kreq.h"
 #include "log.h"
+#include "policy.h"
 
 static enum kop_ret	 op_discover_versions(struct kreq *,
 			    const struct ttlv *);
@@ -40,6 +41,7 @@ static int		 op_since(uint32_t);
 static void		 query_rngs(struct kreq *);
 static void		 query_capabilities(struct kreq *);
 static enum kop_ret	 op_query(struct kreq *, const struct ttlv *);
+static int		 kop_owner_as(struct kreq *, const struct ttlv *);
 
 static const struct {
 	uint32_t	 op;
@@ -139,6 +141,12 @@ kop_run(struct kreq *r, uint32_t op, const struct ttlv *req)
 		    "may only use Discover Versions and Query",
 		    kmip_op_name(op) != NULL ? kmip_op_name(op) :
 		    "this operation");
+		return (KOP_DONE);
+	}
+	if (!policy_op_allowed(r->hdr.identity, op)) {
+		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "%s may not use "
+		    "%s", r->hdr.identity, kmip_op_name(op) != NULL ?
+		    kmip_op_name(op) : "this operation");
 		return (KOP_DONE);
 	}
 	for (i = 0; i < sizeof(kops) / sizeof(kops[0]); i++)
@@ -279,10 +287,12 @@ kop_protected(struct kreq *r, const struct ttlv *a, const char *name,
 
 /*
  * The object a request names: its Unique Identifier, or the ID
- * Placeholder left by an earlier item of the batch.  Objects of other
- * owners do not exist for this client.  One whose attributes do not
- * load is damaged: an error for it alone, so that attrs_load of r->obj
- * after this cannot fail.
+ * Placeholder left by an earlier item of the batch.  What the client
+ * may do to it is decided here, for every operation, by policy_may:
+ * objects it neither owns nor holds a grant on do not exist for it; a
+ * grant for other operations than this one is Permission Denied.  One
+ * whose attributes do not load is damaged: an error for it alone, so
+ * that attrs_load of r->obj after this cannot fail.
  */
 int
 kop_load(struct kreq *r, const struct ttlv *req, char *id, size_t idlen)
@@ -311,7 +321,17 @@ kop_load(struct kreq *r, const struct ttlv *req, char *id, size_t idlen)
 		    ks_error(engine->ks));
 		return (-1);
 	}
-	if (rv == 1 || strcmp(r->obj.owner, r->hdr.identity) != 0) {
+	switch (rv == 1 ? POLICY_HIDDEN : policy_may(r->hdr.identity,
+	    &r->obj, r->op)) {
+	case POLICY_ALLOWED:
+		break;
+	case POLICY_DENIED:
+		ks_object_clear(&r->obj);
+		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "no grant of %s "
+		    "on %s", kmip_op_name(r->op) != NULL ?
+		    kmip_op_name(r->op) : "this operation", id);
+		return (-1);
+	case POLICY_HIDDEN:
 		ks_object_clear(&r->obj);
 		kreq_fail(r, KMIP_REASON_ITEM_NOT_FOUND, "no object %s", id);
 		return (-1);
@@ -362,6 +382,45 @@ kop_save(struct kreq *r, struct ks_object *o, struct ttlv *a, int insert)
 }
 
 /*
+ * x-signerd-owner in a template: only an admin makes an object for
+ * another owner; the value is the same in every template of a request.
+ */
+static int
+kop_owner_as(struct kreq *r, const struct ttlv *v)
+{
+	char	 owner[KS_OWNER_MAX];
+
+	if (!engine_admin(r->hdr.identity)) {
+		kreq_fail(r, KMIP_REASON_PERMISSION_DENIED, "only an admin "
+		    "makes objects for another owner (%s)", KOP_OWNER_ATTR);
+		return (-1);
+	}
+	if (r->op != KMIP_OP_CREATE && r->op != KMIP_OP_CREATE_KEY_PAIR &&
+	    r->op != KMIP_OP_REGISTER) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "%s is given when an "
+		    "object is made", KOP_OWNER_ATTR);
+		return (-1);
+	}
+	if (v->type != TTLV_TEXT_STRING || v->v.s.len == 0 ||
+	    v->v.s.len >= sizeof(owner) ||
+	    memchr(v->v.s.data, '\0', v->v.s.len) != NULL) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "%s is the owner's "
+		    "name, a Text String of 1 to %zu bytes", KOP_OWNER_ATTR,
+		    sizeof(owner) - 1);
+		return (-1);
+	}
+	memcpy(owner, v->v.s.data, v->v.s.len);
+	owner[v->v.s.len] = '\0';
+	if (r->owner_as[0] != '\0' && strcmp(r->owner_as, owner) != 0) {
+		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "two owners in %s",
+		    KOP_OWNER_ATTR);
+		return (-1);
+	}
+	(void)strlcpy(r->owner_as, owner, sizeof(r->owner_as));
+	return (0);
+}
+
+/*
  * Copy the Attribute items of a Template-Attribute into a, refusing
  * those a client may not set.  Template names (KMIP 1.x templates) are
  * not supported.
@@ -393,6 +452,15 @@ kop_template(struct kreq *r, const struct ttlv *ta, struct ttlv *a)
 			kreq_fail(r, KMIP_REASON_INVALID_FIELD,
 			    "malformed Attribute");
 			return (-1);
+		}
+		/*
+		 * The owner of what an admin makes (x-signerd-owner, a
+		 * Text String): a property of the object, not an attribute.
+		 */
+		if (strcmp(name, KOP_OWNER_ATTR) == 0) {
+			if (kop_owner_as(r, v) == -1)
+				return (-1);
+			continue;
 		}
 		/* Taken by kop_hsm_ids: hsm::<slot>::<key id> only. */
 		if (strcmp(name, "Unique Identifier") == 0 &&
@@ -481,16 +549,22 @@ kop_new_object(struct kreq *r, struct ks_object *o, uint32_t type,
 	o->type = type;
 	o->state = KMIP_STATE_PRE_ACTIVE;
 	o->algorithm = alg;
-	(void)strlcpy(o->owner, r->hdr.identity, sizeof(o->owner));
+	/* An admin may make it for another owner (kop_template). */
+	(void)strlcpy(o->owner, r->owner_as[0] != '\0' ? r->owner_as :
+	    r->hdr.identity, sizeof(o->owner));
 	(void)strlcpy(o->signer, signer, sizeof(o->signer));
 	o->created = time(NULL);
 	return (0);
 }
 
-/* The signer for new keys. */
+/* The signer for new keys: the client's own (policy), else the server's. */
 const char *
 kop_default_signer(struct kreq *r)
 {
+	const char	*s;
+
+	if ((s = policy_default_signer(r->hdr.identity)) != NULL)
+		return (s);
 	if (engine->conf.default_signer[0] == '\0') {
 		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "no default signer "
 		    "is configured");

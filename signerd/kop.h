@@ -11,6 +11,7 @@
 #include "kreq.h"
 
 /* kmip_ops.c: helpers of every operation */
+#define KOP_OWNER_ATTR	"x-signerd-owner"	/* admins: for whom */
 int		 kop_client_attr(const char *, int *, int *);
 const char	*kop_value_bad(const char *, const struct ttlv *);
 int		 kop_protected(struct kreq *, const struct ttlv *,

@@ -20,6 +20,7 @@
 #include "kop.h"
 #include "kreq.h"
 #include "log.h"
+#include "policy.h"
 
 #define LOCATE_MAX		1024	/* Maximum Items, at most */
 /* Candidates one step looks at; then other clients' turn. */
@@ -33,10 +34,25 @@ struct locate_date {
 	int64_t		 lo, hi;
 };
 
+/*
+ * Where a Locate's candidates come from: the client's own objects, then
+ * what its Locate grants show it (policy_grants): all of an owner's, all
+ * of a signer's, single objects, in that order.  A candidate is answered
+ * by the first source that shows it, never twice.
+ */
+struct locate_src {
+	int		 scope;		/* 0: own, else enum grant_scope */
+	char		*target;
+};
+
 /* A Locate between its steps (r->opstate). */
 struct locate {
 	const struct ttlv	*req;		/* the payload, in r->m */
 	struct ks_filter	 f;
+	char			 self[KS_OWNER_MAX];
+	struct locate_src	*src;
+	size_t			 nsrc, cur;	/* cur: source running */
+	size_t			 nowners, nsigners;
 	struct locate_date	*lr;		/* one per request attribute */
 	int			 live;		/* leave destroyed out */
 	int32_t			 max, offset;
@@ -45,6 +61,13 @@ struct locate {
 };
 
 static void		 locate_free(void *);
+static void		 locate_grant(int, const char *, uint64_t, void *);
+static int		 locate_src_cmp(const void *, const void *);
+static int		 locate_shown(const struct locate *, int, size_t,
+			    const struct ks_found *);
+static int		 locate_next_src(struct locate *);
+static size_t		 locate_objects(struct locate *, struct ks_found *,
+			    size_t);
 static int		 locate_columns(const char *, const struct ttlv *,
 			    const struct ks_found *);
 static int		 locate_driver(struct kreq *, struct locate *);
@@ -140,10 +163,127 @@ static void
 locate_free(void *arg)
 {
 	struct locate	*l = arg;
+	size_t		 i;
 
-	if (l != NULL)
+	if (l != NULL) {
 		free(l->lr);
+		for (i = 0; i < l->nsrc; i++)
+			free(l->src[i].target);
+		free(l->src);
+	}
 	free(l);
+}
+
+/* A Locate grant of the client: one more source (policy_grants). */
+static void
+locate_grant(int scope, const char *target, uint64_t ops, void *arg)
+{
+	struct locate		*l = arg;
+	struct locate_src	*s;
+
+	(void)ops;
+	/* Its own are the first source already. */
+	if (scope == GRANT_OWNER && strcmp(target, l->self) == 0)
+		return;
+	if ((s = reallocarray(l->src, l->nsrc + 1, sizeof(*s))) == NULL)
+		fatal(NULL);
+	l->src = s;
+	s = &l->src[l->nsrc++];
+	s->scope = scope;
+	if ((s->target = strdup(target)) == NULL)
+		fatal(NULL);
+	if (scope == GRANT_OWNER)
+		l->nowners++;
+	else if (scope == GRANT_SIGNER)
+		l->nsigners++;
+}
+
+/* Own, owners, signers, objects. */
+static int
+locate_src_cmp(const void *a, const void *b)
+{
+	static const int	 rank[] = { 0, 3, 1, 2 };
+	const struct locate_src	*x = a, *y = b;
+
+	if (rank[x->scope] != rank[y->scope])
+		return (rank[x->scope] < rank[y->scope] ? -1 : 1);
+	return (strcmp(x->target, y->target));
+}
+
+/*
+ * Was c, found by a source of scope, shown by one of the sources before
+ * it, src[1] to src[upto - 1]?  Owners come before signers, signers
+ * before single objects.
+ */
+static int
+locate_shown(const struct locate *l, int scope, size_t upto,
+    const struct ks_found *c)
+{
+	size_t	 i;
+
+	if (scope == 0 || scope == GRANT_OWNER)
+		return (0);
+	if (strcmp(c->owner, l->self) == 0)
+		return (1);
+	for (i = 1; i < upto && i < l->nsrc; i++) {
+		if (l->src[i].scope == GRANT_OWNER &&
+		    strcmp(c->owner, l->src[i].target) == 0)
+			return (1);
+		if (l->src[i].scope == GRANT_SIGNER &&
+		    scope == GRANT_OBJECT &&
+		    strcmp(c->signer, l->src[i].target) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/* On to the next source, its cursor at the start; 0 if none is left. */
+static int
+locate_next_src(struct locate *l)
+{
+	const struct locate_src	*s;
+
+	/* Single objects are the last sources; locate_objects moved on. */
+	if (l->cur >= l->nsrc || l->src[l->cur].scope == GRANT_OBJECT ||
+	    ++l->cur >= l->nsrc)
+		return (l->cur < l->nsrc);
+	s = &l->src[l->cur];
+	l->f.after_oid = 0;
+	l->f.after_value = 0;
+	l->f.started = 0;
+	/* An owner's objects by the plan chosen for the client's own. */
+	l->f.owner = s->target;
+	if (s->scope == GRANT_SIGNER)
+		l->f.by = KS_BY_SIGNER;
+	return (1);
+}
+
+/*
+ * Objects granted one by one, as candidates: at most max of them from
+ * the current source on, read by id (the keystore's cache).
+ */
+static size_t
+locate_objects(struct locate *l, struct ks_found *out, size_t max)
+{
+	struct ks_object	 o;
+	size_t			 n = 0;
+
+	for (; n < max && l->cur < l->nsrc; l->cur++) {
+		memset(&o, 0, sizeof(o));
+		if (ks_get(engine->ks, l->src[l->cur].target, &o) != 0)
+			continue;
+		memset(&out[n], 0, sizeof(out[n]));
+		(void)strlcpy(out[n].id, o.id, sizeof(out[n].id));
+		out[n].type = o.type;
+		out[n].state = o.state;
+		out[n].algorithm = o.algorithm;
+		(void)strlcpy(out[n].owner, o.owner, sizeof(out[n].owner));
+		(void)strlcpy(out[n].signer, o.signer,
+		    sizeof(out[n].signer));
+		ks_object_clear(&o);
+		n++;
+	}
+	return (n);
 }
 
 /*
@@ -326,7 +466,8 @@ locate_step(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 {
 	static struct ks_found	 cand[LOCATE_STEP];
 	struct locate		*l = r->opstate;
-	size_t			 n, i, want, need;
+	size_t			 n, i, want, need, upto;
+	int			 more, scope;
 
 	(void)res;
 	(void)o1;
@@ -340,14 +481,22 @@ locate_step(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 		return (KOP_DONE);
 	}
 	want = MIN(LOCATE_STEP, LOCATE_EXAMINE_MAX - r->examined);
-	if (ks_locate(engine->ks, &l->f, cand, want, &n) == -1) {
+	/* locate_objects moves l->cur on, past the objects it read. */
+	scope = l->src[l->cur].scope;
+	upto = l->cur;
+	if (scope == GRANT_OBJECT) {
+		n = locate_objects(l, cand, want);
+		more = l->cur < l->nsrc;
+	} else if (ks_locate(engine->ks, &l->f, cand, want, &n) == -1) {
 		kreq_fail(r, KMIP_REASON_GENERAL_FAILURE, "keystore: %s",
 		    ks_error(engine->ks));
 		return (KOP_DONE);
-	}
+	} else
+		more = n == want;
 	r->examined += n;
 	for (i = 0; i < n; i++) {
-		if (!locate_check(l, &cand[i]) ||
+		if (locate_shown(l, scope, upto, &cand[i]) ||
+		    !locate_check(l, &cand[i]) ||
 		    l->found++ < (size_t)l->offset)
 			continue;
 		need = TTLV_HEADER_LEN +
@@ -366,7 +515,7 @@ locate_step(struct kreq *r, const struct hsm_result *res, const uint8_t *o1,
 		if (l->located >= (size_t)l->max)
 			break;
 	}
-	if (i == n && n == want)
+	if (i == n && (more || locate_next_src(l)))
 		return (kreq_yield(r, locate_step));
 	/* KMIP 1.x: exactly one found becomes the ID Placeholder. */
 	if (l->located == 1)
@@ -448,5 +597,18 @@ op_locate(struct kreq *r, const struct ttlv *req)
 	}
 	if (locate_driver(r, l) == -1)
 		return (KOP_DONE);
+	/*
+	 * The client's own objects, then its Locate grants.  Without one
+	 * (policy_grants_any) nothing more is looked for.
+	 */
+	(void)strlcpy(l->self, r->hdr.identity, sizeof(l->self));
+	if ((l->src = calloc(1, sizeof(*l->src))) == NULL)
+		fatal(NULL);
+	l->nsrc = 1;
+	if (policy_grants_any(l->self)) {
+		(void)policy_grants(l->self, KMIP_OP_LOCATE, locate_grant, l);
+		qsort(l->src + 1, l->nsrc - 1, sizeof(*l->src),
+		    locate_src_cmp);
+	}
 	return (locate_step(r, NULL, NULL, NULL, NULL));
 }

@@ -96,6 +96,7 @@ struct kreq {
 	struct ks_object	 obj2;		/* the other half of a pair */
 	struct ctl_adopt	*adopt;		/* signerctl adopt: its */
 	struct timespec		 started;	/* for its latency */
+	char			 owner_as[KS_OWNER_MAX]; /* x-signerd-owner */
 };
 TAILQ_HEAD(kreq_list, kreq);
 

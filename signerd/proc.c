@@ -393,7 +393,9 @@ void
 child_send_engine_conf(struct child *c)
 {
 	struct engine_conf	 ec;
+	struct conf_identity	 ci;
 	struct name_entry	*ne;
+	struct identity_conf	*id;
 	struct group		*gr;
 	struct passwd		*pw;
 	char			**mem;
@@ -431,6 +433,21 @@ child_send_engine_conf(struct child *c)
 	TAILQ_FOREACH(ne, &parent->conf->admins, entry)
 		imsg_compose_event(&c->iev, IMSG_CONF_ADMIN, 0, 0, -1,
 		    ne->name, strlen(ne->name) + 1);
+	TAILQ_FOREACH(id, &parent->conf->identities, entry) {
+		memset(&ci, 0, sizeof(ci));
+		(void)strlcpy(ci.name, id->name, sizeof(ci.name));
+		if (id->password != NULL)
+			(void)strlcpy(ci.password, id->password,
+			    sizeof(ci.password));
+		if (id->default_signer != NULL)
+			(void)strlcpy(ci.default_signer, id->default_signer,
+			    sizeof(ci.default_signer));
+		ci.ops = id->ops;
+		ci.nfp = id->nfp;
+		memcpy(ci.fp, id->fp, sizeof(ci.fp));
+		imsg_compose_event(&c->iev, IMSG_CONF_IDENTITY, 0, 0, -1, &ci,
+		    sizeof(ci));
+	}
 	imsg_compose_event(&c->iev, IMSG_CONF_DONE, 0, 0, -1, NULL, 0);
 }
 

@@ -694,12 +694,75 @@ garbage_body()
 	return 0
 }
 
+atf_test_case golden_identity
+golden_identity_head()
+{
+	atf_set "descr" "-nv of identity blocks: fingerprints, password" \
+	    "hashes, default signer, operations"
+}
+golden_identity_body()
+{
+	mkpki
+	golden golden_identity
+}
+
+atf_test_case identity_errors
+identity_errors_head()
+{
+	atf_set "descr" "identity blocks: a fingerprint bound twice, bad" \
+	    "fingerprints and hashes, a password in clear, unknown" \
+	    "operations and signers, duplicates; each with its line"
+}
+identity_errors_body()
+{
+	mkpki
+	fp=sha256:00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff
+	cat >identity.conf <<EOT
+user "root"
+signer "soft" openssl {
+	kek file "$PKI/kek"
+}
+identity "a" {
+	fingerprint "$fp"
+	fingerprint "$fp"
+	fingerprint "sha256:0011"
+	fingerprint "md5:00112233445566778899aabbccddeeff"
+	password "hunter2"
+	operations { sign fly }
+	default signer "nope"
+}
+identity "b" {
+	fingerprint "$fp"
+	password "\$scrypt\$ln=30,r=8,p=1\$c2FsdHNhbHRzYWx0c2FsdA\$MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI"
+}
+identity "c" {
+	password "\$pbkdf2-sha256\$i=5\$c2FsdHNhbHRzYWx0\$MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI"
+}
+identity "a" {
+}
+EOT
+	check_errors identity.conf \
+	    "identity.conf:7: fingerprint given twice" \
+	    "identity.conf:8: a fingerprint is" \
+	    "identity.conf:9: a fingerprint is" \
+	    "identity.conf:10: password: a password hash is" \
+	    "identity.conf:11: unknown operation \"fly\"" \
+	    "identity.conf:5: identity \"a\": default signer \"nope\" is not" \
+	    "identity.conf:14: identity \"b\": a fingerprint bound to \"a\"" \
+	    "identity.conf:16: password: scrypt parameters are" \
+	    "identity.conf:19: password: PBKDF2 takes" \
+	    "identity.conf:21: duplicate identity \"a\""
+	! grep -q hunter2 err || atf_fail "the password is in an error"
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case example
 	atf_add_test_case golden_minimal
 	atf_add_test_case golden_full
 	atf_add_test_case golden_kmip
+	atf_add_test_case golden_identity
+	atf_add_test_case identity_errors
 	atf_add_test_case macros
 	atf_add_test_case include
 	atf_add_test_case include_errors

@@ -12,7 +12,10 @@
  *    Unique Identifier to destroy only as signerd makes or takes them
  *    (hsm::<slot>::<key id>), an adoption only with its strings ended;
  *  - the keystore still holds both objects, each either as it was or
- *    destroyed (never removed, never changed otherwise).
+ *    destroyed (never removed, never changed otherwise);
+ *  - grants (signerctl grant, revoke, show grants, show keys): what is
+ *    in memory is what the keystore holds, after every input; entries
+ *    answered are whole, with a valid scope and operations.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -34,6 +37,7 @@
 #include "kmip.h"
 #include "kreq.h"
 #include "log.h"
+#include "policy.h"
 
 int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
@@ -44,13 +48,18 @@ static void	fuzz_drain(int);
 static void	fuzz_replies(struct imsgbuf *);
 static void	fuzz_check_one(const uint8_t *, size_t);
 static void	fuzz_check_store(void);
+static int	fuzz_grant_seen(const char *, int, const char *, uint64_t,
+		    void *);
 
 #define HEALTHY		"00000000-0000-4000-8000-000000000001"
 #define DAMAGED		"00000000-0000-4000-8000-000000000002"
 #define LOOP_MAX	200
+#define GRANTS_MAX	4096	/* more than 64 KiB of input can make */
 
 struct engine	*engine;
 static int	 parent_peer = -1;
+static struct ctl_grant mem[GRANTS_MAX];
+static size_t	 nmem;
 
 /* What control.c needs of the rest of the engine. */
 struct esigner *
@@ -103,6 +112,13 @@ esigner_view(const struct esigner *es, const struct proc_info *pi,
 	memset(st, 0, sizeof(*st));
 	st->state = SSTATE_UNKNOWN;
 	(void)strlcpy(st->detail, "not running", sizeof(st->detail));
+}
+
+/* No admin: control.c's grants are not a KMIP client's. */
+int
+engine_admin(const char *identity)
+{
+	return (0);
 }
 
 /* identity.c is not linked: no signer proves anything here. */
@@ -209,10 +225,30 @@ fuzz_replies(struct imsgbuf *ib)
 	struct ctl_object	 co;
 	struct ctl_signer	 cs;
 	struct proc_info	 pi;
+	struct ctl_grant	 g;
+	struct ctl_key		 k;
 	ssize_t			 n;
 
 	while ((n = imsg_get(ib, &imsg)) > 0) {
 		switch (imsg_get_type(&imsg)) {
+		case IMSG_CTL_GRANT_ENTRY:
+			if (imsg_get_data(&imsg, &g, sizeof(g)) == -1 ||
+			    memchr(g.holder, '\0', sizeof(g.holder)) == NULL ||
+			    memchr(g.target, '\0', sizeof(g.target)) == NULL ||
+			    g.scope < GRANT_OBJECT || g.scope > GRANT_SIGNER ||
+			    g.ops == 0)
+				abort();
+			break;
+		case IMSG_CTL_KEY_ENTRY:
+			if (imsg_get_data(&imsg, &k, sizeof(k)) == -1 ||
+			    memchr(k.id, '\0', sizeof(k.id)) == NULL ||
+			    memchr(k.name, '\0', sizeof(k.name)) == NULL ||
+			    memchr(k.owner, '\0', sizeof(k.owner)) == NULL ||
+			    memchr(k.signer, '\0', sizeof(k.signer)) == NULL ||
+			    (strcmp(k.id, HEALTHY) != 0 &&
+			    strcmp(k.id, DAMAGED) != 0))
+				abort();
+			break;
 		case IMSG_CTL_RESULT:
 			if (imsg_get_data(&imsg, &res, sizeof(res)) == -1 ||
 			    memchr(res.msg, '\0', sizeof(res.msg)) == NULL ||
@@ -324,6 +360,28 @@ fuzz_check_one(const uint8_t *data, size_t size)
 			if (len != 0)
 				abort();
 			break;
+		case IMSG_CTL_GRANT:
+		case IMSG_CTL_REVOKE:
+			if (len != sizeof(m.grant) ||
+			    memchr(m.grant.holder, '\0',
+			    sizeof(m.grant.holder)) == NULL ||
+			    memchr(m.grant.target, '\0',
+			    sizeof(m.grant.target)) == NULL ||
+			    m.grant.holder[0] == '\0' ||
+			    m.grant.target[0] == '\0' || m.grant.ops == 0 ||
+			    m.grant.scope < GRANT_OBJECT ||
+			    m.grant.scope > GRANT_SIGNER ||
+			    (m.grant.scope == GRANT_OBJECT &&
+			    !ks_id_valid(m.grant.target)))
+				abort();
+			break;
+		case IMSG_CTL_SHOW_GRANTS:
+		case IMSG_CTL_SHOW_KEYS:
+			if (len != sizeof(m.show) ||
+			    memchr(m.show.name, '\0', sizeof(m.show.name)) ==
+			    NULL)
+				abort();
+			break;
 		default:
 			abort();
 		}
@@ -344,6 +402,7 @@ static void
 fuzz_check_store(void)
 {
 	struct ks_object	 o;
+	size_t			 seen;
 	int			 i;
 
 	for (i = 0; i < 2; i++) {
@@ -358,6 +417,42 @@ fuzz_check_store(void)
 			abort();
 		ks_object_clear(&o);
 	}
+	/* Every grant of the keystore is in memory, and no other. */
+	(void)policy_grant_list("", NULL, mem, GRANTS_MAX, &nmem);
+	if (nmem != policy_ngrants())
+		abort();
+	seen = 0;
+	if (ks_grant_scan(engine->ks, fuzz_grant_seen, &seen) == -1 ||
+	    seen != nmem)
+		abort();
+	/* The next input starts without any. */
+	if (ks_begin(engine->ks) == -1)
+		abort();
+	for (i = 0; i < (int)nmem; i++)
+		if (ks_grant_set(engine->ks, mem[i].holder, mem[i].scope,
+		    mem[i].target, 0) == -1)
+			abort();
+	if (ks_commit(engine->ks) == -1)
+		abort();
+	policy_free();
+}
+
+/* A keystore grant: the same in memory. */
+static int
+fuzz_grant_seen(const char *holder, int scope, const char *target,
+    uint64_t ops, void *arg)
+{
+	size_t	*seen = arg, i;
+
+	for (i = 0; i < nmem; i++)
+		if (strcmp(mem[i].holder, holder) == 0 &&
+		    mem[i].scope == scope &&
+		    strcmp(mem[i].target, target) == 0)
+			break;
+	if (i == nmem || mem[i].ops != ops || ops == 0)
+		abort();
+	(*seen)++;
+	return (0);
 }
 
 int

@@ -697,6 +697,135 @@ ATF_TC_BODY(ids, tc)
 	ks_close(ks);
 }
 
+/* Grants: set, change, drop, and each read back by ks_grant_scan. */
+struct grant_seen {
+	int	 n;
+	char	 last[256];
+	uint64_t ops;
+};
+
+static int
+grant_seen(const char *holder, int scope, const char *target, uint64_t ops,
+    void *arg)
+{
+	struct grant_seen	*g = arg;
+
+	g->n++;
+	(void)snprintf(g->last, sizeof(g->last), "%s/%d/%s", holder, scope,
+	    target);
+	g->ops = ops;
+	return (0);
+}
+
+ATF_TC_WITHOUT_HEAD(grants);
+ATF_TC_BODY(grants, tc)
+{
+	struct keystore		*ks = open_ks("g.db");
+	struct grant_seen	 g;
+
+	/* Only inside a transaction. */
+	ATF_CHECK(ks_grant_set(ks, "bob", 1, "x-1", 1) == -1);
+	ATF_REQUIRE(ks_begin(ks) == 0);
+	ATF_REQUIRE(ks_grant_set(ks, "bob", 2, "alice", 1ULL << 33) == 0);
+	ATF_REQUIRE(ks_grant_set(ks, "bob", 2, "alice",
+	    1ULL << 33 | 1ULL << 63) == 0);
+	ATF_REQUIRE(ks_grant_set(ks, "bob", 1, "x-1", 1ULL << 10) == 0);
+	ATF_REQUIRE(ks_grant_set(ks, "bob", 1, "x-1", 0) == 0);
+	ATF_REQUIRE(ks_commit(ks) == 0);
+	ks_close(ks);
+
+	/* Kept across a close; one row per holder, scope and target. */
+	ks = open_ks("g.db");
+	memset(&g, 0, sizeof(g));
+	ATF_REQUIRE(ks_grant_scan(ks, grant_seen, &g) == 0);
+	ATF_CHECK_EQ(g.n, 1);
+	ATF_CHECK_STREQ(g.last, "bob/2/alice");
+	ATF_CHECK(g.ops == (1ULL << 33 | 1ULL << 63));
+	ks_close(ks);
+}
+
+/*
+ * A keystore of schema 2 (no grants table) becomes schema 3 as it is,
+ * at its first open, its objects untouched.
+ */
+ATF_TC_WITHOUT_HEAD(schema2);
+ATF_TC_BODY(schema2, tc)
+{
+	struct keystore		*ks;
+	struct ks_object	 o;
+	struct grant_seen	 g;
+	sqlite3			*db;
+	sqlite3_stmt		*st;
+
+	ATF_REQUIRE(sqlite3_open("v2.db", &db) == SQLITE_OK);
+	ATF_REQUIRE(sqlite3_exec(db,
+	    "CREATE TABLE objects (id TEXT PRIMARY KEY NOT NULL,"
+	    " type INTEGER NOT NULL, state INTEGER NOT NULL,"
+	    " algorithm INTEGER NOT NULL, owner TEXT NOT NULL,"
+	    " signer TEXT NOT NULL, created INTEGER NOT NULL,"
+	    " attributes BLOB NOT NULL, material BLOB);"
+	    "INSERT INTO objects VALUES ('a-1', 2, 2, 3, 'alice', 'soft', 1,"
+	    " CAST('grp' AS BLOB), NULL);"
+	    "PRAGMA user_version = 2;", NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+
+	ks = open_ks("v2.db");
+	ATF_CHECK(!ks_needs_reindex(ks));
+	ATF_REQUIRE(ks_get(ks, "a-1", &o) == 0);
+	ATF_CHECK_STREQ(o.owner, "alice");
+	ks_object_clear(&o);
+	ATF_REQUIRE(ks_begin(ks) == 0);
+	ATF_REQUIRE(ks_grant_set(ks, "bob", 1, "a-1", 1ULL << 33) == 0);
+	ATF_REQUIRE(ks_commit(ks) == 0);
+	ks_close(ks);
+
+	ATF_REQUIRE(sqlite3_open("v2.db", &db) == SQLITE_OK);
+	ATF_REQUIRE(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st,
+	    NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW);
+	ATF_CHECK_EQ(sqlite3_column_int(st, 0), 3);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	ks = open_ks("v2.db");
+	memset(&g, 0, sizeof(g));
+	ATF_REQUIRE(ks_grant_scan(ks, grant_seen, &g) == 0);
+	ATF_CHECK_EQ(g.n, 1);
+	ks_close(ks);
+}
+
+/* show keys: by owner or all, oldest first, with the first Name. */
+ATF_TC_WITHOUT_HEAD(list);
+ATF_TC_BODY(list, tc)
+{
+	struct keystore		*ks = open_ks(":memory:");
+	struct ks_object	 o;
+	struct ks_listed	 l[4];
+	struct ks_index		 x[2];
+	int64_t			 after = 0;
+	size_t			 n;
+	int			 i;
+
+	ATF_REQUIRE(ks_begin(ks) == 0);
+	for (i = 0; i < 5; i++) {
+		make_obj(ks, &o, i % 2 ? "bob" : "alice", 2, 3);
+		x[0] = idx_text(KMIP_TAG_NAME, i == 2 ? "second" : "k");
+		x[1] = idx_text(KMIP_TAG_OBJECT_GROUP, "g");
+		ATF_REQUIRE(ks_insert(ks, &o, x, 2) == 0);
+	}
+	ATF_REQUIRE(ks_commit(ks) == 0);
+	ATF_REQUIRE(ks_list(ks, NULL, &after, l, 4, &n) == 0);
+	ATF_CHECK_EQ(n, 4);
+	ATF_REQUIRE(ks_list(ks, NULL, &after, l, 4, &n) == 0);
+	ATF_CHECK_EQ(n, 1);
+	after = 0;
+	ATF_REQUIRE(ks_list(ks, "alice", &after, l, 4, &n) == 0);
+	ATF_REQUIRE_EQ(n, 3);
+	ATF_CHECK_STREQ(l[0].owner, "alice");
+	ATF_CHECK_STREQ(l[1].name, "second");
+	ATF_CHECK_STREQ(l[1].signer, "soft");
+	ATF_CHECK_EQ(l[1].algorithm, 3);
+	ks_close(ks);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, roundtrip);
@@ -711,5 +840,8 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, bad_file);
 	ATF_TP_ADD_TC(tp, scan);
 	ATF_TP_ADD_TC(tp, ids);
+	ATF_TP_ADD_TC(tp, grants);
+	ATF_TP_ADD_TC(tp, schema2);
+	ATF_TP_ADD_TC(tp, list);
 	return (atf_no_error());
 }

@@ -18,6 +18,7 @@
 #include "json.h"
 #include "log.h"
 #include "signerd.h"
+#include "signerctl.h"
 
 enum action {
 	SHOW_STATUS,
@@ -110,6 +111,7 @@ usage(void)
 	}
 	fprintf(stderr, "\tadopt SIGNER label LABEL | id HEX owner NAME "
 	    "[name KMIP-NAME]\n");
+	grants_usage(stderr);
 	exit(1);
 }
 
@@ -227,6 +229,9 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	if ((rv = grants_command(argc, argv, sock, jout)) != -1)
+		return (rv);
+	rv = 0;
 	if (argc > 0 && strcmp(argv[0], "adopt") == 0) {
 		if (parse_adopt(argc, argv, &ca) == -1)
 			usage();

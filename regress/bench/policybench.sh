@@ -1,0 +1,196 @@
+#!/bin/sh
+#
+# policybench.sh [OBJDIR]: what the policy costs Sign (issue 11).  Sign
+# P-256 on the software signer at c=4 b=16 (kmipbench), in one run of
+# this script, alternating:
+#	none	no grant in the keystore; alice signs her key;
+#	grants	10000 grants held by other identities (for all scopes,
+#		some on alice's key and on alice), loaded at start;
+#		alice signs her key (the owner's path);
+#	granted	the same 10000 and one more: bob signs alice's key
+#		through his Sign grant (the grant's path).
+# Prints the median ops/s of each and the ratios to "none".  Not run by
+# the suite (BENCH_SECONDS, BENCH_RUNS, BENCH_ROUNDS change its length).
+
+set -u
+O=${1:-obj}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+case $O in
+/*)	;;
+*)	O=$top/$O ;;
+esac
+BIN=$O/bin
+BENCH=$O/regress/bench/kmipbench
+SECS=${BENCH_SECONDS:-3}
+RUNS=${BENCH_RUNS:-3}
+ROUNDS=${BENCH_ROUNDS:-2}
+NGRANTS=10000
+
+for f in "$BIN/signerd" "$BIN/signerctl" "$BENCH"; do
+	[ -x "$f" ] || { echo "policybench: $f missing" >&2; exit 1; }
+done
+command -v sqlite3 >/dev/null ||
+    { echo "policybench: needs sqlite3" >&2; exit 1; }
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/signerd-pbench.XXXXXX") || exit 1
+chmod 755 "$T"
+PARENT=
+: >"$T/pids"
+CTL=$T/ctl.sock
+
+fail()
+{
+	echo "policybench: $*" >&2
+	[ -f "$T/log" ] && tail -20 "$T/log" >&2
+	exit 1
+}
+
+daemon_stop()
+{
+	if [ -n "$PARENT" ]; then
+		kill -TERM "$PARENT" 2>/dev/null
+		i=0
+		while kill -0 "$PARENT" 2>/dev/null && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -KILL "$PARENT" 2>/dev/null
+		wait "$PARENT" 2>/dev/null
+	fi
+	PARENT=
+	for p in $(sort -u "$T/pids"); do
+		grep -q signerd "/proc/$p/cmdline" 2>/dev/null &&
+		    kill -KILL "$p" 2>/dev/null
+	done
+	: >"$T/pids"
+}
+
+cleanup()
+{
+	trap - EXIT INT TERM HUP
+	daemon_stop
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+daemon_start()
+{
+	"$BIN/signerd" -d -f "$T/signerd.conf" >>"$T/log" 2>&1 &
+	PARENT=$!
+	echo "$PARENT" >>"$T/pids"
+	i=0
+	until "$BIN/signerctl" -s "$CTL" show signers 2>/dev/null |
+	    awk 'NR > 1 && $1 == "soft" && $5 == "ready"' | grep -q .; do
+		kill -0 "$PARENT" 2>/dev/null || fail "signerd exited"
+		i=$((i + 1))
+		[ $i -lt 100 ] || fail "signer not ready within 10 s"
+		sleep 0.1
+	done
+	"$BIN/signerctl" -s "$CTL" show status |
+	    awk 'NR > 1 && $3 > 0 { print $3 }' >>"$T/pids"
+}
+
+# run PKIDIR: one kmipbench, its median ops/s on stdout.
+run()
+{
+	timeout $((60 + 3 * RUNS * SECS)) "$BENCH" -R -k "$1" -s 127.0.0.1 \
+	    -o sign-p256 -c 4 -b 16 -t "$SECS" -r "$RUNS" -w 1 -i "$KEY" \
+	    "$PORT" >"$T/out" 2>&1 || fail "kmipbench: $(tail -3 "$T/out")"
+	awk '/median of/ { for (i = 2; i <= NF; i++)
+		if ($i == "ops/s") print $(i - 1) }' "$T/out"
+}
+
+# grants N: the keystore holds N grants of others (and bob's Sign).
+grants()
+{
+	sqlite3 "$T/db/keystore.db" "DELETE FROM grants" || fail "sqlite3"
+	chown -R --reference="$T/db" "$T/db"
+	[ "$1" -eq 0 ] && return 0
+	{
+		echo "BEGIN;"
+		i=0
+		while [ $i -lt "$1" ]; do
+			case $((i % 4)) in
+			0) echo "INSERT INTO grants VALUES ('user$i', 1," \
+			    "'$KEY', $((1 << 33)), 0);" ;;
+			1) echo "INSERT INTO grants VALUES ('user$i', 2," \
+			    "'alice', $((1 << 33 | 1 << 10)), 0);" ;;
+			2) echo "INSERT INTO grants VALUES ('user$i', 3," \
+			    "'soft', $((1 << 8)), 0);" ;;
+			3) echo "INSERT INTO grants VALUES ('user$i', 1," \
+			    "'obj-$i', $((1 << 33)), 0);" ;;
+			esac
+			i=$((i + 1))
+		done
+		echo "INSERT INTO grants VALUES ('bob', 1, '$KEY'," \
+		    "$((1 << 33)), 0);"
+		echo "COMMIT;"
+	} | sqlite3 "$T/db/keystore.db" || fail "sqlite3"
+	chown -R --reference="$T/db" "$T/db"
+}
+
+sh "$top/etc/mkstate.sh" "$T" >"$T/mkstate.log" 2>&1 ||
+    fail "mkstate.sh: $(cat "$T/mkstate.log")"
+export SIGNERD_LIBEXEC="$BIN"
+mkdir -m 755 "$T/empty"
+(umask 077; head -c 32 /dev/urandom >"$T/kek")
+mkdir "$T/pki-bob"
+cp "$T/pki/ca.crt" "$T/pki-bob/"
+cp "$T/pki/bob.crt" "$T/pki-bob/client.crt"
+cp "$T/pki/bob.key" "$T/pki-bob/client.key"
+PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 20000))
+cat >"$T/signerd.conf" <<EOT
+user "_signerd"
+chroot "$T/empty"
+control socket "$CTL"
+keystore "$T/db/keystore.db"
+listen on 127.0.0.1 port $PORT tls {
+	certificate "$T/pki/server.crt"
+	key "$T/pki/server.key"
+	client ca "$T/pki/ca.crt"
+}
+signer "soft" openssl {
+	kek file "$T/kek"
+}
+default signer "soft"
+EOT
+
+daemon_start
+KEY=$("$BENCH" -S -k "$T/pki" -s 127.0.0.1 -o sign-p256 "$PORT" 2>"$T/out" |
+    tail -1)
+[ -n "$KEY" ] || fail "no key: $(cat "$T/out")"
+echo "Sign P-256, c=4 b=16, software signer, $(nproc) CPUs;" \
+    "$ROUNDS rounds of $RUNS runs of $SECS s"
+: >"$T/none"
+: >"$T/grants"
+: >"$T/granted"
+r=0
+while [ $r -lt "$ROUNDS" ]; do
+	daemon_stop
+	grants 0
+	daemon_start
+	run "$T/pki" >>"$T/none"
+	daemon_stop
+	grants $NGRANTS
+	daemon_start
+	run "$T/pki" >>"$T/grants"
+	run "$T/pki-bob" >>"$T/granted"
+	r=$((r + 1))
+done
+daemon_stop
+grep -q "$((NGRANTS + 1)) grants" "$T/log" ||
+    fail "the engine did not load the grants"
+
+median()
+{
+	sort -g "$1" | awk '{ v[NR] = $1 } END { if (NR % 2)
+	    print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+none=$(median "$T/none")
+for k in none grants granted; do
+	m=$(median "$T/$k")
+	printf "%-8s %10s ops/s  ratio %s  (runs: %s)\n" "$k" "$m" \
+	    "$(awk -v a="$m" -v b="$none" 'BEGIN { printf "%.3f", a / b }')" \
+	    "$(tr '\n' ' ' <"$T/$k")"
+done
