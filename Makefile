@@ -62,7 +62,7 @@ SIGNERD_SRCS	= signerd/signerd.c signerd/proc.c signerd/engine.c \
 		  signerd/kop_create.c signerd/kop_crypto.c signerd/kop_get.c \
 		  signerd/kop_life.c signerd/kop_locate.c signerd/kop_token.c \
 		  signerd/kop_keyless.c \
-		  signerd/attrs.c signerd/identity.c
+		  signerd/attrs.c signerd/identity.c signerd/audit.c
 CTL_SRCS	= signerd/ctl/signerctl.c signerd/ctl/json.c
 FRONTEND_SRCS	= frontend/frontend.c frontend/frame.c
 HSM_SRCS	= hsmproc/hsmproc.c hsmproc/hsmreq.c hsmproc/hsm_pkcs11.c \

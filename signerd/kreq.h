@@ -13,6 +13,7 @@
 
 #include <event.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "hsmmsg.h"
 #include "keystore.h"
@@ -94,6 +95,11 @@ struct kreq {
 	struct ks_object	 obj;		/* object of the operation */
 	struct ks_object	 obj2;		/* the other half of a pair */
 	struct ctl_adopt	*adopt;		/* signerctl adopt: its */
+	/* For its audit record: kept past kreq_item_end. */
+	struct timespec		 start;
+	int64_t			 us;		/* start to answer */
+	char			 audit_ids[2][KS_ID_MAX];
+	char			 audit_signer[SIGNER_NAME_MAX];
 };
 TAILQ_HEAD(kreq_list, kreq);
 
