@@ -63,7 +63,8 @@ SIGNERD_SRCS	= signerd/signerd.c signerd/proc.c signerd/engine.c \
 		  signerd/kop_life.c signerd/kop_locate.c signerd/kop_token.c \
 		  signerd/kop_keyless.c \
 		  signerd/attrs.c signerd/identity.c signerd/audit.c
-CTL_SRCS	= signerd/ctl/signerctl.c signerd/ctl/json.c
+CTL_SRCS	= signerd/ctl/signerctl.c signerd/ctl/json.c signerd/ctl/audit.c \
+		  signerd/audit.c
 FRONTEND_SRCS	= frontend/frontend.c frontend/frame.c
 HSM_SRCS	= hsmproc/hsmproc.c hsmproc/hsmreq.c hsmproc/hsm_pkcs11.c \
 		  hsmproc/p11key.c hsmproc/p11pool.c hsmproc/p11kek.c \

@@ -79,4 +79,7 @@ void	 audit_release(void);
 void	 audit_head(struct ctl_audit *);
 void	 audit_close(void);
 
+/* signerctl audit verify (ctl/audit.c) */
+int	 audit_verify_main(const char *, int, char *[]);
+
 #endif /* AUDIT_H */

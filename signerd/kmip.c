@@ -695,7 +695,8 @@ kreq_audit(const struct kreq *r, int failed, uint32_t reason,
 	ar.ids[1] = r->audit_ids[1];
 	ar.signer = r->audit_signer;
 	ar.failed = failed;
-	ar.reason = reason;
+	/* As the client was told. */
+	ar.reason = kmip_reason_for_version(reason, r->major, r->minor);
 	ar.msg = failed ? msg : NULL;
 	ar.us = r->us;
 	audit_request(&ar);
