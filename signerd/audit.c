@@ -98,7 +98,7 @@ static struct {
 	size_t		 len, cap;
 	uint64_t	 lost;		/* not made: no room */
 	char		*early;		/* made before the configuration */
-	size_t		 elen;
+	size_t		 elen, ecap;
 	int		 unsynced;
 	int		 hold;
 	int		 werr;		/* the last write failed */
@@ -516,7 +516,7 @@ audit_configure(const struct engine_conf *ec, const char *dir)
 		au.on = 0;
 		free(au.early);
 		au.early = NULL;
-		au.elen = 0;
+		au.elen = au.ecap = 0;
 		free(au.buf);
 		au.buf = NULL;
 		au.len = au.cap = 0;
@@ -621,7 +621,7 @@ audit_early(void)
 	}
 	free(au.early);
 	au.early = NULL;
-	au.elen = 0;
+	au.elen = au.ecap = 0;
 }
 
 /*
@@ -1024,9 +1024,13 @@ audit_add(struct line *l)
 			au.lost++;
 			return;
 		}
-		if ((nb = realloc(au.early, au.elen + l->len + 1)) == NULL)
-			fatal(NULL);
-		au.early = nb;
+		if (au.elen + l->len + 1 > au.ecap) {
+			cap = au.ecap == 0 ? 65536 : au.ecap * 2;
+			if ((nb = realloc(au.early, cap)) == NULL)
+				fatal(NULL);
+			au.early = nb;
+			au.ecap = cap;
+		}
 		memcpy(au.early + au.elen, l->buf, l->len);
 		au.elen += l->len;
 		au.early[au.elen++] = '\n';
