@@ -64,8 +64,11 @@ static void	 line_num(struct line *, const char *, long long);
 static void	 line_begin(struct line *, const char *);
 static void	 audit_add(struct line *);
 static size_t	 audit_seal(struct line *, char *);
-static void	 audit_open(const char *);
+static int	 audit_open(const char *, const char *, size_t);
 static void	 audit_early(void);
+static void	 audit_buf_reset(void);
+static size_t	 audit_restore(const char *, size_t);
+static void	 audit_synced(void);
 static int	 audit_recover(int, char *, size_t);
 static int	 audit_first(int, unsigned int *);
 static void	 audit_rotate(void);
@@ -94,8 +97,14 @@ static struct {
 	char		 head[AUDIT_HASH_HEX];	/* its hash */
 	uint64_t	 wseq;		/* the last record written */
 	char		 whead[AUDIT_HASH_HEX];
-	char		*buf;		/* made, not written */
-	size_t		 len, cap;
+	/*
+	 * Records made and not on disk: written up to woff, handed to the
+	 * keystore's commit up to dboff (the last, dbseq); the first is
+	 * bufseq, the last on disk syncseq.
+	 */
+	char		*buf;
+	size_t		 len, cap, woff, dboff;
+	uint64_t	 bufseq, syncseq, dbseq, trimmed;
 	uint64_t	 lost;		/* not made: no room */
 	char		*early;		/* made before the configuration */
 	size_t		 elen, ecap;
@@ -493,8 +502,9 @@ audit_chain_end(struct audit_chain *ch, char *why, size_t whylen)
  * open and the sandbox applied; the file is opened then (and again if a
  * reload names another), relative to the keystore's directory.
  */
-void
-audit_configure(const struct engine_conf *ec, const char *dir)
+int
+audit_configure(const struct engine_conf *ec, const char *dir,
+    const char *restore, size_t rlen)
 {
 	const char	*file = ec->audit_file[0] != '\0' ? ec->audit_file :
 			    "audit.log";
@@ -519,26 +529,27 @@ audit_configure(const struct engine_conf *ec, const char *dir)
 		au.elen = au.ecap = 0;
 		free(au.buf);
 		au.buf = NULL;
-		au.len = au.cap = 0;
-		return;
+		au.len = au.cap = au.woff = au.dboff = 0;
+		return (-1);
 	}
 	au.on = 1;
 	if (au.fd != -1 && strcmp(file, au.file) == 0)
-		return;
-	audit_open(file);
+		return (0);
+	return (audit_open(file, restore, rlen));
 }
 
 /*
  * Open file, recover the chain from it or from the new file left by a
  * rotation cut short, and record the start.
  */
-static void
-audit_open(const char *file)
+static int
+audit_open(const char *file, const char *restore, size_t rlen)
 {
 	struct line	 l;
 	struct stat	 st;
 	char		 newname[AUDIT_FILE_MAX + 8], note[160];
 	char		 oldfile[AUDIT_FILE_MAX];
+	size_t		 n;
 	int		 fd, r, carried;
 
 	audit_write();
@@ -561,12 +572,12 @@ audit_open(const char *file)
 	    0600)) == -1) {
 		log_warn("audit: open %s/%s: the trail is not written",
 		    au.dir, file);
-		return;
+		return (-1);
 	}
 	if (fstat(fd, &st) == -1) {
 		log_warn("audit: fstat %s", file);
 		close(fd);
-		return;
+		return (-1);
 	}
 	au.fd = fd;
 	au.size = st.st_size;
@@ -587,8 +598,14 @@ audit_open(const char *file)
 		au.seq = 0;
 		(void)strlcpy(au.head, AUDIT_ZERO_HASH, sizeof(au.head));
 	}
+	if (au.len == 0)
+		audit_buf_reset();
 	au.wseq = au.seq;
 	memcpy(au.whead, au.head, sizeof(au.whead));
+	/* Those of committed turns that the file lost go first. */
+	if ((n = audit_restore(restore, rlen)) > 0 && note[0] == '\0')
+		(void)snprintf(note, sizeof(note), "%zu records restored from "
+		    "the keystore", n);
 	line_begin(&l, "start");
 	line_str(&l, "file", file, strlen(file));
 	if (carried && st.st_size == 0)
@@ -596,9 +613,58 @@ audit_open(const char *file)
 	if (note[0] != '\0')
 		line_str(&l, "note", note, strlen(note));
 	audit_add(&l);
-	log_info("audit trail %s/%s, record %llu", au.dir, file,
-	    (unsigned long long)au.seq);
+	log_info("audit trail %s/%s, record %llu%s%s", au.dir, file,
+	    (unsigned long long)au.seq, note[0] != '\0' ? ": " : "", note);
 	audit_early();
+	/* On disk before the keystore forgets them. */
+	audit_sync();
+	return (au.len == 0 ? 0 : -1);
+}
+
+/* The buffer is empty: its next record follows the head. */
+static void
+audit_buf_reset(void)
+{
+	au.woff = au.dboff = 0;
+	au.bufseq = au.seq + 1;
+	au.syncseq = au.dbseq = au.seq;
+}
+
+/*
+ * Records the keystore kept of committed turns (lines) that the file
+ * does not have: chained again after the head, in order.  How many.
+ */
+static size_t
+audit_restore(const char *p, size_t len)
+{
+	struct audit_rec	 rec;
+	struct line		 l;
+	const char		*end = p + len, *nl, *why, *q;
+	size_t			 n = 0;
+
+	for (; p != NULL && p < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', end - p)) == NULL)
+			break;
+		if (nl - p > (ptrdiff_t)sizeof(l.buf) - 2 ||
+		    audit_parse(p, nl - p, &rec, &why) == -1 ||
+		    rec.seq <= au.seq)
+			continue;
+		/* {"seq":N,"prev":"HASH", is made anew. */
+		q = p + 7;
+		while (q < nl && *q >= '0' && *q <= '9')
+			q++;
+		if (nl - q < 9 + 64 + 2 || strncmp(q, ",\"prev\":\"", 9) != 0 ||
+		    strncmp(q + 9 + 64, "\",", 2) != 0)
+			continue;
+		q += 9 + 64 + 2;
+		memcpy(l.buf, "{\"seq\":0,", 9);
+		memcpy(l.buf + 9, q, nl - q);
+		l.len = 9 + (nl - q);
+		l.over = 0;
+		audit_add(&l);
+		n++;
+	}
+	return (n);
 }
 
 /* Records made before the trail was configured, chained now. */
@@ -714,6 +780,7 @@ audit_recover(int fd, char *note, size_t notelen)
 	} else
 		return (-1);
 	if (tornlen > 0) {
+		audit_buf_reset();
 		log_warnx("audit: %s ended in a torn line of %zu bytes, "
 		    "not trusted", au.file, tornlen);
 		line_begin(&l, "torn");
@@ -763,8 +830,9 @@ audit_rotate(void)
 	line_str(&l, "prev_file", old, strlen(old));
 	line_raw(&l, "}");
 	n = audit_seal(&l, out);
-	if (write(fd, out, n) != (ssize_t)n || fdatasync(fd) == -1 ||
-	    fdatasync(au.fd) == -1 || rename(au.file, old) == -1) {
+	if (au.len != au.woff || write(fd, out, n) != (ssize_t)n ||
+	    fdatasync(fd) == -1 || fdatasync(au.fd) == -1 ||
+	    rename(au.file, old) == -1) {
 		log_warn("audit: rotating %s", au.file);
 		close(fd);
 		(void)unlink(newname);
@@ -774,6 +842,10 @@ audit_rotate(void)
 	}
 	if (rename(newname, au.file) == -1)
 		log_warn("audit: rename %s", newname);
+	/* The old file is on disk, and the rotate record. */
+	audit_synced();
+	if (au.len == 0)
+		audit_buf_reset();
 	close(au.fd);
 	au.fd = fd;
 	au.size = n;
@@ -1085,19 +1157,20 @@ audit_flush_cb(int fd, short event, void *arg)
 
 /*
  * Records made so far go to the file, in one write(2), unless a
- * callback holds them to write once at its end.
+ * callback holds them to write once at its end.  They stay in the
+ * buffer until the file is synced (the keystore may want them).
  */
 void
 audit_write(void)
 {
 	struct timeval	 tv = { AUDIT_SYNC_SEC, 0 };
 	ssize_t		 n;
-	size_t		 off = 0;
 
-	if (au.hold > 0 || au.len == 0 || au.fd == -1)
+	if (au.hold > 0 || au.woff == au.len || au.fd == -1)
 		return;
-	while (off < au.len) {
-		if ((n = write(au.fd, au.buf + off, au.len - off)) == -1) {
+	while (au.woff < au.len) {
+		if ((n = write(au.fd, au.buf + au.woff,
+		    au.len - au.woff)) == -1) {
 			if (errno == EINTR)
 				continue;
 			if (!au.werr)
@@ -1105,26 +1178,46 @@ audit_write(void)
 			au.werr = 1;
 			break;
 		}
-		off += n;
+		au.woff += n;
 		au.size += n;
-	}
-	if (off > 0) {
-		memmove(au.buf, au.buf + off, au.len - off);
-		au.len -= off;
 		au.unsynced = 1;
-		if (au.events && !au.sync_set) {
-			au.sync_set = 1;
-			evtimer_add(&au.sync_ev, &tv);
-		}
 	}
-	if (au.len == 0) {
+	if (au.unsynced && au.events && !au.sync_set) {
+		au.sync_set = 1;
+		evtimer_add(&au.sync_ev, &tv);
+	}
+	if (au.woff == au.len) {
 		au.werr = 0;
 		au.wseq = au.seq;
 		memcpy(au.whead, au.head, sizeof(au.whead));
 		/* Past its size: the next record starts the next file. */
 		if (au.rotate > 0 && au.size >= au.rotate)
 			audit_rotate();
+		else if (au.woff > AUDIT_BUF_MAX / 4)
+			audit_sync();	/* bounds the buffer */
 	}
+}
+
+/* The file is on disk up to what was written: those records go. */
+static void
+audit_synced(void)
+{
+	char		*nl;
+	size_t		 keep, i;
+	uint64_t	 lines = 0;
+
+	if ((nl = memrchr(au.buf, '\n', au.woff)) == NULL)
+		return;
+	keep = nl + 1 - au.buf;
+	for (i = 0; i < keep; i++)
+		if (au.buf[i] == '\n')
+			lines++;
+	au.bufseq += lines;
+	au.syncseq = au.bufseq - 1;
+	memmove(au.buf, au.buf + keep, au.len - keep);
+	au.len -= keep;
+	au.woff -= keep;
+	au.dboff = au.dboff > keep ? au.dboff - keep : 0;
 }
 
 void
@@ -1134,8 +1227,41 @@ audit_sync(void)
 	if (au.fd != -1 && au.unsynced && au.hold == 0) {
 		if (fdatasync(au.fd) == -1)
 			log_warn("audit: fdatasync %s", au.file);
+		else
+			audit_synced();
 		au.unsynced = 0;
 	}
+}
+
+/*
+ * What the keystore's commit should make durable with it: the records
+ * made since it last took some that the file does not have on disk
+ * yet (0: none); and, in *upto, up to where it may forget (0: keep).
+ */
+int
+audit_unstored(const char **p, size_t *len, uint64_t *first,
+    uint64_t *last, uint64_t *upto)
+{
+	*upto = au.syncseq > au.trimmed ? au.syncseq : 0;
+	if (au.dboff >= au.len || !au.on || au.fd == -1)
+		return (0);
+	*p = au.buf + au.dboff;
+	*len = au.len - au.dboff;
+	*first = au.dbseq + 1 > au.bufseq ? au.dbseq + 1 : au.bufseq;
+	*last = au.seq;
+	return (1);
+}
+
+/* The keystore committed what audit_unstored said. */
+void
+audit_stored(uint64_t last, uint64_t upto)
+{
+	if (last > 0) {
+		au.dbseq = last;
+		au.dboff = au.len;
+	}
+	if (upto > 0)
+		au.trimmed = upto;
 }
 
 static void

@@ -70,9 +70,13 @@ struct audit_req {
 };
 
 struct engine_conf;
-void	 audit_configure(const struct engine_conf *, const char *);
+int	 audit_configure(const struct engine_conf *, const char *,
+	    const char *, size_t);
 void	 audit_request(const struct audit_req *);
 void	 audit_write(void);
+int	 audit_unstored(const char **, size_t *, uint64_t *, uint64_t *,
+	    uint64_t *);
+void	 audit_stored(uint64_t, uint64_t);
 void	 audit_sync(void);
 void	 audit_hold(void);
 void	 audit_release(void);

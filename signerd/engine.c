@@ -517,12 +517,29 @@ engine_proc_update(const struct proc_info *pi)
 static void
 engine_audit_configure(void)
 {
-	char	 dir[PATH_MAX], *p;
+	static int	 restored;
+	char		 dir[PATH_MAX], *p, *lines = NULL;
+	size_t		 len = 0;
 
 	(void)strlcpy(dir, engine->conf.keystore, sizeof(dir));
 	if ((p = strrchr(dir, '/')) != NULL && p != dir)
 		*p = '\0';
-	audit_configure(&engine->conf, dir);
+	/*
+	 * Once: the records the keystore kept of committed turns go back to
+	 * the file if it lost them (power loss), then are forgotten.
+	 */
+	if (!restored && ks_audit_get(engine->ks, &lines, &len,
+	    64 * 1024 * 1024) == -1)
+		log_warnx("audit: %s", ks_error(engine->ks));
+	if (audit_configure(&engine->conf, dir, lines, len) == 0 &&
+	    !restored) {
+		restored = 1;
+		if (ks_begin(engine->ks) == -1 ||
+		    ks_audit_trim(engine->ks, INT64_MAX) == -1 ||
+		    ks_commit(engine->ks) == -1)
+			log_warnx("audit: %s", ks_error(engine->ks));
+	}
+	free(lines);
 }
 
 /* Whether a client identity is an admin of the configuration. */

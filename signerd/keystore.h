@@ -145,4 +145,10 @@ int	 ks_ident_set_blob(struct keystore *, const char *, const uint8_t *,
 	    size_t);
 int64_t	 ks_count_signer(struct keystore *, const char *);
 
+/* Audit records of committed turns, until their file is synced. */
+int	 ks_audit_put(struct keystore *, uint64_t, uint64_t, const char *,
+	    size_t);
+int	 ks_audit_trim(struct keystore *, uint64_t);
+int	 ks_audit_get(struct keystore *, char **, size_t *, size_t);
+
 #endif /* KEYSTORE_H */

@@ -772,10 +772,33 @@ kmip_commit(int fd, short event, void *arg)
 	struct kmsg	*m;
 	struct ttlv	*rm;
 	struct audit_req ar;
+	const char	*lines;
+	size_t		 len;
+	uint64_t	 first, last, stored, upto;
 	int		 ok;
 
 	commit_scheduled = 0;
+	/*
+	 * The turn's audit records are committed with its change: one
+	 * sync for both; the file has them (write(2)) before the answers
+	 * leave, on disk within a second.
+	 */
+	stored = upto = 0;
+	if (ks_in_transaction(engine->ks) &&
+	    audit_unstored(&lines, &len, &first, &last, &upto) == 1) {
+		if (ks_audit_put(engine->ks, first, last, lines, len) == 0)
+			stored = last;
+		else
+			log_warnx("audit: %s", ks_error(engine->ks));
+	}
+	if (upto > 0 && ks_in_transaction(engine->ks) &&
+	    ks_audit_trim(engine->ks, upto) == -1) {
+		log_warnx("audit: %s", ks_error(engine->ks));
+		upto = 0;
+	}
 	ok = ks_commit(engine->ks) == 0;
+	if (ok)
+		audit_stored(stored, upto);
 	if (!ok)
 		log_warnx("keystore commit failed: %s", ks_error(engine->ks));
 	TAILQ_FOREACH(m, &committing, entry) {
@@ -791,8 +814,11 @@ kmip_commit(int fd, short event, void *arg)
 		ar.msg = "the keystore could not save the change";
 		audit_request(&ar);
 	}
-	/* The records of what the commit made durable are, too. */
-	audit_sync();
+	/* Without the keystore's help, the file is synced itself. */
+	if (ok && stored > 0)
+		audit_write();
+	else
+		audit_sync();
 	while ((m = TAILQ_FIRST(&committing)) != NULL) {
 		if (!ok) {
 			rm = kmip_error(m->major, m->minor,

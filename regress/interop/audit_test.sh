@@ -223,6 +223,43 @@ kill9_cleanup()
 	sd_cleanup
 }
 
+atf_test_case powerloss cleanup
+powerloss_head()
+{
+	atf_set "descr" "records of committed turns that the file lost (a" \
+	    "power loss, simulated: kill -9 of everything, the tail cut)" \
+	    "come back from the keystore, committed with their turn"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+powerloss_body()
+{
+	au_start
+	$PY "$(atf_get_srcdir)/durable.py" $PORT "$T/pki" create "$T/acked" \
+	    2>"$T/client.log" &
+	client=$!
+	sleep 2
+	pids=$(sd_ctl show status | awk 'NR > 1 { print $3 }')
+	kill -9 $pids
+	wait $client
+	n=$(wc -l <"$T/acked")
+	echo "$n key pairs acknowledged before kill -9"
+	[ "$n" -gt 5 ] || atf_fail "only $n creates in 2 s"
+	# What the page cache held and the disk did not: the last records.
+	tail -1 "$AUDIT"
+	sed -i '$ d' "$AUDIT"
+	sd_start 1
+	grep -q "records restored from the keystore" "$T/log" ||
+	    atf_fail "nothing restored"
+	au_py acked "$T/acked" "$AUDIT"
+	atf_check -o match:"^ok: " $SIGNERCTL audit verify
+	sd_stop
+}
+powerloss_cleanup()
+{
+	sd_cleanup
+}
+
 atf_test_case torn cleanup
 torn_head()
 {
@@ -286,6 +323,7 @@ atf_init_test_cases()
 	atf_add_test_case tamper
 	atf_add_test_case rotate
 	atf_add_test_case kill9
+	atf_add_test_case powerloss
 	atf_add_test_case torn
 	atf_add_test_case off
 }
