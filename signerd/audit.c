@@ -27,6 +27,7 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <event.h>
 #include <fcntl.h>
@@ -352,10 +353,9 @@ json_string(const char *p, size_t len, size_t *i, char *out, size_t outlen)
 					return (-1);
 				for (cp = 0, j = 0; j < 4; j++) {
 					c = (unsigned char)p[(*i)++];
+					c = tolower(c);
 					h = c >= '0' && c <= '9' ? c - '0' :
-					    c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-					    c >= 'A' && c <= 'F' ? c - 'A' + 10 :
-					    -1;
+					    c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 					if (h == -1)
 						return (-1);
 					cp = cp << 4 | h;

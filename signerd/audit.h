@@ -58,7 +58,7 @@ int	 audit_chain_end(struct audit_chain *, char *, size_t);
 /* The engine's trail. */
 struct audit_req {
 	const struct fe_hdr	*hdr;
-	uint32_t		 msgid;		/* the engine's request number */
+	uint32_t		 msgid;		/* the engine's number */
 	int			 item;		/* in the batch; -1: message */
 	uint32_t		 op;		/* KMIP Operation, 0: none */
 	const char		*ids[2];	/* objects, or NULL */

@@ -10,9 +10,11 @@
  *		record (identity, peer, ids, signer, message): the engine
  *		writes records of it, and every line it wrote must parse and
  *		chain
- *	2	the rest is a file the engine finds at its start: it recovers
- *		the chain from its tail, and every line it adds must parse,
- *		and chain on from the last line it found whole
+ *	2	the rest is a file the engine finds at its start, and after
+ *		a NUL byte the records the keystore kept: it recovers the
+ *		chain from the file's tail, restores those records that the
+ *		file lacks, and every line it adds must parse and chain on
+ *		from the last line it found whole
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -194,7 +196,7 @@ fz_write(const uint8_t *data, size_t size)
 	size_t		 n = 0, len, i;
 
 	(void)unlink(FZ_FILE);
-	audit_configure(&conf, ".");
+	audit_configure(&conf, ".", NULL, 0);
 	if ((copy = malloc(size + 1)) == NULL)
 		abort();
 	memcpy(copy, data, size);
@@ -237,10 +239,15 @@ fz_recover(const uint8_t *data, size_t size)
 	struct fe_hdr		 hdr;
 	struct audit_req	 ar;
 	char			*buf, prev[AUDIT_HASH_HEX];
-	const char		*why, *last, *end;
-	size_t			 len, off;
+	const char		*why, *last, *end, *restore = NULL, *nul;
+	size_t			 len, off, rlen = 0;
 	int			 fd, known = 0;
 
+	if ((nul = memchr(data, '\0', size)) != NULL) {
+		restore = nul + 1;
+		rlen = (const char *)data + size - restore;
+		size = nul - (const char *)data;
+	}
 	(void)unlink(FZ_FILE);
 	if ((fd = open(FZ_FILE, O_WRONLY | O_CREAT | O_TRUNC, 0600)) == -1 ||
 	    write(fd, data, size) != (ssize_t)size)
@@ -259,7 +266,7 @@ fz_recover(const uint8_t *data, size_t size)
 			known = 1;
 		}
 	}
-	audit_configure(&conf, ".");
+	audit_configure(&conf, ".", restore, rlen);
 	memset(&hdr, 0, sizeof(hdr));
 	(void)strlcpy(hdr.identity, "alice", sizeof(hdr.identity));
 	memset(&ar, 0, sizeof(ar));

@@ -1124,7 +1124,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	engine->conf.audit_on = 1;
 	(void)strlcpy(engine->conf.audit_file, "/dev/null",
 	    sizeof(engine->conf.audit_file));
-	audit_configure(&engine->conf, "/");
+	audit_configure(&engine->conf, "/", NULL, 0);
 	/*
 	 * Opening a keystore costs more than most inputs: it is opened once,
 	 * as a shared in-memory database, and emptied before every input

@@ -137,7 +137,8 @@ tamper_body()
 	sed -i '$ s/"identity":"alice"/"identity":"mallory"/' "$AUDIT"
 	au_verify_fails "$AUDIT:$n: record $n is not the one the engine"
 	sed -i '$ d' "$AUDIT"
-	au_verify_fails "$AUDIT:$((n - 1)): the trail ends at record $((n - 1));"
+	n=$((n - 1))
+	au_verify_fails "$AUDIT:$n: the trail ends at record $n;"
 	sd_stop
 }
 tamper_cleanup()
@@ -163,7 +164,8 @@ rotate_body()
 	[ "$(wc -l <"$T/rotated")" -eq 3 ] ||
 	    atf_fail "$(wc -l <"$T/rotated") rotated files kept, not 3"
 	last=$(tail -1 "$T/rotated")
-	head -1 "$AUDIT" | grep -q "\"event\":\"rotate\",.*\"prev_file\":\"$last\"" ||
+	head -1 "$AUDIT" |
+	    grep -q "\"event\":\"rotate\",.*\"prev_file\":\"$last\"" ||
 	    atf_fail "the first record does not name $last: $(head -1 "$AUDIT")"
 	atf_check -o match:"^ok: .* in 4 files" $SIGNERCTL audit verify
 	set -- $(sed "s|^|$T/db/|" "$T/rotated")
