@@ -648,10 +648,12 @@ audit_restore(const char *p, size_t len)
 {
 	struct audit_rec	 rec;
 	struct line		 l;
-	const char		*end = p + len, *nl, *why, *q;
+	const char		*end, *nl, *why, *q;
 	size_t			 n = 0;
 
-	for (; p != NULL && p < end; p = nl + 1) {
+	if (p == NULL)
+		return (0);
+	for (end = p + len; p < end; p = nl + 1) {
 		if ((nl = memchr(p, '\n', end - p)) == NULL)
 			break;
 		if (nl - p > (ptrdiff_t)sizeof(l.buf) - 2 ||
