@@ -256,7 +256,8 @@ audit_live(const struct ctl_audit *ca, struct vfile **filesp, size_t *np)
 		n++;
 	}
 	closedir(d);
-	qsort(files, n, sizeof(*files), vfile_cmp);
+	if (n > 0)
+		qsort(files, n, sizeof(*files), vfile_cmp);
 	if ((nf = reallocarray(files, n + 1, sizeof(*files))) == NULL)
 		err(1, NULL);
 	files = nf;
