@@ -64,8 +64,9 @@ SIGNERD_SRCS	= signerd/signerd.c signerd/proc.c signerd/engine.c \
 		  signerd/kop_life.c signerd/kop_locate.c signerd/kop_token.c \
 		  signerd/kop_keyless.c signerd/kop_check.c \
 		  signerd/attrs.c signerd/identity.c signerd/metrics.c \
-		  signerd/policy.c
-CTL_SRCS	= signerd/ctl/signerctl.c signerd/ctl/json.c signerd/ctl/grants.c
+		  signerd/policy.c signerd/audit.c
+CTL_SRCS	= signerd/ctl/signerctl.c signerd/ctl/json.c signerd/ctl/grants.c \
+		  signerd/ctl/audit.c signerd/audit.c
 FRONTEND_SRCS	= frontend/frontend.c frontend/frame.c frontend/http.c \
 		  frontend/msgenc.c frontend/textnames.c
 HSM_SRCS	= hsmproc/hsmproc.c hsmproc/hsmreq.c hsmproc/hsm_pkcs11.c \

@@ -61,7 +61,9 @@
 # sign-ed25519 sign-rsa2048), BENCH_PROFILE_N1, BENCH_PROFILE_N2,
 # BENCH_PROFILE_CPU_N, BENCH_PROFILE_SIGNERS (default hsm), BENCH_ARGS
 # (more kmipbench options, e.g. "-p 4"), BENCH_SCALE, BENCH_FILL_SECONDS,
-# BENCH_KEEP=1 (keep the state directory, with the daemon's log), TMPDIR
+# BENCH_CONF (lines added to the configuration, e.g. "audit no" to
+# measure without the audit trail), BENCH_KEEP=1 (keep the state
+# directory, with the daemon's log), TMPDIR
 # (where it is made: /tmp; its path must be searchable by the daemon's
 # users).
 
@@ -236,6 +238,7 @@ listen on 127.0.0.1 port $PORT tls {
 }
 $1
 default signer "$2"
+${BENCH_CONF:-}
 EOT
 }
 

@@ -71,6 +71,11 @@ config_new(void)
 	conf->max_message = DEFAULT_MAX_MESSAGE;
 	conf->idle_timeout = DEFAULT_IDLE_TIMEOUT;
 	conf->read_timeout = DEFAULT_READ_TIMEOUT;
+	conf->audit_on = 1;
+	conf->audit_file = xstrdup(DEFAULT_AUDIT_FILE);
+	conf->audit_rotate = DEFAULT_AUDIT_ROTATE;
+	conf->audit_keep = DEFAULT_AUDIT_KEEP;
+	conf->audit_syslog = 1;
 	return (conf);
 }
 
@@ -128,6 +133,7 @@ config_free(struct signerd_conf *conf)
 	free(conf->control_path);
 	free(conf->control_group);
 	free(conf->keystore);
+	free(conf->audit_file);
 	free(conf->default_signer);
 	free(conf->oneoff_signer);
 	free(conf);
@@ -330,6 +336,18 @@ config_print(FILE *fp, const struct signerd_conf *conf)
 	fprintf(fp, "max message %d\n", conf->max_message);
 	fprintf(fp, "idle timeout %d\n", conf->idle_timeout);
 	fprintf(fp, "read timeout %d\n", conf->read_timeout);
+	/* The audit trail's block only where it is not the default. */
+	if (!conf->audit_on)
+		fputs("audit no\n", fp);
+	else if (strcmp(conf->audit_file, DEFAULT_AUDIT_FILE) != 0 ||
+	    conf->audit_rotate != DEFAULT_AUDIT_ROTATE ||
+	    conf->audit_keep != DEFAULT_AUDIT_KEEP || !conf->audit_syslog) {
+		fputs("audit { file ", fp);
+		print_string(fp, conf->audit_file);
+		fprintf(fp, " rotate %lld keep %d syslog %s }\n",
+		    conf->audit_rotate, conf->audit_keep,
+		    conf->audit_syslog ? "yes" : "no");
+	}
 	TAILQ_FOREACH(n, &conf->admins, entry) {
 		fputs("admin ", fp);
 		print_string(fp, n->name);

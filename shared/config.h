@@ -39,6 +39,9 @@
 #define MAX_MAX_MESSAGE		(1024 * 1024)
 #define DEFAULT_IDLE_TIMEOUT	600	/* seconds */
 #define DEFAULT_READ_TIMEOUT	30	/* seconds */
+#define DEFAULT_AUDIT_FILE	"audit.log"
+#define DEFAULT_AUDIT_ROTATE	(64LL * 1024 * 1024)
+#define DEFAULT_AUDIT_KEEP	8
 
 /* parse_config() flags */
 #define CONF_NOCHECK_FILES	0x01	/* don't stat modules, certs, users */
@@ -150,6 +153,12 @@ struct signerd_conf {
 	int			  max_message;
 	int			  idle_timeout;
 	int			  read_timeout;
+	/* audit { ... } */
+	int			  audit_on;	/* default 1 */
+	char			 *audit_file;	/* default "audit.log" */
+	long long		  audit_rotate;	/* bytes, 0: never; 64M */
+	int			  audit_keep;	/* default 8, 0: all */
+	int			  audit_syslog;	/* default 1 */
 };
 
 /* parse.y */

@@ -84,6 +84,7 @@ enum {
 	SEEN_DEFAULT	= 0x0100,
 	SEEN_ONEOFF	= 0x0200,
 	SEEN_HSMUSER	= 0x0400,
+	SEEN_AUDIT	= 0x0800,
 	/* inside blocks */
 	SEEN_SLOT	= 0x0001,
 	SEEN_LOGIN	= 0x0002,
@@ -188,11 +189,13 @@ static void	 conf_check(void);
 %token	WITH WRAP YES
 %token	AUTO KEEPALIVE
 %token	FINGERPRINT IDENTITY OPERATIONS
+%token	AUDIT KEEP ROTATE SYSLOG
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
 %type	<v.number>	yesno port signertype loginmode
 %type	<v.string>	optgroup include value
+%type	<v.number>	size
 %expect 0
 
 %%
@@ -216,6 +219,7 @@ grammar		: /* empty */
 		| grammar listen '\n'
 		| grammar signer '\n'
 		| grammar identity '\n'
+		| grammar audit '\n'
 		| grammar error '\n'		{
 			/* A broken statement that opened a block: skip it. */
 			if (depth > 0)
@@ -352,6 +356,85 @@ main		: USER STRING			{
 				where_set(&oneoff_at);
 				set_string(&conf->oneoff_signer, $3, NULL);
 			}
+		}
+		;
+
+audit		: AUDIT yesno			{
+			if (once(&seen, SEEN_AUDIT, "audit") == 0)
+				conf->audit_on = $2;
+		}
+		| AUDIT				{
+			if (once(&seen, SEEN_AUDIT, "audit") == 0)
+				conf->audit_on = 1;
+		} '{' aopts '}'
+		;
+
+/* Options on one line or several. */
+aopts		: /* empty */
+		| aopts '\n'
+		| aopts aopt
+		;
+
+aopt		: FILE_ STRING			{
+			/* In the keystore's directory, where the engine is. */
+			if (*$2 == '\0' || strchr($2, '/') != NULL ||
+			    strcmp($2, ".") == 0 || strcmp($2, "..") == 0 ||
+			    strlen($2) > 100)
+				yyerror("audit file must be a file name of 1 "
+				    "to 100 characters, without '/'");
+			else
+				set_string(&conf->audit_file, $2, NULL);
+		}
+		| ROTATE size			{
+			if ($2 != 0 && $2 < 4096)
+				yyerror("audit rotate must be 0 (never) or "
+				    "at least 4096 bytes");
+			else
+				conf->audit_rotate = $2;
+		}
+		| KEEP NUMBER			{
+			if (check_range($2, 0, 100000, "audit keep") == 0)
+				conf->audit_keep = $2;
+		}
+		| SYSLOG yesno			{
+			conf->audit_syslog = $2;
+		}
+		;
+
+/* A byte count, with an optional K, M or G (powers of 1024). */
+size		: NUMBER			{
+			if ($1 < 0)
+				yyerror("negative size");
+			$$ = $1 < 0 ? 0 : $1;
+		}
+		| STRING			{
+			char		*end;
+			long long	 n;
+			int		 shift = 0;
+
+			errno = 0;
+			n = strtoll($1, &end, 10);
+			if (end != $1 && end[0] != '\0' && end[1] == '\0')
+				switch (end[0]) {
+				case 'k': case 'K':
+					shift = 10;
+					end++;
+					break;
+				case 'm': case 'M':
+					shift = 20;
+					end++;
+					break;
+				case 'g': case 'G':
+					shift = 30;
+					end++;
+					break;
+				}
+			if (end == $1 || *end != '\0' || errno != 0 ||
+			    n < 0 || n > (LLONG_MAX >> 30)) {
+				yyerror("bad size \"%s\"", $1);
+				$$ = 0;
+			} else
+				$$ = n << shift;
 		}
 		;
 
@@ -666,6 +749,7 @@ struct keywords {
 static const struct keywords keywords[] = {
 	{ "admin",		ADMIN },
 	{ "allow",		ALLOW },
+	{ "audit",		AUDIT },
 	{ "auto",		AUTO },
 	{ "ca",			CA },
 	{ "certificate",	CERTIFICATE },
@@ -683,6 +767,7 @@ static const struct keywords keywords[] = {
 	{ "identity",		IDENTITY },
 	{ "idle",		IDLE },
 	{ "include",		INCLUDE },
+	{ "keep",		KEEP },
 	{ "keepalive",		KEEPALIVE },
 	{ "kek",		KEK },
 	{ "key",		KEY },
@@ -704,11 +789,13 @@ static const struct keywords keywords[] = {
 	{ "pkcs11",		PKCS11 },
 	{ "port",		PORT },
 	{ "read",		READ },
+	{ "rotate",		ROTATE },
 	{ "serial",		SERIAL },
 	{ "sessions",		SESSIONS },
 	{ "signer",		SIGNER },
 	{ "slot",		SLOT },
 	{ "socket",		SOCKET },
+	{ "syslog",		SYSLOG },
 	{ "timeout",		TIMEOUT },
 	{ "tls",		TLS },
 	{ "token",		TOKEN },

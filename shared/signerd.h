@@ -266,6 +266,12 @@ struct engine_conf {
 	char		 default_signer[SIGNER_NAME_MAX];
 	char		 oneoff_signer[SIGNER_NAME_MAX];
 	int32_t		 max_message;	/* also the largest response */
+	/* The audit trail (signerd.conf(5) audit). */
+	int32_t		 audit_on;
+	int32_t		 audit_syslog;
+	int32_t		 audit_keep;	/* rotated files kept; 0: all */
+	int64_t		 audit_rotate;	/* bytes; 0: never */
+	char		 audit_file[128];	/* in the keystore's directory */
 };
 
 struct fe_hdr {

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "attrs.h"
+#include "audit.h"
 #include "engine.h"
 #include "keystore.h"
 #include "kmip.h"
@@ -325,6 +326,7 @@ control_check(uint32_t type, uint32_t peerid, const void *data, size_t len,
 	case IMSG_CTL_SHOW_DAMAGED:
 	case IMSG_CTL_SHOW_METRICS:
 	case IMSG_CTL_RELOAD:
+	case IMSG_CTL_AUDIT:
 		return (len == 0 ? CTL_MSG_OK : CTL_MSG_BAD);
 	case IMSG_CTL_RESTART:
 	case IMSG_CTL_REWRAP:
@@ -410,6 +412,7 @@ control_dispatch(int fd, short event, void *arg)
 	struct imsg	 imsg;
 	struct ibuf	 ib;
 	struct ctl_msg	 m;
+	struct ctl_audit ca;
 	size_t		 len;
 	ssize_t		 n;
 
@@ -454,6 +457,12 @@ control_dispatch(int fd, short event, void *arg)
 			break;
 		case IMSG_CTL_SHOW_METRICS:
 			metrics_show(c);
+			break;
+		case IMSG_CTL_AUDIT:
+			/* The trail's head, for signerctl audit verify. */
+			audit_head(&ca);
+			imsg_compose_event(&c->iev, IMSG_CTL_AUDIT, 0, 0, -1,
+			    &ca, sizeof(ca));
 			break;
 		case IMSG_CTL_RELOAD:
 			imsg_compose_event(&engine->parent, IMSG_CTL_RELOAD,

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "parent.h"
 #include "attrs.h"
+#include "audit.h"
 #include "engine.h"
 #include "keystore.h"
 #include "kreq.h"
@@ -35,6 +36,7 @@ static void	 engine_dispatch_signer(int, short, void *);
 static void	 engine_proc_update(const struct proc_info *);
 static void	 engine_signer_add(int, const struct signer_link *);
 static void	 engine_signer_del(uint32_t);
+static void	 engine_audit_configure(void);
 
 struct engine	*engine;
 
@@ -92,6 +94,7 @@ engine_main(const char *user, const char *keystore, int debug, int verbose)
 	control_close_all();
 	kmip_shutdown();
 	policy_free();
+	audit_close();
 	ks_close(engine->ks);
 	imsgev_clear(&engine->frontend);
 	while ((es = TAILQ_FIRST(&engine->signers)) != NULL)
@@ -162,6 +165,8 @@ engine_dispatch_parent(int fd, short event, void *arg)
 			    sizeof(engine->conf.default_signer));
 			strterm(engine->conf.oneoff_signer,
 			    sizeof(engine->conf.oneoff_signer));
+			strterm(engine->conf.audit_file,
+			    sizeof(engine->conf.audit_file));
 			if (engine->conf.nmembers < 0 ||
 			    engine->conf.nmembers > (int)(sizeof(
 			    engine->conf.members) /
@@ -198,6 +203,7 @@ engine_dispatch_parent(int fd, short event, void *arg)
 		case IMSG_CONF_DONE:
 			policy_conf_done();
 			engine->configured = 1;
+			engine_audit_configure();
 			log_debug("configured");
 			break;
 		case IMSG_PROC_INFO:
@@ -236,10 +242,13 @@ engine_dispatch_frontend(int fd, short event, void *arg)
 		imsgev_clear(iev);
 		return;
 	}
+	/* The records of the items this ends: one write, at the end. */
+	audit_hold();
 	for (;;) {
 		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1) {
 			log_warn("frontend: bad imsg, dropping the channel");
 			imsgev_clear(iev);
+			audit_release();
 			return;
 		}
 		if (n == 0)
@@ -273,6 +282,7 @@ engine_dispatch_frontend(int fd, short event, void *arg)
 		}
 		imsg_free(&imsg);
 	}
+	audit_release();
 	imsg_event_add(iev);
 }
 
@@ -359,6 +369,8 @@ engine_dispatch_signer(int fd, short event, void *arg)
 		control_check_lost(es);
 		return;
 	}
+	/* The records of the items this ends: one write, at the end. */
+	audit_hold();
 	for (;;) {
 		if ((n = imsg_get(&es->iev.ibuf, &imsg)) == -1)
 			goto bad;
@@ -421,9 +433,11 @@ engine_dispatch_signer(int fd, short event, void *arg)
 		}
 		imsg_free(&imsg);
 	}
+	audit_release();
 	imsg_event_add(&es->iev);
 	return;
  bad:
+	audit_release();
 	/* A signer that talks nonsense is cut off; it shows as unknown. */
 	log_warnx("signer %s: bad message, closing its channel",
 	    es->link.name);
@@ -525,6 +539,35 @@ engine_proc_update(const struct proc_info *pi)
 		TAILQ_INSERT_TAIL(&engine->procs, ep, entry);
 	}
 	ep->pi = *pi;
+}
+
+/* The audit trail, in the keystore's directory: opened, or changed. */
+static void
+engine_audit_configure(void)
+{
+	static int	 restored;
+	char		 dir[PATH_MAX], *p, *lines = NULL;
+	size_t		 len = 0;
+
+	(void)strlcpy(dir, engine->conf.keystore, sizeof(dir));
+	if ((p = strrchr(dir, '/')) != NULL && p != dir)
+		*p = '\0';
+	/*
+	 * Once: the records the keystore kept of committed turns go back to
+	 * the file if it lost them (power loss), then are forgotten.
+	 */
+	if (!restored && ks_audit_get(engine->ks, &lines, &len,
+	    64 * 1024 * 1024) == -1)
+		log_warnx("audit: %s", ks_error(engine->ks));
+	if (audit_configure(&engine->conf, dir, lines, len) == 0 &&
+	    !restored) {
+		restored = 1;
+		if (ks_begin(engine->ks) == -1 ||
+		    ks_audit_trim(engine->ks, INT64_MAX) == -1 ||
+		    ks_commit(engine->ks) == -1)
+			log_warnx("audit: %s", ks_error(engine->ks));
+	}
+	free(lines);
 }
 
 /* Whether a client identity is an admin of the configuration. */

@@ -125,6 +125,15 @@ static const char ks_schema[] =
 	"  ops INTEGER NOT NULL,"
 	"  created INTEGER NOT NULL,"
 	"  PRIMARY KEY (holder, scope, target)"
+	");"
+	/*
+	 * Audit records (audit.c) of committed turns, lines first to last,
+	 * until their file is synced: committed with the turn, one sync.
+	 */
+	"CREATE TABLE IF NOT EXISTS audit_pending ("
+	"  first INTEGER PRIMARY KEY,"
+	"  last INTEGER NOT NULL,"
+	"  lines BLOB NOT NULL"
 	");";
 
 /*
@@ -1516,5 +1525,97 @@ ks_list(struct keystore *ks, const char *owner, int64_t *after,
 	sqlite3_finalize(st);
 	if (*n < max && rc != SQLITE_DONE)
 		return (ks_fail(ks, "list"));
+	return (0);
+}
+
+/*
+ * The audit trail's records first to last (lines), committed with the
+ * turn that made them; in a transaction.  0, or -1.
+ */
+int
+ks_audit_put(struct keystore *ks, uint64_t first, uint64_t last,
+    const char *lines, size_t len)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if (!ks->in_txn) {
+		(void)snprintf(ks->err, sizeof(ks->err), "no transaction");
+		return (-1);
+	}
+	if (sqlite3_prepare_v2(ks->db, "INSERT OR REPLACE INTO audit_pending"
+	    " (first, last, lines) VALUES (?1, ?2, ?3)", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return (ks_fail(ks, "audit"));
+	sqlite3_bind_int64(st, 1, (int64_t)first);
+	sqlite3_bind_int64(st, 2, (int64_t)last);
+	sqlite3_bind_blob(st, 3, lines, len, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return (ks_fail(ks, "audit"));
+	return (0);
+}
+
+/* Forget the records up to seq upto: their file has them on disk. */
+int
+ks_audit_trim(struct keystore *ks, uint64_t upto)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if (!ks->in_txn) {
+		(void)snprintf(ks->err, sizeof(ks->err), "no transaction");
+		return (-1);
+	}
+	if (sqlite3_prepare_v2(ks->db, "DELETE FROM audit_pending WHERE"
+	    " last <= ?1", -1, &st, NULL) != SQLITE_OK)
+		return (ks_fail(ks, "audit"));
+	sqlite3_bind_int64(st, 1, (int64_t)upto);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return (ks_fail(ks, "audit"));
+	return (0);
+}
+
+/*
+ * Every record kept, in order, as lines into *buf (malloc'ed, *len
+ * bytes; NULL if none), at most max bytes.  0, or -1.
+ */
+int
+ks_audit_get(struct keystore *ks, char **buf, size_t *len, size_t max)
+{
+	sqlite3_stmt	*st;
+	const void	*b;
+	char		*nb;
+	size_t		 n;
+	int		 rc;
+
+	*buf = NULL;
+	*len = 0;
+	if (sqlite3_prepare_v2(ks->db, "SELECT lines FROM audit_pending"
+	    " ORDER BY first", -1, &st, NULL) != SQLITE_OK)
+		return (ks_fail(ks, "audit"));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		b = sqlite3_column_blob(st, 0);
+		n = sqlite3_column_bytes(st, 0);
+		if (b == NULL || n == 0 || *len + n > max)
+			continue;
+		if ((nb = realloc(*buf, *len + n)) == NULL) {
+			rc = SQLITE_NOMEM;
+			break;
+		}
+		memcpy(nb + *len, b, n);
+		*buf = nb;
+		*len += n;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		free(*buf);
+		*buf = NULL;
+		*len = 0;
+		return (ks_fail(ks, "audit"));
+	}
 	return (0);
 }

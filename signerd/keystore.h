@@ -169,4 +169,10 @@ int	 ks_grant_scan(struct keystore *, int (*)(const char *, int,
 int	 ks_list(struct keystore *, const char *, int64_t *,
 	    struct ks_listed *, size_t, size_t *);
 
+/* Audit records of committed turns, until their file is synced. */
+int	 ks_audit_put(struct keystore *, uint64_t, uint64_t, const char *,
+	    size_t);
+int	 ks_audit_trim(struct keystore *, uint64_t);
+int	 ks_audit_get(struct keystore *, char **, size_t *, size_t);
+
 #endif /* KEYSTORE_H */

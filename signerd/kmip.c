@@ -33,6 +33,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "engine.h"
 #include "kmip.h"
 #include "kreq.h"
@@ -89,8 +90,11 @@ static struct ttlv *kreq_too_large(struct kreq *, int, size_t);
 static void	 kreq_send(const struct fe_hdr *, int32_t, int32_t,
 		    const struct ttlv *);
 static void	 kreq_free(struct kreq *);
-static void	 kreq_error(const struct fe_hdr *, uint32_t, const char *);
-static void	 kreq_invalid(const struct fe_hdr *, const char *);
+static void	 kreq_error(const struct fe_hdr *, uint32_t, uint32_t,
+		    const char *);
+static void	 kreq_invalid(const struct fe_hdr *, uint32_t, const char *);
+static void	 kreq_audit(const struct kreq *, int, uint32_t,
+		    const char *);
 static void	 kmip_commit(int, short, void *);
 static struct ttlv *kmip_response(int32_t, int32_t, unsigned int);
 static struct ttlv *kmip_error(int32_t, int32_t, uint32_t, const char *);
@@ -189,7 +193,8 @@ kmip_request(const struct fe_hdr *fh, const uint8_t *buf, size_t len)
 		log_warnx("%s: server busy: %zu requests, %zu bytes in the "
 		    "engine", kreq_who(hdr->identity), kreq_live,
 		    kreq_live_bytes);
-		kreq_error(hdr, KMIP_REASON_GENERAL_FAILURE, "server busy");
+		kreq_error(hdr, 0, KMIP_REASON_GENERAL_FAILURE,
+		    "server busy");
 		return;
 	}
 	if ((m = calloc(1, sizeof(*m))) == NULL)
@@ -211,7 +216,7 @@ kmip_request(const struct fe_hdr *fh, const uint8_t *buf, size_t len)
 	ttlv_free(rm);
 
 	if (ttlv_decode(buf, len, &kmip_limits, &m->msg, &err) == -1) {
-		kreq_invalid(hdr, err);
+		kreq_invalid(hdr, m->id, err);
 		goto drop;
 	}
 	if (m->msg->tag != KMIP_TAG_REQUEST_MESSAGE ||
@@ -223,7 +228,8 @@ kmip_request(const struct fe_hdr *fh, const uint8_t *buf, size_t len)
 	    &m->major) == -1 ||
 	    ttlv_get_integer(pv, KMIP_TAG_PROTOCOL_VERSION_MINOR,
 	    &m->minor) == -1) {
-		kreq_invalid(hdr, "no Request Header with a Protocol Version");
+		kreq_invalid(hdr, m->id, "no Request Header with a Protocol "
+		    "Version");
 		goto drop;
 	}
 	/*
@@ -253,7 +259,8 @@ kmip_request(const struct fe_hdr *fh, const uint8_t *buf, size_t len)
 	if (ttlv_get_integer(h, KMIP_TAG_BATCH_COUNT, &count) == -1 ||
 	    count < 1 || (unsigned int)count != ttlv_count(m->msg,
 	    KMIP_TAG_BATCH_ITEM)) {
-		kreq_invalid(hdr, "Batch Count does not match the batch items");
+		kreq_invalid(hdr, m->id, "Batch Count does not match the "
+		    "batch items");
 		goto drop;
 	}
 	if (ttlv_get_enum(h, KMIP_TAG_BATCH_ERROR_CONTINUATION_OPTION,
@@ -268,7 +275,7 @@ kmip_request(const struct fe_hdr *fh, const uint8_t *buf, size_t len)
 	m->items = ttlv_new_structure(KMIP_TAG_RESPONSE_MESSAGE);
 	m->next = ttlv_find(m->msg, KMIP_TAG_BATCH_ITEM);
 	if (m->next == NULL || m->next->type != TTLV_STRUCTURE) {
-		kreq_invalid(hdr, "Batch Item is not a structure");
+		kreq_invalid(hdr, m->id, "Batch Item is not a structure");
 		goto drop;
 	}
 	kmsg_run(m);
@@ -413,7 +420,7 @@ kreq_new(struct kmsg *m, struct ttlv *cur)
 	r->examined = m->examined;
 	r->cur = cur;
 	r->payload = ttlv_new_structure(KMIP_TAG_RESPONSE_PAYLOAD);
-	clock_gettime(CLOCK_MONOTONIC, &r->started);
+	(void)clock_gettime(CLOCK_MONOTONIC, &r->started);
 	TAILQ_INSERT_TAIL(&m->running, r, mentry);
 	m->nrunning++;
 	kreq_items++;
@@ -429,7 +436,30 @@ static void
 kreq_item_end(struct kreq *r)
 {
 	struct ttlv		*it;
-	const struct ttlv	*ubi;
+	const struct ttlv	*ubi, *pl, *uid;
+	struct timespec		 now;
+	size_t			 len;
+
+	/* What its audit record names, before the objects go. */
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
+	r->us = (int64_t)(now.tv_sec - r->started.tv_sec) * 1000000 +
+	    (now.tv_nsec - r->started.tv_nsec) / 1000;
+	if (r->obj.id[0] != '\0') {
+		memcpy(r->audit_ids[0], r->obj.id, sizeof(r->audit_ids[0]));
+		memcpy(r->audit_ids[1], r->obj2.id, sizeof(r->audit_ids[1]));
+	} else if (r->cur != NULL && r->cur->type == TTLV_STRUCTURE &&
+	    (pl = ttlv_find(r->cur, KMIP_TAG_REQUEST_PAYLOAD)) != NULL &&
+	    pl->type == TTLV_STRUCTURE &&
+	    (uid = ttlv_find(pl, KMIP_TAG_UNIQUE_IDENTIFIER)) != NULL &&
+	    uid->type == TTLV_TEXT_STRING) {
+		/* As the client named it: cut, and cleaned in audit.c. */
+		len = uid->v.s.len < sizeof(r->audit_ids[0]) ?
+		    uid->v.s.len : sizeof(r->audit_ids[0]) - 1;
+		memcpy(r->audit_ids[0], uid->v.s.data, len);
+		r->audit_ids[0][len] = '\0';
+	}
+	(void)strlcpy(r->audit_signer, r->obj.signer[0] != '\0' ?
+	    r->obj.signer : r->waiting_on, sizeof(r->audit_signer));
 
 	it = ttlv_new_structure(KMIP_TAG_BATCH_ITEM);
 	if (r->op != 0)
@@ -480,7 +510,7 @@ kmsg_retire(struct kmsg *m, struct kreq *r)
 {
 	struct ttlv	*it;
 	size_t		 len;
-	int		 failed;
+	int		 failed, toolarge = 0;
 
 	TAILQ_REMOVE(&m->running, r, mentry);
 	m->nrunning--;
@@ -498,7 +528,7 @@ kmsg_retire(struct kmsg *m, struct kreq *r)
 		ttlv_free(it);
 		it = kreq_too_large(r, 1, len);
 		len = ttlv_encoded_len(it);
-		failed = 1;
+		failed = toolarge = 1;
 	}
 	if (m->used + len > m->budget) {
 		/* Nothing fits any more: one item says so, and we stop. */
@@ -516,6 +546,11 @@ kmsg_retire(struct kmsg *m, struct kreq *r)
 	ttlv_append(m->items, it);
 	m->used += len;
 	m->nitems++;
+	if (toolarge)
+		kreq_audit(r, 1, KMIP_REASON_RESPONSE_TOO_LARGE,
+		    "the answer does not fit in the response");
+	else
+		kreq_audit(r, r->item_failed, r->item_reason, r->item_msg);
 	if (failed) {
 		m->failed = 1;
 		if (m->on_error == KMIP_BATCH_ERR_STOP)
@@ -539,6 +574,8 @@ kmsg_discard(struct kmsg *m)
 		if (!r->done)
 			TAILQ_REMOVE(&waiting, r, entry);
 		m->dirty |= r->dirty;
+		kreq_audit(r, 2, 0, "not answered: the batch stopped before "
+		    "it, or the engine ends");
 		kreq_free(r);
 	}
 }
@@ -664,6 +701,32 @@ kreq_who(const char *identity)
 	return (buf);
 }
 
+/*
+ * The audit record of an item as its answer goes into the response
+ * (failed 2: dropped unanswered).
+ */
+static void
+kreq_audit(const struct kreq *r, int failed, uint32_t reason,
+    const char *msg)
+{
+	struct audit_req	 ar;
+
+	memset(&ar, 0, sizeof(ar));
+	ar.hdr = &r->hdr;
+	ar.msgid = r->id;
+	ar.item = r->index;
+	ar.op = r->op;
+	ar.ids[0] = r->audit_ids[0];
+	ar.ids[1] = r->audit_ids[1];
+	ar.signer = r->audit_signer;
+	ar.failed = failed;
+	/* As the client was told. */
+	ar.reason = kmip_reason_for_version(reason, r->major, r->minor);
+	ar.msg = failed ? msg : NULL;
+	ar.us = r->us;
+	audit_request(&ar);
+}
+
 int
 kreq_version_at_least(const struct kreq *r, int major, int minor)
 {
@@ -733,12 +796,54 @@ kmip_commit(int fd, short event, void *arg)
 {
 	struct kmsg	*m;
 	struct ttlv	*rm;
+	struct audit_req ar;
+	const char	*lines;
+	size_t		 len;
+	uint64_t	 first, last, stored, upto;
 	int		 ok;
 
 	commit_scheduled = 0;
+	/*
+	 * The turn's audit records are committed with its change: one
+	 * sync for both; the file has them (write(2)) before the answers
+	 * leave, on disk within a second.
+	 */
+	stored = upto = 0;
+	if (ks_in_transaction(engine->ks) &&
+	    audit_unstored(&lines, &len, &first, &last, &upto) == 1) {
+		if (ks_audit_put(engine->ks, first, last, lines, len) == 0)
+			stored = last;
+		else
+			log_warnx("audit: %s", ks_error(engine->ks));
+	}
+	if (upto > 0 && ks_in_transaction(engine->ks) &&
+	    ks_audit_trim(engine->ks, upto) == -1) {
+		log_warnx("audit: %s", ks_error(engine->ks));
+		upto = 0;
+	}
 	ok = ks_commit(engine->ks) == 0;
+	if (ok)
+		audit_stored(stored, upto);
 	if (!ok)
 		log_warnx("keystore commit failed: %s", ks_error(engine->ks));
+	TAILQ_FOREACH(m, &committing, entry) {
+		/* Its items' records said what they did: it is undone. */
+		if (ok)
+			break;
+		memset(&ar, 0, sizeof(ar));
+		ar.hdr = &m->hdr;
+		ar.msgid = m->id;
+		ar.item = -1;
+		ar.failed = 1;
+		ar.reason = KMIP_REASON_GENERAL_FAILURE;
+		ar.msg = "the keystore could not save the change";
+		audit_request(&ar);
+	}
+	/* Without the keystore's help, the file is synced itself. */
+	if (ok && stored > 0)
+		audit_write();
+	else
+		audit_sync();
 	while ((m = TAILQ_FIRST(&committing)) != NULL) {
 		if (!ok) {
 			rm = kmip_error(m->major, m->minor,
@@ -766,6 +871,8 @@ kreq_send(const struct fe_hdr *hdr, int32_t major, int32_t minor,
 	uint8_t		*p;
 	size_t		 len;
 
+	/* Its records leave before it can (unless a callback holds them). */
+	audit_write();
 	if (!engine->frontend.active)
 		return;		/* its connection is gone with it */
 	for (;;) {
@@ -812,17 +919,28 @@ kmip_error(int32_t major, int32_t minor, uint32_t reason, const char *why)
  * version 1.0, one batch item, Invalid Message.
  */
 static void
-kreq_invalid(const struct fe_hdr *hdr, const char *why)
+kreq_invalid(const struct fe_hdr *hdr, uint32_t id, const char *why)
 {
 	log_info("%s: invalid message: %s", kreq_who(hdr->identity), why);
-	kreq_error(hdr, KMIP_REASON_INVALID_MESSAGE, why);
+	kreq_error(hdr, id, KMIP_REASON_INVALID_MESSAGE, why);
 }
 
+/* A message refused as a whole: one record, one failed item. */
 static void
-kreq_error(const struct fe_hdr *hdr, uint32_t reason, const char *why)
+kreq_error(const struct fe_hdr *hdr, uint32_t id, uint32_t reason,
+    const char *why)
 {
 	struct ttlv	*m;
+	struct audit_req ar;
 
+	memset(&ar, 0, sizeof(ar));
+	ar.hdr = hdr;
+	ar.msgid = id;
+	ar.item = -1;
+	ar.failed = 1;
+	ar.reason = reason;
+	ar.msg = why;
+	audit_request(&ar);
 	m = kmip_error(1, 0, reason, why);
 	kreq_send(hdr, 1, 0, m);
 	ttlv_free(m);
@@ -1394,6 +1512,7 @@ kmip_adopt(const struct ctl_adopt *ca, kreq_done done, uint32_t arg)
 	m->minor = 4;
 	m->on_error = KMIP_BATCH_ERR_STOP;
 	(void)strlcpy(m->hdr.identity, ca->owner, sizeof(m->hdr.identity));
+	(void)strlcpy(m->hdr.peer, "signerctl", sizeof(m->hdr.peer));
 	TAILQ_INIT(&m->running);
 	TAILQ_INSERT_TAIL(&live, m, entry);
 	kreq_live++;

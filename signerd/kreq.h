@@ -95,8 +95,12 @@ struct kreq {
 	struct ks_object	 obj;		/* object of the operation */
 	struct ks_object	 obj2;		/* the other half of a pair */
 	struct ctl_adopt	*adopt;		/* signerctl adopt: its */
-	struct timespec		 started;	/* for its latency */
+	struct timespec		 started;	/* for its latency, audit */
 	char			 owner_as[KS_OWNER_MAX]; /* x-signerd-owner */
+	/* For its audit record: kept past kreq_item_end. */
+	int64_t			 us;		/* start to answer */
+	char			 audit_ids[2][KS_ID_MAX];
+	char			 audit_signer[SIGNER_NAME_MAX];
 };
 TAILQ_HEAD(kreq_list, kreq);
 

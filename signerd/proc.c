@@ -422,6 +422,12 @@ child_send_engine_conf(struct child *c)
 	(void)strlcpy(ec.keystore, parent->conf->keystore,
 	    sizeof(ec.keystore));
 	ec.max_message = parent->conf->max_message;
+	ec.audit_on = parent->conf->audit_on;
+	ec.audit_syslog = parent->conf->audit_syslog;
+	ec.audit_keep = parent->conf->audit_keep;
+	ec.audit_rotate = parent->conf->audit_rotate;
+	(void)strlcpy(ec.audit_file, parent->conf->audit_file,
+	    sizeof(ec.audit_file));
 	if (parent->conf->default_signer != NULL)
 		(void)strlcpy(ec.default_signer, parent->conf->default_signer,
 		    sizeof(ec.default_signer));

@@ -755,8 +755,46 @@ EOT
 	! grep -q hunter2 err || atf_fail "the password is in an error"
 }
 
+atf_test_case audit
+audit_head()
+{
+	atf_set "descr" "The audit block: sizes with K, M, G, its errors," \
+	    "and -nv output that parses back"
+}
+audit_body()
+{
+	mkpki
+	cat >a.conf <<'EOF'
+audit {
+	file "trail.log" rotate 1G keep 0
+	syslog no
+}
+EOF
+	check_ok a.conf
+	signerd -nv -f a.conf >out 2>&1
+	grep -q '^audit { file "trail.log" rotate 1073741824 keep 0 syslog no }$' \
+	    out || atf_fail "-nv: $(cat out)"
+	reparse out
+	echo 'audit no' >b.conf
+	signerd -nv -f b.conf >out 2>&1
+	grep -q '^audit no$' out || atf_fail "-nv: $(cat out)"
+	reparse out
+	cat >c.conf <<'EOF'
+audit { file "../x" }
+audit { rotate 100 }
+audit { rotate 12X keep -1 }
+EOF
+	check_errors c.conf \
+	    "c.conf:1: audit file must be a file name of 1 to 100 characters" \
+	    'c.conf:2: duplicate audit' \
+	    'c.conf:2: audit rotate must be 0 (never) or at least 4096 bytes' \
+	    'c.conf:3: bad size "12X"' \
+	    'c.conf:3: audit keep -1 out of range (0 to 100000)'
+}
+
 atf_init_test_cases()
 {
+	atf_add_test_case audit
 	atf_add_test_case example
 	atf_add_test_case golden_minimal
 	atf_add_test_case golden_full

@@ -66,6 +66,7 @@
 #include <sqlite3.h>
 
 #include "attrs.h"
+#include "audit.h"
 #include "engine.h"
 #include "hsmmsg.h"
 #include "keystore.h"
@@ -1149,6 +1150,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	TAILQ_INIT(&engine->conns);
 	engine->control_fd = -1;
 	engine->conf.control_gid = -1;
+	/* Every item makes its audit record, written to nowhere. */
+	engine->conf.audit_on = 1;
+	(void)strlcpy(engine->conf.audit_file, "/dev/null",
+	    sizeof(engine->conf.audit_file));
+	audit_configure(&engine->conf, "/", NULL, 0);
 	/*
 	 * Opening a keystore costs more than most inputs: it is opened once,
 	 * as a shared in-memory database, and emptied before every input

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "imsg.h"
 #include "json.h"
 #include "log.h"
@@ -112,6 +113,7 @@ usage(void)
 	fprintf(stderr, "\tadopt SIGNER label LABEL | id HEX owner NAME "
 	    "[name KMIP-NAME]\n");
 	grants_usage(stderr);
+	fprintf(stderr, "\taudit verify [FILE ...]\n");
 	exit(1);
 }
 
@@ -229,6 +231,12 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	if (argc >= 2 && strcmp(argv[0], "audit") == 0 &&
+	    strcmp(argv[1], "verify") == 0) {
+		if (jout != NULL)
+			errx(1, "-j: no JSON form of this command");
+		return (audit_verify_main(sock, argc - 2, argv + 2));
+	}
 	if ((rv = grants_command(argc, argv, sock, jout)) != -1)
 		return (rv);
 	rv = 0;

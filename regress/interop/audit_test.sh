@@ -1,0 +1,331 @@
+#! /usr/bin/env atf-sh
+#
+# The audit trail (issue 11): one chained record per request item in
+# the keystore's directory, with who, from where, what, on which
+# object and signer, the result and how long it took; never key
+# material or passwords.  signerctl audit verify names the first record
+# that was edited, removed or moved, a cut tail, a missing file.
+
+. "$(atf_get_srcdir)/../daemon/lib.sh"
+
+PY=/usr/bin/python3
+
+au_start()
+{
+	sd_setup
+	sd_conf
+	sd_conf_soft
+	[ $# -gt 0 ] && echo "$1" >>"$T/signerd.conf"
+	sd_start 1
+	AUDIT=$T/db/audit.log
+}
+
+# au_py ARGS...: audit.py, bounded; it must print ok.
+au_py()
+{
+	timeout 120 $PY "$(atf_get_srcdir)/audit.py" "$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	cat "$T/out"
+	[ $rc -eq 0 ] && grep -q "^ok" "$T/out" ||
+	    atf_fail "audit.py $1: $(grep FAIL "$T/out" | tr '\n' ' ')" \
+		"$(tail -3 "$T/err" | tr '\n' ' ')(status $rc)"
+}
+
+# au_verify_fails WHERE [FILE...]: verify fails, naming WHERE first.
+au_verify_fails()
+{
+	where=$1
+	shift
+	sd_ctl audit verify "$@" >"$T/verify" 2>&1 &&
+	    atf_fail "verify passed: $(cat "$T/verify")"
+	cat "$T/verify"
+	head -1 "$T/verify" | grep -q "^$where" ||
+	    atf_fail "verify did not name $where: $(cat "$T/verify")"
+}
+
+atf_test_case krill cleanup
+krill_head()
+{
+	atf_set "descr" "each item of a Krill session leaves one record" \
+	    "with its identity, peer, operation, objects, signer, result" \
+	    "and duration; the chain verifies"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+krill_body()
+{
+	au_start
+	atf_check -o match:"^ok" -e ignore timeout 120 $PY \
+	    "$(atf_get_srcdir)/client_replay.py" $PORT "$T/pki" krill
+	sd_ctl audit verify >/dev/null
+	au_py krill "$AUDIT"
+	au_py chain "$AUDIT"
+	atf_check -o match:"^ok: " $SIGNERCTL audit verify
+	atf_check -o match:"^ok: " $SIGNERCTL audit verify "$AUDIT"
+	grep -q "audit: alice 127.0.0.1:[0-9]* Sign " "$T/log" ||
+	    atf_fail "no short line in the log"
+	sd_stop
+}
+krill_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case refused cleanup
+refused_head()
+{
+	atf_set "descr" "a refused operation and a message refused whole" \
+	    "are recorded with who and why"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+refused_body()
+{
+	au_start
+	au_py refused $PORT "$T/pki" "$AUDIT"
+	atf_check -o match:"^ok: " $SIGNERCTL audit verify
+	sd_stop
+}
+refused_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case secrets cleanup
+secrets_head()
+{
+	atf_set "descr" "no key bytes (hex, base64, raw) after a Get of a" \
+	    "symmetric key and a Sign, no Credential password, in the trail"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+secrets_body()
+{
+	au_start
+	au_py secrets $PORT "$T/pki" "$AUDIT"
+	sd_stop
+}
+secrets_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case tamper cleanup
+tamper_head()
+{
+	atf_set "descr" "verify names the record edited, the line removed," \
+	    "the lines swapped, a cut or replaced tail of the live file"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+tamper_body()
+{
+	au_start
+	au_py ops $PORT "$T/pki" 4
+	cp "$AUDIT" "$T/copy"
+	atf_check -o match:"^ok: 1[34] records" $SIGNERCTL audit verify \
+	    "$T/copy"
+	# Line 5 is a request of alice's.
+	au_py tamper edit "$T/copy" "$T/edit" 5
+	au_verify_fails "$T/edit:5: record 5 was changed" "$T/edit"
+	au_py tamper delete "$T/copy" "$T/delete" 5
+	au_verify_fails "$T/delete:5: record 6 where record 5" "$T/delete"
+	au_py tamper swap "$T/copy" "$T/swap" 5
+	au_verify_fails "$T/swap:5: record 6 where record 5" "$T/swap"
+	# The live file: its last record changed, then cut off.
+	n=$(wc -l <"$AUDIT")
+	sed -i '$ s/"identity":"alice"/"identity":"mallory"/' "$AUDIT"
+	au_verify_fails "$AUDIT:$n: record $n is not the one the engine"
+	sed -i '$ d' "$AUDIT"
+	n=$((n - 1))
+	au_verify_fails "$AUDIT:$n: the trail ends at record $n;"
+	sd_stop
+}
+tamper_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case rotate cleanup
+rotate_head()
+{
+	atf_set "descr" "rotation by size keeps the chain across files," \
+	    "keeps the newest; a missing file between two is named"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+rotate_body()
+{
+	au_start 'audit { rotate 4K keep 3
+	syslog no }'
+	au_py ops $PORT "$T/pki" 30
+	ls "$T/db" | grep "^audit.log.[0-9]*$" | sort -t. -k3 -n >"$T/rotated"
+	cat "$T/rotated"
+	[ "$(wc -l <"$T/rotated")" -eq 3 ] ||
+	    atf_fail "$(wc -l <"$T/rotated") rotated files kept, not 3"
+	last=$(tail -1 "$T/rotated")
+	head -1 "$AUDIT" |
+	    grep -q "\"event\":\"rotate\",.*\"prev_file\":\"$last\"" ||
+	    atf_fail "the first record does not name $last: $(head -1 "$AUDIT")"
+	atf_check -o match:"^ok: .* in 4 files" $SIGNERCTL audit verify
+	set -- $(sed "s|^|$T/db/|" "$T/rotated")
+	atf_check -o match:"^ok: .* in 4 files" $SIGNERCTL audit verify \
+	    "$@" "$AUDIT"
+	au_py chain "$@" "$AUDIT"
+	au_verify_fails "$3:1: record [0-9]* does not follow record" "$1" \
+	    "$3" "$AUDIT"
+	grep -q "audit: alice" "$T/log" && atf_fail "syslog no: logged"
+	sd_stop
+}
+rotate_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case kill9 cleanup
+kill9_head()
+{
+	atf_set "descr" "kill -9 of the engine during a stream of creates:" \
+	    "every create acknowledged has its record, and the chain goes" \
+	    "on after the restart"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+kill9_body()
+{
+	au_start
+	$PY "$(atf_get_srcdir)/durable.py" $PORT "$T/pki" create "$T/acked" \
+	    2>"$T/client.log" &
+	client=$!
+	sleep 2
+	en=$(sd_pid engine)
+	kill -9 "$en"
+	wait $client
+	i=0
+	while [ $i -lt 50 ]; do
+		new=$(sd_pid engine 2>/dev/null)
+		[ -n "$new" ] && [ "$new" != 0 ] && [ "$new" != "$en" ] && break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ $i -lt 50 ] || atf_fail "engine not restarted"
+	sd_wait_ready 1
+	n=$(wc -l <"$T/acked")
+	echo "$n key pairs acknowledged before kill -9"
+	[ "$n" -gt 5 ] || atf_fail "only $n creates in 2 s"
+	au_py ops $PORT "$T/pki" 1
+	au_py acked "$T/acked" "$AUDIT"
+	[ "$(grep -c '"event":"start"' "$AUDIT")" -eq 2 ] ||
+	    atf_fail "not two start records"
+	atf_check -o match:"^ok: " $SIGNERCTL audit verify
+	sd_stop
+}
+kill9_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case powerloss cleanup
+powerloss_head()
+{
+	atf_set "descr" "records of committed turns that the file lost (a" \
+	    "power loss, simulated: kill -9 of everything, the tail cut)" \
+	    "come back from the keystore, committed with their turn"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+powerloss_body()
+{
+	au_start
+	$PY "$(atf_get_srcdir)/durable.py" $PORT "$T/pki" create "$T/acked" \
+	    2>"$T/client.log" &
+	client=$!
+	sleep 2
+	pids=$(sd_ctl show status | awk 'NR > 1 { print $3 }')
+	kill -9 $pids
+	wait $client
+	n=$(wc -l <"$T/acked")
+	echo "$n key pairs acknowledged before kill -9"
+	[ "$n" -gt 5 ] || atf_fail "only $n creates in 2 s"
+	# What the page cache held and the disk did not: the last records.
+	tail -1 "$AUDIT"
+	sed -i '$ d' "$AUDIT"
+	sd_start 1
+	grep -q "records restored from the keystore" "$T/log" ||
+	    atf_fail "nothing restored"
+	au_py acked "$T/acked" "$AUDIT"
+	atf_check -o match:"^ok: " $SIGNERCTL audit verify
+	sd_stop
+}
+powerloss_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case torn cleanup
+torn_head()
+{
+	atf_set "descr" "a last line cut by a crash is ended and named by" \
+	    "a torn record, not trusted; without it verify fails"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+torn_body()
+{
+	au_start
+	au_py ops $PORT "$T/pki" 1
+	sd_stop
+	frag='{"seq":9,"prev":"00","time":"2026-'
+	printf '%s' "$frag" >>"$AUDIT"
+	n=$(wc -l <"$AUDIT")
+	sd_start 1
+	au_py ops $PORT "$T/pki" 1
+	sum=$(printf '%s' "$frag" | sha256sum | cut -d' ' -f1)
+	sed -n "$((n + 2))p" "$AUDIT" | grep -q \
+	    "\"event\":\"torn\",\"torn_sha256\":\"$sum\"" ||
+	    atf_fail "no torn record after the torn line"
+	atf_check -o match:"^ok: " $SIGNERCTL audit verify
+	sed "$((n + 2))d" "$AUDIT" >"$T/untorn"
+	au_verify_fails "$T/untorn:$((n + 1)): not a record" "$T/untorn"
+	grep -q "torn line of ${#frag} bytes" "$T/log" ||
+	    atf_fail "the torn line is not logged"
+	sd_stop
+}
+torn_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case off cleanup
+off_head()
+{
+	atf_set "descr" "audit no: no trail, and verify says so"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+off_body()
+{
+	au_start 'audit no'
+	au_py ops $PORT "$T/pki" 1
+	[ -e "$AUDIT" ] && atf_fail "a trail with audit no"
+	atf_check -s exit:1 -e match:"audit trail is off" \
+	    $SIGNERCTL audit verify
+	sd_stop
+}
+off_cleanup()
+{
+	sd_cleanup
+}
+
+atf_init_test_cases()
+{
+	atf_add_test_case krill
+	atf_add_test_case refused
+	atf_add_test_case secrets
+	atf_add_test_case tamper
+	atf_add_test_case rotate
+	atf_add_test_case kill9
+	atf_add_test_case powerloss
+	atf_add_test_case torn
+	atf_add_test_case off
+}
