@@ -133,7 +133,13 @@ eng_open(struct eng *e, int n)
 	memset(e, 0, sizeof(*e));
 	cur = e;
 	(void)event_init();
-	ATF_REQUIRE(socketpair(AF_UNIX, SOCK_STREAM, 0, e->sv) == 0);
+	/*
+	 * Non-blocking, as the daemon's (proc.c): both ends are served by
+	 * this one thread, and a blocking write of more requests than the
+	 * socket holds would wait for a read that never comes.
+	 */
+	ATF_REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0,
+	    e->sv) == 0);
 	ATF_REQUIRE(imsgev_init(&e->iev, e->sv[0], eng_dispatch, e,
 	    IMSG_MAX_INTERNAL, 0) == 0);
 	ATF_REQUIRE(imsgev_init(&e->h.engine, e->sv[1], hsm_side, e,
