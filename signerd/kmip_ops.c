@@ -757,6 +757,8 @@ static const struct {
 	{ KMIP_PROFILE_TL_SERVER_13,	KMIP_PROFILE_TL_SERVER_14 },
 	{ KMIP_PROFILE_SKLC_SERVER_13,	KMIP_PROFILE_SKLC_SERVER_14 },
 	{ KMIP_PROFILE_AKLC_SERVER_13,	KMIP_PROFILE_AKLC_SERVER_14 },
+	{ KMIP_PROFILE_BC_SERVER_13,	KMIP_PROFILE_BC_SERVER_14 },
+	{ KMIP_PROFILE_AC_SERVER_13,	KMIP_PROFILE_AC_SERVER_14 },
 	{ KMIP_PROFILE_RNG_SERVER_13,	KMIP_PROFILE_RNG_SERVER_14 },
 	{ KMIP_PROFILE_SKF_SERVER_13,	KMIP_PROFILE_SKF_SERVER_14 },
 	{ KMIP_PROFILE_OMOS_SERVER_13,	KMIP_PROFILE_OMOS_SERVER_14 },
@@ -807,8 +809,9 @@ query_rngs(struct kreq *r)
 }
 
 /*
- * What the server can do beyond operations: no streamed, asynchronous
- * or attested requests; Batch Error Continuation Option Continue, not
+ * What the server can do beyond operations: streamed Encrypt and
+ * Decrypt (with the keys of openssl signers; kop_crypto.c), no
+ * asynchronous or attested requests; Batch Error Continuation Option Continue, not
  * Undo: what earlier items of the batch changed is not rolled back
  * (fields of 1.4); Destroy removes the key material and keeps the
  * metadata; one DRBG serves every client.
@@ -819,7 +822,7 @@ query_capabilities(struct kreq *r)
 	struct ttlv	*c;
 
 	c = ttlv_add_structure(r->payload, KMIP_TAG_CAPABILITY_INFORMATION);
-	ttlv_add_bool(c, KMIP_TAG_STREAMING_CAPABILITY, 0);
+	ttlv_add_bool(c, KMIP_TAG_STREAMING_CAPABILITY, 1);
 	ttlv_add_bool(c, KMIP_TAG_ASYNCHRONOUS_CAPABILITY, 0);
 	ttlv_add_bool(c, KMIP_TAG_ATTESTATION_CAPABILITY, 0);
 	if (kreq_version_at_least(r, 1, 4)) {
