@@ -266,6 +266,7 @@ struct engine_conf {
 	char		 default_signer[SIGNER_NAME_MAX];
 	char		 oneoff_signer[SIGNER_NAME_MAX];
 	int32_t		 max_message;	/* also the largest response */
+	int32_t		 http;		/* a listener serves KMIP over HTTPS */
 	/* The audit trail (signerd.conf(5) audit). */
 	int32_t		 audit_on;
 	int32_t		 audit_syslog;

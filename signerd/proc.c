@@ -394,6 +394,7 @@ child_send_engine_conf(struct child *c)
 {
 	struct engine_conf	 ec;
 	struct conf_identity	 ci;
+	struct listen_conf	*lc;
 	struct name_entry	*ne;
 	struct identity_conf	*id;
 	struct group		*gr;
@@ -422,6 +423,9 @@ child_send_engine_conf(struct child *c)
 	(void)strlcpy(ec.keystore, parent->conf->keystore,
 	    sizeof(ec.keystore));
 	ec.max_message = parent->conf->max_message;
+	TAILQ_FOREACH(lc, &parent->conf->listeners, entry)
+		if (!lc->no_http)
+			ec.http = 1;
 	ec.audit_on = parent->conf->audit_on;
 	ec.audit_syslog = parent->conf->audit_syslog;
 	ec.audit_keep = parent->conf->audit_keep;
