@@ -35,6 +35,25 @@ expect()
 	esac
 }
 
+# audited IDENTITY OP RESULT [REASON]: the audit trail (on by default,
+# the keystore's directory) has a record of IDENTITY's OP ("*": any)
+# with that result and reason, and its chain verifies.
+audited()
+{
+	timeout 30 $PY -c 'import json, sys
+who, op, res, why = sys.argv[2:6]
+n = 0
+for ln in open(sys.argv[1]):
+    r = json.loads(ln)
+    if r.get("event") == "request" and r.get("identity") == who and \
+       op in ("*", r.get("op")) and r.get("result") == res and \
+       why in ("", r.get("reason", "")):
+        n += 1
+sys.exit(n == 0)' "$T/db/audit.log" "$1" "$2" "$3" "${4:-}" ||
+	    atf_fail "no audit record of $1's $2: $3 ${4:-}"
+	$SIGNERCTL audit verify >/dev/null || atf_fail "audit verify"
+}
+
 # mkcert NAME CN [CA]: NAME.crt and NAME.key in $T/pki, signed by the
 # test CA, or self-made with CA "self" (a CA signerd does not trust).
 mkcert()
@@ -160,6 +179,12 @@ grants_body()
 	# A grant never lets its holder grant: grants are signerctl's.
 	atf_check -s exit:1 -e match:"no object" $SIGNERCTL grant bob sign \
 	    no-such-object
+	# Every attempt is in the audit trail, with who and what came of it.
+	audited bob Get "Operation Failed" "Item Not Found"
+	audited bob Destroy "Operation Failed" "Permission Denied"
+	audited bob Sign Success
+	audited bob Destroy Success
+	audited alice Sign Success
 	sd_stop
 }
 grants_cleanup()
@@ -260,6 +285,9 @@ admin_body()
 	expect "bob signs with it" ok bob try sign "$key"
 	expect "alice does not" "fail 1 " client try sign "$key"
 	expect "the admin may use it" ok ops try attrs "$key"
+	audited bob "Create Key Pair" "Operation Failed" "Permission Denied"
+	audited ops "Create Key Pair" Success
+	audited alice Sign "Operation Failed" "Item Not Found"
 	sd_stop
 }
 admin_cleanup()
@@ -363,6 +391,9 @@ EOT
 	# The delay (4 s after five) ends.
 	sleep 5
 	expect "the delay ends" ok bob auth bob "bob secret"
+	audited bob "*" "Operation Failed" "Authentication Not Successful"
+	! grep -q "bob secret" "$T/db/audit.log" ||
+	    atf_fail "a password in the audit trail"
 	sd_stop
 }
 passwords_cleanup()

@@ -71,6 +71,7 @@ static int		 jopen;		/* 1: opened, 2: finished */
 static int		 check_passed = 1;
 
 static __dead void	 usage(void);
+static void		 jout_print(int);
 static const struct command *parse(int, char *[], const char **);
 static int		 parse_adopt(int, char *[], struct ctl_adopt *);
 static void		 safe_print(FILE *, const char *, int);
@@ -237,8 +238,11 @@ main(int argc, char *argv[])
 			errx(1, "-j: no JSON form of this command");
 		return (audit_verify_main(sock, argc - 2, argv + 2));
 	}
-	if ((rv = grants_command(argc, argv, sock, jout)) != -1)
+	if ((rv = grants_command(argc, argv, sock, jout)) != -1) {
+		/* Its JSON document is whole if the command succeeded. */
+		jout_print(rv == 0);
 		return (rv);
+	}
 	rv = 0;
 	if (argc > 0 && strcmp(argv[0], "adopt") == 0) {
 		if (parse_adopt(argc, argv, &ca) == -1)
@@ -362,15 +366,23 @@ main(int argc, char *argv[])
 	}
 	imsgbuf_clear(&ibuf);
 	close(fd);
-	if (jout != NULL) {
-		if (fclose(jfp) == EOF)
-			err(1, "json");
-		if (jopen == 2 && (fwrite(jbuf, 1, jlen, stdout) != jlen ||
-		    fflush(stdout) == EOF))
-			err(1, "stdout");
-		free(jbuf);
-	}
+	jout_print(jopen == 2);
 	return (rv);
+}
+
+/* With -j, the document built in memory to stdout, if it is whole. */
+static void
+jout_print(int whole)
+{
+	if (jout == NULL)
+		return;
+	if (fclose(jfp) == EOF)
+		err(1, "json");
+	if (whole && (fwrite(jbuf, 1, jlen, stdout) != jlen ||
+	    fflush(stdout) == EOF))
+		err(1, "stdout");
+	free(jbuf);
+	jout = NULL;
 }
 
 /* The commands that have a JSON form. */
