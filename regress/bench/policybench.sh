@@ -1,15 +1,20 @@
 #!/bin/sh
 #
-# policybench.sh [OBJDIR]: what the policy costs Sign (issue 11).  Sign
-# P-256 on the software signer at c=4 b=16 (kmipbench), in one run of
-# this script, alternating:
-#	none	no grant in the keystore; alice signs her key;
+# policybench.sh [OBJDIR]: what the policy and the audit trail cost Sign
+# (issue 11).  Sign P-256 on the software signer at c=4 b=16
+# (kmipbench), in one run of this script, alternating:
+#	off	no grant, and the audit trail off ("audit no"): neither;
+#	none	no grant in the keystore; alice signs her key; the audit
+#		trail as configured by default (a record per item, and
+#		its line in the log: -d, so the log file);
 #	grants	10000 grants held by other identities (for all scopes,
 #		some on alice's key and on alice), loaded at start;
 #		alice signs her key (the owner's path);
 #	granted	the same 10000 and one more: bob signs alice's key
 #		through his Sign grant (the grant's path).
-# Prints the median ops/s of each and the ratios to "none".  Not run by
+# Prints the median ops/s of each and the ratios to "off": "granted"
+# against "off" is what the policy check and the audit record cost
+# together.  Not run by
 # the suite (BENCH_SECONDS, BENCH_RUNS, BENCH_ROUNDS change its length).
 
 set -u
@@ -76,7 +81,7 @@ trap 'exit 1' INT TERM HUP
 
 daemon_start()
 {
-	"$BIN/signerd" -d -f "$T/signerd.conf" >>"$T/log" 2>&1 &
+	"$BIN/signerd" -d -f "$T/${CONF:-signerd.conf}" >>"$T/log" 2>&1 &
 	PARENT=$!
 	echo "$PARENT" >>"$T/pids"
 	i=0
@@ -155,6 +160,7 @@ signer "soft" openssl {
 }
 default signer "soft"
 EOT
+{ cat "$T/signerd.conf"; echo "audit no"; } >"$T/signerd-off.conf"
 
 daemon_start
 KEY=$("$BENCH" -S -k "$T/pki" -s 127.0.0.1 -o sign-p256 "$PORT" 2>"$T/out" |
@@ -162,6 +168,7 @@ KEY=$("$BENCH" -S -k "$T/pki" -s 127.0.0.1 -o sign-p256 "$PORT" 2>"$T/out" |
 [ -n "$KEY" ] || fail "no key: $(cat "$T/out")"
 echo "Sign P-256, c=4 b=16, software signer, $(nproc) CPUs;" \
     "$ROUNDS rounds of $RUNS runs of $SECS s"
+: >"$T/off"
 : >"$T/none"
 : >"$T/grants"
 : >"$T/granted"
@@ -169,6 +176,9 @@ r=0
 while [ $r -lt "$ROUNDS" ]; do
 	daemon_stop
 	grants 0
+	CONF=signerd-off.conf daemon_start
+	run "$T/pki" >>"$T/off"
+	daemon_stop
 	daemon_start
 	run "$T/pki" >>"$T/none"
 	daemon_stop
@@ -187,10 +197,10 @@ median()
 	sort -g "$1" | awk '{ v[NR] = $1 } END { if (NR % 2)
 	    print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-none=$(median "$T/none")
-for k in none grants granted; do
+base=$(median "$T/off")
+for k in off none grants granted; do
 	m=$(median "$T/$k")
 	printf "%-8s %10s ops/s  ratio %s  (runs: %s)\n" "$k" "$m" \
-	    "$(awk -v a="$m" -v b="$none" 'BEGIN { printf "%.3f", a / b }')" \
+	    "$(awk -v a="$m" -v b="$base" 'BEGIN { printf "%.3f", a / b }')" \
 	    "$(tr '\n' ' ' <"$T/$k")"
 done
