@@ -926,7 +926,12 @@ fz_check_item(const struct fz_request *q, const struct ttlv *it)
 		id[c->v.s.len] = '\0';
 		if (ks_get(engine->ks, id, &o) != 0)
 			continue;	/* not stored: nothing to leak */
-		if (strcmp(o.owner, owner) != 0)
+		/*
+		 * Only an admin acts on others' objects, or makes one for
+		 * another owner (x-signerd-owner); the harness grants
+		 * nothing, so anyone else sees only their own.
+		 */
+		if (strcmp(o.owner, owner) != 0 && !engine_admin(owner))
 			fz_fail("\"%s\" was answered with %s of \"%s\"",
 			    owner, id, o.owner);
 		ks_object_clear(&o);
