@@ -6,7 +6,6 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include <dirent.h>
 #include <err.h>
@@ -19,6 +18,7 @@
 #include "audit.h"
 #include "imsg.h"
 #include "signerd.h"
+#include "signerctl.h"
 
 struct vfile {
 	char		*path;
@@ -164,57 +164,30 @@ audit_verify_file(struct vstate *vs, const char *path)
 static int
 audit_ask(const char *sock, struct ctl_audit *ca)
 {
-	struct sockaddr_un	 sun;
 	struct imsgbuf		 ibuf;
 	struct imsg		 imsg;
 	struct ctl_result	 res;
-	ssize_t			 n;
-	int			 fd, done = 0, rv = -1;
+	int			 fd, rv = -1;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlcpy(sun.sun_path, sock, sizeof(sun.sun_path)) >=
-	    sizeof(sun.sun_path))
-		errx(1, "socket path too long: %s", sock);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		err(1, "socket");
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		err(1, "connect %s (give the files to verify them offline)",
-		    sock);
-	if (imsgbuf_init(&ibuf, fd) == -1)
-		err(1, "imsgbuf_init");
+	fd = ctl_connect(sock, &ibuf,
+	    " (give the files to verify them offline)");
 	imsg_compose(&ibuf, IMSG_CTL_AUDIT, IMSG_VERSION, 0, -1, NULL, 0);
 	if (imsgbuf_flush(&ibuf) == -1)
 		err(1, "write to %s", sock);
-	while (!done) {
-		switch (imsgbuf_read(&ibuf)) {
-		case -1:
-			err(1, "read from %s", sock);
-		case 0:
-			errx(1, "signerd closed the connection");
-		}
-		for (;;) {
-			if ((n = imsg_get(&ibuf, &imsg)) == -1)
-				errx(1, "bad reply from signerd");
-			if (n == 0)
-				break;
-			done = 1;
-			if (imsg_get_type(&imsg) == IMSG_CTL_AUDIT &&
-			    imsg_get_data(&imsg, ca, sizeof(*ca)) == 0) {
-				strterm(ca->dir, sizeof(ca->dir));
-				strterm(ca->file, sizeof(ca->file));
-				strterm(ca->head, sizeof(ca->head));
-				rv = 0;
-			} else if (imsg_get_type(&imsg) == IMSG_CTL_RESULT &&
-			    imsg_get_data(&imsg, &res, sizeof(res)) == 0) {
-				strterm(res.msg, sizeof(res.msg));
-				warnx("%s", res.msg);
-			} else
-				warnx("unexpected reply from signerd");
-			imsg_free(&imsg);
-			break;
-		}
-	}
+	ctl_read(&ibuf, &imsg, sock);
+	if (imsg_get_type(&imsg) == IMSG_CTL_AUDIT &&
+	    imsg_get_data(&imsg, ca, sizeof(*ca)) == 0) {
+		strterm(ca->dir, sizeof(ca->dir));
+		strterm(ca->file, sizeof(ca->file));
+		strterm(ca->head, sizeof(ca->head));
+		rv = 0;
+	} else if (imsg_get_type(&imsg) == IMSG_CTL_RESULT &&
+	    imsg_get_data(&imsg, &res, sizeof(res)) == 0) {
+		strterm(res.msg, sizeof(res.msg));
+		warnx("%s", res.msg);
+	} else
+		warnx("unexpected reply from signerd");
+	imsg_free(&imsg);
 	imsgbuf_clear(&ibuf);
 	close(fd);
 	return (rv);

@@ -5,7 +5,6 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include <ctype.h>
 #include <err.h>
@@ -32,7 +31,6 @@ enum gaction {
 
 static int		 hash_password(void);
 static void		 parse_grant(int, char *[], struct ctl_grant *);
-static int		 ctl_connect(const char *, struct imsgbuf *);
 static int		 reply(enum gaction, struct imsg *, struct json *,
 			    int *);
 static void		 print_text(FILE *, const char *, int);
@@ -64,7 +62,6 @@ grants_command(int argc, char *argv[], const char *sock, struct json *jout)
 	struct ctl_grant	 cg;
 	struct ctl_show		 cs;
 	enum gaction		 action;
-	ssize_t			 n;
 	int			 fd, done = 0, rv = 0;
 
 	if (argc < 1)
@@ -89,7 +86,7 @@ grants_command(int argc, char *argv[], const char *sock, struct json *jout)
 	} else
 		return (-1);
 
-	fd = ctl_connect(sock, &ibuf);
+	fd = ctl_connect(sock, &ibuf, NULL);
 	switch (action) {
 	case G_GRANT:
 	case G_REVOKE:
@@ -121,22 +118,9 @@ grants_command(int argc, char *argv[], const char *sock, struct json *jout)
 	if (imsgbuf_flush(&ibuf) == -1)
 		err(1, "write to %s", sock);
 	while (!done) {
-		switch (imsgbuf_read(&ibuf)) {
-		case -1:
-			err(1, "read from %s", sock);
-		case 0:
-			errx(1, "signerd closed the connection");
-		}
-		for (;;) {
-			if ((n = imsg_get(&ibuf, &imsg)) == -1)
-				errx(1, "bad reply from signerd");
-			if (n == 0)
-				break;
-			done = reply(action, &imsg, jout, &rv);
-			imsg_free(&imsg);
-			if (done)
-				break;
-		}
+		ctl_read(&ibuf, &imsg, sock);
+		done = reply(action, &imsg, jout, &rv);
+		imsg_free(&imsg);
 	}
 	imsgbuf_clear(&ibuf);
 	close(fd);
@@ -217,26 +201,6 @@ parse_grant(int argc, char *argv[], struct ctl_grant *cg)
 			errx(1, "unknown operation: %s", argv[i]);
 		cg->ops |= 1ULL << op;
 	}
-}
-
-static int
-ctl_connect(const char *sock, struct imsgbuf *ibuf)
-{
-	struct sockaddr_un	 sun;
-	int			 fd;
-
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlcpy(sun.sun_path, sock, sizeof(sun.sun_path)) >=
-	    sizeof(sun.sun_path))
-		errx(1, "socket path too long: %s", sock);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		err(1, "socket");
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		err(1, "connect %s", sock);
-	if (imsgbuf_init(ibuf, fd) == -1)
-		err(1, "imsgbuf_init");
-	return (fd);
 }
 
 /* Text from the daemon, anything not printable as '?'. */

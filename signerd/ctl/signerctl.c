@@ -200,7 +200,6 @@ parse(int argc, char *argv[], const char **arg)
 int
 main(int argc, char *argv[])
 {
-	struct sockaddr_un	 sun;
 	struct imsgbuf		 ibuf;
 	struct imsg		 imsg;
 	struct ctl_destroy	 cd;
@@ -209,7 +208,6 @@ main(int argc, char *argv[])
 	const struct command	*cmd;
 	const char		*sock = SIGNERD_SOCKET, *arg = NULL;
 	char			 name[SIGNER_NAME_MAX];
-	ssize_t			 n;
 	int			 ch, fd, done = 0, rv = 0, verbose;
 
 	while ((ch = getopt(argc, argv, "js:")) != -1) {
@@ -260,17 +258,7 @@ main(int argc, char *argv[])
 	    strlen(arg) >= CTL_ID_MAX))
 		errx(1, "not an object id: %s", arg);
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlcpy(sun.sun_path, sock, sizeof(sun.sun_path)) >=
-	    sizeof(sun.sun_path))
-		errx(1, "socket path too long: %s", sock);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
-		err(1, "socket");
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
-		err(1, "connect %s", sock);
-	if (imsgbuf_init(&ibuf, fd) == -1)
-		err(1, "imsgbuf_init");
+	fd = ctl_connect(sock, &ibuf, NULL);
 
 	switch (cmd->action) {
 	case SHOW_STATUS:
@@ -347,22 +335,9 @@ main(int argc, char *argv[])
 		err(1, "write to %s", sock);
 
 	while (!done) {
-		switch (imsgbuf_read(&ibuf)) {
-		case -1:
-			err(1, "read from %s", sock);
-		case 0:
-			errx(1, "signerd closed the connection");
-		}
-		for (;;) {
-			if ((n = imsg_get(&ibuf, &imsg)) == -1)
-				errx(1, "bad reply from signerd");
-			if (n == 0)
-				break;
-			done = show_reply(cmd->action, &imsg, &rv);
-			imsg_free(&imsg);
-			if (done)
-				break;
-		}
+		ctl_read(&ibuf, &imsg, sock);
+		done = show_reply(cmd->action, &imsg, &rv);
+		imsg_free(&imsg);
 	}
 	imsgbuf_clear(&ibuf);
 	close(fd);
@@ -399,6 +374,48 @@ json_action(enum action action)
 	default:
 		return (0);
 	}
+}
+
+/*
+ * The control socket, connected, in ibuf; its descriptor.  hint follows
+ * the error if the daemon is not there.
+ */
+int
+ctl_connect(const char *sock, struct imsgbuf *ibuf, const char *hint)
+{
+	struct sockaddr_un	 sun;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, sock, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path))
+		errx(1, "socket path too long: %s", sock);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		err(1, "socket");
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		err(1, "connect %s%s", sock, hint != NULL ? hint : "");
+	if (imsgbuf_init(ibuf, fd) == -1)
+		err(1, "imsgbuf_init");
+	return (fd);
+}
+
+/* The next message from the daemon, waiting for it. */
+void
+ctl_read(struct imsgbuf *ibuf, struct imsg *imsg, const char *sock)
+{
+	ssize_t	 n;
+
+	while ((n = imsg_get(ibuf, imsg)) == 0) {
+		switch (imsgbuf_read(ibuf)) {
+		case -1:
+			err(1, "read from %s", sock);
+		case 0:
+			errx(1, "signerd closed the connection");
+		}
+	}
+	if (n == -1)
+		errx(1, "bad reply from signerd");
 }
 
 /* Print what the daemon sent, escaping anything that is not printable. */

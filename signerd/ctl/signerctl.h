@@ -6,7 +6,12 @@
 
 #include <stdio.h>
 
+struct imsg;
+struct imsgbuf;
 struct json;
+
+int	 ctl_connect(const char *, struct imsgbuf *, const char *);
+void	 ctl_read(struct imsgbuf *, struct imsg *, const char *);
 
 /* grants.c */
 int	 grants_command(int, char *[], const char *, struct json *);
