@@ -80,6 +80,8 @@ enum kop_ret	 op_crypto(struct kreq *, const struct ttlv *);
 
 /* kop_keyless.c */
 int		 kop_no_stream(struct kreq *, const struct ttlv *);
+#define KOP_HASH_NONE	0xffffffff	/* kop_hsm_hash: not one of ours */
+uint32_t	 kop_hsm_hash(uint32_t);
 enum kop_ret	 op_hash(struct kreq *, const struct ttlv *);
 enum kop_ret	 op_rng_retrieve(struct kreq *, const struct ttlv *);
 enum kop_ret	 op_rng_seed(struct kreq *, const struct ttlv *);

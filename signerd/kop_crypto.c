@@ -116,8 +116,9 @@ static int		 cop_hmac(struct kreq *, const struct cop *,
 			    const struct ttlv *, const struct ttlv *, uint32_t,
 			    struct hsm_op *);
 
-static uint32_t
-hsm_hash(uint32_t kmip_hash)
+/* The signer's name of a KMIP Hashing Algorithm; KOP_HASH_NONE if none. */
+uint32_t
+kop_hsm_hash(uint32_t kmip_hash)
 {
 	switch (kmip_hash) {
 	case KMIP_HASH_SHA1:
@@ -129,7 +130,7 @@ hsm_hash(uint32_t kmip_hash)
 	case KMIP_HASH_SHA512:
 		return (HSM_HASH_SHA512);
 	}
-	return (0xffffffff);
+	return (KOP_HASH_NONE);
 }
 
 /* The signer's key kind of a stored key, a its attributes. */
@@ -309,7 +310,8 @@ cop_params14(struct kreq *r, const struct ttlv *cp, int fromkey,
 	}
 	if (ttlv_find(cp, KMIP_TAG_MASK_GENERATOR_HASHING_ALGORITHM) != NULL &&
 	    (ttlv_get_enum(cp, KMIP_TAG_MASK_GENERATOR_HASHING_ALGORITHM,
-	    &v) == -1 || (op->mgf_hash = hsm_hash(v)) == 0xffffffff)) {
+	    &v) == -1 ||
+	    (op->mgf_hash = kop_hsm_hash(v)) == KOP_HASH_NONE)) {
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "Mask Generator "
 		    "Hashing Algorithm: SHA-1, SHA-256, SHA-384 or SHA-512");
 		return (-1);
@@ -380,7 +382,7 @@ cop_params(struct kreq *r, const struct ttlv *req, const struct ttlv *a,
 		return (-1);
 	}
 	if (ttlv_get_enum(cp, KMIP_TAG_HASHING_ALGORITHM, &v) == 0 &&
-	    (op->hash = hsm_hash(v)) == 0xffffffff) {
+	    (op->hash = kop_hsm_hash(v)) == KOP_HASH_NONE) {
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "hashing algorithm not "
 		    "supported: SHA-256, SHA-384, SHA-512 (SHA-1 for OAEP "
 		    "and to verify)");

@@ -30,7 +30,6 @@ static enum kop_ret	 get_secret_done(struct kreq *,
 			    const uint8_t *, const uint8_t *);
 static int		 get_unfresh(struct kreq *);
 static void		 wrap_free(void *);
-static uint32_t		 wrap_hash(uint32_t);
 static int		 wrap_params(struct kreq *, const struct ttlv *,
 			    const struct ttlv *, struct hsm_op *,
 			    struct iovec *);
@@ -444,22 +443,6 @@ wrap_free(void *p)
 	free(w);
 }
 
-static uint32_t
-wrap_hash(uint32_t h)
-{
-	switch (h) {
-	case KMIP_HASH_SHA1:
-		return (HSM_HASH_SHA1);
-	case KMIP_HASH_SHA256:
-		return (HSM_HASH_SHA256);
-	case KMIP_HASH_SHA384:
-		return (HSM_HASH_SHA384);
-	case KMIP_HASH_SHA512:
-		return (HSM_HASH_SHA512);
-	}
-	return (HSM_HASH_NONE);
-}
-
 /*
  * How to wrap under the key wa (its attributes): the request's
  * Cryptographic Parameters cp or, without them, the wrapping key's own
@@ -520,13 +503,14 @@ wrap_params(struct kreq *r, const struct ttlv *cp, const struct ttlv *wa,
 		return (-1);
 	}
 	if (ttlv_get_enum(cp, KMIP_TAG_HASHING_ALGORITHM, &v) == 0 &&
-	    (op->hash = wrap_hash(v)) == HSM_HASH_NONE) {
+	    (op->hash = kop_hsm_hash(v)) == KOP_HASH_NONE) {
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "OAEP hash: SHA-1, "
 		    "SHA-256, SHA-384 or SHA-512");
 		return (-1);
 	}
 	if (ttlv_get_enum(cp, KMIP_TAG_MASK_GENERATOR_HASHING_ALGORITHM,
-	    &v) == 0 && (op->mgf_hash = wrap_hash(v)) == HSM_HASH_NONE) {
+	    &v) == 0 &&
+	    (op->mgf_hash = kop_hsm_hash(v)) == KOP_HASH_NONE) {
 		kreq_fail(r, KMIP_REASON_INVALID_FIELD, "MGF1 hash: SHA-1, "
 		    "SHA-256, SHA-384 or SHA-512");
 		return (-1);
