@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "attrs.h"
+#include "audit.h"
 #include "engine.h"
 #include "keystore.h"
 #include "kmip.h"
@@ -226,6 +227,7 @@ fuzz_replies(struct imsgbuf *ib)
 	struct ctl_signer	 cs;
 	struct proc_info	 pi;
 	struct ctl_grant	 g;
+	struct ctl_audit	 ca;
 	struct ctl_key		 k;
 	ssize_t			 n;
 
@@ -273,6 +275,14 @@ fuzz_replies(struct imsgbuf *ib)
 			break;
 		case IMSG_CTL_END:
 			if (imsg_get_len(&imsg) != 0)
+				abort();
+			break;
+		case IMSG_CTL_AUDIT:
+			/* The trail's head: strings terminated. */
+			if (imsg_get_data(&imsg, &ca, sizeof(ca)) == -1 ||
+			    memchr(ca.dir, '\0', sizeof(ca.dir)) == NULL ||
+			    memchr(ca.file, '\0', sizeof(ca.file)) == NULL ||
+			    memchr(ca.head, '\0', sizeof(ca.head)) == NULL)
 				abort();
 			break;
 		case IMSG_CTL_METRICS:
@@ -357,6 +367,7 @@ fuzz_check_one(const uint8_t *data, size_t size)
 		case IMSG_CTL_SHOW_DAMAGED:
 		case IMSG_CTL_SHOW_METRICS:
 		case IMSG_CTL_RELOAD:
+		case IMSG_CTL_AUDIT:
 			if (len != 0)
 				abort();
 			break;
