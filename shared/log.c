@@ -20,6 +20,22 @@ static int	 log_debug_mode;
 static int	 log_verbose;
 static char	 log_procname[64] = "signerd";
 
+/*
+ * Lines held by log_hold until log_release: a callback that logs a line
+ * per item (the audit trail's) pays one write(2) for all of them in the
+ * foreground.  To syslog each is still its own message, sent at the
+ * release.  An error, a full buffer or fatal sends what is held first,
+ * so the order of the lines is never changed.
+ */
+#define LOG_HELD_MAX	(4 * LOG_LINE_MAX)
+static char	 log_held[LOG_HELD_MAX];
+static size_t	 log_heldlen;
+static int	 log_holding;
+static pid_t	 log_heldpid;
+
+static void	 log_hold_line(int, const char *, const char *, size_t);
+static void	 log_flush(void);
+
 void
 log_init(int n_debug, int facility)
 {
@@ -56,8 +72,17 @@ void
 vlog(int pri, const char *fmt, va_list ap)
 {
 	char	 buf[1024];
-	int	 saved_errno = errno;
+	int	 saved_errno = errno, len;
 
+	if (log_holding && pri > LOG_ERR) {
+		if ((len = vsnprintf(buf, sizeof(buf), fmt, ap)) < 0)
+			len = 0;
+		log_hold_line(pri, "", buf,
+		    (size_t)len < sizeof(buf) ? (size_t)len : sizeof(buf) - 1);
+		errno = saved_errno;
+		return;
+	}
+	log_flush();
 	if (log_debug_mode) {
 		(void)vsnprintf(buf, sizeof(buf), fmt, ap);
 		(void)fprintf(stderr, "%s[%d]: %s\n", log_procname,
@@ -66,6 +91,116 @@ vlog(int pri, const char *fmt, va_list ap)
 	} else
 		vsyslog(pri, fmt, ap);
 	errno = saved_errno;
+}
+
+/*
+ * A line made by the caller, after prefix: no format to parse, and no
+ * copy when it is held.  At most LOG_LINE_MAX bytes of it are kept.
+ */
+void
+log_line(int pri, const char *prefix, const char *s, size_t len)
+{
+	int	 saved_errno = errno;
+
+	if (len > LOG_LINE_MAX)
+		len = LOG_LINE_MAX;
+	if (log_holding && pri > LOG_ERR) {
+		log_hold_line(pri, prefix, s, len);
+		errno = saved_errno;
+		return;
+	}
+	log_flush();
+	if (log_debug_mode) {
+		(void)fprintf(stderr, "%s[%d]: %s%.*s\n", log_procname,
+		    (int)getpid(), prefix, (int)len, s);
+		(void)fflush(stderr);
+	} else
+		syslog(pri, "%s%.*s", prefix, (int)len, s);
+	errno = saved_errno;
+}
+
+/* Held: the line as it will be written; for syslog its priority first. */
+static void
+log_hold_line(int pri, const char *prefix, const char *s, size_t len)
+{
+	char	*p;
+	size_t	 plen = strlen(prefix), start;
+	int	 n;
+
+	if (log_heldlen + plen + len + 96 > sizeof(log_held))
+		log_flush();
+	start = log_heldlen;
+	if (log_debug_mode)
+		n = snprintf(log_held + start, sizeof(log_held) - start,
+		    "%s[%d]: ", log_procname, (int)log_heldpid);
+	else
+		n = snprintf(log_held + start, sizeof(log_held) - start,
+		    "%d ", pri);
+	if (n < 0 || (size_t)n >= sizeof(log_held) - start)
+		return;
+	log_heldlen += n;
+	memcpy(log_held + log_heldlen, prefix, plen);
+	memcpy(log_held + log_heldlen + plen, s, len);
+	/* A held line is one line. */
+	for (p = log_held + log_heldlen;
+	    (p = memchr(p, '\n', log_held + log_heldlen + plen + len - p)) !=
+	    NULL; )
+		*p = ' ';
+	log_heldlen += plen + len;
+	log_held[log_heldlen++] = '\n';
+}
+
+void
+log_hold(void)
+{
+	if (log_holding++ == 0)
+		log_heldpid = getpid();
+}
+
+void
+log_release(void)
+{
+	int	 saved_errno = errno;
+
+	if (log_holding > 0 && --log_holding == 0)
+		log_flush();
+	errno = saved_errno;
+}
+
+/* What is held goes out: one write(2) to stderr, or a message each. */
+static void
+log_flush(void)
+{
+	char	*p, *end, *nl;
+	ssize_t	 n;
+	size_t	 off;
+	int	 pri;
+
+	if (log_heldlen == 0)
+		return;
+	if (log_debug_mode) {
+		(void)fflush(stderr);
+		off = 0;
+		while (off < log_heldlen) {
+			n = write(STDERR_FILENO, log_held + off,
+			    log_heldlen - off);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;
+			off += n;
+		}
+	} else {
+		end = log_held + log_heldlen;
+		for (p = log_held; p < end; p = nl + 1) {
+			if ((nl = memchr(p, '\n', end - p)) == NULL)
+				break;
+			*nl = '\0';
+			pri = (int)strtol(p, &p, 10);
+			syslog(pri, "%s", p + 1);
+		}
+	}
+	log_heldlen = 0;
 }
 
 static void
@@ -160,6 +295,7 @@ vfatalc(int code, const char *emsg, va_list ap)
 		    buf[0] != '\0' ? ": " : "", strerror(code));
 	else
 		logit(LOG_CRIT, "fatal in %s: %s", log_procname, buf);
+	log_holding = 0;
 	exit(1);
 }
 

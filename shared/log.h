@@ -5,6 +5,9 @@
 #define LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
+
+#define LOG_LINE_MAX	8192	/* the longest line log_line keeps */
 
 #ifndef __dead
 #define __dead __attribute__((__noreturn__))
@@ -14,6 +17,9 @@ void	log_init(int, int);
 void	log_procinit(const char *);
 void	log_setverbose(int);
 int	log_getverbose(void);
+void	log_hold(void);
+void	log_release(void);
+void	log_line(int, const char *, const char *, size_t);
 void	log_warn(const char *, ...)
 	    __attribute__((__format__ (printf, 1, 2)));
 void	log_warnx(const char *, ...)

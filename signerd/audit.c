@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -941,15 +942,6 @@ audit_request(const struct audit_req *a)
 	}
 	line_num(&l, "us", a->us);
 	audit_add(&l);
-	if (au.syslog) {
-		if (a->failed)
-			(void)snprintf(msg, sizeof(msg), "failed: %s", reason);
-		else
-			(void)strlcpy(msg, "ok", sizeof(msg));
-		log_info("audit: %s %s %s%s%s: %s", who[0] != '\0' ? who :
-		    "(unauthenticated)", peer, op[0] != '\0' ? op : "message",
-		    n > 0 ? " " : "", n > 0 ? ids[0] : "", msg);
-	}
 }
 
 /* Client text as the log may carry it; printable ASCII is already. */
@@ -1132,6 +1124,9 @@ audit_seal(struct line *l, char *dst)
 	memcpy(dst + n, l->buf + 9, l->len - 9);
 	n += l->len - 9;
 	audit_hash(dst, n, au.head);
+	/* The log's copy is the record itself (held: one write). */
+	if (au.syslog)
+		log_line(LOG_INFO, "audit: ", dst, n);
 	dst[n++] = '\n';
 	au.seq++;
 	return (n);
@@ -1344,6 +1339,7 @@ void
 audit_hold(void)
 {
 	au.hold++;
+	log_hold();	/* the records' log lines: one write too */
 }
 
 void
@@ -1351,6 +1347,7 @@ audit_release(void)
 {
 	if (au.hold > 0 && --au.hold == 0)
 		audit_write();
+	log_release();
 }
 
 /* For signerctl audit verify: the head as written. */
