@@ -65,7 +65,8 @@ static void	 line_str(struct line *, const char *, const char *, size_t);
 static void	 line_num(struct line *, const char *, long long);
 static void	 line_begin(struct line *, const char *);
 static void	 line_begin_raw(struct line *);
-static void	 text_clean(char *);
+static void	 line_text(struct line *, const char *, const char *,
+		    size_t);
 static void	 audit_add(struct line *);
 static size_t	 audit_seal(struct line *, char *);
 static int	 audit_open(const char *, const char *, size_t);
@@ -890,71 +891,64 @@ void
 audit_request(const struct audit_req *a)
 {
 	struct line	 l;
-	char		 who[sizeof(a->hdr->identity)];
-	char		 peer[sizeof(a->hdr->peer)];
-	char		 msg[256], reason[48], ids[2][CTL_ID_MAX];
-	char		 signer[SIGNER_NAME_MAX];
-	const char	*op;
+	const char	*op, *reason;
 	int		 i, n;
 
 	if (au.configured && !au.on)
 		return;
-	(void)strlcpy(who, a->hdr->identity, sizeof(who));
-	text_clean(who);
-	(void)strlcpy(peer, a->hdr->peer, sizeof(peer));
-	text_clean(peer);
-	msg[0] = reason[0] = '\0';
-	for (i = n = 0; i < 2; i++)
-		if (a->ids[i] != NULL && a->ids[i][0] != '\0') {
-			(void)strlcpy(ids[n], a->ids[i], sizeof(ids[n]));
-			text_clean(ids[n++]);
-		}
-	(void)strlcpy(signer, a->signer != NULL ? a->signer : "",
-	    sizeof(signer));
-	text_clean(signer);
-	if (a->msg != NULL) {
-		(void)strlcpy(msg, a->msg, sizeof(msg));
-		text_clean(msg);
-	}
 	op = a->op == 0 ? "" : kmip_op_name(a->op) != NULL ?
 	    kmip_op_name(a->op) : "unknown";
 	line_begin(&l, "request");
-	line_str(&l, "identity", who, strlen(who));
-	line_str(&l, "peer", peer, strlen(peer));
+	line_text(&l, "identity", a->hdr->identity, sizeof(a->hdr->identity));
+	line_text(&l, "peer", a->hdr->peer, sizeof(a->hdr->peer));
 	line_num(&l, "request", a->msgid);
 	line_num(&l, "item", a->item);
 	line_str(&l, "op", op, strlen(op));
 	line_raw(&l, ",\"ids\":[");
-	for (i = 0; i < n; i++) {
-		if (i > 0)
-			line_raw(&l, ",");
-		line_str(&l, NULL, ids[i], strlen(ids[i]));
-	}
+	for (i = n = 0; i < 2; i++)
+		if (a->ids[i] != NULL && a->ids[i][0] != '\0') {
+			if (n++ > 0)
+				line_raw(&l, ",");
+			line_text(&l, NULL, a->ids[i], CTL_ID_MAX);
+		}
 	line_raw(&l, "]");
-	line_str(&l, "signer", signer, strlen(signer));
+	line_text(&l, "signer", a->signer != NULL ? a->signer : "",
+	    SIGNER_NAME_MAX);
 	line_str(&l, "result", a->failed ? "Operation Failed" : "Success",
 	    a->failed ? 16 : 7);
 	if (a->failed) {
-		(void)strlcpy(reason, audit_reason_name(a->reason),
-		    sizeof(reason));
+		reason = audit_reason_name(a->reason);
 		line_str(&l, "reason", reason, strlen(reason));
-		line_str(&l, "message", msg, strlen(msg));
+		line_text(&l, "message", a->msg != NULL ? a->msg : "", 256);
 	}
 	line_num(&l, "us", a->us);
 	audit_add(&l);
 }
 
-/* Client text as the log may carry it; printable ASCII is already. */
+/*
+ * Text from a client or another process: at most max - 1 bytes of s,
+ * made clean (ttlv_text_clean) first unless it is printable ASCII.
+ */
 static void
-text_clean(char *s)
+line_text(struct line *l, const char *key, const char *s, size_t max)
 {
-	const unsigned char	*p;
+	char	 buf[1024];
+	size_t	 n;
 
-	for (p = (const unsigned char *)s; *p != '\0'; p++)
-		if (*p < 0x20 || *p >= 0x7f) {
-			ttlv_text_clean(s);
-			return;
-		}
+	for (n = 0; n < max - 1 && s[n] != '\0'; n++)
+		if ((unsigned char)s[n] < 0x20 || (unsigned char)s[n] >= 0x7f)
+			break;
+	if (n == max - 1 || s[n] == '\0') {
+		line_str(l, key, s, n);
+		return;
+	}
+	n = strnlen(s, max - 1);
+	if (n >= sizeof(buf))
+		n = sizeof(buf) - 1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	ttlv_text_clean(buf);
+	line_str(l, key, buf, strlen(buf));
 }
 
 static const char *
@@ -1045,12 +1039,19 @@ line_raw(struct line *l, const char *s)
 	l->len += n;
 }
 
+/* A byte JSON writes escaped: a quote, a backslash, a control. */
+static inline int
+json_escaped(unsigned char c)
+{
+	return (c == '"' || c == '\\' || c < 0x20 || c == 0x7f);
+}
+
 /* "key":"value" after a comma (no key: an array element). */
 static void
 line_str(struct line *l, const char *key, const char *s, size_t n)
 {
 	char		 esc[8];
-	size_t		 i;
+	size_t		 i, run;
 	unsigned char	 c;
 
 	if (key != NULL) {
@@ -1060,16 +1061,22 @@ line_str(struct line *l, const char *key, const char *s, size_t n)
 	} else
 		line_raw(l, "\"");
 	for (i = 0; i < n && s[i] != '\0'; i++) {
-		c = (unsigned char)s[i];
-		if (c != '"' && c != '\\' && c >= 0x20 && c != 0x7f) {
-			/* Most of it: byte by byte, no call. */
-			if (l->len >= sizeof(l->buf) - 2) {
+		/* Most of it: a run copied at once. */
+		for (run = i; run < n && s[run] != '\0' &&
+		    !json_escaped((unsigned char)s[run]); run++)
+			;
+		if (run > i) {
+			if (l->len + (run - i) >= sizeof(l->buf) - 2) {
 				l->over = 1;
 				return;
 			}
-			l->buf[l->len++] = c;
-			continue;
+			memcpy(l->buf + l->len, s + i, run - i);
+			l->len += run - i;
+			if (run == n || s[run] == '\0')
+				break;
+			i = run;
 		}
+		c = (unsigned char)s[i];
 		if (c == '"' || c == '\\') {
 			esc[0] = '\\';
 			esc[1] = c;
