@@ -9,7 +9,12 @@
 #	at c=4 b=1 and b=16, Get at c=4; signatures against raw OpenSSL
 #	(kmipbench).
 #	Then a new TLS connection per request at c=1 (kmipbench -N, a
-#	Get each): the handshake and the first answer after it.
+#	Get each): the handshake and the first answer after it.  Last,
+#	regress/bench/hopbench: a 64-byte message through 2 and through 4
+#	processes and back over socketpairs, waiting in epoll, without
+#	any work: the floor of a c=1 request on this machine, which
+#	makes the trips of the 4-process case (client, frontend,
+#	engine, signer).
 # hsm	a pkcs11 signer "hsm" (a SoftHSM2 token made here) as the default,
 #	restarted with `sessions S` for S in BENCH_SESSIONS (1 2 4): Sign
 #	of a key made in the token through KMIP, with S connections and
@@ -77,6 +82,7 @@ esac
 BIN=$O/bin
 BENCH=$O/regress/bench/kmipbench
 P11BENCH=$O/regress/bench/p11bench
+HOPBENCH=$O/regress/bench/hopbench
 MODULE=/usr/lib/softhsm/libsofthsm2.so
 SECS=${BENCH_SECONDS:-2}
 RUNS=${BENCH_RUNS:-3}
@@ -378,6 +384,12 @@ soft_part()
 	done
 	bench get 1 1 -N
 	daemon_stop
+	# The floor under c=1: a message through 2 and 4 processes and
+	# back, no work (a Sign at c=1 makes the trips of p=4).
+	if [ -x "$HOPBENCH" ]; then
+		"$HOPBENCH" -p 2 -r "$RUNS" | grep -v '^  '
+		"$HOPBENCH" -p 4 -r "$RUNS" | grep -v '^  '
+	fi
 }
 
 # scale_at LABEL: fill the keystore to LABEL objects, start, measure Get,

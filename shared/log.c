@@ -31,7 +31,8 @@ static char	 log_procname[64] = "signerd";
 static char	 log_held[LOG_HELD_MAX];
 static size_t	 log_heldlen;
 static int	 log_holding;
-static pid_t	 log_heldpid;
+static char	 log_heldtag[96];	/* "name[pid]: " in the foreground */
+static size_t	 log_heldtaglen;
 
 static void	 log_hold_line(int, const char *, const char *, size_t);
 static void	 log_flush(void);
@@ -124,21 +125,18 @@ static void
 log_hold_line(int pri, const char *prefix, const char *s, size_t len)
 {
 	char	*p;
-	size_t	 plen = strlen(prefix), start;
+	size_t	 plen = strlen(prefix);
 	int	 n;
 
-	if (log_heldlen + plen + len + 96 > sizeof(log_held))
+	if (log_heldlen + plen + len + sizeof(log_heldtag) + 1 >
+	    sizeof(log_held))
 		log_flush();
-	start = log_heldlen;
-	if (log_debug_mode)
-		n = snprintf(log_held + start, sizeof(log_held) - start,
-		    "%s[%d]: ", log_procname, (int)log_heldpid);
-	else
-		n = snprintf(log_held + start, sizeof(log_held) - start,
-		    "%d ", pri);
-	if (n < 0 || (size_t)n >= sizeof(log_held) - start)
-		return;
-	log_heldlen += n;
+	if (log_debug_mode) {
+		memcpy(log_held + log_heldlen, log_heldtag, log_heldtaglen);
+		log_heldlen += log_heldtaglen;
+	} else if ((n = snprintf(log_held + log_heldlen,
+	    sizeof(log_held) - log_heldlen, "%d ", pri)) > 0)
+		log_heldlen += n;
 	memcpy(log_held + log_heldlen, prefix, plen);
 	memcpy(log_held + log_heldlen + plen, s, len);
 	/* A held line is one line. */
@@ -153,8 +151,13 @@ log_hold_line(int pri, const char *prefix, const char *s, size_t len)
 void
 log_hold(void)
 {
-	if (log_holding++ == 0)
-		log_heldpid = getpid();
+	int	 n;
+
+	if (log_holding++ > 0)
+		return;
+	n = snprintf(log_heldtag, sizeof(log_heldtag), "%s[%d]: ",
+	    log_procname, (int)getpid());
+	log_heldtaglen = n > 0 && (size_t)n < sizeof(log_heldtag) ? n : 0;
 }
 
 void
