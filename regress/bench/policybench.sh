@@ -14,8 +14,11 @@
 #		through his Sign grant (the grant's path).
 # Prints the median ops/s of each and the ratios to "off": "granted"
 # against "off" is what the policy check and the audit record cost
-# together.  Not run by
-# the suite (BENCH_SECONDS, BENCH_RUNS, BENCH_ROUNDS change its length).
+# together.  Beside it, the CPU time all of the daemon's processes spent
+# per Sign (from /proc/PID/stat around each kmipbench, divided by the
+# Signs `show metrics` counted meanwhile): a figure a busy machine moves
+# less than throughput.  Not run by the suite (BENCH_SECONDS,
+# BENCH_RUNS, BENCH_ROUNDS change its length).
 
 set -u
 O=${1:-obj}
@@ -96,14 +99,33 @@ daemon_start()
 	    awk 'NR > 1 && $3 > 0 { print $3 }' >>"$T/pids"
 }
 
-# run PKIDIR: one kmipbench, its median ops/s on stdout.
+# cpu: the daemon's processes' CPU time so far (user + system, ticks),
+# and the Sign requests answered (show metrics), on one line.
+cpu()
+{
+	t=0
+	for p in $("$BIN/signerctl" -s "$CTL" show status |
+	    awk 'NR > 1 && $3 > 0 { print $3 }') $PARENT; do
+		t=$((t + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' \
+		    "/proc/$p/stat")))
+	done
+	echo "$t $("$BIN/signerctl" -s "$CTL" show metrics | awk '
+	    /^signerd_requests_total\{.*"Sign"/ { n += $NF } END { print n + 0 }')"
+}
+
+# run PKIDIR KIND: one kmipbench, its median ops/s to $T/KIND, and the
+# daemon's CPU time per Sign (us, all processes) to $T/KIND.cpu.
 run()
 {
+	c0=$(cpu)
 	timeout $((60 + 3 * RUNS * SECS)) "$BENCH" -R -k "$1" -s 127.0.0.1 \
 	    -o sign-p256 -c 4 -b 16 -t "$SECS" -r "$RUNS" -w 1 -i "$KEY" \
 	    "$PORT" >"$T/out" 2>&1 || fail "kmipbench: $(tail -3 "$T/out")"
+	c1=$(cpu)
 	awk '/median of/ { for (i = 2; i <= NF; i++)
-		if ($i == "ops/s") print $(i - 1) }' "$T/out"
+		if ($i == "ops/s") print $(i - 1) }' "$T/out" >>"$T/$2"
+	echo "$c0 $c1" | awk -v hz="$(getconf CLK_TCK)" '$4 > $2 {
+	    printf "%.2f\n", ($3 - $1) * 1e6 / hz / ($4 - $2) }' >>"$T/$2.cpu"
 }
 
 # grants N: the keystore holds N grants of others (and bob's Sign).
@@ -168,24 +190,24 @@ KEY=$("$BENCH" -S -k "$T/pki" -s 127.0.0.1 -o sign-p256 "$PORT" 2>"$T/out" |
 [ -n "$KEY" ] || fail "no key: $(cat "$T/out")"
 echo "Sign P-256, c=4 b=16, software signer, $(nproc) CPUs;" \
     "$ROUNDS rounds of $RUNS runs of $SECS s"
-: >"$T/off"
-: >"$T/none"
-: >"$T/grants"
-: >"$T/granted"
+for k in off none grants granted; do
+	: >"$T/$k"
+	: >"$T/$k.cpu"
+done
 r=0
 while [ $r -lt "$ROUNDS" ]; do
 	daemon_stop
 	grants 0
 	CONF=signerd-off.conf daemon_start
-	run "$T/pki" >>"$T/off"
+	run "$T/pki" off
 	daemon_stop
 	daemon_start
-	run "$T/pki" >>"$T/none"
+	run "$T/pki" none
 	daemon_stop
 	grants $NGRANTS
 	daemon_start
-	run "$T/pki" >>"$T/grants"
-	run "$T/pki-bob" >>"$T/granted"
+	run "$T/pki" grants
+	run "$T/pki-bob" granted
 	r=$((r + 1))
 done
 daemon_stop
@@ -198,9 +220,15 @@ median()
 	    print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 base=$(median "$T/off")
+cbase=$(median "$T/off.cpu")
 for k in off none grants granted; do
 	m=$(median "$T/$k")
+	c=$(median "$T/$k.cpu")
 	printf "%-8s %10s ops/s  ratio %s  (runs: %s)\n" "$k" "$m" \
 	    "$(awk -v a="$m" -v b="$base" 'BEGIN { printf "%.3f", a / b }')" \
 	    "$(tr '\n' ' ' <"$T/$k")"
+	printf "%-8s %10s us of CPU per Sign, all processes  ratio %s" \
+	    "" "$c" "$(awk -v a="$c" -v b="$cbase" \
+	    'BEGIN { printf "%.3f", a / b }')"
+	printf "  (rounds: %s)\n" "$(tr '\n' ' ' <"$T/$k.cpu")"
 done
