@@ -46,6 +46,12 @@
 #	resident memory after them; then the keystore's size on disk per
 #	object, and each figure at the large size against the small.
 #
+# After every kmipbench run of the soft and hsm parts, the CPU time the
+# daemon's processes spent per item answered meanwhile (engine, frontend,
+# signers, parent; /proc/PID/stat around the run, items from `show
+# metrics`), beside the client's own CPU per item that kmipbench prints:
+# with both, 2 CPUs / (their sum) is the most this machine can do.
+#
 # The signatures of the soft and hsm parts also go, a row per case, to
 # BENCH_CSV (default OBJDIR/bench.csv): op, algorithm, signer,
 # concurrency (connections; for hsm also sessions and raw threads),
@@ -291,6 +297,7 @@ bench()
 	c=$2
 	b=$3
 	shift 3
+	d0=$(daemon_cpu)
 	timeout "$limit" "$BENCH" -k "$T/pki" -s 127.0.0.1 -o "$op" -c "$c" \
 	    -b "$b" -t "$SECS" -r "$KRUNS" -w "$WARM" ${BENCH_ARGS:-} "$@" \
 	    "$PORT" &
@@ -298,6 +305,35 @@ bench()
 	wait "$CHILD" || status=1
 	CHILD=
 	kill -0 "$PARENT" 2>/dev/null || fail "signerd exited"
+	# What the daemon's processes spent per item answered meanwhile.
+	echo "$d0 $(daemon_cpu)" | awk -v hz="$(getconf CLK_TCK)" '
+	    $NF > $(NF / 2) { h = NF / 2; n = $NF - $h
+		printf "  daemon CPU per item, us: engine %.1f frontend %.1f" \
+		    " signer %.1f parent %.1f\n", ($(h + 1) - $1) * 1e6 / hz / n,
+		    ($(h + 2) - $2) * 1e6 / hz / n,
+		    ($(h + 3) - $3) * 1e6 / hz / n,
+		    ($(h + 4) - $4) * 1e6 / hz / n }'
+}
+
+# daemon_cpu: CPU ticks (user + system) of the engine, the frontend, the
+# signers together and the parent, then the items answered so far.
+daemon_cpu()
+{
+	"$BIN/signerctl" -s "$CTL" show status 2>/dev/null | awk -v p="$PARENT" '
+	    function ticks(pid,   f, a) {
+		if ((getline f < ("/proc/" pid "/stat")) <= 0)
+			return 0
+		close("/proc/" pid "/stat")
+		sub(/^.*\) /, "", f)
+		split(f, a, " ")
+		return a[12] + a[13]
+	    }
+	    NR > 1 && $3 > 0 { k = $1 ~ /^signer/ || $1 ~ /^hsm/ ? "signer" : $1
+		t[k] += ticks($3) }
+	    END { printf "%d %d %d %d", t["engine"], t["frontend"],
+		t["signer"], ticks(p) }'
+	"$BIN/signerctl" -s "$CTL" show metrics 2>/dev/null |
+	    awk '/^signerd_requests_total/ { n += $NF } END { print " " n + 0 }'
 }
 
 # p11run OP THREADS LABEL: one p11bench run on the token, into $T/p11.

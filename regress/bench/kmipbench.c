@@ -25,6 +25,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -109,6 +110,7 @@ struct run {
 	double		 p50;		/* ms per request */
 	double		 p99;
 	double		 raw;		/* raw OpenSSL signatures per second */
+	double		 cpu;		/* the client's CPU, us per item */
 };
 
 /* Options and what the set-up made; read-only once threads run. */
@@ -174,6 +176,7 @@ static void		 client_fail(struct client *, const char *, ...)
 static void		*client_main(void *);
 static void		 run_phase(struct client *, double, int,
 			    struct run *);
+static double		 tv_us(const struct timeval *);
 static int		 dbl_cmp(const void *, const void *);
 static double		 percentile(double *, size_t, double);
 static double		 median(double *, int);
@@ -713,13 +716,15 @@ static void
 run_phase(struct client *cl, double secs, int record, struct run *r)
 {
 	struct timespec	 start, end;
+	struct rusage	 ru0, ru1;
 	uint64_t	 items = 0, failed = 0;
 	double		*all;
 	size_t		 n = 0, k;
 	int		 i, e;
 
-	if (clock_gettime(CLOCK_MONOTONIC, &start) == -1)
-		err(1, "clock_gettime");
+	if (getrusage(RUSAGE_SELF, &ru0) == -1 ||
+	    clock_gettime(CLOCK_MONOTONIC, &start) == -1)
+		err(1, "getrusage");
 	phase.end = start;
 	ts_add(&phase.end, secs);
 	phase.count = record ? bench.count : 0;
@@ -731,8 +736,9 @@ run_phase(struct client *cl, double secs, int record, struct run *r)
 	for (i = 0; i < bench.clients; i++)
 		if ((e = pthread_join(cl[i].thread, NULL)) != 0)
 			errc(1, e, "pthread_join");
-	if (clock_gettime(CLOCK_MONOTONIC, &end) == -1)
-		err(1, "clock_gettime");
+	if (clock_gettime(CLOCK_MONOTONIC, &end) == -1 ||
+	    getrusage(RUSAGE_SELF, &ru1) == -1)
+		err(1, "getrusage");
 	for (i = 0; i < bench.clients; i++) {
 		items += cl[i].items;
 		failed += cl[i].failed;
@@ -761,9 +767,19 @@ run_phase(struct client *cl, double secs, int record, struct run *r)
 	}
 	qsort(all, n, sizeof(*all), dbl_cmp);
 	r->rate = items / (ts_ms(&start, &end) / 1e3);
+	/* The client's own CPU per item: what it takes from the cores. */
+	r->cpu = items == 0 ? 0 : (tv_us(&ru1.ru_utime) -
+	    tv_us(&ru0.ru_utime) + tv_us(&ru1.ru_stime) -
+	    tv_us(&ru0.ru_stime)) / items;
 	r->p50 = percentile(all, n, 0.50);
 	r->p99 = percentile(all, n, 0.99);
 	free(all);
+}
+
+static double
+tv_us(const struct timeval *tv)
+{
+	return (tv->tv_sec * 1e6 + tv->tv_usec);
 }
 
 static int
@@ -1126,9 +1142,12 @@ main(int argc, char *argv[])
 	for (ch = 0; ch < bench.runs; ch++)
 		v[ch] = runs[ch].p99;
 	p99 = median(v, bench.runs);
+	for (ch = 0; ch < bench.runs; ch++)
+		v[ch] = runs[ch].cpu;
 	printf("%s c=%d b=%d%s: %.0f ops/s (median of %d) p50 %.2f ms "
-	    "p99 %.2f ms", bench.op->name, bench.clients, bench.batch, depth,
-	    rate, bench.runs, p50, p99);
+	    "p99 %.2f ms client CPU %.1f us/op", bench.op->name,
+	    bench.clients, bench.batch, depth, rate, bench.runs, p50, p99,
+	    median(v, bench.runs));
 	if (pk != NULL) {
 		for (ch = 0; ch < bench.runs; ch++)
 			v[ch] = runs[ch].raw;
