@@ -77,6 +77,21 @@ struct val {
 	size_t		 len;
 };
 
+/*
+ * An item of the text, as json_fields or xml_fields read it from its
+ * node: its tag and type, a scalar's value (has_value: there is one)
+ * or the first node of a structure's items.
+ */
+struct item {
+	uint32_t	 tag;
+	int		 type;
+	int		 has_value;
+	struct val	 v;
+	uint32_t	 items;
+};
+
+typedef int (*item_fields)(struct doc *, uint32_t, struct item *);
+
 struct obuf {
 	char		*b;
 	size_t		 len, cap;
@@ -94,6 +109,57 @@ static const char *const type_names[] = {
 	[TTLV_BYTE_STRING] = "ByteString",
 	[TTLV_DATE_TIME] = "DateTime",
 	[TTLV_INTERVAL] = "Interval"
+};
+
+/*
+ * How an encoding writes an item (ob_item): JSON {"tag":"Name","type":
+ * "Integer","value":1} and {"tag":"Name","value":[items]}; XML <Name
+ * type="Integer" value="1"/> and <Name>items</Name>; a tag without a
+ * name in hex, and in XML as the tag attribute of a TTLV element.
+ */
+struct syntax {
+	const char	*name_open, *name_close;	/* a tag's name */
+	const char	*hex_open, *hex_close;		/* a tag in hex */
+	const char	*hex_name;			/* XML: its element */
+	const char	*type_open, *value_open, *value_close;
+	const char	*items_open, *items_sep;
+	const char	*end_open, *end_close;
+	int		 end_named;	/* the element's name between */
+	int		 xml;		/* ob_scalar's and ob_escaped's */
+};
+
+static const struct syntax json_syntax = {
+	.name_open = "{\"tag\":\"",
+	.name_close = "\"",
+	.hex_open = "{\"tag\":\"",
+	.hex_close = "\"",
+	.hex_name = "",
+	.type_open = ",\"type\":\"",
+	.value_open = "\",\"value\":",
+	.value_close = "}",
+	.items_open = ",\"value\":[",
+	.items_sep = ",",
+	.end_open = "]}",
+	.end_close = "",
+	.end_named = 0,
+	.xml = 0
+};
+
+static const struct syntax xml_syntax = {
+	.name_open = "<",
+	.name_close = "",
+	.hex_open = "<TTLV tag=\"",
+	.hex_close = "\"",
+	.hex_name = "TTLV",
+	.type_open = " type=\"",
+	.value_open = "\" value=\"",
+	.value_close = "\"/>",
+	.items_open = ">",
+	.items_sep = "",
+	.end_open = "</",
+	.end_close = ">",
+	.end_named = 1,
+	.xml = 1
 };
 
 static uint32_t	 node_new(struct doc *, enum node_kind);
@@ -121,10 +187,12 @@ static int	 parse_tag(const char *, size_t, uint32_t *);
 static int	 parse_type(const char *, size_t);
 static struct ttlv *scalar(struct doc *, struct ttlv *, uint32_t, int,
 		    const struct val *, const char *);
-static struct ttlv *json_item(struct doc *, uint32_t, struct ttlv *,
-		    const char *, int);
-static struct ttlv *xml_item(struct doc *, uint32_t, struct ttlv *,
-		    const char *, int);
+static void	 item_keys(struct doc *, uint32_t, struct node **,
+		    struct node **, struct node **);
+static int	 json_fields(struct doc *, uint32_t, struct item *);
+static int	 xml_fields(struct doc *, uint32_t, struct item *);
+static struct ttlv *text_item(struct doc *, item_fields, uint32_t,
+		    struct ttlv *, const char *);
 static void	 attr_note(const struct ttlv *, char *, size_t);
 static void	 ob_add(struct obuf *, const char *, size_t);
 static void	 ob_str(struct obuf *, const char *);
@@ -134,8 +202,8 @@ static void	 ob_hex(struct obuf *, const uint8_t *, size_t);
 static void	 ob_escaped(struct obuf *, const uint8_t *, size_t, int);
 static void	 ob_scalar(struct obuf *, const struct ttlv *, const char *,
 		    int);
-static void	 ob_json(struct obuf *, const struct ttlv *, const char *);
-static void	 ob_xml(struct obuf *, const struct ttlv *, const char *);
+static void	 ob_item(struct obuf *, const struct syntax *,
+		    const struct ttlv *, const char *);
 
 /* -- the tree of a text message ------------------------------------- */
 
@@ -1104,130 +1172,138 @@ attr_note(const struct ttlv *n, char *buf, size_t size)
 }
 
 /*
- * The JSON object ni as an item appended to parent, or the root when
- * parent is NULL.
+ * The tag, type and value among the JSON members or XML attributes
+ * chained from x.  A key given twice counts as its last.
  */
-static struct ttlv *
-json_item(struct doc *d, uint32_t ni, struct ttlv *parent, const char *attr,
-    int depth)
+static void
+item_keys(struct doc *d, uint32_t x, struct node **tagn, struct node **typen,
+    struct node **valn)
 {
-	struct node	*o = &d->nodes[ni - 1], *m, *tagn = NULL, *typen = NULL;
-	struct node	*valn = NULL;
-	struct ttlv	*n, *c;
-	struct val	 v;
-	char		 an[ATTR_NAME_MAX];
-	uint32_t	 x, tag;
-	int		 type = TTLV_STRUCTURE;
+	struct node	*m;
+
+	*tagn = *typen = *valn = NULL;
+	for (; x != 0; x = m->next) {
+		m = &d->nodes[x - 1];
+		if (span_eq(m->key, m->keylen, "tag"))
+			*tagn = m;
+		else if (span_eq(m->key, m->keylen, "type"))
+			*typen = m;
+		else if (span_eq(m->key, m->keylen, "value"))
+			*valn = m;
+	}
+}
+
+/*
+ * The JSON object ni as an item: {"tag": name or hex, "type": name
+ * (none: Structure), "value": a scalar, or a structure's array}.
+ */
+static int
+json_fields(struct doc *d, uint32_t ni, struct item *it)
+{
+	struct node	*o = &d->nodes[ni - 1], *tagn, *typen, *valn;
 
 	if (o->kind != N_OBJECT) {
 		d->err = "an item is not an object";
-		return (NULL);
+		return (-1);
 	}
-	for (x = o->child; x != 0; x = m->next) {
-		m = &d->nodes[x - 1];
-		if (span_eq(m->key, m->keylen, "tag"))
-			tagn = m;
-		else if (span_eq(m->key, m->keylen, "type"))
-			typen = m;
-		else if (span_eq(m->key, m->keylen, "value"))
-			valn = m;
-	}
+	item_keys(d, o->child, &tagn, &typen, &valn);
 	if (tagn == NULL || tagn->kind != N_STRING ||
-	    parse_tag(tagn->s, tagn->slen, &tag) == -1) {
+	    parse_tag(tagn->s, tagn->slen, &it->tag) == -1) {
 		d->err = "missing or unknown tag";
-		return (NULL);
+		return (-1);
 	}
+	it->type = TTLV_STRUCTURE;
 	if (typen != NULL && (typen->kind != N_STRING ||
-	    (type = parse_type(typen->s, typen->slen)) == -1)) {
+	    (it->type = parse_type(typen->s, typen->slen)) == -1)) {
 		d->err = "unknown type";
-		return (NULL);
+		return (-1);
 	}
-	if (type != TTLV_STRUCTURE) {
-		if (parent == NULL || valn == NULL) {
-			d->err = parent == NULL ? "not a KMIP message" :
-			    "missing value";
-			return (NULL);
+	memset(&it->v, 0, sizeof(it->v));
+	it->items = 0;
+	it->has_value = valn != NULL;
+	if (valn != NULL) {
+		it->v.kind = valn->kind;
+		it->v.s = valn->s;
+		it->v.len = valn->slen;
+	}
+	if (it->type == TTLV_STRUCTURE && valn != NULL) {
+		if (valn->kind != N_ARRAY) {
+			d->err = "a structure's value is not an array";
+			return (-1);
 		}
-		v.kind = valn->kind;
-		v.s = valn->s;
-		v.len = valn->slen;
-		return (scalar(d, parent, tag, type, &v, attr));
+		it->items = valn->child;
 	}
-	if (valn != NULL && valn->kind != N_ARRAY) {
-		d->err = "a structure's value is not an array";
-		return (NULL);
-	}
-	n = parent == NULL ? ttlv_new_structure(tag) :
-	    ttlv_add_structure(parent, tag);
-	an[0] = '\0';
-	for (x = valn != NULL ? valn->child : 0; x != 0;
-	    x = d->nodes[x - 1].next) {
-		if ((c = json_item(d, x, n, an[0] ? an : NULL,
-		    depth + 1)) == NULL) {
-			if (parent == NULL)
-				ttlv_free(n);
-			return (NULL);
-		}
-		attr_note(c, an, sizeof(an));
-	}
-	return (n);
+	return (0);
 }
 
-/* The XML element ni as an item, like json_item. */
-static struct ttlv *
-xml_item(struct doc *d, uint32_t ni, struct ttlv *parent, const char *attr,
-    int depth)
+/*
+ * The XML element ni as an item: <Name type="..." value="..."/> or
+ * <Name>items</Name>, <TTLV tag="0x42xxxx"> for a tag without a name.
+ */
+static int
+xml_fields(struct doc *d, uint32_t ni, struct item *it)
 {
-	struct node	*e = &d->nodes[ni - 1], *a, *tagn = NULL, *typen = NULL;
-	struct node	*valn = NULL;
-	struct ttlv	*n, *c;
-	struct val	 v;
-	char		 an[ATTR_NAME_MAX];
-	uint32_t	 x, tag;
-	int		 type = TTLV_STRUCTURE;
+	struct node	*e = &d->nodes[ni - 1], *tagn, *typen, *valn;
 
-	for (x = e->attr; x != 0; x = a->next) {
-		a = &d->nodes[x - 1];
-		if (span_eq(a->key, a->keylen, "tag"))
-			tagn = a;
-		else if (span_eq(a->key, a->keylen, "type"))
-			typen = a;
-		else if (span_eq(a->key, a->keylen, "value"))
-			valn = a;
-	}
-	/* <TTLV tag="0x42xxxx"> for a tag without a name. */
+	item_keys(d, e->attr, &tagn, &typen, &valn);
 	if (span_eq(e->key, e->keylen, "TTLV")) {
-		if (tagn == NULL || parse_tag(tagn->s, tagn->slen, &tag) ==
-		    -1) {
+		if (tagn == NULL || parse_tag(tagn->s, tagn->slen,
+		    &it->tag) == -1) {
 			d->err = "missing or unknown tag";
-			return (NULL);
+			return (-1);
 		}
-	} else if (parse_tag(e->key, e->keylen, &tag) == -1) {
+	} else if (parse_tag(e->key, e->keylen, &it->tag) == -1) {
 		d->err = "unknown tag";
-		return (NULL);
+		return (-1);
 	}
+	it->type = TTLV_STRUCTURE;
 	if (typen != NULL &&
-	    (type = parse_type(typen->s, typen->slen)) == -1) {
+	    (it->type = parse_type(typen->s, typen->slen)) == -1) {
 		d->err = "unknown type";
-		return (NULL);
+		return (-1);
 	}
-	if (type != TTLV_STRUCTURE) {
-		if (parent == NULL || valn == NULL || e->child != 0) {
+	memset(&it->v, 0, sizeof(it->v));
+	/* A scalar's element is empty. */
+	it->has_value = valn != NULL && e->child == 0;
+	if (it->has_value) {
+		it->v.kind = N_STRING;
+		it->v.s = valn->s;
+		it->v.len = valn->slen;
+	}
+	it->items = e->child;
+	return (0);
+}
+
+/*
+ * The item of node ni, read by fields (the encoding's), appended to
+ * parent, or the root when parent is NULL.  attr: the Attribute Name
+ * before it.
+ */
+static struct ttlv *
+text_item(struct doc *d, item_fields fields, uint32_t ni,
+    struct ttlv *parent, const char *attr)
+{
+	struct ttlv	*n, *c;
+	struct item	 it;
+	char		 an[ATTR_NAME_MAX];
+	uint32_t	 x;
+
+	if (fields(d, ni, &it) == -1)
+		return (NULL);
+	if (it.type != TTLV_STRUCTURE) {
+		if (parent == NULL || !it.has_value) {
 			d->err = parent == NULL ? "not a KMIP message" :
 			    "missing value";
 			return (NULL);
 		}
-		v.kind = N_STRING;
-		v.s = valn->s;
-		v.len = valn->slen;
-		return (scalar(d, parent, tag, type, &v, attr));
+		return (scalar(d, parent, it.tag, it.type, &it.v, attr));
 	}
-	n = parent == NULL ? ttlv_new_structure(tag) :
-	    ttlv_add_structure(parent, tag);
+	n = parent == NULL ? ttlv_new_structure(it.tag) :
+	    ttlv_add_structure(parent, it.tag);
 	an[0] = '\0';
-	for (x = e->child; x != 0; x = d->nodes[x - 1].next) {
-		if ((c = xml_item(d, x, n, an[0] ? an : NULL,
-		    depth + 1)) == NULL) {
+	for (x = it.items; x != 0; x = d->nodes[x - 1].next) {
+		if ((c = text_item(d, fields, x, n, an[0] ? an : NULL)) ==
+		    NULL) {
 			if (parent == NULL)
 				ttlv_free(n);
 			return (NULL);
@@ -1262,7 +1338,7 @@ msgenc_to_ttlv(enum msg_enc enc, const char *text, size_t len, size_t max,
 			}
 		}
 		if (ri != 0)
-			root = json_item(&d, ri, NULL, NULL, 0);
+			root = text_item(&d, json_fields, ri, NULL, NULL);
 	} else if (enc == ENC_XML) {
 		if (xml_misc(&d) == 0) {
 			if (d.p >= d.end || *d.p != '<')
@@ -1275,7 +1351,7 @@ msgenc_to_ttlv(enum msg_enc enc, const char *text, size_t len, size_t max,
 			}
 		}
 		if (ri != 0)
-			root = xml_item(&d, ri, NULL, NULL, 0);
+			root = text_item(&d, xml_fields, ri, NULL, NULL);
 	} else
 		d.err = "not a text encoding";
 	if (root == NULL) {
@@ -1479,61 +1555,48 @@ type_name(int type)
 	return (type_names[type]);
 }
 
+/*
+ * An item in text: its tag (name, or hex under a generic name), then a
+ * scalar's type and value, or a structure's items and its end.  The
+ * walk is one, the syntax of each encoding the strings between.
+ */
 static void
-ob_json(struct obuf *o, const struct ttlv *n, const char *attr)
+ob_item(struct obuf *o, const struct syntax *sx, const struct ttlv *n,
+    const char *attr)
 {
 	const struct ttlv	*c;
 	const char		*name;
 	char			 an[ATTR_NAME_MAX];
 
-	if ((name = kmipname_tagname(n->tag)) != NULL)
-		ob_fmt(o, "{\"tag\":\"%s\"", name);
-	else
-		ob_fmt(o, "{\"tag\":\"0x%06x\"", n->tag);
+	if ((name = kmipname_tagname(n->tag)) != NULL) {
+		ob_str(o, sx->name_open);
+		ob_str(o, name);
+		ob_str(o, sx->name_close);
+	} else {
+		ob_str(o, sx->hex_open);
+		ob_fmt(o, "0x%06x", n->tag);
+		ob_str(o, sx->hex_close);
+	}
 	if (n->type != TTLV_STRUCTURE) {
-		ob_fmt(o, ",\"type\":\"%s\",\"value\":", type_name(n->type));
-		ob_scalar(o, n, attr, 0);
-		ob_str(o, "}");
+		ob_str(o, sx->type_open);
+		ob_str(o, type_name(n->type));
+		ob_str(o, sx->value_open);
+		ob_scalar(o, n, attr, sx->xml);
+		ob_str(o, sx->value_close);
 		return;
 	}
-	ob_str(o, ",\"value\":[");
+	ob_str(o, sx->items_open);
 	an[0] = '\0';
 	TAILQ_FOREACH(c, &n->children, entry) {
 		if (c != TAILQ_FIRST(&n->children))
-			ob_str(o, ",");
-		ob_json(o, c, an[0] ? an : NULL);
+			ob_str(o, sx->items_sep);
+		ob_item(o, sx, c, an[0] ? an : NULL);
 		attr_note(c, an, sizeof(an));
 	}
-	ob_str(o, "]}");
-}
-
-static void
-ob_xml(struct obuf *o, const struct ttlv *n, const char *attr)
-{
-	const struct ttlv	*c;
-	const char		*name;
-	char			 an[ATTR_NAME_MAX];
-
-	if ((name = kmipname_tagname(n->tag)) != NULL)
-		ob_fmt(o, "<%s", name);
-	else
-		ob_fmt(o, "<TTLV tag=\"0x%06x\"", n->tag);
-	if (n->type != TTLV_STRUCTURE) {
-		ob_fmt(o, " type=\"%s\" value=\"", type_name(n->type));
-		ob_scalar(o, n, attr, 1);
-		ob_str(o, "\"/>");
-		return;
-	}
-	ob_str(o, ">");
-	an[0] = '\0';
-	TAILQ_FOREACH(c, &n->children, entry) {
-		ob_xml(o, c, an[0] ? an : NULL);
-		attr_note(c, an, sizeof(an));
-	}
-	if (name != NULL)
-		ob_fmt(o, "</%s>", name);
-	else
-		ob_str(o, "</TTLV>");
+	ob_str(o, sx->end_open);
+	if (sx->end_named)
+		ob_str(o, name != NULL ? name : sx->hex_name);
+	ob_str(o, sx->end_close);
 }
 
 int
@@ -1551,10 +1614,7 @@ msgenc_from_ttlv(enum msg_enc enc, const uint8_t *buf, size_t len,
 	    ttlv_decode(buf, len, &lim, &root, &err) == -1)
 		return (-1);
 	memset(&o, 0, sizeof(o));
-	if (enc == ENC_JSON)
-		ob_json(&o, root, NULL);
-	else
-		ob_xml(&o, root, NULL);
+	ob_item(&o, enc == ENC_JSON ? &json_syntax : &xml_syntax, root, NULL);
 	ttlv_free(root);
 	if (o.failed) {
 		freezero(o.b, o.cap);

@@ -37,6 +37,12 @@ enum ks_stmt {
 	S_INDEX_ADD,
 	S_EXISTS,
 	S_SCAN,
+	S_GRANT_SET,
+	S_GRANT_DEL,
+	S_GRANT_SCAN,
+	S_AUDIT_PUT,
+	S_AUDIT_TRIM,
+	S_AUDIT_GET,
 	S_COUNT
 };
 
@@ -59,6 +65,16 @@ static const char *ks_sql[S_COUNT] = {
 	[S_SCAN] = "SELECT id, type, state, algorithm, owner, signer, created,"
 	    " attributes, rowid FROM objects WHERE rowid > ?1 ORDER BY rowid"
 	    " LIMIT 1",
+	[S_GRANT_SET] = "INSERT INTO grants (holder, scope, target, ops,"
+	    " created) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (holder, scope,"
+	    " target) DO UPDATE SET ops = ?4",
+	[S_GRANT_DEL] = "DELETE FROM grants WHERE holder = ?1 AND scope = ?2"
+	    " AND target = ?3",
+	[S_GRANT_SCAN] = "SELECT holder, scope, target, ops FROM grants",
+	[S_AUDIT_PUT] = "INSERT OR REPLACE INTO audit_pending (first, last,"
+	    " lines) VALUES (?1, ?2, ?3)",
+	[S_AUDIT_TRIM] = "DELETE FROM audit_pending WHERE last <= ?1",
+	[S_AUDIT_GET] = "SELECT lines FROM audit_pending ORDER BY first",
 };
 
 static const char ks_schema[] =
@@ -174,6 +190,8 @@ struct keystore {
 };
 
 static int	 ks_exec(struct keystore *, enum ks_stmt);
+static int	 ks_done(struct keystore *, sqlite3_stmt *, int, const char *);
+static int	 ks_need_txn(struct keystore *);
 static int	 ks_fail(struct keystore *, const char *);
 static int	 ks_bind_object(struct keystore *, sqlite3_stmt *,
 		    const struct ks_object *);
@@ -294,14 +312,33 @@ ks_close(struct keystore *ks)
 static int
 ks_exec(struct keystore *ks, enum ks_stmt s)
 {
-	sqlite3_stmt	*st = ks->stmt[s];
-	int		 rc;
+	return (ks_done(ks, ks->stmt[s], sqlite3_step(ks->stmt[s]),
+	    ks_sql[s]));
+}
 
-	rc = sqlite3_step(st);
+/*
+ * A prepared statement after its last step rc, made ready for its next
+ * use; unless rc is SQLITE_DONE, -1 and "what: SQLite's reason" in
+ * ks_error.
+ */
+static int
+ks_done(struct keystore *ks, sqlite3_stmt *st, int rc, const char *what)
+{
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (rc != SQLITE_DONE)
-		return (ks_fail(ks, ks_sql[s]));
+		return (ks_fail(ks, what));
+	return (0);
+}
+
+/* Writes are made inside the caller's transaction only. */
+static int
+ks_need_txn(struct keystore *ks)
+{
+	if (!ks->in_txn) {
+		(void)snprintf(ks->err, sizeof(ks->err), "no transaction");
+		return (-1);
+	}
 	return (0);
 }
 
@@ -511,10 +548,8 @@ int
 ks_insert(struct keystore *ks, const struct ks_object *o,
     const struct ks_index *idx, size_t n)
 {
-	if (!ks->in_txn) {
-		(void)snprintf(ks->err, sizeof(ks->err), "no transaction");
+	if (ks_need_txn(ks) == -1)
 		return (-1);
-	}
 	if (!ks_id_valid(o->id)) {
 		(void)snprintf(ks->err, sizeof(ks->err), "bad id");
 		return (-1);
@@ -535,10 +570,8 @@ ks_update(struct keystore *ks, const struct ks_object *o,
 	int64_t		 oid = 0;
 	int		 rc, found = 0;
 
-	if (!ks->in_txn) {
-		(void)snprintf(ks->err, sizeof(ks->err), "no transaction");
+	if (ks_need_txn(ks) == -1)
 		return (-1);
-	}
 	ks_cache_forget(ks, o->id);
 	if (ks_bind_object(ks, st, o) == -1)
 		return (-1);
@@ -1178,10 +1211,8 @@ ks_kek_check_put(struct keystore *ks, const char *signer, const char *source,
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if (!ks->in_txn) {
-		(void)snprintf(ks->err, sizeof(ks->err), "no transaction");
+	if (ks_need_txn(ks) == -1)
 		return (-1);
-	}
 	if (sqlite3_prepare_v2(ks->db, "INSERT INTO kek_checks (signer,"
 	    " source, value, created) VALUES (?1, ?2, ?3, ?4)", -1, &st,
 	    NULL) != SQLITE_OK)
@@ -1269,10 +1300,8 @@ ks_ident_put(struct keystore *ks, const struct ks_ident *e)
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if (!ks->in_txn) {
-		(void)snprintf(ks->err, sizeof(ks->err), "no transaction");
+	if (ks_need_txn(ks) == -1)
 		return (-1);
-	}
 	if (sqlite3_prepare_v2(ks->db, "INSERT INTO signer_identities (signer,"
 	    " type, kind, blob, spki, created) VALUES (?1, ?2, ?3, ?4, ?5,"
 	    " ?6)", -1, &st, NULL) != SQLITE_OK)
@@ -1310,10 +1339,8 @@ ks_ident_rename(struct keystore *ks, const char *from, const char *to,
 	int		 rc;
 
 	*moved = 0;
-	if (!ks->in_txn) {
-		(void)snprintf(ks->err, sizeof(ks->err), "no transaction");
+	if (ks_need_txn(ks) == -1)
 		return (-1);
-	}
 	/* The objects' signer changes behind the cache's back. */
 	ks_cache_flush(ks);
 	for (i = 0; i < sizeof(sql) / sizeof(sql[0]); i++) {
@@ -1393,10 +1420,8 @@ ks_ident_set_blob(struct keystore *ks, const char *signer, const uint8_t *blob,
 	sqlite3_stmt	*st;
 	int		 rc;
 
-	if (!ks->in_txn) {
-		(void)snprintf(ks->err, sizeof(ks->err), "no transaction");
+	if (ks_need_txn(ks) == -1)
 		return (-1);
-	}
 	if (sqlite3_prepare_v2(ks->db, "UPDATE signer_identities SET blob = ?2"
 	    " WHERE signer = ?1", -1, &st, NULL) != SQLITE_OK)
 		return (ks_fail(ks, "signer identity"));
@@ -1417,19 +1442,10 @@ int
 ks_grant_set(struct keystore *ks, const char *holder, int scope,
     const char *target, uint64_t ops)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
+	sqlite3_stmt	*st = ks->stmt[ops == 0 ? S_GRANT_DEL : S_GRANT_SET];
 
-	if (!ks->in_txn) {
-		(void)snprintf(ks->err, sizeof(ks->err), "no transaction");
+	if (ks_need_txn(ks) == -1)
 		return (-1);
-	}
-	if (sqlite3_prepare_v2(ks->db, ops == 0 ? "DELETE FROM grants WHERE"
-	    " holder = ?1 AND scope = ?2 AND target = ?3" :
-	    "INSERT INTO grants (holder, scope, target, ops, created)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (holder, scope,"
-	    " target) DO UPDATE SET ops = ?4", -1, &st, NULL) != SQLITE_OK)
-		return (ks_fail(ks, "grant"));
 	sqlite3_bind_text(st, 1, holder, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, scope);
 	sqlite3_bind_text(st, 3, target, -1, SQLITE_STATIC);
@@ -1437,11 +1453,7 @@ ks_grant_set(struct keystore *ks, const char *holder, int scope,
 		sqlite3_bind_int64(st, 4, (sqlite3_int64)ops);
 		sqlite3_bind_int64(st, 5, time(NULL));
 	}
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return (ks_fail(ks, "grant"));
-	return (0);
+	return (ks_done(ks, st, sqlite3_step(st), "grant"));
 }
 
 /* Every grant, to fn until it returns non-zero. */
@@ -1449,13 +1461,10 @@ int
 ks_grant_scan(struct keystore *ks, int (*fn)(const char *, int,
     const char *, uint64_t, void *), void *arg)
 {
-	sqlite3_stmt	*st;
+	sqlite3_stmt	*st = ks->stmt[S_GRANT_SCAN];
 	const char	*h, *t;
 	int		 rc;
 
-	if (sqlite3_prepare_v2(ks->db, "SELECT holder, scope, target, ops"
-	    " FROM grants", -1, &st, NULL) != SQLITE_OK)
-		return (ks_fail(ks, "grants"));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if ((h = (const char *)sqlite3_column_text(st, 0)) == NULL)
 			h = "";
@@ -1467,10 +1476,7 @@ ks_grant_scan(struct keystore *ks, int (*fn)(const char *, int,
 			break;
 		}
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return (ks_fail(ks, "grants"));
-	return (0);
+	return (ks_done(ks, st, rc, "grants"));
 }
 
 /*
@@ -1536,47 +1542,26 @@ int
 ks_audit_put(struct keystore *ks, uint64_t first, uint64_t last,
     const char *lines, size_t len)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
+	sqlite3_stmt	*st = ks->stmt[S_AUDIT_PUT];
 
-	if (!ks->in_txn) {
-		(void)snprintf(ks->err, sizeof(ks->err), "no transaction");
+	if (ks_need_txn(ks) == -1)
 		return (-1);
-	}
-	if (sqlite3_prepare_v2(ks->db, "INSERT OR REPLACE INTO audit_pending"
-	    " (first, last, lines) VALUES (?1, ?2, ?3)", -1, &st, NULL) !=
-	    SQLITE_OK)
-		return (ks_fail(ks, "audit"));
 	sqlite3_bind_int64(st, 1, (int64_t)first);
 	sqlite3_bind_int64(st, 2, (int64_t)last);
 	sqlite3_bind_blob(st, 3, lines, len, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return (ks_fail(ks, "audit"));
-	return (0);
+	return (ks_done(ks, st, sqlite3_step(st), "audit"));
 }
 
 /* Forget the records up to seq upto: their file has them on disk. */
 int
 ks_audit_trim(struct keystore *ks, uint64_t upto)
 {
-	sqlite3_stmt	*st;
-	int		 rc;
+	sqlite3_stmt	*st = ks->stmt[S_AUDIT_TRIM];
 
-	if (!ks->in_txn) {
-		(void)snprintf(ks->err, sizeof(ks->err), "no transaction");
+	if (ks_need_txn(ks) == -1)
 		return (-1);
-	}
-	if (sqlite3_prepare_v2(ks->db, "DELETE FROM audit_pending WHERE"
-	    " last <= ?1", -1, &st, NULL) != SQLITE_OK)
-		return (ks_fail(ks, "audit"));
 	sqlite3_bind_int64(st, 1, (int64_t)upto);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return (ks_fail(ks, "audit"));
-	return (0);
+	return (ks_done(ks, st, sqlite3_step(st), "audit"));
 }
 
 /*
@@ -1586,7 +1571,7 @@ ks_audit_trim(struct keystore *ks, uint64_t upto)
 int
 ks_audit_get(struct keystore *ks, char **buf, size_t *len, size_t max)
 {
-	sqlite3_stmt	*st;
+	sqlite3_stmt	*st = ks->stmt[S_AUDIT_GET];
 	const void	*b;
 	char		*nb;
 	size_t		 n;
@@ -1594,9 +1579,6 @@ ks_audit_get(struct keystore *ks, char **buf, size_t *len, size_t max)
 
 	*buf = NULL;
 	*len = 0;
-	if (sqlite3_prepare_v2(ks->db, "SELECT lines FROM audit_pending"
-	    " ORDER BY first", -1, &st, NULL) != SQLITE_OK)
-		return (ks_fail(ks, "audit"));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		b = sqlite3_column_blob(st, 0);
 		n = sqlite3_column_bytes(st, 0);
@@ -1610,12 +1592,11 @@ ks_audit_get(struct keystore *ks, char **buf, size_t *len, size_t max)
 		*buf = nb;
 		*len += n;
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	if (ks_done(ks, st, rc, "audit") == -1) {
 		free(*buf);
 		*buf = NULL;
 		*len = 0;
-		return (ks_fail(ks, "audit"));
+		return (-1);
 	}
 	return (0);
 }

@@ -28,6 +28,8 @@ static enum kop_ret	 get_secret(struct kreq *, uint32_t);
 static enum kop_ret	 get_secret_done(struct kreq *,
 			    const struct hsm_result *, const uint8_t *,
 			    const uint8_t *, const uint8_t *);
+static struct ttlv	*get_key_block(struct kreq *, const uint8_t *, size_t,
+			    int);
 static int		 get_unfresh(struct kreq *);
 static void		 wrap_free(void *);
 static int		 wrap_params(struct kreq *, const struct ttlv *,
@@ -363,8 +365,7 @@ static enum kop_ret
 get_secret_done(struct kreq *r, const struct hsm_result *res,
     const uint8_t *o1, const uint8_t *o2, const uint8_t *o3)
 {
-	struct ttlv	*obj, *kb, *kv, *km, *a;
-	int32_t		 len = 0;
+	struct ttlv	*obj;
 
 	if (kop_signer_failed(r, res) == -1 || get_unfresh(r) == -1)
 		return (KOP_DONE);
@@ -385,6 +386,21 @@ get_secret_done(struct kreq *r, const struct hsm_result *res,
 		    res->len_out1 - 4);
 		return (KOP_DONE);
 	}
+	(void)get_key_block(r, o1, res->len_out1, 0);
+	return (KOP_DONE);
+}
+
+/*
+ * The symmetric key or secret data r->obj in the answer, its Key Value
+ * the len bytes at v: Key Material in r->get_fmt, or, wrapped, the bytes
+ * the wrapping made.  Its Key Block, for the Key Wrapping Data to follow.
+ */
+static struct ttlv *
+get_key_block(struct kreq *r, const uint8_t *v, size_t len, int wrapped)
+{
+	struct ttlv	*obj, *kb, *kv, *km, *a;
+	int32_t		 bits = 0;
+
 	ttlv_add_enum(r->payload, KMIP_TAG_OBJECT_TYPE, r->obj.type);
 	kop_payload_id(r, r->obj.id);
 	if (r->obj.type == KMIP_OBJ_SECRET_DATA) {
@@ -395,21 +411,25 @@ get_secret_done(struct kreq *r, const struct hsm_result *res,
 		obj = ttlv_add_structure(r->payload, KMIP_TAG_SYMMETRIC_KEY);
 	kb = ttlv_add_structure(obj, KMIP_TAG_KEY_BLOCK);
 	ttlv_add_enum(kb, KMIP_TAG_KEY_FORMAT_TYPE, r->get_fmt);
-	kv = ttlv_add_structure(kb, KMIP_TAG_KEY_VALUE);
-	if (r->get_fmt == KMIP_FMT_TRANSPARENT_SYMMETRIC_KEY) {
+	if (wrapped)
+		ttlv_add_bytes(kb, KMIP_TAG_KEY_VALUE, v, len);
+	else if (r->get_fmt == KMIP_FMT_TRANSPARENT_SYMMETRIC_KEY) {
+		kv = ttlv_add_structure(kb, KMIP_TAG_KEY_VALUE);
 		km = ttlv_add_structure(kv, KMIP_TAG_KEY_MATERIAL);
-		ttlv_add_bytes(km, KMIP_TAG_KEY, o1, res->len_out1);
-	} else
-		ttlv_add_bytes(kv, KMIP_TAG_KEY_MATERIAL, o1, res->len_out1);
+		ttlv_add_bytes(km, KMIP_TAG_KEY, v, len);
+	} else {
+		kv = ttlv_add_structure(kb, KMIP_TAG_KEY_VALUE);
+		ttlv_add_bytes(kv, KMIP_TAG_KEY_MATERIAL, v, len);
+	}
 	if (r->obj.type == KMIP_OBJ_SYMMETRIC_KEY) {
 		a = attrs_load(&r->obj);
-		(void)attr_get_integer(a, "Cryptographic Length", &len);
+		(void)attr_get_integer(a, "Cryptographic Length", &bits);
 		ttlv_free(a);
 		ttlv_add_enum(kb, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM,
 		    r->obj.algorithm);
-		ttlv_add_integer(kb, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, len);
+		ttlv_add_integer(kb, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, bits);
 	}
-	return (KOP_DONE);
+	return (kb);
 }
 
 /*
@@ -825,31 +845,11 @@ get_wrapped_done(struct kreq *r, const struct hsm_result *res,
     const uint8_t *o1, const uint8_t *o2, const uint8_t *o3)
 {
 	const struct get_wrap	*w = r->opstate;
-	struct ttlv		*obj, *kb, *wd, *eki, *a;
-	int32_t			 len = 0;
+	struct ttlv		*kb, *wd, *eki;
 
 	if (kop_signer_failed(r, res) == -1 || get_unfresh(r) == -1)
 		return (KOP_DONE);
-	ttlv_add_enum(r->payload, KMIP_TAG_OBJECT_TYPE, r->obj.type);
-	kop_payload_id(r, r->obj.id);
-	if (r->obj.type == KMIP_OBJ_SECRET_DATA) {
-		obj = ttlv_add_structure(r->payload, KMIP_TAG_SECRET_DATA);
-		ttlv_add_enum(obj, KMIP_TAG_SECRET_DATA_TYPE,
-		    KMIP_SECRET_PASSWORD);
-	} else
-		obj = ttlv_add_structure(r->payload, KMIP_TAG_SYMMETRIC_KEY);
-	kb = ttlv_add_structure(obj, KMIP_TAG_KEY_BLOCK);
-	ttlv_add_enum(kb, KMIP_TAG_KEY_FORMAT_TYPE, r->get_fmt);
-	/* Wrapped, the Key Value is the bytes the wrapping made. */
-	ttlv_add_bytes(kb, KMIP_TAG_KEY_VALUE, o1, res->len_out1);
-	if (r->obj.type == KMIP_OBJ_SYMMETRIC_KEY) {
-		a = attrs_load(&r->obj);
-		(void)attr_get_integer(a, "Cryptographic Length", &len);
-		ttlv_free(a);
-		ttlv_add_enum(kb, KMIP_TAG_CRYPTOGRAPHIC_ALGORITHM,
-		    r->obj.algorithm);
-		ttlv_add_integer(kb, KMIP_TAG_CRYPTOGRAPHIC_LENGTH, len);
-	}
+	kb = get_key_block(r, o1, res->len_out1, 1);
 	wd = ttlv_add_structure(kb, KMIP_TAG_KEY_WRAPPING_DATA);
 	ttlv_add_enum(wd, KMIP_TAG_WRAPPING_METHOD, KMIP_WRAP_ENCRYPT);
 	eki = ttlv_add_structure(wd, KMIP_TAG_ENCRYPTION_KEY_INFORMATION);

@@ -702,6 +702,7 @@ struct grant_seen {
 	int	 n;
 	char	 last[256];
 	uint64_t ops;
+	int	 stop;		/* what grant_seen returns */
 };
 
 static int
@@ -714,7 +715,7 @@ grant_seen(const char *holder, int scope, const char *target, uint64_t ops,
 	(void)snprintf(g->last, sizeof(g->last), "%s/%d/%s", holder, scope,
 	    target);
 	g->ops = ops;
-	return (0);
+	return (g->stop);
 }
 
 ATF_TC_WITHOUT_HEAD(grants);
@@ -741,6 +742,24 @@ ATF_TC_BODY(grants, tc)
 	ATF_CHECK_EQ(g.n, 1);
 	ATF_CHECK_STREQ(g.last, "bob/2/alice");
 	ATF_CHECK(g.ops == (1ULL << 33 | 1ULL << 63));
+
+	/*
+	 * A failed write says what failed and leaves the transaction and
+	 * the next write as they were; a scan stops when fn says so.
+	 */
+	ATF_REQUIRE(ks_begin(ks) == 0);
+	ATF_CHECK(ks_grant_set(ks, "bob", 1, NULL, 1) == -1);
+	ATF_CHECK(strstr(ks_error(ks), "NOT NULL constraint failed: "
+	    "grants.target") != NULL);
+	ATF_REQUIRE(ks_grant_set(ks, "carol", 1, "x-2", 1) == 0);
+	ATF_REQUIRE(ks_commit(ks) == 0);
+	memset(&g, 0, sizeof(g));
+	g.stop = 1;
+	ATF_REQUIRE(ks_grant_scan(ks, grant_seen, &g) == 0);
+	ATF_CHECK_EQ(g.n, 1);
+	memset(&g, 0, sizeof(g));
+	ATF_REQUIRE(ks_grant_scan(ks, grant_seen, &g) == 0);
+	ATF_CHECK_EQ(g.n, 2);
 	ks_close(ks);
 }
 
@@ -789,6 +808,63 @@ ATF_TC_BODY(schema2, tc)
 	memset(&g, 0, sizeof(g));
 	ATF_REQUIRE(ks_grant_scan(ks, grant_seen, &g) == 0);
 	ATF_CHECK_EQ(g.n, 1);
+	ks_close(ks);
+}
+
+/*
+ * The audit records kept of committed turns: only in a transaction, one
+ * row per first record (put again, replaced), read back in order within
+ * the bound given, and trimmed up to a record.
+ */
+ATF_TC_WITHOUT_HEAD(audit_pending);
+ATF_TC_BODY(audit_pending, tc)
+{
+	struct keystore	*ks = open_ks("a.db");
+	char		*buf;
+	size_t		 len;
+
+	ATF_CHECK(ks_audit_put(ks, 1, 2, "a\nb\n", 4) == -1);
+	ATF_CHECK_STREQ(ks_error(ks), "no transaction");
+	ATF_CHECK(ks_audit_trim(ks, 2) == -1);
+	ATF_CHECK_STREQ(ks_error(ks), "no transaction");
+	ATF_REQUIRE(ks_audit_get(ks, &buf, &len, 1024) == 0);
+	ATF_CHECK(buf == NULL && len == 0);
+
+	ATF_REQUIRE(ks_begin(ks) == 0);
+	ATF_CHECK(ks_audit_put(ks, 5, 5, NULL, 0) == -1);
+	ATF_CHECK(strstr(ks_error(ks), "NOT NULL constraint failed: "
+	    "audit_pending.lines") != NULL);
+	ATF_REQUIRE(ks_audit_put(ks, 5, 5, "e\n", 2) == 0);
+	ATF_REQUIRE(ks_audit_put(ks, 1, 2, "x\n", 2) == 0);
+	ATF_REQUIRE(ks_audit_put(ks, 1, 2, "a\nb\n", 4) == 0);
+	ATF_REQUIRE(ks_audit_put(ks, 3, 4, "c\nd\n", 4) == 0);
+	ATF_REQUIRE(ks_commit(ks) == 0);
+	ks_close(ks);
+
+	/* Kept across a close, in the order of their first record. */
+	ks = open_ks("a.db");
+	ATF_REQUIRE(ks_audit_get(ks, &buf, &len, 1024) == 0);
+	ATF_REQUIRE(buf != NULL);
+	ATF_CHECK(len == 10 && memcmp(buf, "a\nb\nc\nd\ne\n", 10) == 0);
+	free(buf);
+	/* A row that would pass the bound is left out, not cut. */
+	ATF_REQUIRE(ks_audit_get(ks, &buf, &len, 9) == 0);
+	ATF_REQUIRE(buf != NULL);
+	ATF_CHECK(len == 8 && memcmp(buf, "a\nb\nc\nd\n", 8) == 0);
+	free(buf);
+
+	ATF_REQUIRE(ks_begin(ks) == 0);
+	ATF_REQUIRE(ks_audit_trim(ks, 4) == 0);
+	ATF_REQUIRE(ks_commit(ks) == 0);
+	ATF_REQUIRE(ks_audit_get(ks, &buf, &len, 1024) == 0);
+	ATF_REQUIRE(buf != NULL);
+	ATF_CHECK(len == 2 && memcmp(buf, "e\n", 2) == 0);
+	free(buf);
+	ATF_REQUIRE(ks_begin(ks) == 0);
+	ATF_REQUIRE(ks_audit_trim(ks, INT64_MAX) == 0);
+	ATF_REQUIRE(ks_commit(ks) == 0);
+	ATF_REQUIRE(ks_audit_get(ks, &buf, &len, 1024) == 0);
+	ATF_CHECK(buf == NULL && len == 0);
 	ks_close(ks);
 }
 
@@ -843,5 +919,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, grants);
 	ATF_TP_ADD_TC(tp, schema2);
 	ATF_TP_ADD_TC(tp, list);
+	ATF_TP_ADD_TC(tp, audit_pending);
 	return (atf_no_error());
 }
