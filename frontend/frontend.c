@@ -1255,7 +1255,8 @@ fe_close(struct fe_conn *c, const char *why)
 		c->waiting = 0;
 	}
 	evtimer_del(&c->tmo);
-	SSL_set_ex_data(bufferevent_openssl_get_ssl(c->bev), fe_ssl_idx, NULL);
+	(void)SSL_set_ex_data(bufferevent_openssl_get_ssl(c->bev),
+	    fe_ssl_idx, NULL);
 	bufferevent_free(c->bev);
 	c->bev = NULL;
 	if (c->ready)
@@ -1264,7 +1265,10 @@ fe_close(struct fe_conn *c, const char *why)
 		fe->nhandshakes--;
 		if (!c->refused)
 			fe->stats.failed++;
-		/* Not a client gone before a word: a scan, a probe. */
+		/*
+		 * No reason: the client went before its first TLS record
+		 * (a port scan, a health check), or signerd is stopping.
+		 */
 		if (why != NULL)
 			fe_refused(c, why);
 	}

@@ -958,6 +958,7 @@ audit_refused(const void *data, size_t len)
 	struct line		 l;
 	char			 hex[AUDIT_HASH_HEX];
 	size_t			 i;
+	int			 peer, claimed;
 
 	if (len != sizeof(r))
 		return (-1);
@@ -974,13 +975,16 @@ audit_refused(const void *data, size_t len)
 		return (-1);
 	if (au.configured && !au.on)
 		return (0);
+	/* Cleaning may cut a string short, even to nothing. */
+	peer = r.peer[0] != '\0';
+	claimed = r.claimed[0] != '\0';
 	text_clean(r.peer);
 	text_clean(r.claimed);
 	text_clean(r.reason);
 	line_begin(&l, "refused");
-	if (r.peer[0] != '\0')
+	if (peer)
 		line_str(&l, "peer", r.peer, strlen(r.peer));
-	if (r.claimed[0] != '\0')
+	if (claimed)
 		line_str(&l, "claimed", r.claimed, strlen(r.claimed));
 	if (memcmp(r.cert_sha256, zero, sizeof(zero)) != 0) {
 		for (i = 0; i < sizeof(r.cert_sha256); i++) {
