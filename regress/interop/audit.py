@@ -25,6 +25,9 @@
 #					"refused" record, its peer, no CN
 #	audit.py scan PORT PKI FILE	a TCP connect and close leaves no
 #					record (mallory's, after it, does)
+#	audit.py limit PORT PKI FILE	with max connections 1 and read
+#					timeout 2: alice over the limit, and
+#					a handshake never begun, recorded
 #	audit.py flood PORT PKI FILE N	N of mallory's handshakes at once,
 #					alice served meanwhile and after: at
 #					most the rate's records, and every
@@ -308,6 +311,33 @@ def scan(port, pki, path):
     print("ok")
 
 
+def limit(port, pki, path):
+    from kmip import enums
+    a = pykmip(port, pki)
+    a.destroy(a.create(enums.CryptographicAlgorithm.AES, 128))
+    # alice has the one connection: her second is refused once admitted.
+    me = handshake(port, pki, "client")
+    # A connection that never begins its handshake runs out of time.
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    slow = "127.0.0.1:%d" % s.getsockname()[1]
+    recs = refusals(path, lambda rs: {me, slow} <= {r.get("peer")
+                                                   for r in rs})
+    s.close()
+    a.close()
+    over = [r for r in recs if r.get("peer") == me]
+    check(len(over) == 1, "one record of %s: %s" % (me, recs))
+    r = over[0]
+    check(r.get("claimed") == "alice" and "identity" not in r and
+          r.get("cert_sha256") == fingerprint(pki + "/client.crt") and
+          "1 connections already" in r.get("reason", ""),
+          "over the limit: %s" % r)
+    late = [r for r in recs if r.get("peer") == slow]
+    check(len(late) == 1 and "claimed" not in late[0] and
+          "no TLS handshake within 2 s" in late[0].get("reason", ""),
+          "the handshake never begun: %s" % late)
+    print("ok")
+
+
 def flood(port, pki, path, n):
     done, served, errors = threading.Event(), [0], []
 
@@ -400,7 +430,7 @@ def main():
         print("ok")
     elif cmd == "tamper":
         tamper(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
-    elif cmd in ("untrusted", "nocert", "scan"):
+    elif cmd in ("untrusted", "nocert", "scan", "limit"):
         globals()[cmd](int(sys.argv[2]), sys.argv[3], sys.argv[4])
     elif cmd == "flood":
         flood(int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]))

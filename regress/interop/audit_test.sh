@@ -405,6 +405,27 @@ scan_cleanup()
 	sd_cleanup
 }
 
+atf_test_case limit cleanup
+limit_head()
+{
+	atf_set "descr" "a client over max connections and a handshake" \
+	    "not done within read timeout leave refused records"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+limit_body()
+{
+	au_start 'max connections 1
+read timeout 2'
+	au_py limit $PORT "$T/pki" "$AUDIT"
+	atf_check -o match:"^ok: " $SIGNERCTL audit verify
+	sd_stop
+}
+limit_cleanup()
+{
+	sd_cleanup
+}
+
 atf_test_case flood cleanup
 flood_head()
 {
@@ -443,5 +464,6 @@ atf_init_test_cases()
 	atf_add_test_case untrusted
 	atf_add_test_case nocert
 	atf_add_test_case scan
+	atf_add_test_case limit
 	atf_add_test_case flood
 }
