@@ -978,9 +978,9 @@ audit_refused(const void *data, size_t len)
 	/* Cleaning may cut a string short, even to nothing. */
 	peer = r.peer[0] != '\0';
 	claimed = r.claimed[0] != '\0';
-	text_clean(r.peer);
-	text_clean(r.claimed);
-	text_clean(r.reason);
+	ttlv_text_clean(r.peer);
+	ttlv_text_clean(r.claimed);
+	ttlv_text_clean(r.reason);
 	line_begin(&l, "refused");
 	if (peer)
 		line_str(&l, "peer", r.peer, strlen(r.peer));
