@@ -30,11 +30,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include "log.h"
 #include "imsgev.h"
@@ -43,6 +46,7 @@
 #include "frame.h"
 #include "http.h"
 #include "msgenc.h"
+#include "ttlv.h"
 
 /*
  * Connections still in the TLS handshake have a pool of their own, apart
@@ -52,6 +56,16 @@
  * a real one, done in milliseconds, gets through.
  */
 #define HANDSHAKES_MIN		8
+
+/*
+ * Connections refused before they were admitted go to the engine's
+ * audit trail, at most REFUSED_RATE a second after a burst of
+ * REFUSED_BURST: anyone can open handshakes faster than that.  Those
+ * beyond are counted, and the count goes with the next one sent, or
+ * on its own a second after the first of them.
+ */
+#define REFUSED_RATE		20
+#define REFUSED_BURST		100
 
 /* Why a connection is not being read. */
 #define PAUSE_INFLIGHT		0x01	/* CONN_INFLIGHT_MAX answers due */
@@ -111,6 +125,11 @@ struct fe_conn {
 	char			 peer[INET6_ADDRSTRLEN + 8];
 	char			 identity[256];
 	uint8_t			 cert_sha256[32];
+	/* The certificate the client showed, before it is judged. */
+	int			 shown;
+	int			 verify_error;	/* the first, X509_V_ERR_* */
+	char			 claimed[256];	/* its CN, not verified */
+	uint8_t			 shown_sha256[32];
 	int			 ready;		/* handshake done, admitted */
 	int			 refused;	/* counted as such */
 	int			 waiting;	/* in fe->waitq */
@@ -155,6 +174,11 @@ struct frontend {
 	struct fe_stats		 stats;
 	struct event		 stats_ev;
 	int			 stats_due;
+	/* Refusals for the audit trail: a token bucket (fe_refused). */
+	int64_t			 refused_tokens;	/* thousandths */
+	int64_t			 refused_ms;		/* its last refill */
+	uint64_t		 refused_suppressed;	/* not sent */
+	struct event		 refused_ev;
 };
 
 extern char		**environ;
@@ -199,6 +223,13 @@ static void		 pembuf_set(struct pembuf *, struct imsg *);
 static void		 pembuf_free(struct pembuf *);
 static void		 fe_stats_changed(void);
 static void		 fe_stats_send(int, short, void *);
+static int		 fe_verify(int, X509_STORE_CTX *);
+static void		 fe_claimed(X509 *, char *, size_t);
+static void		 fe_refused(struct fe_conn *, const char *);
+static int		 fe_refused_take(void);
+static int		 fe_refused_send(struct fe_refused *);
+static void		 fe_refused_count(int, short, void *);
+static int64_t		 fe_msec(void);
 
 /* libbsd's __unused is off (a Linux header has a member of that name). */
 RB_PROTOTYPE_INTERNAL(fe_conn_ids, fe_conn, byid, fe_conn_cmp,
@@ -207,6 +238,7 @@ RB_GENERATE_INTERNAL(fe_conn_ids, fe_conn, byid, fe_conn_cmp,
     __attribute__((__unused__)) static)
 
 static struct frontend	*fe;
+static int		 fe_ssl_idx = -1;	/* SSL ex_data: its fe_conn */
 
 static __dead void
 usage(void)
@@ -256,6 +288,9 @@ main(int argc, char *argv[])
 	/* Everything that reads files happens before the chroot. */
 	if (!OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL))
 		fatalx("OPENSSL_init_ssl");
+	if ((fe_ssl_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL,
+	    NULL)) == -1)
+		fatalx("SSL_get_ex_new_index");
 	if ((fe = calloc(1, sizeof(*fe))) == NULL)
 		fatal(NULL);
 	TAILQ_INIT(&fe->listeners);
@@ -267,6 +302,9 @@ main(int argc, char *argv[])
 	fe->base = event_init();
 	sandbox_apply(SANDBOX_FRONTEND);
 	evtimer_set(&fe->stats_ev, fe_stats_send, NULL);
+	evtimer_set(&fe->refused_ev, fe_refused_count, NULL);
+	fe->refused_tokens = REFUSED_BURST * 1000;
+	fe->refused_ms = fe_msec();
 
 	child_signals();
 
@@ -277,6 +315,7 @@ main(int argc, char *argv[])
 	event_dispatch();
 
 	evtimer_del(&fe->stats_ev);
+	evtimer_del(&fe->refused_ev);
 	while ((c = TAILQ_FIRST(&fe->conns)) != NULL) {
 		c->pending = 0;		/* no answer is coming now */
 		if (c->bev != NULL)
@@ -435,6 +474,8 @@ fe_configure(void)
 			fatalx("listener %s port %u: %s", l->info.addr,
 			    l->info.port, err);
 		pembuf_free(&l->key);	/* the context has it now */
+		SSL_CTX_set_verify(l->ctx, SSL_CTX_get_verify_mode(l->ctx),
+		    fe_verify);
 		event_set(&l->ev, l->fd, EV_READ | EV_PERSIST, fe_accept, l);
 		event_add(&l->ev, NULL);
 		evtimer_set(&l->pause, fe_resume, l);
@@ -521,6 +562,8 @@ fe_accept(int lfd, short event, void *arg)
 	c->next_resp = 1;
 	TAILQ_INIT(&c->held);
 	(void)snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
+	/* For fe_verify; the SSL goes before c does (fe_close). */
+	(void)SSL_set_ex_data(ssl, fe_ssl_idx, c);
 	if ((c->bev = bufferevent_openssl_socket_new(fe->base,
 	    fd, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) ==
 	    NULL) {
@@ -1212,6 +1255,8 @@ fe_close(struct fe_conn *c, const char *why)
 		c->waiting = 0;
 	}
 	evtimer_del(&c->tmo);
+	(void)SSL_set_ex_data(bufferevent_openssl_get_ssl(c->bev),
+	    fe_ssl_idx, NULL);
 	bufferevent_free(c->bev);
 	c->bev = NULL;
 	if (c->ready)
@@ -1220,6 +1265,12 @@ fe_close(struct fe_conn *c, const char *why)
 		fe->nhandshakes--;
 		if (!c->refused)
 			fe->stats.failed++;
+		/*
+		 * No reason: the client went before its first TLS record
+		 * (a port scan, a health check), or signerd is stopping.
+		 */
+		if (why != NULL)
+			fe_refused(c, why);
 	}
 	fe_stats_changed();
 	if (c->pending == 0)
@@ -1251,6 +1302,161 @@ fe_stats_send(int fd, short event, void *arg)
 	fe->stats.handshakes = fe->nhandshakes;
 	imsg_compose_event(&fe->engine, IMSG_FE_STATS, 0, 0, -1, &fe->stats,
 	    sizeof(fe->stats));
+}
+
+/*
+ * Every certificate a client shows passes here before it is judged: the
+ * fingerprint and CN of the client's own are kept, so that a refusal
+ * can say what it showed (OpenSSL 3.0 keeps no peer certificate once
+ * the verification failed).  The verdict is OpenSSL's.
+ */
+static int
+fe_verify(int ok, X509_STORE_CTX *xs)
+{
+	SSL		*ssl;
+	struct fe_conn	*c;
+	X509		*x;
+	unsigned int	 n = sizeof(c->shown_sha256);
+
+	if ((ssl = X509_STORE_CTX_get_ex_data(xs,
+	    SSL_get_ex_data_X509_STORE_CTX_idx())) == NULL ||
+	    (c = SSL_get_ex_data(ssl, fe_ssl_idx)) == NULL)
+		return (ok);
+	/* "certificate verify failed" says less than this. */
+	if (!ok && c->verify_error == 0)
+		c->verify_error = X509_STORE_CTX_get_error(xs);
+	if (c->shown || (x = X509_STORE_CTX_get0_cert(xs)) == NULL)
+		return (ok);
+	c->shown = 1;
+	if (X509_digest(x, EVP_sha256(), c->shown_sha256, &n) != 1 ||
+	    n != sizeof(c->shown_sha256)) {
+		memset(c->shown_sha256, 0, sizeof(c->shown_sha256));
+		ERR_clear_error();
+	}
+	fe_claimed(x, c->claimed, sizeof(c->claimed));
+	return (ok);
+}
+
+/*
+ * The CN a certificate claims, whatever it is, for the record: its first
+ * subject CN as UTF-8, cut to fit, anything not printable made a '?'.
+ * "" if it has none.
+ */
+static void
+fe_claimed(X509 *x, char *buf, size_t len)
+{
+	X509_NAME	*name;
+	X509_NAME_ENTRY	*ne;
+	ASN1_STRING	*as;
+	unsigned char	*u = NULL;
+	int		 pos, n;
+
+	buf[0] = '\0';
+	if ((name = X509_get_subject_name(x)) == NULL ||
+	    (pos = X509_NAME_get_index_by_NID(name, NID_commonName,
+	    -1)) < 0 || (ne = X509_NAME_get_entry(name, pos)) == NULL ||
+	    (as = X509_NAME_ENTRY_get_data(ne)) == NULL ||
+	    (n = ASN1_STRING_to_UTF8(&u, as)) < 0) {
+		ERR_clear_error();
+		return;
+	}
+	if ((size_t)n >= len)
+		n = len - 1;
+	memcpy(buf, u, n);
+	buf[n] = '\0';		/* a NUL inside ends it earlier */
+	OPENSSL_free(u);
+	ttlv_text_clean(buf);
+}
+
+/*
+ * c was closed before it was admitted, for why: the engine records it,
+ * unless the bucket is empty, then it is counted.
+ */
+static void
+fe_refused(struct fe_conn *c, const char *why)
+{
+	struct fe_refused	 r;
+	struct timeval		 tv = { 1, 0 };
+
+	if (!fe_refused_take()) {
+		fe->refused_suppressed++;
+		/* The count goes on its own if no report takes it. */
+		if (!evtimer_pending(&fe->refused_ev, NULL))
+			evtimer_add(&fe->refused_ev, &tv);
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	(void)strlcpy(r.peer, c->peer, sizeof(r.peer));
+	if (c->shown) {
+		(void)strlcpy(r.claimed, c->claimed, sizeof(r.claimed));
+		memcpy(r.cert_sha256, c->shown_sha256,
+		    sizeof(r.cert_sha256));
+	}
+	if (c->verify_error != 0)
+		(void)snprintf(r.reason, sizeof(r.reason), "%s: %s", why,
+		    X509_verify_cert_error_string(c->verify_error));
+	else
+		(void)strlcpy(r.reason, why, sizeof(r.reason));
+	ttlv_text_clean(r.reason);
+	if (fe_refused_send(&r) == -1)
+		fe->refused_suppressed++;
+}
+
+/* A token of the bucket, if there is one: 1, else 0. */
+static int
+fe_refused_take(void)
+{
+	int64_t	 now = fe_msec(), ms = now - fe->refused_ms;
+
+	if (ms > 0) {
+		fe->refused_ms = now;
+		fe->refused_tokens += ms * REFUSED_RATE;
+		if (fe->refused_tokens > REFUSED_BURST * 1000)
+			fe->refused_tokens = REFUSED_BURST * 1000;
+	}
+	if (fe->refused_tokens < 1000)
+		return (0);
+	fe->refused_tokens -= 1000;
+	return (1);
+}
+
+/* r to the engine, with the count of those not sent before it. */
+static int
+fe_refused_send(struct fe_refused *r)
+{
+	r->suppressed = fe->refused_suppressed;
+	if (!fe->engine.active || imsg_compose_event(&fe->engine,
+	    IMSG_FE_REFUSED, 0, 0, -1, r, sizeof(*r)) == -1)
+		return (-1);
+	fe->refused_suppressed = 0;
+	return (0);
+}
+
+/* Refusals counted and not sent for a second: their count alone. */
+static void
+fe_refused_count(int fd, short event, void *arg)
+{
+	struct fe_refused	 r;
+	struct timeval		 tv = { 1, 0 };
+
+	if (fe->refused_suppressed == 0)
+		return;
+	memset(&r, 0, sizeof(r));
+	(void)snprintf(r.reason, sizeof(r.reason), "refusals beyond %d a "
+	    "second, not recorded one by one", REFUSED_RATE);
+	if (fe_refused_send(&r) == -1)
+		evtimer_add(&fe->refused_ev, &tv);	/* no engine now */
+}
+
+/* A monotonic clock, in milliseconds. */
+static int64_t
+fe_msec(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) == -1)
+		fatal("clock_gettime");
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
 static void

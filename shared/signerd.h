@@ -30,7 +30,7 @@
 #define INFLIGHT_MAX_BYTES	(16 * 1024 * 1024)
 
 /* Bumped with every change to the enum or to a record below. */
-#define IMSG_VERSION		7
+#define IMSG_VERSION		8
 
 enum proc_kind {
 	PROC_PARENT,
@@ -134,7 +134,8 @@ enum imsg_type {
 	IMSG_FE_STATS,		/* frontend -> engine: struct fe_stats */
 	IMSG_FE_CLOSED,		/* frontend -> engine: struct fe_hdr, a
 				   connection is gone (its streams too) */
-	IMSG_CONF_IDENTITY	/* parent -> engine: struct conf_identity */
+	IMSG_CONF_IDENTITY,	/* parent -> engine: struct conf_identity */
+	IMSG_FE_REFUSED		/* frontend -> engine: struct fe_refused */
 };
 
 enum proc_state {
@@ -281,6 +282,24 @@ struct fe_hdr {
 	char		 identity[256];	/* client certificate CN */
 	char		 peer[64];	/* source address and port */
 	uint8_t		 cert_sha256[32]; /* all zero: no certificate */
+};
+
+/*
+ * IMSG_FE_REFUSED: a connection the frontend closed before admitting it,
+ * for the audit trail; a reset or an EOF before any TLS record is not
+ * one.  claimed is the subject CN of the certificate the client showed,
+ * not verified ("" without one), cert_sha256 that certificate's (all
+ * zero: none).  No more than a rate of these are sent: suppressed counts
+ * the refusals not sent since the last one.  With peer "", it is only
+ * that count.  Every string is NUL-terminated.
+ */
+#define FE_REASON_MAX	160
+struct fe_refused {
+	char		 peer[64];	/* source address and port */
+	char		 claimed[256];	/* certificate CN, unverified */
+	uint8_t		 cert_sha256[32];
+	char		 reason[FE_REASON_MAX];
+	uint64_t	 suppressed;
 };
 
 /*

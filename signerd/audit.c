@@ -870,6 +870,62 @@ audit_rotate(void)
 	au.serial++;
 }
 
+/*
+ * IMSG_FE_REFUSED: a connection the frontend closed before it admitted
+ * it.  The frontend is less privileged: the message is checked whole,
+ * and a bad one leaves no record.  0, or -1 if it is malformed.
+ */
+int
+audit_refused(const void *data, size_t len)
+{
+	static const uint8_t	 zero[32];
+	static const char	 digits[] = "0123456789abcdef";
+	struct fe_refused	 r;
+	struct line		 l;
+	char			 hex[AUDIT_HASH_HEX];
+	size_t			 i;
+	int			 peer, claimed;
+
+	if (len != sizeof(r))
+		return (-1);
+	memcpy(&r, data, sizeof(r));
+	if (memchr(r.peer, '\0', sizeof(r.peer)) == NULL ||
+	    memchr(r.claimed, '\0', sizeof(r.claimed)) == NULL ||
+	    memchr(r.reason, '\0', sizeof(r.reason)) == NULL ||
+	    r.reason[0] == '\0' || r.suppressed > LLONG_MAX)
+		return (-1);
+	/* Only a count says nothing of a client. */
+	if (r.peer[0] == '\0' && (r.claimed[0] != '\0' ||
+	    memcmp(r.cert_sha256, zero, sizeof(zero)) != 0 ||
+	    r.suppressed == 0))
+		return (-1);
+	if (au.configured && !au.on)
+		return (0);
+	/* Cleaning may cut a string short, even to nothing. */
+	peer = r.peer[0] != '\0';
+	claimed = r.claimed[0] != '\0';
+	ttlv_text_clean(r.peer);
+	ttlv_text_clean(r.claimed);
+	ttlv_text_clean(r.reason);
+	line_begin(&l, "refused");
+	if (peer)
+		line_str(&l, "peer", r.peer, strlen(r.peer));
+	if (claimed)
+		line_str(&l, "claimed", r.claimed, strlen(r.claimed));
+	if (memcmp(r.cert_sha256, zero, sizeof(zero)) != 0) {
+		for (i = 0; i < sizeof(r.cert_sha256); i++) {
+			hex[2 * i] = digits[r.cert_sha256[i] >> 4];
+			hex[2 * i + 1] = digits[r.cert_sha256[i] & 0xf];
+		}
+		line_str(&l, "cert_sha256", hex, 64);
+	}
+	line_str(&l, "reason", r.reason, strlen(r.reason));
+	if (r.suppressed > 0)
+		line_num(&l, "suppressed", (long long)r.suppressed);
+	audit_add(&l);
+	return (0);
+}
+
 /* Remove the rotated files beyond the keep newest, up to newest. */
 static void
 audit_expire(unsigned int newest)

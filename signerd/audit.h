@@ -73,6 +73,7 @@ struct engine_conf;
 int	 audit_configure(const struct engine_conf *, const char *,
 	    const char *, size_t);
 void	 audit_request(const struct audit_req *);
+int	 audit_refused(const void *, size_t);
 void	 audit_write(void);
 int	 audit_unstored(const char **, size_t *, uint64_t *, uint64_t *,
 	    uint64_t *);

@@ -275,6 +275,13 @@ engine_dispatch_frontend(int fd, short event, void *arg)
 			}
 			kop_stream_conn_closed(hdr.conn_id);
 			break;
+		case IMSG_FE_REFUSED:
+			/* A client refused before the engine knew of it. */
+			if (imsg_get_ibuf(&imsg, &ib) == -1 ||
+			    audit_refused(ibuf_data(&ib), ibuf_size(&ib)) ==
+			    -1)
+				log_warnx("frontend: bad IMSG_FE_REFUSED");
+			break;
 		default:
 			log_warnx("frontend: unexpected imsg %u",
 			    imsg_get_type(&imsg));

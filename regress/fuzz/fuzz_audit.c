@@ -15,6 +15,10 @@
  *		chain from the file's tail, restores those records that the
  *		file lacks, and every line it adds must parse and chain on
  *		from the last line it found whole
+ *	3	the rest is an IMSG_FE_REFUSED from the frontend (cut or
+ *		padded with zeros to its size when its first byte is even):
+ *		the engine records it if and only if it is well formed, and
+ *		the record parses, chains and says what the message did
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -22,6 +26,7 @@
 #include <err.h>
 #include <event.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +46,8 @@ int	LLVMFuzzerInitialize(int *, char ***);
 static void	 fz_verify(const uint8_t *, size_t);
 static void	 fz_write(const uint8_t *, size_t);
 static void	 fz_recover(const uint8_t *, size_t);
+static void	 fz_refused(const uint8_t *, size_t);
+static int	 fz_refused_ok(const struct fe_refused *);
 static size_t	 fz_read(char **);
 static void	 fz_check_new(const char *, size_t, size_t, const char *);
 
@@ -75,18 +82,21 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size == 0)
 		return (0);
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0:
 		fz_verify(data + 1, size - 1);
 		break;
 	case 1:
 	case 2:
+	case 3:
 		if (fchdir(workfd) == -1)
 			abort();
-		if (data[0] % 3 == 1)
+		if (data[0] % 4 == 1)
 			fz_write(data + 1, size - 1);
-		else
+		else if (data[0] % 4 == 2)
 			fz_recover(data + 1, size - 1);
+		else
+			fz_refused(data + 1, size - 1);
 		if (fchdir(topfd) == -1)
 			abort();
 		break;
@@ -287,5 +297,76 @@ fz_recover(const uint8_t *data, size_t size)
 	if (size > 0 && data[size - 1] != '\n')
 		off++;		/* the torn line, ended */
 	fz_check_new(buf, len, off, known ? prev : NULL);
+	free(buf);
+}
+
+/* What the engine must take, said again here from struct fe_refused. */
+static int
+fz_refused_ok(const struct fe_refused *r)
+{
+	static const uint8_t	 zero[32];
+
+	if (strnlen(r->peer, sizeof(r->peer)) == sizeof(r->peer) ||
+	    strnlen(r->claimed, sizeof(r->claimed)) == sizeof(r->claimed) ||
+	    strnlen(r->reason, sizeof(r->reason)) == sizeof(r->reason) ||
+	    r->reason[0] == '\0' || r->suppressed > LLONG_MAX)
+		return (0);
+	if (r->peer[0] == '\0')
+		return (r->claimed[0] == '\0' && r->suppressed > 0 &&
+		    memcmp(r->cert_sha256, zero, sizeof(zero)) == 0);
+	return (1);
+}
+
+static void
+fz_refused(const uint8_t *data, size_t size)
+{
+	struct fe_refused	 r;
+	const uint8_t		*msg = data;
+	char			*buf, *last, want[64];
+	size_t			 len, before, n = size;
+	int			 ok, rv;
+
+	if (size > 0 && data[0] % 2 == 0) {
+		memset(&r, 0, sizeof(r));
+		memcpy(&r, data + 1, size - 1 < sizeof(r) ? size - 1 :
+		    sizeof(r));
+		msg = (const uint8_t *)&r;
+		n = sizeof(r);
+	} else if (size == sizeof(r))
+		memcpy(&r, data, sizeof(r));
+	ok = n == sizeof(r) && fz_refused_ok(&r);
+
+	(void)unlink(FZ_FILE);
+	audit_configure(&conf, ".", NULL, 0);
+	audit_write();
+	before = fz_read(&buf);
+	free(buf);
+	rv = audit_refused(msg, n);
+	audit_close();
+	if ((rv == 0) != ok)
+		abort();	/* a bad one taken, or a good one not */
+	len = fz_read(&buf);
+	fz_check_new(buf, len, 0, NULL);
+	if (!ok) {
+		if (len != before)
+			abort();	/* a bad one left a trace */
+		free(buf);
+		return;
+	}
+	/* One record more, a refused one, with the count if any. */
+	if (len <= before || memchr(buf + before, '\n', len - before) !=
+	    buf + len - 1)
+		abort();
+	last = buf + before;
+	buf[len - 1] = '\0';
+	if (strstr(last, "\"event\":\"refused\"") == NULL ||
+	    (r.peer[0] != '\0') != (strstr(last, "\"peer\":") != NULL) ||
+	    (r.claimed[0] != '\0') !=
+	    (strstr(last, "\"claimed\":") != NULL))
+		abort();
+	(void)snprintf(want, sizeof(want), "\"suppressed\":%llu}",
+	    (unsigned long long)r.suppressed);
+	if ((r.suppressed > 0) != (strstr(last, want) != NULL))
+		abort();
 	free(buf);
 }

@@ -16,6 +16,22 @@
 #	audit.py count FILE... OP	records of OP, answered Success
 #	audit.py acked ACKED FILE...	every key pair durable.py saw made
 #					has its Create Key Pair record
+#	audit.py untrusted PORT PKI FILE
+#					mallory (a certificate of another CA)
+#					is refused in the handshake: one
+#					"refused" record, its peer, claimed
+#					CN, fingerprint and reason
+#	audit.py nocert PORT PKI FILE	a client without a certificate: one
+#					"refused" record, its peer, no CN
+#	audit.py scan PORT PKI FILE	a TCP connect and close leaves no
+#					record (mallory's, after it, does)
+#	audit.py limit PORT PKI FILE	with max connections 1 and read
+#					timeout 2: alice over the limit, and
+#					a handshake never begun, recorded
+#	audit.py flood PORT PKI FILE N	N of mallory's handshakes at once,
+#					alice served meanwhile and after: at
+#					most the rate's records, and every
+#					refusal recorded or counted
 #
 # Prints "ok" (or the number asked for) when all is as asked, else
 # "FAIL: ..." and exits 1.
@@ -24,7 +40,11 @@ import hashlib
 import json
 import os
 import re
+import socket
+import ssl
 import sys
+import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import check, pykmip  # noqa: E402
@@ -201,6 +221,189 @@ def ops(port, pki, n):
     print("ok")
 
 
+def handshake(port, pki, who):
+    """A handshake as who (None: no certificate) that the server refuses;
+    this end's address:port, once the server said no or hung up."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(pki + "/ca.crt")
+    ctx.check_hostname = False
+    if who is not None:
+        ctx.load_cert_chain(pki + "/%s.crt" % who, pki + "/%s.key" % who)
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    me = "127.0.0.1:%d" % s.getsockname()[1]
+    try:
+        t = ctx.wrap_socket(s)
+        # TLS 1.3: the client is done first; the server's alert follows.
+        t.recv(1)
+        t.close()
+    except (ssl.SSLError, OSError):
+        pass
+    s.close()
+    return me
+
+
+def refusals(path, until, wait=10):
+    """The "refused" records, once until(them) holds or wait s passed."""
+    end = time.time() + wait
+    while True:
+        recs = []
+        if os.path.exists(path):
+            recs = [r for r in records([path]) if r["event"] == "refused"]
+        if until(recs) or time.time() > end:
+            return recs
+        time.sleep(0.1)
+
+
+def fingerprint(path):
+    with open(path) as f:
+        der = ssl.PEM_cert_to_DER_cert(f.read())
+    return hashlib.sha256(der).hexdigest()
+
+
+def untrusted(port, pki, path):
+    me = handshake(port, pki, "mallory")
+    recs = refusals(path, lambda rs: any(r.get("peer") == me for r in rs))
+    mine = [r for r in recs if r.get("peer") == me]
+    check(len(mine) == 1, "one record of %s: %s" % (me, recs))
+    r = mine[0]
+    check(r.get("claimed") == "mallory", "claimed: %s" % r)
+    check("identity" not in r, "an identity, unverified: %s" % r)
+    check(r.get("cert_sha256") == fingerprint(pki + "/mallory.crt"),
+          "cert_sha256: %s" % r)
+    check("certificate verify failed" in r.get("reason", ""),
+          "reason: %s" % r)
+    check("suppressed" not in r, "suppressed: %s" % r)
+    check(TIME.match(r["time"]), "time: %s" % r)
+    print(json.dumps(r))
+    print("ok")
+
+
+def nocert(port, pki, path):
+    me = handshake(port, pki, None)
+    recs = refusals(path, lambda rs: any(r.get("peer") == me for r in rs))
+    mine = [r for r in recs if r.get("peer") == me]
+    check(len(mine) == 1, "one record of %s: %s" % (me, recs))
+    r = mine[0]
+    check("claimed" not in r and "cert_sha256" not in r,
+          "a certificate named: %s" % r)
+    check("certificate" in r.get("reason", ""), "reason: %s" % r)
+    print(json.dumps(r))
+    print("ok")
+
+
+def scan(port, pki, path):
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    scanner = "127.0.0.1:%d" % s.getsockname()[1]
+    s.close()
+    # Closed before any byte, and reset: neither is a refusal.
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    reset = "127.0.0.1:%d" % s.getsockname()[1]
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                 b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    s.close()
+    time.sleep(0.5)
+    me = handshake(port, pki, "mallory")
+    recs = refusals(path, lambda rs: any(r.get("peer") == me for r in rs))
+    check(any(r.get("peer") == me for r in recs), "no record of mallory")
+    check(not [r for r in recs if r.get("peer") in (scanner, reset)],
+          "a record of a scan: %s" % recs)
+    check(len(recs) == 1, "records: %s" % recs)
+    print("ok")
+
+
+def limit(port, pki, path):
+    from kmip import enums
+    a = pykmip(port, pki)
+    a.destroy(a.create(enums.CryptographicAlgorithm.AES, 128))
+    # alice has the one connection: her second is refused once admitted.
+    me = handshake(port, pki, "client")
+    # A connection that never begins its handshake runs out of time.
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    slow = "127.0.0.1:%d" % s.getsockname()[1]
+    recs = refusals(path, lambda rs: {me, slow} <= {r.get("peer")
+                                                   for r in rs})
+    s.close()
+    a.close()
+    over = [r for r in recs if r.get("peer") == me]
+    check(len(over) == 1, "one record of %s: %s" % (me, recs))
+    r = over[0]
+    check(r.get("claimed") == "alice" and "identity" not in r and
+          r.get("cert_sha256") == fingerprint(pki + "/client.crt") and
+          "1 connections already" in r.get("reason", ""),
+          "over the limit: %s" % r)
+    late = [r for r in recs if r.get("peer") == slow]
+    check(len(late) == 1 and "claimed" not in late[0] and
+          "no TLS handshake within 2 s" in late[0].get("reason", ""),
+          "the handshake never begun: %s" % late)
+    print("ok")
+
+
+def flood(port, pki, path, n):
+    done, served, errors = threading.Event(), [0], []
+    made, lock = [0], threading.Lock()
+
+    def attacker(k):
+        # k each, and on until alice was served once meanwhile (60 s).
+        i, end = 0, time.time() + 60
+        while i < k or (served[0] == 0 and not errors and
+                        time.time() < end):
+            handshake(port, pki, "mallory")
+            i += 1
+        with lock:
+            made[0] += i
+
+    def alice():
+        from kmip import enums
+        try:
+            while not done.is_set():
+                c = pykmip(port, pki)
+                c.destroy(c.create(enums.CryptographicAlgorithm.AES, 128))
+                c.close()
+                served[0] += 1
+        except Exception as e:
+            errors.append(repr(e))
+
+    good = threading.Thread(target=alice)
+    good.start()
+    start = time.time()
+    threads = [threading.Thread(target=attacker, args=(n // 4,))
+               for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    took = time.time() - start
+    during = served[0]
+    done.set()
+    good.join()
+    check(not errors, "alice failed during the flood: %s" % errors)
+    check(during > 0, "alice not served during the flood")
+    pykmip(port, pki).close()
+    total = made[0]
+
+    def counted(rs):
+        return len([r for r in rs if "peer" in r]) + \
+            sum(r.get("suppressed", 0) for r in rs)
+    recs = refusals(path, lambda rs: counted(rs) >= total)
+    ones = [r for r in recs if "peer" in r]
+    alone = [r for r in recs if "peer" not in r]
+    print("%d handshakes in %.1f s: %d records, %d of counts alone, %d "
+          "suppressed; alice served %d times during" %
+          (total, took, len(recs), len(alone),
+           sum(r.get("suppressed", 0) for r in recs), during))
+    check(counted(recs) == total, "%d refusals recorded or counted, not %d"
+          % (counted(recs), total))
+    # A burst of 100, 20 a second, and a count a second.
+    check(len(ones) <= 100 + 20 * (took + 2), "%d records in %.1f s" %
+          (len(ones), took))
+    check(len(alone) <= took + 3, "%d counts in %.1f s" % (len(alone), took))
+    check(len(ones) < total, "nothing suppressed")
+    for r in alone:
+        check(r["suppressed"] > 0 and "claimed" not in r and
+              r.get("reason"), "a count: %s" % r)
+    print("ok")
+
+
 def tamper(mode, path, out, k):
     with open(path, "rb") as f:
         ls = f.read().splitlines(True)
@@ -234,6 +437,10 @@ def main():
         print("ok")
     elif cmd == "tamper":
         tamper(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
+    elif cmd in ("untrusted", "nocert", "scan", "limit"):
+        globals()[cmd](int(sys.argv[2]), sys.argv[3], sys.argv[4])
+    elif cmd == "flood":
+        flood(int(sys.argv[2]), sys.argv[3], sys.argv[4], int(sys.argv[5]))
     elif cmd == "acked":
         made = set()
         for r in records(sys.argv[3:]):

@@ -43,6 +43,26 @@ au_verify_fails()
 	    atf_fail "verify did not name $where: $(cat "$T/verify")"
 }
 
+# au_otherca: mallory.crt and .key in $T/pki, CN mallory, issued by a
+# CA that signerd does not trust.
+au_otherca()
+{
+	(
+	cd "$T/pki" || exit 1
+	umask 077
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+	    -nodes -keyout other-ca.key -out other-ca.crt -days 30 \
+	    -subj "/CN=another CA" &&
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 \
+	    -nodes -keyout mallory.key -out mallory.csr \
+	    -subj "/CN=mallory" &&
+	echo "extendedKeyUsage=clientAuth" >mallory.ext &&
+	openssl x509 -req -in mallory.csr -CA other-ca.crt \
+	    -CAkey other-ca.key -CAcreateserial -days 30 -out mallory.crt \
+	    -extfile mallory.ext
+	) >"$T/otherca.log" 2>&1 || atf_fail "another CA: $(cat "$T/otherca.log")"
+}
+
 atf_test_case krill cleanup
 krill_head()
 {
@@ -322,6 +342,114 @@ off_cleanup()
 	sd_cleanup
 }
 
+atf_test_case untrusted cleanup
+untrusted_head()
+{
+	atf_set "descr" "a certificate of another CA, refused in the" \
+	    "handshake, leaves a refused record: its peer, the CN it" \
+	    "claims, its fingerprint and why; the chain verifies"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3 openssl"
+}
+untrusted_body()
+{
+	au_start
+	au_otherca
+	au_py untrusted $PORT "$T/pki" "$AUDIT"
+	atf_check -o match:"^ok: " $SIGNERCTL audit verify
+	au_py chain "$AUDIT"
+	sd_stop
+}
+untrusted_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case nocert cleanup
+nocert_head()
+{
+	atf_set "descr" "a client without a certificate, where one is" \
+	    "required, leaves a refused record"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+nocert_body()
+{
+	au_start
+	au_py nocert $PORT "$T/pki" "$AUDIT"
+	atf_check -o match:"^ok: " $SIGNERCTL audit verify
+	sd_stop
+}
+nocert_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case scan cleanup
+scan_head()
+{
+	atf_set "descr" "a TCP connect and close, or a reset, before any" \
+	    "TLS record (a port scan, a health check) leaves no record"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3 openssl"
+}
+scan_body()
+{
+	au_start
+	au_otherca
+	au_py scan $PORT "$T/pki" "$AUDIT"
+	sd_stop
+}
+scan_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case limit cleanup
+limit_head()
+{
+	atf_set "descr" "a client over max connections and a handshake" \
+	    "not done within read timeout leave refused records"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3"
+}
+limit_body()
+{
+	au_start 'max connections 1
+read timeout 2'
+	au_py limit $PORT "$T/pki" "$AUDIT"
+	atf_check -o match:"^ok: " $SIGNERCTL audit verify
+	sd_stop
+}
+limit_cleanup()
+{
+	sd_cleanup
+}
+
+atf_test_case flood cleanup
+flood_head()
+{
+	atf_set "descr" "300 refused handshakes in a few seconds: at most" \
+	    "a burst and a rate of refused records, the others counted;" \
+	    "a good client is served during and after; the chain verifies"
+	atf_set "require.user" "root"
+	atf_set "require.progs" "/usr/bin/python3 openssl"
+	atf_set "timeout" "300"
+}
+flood_body()
+{
+	au_start
+	au_otherca
+	au_py flood $PORT "$T/pki" "$AUDIT" 300
+	atf_check -o match:"^ok: " $SIGNERCTL audit verify
+	au_py chain "$AUDIT"
+	sd_stop
+}
+flood_cleanup()
+{
+	sd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case krill
@@ -333,4 +461,9 @@ atf_init_test_cases()
 	atf_add_test_case powerloss
 	atf_add_test_case torn
 	atf_add_test_case off
+	atf_add_test_case untrusted
+	atf_add_test_case nocert
+	atf_add_test_case scan
+	atf_add_test_case limit
+	atf_add_test_case flood
 }
