@@ -229,7 +229,9 @@ CTL=$T/ctl.sock
 # A port nobody listens on, between 20000 and 40000.
 i=0
 while :; do
-	PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 20000))
+	# Below Linux's ephemeral ports (32768 up), which clients' own
+	# connections take: a listener there may find its port in use.
+	PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 12000))
 	[ -z "$(ss -Htln "sport = :$PORT" 2>/dev/null)" ] && break
 	i=$((i + 1))
 	[ $i -lt 50 ] || fail "no free port found"

@@ -75,7 +75,7 @@ config_new(void)
 	conf->audit_file = xstrdup(DEFAULT_AUDIT_FILE);
 	conf->audit_rotate = DEFAULT_AUDIT_ROTATE;
 	conf->audit_keep = DEFAULT_AUDIT_KEEP;
-	conf->audit_syslog = 1;
+	conf->audit_syslog = 0;
 	return (conf);
 }
 
@@ -341,7 +341,7 @@ config_print(FILE *fp, const struct signerd_conf *conf)
 		fputs("audit no\n", fp);
 	else if (strcmp(conf->audit_file, DEFAULT_AUDIT_FILE) != 0 ||
 	    conf->audit_rotate != DEFAULT_AUDIT_ROTATE ||
-	    conf->audit_keep != DEFAULT_AUDIT_KEEP || !conf->audit_syslog) {
+	    conf->audit_keep != DEFAULT_AUDIT_KEEP || conf->audit_syslog) {
 		fputs("audit { file ", fp);
 		print_string(fp, conf->audit_file);
 		fprintf(fp, " rotate %lld keep %d syslog %s }\n",

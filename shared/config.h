@@ -56,7 +56,7 @@ struct listen_conf {
 	char			 *key;
 	char			 *ca;
 	int			  tls12;	/* also accept TLS 1.2 */
-	int			  verify_client; /* default 1 */
+	int			  verify_client; /* default 0 */
 	int			  no_http;	/* no KMIP over HTTPS */
 };
 TAILQ_HEAD(listen_list, listen_conf);

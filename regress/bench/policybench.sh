@@ -166,7 +166,9 @@ mkdir "$T/pki-bob"
 cp "$T/pki/ca.crt" "$T/pki-bob/"
 cp "$T/pki/bob.crt" "$T/pki-bob/client.crt"
 cp "$T/pki/bob.key" "$T/pki-bob/client.key"
-PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 20000))
+# Below Linux's ephemeral ports (32768 up), which clients' own
+# connections take: a listener there may find its port in use.
+PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 12000))
 cat >"$T/signerd.conf" <<EOT
 user "_signerd"
 chroot "$T/empty"

@@ -779,6 +779,15 @@ EOF
 	signerd -nv -f b.conf >out 2>&1
 	grep -q '^audit no$' out || atf_fail "-nv: $(cat out)"
 	reparse out
+	# The log's copy is asked for; by default there is none.
+	echo 'audit { syslog yes }' >d.conf
+	signerd -nv -f d.conf >out 2>&1
+	grep -q '^audit { file "audit.log" rotate 67108864 keep 8 syslog yes }$' \
+	    out || atf_fail "-nv: $(cat out)"
+	reparse out
+	: >e.conf
+	signerd -nv -f e.conf >out 2>&1
+	grep -q '^audit' out && atf_fail "-nv of the default: $(cat out)"
 	cat >c.conf <<'EOF'
 audit { file "../x" }
 audit { rotate 100 }

@@ -28,7 +28,9 @@ sd_setup()
 
 sd_newport()
 {
-	PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 20000))
+	# Below Linux's ephemeral ports (32768 up), which clients' own
+	# connections take: a listener there may find its port in use.
+	PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 12000))
 }
 
 # sd_conf SIGNER...: a configuration with one pkcs11 signer per token.
