@@ -436,15 +436,21 @@ soft_part()
 # memory, into $T/scale.LABEL.
 scale_at()
 {
-	have=$("$KSFILL" "$T/db/keystore.db" alice "$1" "$FILL_SECS") ||
+	fill=$("$KSFILL" "$T/db/keystore.db" alice "$1" "$FILL_SECS") ||
 	    fail "ksfill failed"
+	have=${fill% *}
+	first=${fill#* }
+	[ "$first" -lt "$have" ] || fail "ksfill added nothing to $have objects"
 	chown -R --reference="$T/db" "$T/db"
 	daemon_start soft
 	: >"$T/scale.$1"
 	for op in get sign-p256 locate; do
 		extra=
 		[ "$op" = sign-p256 ] && extra="-i $skey"
-		bench "$op" 4 1 -L "fill-$((have / 2))" $extra >"$T/out"
+		# ksfill names its objects fill-N, N the objects there
+		# before it: the middle of this fill's names.
+		bench "$op" 4 1 -L "fill-$(((first + have) / 2))" $extra \
+		    >"$T/out"
 		echo "$op $(result <"$T/out")" >>"$T/scale.$1"
 	done
 	epid=$("$BIN/signerctl" -s "$CTL" show status |
@@ -460,6 +466,11 @@ scale_part()
 	conf_write "signer \"soft\" openssl {
 	kek file \"$T/kek\"
 }" soft
+	# A keystore of its own: the soft part's Creates would make the
+	# small one tens of thousands of objects.
+	daemon_stop
+	rm -f "$T/db/keystore.db" "$T/db/keystore.db-wal" \
+	    "$T/db/keystore.db-shm"
 	daemon_start soft
 	skey=$("$BENCH" -k "$T/pki" -s 127.0.0.1 -o sign-p256 -S "$PORT") ||
 	    fail "no key made"

@@ -5,7 +5,9 @@
  * "fill-<n>", an Object Group "fill-<n mod 100>" and the dates a new
  * object gets, written as the engine writes them (attrs_write: the same
  * attributes encoding and index entries), in transactions of 10,000.
- * Stops after SECONDS if not done, and prints how many it holds then.
+ * Stops after SECONDS if not done, and prints how many it holds then
+ * and the n of its first new object (the count it began with), so that
+ * a name between the two is one it made.
  * Not part of the test suite, never installed.
  *
  *	ksfill KEYSTORE OWNER COUNT SECONDS
@@ -46,7 +48,7 @@ main(int argc, char *argv[])
 	struct ttlv		*a, *name;
 	const char		*errstr;
 	char			 err[256], text[64];
-	long long		 count, have = 0, added = 0, secs;
+	long long		 count, have = 0, added = 0, secs, first;
 	time_t			 start, now;
 	uint8_t			 secret[32];
 
@@ -62,6 +64,7 @@ main(int argc, char *argv[])
 		errx(1, "%s", err);
 	if (ks_scan(ks, fill_count, &have) == -1)
 		errx(1, "scan: %s", ks_error(ks));
+	first = have;
 	start = time(NULL);
 	memset(secret, 0x5a, sizeof(secret));
 	while (have < count) {
@@ -110,6 +113,6 @@ main(int argc, char *argv[])
 	if (ks_commit(ks) == -1)
 		errx(1, "commit: %s", ks_error(ks));
 	ks_close(ks);
-	printf("%lld\n", have);
+	printf("%lld %lld\n", have, first);
 	return (0);
 }
