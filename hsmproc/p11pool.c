@@ -224,12 +224,20 @@ p11_worker(void *arg)
 			pthread_cond_broadcast(&p->idle);
 		s->ops++;
 		p->ops++;
-		/* One byte per batch: the main thread takes them all. */
+		/*
+		 * One byte per batch: the main thread takes them all.
+		 * Written with the lock released, so that the main thread
+		 * does not wake only to wait for it.
+		 */
 		wake = TAILQ_EMPTY(&p->done);
 		TAILQ_INSERT_TAIL(&p->done, job, entry);
-		if (wake && (n = write(p->wake[1], "", 1)) == -1 &&
-		    errno != EAGAIN)
-			log_warn("%s: write", __func__);
+		if (wake) {
+			pthread_mutex_unlock(&p->mtx);
+			if ((n = write(p->wake[1], "", 1)) == -1 &&
+			    errno != EAGAIN)
+				log_warn("%s: write", __func__);
+			pthread_mutex_lock(&p->mtx);
+		}
 	}
 	pthread_mutex_unlock(&p->mtx);
 	return (NULL);
@@ -343,9 +351,11 @@ p11_submit(struct hsm *h, struct imsgev *iev, const struct hsm_req *req,
 	if (!(full = p->nqueued >= P11_QUEUE_MAX)) {
 		TAILQ_INSERT_TAIL(&p->queue, job, entry);
 		p->nqueued++;
-		pthread_cond_signal(&p->work);
 	}
 	pthread_mutex_unlock(&p->mtx);
+	/* After the unlock: the worker woken need not wait for the lock. */
+	if (!full)
+		pthread_cond_signal(&p->work);
 	if (full) {
 		p11_job_free(job);
 		(void)hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
