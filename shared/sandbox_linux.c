@@ -159,6 +159,7 @@ static const int sandbox_engine[] = {
 	SCMP_SYS(pwrite64),
 	SCMP_SYS(fsync),
 	SCMP_SYS(fdatasync),
+	SCMP_SYS(sync_file_range),	/* the audit trail's writeback */
 	SCMP_SYS(ftruncate),
 	SCMP_SYS(fallocate),
 	SCMP_SYS(flock),

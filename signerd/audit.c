@@ -48,6 +48,7 @@
 
 /* Formatted records not yet written, at most; beyond, they are counted. */
 #define AUDIT_BUF_MAX		(4 * 1024 * 1024)
+#define AUDIT_KICK		(256 * 1024)	/* writeback started each */
 #define AUDIT_SYNC_SEC		1
 #define AUDIT_SERIAL_MAX	1000000000U
 #define AUDIT_NEW_SUFFIX	".new"
@@ -97,6 +98,7 @@ static struct {
 	int64_t		 rotate;
 	int		 keep;
 	off_t		 size;		/* of the file, written */
+	off_t		 kicked;	/* its writeback started up to */
 	unsigned int	 serial;	/* the next rotated file's N */
 	uint64_t	 seq;		/* the last record made */
 	char		 head[AUDIT_HASH_HEX];	/* its hash */
@@ -591,7 +593,7 @@ audit_open(const char *file, const char *restore, size_t rlen)
 		return (-1);
 	}
 	au.fd = fd;
-	au.size = st.st_size;
+	au.size = au.kicked = st.st_size;
 	au.serial = 1;
 	if (st.st_size > 0) {
 		(void)audit_first(fd, &au.serial);
@@ -861,7 +863,7 @@ audit_rotate(void)
 		audit_buf_reset();
 	close(au.fd);
 	au.fd = fd;
-	au.size = n;
+	au.size = au.kicked = n;
 	au.wseq = au.seq;
 	memcpy(au.whead, au.head, sizeof(au.whead));
 	au.unsynced = 0;
@@ -1308,6 +1310,18 @@ audit_write(void)
 		au.sync_set = 1;
 		evtimer_add(&au.sync_ev, &tv);
 	}
+#ifdef SYNC_FILE_RANGE_WRITE
+	/*
+	 * Start the disk on what is written, without waiting for it: the
+	 * sync that makes it durable (a blocking call in the engine's only
+	 * thread) then finds little left to do.
+	 */
+	if (au.size - au.kicked >= AUDIT_KICK) {
+		(void)sync_file_range(au.fd, au.kicked, au.size - au.kicked,
+		    SYNC_FILE_RANGE_WRITE);
+		au.kicked = au.size;
+	}
+#endif
 	if (au.woff == au.len) {
 		au.werr = 0;
 		au.wseq = au.seq;
