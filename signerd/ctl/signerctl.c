@@ -89,6 +89,7 @@ static void		 json_process(const struct proc_info *, int);
 static void		 json_signer(const struct ctl_signer *, int);
 static void		 json_object(const struct ctl_object *);
 static void		 json_check(const struct ctl_check *, int *);
+static const char	*check_result(int, const char *, int *);
 static void		 json_nstring(struct json *, const char *,
 			    const char *);
 static int		 json_action(enum action);
@@ -825,6 +826,16 @@ json_object(const struct ctl_object *co)
 	json_object_close(jout);
 }
 
+/* A self-test step's result as printed; a step not passed fails. */
+static const char *
+check_result(int result, const char *fail, int *failed)
+{
+	if (result == CHECK_PASS)
+		return ("pass");
+	*failed = 1;
+	return (result == CHECK_FAIL ? fail : "skip");
+}
+
 /* One signer's self-test, as print_check tells it. */
 static void
 json_check(const struct ctl_check *cc0, int *rv)
@@ -843,19 +854,7 @@ json_check(const struct ctl_check *cc0, int *rv)
 	for (i = 0; i < cc.nsteps; i++) {
 		strterm(cc.steps[i].name, sizeof(cc.steps[i].name));
 		strterm(cc.steps[i].detail, sizeof(cc.steps[i].detail));
-		switch (cc.steps[i].result) {
-		case CHECK_PASS:
-			res = "pass";
-			break;
-		case CHECK_FAIL:
-			res = "fail";
-			failed = 1;
-			break;
-		default:
-			res = "skip";
-			failed = 1;
-			break;
-		}
+		res = check_result(cc.steps[i].result, "fail", &failed);
 		json_object_open(jout, NULL);
 		json_string(jout, "name", cc.steps[i].name);
 		json_string(jout, "result", res);
@@ -1007,19 +1006,7 @@ print_check(const struct ctl_check *cc0, int *rv)
 	for (i = 0; i < cc.nsteps; i++) {
 		strterm(cc.steps[i].name, sizeof(cc.steps[i].name));
 		strterm(cc.steps[i].detail, sizeof(cc.steps[i].detail));
-		switch (cc.steps[i].result) {
-		case CHECK_PASS:
-			res = "pass";
-			break;
-		case CHECK_FAIL:
-			res = "FAIL";
-			failed = 1;
-			break;
-		default:
-			res = "skip";
-			failed = 1;
-			break;
-		}
+		res = check_result(cc.steps[i].result, "FAIL", &failed);
 		if (cc.steps[i].usec > 0 || cc.steps[i].result != CHECK_SKIP)
 			(void)snprintf(lbl, sizeof(lbl), "%-10.15s %s %8.2f ms",
 			    cc.steps[i].name, res, cc.steps[i].usec / 1000.0);
