@@ -68,6 +68,7 @@ static void	 line_begin(struct line *, const char *);
 static void	 line_begin_raw(struct line *);
 static void	 line_text(struct line *, const char *, const char *,
 		    size_t);
+static void	 hex32(const uint8_t *, char *);
 static void	 audit_add(struct line *);
 static size_t	 audit_seal(struct line *, char *);
 static int	 audit_open(const char *, const char *, size_t);
@@ -126,11 +127,10 @@ static struct {
 void
 audit_hash(const char *line, size_t len, char *hex)
 {
-	static const char	 digits[] = "0123456789abcdef";
 	static EVP_MD		*sha256;
 	static EVP_MD_CTX	*ctx;
 	unsigned char		 md[EVP_MAX_MD_SIZE];
-	unsigned int		 mdlen = 0, i;
+	unsigned int		 mdlen = 0;
 
 	/* Fetched once: a fetch per record costs more than the hash. */
 	if (sha256 == NULL && ((sha256 = EVP_MD_fetch(NULL, "SHA256",
@@ -140,9 +140,19 @@ audit_hash(const char *line, size_t len, char *hex)
 	    EVP_DigestUpdate(ctx, line, len) != 1 ||
 	    EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
 		fatalx("%s: SHA-256", __func__);
+	hex32(md, hex);
+}
+
+/* 32 bytes in hex, NUL-terminated: hex has AUDIT_HASH_HEX bytes. */
+static void
+hex32(const uint8_t *b, char *hex)
+{
+	static const char	 digits[] = "0123456789abcdef";
+	int			 i;
+
 	for (i = 0; i < 32; i++) {
-		hex[2 * i] = digits[md[i] >> 4];
-		hex[2 * i + 1] = digits[md[i] & 0xf];
+		hex[2 * i] = digits[b[i] >> 4];
+		hex[2 * i + 1] = digits[b[i] & 0xf];
 	}
 	hex[64] = '\0';
 }
@@ -881,12 +891,9 @@ int
 audit_refused(const void *data, size_t len)
 {
 	static const uint8_t	 zero[32];
-	static const char	 digits[] = "0123456789abcdef";
 	struct fe_refused	 r;
 	struct line		 l;
 	char			 hex[AUDIT_HASH_HEX];
-	size_t			 i;
-	int			 peer, claimed;
 
 	if (len != sizeof(r))
 		return (-1);
@@ -903,25 +910,16 @@ audit_refused(const void *data, size_t len)
 		return (-1);
 	if (au.configured && !au.on)
 		return (0);
-	/* Cleaning may cut a string short, even to nothing. */
-	peer = r.peer[0] != '\0';
-	claimed = r.claimed[0] != '\0';
-	ttlv_text_clean(r.peer);
-	ttlv_text_clean(r.claimed);
-	ttlv_text_clean(r.reason);
 	line_begin(&l, "refused");
-	if (peer)
-		line_str(&l, "peer", r.peer, strlen(r.peer));
-	if (claimed)
-		line_str(&l, "claimed", r.claimed, strlen(r.claimed));
+	if (r.peer[0] != '\0')
+		line_text(&l, "peer", r.peer, sizeof(r.peer));
+	if (r.claimed[0] != '\0')
+		line_text(&l, "claimed", r.claimed, sizeof(r.claimed));
 	if (memcmp(r.cert_sha256, zero, sizeof(zero)) != 0) {
-		for (i = 0; i < sizeof(r.cert_sha256); i++) {
-			hex[2 * i] = digits[r.cert_sha256[i] >> 4];
-			hex[2 * i + 1] = digits[r.cert_sha256[i] & 0xf];
-		}
+		hex32(r.cert_sha256, hex);
 		line_str(&l, "cert_sha256", hex, 64);
 	}
-	line_str(&l, "reason", r.reason, strlen(r.reason));
+	line_text(&l, "reason", r.reason, sizeof(r.reason));
 	if (r.suppressed > 0)
 		line_num(&l, "suppressed", (long long)r.suppressed);
 	audit_add(&l);
