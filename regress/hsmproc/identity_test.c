@@ -19,24 +19,7 @@
 #include "p11.h"
 #include "p11token.h"
 
-const char	*__lsan_default_suppressions(void);
-const char	*__lsan_default_options(void);
-
-const char *
-__lsan_default_suppressions(void)
-{
-	return ("leak:atf_tp_get_tcs\n"
-	    "leak:atf_map_init_charpp\n"
-	    "leak:atf_list_init\n"
-	    "leak:atf_list_append\n"
-	    "leak:atf_map_insert\n");
-}
-
-const char *
-__lsan_default_options(void)
-{
-	return ("print_suppressions=0");
-}
+#include "../atfsan.h"
 
 /* hsmproc.c is not linked: its status setter and retry timer. */
 void

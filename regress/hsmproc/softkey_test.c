@@ -47,8 +47,7 @@ struct chan {
 
 static const uint8_t	 msg[] = "the quick brown fox signs the lazy dog";
 
-const char	*__lsan_default_suppressions(void);
-const char	*__lsan_default_options(void);
+#include "../atfsan.h"
 static struct softkey *sk_open(int, size_t);
 static void	 tkey_gen(struct softkey *, struct tkey *, const char *,
 		    uint32_t, uint32_t);
@@ -72,23 +71,6 @@ static void	 chan_close(struct chan *);
 static void	 chan_roundtrip(struct chan *, uint32_t, uint32_t,
 		    const struct iovec *, int, struct imsg *);
 static void	 result_get(struct imsg *, struct hsm_result *, uint8_t **);
-
-/* See regress/shared/imsg_test.c. */
-const char *
-__lsan_default_suppressions(void)
-{
-	return ("leak:atf_tp_get_tcs\n"
-	    "leak:atf_map_init_charpp\n"
-	    "leak:atf_list_init\n"
-	    "leak:atf_list_append\n"
-	    "leak:atf_map_insert\n");
-}
-
-const char *
-__lsan_default_options(void)
-{
-	return ("print_suppressions=0");
-}
 
 /* hsmproc.c is not linked: its status setter, as the backends see it. */
 void

@@ -28,30 +28,7 @@ static void	send_raw(int, const void *, size_t);
 static void	pipe_check(int, int, const char *);
 static int	fd_is_open(int);
 static int	fd_count(void);
-const char	*__lsan_default_suppressions(void);
-const char	*__lsan_default_options(void);
-
-/*
- * libatf-c leaks its test case list when asked for it (-l, as kyua does
- * first), which fails the whole program under LeakSanitizer.  Name only
- * the atf functions involved, so that a leak in our code still shows.
- */
-const char *
-__lsan_default_suppressions(void)
-{
-	return ("leak:atf_tp_get_tcs\n"
-	    "leak:atf_map_init_charpp\n"
-	    "leak:atf_list_init\n"
-	    "leak:atf_list_append\n"
-	    "leak:atf_map_insert\n");
-}
-
-/* kyua rejects a test case list with anything on stderr. */
-const char *
-__lsan_default_options(void)
-{
-	return ("print_suppressions=0");
-}
+#include "../atfsan.h"
 
 /* A blocking socketpair with an imsgbuf on each end, fd passing on. */
 static void

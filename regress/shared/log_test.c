@@ -16,25 +16,7 @@
 
 #include "log.h"
 
-const char	*__lsan_default_suppressions(void);
-const char	*__lsan_default_options(void);
-
-/* See imsg_test.c: libatf-c leaks its test case list (kyua's -l). */
-const char *
-__lsan_default_suppressions(void)
-{
-	return ("leak:atf_tp_get_tcs\n"
-	    "leak:atf_map_init_charpp\n"
-	    "leak:atf_list_init\n"
-	    "leak:atf_list_append\n"
-	    "leak:atf_map_insert\n");
-}
-
-const char *
-__lsan_default_options(void)
-{
-	return ("print_suppressions=0");
-}
+#include "../atfsan.h"
 
 static int	 log_fd = -1;
 

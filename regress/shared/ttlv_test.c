@@ -30,8 +30,7 @@ struct spec_example {
 
 static const struct ttlv_limits deflim = TTLV_DEFAULT_LIMITS;
 
-const char	*__lsan_default_suppressions(void);
-const char	*__lsan_default_options(void);
+#include "../atfsan.h"
 static int	 tree_equal(const struct ttlv *, const struct ttlv *);
 static uint8_t	*encode_alloc(const struct ttlv *, size_t *);
 static void	 check_both(const struct ttlv *, const uint8_t *, size_t);
@@ -48,28 +47,6 @@ static size_t	 item(uint8_t *, uint32_t, uint8_t, uint32_t, const void *,
 		    size_t);
 static uint8_t	*read_file(const char *, size_t *);
 static char	*dump_string(const struct ttlv *);
-
-/*
- * libatf-c leaks its test case list when asked for it (-l, as kyua does
- * first), which fails the whole program under LeakSanitizer.  Name only
- * the atf functions involved, so that a leak in our code still shows.
- */
-const char *
-__lsan_default_suppressions(void)
-{
-	return ("leak:atf_tp_get_tcs\n"
-	    "leak:atf_map_init_charpp\n"
-	    "leak:atf_list_init\n"
-	    "leak:atf_list_append\n"
-	    "leak:atf_map_insert\n");
-}
-
-/* kyua rejects a test case list with anything on stderr. */
-const char *
-__lsan_default_options(void)
-{
-	return ("print_suppressions=0");
-}
 
 /* Independent of ttlv.c: same shape, tags, types and values. */
 static int

@@ -20,35 +20,12 @@
 #include "kmip.h"
 #include "ttlv.h"
 
-const char	*__lsan_default_suppressions(void);
-const char	*__lsan_default_options(void);
+#include "../atfsan.h"
 static int	 scan_count(const struct ks_object *, void *);
 static struct ks_index idx_text(uint32_t, const char *);
 static struct ks_index idx_int(uint32_t, int64_t);
 static size_t	 locate_all(struct keystore *, struct ks_filter *,
 		    struct ks_found *, size_t, size_t);
-
-/*
- * libatf-c leaks its test case list when asked for it (-l, as kyua does
- * first), which fails the whole program under LeakSanitizer.  Name only
- * the atf functions involved, so that a leak in our code still shows.
- */
-const char *
-__lsan_default_suppressions(void)
-{
-	return ("leak:atf_tp_get_tcs\n"
-	    "leak:atf_map_init_charpp\n"
-	    "leak:atf_list_init\n"
-	    "leak:atf_list_append\n"
-	    "leak:atf_map_insert\n");
-}
-
-/* kyua rejects a test case list with anything on stderr. */
-const char *
-__lsan_default_options(void)
-{
-	return ("print_suppressions=0");
-}
 
 static struct keystore *
 open_ks(const char *path)

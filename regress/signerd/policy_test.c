@@ -20,28 +20,10 @@
 #include "pwhash.h"
 #include "ttlv.h"
 
-const char	*__lsan_default_suppressions(void);
-const char	*__lsan_default_options(void);
+#include "../atfsan.h"
 int		 engine_admin(const char *);
 
 struct engine	*engine;
-
-/* As keystore_test: libatf-c's own leaks only. */
-const char *
-__lsan_default_suppressions(void)
-{
-	return ("leak:atf_tp_get_tcs\n"
-	    "leak:atf_map_init_charpp\n"
-	    "leak:atf_list_init\n"
-	    "leak:atf_list_append\n"
-	    "leak:atf_map_insert\n");
-}
-
-const char *
-__lsan_default_options(void)
-{
-	return ("print_suppressions=0");
-}
 
 int
 engine_admin(const char *identity)
