@@ -359,7 +359,15 @@ result()
 		if ($i == "ops/s") r = $(i - 1)
 		if ($i == "p50") a = $(i + 1)
 		if ($i == "p99") b = $(i + 1)
-	} } END { if (r != "") print r, a, b }'
+		if ($i == "CPU") c = $(i + 1)
+	} } END { if (r != "") print r, a, b, c == "" ? "-" : c }'
+}
+
+# dcpu: the daemon's CPU per item (engine, frontend, signer) that bench
+# printed, or nothing.
+dcpu()
+{
+	awk '/daemon CPU per item/ { print $7, $9, $11 }'
 }
 
 # csv_row OP SIGNER C B OPS RAW P50 P99: a row of $CSV; OP is
@@ -538,14 +546,32 @@ key_opt()
 }
 
 ROWFMT="%-13s %2s %3s %8s %7s %7s %8s %7s %7s %6s"
+CPUFMT="%-13s %2s %3s %7s %7s %7s %8s %7s %7s %7s"
 
 # One daemon per number of sessions, on the same token and keystore:
 # the keys are made once, through KMIP, in the token.  Each kmipbench
 # run (c = S connections) is followed by a p11bench run (S threads) on
 # the same key, so that both see the same machine; medians of the runs.
+# cpurow OP S B: the CPU per signature of this case's runs (medians):
+# the raw loop's (p11bench, all its threads), then the client's and each
+# daemon process's through signerd, their sum, and raw over the sum (the
+# ratio a machine whose cores are all busy allows).
+cpurow()
+{
+	set -- "$1" "$2" "$3" "$(median "$T/runs.raw" 4)" \
+	    "$(median "$T/runs.kmip" 4)" "$(median "$T/runs.dcpu" 1)" \
+	    "$(median "$T/runs.dcpu" 2)" "$(median "$T/runs.dcpu" 3)"
+	awk -v f="$CPUFMT" -v op="$1" -v s="$2" -v b="$3" -v raw="$4" \
+	    -v cl="$5" -v e="$6" -v fe="$7" -v sg="$8" 'BEGIN {
+		sum = cl + e + fe + sg
+		printf f "\n", op, s, b, raw, cl, e, fe, sg, sum,
+		    (sum > 0 && raw > 0 ? sprintf("%.2f", raw / sum) : "-") }'
+}
+
 hsm_part()
 {
 	: >"$T/table"
+	: >"$T/cputable"
 	for s in $SESSIONS; do
 		hsm_conf "$s"
 		daemon_start hsm
@@ -559,6 +585,7 @@ hsm_part()
 			for b in $BATCHES; do
 				: >"$T/runs.kmip"
 				: >"$T/runs.raw"
+				: >"$T/runs.dcpu"
 				r=0
 				while [ $r -lt "$RUNS" ]; do
 					r=$((r + 1))
@@ -568,9 +595,11 @@ hsm_part()
 					KRUNS=$RUNS
 					p11run "$op" "$s" "$key"
 					grep -h -e 'median of' -e ERROR \
-					    "$T/kmip" "$T/p11" | sed 's/^/  /'
+					    -e 'daemon CPU' "$T/kmip" "$T/p11" |
+					    sed 's/^/  /'
 					result <"$T/kmip" >>"$T/runs.kmip"
 					result <"$T/p11" >>"$T/runs.raw"
+					dcpu <"$T/kmip" >>"$T/runs.dcpu"
 				done
 				set -- $(median "$T/runs.kmip" 1) \
 				    $(median "$T/runs.kmip" 2) \
@@ -584,6 +613,7 @@ hsm_part()
 				line=$(printf "$ROWFMT" "$op" "$s" "$b" "$1" \
 				    "$2" "$3" "$4" "$5" "$6" "$ratio")
 				echo "$line" >>"$T/table"
+				cpurow "$op" "$s" "$b" >>"$T/cputable"
 				csv_row "$op" hsm "$s" "$b" "$1" "$4" "$2" "$3"
 				echo "$op sessions=$s c=$s b=$b: $1 ops/s p50" \
 				    "$2 ms p99 $3 ms; raw C_Sign t=$s $4/s;" \
@@ -598,6 +628,14 @@ hsm_part()
 	    "$RUNS runs; ms per request (signerd) or per signature (raw)"
 	printf "$ROWFMT\n" op S b ops/s p50 p99 raw/s p50 p99 ratio
 	cat "$T/table"
+	echo
+	echo "CPU time per signature, us (user and system, medians): raw =" \
+	    "p11bench's threads; then, through signerd, the client" \
+	    "(kmipbench), the engine, the frontend and the signer, their" \
+	    "sum, and raw / sum (what all cores busy would allow)"
+	printf "$CPUFMT\n" op S b raw client engine frontend signer sum \
+	    raw/sum
+	cat "$T/cputable"
 }
 
 # prof_fns CALLGRIND_ANNOTATE_OPTION... FILE: "Ir<tab>function" lines.

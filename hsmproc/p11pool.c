@@ -252,8 +252,15 @@ p11_wake(int fd, short event, void *arg)
 	struct p11_jobs	 done;
 	char		 buf[64];
 
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;
+	/*
+	 * One read: a worker writes a byte only when the done list was
+	 * empty, so few wait here, and any left over wake this once more
+	 * to find the list empty (a read to EAGAIN was a system call per
+	 * wake for nothing).
+	 */
+	if (read(fd, buf, sizeof(buf)) == -1 && errno != EAGAIN &&
+	    errno != EINTR)
+		log_warn("%s: read", __func__);
 	TAILQ_INIT(&done);
 	pthread_mutex_lock(&p->mtx);
 	TAILQ_CONCAT(&done, &p->done, entry);

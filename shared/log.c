@@ -33,6 +33,7 @@ static size_t	 log_heldlen;
 static int	 log_holding;
 static char	 log_heldtag[96];	/* "name[pid]: " in the foreground */
 static size_t	 log_heldtaglen;
+static int	 log_heldtagok;		/* made for this hold */
 
 static void	 log_hold_line(int, const char *, const char *, size_t);
 static void	 log_flush(void);
@@ -132,6 +133,18 @@ log_hold_line(int pri, const char *prefix, const char *s, size_t len)
 	    sizeof(log_held))
 		log_flush();
 	if (log_debug_mode) {
+		/*
+		 * Made at the hold's first line, not at log_hold: most holds
+		 * (one per engine callback) hold nothing, and getpid(2) is a
+		 * system call.
+		 */
+		if (!log_heldtagok) {
+			n = snprintf(log_heldtag, sizeof(log_heldtag),
+			    "%s[%d]: ", log_procname, (int)getpid());
+			log_heldtaglen = n > 0 &&
+			    (size_t)n < sizeof(log_heldtag) ? n : 0;
+			log_heldtagok = 1;
+		}
 		memcpy(log_held + log_heldlen, log_heldtag, log_heldtaglen);
 		log_heldlen += log_heldtaglen;
 	} else if ((n = snprintf(log_held + log_heldlen,
@@ -151,13 +164,8 @@ log_hold_line(int pri, const char *prefix, const char *s, size_t len)
 void
 log_hold(void)
 {
-	int	 n;
-
-	if (log_holding++ > 0)
-		return;
-	n = snprintf(log_heldtag, sizeof(log_heldtag), "%s[%d]: ",
-	    log_procname, (int)getpid());
-	log_heldtaglen = n > 0 && (size_t)n < sizeof(log_heldtag) ? n : 0;
+	if (log_holding++ == 0)
+		log_heldtagok = 0;
 }
 
 void

@@ -18,6 +18,8 @@
  */
 
 #include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/time.h>
 
 #include <dlfcn.h>
 #include <err.h>
@@ -82,6 +84,7 @@ struct run {
 	double		 rate;		/* signatures per second */
 	double		 p50;		/* ms per signature */
 	double		 p99;
+	double		 cpu;		/* this process's CPU, us per signature */
 };
 
 /* Options and what the set-up made; read-only once threads run. */
@@ -126,6 +129,7 @@ static int		 sign_once(struct worker *, uint8_t *);
 static void		*worker_main(void *);
 static void		 run_phase(struct worker *, double, int,
 			    struct run *);
+static double		 tv_us(const struct timeval *, const struct timeval *);
 static int		 dbl_cmp(const void *, const void *);
 static double		 percentile(double *, size_t, double);
 static double		 median(double *, int);
@@ -166,6 +170,13 @@ ts_add(struct timespec *t, double secs)
 	ns = t->tv_nsec + (long long)(secs * 1e9);
 	t->tv_sec += ns / 1000000000;
 	t->tv_nsec = ns % 1000000000;
+}
+
+/* Microseconds from a to b. */
+static double
+tv_us(const struct timeval *a, const struct timeval *b)
+{
+	return ((b->tv_sec - a->tv_sec) * 1e6 + (b->tv_usec - a->tv_usec));
 }
 
 static int
@@ -414,11 +425,14 @@ static void
 run_phase(struct worker *wk, double secs, int record, struct run *r)
 {
 	struct timespec	 start, end;
+	struct rusage	 ru0, ru1;
 	uint64_t	 ops = 0;
 	double		*all;
 	size_t		 n = 0, k;
 	int		 i, e, failed = 0;
 
+	if (getrusage(RUSAGE_SELF, &ru0) == -1)
+		err(1, "getrusage");
 	if (clock_gettime(CLOCK_MONOTONIC, &start) == -1)
 		err(1, "clock_gettime");
 	phase.end = start;
@@ -433,6 +447,8 @@ run_phase(struct worker *wk, double secs, int record, struct run *r)
 			errc(1, e, "pthread_join");
 	if (clock_gettime(CLOCK_MONOTONIC, &end) == -1)
 		err(1, "clock_gettime");
+	if (getrusage(RUSAGE_SELF, &ru1) == -1)
+		err(1, "getrusage");
 	for (i = 0; i < bench.threads; i++) {
 		ops += wk[i].ops;
 		n += wk[i].nlat;
@@ -460,6 +476,9 @@ run_phase(struct worker *wk, double secs, int record, struct run *r)
 	r->rate = ops / (ts_ms(&start, &end) / 1e3);
 	r->p50 = percentile(all, n, 0.50);
 	r->p99 = percentile(all, n, 0.99);
+	/* All threads' user and system time: what the token takes. */
+	r->cpu = ops == 0 ? 0 : (tv_us(&ru0.ru_utime, &ru1.ru_utime) +
+	    tv_us(&ru0.ru_stime, &ru1.ru_stime)) / ops;
 	free(all);
 }
 
@@ -497,7 +516,7 @@ main(int argc, char *argv[])
 {
 	struct worker	*wk;
 	struct run	 runs[BENCH_MAXRUNS];
-	double		 v[BENCH_MAXRUNS], rate, p50, p99;
+	double		 v[BENCH_MAXRUNS], rate, p50, p99, cpu;
 	const char	*errstr;
 	size_t		 i;
 	CK_RV		 rv;
@@ -584,8 +603,9 @@ main(int argc, char *argv[])
 	for (ch = 0; ch < bench.runs; ch++) {
 		run_phase(wk, bench.seconds, 1, &runs[ch]);
 		printf("  %s t=%d run %d/%d: %.0f ops/s p50 %.2f ms "
-		    "p99 %.2f ms\n", bench.op->name, bench.threads, ch + 1,
-		    bench.runs, runs[ch].rate, runs[ch].p50, runs[ch].p99);
+		    "p99 %.2f ms CPU %.1f us/op\n", bench.op->name,
+		    bench.threads, ch + 1, bench.runs, runs[ch].rate,
+		    runs[ch].p50, runs[ch].p99, runs[ch].cpu);
 		fflush(stdout);
 	}
 	for (ch = 0; ch < bench.runs; ch++)
@@ -597,8 +617,12 @@ main(int argc, char *argv[])
 	for (ch = 0; ch < bench.runs; ch++)
 		v[ch] = runs[ch].p99;
 	p99 = median(v, bench.runs);
-	printf("%s t=%d: %.0f ops/s (median of %d) p50 %.2f ms p99 %.2f ms\n",
-	    bench.op->name, bench.threads, rate, bench.runs, p50, p99);
+	for (ch = 0; ch < bench.runs; ch++)
+		v[ch] = runs[ch].cpu;
+	cpu = median(v, bench.runs);
+	printf("%s t=%d: %.0f ops/s (median of %d) p50 %.2f ms p99 %.2f ms "
+	    "CPU %.1f us/op\n", bench.op->name, bench.threads, rate,
+	    bench.runs, p50, p99, cpu);
 
 	for (ch = 0; ch < bench.threads; ch++) {
 		(void)bench.f->C_CloseSession(wk[ch].session);

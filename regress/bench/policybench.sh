@@ -2,23 +2,27 @@
 #
 # policybench.sh [OBJDIR]: what the policy and the audit trail cost Sign
 # (issue 11).  Sign P-256 on the software signer at c=4 b=16
-# (kmipbench), in one run of this script, alternating:
+# (kmipbench), four cases:
 #	off	no grant, and the audit trail off ("audit no"): neither;
 #	none	no grant in the keystore; alice signs her key; the audit
-#		trail as configured by default (a record per item, and
-#		its line in the log: -d, so the log file);
+#		trail as configured by default (a record per item in the
+#		file; no copy to the log);
 #	grants	10000 grants held by other identities (for all scopes,
 #		some on alice's key and on alice), loaded at start;
 #		alice signs her key (the owner's path);
 #	granted	the same 10000 and one more: bob signs alice's key
 #		through his Sign grant (the grant's path).
-# Prints the median ops/s of each and the ratios to "off": "granted"
-# against "off" is what the policy check and the audit record cost
-# together.  Beside it, the CPU time all of the daemon's processes spent
-# per Sign (from /proc/PID/stat around each kmipbench, divided by the
-# Signs `show metrics` counted meanwhile): a figure a busy machine moves
-# less than throughput.  Not run by the suite (BENCH_SECONDS,
-# BENCH_RUNS, BENCH_ROUNDS change its length).
+# The machine's speed drifts by 10-20 % within minutes, more than what
+# is measured, so the cases are paired: each round runs every case once,
+# back to back (the order reversed every other round, so that a steady
+# drift weighs on both sides alike), and a round's ratio is its case
+# against its own "off".  Prints, per case, the median of the rounds'
+# ratios (and their range) with the median ops/s: "granted" against
+# "off" is what the policy check and the audit record cost together.
+# Beside it, the same for the CPU time all of the daemon's processes
+# spent per Sign (from /proc/PID/stat around each kmipbench, divided by
+# the Signs `show metrics` counted meanwhile).  Not run by the suite
+# (BENCH_SECONDS, BENCH_RUNS, BENCH_ROUNDS change its length).
 
 set -u
 O=${1:-obj}
@@ -30,8 +34,8 @@ esac
 BIN=$O/bin
 BENCH=$O/regress/bench/kmipbench
 SECS=${BENCH_SECONDS:-3}
-RUNS=${BENCH_RUNS:-3}
-ROUNDS=${BENCH_ROUNDS:-2}
+RUNS=${BENCH_RUNS:-1}
+ROUNDS=${BENCH_ROUNDS:-8}
 NGRANTS=10000
 
 for f in "$BIN/signerd" "$BIN/signerctl" "$BENCH"; do
@@ -100,7 +104,9 @@ daemon_start()
 }
 
 # cpu: the daemon's processes' CPU time so far (user + system, ticks),
-# and the Sign requests answered (show metrics), on one line.
+# the whole machine's busy time (every CPU's user, nice, system, irq and
+# softirq: the client, the kernel's writeback of the trail, all), and
+# the Sign requests answered (show metrics), on one line.
 cpu()
 {
 	t=0
@@ -109,12 +115,14 @@ cpu()
 		t=$((t + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' \
 		    "/proc/$p/stat")))
 	done
-	echo "$t $("$BIN/signerctl" -s "$CTL" show metrics | awk '
+	echo "$t $(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' \
+	    /proc/stat) $("$BIN/signerctl" -s "$CTL" show metrics | awk '
 	    /^signerd_requests_total\{.*"Sign"/ { n += $NF } END { print n + 0 }')"
 }
 
-# run PKIDIR KIND: one kmipbench, its median ops/s to $T/KIND, and the
-# daemon's CPU time per Sign (us, all processes) to $T/KIND.cpu.
+# run PKIDIR KIND: one kmipbench, its median ops/s to $T/KIND, the
+# daemon's CPU time per Sign (us, all processes) to $T/KIND.cpu and the
+# machine's to $T/KIND.all.
 run()
 {
 	c0=$(cpu)
@@ -124,8 +132,11 @@ run()
 	c1=$(cpu)
 	awk '/median of/ { for (i = 2; i <= NF; i++)
 		if ($i == "ops/s") print $(i - 1) }' "$T/out" >>"$T/$2"
-	echo "$c0 $c1" | awk -v hz="$(getconf CLK_TCK)" '$4 > $2 {
-	    printf "%.2f\n", ($3 - $1) * 1e6 / hz / ($4 - $2) }' >>"$T/$2.cpu"
+	# A line per run, even without a count: the rounds stay paired.
+	echo "$c0 $c1" | awk -v hz="$(getconf CLK_TCK)" -v d="$T/$2.cpu" \
+	    -v m="$T/$2.all" '{ n = $6 - $3
+		printf "%.2f\n", (n > 0 ? ($4 - $1) * 1e6 / hz / n : 0) >> d
+		printf "%.2f\n", (n > 0 ? ($5 - $2) * 1e6 / hz / n : 0) >> m }'
 }
 
 # grants N: the keystore holds N grants of others (and bob's Sign).
@@ -195,21 +206,42 @@ echo "Sign P-256, c=4 b=16, software signer, $(nproc) CPUs;" \
 for k in off none grants granted; do
 	: >"$T/$k"
 	: >"$T/$k.cpu"
+	: >"$T/$k.all"
 done
+# start CASE: the daemon that case needs, unless it runs already.
+up=
+start()
+{
+	[ "$up" = "$1" ] && return 0
+	daemon_stop
+	case $1 in
+	off)	grants 0
+		CONF=signerd-off.conf daemon_start ;;
+	none)	grants 0
+		daemon_start ;;
+	grants)	grants $NGRANTS
+		daemon_start ;;
+	esac
+	up=$1
+}
+
 r=0
 while [ $r -lt "$ROUNDS" ]; do
-	daemon_stop
-	grants 0
-	CONF=signerd-off.conf daemon_start
-	run "$T/pki" off
-	daemon_stop
-	daemon_start
-	run "$T/pki" none
-	daemon_stop
-	grants $NGRANTS
-	daemon_start
-	run "$T/pki" grants
-	run "$T/pki-bob" granted
+	if [ $((r % 2)) -eq 0 ]; then
+		order="off none grants granted"
+	else
+		order="granted grants none off"
+	fi
+	for k in $order; do
+		case $k in
+		off|none)	start $k
+				run "$T/pki" $k ;;
+		grants)		start grants
+				run "$T/pki" grants ;;
+		granted)	start grants
+				run "$T/pki-bob" granted ;;
+		esac
+	done
 	r=$((r + 1))
 done
 daemon_stop
@@ -221,16 +253,32 @@ median()
 	sort -g "$1" | awk '{ v[NR] = $1 } END { if (NR % 2)
 	    print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
-base=$(median "$T/off")
-cbase=$(median "$T/off.cpu")
+
+# ratios A B: line by line (round by round), A over B.
+ratios()
+{
+	paste "$1" "$2" | awk '$2 > 0 { printf "%.4f\n", $1 / $2 }'
+}
+
+range()
+{
+	sort -g "$1" | awk 'NR == 1 { lo = $1 } { hi = $1 }
+	    END { printf "%.3f..%.3f", lo, hi }'
+}
+
+echo "Each round runs every case once, back to back; a ratio is a" \
+    "round's case over its own \"off\", the median of the rounds' ratios"
 for k in off none grants granted; do
-	m=$(median "$T/$k")
-	c=$(median "$T/$k.cpu")
-	printf "%-8s %10s ops/s  ratio %s  (runs: %s)\n" "$k" "$m" \
-	    "$(awk -v a="$m" -v b="$base" 'BEGIN { printf "%.3f", a / b }')" \
+	ratios "$T/$k" "$T/off" >"$T/$k.r"
+	ratios "$T/$k.cpu" "$T/off.cpu" >"$T/$k.cpu.r"
+	ratios "$T/$k.all" "$T/off.all" >"$T/$k.all.r"
+	printf "%-8s %8s ops/s  ratio %.3f (%s)  runs: %s\n" "$k" \
+	    "$(median "$T/$k")" "$(median "$T/$k.r")" "$(range "$T/$k.r")" \
 	    "$(tr '\n' ' ' <"$T/$k")"
-	printf "%-8s %10s us of CPU per Sign, all processes  ratio %s" \
-	    "" "$c" "$(awk -v a="$c" -v b="$cbase" \
-	    'BEGIN { printf "%.3f", a / b }')"
-	printf "  (rounds: %s)\n" "$(tr '\n' ' ' <"$T/$k.cpu")"
+	printf "%-8s %8s us of CPU per Sign, all processes  ratio %.3f" \
+	    "" "$(median "$T/$k.cpu")" "$(median "$T/$k.cpu.r")"
+	printf " (%s)\n" "$(range "$T/$k.cpu.r")"
+	printf "%-8s %8s us of the machine's CPU per Sign  ratio %.3f" \
+	    "" "$(median "$T/$k.all")" "$(median "$T/$k.all.r")"
+	printf " (%s)\n" "$(range "$T/$k.all.r")"
 done
