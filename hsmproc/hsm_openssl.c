@@ -73,12 +73,12 @@ static void	 kmip_stop(struct hsm *);
 
 const struct hsm_backend hsm_openssl = {
 	"openssl", soft_start, soft_check, soft_stop, soft_generate,
-	soft_import, soft_op, NULL, NULL, NULL, NULL
+	soft_import, soft_op, NULL, NULL, NULL, NULL, NULL
 };
 
 const struct hsm_backend hsm_kmip = {
 	"kmip", kmip_start, soft_check, kmip_stop, NULL, NULL, NULL, NULL,
-	NULL, NULL, NULL
+	NULL, NULL, NULL, NULL
 };
 
 /* The KEK channel: one per process, it outlives a restart of the backend. */

@@ -28,7 +28,7 @@ static int	 p11_login_wanted(struct hsm *, struct p11_sess *);
 /* Register into a token is not supported yet: import stays NULL. */
 const struct hsm_backend hsm_pkcs11 = {
 	"pkcs11", p11_start, p11_check, p11_stop, p11_generate, NULL, p11_op,
-	p11_find_req, p11_submit, p11_stats, p11_relabel
+	p11_find_req, p11_submit, p11_stats, p11_relabel, p11_submitted
 };
 
 static const struct {

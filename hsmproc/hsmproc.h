@@ -52,6 +52,11 @@ struct hsm_backend {
 	/* IMSG_HSM_LABEL: a token key's label (pkcs11 only). */
 	void		(*label)(struct hsm *, const struct hsm_req *,
 			    struct hsm_res *);
+	/*
+	 * Optional, with submit: the requests of one IMSG_HSM_OPS are all
+	 * submitted (their answers may go back together now).
+	 */
+	void		(*submitted)(struct hsm *);
 };
 
 struct hsm {

@@ -32,6 +32,7 @@ static struct {
 	struct ibuf	*msg;		/* IMSG_HSM_RESULTS being built */
 	size_t		 n;		/* records in msg */
 	int		 depth;		/* of hsm_results_begin */
+	uint64_t	 group;		/* the outermost bracket's number */
 } results;
 
 static const char *
@@ -352,6 +353,8 @@ hsm_results_begin(struct imsgev *iev)
 {
 	if (results.depth++ > 0)
 		return;
+	if (++results.group == 0)
+		results.group = 1;
 	results.iev = iev;
 	results.msg = NULL;
 	results.n = 0;
@@ -364,6 +367,16 @@ hsm_results_end(void)
 		return;
 	hsm_results_flush();
 	results.iev = NULL;
+}
+
+/*
+ * The requests queued in one bracket (one IMSG_HSM_OPS) share a number
+ * (never 0): a pool hands their answers back together.  0 outside one.
+ */
+uint64_t
+hsm_results_group(void)
+{
+	return (results.depth > 0 ? results.group : 0);
 }
 
 /* Send what is collected so far, and go on collecting. */
@@ -529,6 +542,8 @@ hsm_request_multi(struct hsm *h, struct imsgev *iev, struct imsg *imsg)
 	}
 	if (rv == -1 || n == 0)
 		fatalx("malformed IMSG_HSM_OPS");
+	if (h->be != NULL && h->be->submitted != NULL)
+		h->be->submitted(h);
 	hsm_results_end();
 }
 

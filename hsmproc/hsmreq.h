@@ -92,6 +92,7 @@ void	 hsm_request(struct hsm *, struct imsgev *, struct imsg *);
 void	 hsm_request_multi(struct hsm *, struct imsgev *, struct imsg *);
 void	 hsm_results_begin(struct imsgev *);
 void	 hsm_results_end(void);
+uint64_t hsm_results_group(void);
 void	 hsm_results_flush(void);
 hsm_fn	 hsm_pick(struct hsm *, const struct hsm_req *, struct hsm_res *);
 void	 hsm_handle(struct hsm *, const struct hsm_req *, struct hsm_res *);

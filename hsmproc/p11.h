@@ -46,6 +46,7 @@ struct p11_sess {
 	pthread_t		 thread;
 	int			 thread_ok;
 	uint64_t		 ops;		/* under tok->mtx */
+	uint64_t		 group;		/* of the job it runs, under mtx */
 	time_t			 last;		/* last used, s, under use */
 };
 
@@ -97,6 +98,8 @@ struct p11 {
 	size_t			 nobjs;
 
 	/* Workers -> main thread: an answer is ready (p11pool.c). */
+	int			 wake_sent;	/* unread, under mtx */
+	uint64_t		 open_group;	/* being submitted, under mtx */
 	int			 wake[2];
 	struct event		 wake_ev;
 	int			 wake_on;
@@ -125,6 +128,7 @@ void		 p11_pool_stop(struct hsm *, struct p11 *);
 int		 p11_submit(struct hsm *, struct imsgev *,
 		    const struct hsm_req *, hsm_fn, const void *, size_t,
 		    struct hsm_res *);
+void		 p11_submitted(struct hsm *);
 void		 p11_stats(struct hsm *, struct signer_status *);
 int		 p11_pool_check(struct hsm *, struct p11 *);
 int		 p11_session_dead(CK_RV);

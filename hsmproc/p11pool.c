@@ -53,6 +53,7 @@ struct p11_job {
 	TAILQ_ENTRY(p11_job)	 entry;
 	struct imsgev		*iev;		/* where the answer goes */
 	uint32_t		 gen;		/* hsm->engine_gen then */
+	uint64_t		 group;		/* hsm_results_group then */
 	hsm_fn			 fn;
 	struct hsm_req		 req;		/* points into buf */
 	struct hsm_res		 res;
@@ -72,6 +73,7 @@ static void	*p11_worker(void *);
 static void	 p11_wake(int, short, void *);
 static void	 p11_finish(struct hsm *, struct p11_jobs *, int);
 static void	 p11_job_free(struct p11_job *);
+static int	 p11_group_busy(struct p11 *, uint64_t);
 static struct p11_sess *p11_borrow(struct p11 *, int);
 static void	 p11_cache_empty(struct p11 *);
 static time_t	 p11_now(void);
@@ -207,6 +209,7 @@ p11_worker(void *arg)
 		p->nqueued--;
 		if (++p->running > p->peak)
 			p->peak = p->running;
+		s->group = job->group;
 		pthread_mutex_unlock(&p->mtx);
 
 		pthread_mutex_lock(&s->use);
@@ -224,14 +227,23 @@ p11_worker(void *arg)
 			pthread_cond_broadcast(&p->idle);
 		s->ops++;
 		p->ops++;
-		/*
-		 * One byte per batch: the main thread takes them all.
-		 * Written with the lock released, so that the main thread
-		 * does not wake only to wait for it.
-		 */
-		wake = TAILQ_EMPTY(&p->done);
+		s->group = 0;
 		TAILQ_INSERT_TAIL(&p->done, job, entry);
+		/*
+		 * The main thread is woken once for the answers of one
+		 * engine message, when the last of its requests is done
+		 * (the engine answers a batch only when all its items are
+		 * in): an answer at a time cost the signer and the engine
+		 * a wake-up, a read and a message each.  Not while paused:
+		 * what is left of the message waits for p11_reinit.  One
+		 * byte until the main thread takes the list, written with
+		 * the lock released, so that it does not wake only to wait
+		 * for the lock.
+		 */
+		wake = !p->wake_sent && (p->paused ||
+		    !p11_group_busy(p, job->group));
 		if (wake) {
+			p->wake_sent = 1;
 			pthread_mutex_unlock(&p->mtx);
 			if ((n = write(p->wake[1], "", 1)) == -1 &&
 			    errno != EAGAIN)
@@ -264,8 +276,32 @@ p11_wake(int fd, short event, void *arg)
 	TAILQ_INIT(&done);
 	pthread_mutex_lock(&p->mtx);
 	TAILQ_CONCAT(&done, &p->done, entry);
+	p->wake_sent = 0;
 	pthread_mutex_unlock(&p->mtx);
 	p11_finish(h, &done, 1);
+}
+
+/*
+ * Under mtx: whether a request of group is still queued or running, or
+ * may yet be queued (p11_submitted not called yet).  The queue is a FIFO and a group's requests are queued together, so
+ * one still waiting is at its head.  Group 0 (a request alone) never is.
+ */
+static int
+p11_group_busy(struct p11 *p, uint64_t group)
+{
+	struct p11_job	*first;
+	int		 i;
+
+	if (group == 0)
+		return (0);
+	if (group == p->open_group)
+		return (1);	/* the main thread still submits it */
+	if ((first = TAILQ_FIRST(&p->queue)) != NULL && first->group == group)
+		return (1);
+	for (i = 0; i < p->nsess; i++)
+		if (p->sess[i].group == group)
+			return (1);
+	return (0);
 }
 
 /*
@@ -352,9 +388,12 @@ p11_submit(struct hsm *h, struct imsgev *iev, const struct hsm_req *req,
 	job->req.peerid = req->peerid;
 	job->iev = iev;
 	job->gen = h->engine_gen;
+	job->group = hsm_results_group();
 	job->fn = fn;
 
 	pthread_mutex_lock(&p->mtx);
+	/* Its group's answers wait for p11_submitted at least. */
+	p->open_group = job->group;
 	if (!(full = p->nqueued >= P11_QUEUE_MAX)) {
 		TAILQ_INSERT_TAIL(&p->queue, job, entry);
 		p->nqueued++;
@@ -371,6 +410,32 @@ p11_submit(struct hsm *h, struct imsgev *iev, const struct hsm_req *req,
 		return (-1);
 	}
 	return (0);
+}
+
+/*
+ * Main thread: the requests of the message being read are all queued.
+ * If the workers finished them already, none of them woke this thread
+ * (p11_group_busy): the answers go now.
+ */
+void
+p11_submitted(struct hsm *h)
+{
+	struct p11	*p = h->be_state;
+	uint64_t	 group = hsm_results_group();
+	int		 wake;
+
+	if (p == NULL || !p->wake_on)
+		return;
+	pthread_mutex_lock(&p->mtx);
+	if (p->open_group == group)
+		p->open_group = 0;
+	wake = !p->wake_sent && !TAILQ_EMPTY(&p->done) &&
+	    !p11_group_busy(p, group);
+	if (wake)
+		p->wake_sent = 1;
+	pthread_mutex_unlock(&p->mtx);
+	if (wake && write(p->wake[1], "", 1) == -1 && errno != EAGAIN)
+		log_warn("%s: write", __func__);
 }
 
 /* The pool's counters for a status answer.  Main thread. */

@@ -77,10 +77,11 @@ sd_ctl()
 	"$BIN/signerctl" -s "$CTL" "$@"
 }
 
-# sd_start NSIGNERS: start the daemon and wait until NSIGNERS are ready.
+# sd_start NSIGNERS: start the daemon and wait until NSIGNERS are ready
+# (SD_FLAGS: more options, e.g. -v for the debug lines).
 sd_start()
 {
-	"$BIN/signerd" -d -f "$T/signerd.conf" >>"$T/log" 2>&1 &
+	"$BIN/signerd" -d ${SD_FLAGS:-} -f "$T/signerd.conf" >>"$T/log" 2>&1 &
 	PARENT=$!
 	echo $PARENT >>"$T/pids"
 	sd_wait_ready "$1"

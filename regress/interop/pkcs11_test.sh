@@ -337,21 +337,33 @@ adopt_cleanup()
 	sd_cleanup
 }
 
+# pool_together: the signer sent the answers of the batch of 16 in one
+# IMSG_HSM_RESULTS, not one (and one wake-up of the engine) each.
+pool_together()
+{
+	grep -q "^signer/s1\[[0-9]*\]: 16 answers in one message" "$T/log" ||
+	    atf_fail "the batch's answers were not sent together:" \
+	    "$(grep 'answers in one message' "$T/log" | sort | uniq -c |
+	    tr '\n' ' ')"
+}
+
 atf_test_case pool cleanup
 pool_head()
 {
 	atf_set "descr" "8 connections sign concurrently and a batch of 16" \
 	    "Sign items is answered, on a token with sessions 4: every" \
 	    "signature verifies, several requests ran at once, on several" \
-	    "sessions (show signers)"
+	    "sessions (show signers); the batch's answers go back to the" \
+	    "engine in one message"
 	atf_set "require.user" "root"
 	atf_set "require.progs" "/usr/bin/python3"
 	atf_set "timeout" "200"
 }
 pool_body()
 {
-	p11_sessions 4
+	SD_FLAGS=-v p11_sessions 4
 	p11_run pkcs11_pool.py $PORT "$T/pki" "$BIN/signerctl" "$CTL" 2
+	pool_together
 	# A thread per session, and each under the seccomp filter.
 	pid=$(sd_pid signer s1)
 	[ -n "$pid" ] || atf_fail "no pid for signer s1"
@@ -379,8 +391,9 @@ pool_one_head()
 }
 pool_one_body()
 {
-	p11_sessions 1
+	SD_FLAGS=-v p11_sessions 1
 	p11_run pkcs11_pool.py $PORT "$T/pki" "$BIN/signerctl" "$CTL" 1
+	pool_together
 	sd_stop
 }
 pool_one_cleanup()
