@@ -22,7 +22,10 @@
 #	batches of BENCH_BATCHES (1 16) items, each run followed by a run
 #	of regress/bench/p11bench (the raw C_Sign rate: S threads, one
 #	session each, on the same key in the same token); a table of
-#	ops/s, p50, p99 and the ratio to raw, medians of the runs.
+#	ops/s, p50, p99 and the ratio to raw, medians of the runs, then
+#	one of CPU time per signature: p11bench's, and through signerd
+#	the client's and each process's, their sum and raw / sum (the
+#	ratio all cores busy would allow).
 # profile (not by default) where the time of a Sign goes on the pkcs11
 #	signer with sessions 1: signerd under valgrind --tool=callgrind
 #	(its seccomp filter left out by regress/bench/nosandbox.so, which
