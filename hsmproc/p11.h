@@ -21,6 +21,7 @@
 
 #define P11_SESSIONS_MAX	64	/* signerd.conf(5) sessions */
 #define P11_QUEUE_MAX		1024	/* requests waiting for a session */
+#define P11_HOLD_MS		50	/* an answer waits for its group */
 #define P11_CACHE_MAX		4096	/* object handles kept */
 #define P11_CKID_MAX		64	/* longest CKA_ID in a reference or cached */
 #define P11_WHY_MAX		160	/* signer_status detail */
@@ -100,6 +101,8 @@ struct p11 {
 	/* Workers -> main thread: an answer is ready (p11pool.c). */
 	int			 wake_sent;	/* unread, under mtx */
 	uint64_t		 open_group;	/* being submitted, under mtx */
+	struct event		 hold_ev;	/* bounds an answer's wait */
+	int			 hold_on;
 	int			 wake[2];
 	struct event		 wake_ev;
 	int			 wake_on;

@@ -59,6 +59,7 @@ struct p11_job {
 	struct hsm_res		 res;
 	uint8_t			*buf;
 	size_t			 len;
+	struct timespec		 done_at;	/* CLOCK_MONOTONIC */
 	int			 down;		/* the token is gone: -1, -2 */
 	int			 parked;	/* waited for p11_reinit once */
 	char			 why[P11_WHY_MAX];
@@ -71,6 +72,8 @@ struct p11_job {
 static int	 p11_obj_cmp(struct p11_obj *, struct p11_obj *);
 static void	*p11_worker(void *);
 static void	 p11_wake(int, short, void *);
+static void	 p11_hold(int, short, void *);
+static void	 p11_take(struct hsm *, struct p11 *);
 static void	 p11_finish(struct hsm *, struct p11_jobs *, int);
 static void	 p11_job_free(struct p11_job *);
 static int	 p11_group_busy(struct p11 *, uint64_t);
@@ -121,6 +124,7 @@ p11_pool_start(struct hsm *h, struct p11 *p)
 	p->wake_on = 1;
 	evtimer_set(&p->reinit_ev, p11_reinit_ev, h);
 	evtimer_set(&p->keep_ev, p11_keepalive, h);
+	evtimer_set(&p->hold_ev, p11_hold, h);
 	p11_keepalive_add(h, p);
 
 	/* Signals are the main thread's (libevent's handlers). */
@@ -178,7 +182,8 @@ p11_pool_stop(struct hsm *h, struct p11 *p)
 		event_del(&p->wake_ev);
 		evtimer_del(&p->reinit_ev);
 		evtimer_del(&p->keep_ev);
-		p->wake_on = p->reinit_on = p->keep_on = 0;
+		evtimer_del(&p->hold_ev);
+		p->wake_on = p->reinit_on = p->keep_on = p->hold_on = 0;
 	}
 	for (i = 0; i < 2; i++)
 		if (p->wake[i] != -1) {
@@ -228,6 +233,7 @@ p11_worker(void *arg)
 		s->ops++;
 		p->ops++;
 		s->group = 0;
+		(void)clock_gettime(CLOCK_MONOTONIC, &job->done_at);
 		TAILQ_INSERT_TAIL(&p->done, job, entry);
 		/*
 		 * The main thread is woken once for the answers of one
@@ -260,19 +266,63 @@ static void
 p11_wake(int fd, short event, void *arg)
 {
 	struct hsm	*h = arg;
-	struct p11	*p = h->be_state;
-	struct p11_jobs	 done;
 	char		 buf[64];
 
 	/*
-	 * One read: a worker writes a byte only when the done list was
-	 * empty, so few wait here, and any left over wake this once more
-	 * to find the list empty (a read to EAGAIN was a system call per
-	 * wake for nothing).
+	 * One read: a worker writes a byte only when none is unread
+	 * (wake_sent), so any left over wakes this once more to find the
+	 * list empty (a read to EAGAIN was a system call per wake for
+	 * nothing).
 	 */
 	if (read(fd, buf, sizeof(buf)) == -1 && errno != EAGAIN &&
 	    errno != EINTR)
 		log_warn("%s: read", __func__);
+	p11_take(h, h->be_state);
+}
+
+/*
+ * Main thread, while requests of a group are held: an answer waits for
+ * its group at most P11_HOLD_MS.  A group's last request may take long
+ * (a stalled session, a slow token), and the others' answers do not
+ * wait for it longer than this; the done list is in the order answers
+ * were made, so its first is the oldest.
+ */
+static void
+p11_hold(int fd, short event, void *arg)
+{
+	struct hsm	*h = arg;
+	struct p11	*p = h->be_state;
+	struct p11_job	*first;
+	struct timespec	 now;
+	struct timeval	 tv = { 0, P11_HOLD_MS * 1000 };
+	long		 age = 0;
+	int		 busy, take;
+
+	p->hold_on = 0;
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
+	pthread_mutex_lock(&p->mtx);
+	if ((first = TAILQ_FIRST(&p->done)) != NULL)
+		age = (now.tv_sec - first->done_at.tv_sec) * 1000000 +
+		    (now.tv_nsec - first->done_at.tv_nsec) / 1000;
+	take = first != NULL && age >= P11_HOLD_MS * 1000;
+	busy = p->running > 0 || p->nqueued > 0;
+	pthread_mutex_unlock(&p->mtx);
+	if (take)
+		p11_take(h, p);
+	else if (first != NULL)
+		tv.tv_usec = P11_HOLD_MS * 1000 - age;
+	if ((busy || (first != NULL && !take)) && p->wake_on) {
+		p->hold_on = 1;
+		evtimer_add(&p->hold_ev, &tv);
+	}
+}
+
+/* Main thread: send the answers on the done list. */
+static void
+p11_take(struct hsm *h, struct p11 *p)
+{
+	struct p11_jobs	 done;
+
 	TAILQ_INIT(&done);
 	pthread_mutex_lock(&p->mtx);
 	TAILQ_CONCAT(&done, &p->done, entry);
@@ -388,7 +438,11 @@ p11_submit(struct hsm *h, struct imsgev *iev, const struct hsm_req *req,
 	job->req.peerid = req->peerid;
 	job->iev = iev;
 	job->gen = h->engine_gen;
-	job->group = hsm_results_group();
+	/*
+	 * Only operations (Sign, Decrypt, ...) wait for each other: a key
+	 * generation may take a minute on a slow token.
+	 */
+	job->group = req->type == IMSG_HSM_OP ? hsm_results_group() : 0;
 	job->fn = fn;
 
 	pthread_mutex_lock(&p->mtx);
@@ -421,21 +475,26 @@ void
 p11_submitted(struct hsm *h)
 {
 	struct p11	*p = h->be_state;
+	struct timeval	 tv = { 0, P11_HOLD_MS * 1000 };
 	uint64_t	 group = hsm_results_group();
-	int		 wake;
+	int		 wake, busy;
 
 	if (p == NULL || !p->wake_on)
 		return;
 	pthread_mutex_lock(&p->mtx);
 	if (p->open_group == group)
 		p->open_group = 0;
-	wake = !p->wake_sent && !TAILQ_EMPTY(&p->done) &&
-	    !p11_group_busy(p, group);
+	busy = p11_group_busy(p, group);
+	wake = !p->wake_sent && !TAILQ_EMPTY(&p->done) && !busy;
 	if (wake)
 		p->wake_sent = 1;
 	pthread_mutex_unlock(&p->mtx);
 	if (wake && write(p->wake[1], "", 1) == -1 && errno != EAGAIN)
 		log_warn("%s: write", __func__);
+	if (busy && !p->hold_on) {
+		p->hold_on = 1;
+		evtimer_add(&p->hold_ev, &tv);
+	}
 }
 
 /* The pool's counters for a status answer.  Main thread. */

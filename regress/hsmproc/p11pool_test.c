@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -47,6 +48,9 @@ struct eng {
 	size_t		 len2[NREQ_MAX + 1];
 	struct event	 deadline;
 	int		 retries;	/* hsm_retry_soon calls */
+	int		 nmsgs;		/* answer messages received */
+	int		 maxper;	/* most answers in one */
+	struct timespec	 t[NREQ_MAX + 1];	/* when each came */
 };
 
 static struct eng	*cur;
@@ -63,6 +67,10 @@ static void	 too_late(int, short, void *);
 static void	 run_until(struct eng *, uint32_t, uint32_t);
 static void	 send_generate(struct eng *, uint32_t, uint32_t, uint32_t);
 static void	 send_sign(struct eng *, uint32_t, uint32_t);
+static void	 send_signs(struct eng *, uint32_t, uint32_t, uint32_t);
+static void	 sign_op(struct eng *, uint32_t, uint32_t, struct hsm_op *,
+		    char *, size_t);
+static double	 since(const struct timespec *, const struct timespec *);
 static int	 verifies(const struct eng *, uint32_t, uint32_t);
 
 /*
@@ -199,6 +207,7 @@ eng_answer(struct eng *e, uint32_t id, const uint8_t *data, size_t len)
 		memcpy(e->out2[id], o2, hr.len_out2);
 		e->len2[id] = hr.len_out2;
 	}
+	ATF_REQUIRE(clock_gettime(CLOCK_MONOTONIC, &e->t[id]) == 0);
 	if (++e->got == e->want)
 		event_loopexit(NULL);
 }
@@ -217,20 +226,25 @@ eng_dispatch(int fd, short event, void *arg)
 	const uint8_t		*p, *data;
 	size_t			 left;
 	ssize_t			 n;
-	int			 rv;
+	int			 rv, k;
 
 	ATF_REQUIRE(imsgev_io(&e->iev, event) == 0);
 	while ((n = imsg_get(&e->iev.ibuf, &imsg)) > 0) {
 		ATF_REQUIRE(imsg_get_ibuf(&imsg, &ib) == 0);
+		e->nmsgs++;
 		if (imsg_get_type(&imsg) == IMSG_HSM_RESULTS) {
 			p = ibuf_data(&ib);
 			left = ibuf_size(&ib);
+			k = 0;
 			while ((rv = hsm_multi_next(&p, &left, &rec,
 			    &data)) == 1) {
 				ATF_REQUIRE_EQ(rec.type, IMSG_HSM_RESULT);
 				eng_answer(e, rec.id, data, rec.len);
+				k++;
 			}
 			ATF_REQUIRE_EQ(rv, 0);
+			if (k > e->maxper)
+				e->maxper = k;
 		} else {
 			ATF_REQUIRE_EQ(imsg_get_type(&imsg), IMSG_HSM_RESULT);
 			eng_answer(e, imsg_get_id(&imsg), ibuf_data(&ib),
@@ -252,7 +266,10 @@ hsm_side(int fd, short event, void *arg)
 
 	ATF_REQUIRE(imsgev_io(&e->h.engine, event) == 0);
 	while ((n = imsg_get(&e->h.engine.ibuf, &imsg)) > 0) {
-		hsm_request(&e->h, &e->h.engine, &imsg);
+		if (imsg_get_type(&imsg) == IMSG_HSM_OPS)
+			hsm_request_multi(&e->h, &e->h.engine, &imsg);
+		else
+			hsm_request(&e->h, &e->h.engine, &imsg);
 		imsg_free(&imsg);
 		if (++e->received == e->stop_at)
 			event_loopexit(NULL);
@@ -287,6 +304,7 @@ run_until(struct eng *e, uint32_t want, uint32_t stop_at)
 	if (e->out1[1] == NULL)
 		e->status[1] = -1;
 	e->got = e->received = 0;
+	e->nmsgs = e->maxper = 0;
 	e->want = want;
 	e->stop_at = stop_at;
 	evtimer_add(&e->deadline, &tv);
@@ -307,6 +325,22 @@ send_generate(struct eng *e, uint32_t id, uint32_t kind, uint32_t bits)
 	    &g, sizeof(g)) == 1);
 }
 
+/* The request to sign "message <id>" with the RSA key made as key. */
+static void
+sign_op(struct eng *e, uint32_t id, uint32_t key, struct hsm_op *o, char *m,
+    size_t mlen)
+{
+	(void)snprintf(m, mlen, "message %u", id);
+	memset(o, 0, sizeof(*o));
+	(void)snprintf(o->id, sizeof(o->id), "key-%u", key);
+	o->op = HSM_OP_SIGN;
+	o->kind = HSM_KEY_RSA;
+	o->padding = HSM_PAD_PKCS1V15;
+	o->hash = HSM_HASH_SHA256;
+	o->len_key = e->len1[key];
+	o->len_data = strlen(m);
+}
+
 /* Sign "message <id>" with the RSA key generated as request key. */
 static void
 send_sign(struct eng *e, uint32_t id, uint32_t key)
@@ -315,15 +349,7 @@ send_sign(struct eng *e, uint32_t id, uint32_t key)
 	struct iovec	 iov[3];
 	char		 m[32];
 
-	(void)snprintf(m, sizeof(m), "message %u", id);
-	memset(&o, 0, sizeof(o));
-	(void)snprintf(o.id, sizeof(o.id), "key-%u", key);
-	o.op = HSM_OP_SIGN;
-	o.kind = HSM_KEY_RSA;
-	o.padding = HSM_PAD_PKCS1V15;
-	o.hash = HSM_HASH_SHA256;
-	o.len_key = e->len1[key];
-	o.len_data = strlen(m);
+	sign_op(e, id, key, &o, m, sizeof(m));
 	iov[0].iov_base = &o;
 	iov[0].iov_len = sizeof(o);
 	iov[1].iov_base = e->out1[key];
@@ -333,6 +359,39 @@ send_sign(struct eng *e, uint32_t id, uint32_t key)
 	ATF_REQUIRE(imsg_composev(&e->iev.ibuf, IMSG_HSM_OP, id, 0, -1, iov,
 	    3) == 1);
 	imsg_event_add(&e->iev);
+}
+
+/* Requests first .. first + n - 1 in one IMSG_HSM_OPS, as the engine. */
+static void
+send_signs(struct eng *e, uint32_t first, uint32_t n, uint32_t key)
+{
+	struct hsm_rec	 rec;
+	struct hsm_op	 o;
+	struct ibuf	*wbuf;
+	char		 m[32];
+	uint32_t	 i;
+
+	ATF_REQUIRE((wbuf = imsg_create(&e->iev.ibuf, IMSG_HSM_OPS, 0, 0,
+	    n * (sizeof(rec) + sizeof(o) + e->len1[key] + sizeof(m)))) !=
+	    NULL);
+	for (i = first; i < first + n; i++) {
+		sign_op(e, i, key, &o, m, sizeof(m));
+		rec.type = IMSG_HSM_OP;
+		rec.id = i;
+		rec.len = sizeof(o) + e->len1[key] + strlen(m);
+		ATF_REQUIRE(imsg_add(wbuf, &rec, sizeof(rec)) != -1 &&
+		    imsg_add(wbuf, &o, sizeof(o)) != -1 &&
+		    imsg_add(wbuf, e->out1[key], e->len1[key]) != -1 &&
+		    imsg_add(wbuf, m, strlen(m)) != -1);
+	}
+	imsg_close(&e->iev.ibuf, wbuf);
+	imsg_event_add(&e->iev);
+}
+
+static double
+since(const struct timespec *a, const struct timespec *b)
+{
+	return ((b->tv_sec - a->tv_sec) + (b->tv_nsec - a->tv_nsec) / 1e9);
 }
 
 /* Answer id is a good signature of "message <id>" by the key's SPKI. */
@@ -604,6 +663,94 @@ ATF_TC_BODY(stop, tc)
 	free(e);
 }
 
+ATF_TC(grouped);
+ATF_TC_HEAD(grouped, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "the 8 requests of one IMSG_HSM_OPS "
+	    "run on 4 sessions and are answered in one IMSG_HSM_RESULTS");
+	atf_tc_set_md_var(tc, "require.progs", "softhsm2-util");
+	atf_tc_set_md_var(tc, "timeout", "300");
+}
+ATF_TC_BODY(grouped, tc)
+{
+	struct eng	*e;
+	uint32_t	 i;
+	int		 round;
+
+	ATF_REQUIRE((e = calloc(1, sizeof(*e))) != NULL);
+	token_init();
+	eng_open(e, 4);
+	send_generate(e, 1, HSM_KEY_RSA, 2048);
+	run_until(e, 1, 0);
+	ATF_REQUIRE_EQ_MSG(e->status[1], 0, "%s", e->msg[1]);
+	for (round = 0; round < 5; round++) {
+		send_signs(e, 2, 8, 1);
+		run_until(e, 8, 0);
+		for (i = 2; i < 10; i++)
+			ATF_REQUIRE_MSG(verifies(e, i, 1), "answer %u: %d %s",
+			    i, e->status[i], e->msg[i]);
+		ATF_REQUIRE_EQ_MSG(e->nmsgs, 1, "round %d: 8 answers in %d "
+		    "messages (at most %d in one)", round, e->nmsgs,
+		    e->maxper);
+	}
+	eng_close(e);
+	free(e);
+}
+
+ATF_TC(held);
+ATF_TC_HEAD(held, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "one of the 4 requests of one "
+	    "IMSG_HSM_OPS hangs in the token for 3 s: the others' answers "
+	    "do not wait for it (P11_HOLD_MS)");
+	atf_tc_set_md_var(tc, "require.progs", "softhsm2-util");
+	atf_tc_set_md_var(tc, "timeout", "300");
+}
+ATF_TC_BODY(held, tc)
+{
+	struct eng	*e;
+	struct timespec	 t0;
+	char		 path[1100];
+	const char	*dir;
+	FILE		*fp;
+	uint32_t	 i, early = 0, late = 0;
+
+	ATF_REQUIRE((e = calloc(1, sizeof(*e))) != NULL);
+	token_init();
+	/* The fault module, beside this program, in front of SoftHSM. */
+	dir = atf_tc_get_config_var(tc, "srcdir");
+	(void)snprintf(path, sizeof(path), "%s/../p11fault/p11fault.so", dir);
+	if (access(path, R_OK) == -1)
+		atf_tc_skip("no %s", path);
+	ATF_REQUIRE((fp = fopen("faults", "w")) != NULL);
+	fprintf(fp, "C_Sign hang 3 after 3 once\n");
+	ATF_REQUIRE(fclose(fp) == 0);
+	ATF_REQUIRE(setenv("P11FAULT_CONTROL", "faults", 1) == 0);
+	eng_open(e, 4);
+	(void)strlcpy(e->h.setup.module, path, sizeof(e->h.setup.module));
+	e->h.be->stop(&e->h);
+	ATF_REQUIRE_EQ_MSG(e->h.be->start(&e->h), 0, "%s",
+	    e->h.status.detail);
+	send_generate(e, 1, HSM_KEY_RSA, 2048);
+	run_until(e, 1, 0);
+	ATF_REQUIRE_EQ_MSG(e->status[1], 0, "%s", e->msg[1]);
+	ATF_REQUIRE(clock_gettime(CLOCK_MONOTONIC, &t0) == 0);
+	send_signs(e, 2, 4, 1);
+	run_until(e, 4, 0);
+	for (i = 2; i < 6; i++) {
+		ATF_REQUIRE_MSG(verifies(e, i, 1), "answer %u: %d %s", i,
+		    e->status[i], e->msg[i]);
+		if (since(&t0, &e->t[i]) < 1.5)
+			early++;
+		else if (since(&t0, &e->t[i]) >= 2.5)
+			late++;
+	}
+	ATF_REQUIRE_MSG(early == 3 && late == 1, "%u answers within 1.5 s, "
+	    "%u after 2.5 s", early, late);
+	eng_close(e);
+	free(e);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	log_init(1, 0);
@@ -612,5 +759,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, lost);
 	ATF_TP_ADD_TC(tp, bounded);
 	ATF_TP_ADD_TC(tp, stop);
+	ATF_TP_ADD_TC(tp, grouped);
+	ATF_TP_ADD_TC(tp, held);
 	return (atf_no_error());
 }
