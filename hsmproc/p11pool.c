@@ -74,6 +74,8 @@ static void	*p11_worker(void *);
 static void	 p11_wake(int, short, void *);
 static void	 p11_hold(int, short, void *);
 static void	 p11_take(struct hsm *, struct p11 *);
+static void	 p11_poke(struct p11 *);
+static void	 p11_hold_add(struct p11 *, long);
 static void	 p11_finish(struct hsm *, struct p11_jobs *, int);
 static void	 p11_job_free(struct p11_job *);
 static int	 p11_group_busy(struct p11 *, uint64_t);
@@ -199,7 +201,6 @@ p11_worker(void *arg)
 	struct p11_sess	*s = arg;
 	struct p11	*p = s->tok;
 	struct p11_job	*job;
-	ssize_t		 n;
 	int		 wake;
 
 	p11_self = s;
@@ -251,9 +252,7 @@ p11_worker(void *arg)
 		if (wake) {
 			p->wake_sent = 1;
 			pthread_mutex_unlock(&p->mtx);
-			if ((n = write(p->wake[1], "", 1)) == -1 &&
-			    errno != EAGAIN)
-				log_warn("%s: write", __func__);
+			p11_poke(p);
 			pthread_mutex_lock(&p->mtx);
 		}
 	}
@@ -294,9 +293,8 @@ p11_hold(int fd, short event, void *arg)
 	struct p11	*p = h->be_state;
 	struct p11_job	*first;
 	struct timespec	 now;
-	struct timeval	 tv = { 0, P11_HOLD_MS * 1000 };
 	long		 age = 0;
-	int		 busy, take;
+	int		 busy;
 
 	p->hold_on = 0;
 	(void)clock_gettime(CLOCK_MONOTONIC, &now);
@@ -304,17 +302,36 @@ p11_hold(int fd, short event, void *arg)
 	if ((first = TAILQ_FIRST(&p->done)) != NULL)
 		age = (now.tv_sec - first->done_at.tv_sec) * 1000000 +
 		    (now.tv_nsec - first->done_at.tv_nsec) / 1000;
-	take = first != NULL && age >= P11_HOLD_MS * 1000;
 	busy = p->running > 0 || p->nqueued > 0;
 	pthread_mutex_unlock(&p->mtx);
-	if (take)
-		p11_take(h, p);
-	else if (first != NULL)
-		tv.tv_usec = P11_HOLD_MS * 1000 - age;
-	if ((busy || (first != NULL && !take)) && p->wake_on) {
-		p->hold_on = 1;
-		evtimer_add(&p->hold_ev, &tv);
+	if (first != NULL && age < P11_HOLD_MS * 1000)
+		p11_hold_add(p, P11_HOLD_MS * 1000 - age);
+	else {
+		if (first != NULL)
+			p11_take(h, p);
+		if (busy)
+			p11_hold_add(p, P11_HOLD_MS * 1000);
 	}
+}
+
+/* Main thread: p11_hold in usec, unless it is due already. */
+static void
+p11_hold_add(struct p11 *p, long usec)
+{
+	struct timeval	 tv = { 0, usec };
+
+	if (p->hold_on || !p->wake_on)
+		return;
+	p->hold_on = 1;
+	evtimer_add(&p->hold_ev, &tv);
+}
+
+/* The main thread's wake-up byte; the caller set wake_sent. */
+static void
+p11_poke(struct p11 *p)
+{
+	if (write(p->wake[1], "", 1) == -1 && errno != EAGAIN)
+		log_warn("%s: write", __func__);
 }
 
 /* Main thread: send the answers on the done list. */
@@ -333,8 +350,11 @@ p11_take(struct hsm *h, struct p11 *p)
 
 /*
  * Under mtx: whether a request of group is still queued or running, or
- * may yet be queued (p11_submitted not called yet).  The queue is a FIFO and a group's requests are queued together, so
- * one still waiting is at its head.  Group 0 (a request alone) never is.
+ * may yet be queued (p11_submitted not called yet).  The queue is a FIFO
+ * and a group's requests are queued together, so one still waiting is
+ * at its head (unless a key generation came between: then the group's
+ * first answers may go early, which costs only a message).  Group 0 (a
+ * request alone) never is.
  */
 static int
 p11_group_busy(struct p11 *p, uint64_t group)
@@ -447,7 +467,8 @@ p11_submit(struct hsm *h, struct imsgev *iev, const struct hsm_req *req,
 
 	pthread_mutex_lock(&p->mtx);
 	/* Its group's answers wait for p11_submitted at least. */
-	p->open_group = job->group;
+	if (job->group != 0)
+		p->open_group = job->group;
 	if (!(full = p->nqueued >= P11_QUEUE_MAX)) {
 		TAILQ_INSERT_TAIL(&p->queue, job, entry);
 		p->nqueued++;
@@ -475,7 +496,6 @@ void
 p11_submitted(struct hsm *h)
 {
 	struct p11	*p = h->be_state;
-	struct timeval	 tv = { 0, P11_HOLD_MS * 1000 };
 	uint64_t	 group = hsm_results_group();
 	int		 wake, busy;
 
@@ -489,12 +509,10 @@ p11_submitted(struct hsm *h)
 	if (wake)
 		p->wake_sent = 1;
 	pthread_mutex_unlock(&p->mtx);
-	if (wake && write(p->wake[1], "", 1) == -1 && errno != EAGAIN)
-		log_warn("%s: write", __func__);
-	if (busy && !p->hold_on) {
-		p->hold_on = 1;
-		evtimer_add(&p->hold_ev, &tv);
-	}
+	if (wake)
+		p11_poke(p);
+	if (busy)
+		p11_hold_add(p, P11_HOLD_MS * 1000);
 }
 
 /* The pool's counters for a status answer.  Main thread. */

@@ -28,6 +28,10 @@
 #include "hsmproc.h"
 #include "p11.h"
 
+/* SoftHSM keeps a little after C_Finalize. */
+#define ATFSAN_MORE	"leak:libsofthsm2.so\n"
+#include "../atfsan.h"
+
 #define MODULE		"/usr/lib/softhsm/libsofthsm2.so"
 #define NREQ_MAX	1200
 
@@ -55,10 +59,9 @@ struct eng {
 
 static struct eng	*cur;
 
-const char	*__lsan_default_suppressions(void);
-const char	*__lsan_default_options(void);
 static void	 token_init(void);
-static void	 eng_open(struct eng *, int);
+static void	 eng_open(struct eng *, int, const char *);
+static struct eng *pool_new(int, const char *);
 static void	 eng_close(struct eng *);
 static void	 eng_dispatch(int, short, void *);
 static void	 eng_answer(struct eng *, uint32_t, const uint8_t *, size_t);
@@ -72,28 +75,6 @@ static void	 sign_op(struct eng *, uint32_t, uint32_t, struct hsm_op *,
 		    char *, size_t);
 static double	 since(const struct timespec *, const struct timespec *);
 static int	 verifies(const struct eng *, uint32_t, uint32_t);
-
-/*
- * See regress/shared/imsg_test.c: libatf-c leaks its test case list.
- * SoftHSM keeps a little after C_Finalize.
- */
-const char *
-__lsan_default_suppressions(void)
-{
-	return ("leak:atf_tp_get_tcs\n"
-	    "leak:atf_map_init_charpp\n"
-	    "leak:atf_list_init\n"
-	    "leak:atf_list_append\n"
-	    "leak:atf_map_insert\n"
-	    "leak:libsofthsm2.so\n");
-}
-
-/* kyua rejects a test case list with anything on stderr. */
-const char *
-__lsan_default_options(void)
-{
-	return ("print_suppressions=0");
-}
 
 /* hsmproc.c is not linked: its status setter and retry timer. */
 void
@@ -134,9 +115,9 @@ token_init(void)
 	    "--so-pin 12345678 --pin 1234 >/dev/null") == 0);
 }
 
-/* A pkcs11 signer with n sessions, started, and its channel. */
+/* A pkcs11 signer with n sessions on module, started, and its channel. */
 static void
-eng_open(struct eng *e, int n)
+eng_open(struct eng *e, int n, const char *module)
 {
 	memset(e, 0, sizeof(*e));
 	cur = e;
@@ -153,7 +134,7 @@ eng_open(struct eng *e, int n)
 	ATF_REQUIRE(imsgev_init(&e->h.engine, e->sv[1], hsm_side, e,
 	    IMSG_MAX_INTERNAL, 0) == 0);
 	(void)strlcpy(e->h.setup.name, "pool", sizeof(e->h.setup.name));
-	(void)strlcpy(e->h.setup.module, MODULE, sizeof(e->h.setup.module));
+	(void)strlcpy(e->h.setup.module, module, sizeof(e->h.setup.module));
 	(void)strlcpy(e->h.setup.token, "pool", sizeof(e->h.setup.token));
 	e->h.setup.type = SIGNER_PKCS11;
 	e->h.setup.slot = -1;
@@ -167,6 +148,24 @@ eng_open(struct eng *e, int n)
 	    e->h.status.detail);
 	ATF_REQUIRE_EQ(e->h.status.state, SSTATE_READY);
 	evtimer_set(&e->deadline, too_late, e);
+}
+
+/*
+ * What every case starts with: a new token, a signer with n sessions on
+ * module, and an RSA-2048 key made as request 1.
+ */
+static struct eng *
+pool_new(int n, const char *module)
+{
+	struct eng	*e;
+
+	ATF_REQUIRE((e = calloc(1, sizeof(*e))) != NULL);
+	token_init();
+	eng_open(e, n, module);
+	send_generate(e, 1, HSM_KEY_RSA, 2048);
+	run_until(e, 1, 0);
+	ATF_REQUIRE_EQ_MSG(e->status[1], 0, "%s", e->msg[1]);
+	return (e);
 }
 
 static void
@@ -432,12 +431,7 @@ ATF_TC_BODY(concurrent, tc)
 	uint32_t		 i;
 	int			 used;
 
-	ATF_REQUIRE((e = calloc(1, sizeof(*e))) != NULL);
-	token_init();
-	eng_open(e, 4);
-	send_generate(e, 1, HSM_KEY_RSA, 2048);
-	run_until(e, 1, 0);
-	ATF_REQUIRE_EQ_MSG(e->status[1], 0, "%s", e->msg[1]);
+	e = pool_new(4, MODULE);
 	for (i = 2; i < 66; i++)
 		send_sign(e, i, 1);
 	run_until(e, 64, 0);
@@ -483,12 +477,7 @@ ATF_TC_BODY(borrowed, tc)
 	char			 m[32];
 	int			 round;
 
-	ATF_REQUIRE((e = calloc(1, sizeof(*e))) != NULL);
-	token_init();
-	eng_open(e, 2);
-	send_generate(e, 1, HSM_KEY_RSA, 2048);
-	run_until(e, 1, 0);
-	ATF_REQUIRE_EQ_MSG(e->status[1], 0, "%s", e->msg[1]);
+	e = pool_new(2, MODULE);
 	p = e->h.be_state;
 	for (round = 0; round < 2; round++) {
 		if (round == 1)
@@ -544,12 +533,7 @@ ATF_TC_BODY(lost, tc)
 	CK_SESSION_INFO	 si;
 	uint32_t	 i, round;
 
-	ATF_REQUIRE((e = calloc(1, sizeof(*e))) != NULL);
-	token_init();
-	eng_open(e, 3);
-	send_generate(e, 1, HSM_KEY_RSA, 2048);
-	run_until(e, 1, 0);
-	ATF_REQUIRE_EQ_MSG(e->status[1], 0, "%s", e->msg[1]);
+	e = pool_new(3, MODULE);
 	p = e->h.be_state;
 	for (round = 0; round < 2; round++) {
 		/* Every session closed; the last one logs the user out. */
@@ -588,12 +572,7 @@ ATF_TC_BODY(bounded, tc)
 	struct eng	*e;
 	uint32_t	 i, n = NREQ_MAX - 1, busy = 0, good = 0;
 
-	ATF_REQUIRE((e = calloc(1, sizeof(*e))) != NULL);
-	token_init();
-	eng_open(e, 1);
-	send_generate(e, 1, HSM_KEY_RSA, 2048);
-	run_until(e, 1, 0);
-	ATF_REQUIRE_EQ_MSG(e->status[1], 0, "%s", e->msg[1]);
+	e = pool_new(1, MODULE);
 	for (i = 2; i < n + 2; i++)
 		send_sign(e, i, 1);
 	run_until(e, n, 0);
@@ -630,12 +609,7 @@ ATF_TC_BODY(stop, tc)
 	struct timeval	 tv = { 120, 0 };
 	uint32_t	 i, n = 200, good = 0, cut = 0;
 
-	ATF_REQUIRE((e = calloc(1, sizeof(*e))) != NULL);
-	token_init();
-	eng_open(e, 2);
-	send_generate(e, 1, HSM_KEY_RSA, 2048);
-	run_until(e, 1, 0);
-	ATF_REQUIRE_EQ_MSG(e->status[1], 0, "%s", e->msg[1]);
+	e = pool_new(2, MODULE);
 	for (i = 2; i < n + 2; i++)
 		send_sign(e, i, 1);
 	/* Until the signer took them all in; then stop it. */
@@ -677,12 +651,7 @@ ATF_TC_BODY(grouped, tc)
 	uint32_t	 i;
 	int		 round;
 
-	ATF_REQUIRE((e = calloc(1, sizeof(*e))) != NULL);
-	token_init();
-	eng_open(e, 4);
-	send_generate(e, 1, HSM_KEY_RSA, 2048);
-	run_until(e, 1, 0);
-	ATF_REQUIRE_EQ_MSG(e->status[1], 0, "%s", e->msg[1]);
+	e = pool_new(4, MODULE);
 	for (round = 0; round < 5; round++) {
 		send_signs(e, 2, 8, 1);
 		run_until(e, 8, 0);
@@ -715,8 +684,6 @@ ATF_TC_BODY(held, tc)
 	FILE		*fp;
 	uint32_t	 i, early = 0, late = 0;
 
-	ATF_REQUIRE((e = calloc(1, sizeof(*e))) != NULL);
-	token_init();
 	/* The fault module, beside this program, in front of SoftHSM. */
 	dir = atf_tc_get_config_var(tc, "srcdir");
 	(void)snprintf(path, sizeof(path), "%s/../p11fault/p11fault.so", dir);
@@ -726,14 +693,7 @@ ATF_TC_BODY(held, tc)
 	fprintf(fp, "C_Sign hang 3 after 3 once\n");
 	ATF_REQUIRE(fclose(fp) == 0);
 	ATF_REQUIRE(setenv("P11FAULT_CONTROL", "faults", 1) == 0);
-	eng_open(e, 4);
-	(void)strlcpy(e->h.setup.module, path, sizeof(e->h.setup.module));
-	e->h.be->stop(&e->h);
-	ATF_REQUIRE_EQ_MSG(e->h.be->start(&e->h), 0, "%s",
-	    e->h.status.detail);
-	send_generate(e, 1, HSM_KEY_RSA, 2048);
-	run_until(e, 1, 0);
-	ATF_REQUIRE_EQ_MSG(e->status[1], 0, "%s", e->msg[1]);
+	e = pool_new(4, path);
 	ATF_REQUIRE(clock_gettime(CLOCK_MONOTONIC, &t0) == 0);
 	send_signs(e, 2, 4, 1);
 	run_until(e, 4, 0);
