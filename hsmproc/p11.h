@@ -47,7 +47,7 @@ struct p11_sess {
 	pthread_t		 thread;
 	int			 thread_ok;
 	uint64_t		 ops;		/* under tok->mtx */
-	uint64_t		 group;		/* of the job it runs, under mtx */
+	uint64_t		 group;		/* its job's, under tok->mtx */
 	time_t			 last;		/* last used, s, under use */
 };
 

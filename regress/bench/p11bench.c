@@ -84,7 +84,7 @@ struct run {
 	double		 rate;		/* signatures per second */
 	double		 p50;		/* ms per signature */
 	double		 p99;
-	double		 cpu;		/* this process's CPU, us per signature */
+	double		 cpu;		/* our CPU, us per signature */
 };
 
 /* Options and what the set-up made; read-only once threads run. */
