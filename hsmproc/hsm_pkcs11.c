@@ -151,6 +151,11 @@ p11_start(struct hsm *h)
 	p->initialized = 1;
 	if (p11_token_find(h, p) == -1 || p11_mechanisms(h, p) == -1)
 		return (-1);
+	if (p11_key_init() == -1) {
+		hsm_status_set(h, SSTATE_ERROR, "OpenSSL lacks SHA-256, "
+		    "SHA-384 or SHA-512");
+		return (-2);
+	}
 	if (p->pub == NULL) {
 		/* Public-key operations only: the KEK is never used. */
 		if (RAND_bytes(kek, sizeof(kek)) != 1 ||

@@ -163,6 +163,11 @@ void		 p11_relabel(struct hsm *, const struct hsm_req *,
 		    struct hsm_res *);
 const char	*p11_mech_name(CK_MECHANISM_TYPE);
 int		 p11_offers(const struct p11 *, CK_MECHANISM_TYPE);
+int		 p11_key_init(void);
+/* An ECDSA signature: r || s of P-521 at most, and as DER. */
+#define P11_ECDSA_HALF_MAX	66
+#define P11_ECDSA_DER_MAX	(3 + 2 * (2 + 1 + P11_ECDSA_HALF_MAX))
+size_t		 p11_ecdsa_der_encode(const uint8_t *, size_t, uint8_t *);
 
 /* p11kek.c */
 void		 p11_kek_link(struct hsm *, struct imsg *);

@@ -118,6 +118,7 @@ static int	 p11_label_set(struct hsm *, struct p11_sess *,
 static const char *p11_label_of(const struct hsm_req *, int,
 		    const char *);
 static int	 p11_ecdsa_der(uint8_t **, CK_ULONG *, struct hsm_res *);
+static size_t	 p11_der_int(const uint8_t *, size_t, uint8_t *);
 static int	 p11_gcm(struct p11_sess *, const struct hsm_req *, int,
 		    struct hsm_res *);
 static int	 p11_rsa_decrypt(struct p11_sess *, const struct hsm_req *,
@@ -132,6 +133,8 @@ static int	 p11_login_state(struct hsm *, struct p11_sess *,
 
 /* Never NULL: some modules want a buffer even for empty input. */
 static uint8_t		 p11_empty[1];
+/* SHA-256, SHA-384, SHA-512, fetched once (p11_key_init). */
+static EVP_MD		*p11_mds[3];
 
 static const struct {
 	CK_MECHANISM_TYPE	 m;
@@ -1425,11 +1428,11 @@ p11_sign(struct p11_sess *s, const struct hsm_req *req, struct hsm_res *res)
 	int			 pre = (req->flags & HSM_OPF_PREHASHED) != 0;
 
 	if (h == HSM_HASH_SHA256)
-		md = EVP_sha256();
+		md = p11_mds[0];
 	else if (h == HSM_HASH_SHA384)
-		md = EVP_sha384();
+		md = p11_mds[1];
 	else if (h == HSM_HASH_SHA512)
-		md = EVP_sha512();
+		md = p11_mds[2];
 	if (hsm_digest_check(req, res) != 0)
 		return (res->status);
 	switch (req->kind) {
@@ -1519,46 +1522,97 @@ p11_sign(struct p11_sess *s, const struct hsm_req *req, struct hsm_res *res)
 	return (0);
 }
 
-/* The token's r || s as the DER SEQUENCE { r, s } X.509 and KMIP use. */
+/*
+ * Main thread, before the sessions' threads start: the hashes a signature
+ * may need, fetched once (EVP_sha256() and its like fetch at every use).
+ */
+int
+p11_key_init(void)
+{
+	static const char	*names[] = { "SHA256", "SHA384", "SHA512" };
+	size_t			 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (p11_mds[i] == NULL &&
+		    (p11_mds[i] = EVP_MD_fetch(NULL, names[i], NULL)) == NULL) {
+			ERR_clear_error();
+			return (-1);
+		}
+	return (0);
+}
+
+/*
+ * The token's r || s (PKCS#11: two halves as long as the curve's order)
+ * as the DER SEQUENCE { INTEGER r, INTEGER s } that X.509 and KMIP use,
+ * in place: sig is P11_VALUE_MAX bytes.  By hand, as OpenSSL's
+ * ECDSA_SIG and i2d cost the signer 17,000 instructions a signature.
+ */
 static int
 p11_ecdsa_der(uint8_t **sig, CK_ULONG *len, struct hsm_res *res)
 {
-	ECDSA_SIG	*es;
-	BIGNUM		*r = NULL, *s = NULL;
-	unsigned char	*der = NULL, *q;
-	size_t		 half = *len / 2;
-	int		 dlen = 0;
+	uint8_t	 der[P11_ECDSA_DER_MAX];
+	size_t	 n;
 
-	if (*len == 0 || *len % 2 != 0 || (es = ECDSA_SIG_new()) == NULL) {
+	if ((n = p11_ecdsa_der_encode(*sig, *len, der)) == 0) {
 		free(*sig);
+		*sig = NULL;
 		return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
 		    "token gave an ECDSA signature of %lu bytes",
 		    (unsigned long)*len));
 	}
-	if ((r = BN_bin2bn(*sig, half, NULL)) != NULL &&
-	    (s = BN_bin2bn(*sig + half, half, NULL)) != NULL &&
-	    ECDSA_SIG_set0(es, r, s) == 1) {
-		r = s = NULL;
-		if ((dlen = i2d_ECDSA_SIG(es, NULL)) > 0 &&
-		    (der = malloc(dlen)) != NULL) {
-			q = der;
-			dlen = i2d_ECDSA_SIG(es, &q);
-		}
-	}
-	BN_free(r);
-	BN_free(s);
-	ECDSA_SIG_free(es);
-	free(*sig);
-	*sig = NULL;
-	if (der == NULL || dlen <= 0) {
-		free(der);
-		ERR_clear_error();
-		return (hsm_res_error(res, KMIP_REASON_GENERAL_FAILURE,
-		    "cannot encode the ECDSA signature"));
-	}
-	*sig = der;
-	*len = dlen;
+	memcpy(*sig, der, n);
+	*len = n;
 	return (0);
+}
+
+/*
+ * r || s, each half at most P11_ECDSA_HALF_MAX bytes (P-521), into der
+ * (P11_ECDSA_DER_MAX bytes): its length, or 0 for an odd, empty or too
+ * long rs.
+ */
+size_t
+p11_ecdsa_der_encode(const uint8_t *rs, size_t len, uint8_t *der)
+{
+	size_t	 half = len / 2, n, body;
+	uint8_t	 ints[2 * (2 + 1 + P11_ECDSA_HALF_MAX)];
+
+	if (len == 0 || len % 2 != 0 || half > P11_ECDSA_HALF_MAX)
+		return (0);
+	n = p11_der_int(rs, half, ints);
+	body = n + p11_der_int(rs + half, half, ints + n);
+	/* At most 2 * 69 = 138: a long form of one byte past 127. */
+	der[0] = 0x30;
+	if (body < 0x80) {
+		der[1] = body;
+		memcpy(der + 2, ints, body);
+		return (2 + body);
+	}
+	der[1] = 0x81;
+	der[2] = body;
+	memcpy(der + 3, ints, body);
+	return (3 + body);
+}
+
+/*
+ * The unsigned big-endian number v (len > 0, at most P11_ECDSA_HALF_MAX
+ * bytes) as a DER INTEGER into out: its shortest form, with a 0 byte
+ * before a first byte of 0x80 or more; 0 is the one byte 0.
+ */
+static size_t
+p11_der_int(const uint8_t *v, size_t len, uint8_t *out)
+{
+	size_t	 pad;
+
+	while (len > 1 && v[0] == 0) {
+		v++;
+		len--;
+	}
+	pad = (v[0] & 0x80) != 0;
+	out[0] = 0x02;
+	out[1] = len + pad;
+	out[2] = 0;
+	memcpy(out + 2 + pad, v, len);
+	return (2 + pad + len);
 }
 
 /* AES-GCM: out[0] = result; on encryption out[1] = iv, out[2] = tag. */

@@ -2,8 +2,9 @@
  * The pure parts of signer identity, token selection and the self-test
  * (issue 9): the token matcher with blank padding, the mechanism check
  * with lists of its own, the CKR advice table against every CKR the
- * pkcs11 signer names, and the engine's parsers of a signer's identity
- * and check answers.
+ * pkcs11 signer names, the engine's parsers of a signer's identity
+ * and check answers, and the pkcs11 signer's DER form of an ECDSA
+ * signature against OpenSSL's.
  */
 #include <sys/types.h>
 
@@ -13,6 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/ecdsa.h>
+#include <openssl/rand.h>
 
 #include "log.h"
 #include "hsmproc.h"
@@ -309,6 +314,77 @@ ATF_TC_BODY(check_parse, tc)
 	ATF_CHECK_EQ(hsm_check_parse((uint8_t *)&cc, sizeof(cc), &out), -1);
 }
 
+/* i2d_ECDSA_SIG of r || s, the reference the hand-made form must equal. */
+static int
+der_ref(const uint8_t *rs, size_t len, uint8_t *out)
+{
+	ECDSA_SIG	*es;
+	BIGNUM		*r, *s;
+	unsigned char	*q = out;
+	int		 n;
+
+	ATF_REQUIRE((es = ECDSA_SIG_new()) != NULL);
+	ATF_REQUIRE((r = BN_bin2bn(rs, len / 2, NULL)) != NULL);
+	ATF_REQUIRE((s = BN_bin2bn(rs + len / 2, len / 2, NULL)) != NULL);
+	ATF_REQUIRE(ECDSA_SIG_set0(es, r, s) == 1);
+	ATF_REQUIRE((n = i2d_ECDSA_SIG(es, NULL)) > 0 &&
+	    n <= P11_ECDSA_DER_MAX);
+	ATF_REQUIRE(i2d_ECDSA_SIG(es, &q) == n);
+	ECDSA_SIG_free(es);
+	return (n);
+}
+
+ATF_TC_WITHOUT_HEAD(ecdsa_der);
+ATF_TC_BODY(ecdsa_der, tc)
+{
+	static const size_t	 halves[] = { 32, 48, 66, 1 };
+	uint8_t			 rs[2 * P11_ECDSA_HALF_MAX];
+	uint8_t			 got[P11_ECDSA_DER_MAX + 16];
+	uint8_t			 want[P11_ECDSA_DER_MAX];
+	size_t			 h, n, len, i, k;
+	int			 round;
+
+	for (k = 0; k < sizeof(halves) / sizeof(halves[0]); k++) {
+		h = halves[k];
+		len = 2 * h;
+		for (round = 0; round < 200; round++) {
+			ATF_REQUIRE(RAND_bytes(rs, len) == 1);
+			/* Leading zeros, a high first bit, a zero half. */
+			switch (round % 5) {
+			case 1:
+				memset(rs, 0, round % h + 1);
+				break;
+			case 2:
+				rs[0] |= 0x80;
+				rs[h] |= 0x80;
+				break;
+			case 3:
+				memset(rs + h, 0, h);
+				break;
+			case 4:
+				memset(rs, 0, h - 1);
+				rs[h - 1] = 0x80;
+				break;
+			}
+			memset(got, 0xa5, sizeof(got));
+			n = p11_ecdsa_der_encode(rs, len, got);
+			ATF_REQUIRE_EQ(n, (size_t)der_ref(rs, len, want));
+			ATF_REQUIRE(memcmp(got, want, n) == 0);
+			for (i = n; i < sizeof(got); i++)
+				ATF_REQUIRE_EQ(got[i], 0xa5);
+		}
+	}
+	/* P-521's longest form takes the long length. */
+	memset(rs, 0xff, sizeof(rs));
+	n = p11_ecdsa_der_encode(rs, sizeof(rs), got);
+	ATF_REQUIRE_EQ(n, (size_t)P11_ECDSA_DER_MAX);
+	ATF_REQUIRE(got[1] == 0x81 && got[2] == P11_ECDSA_DER_MAX - 3);
+	/* Not two halves, or longer than P-521's. */
+	ATF_REQUIRE_EQ(p11_ecdsa_der_encode(rs, 0, got), 0);
+	ATF_REQUIRE_EQ(p11_ecdsa_der_encode(rs, 63, got), 0);
+	ATF_REQUIRE_EQ(p11_ecdsa_der_encode(rs, sizeof(rs) + 2, got), 0);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	ATF_TP_ADD_TC(tp, text);
@@ -317,5 +393,6 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, advice);
 	ATF_TP_ADD_TC(tp, identity_parse);
 	ATF_TP_ADD_TC(tp, check_parse);
+	ATF_TP_ADD_TC(tp, ecdsa_der);
 	return (atf_no_error());
 }
