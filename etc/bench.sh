@@ -25,7 +25,12 @@
 #	ops/s, p50, p99 and the ratio to raw, medians of the runs, then
 #	one of CPU time per signature: p11bench's, and through signerd
 #	the client's and each process's, their sum and raw / sum (the
-#	ratio all cores busy would allow).
+#	ratio all cores busy would allow).  With BENCH_HSM_DELAY=MS,
+#	signerd and p11bench both load the token through
+#	regress/p11fault's module, which makes every C_Sign wait MS
+#	milliseconds first: a token whose signatures are not made on
+#	this machine's CPU, as a network HSM's are not.  With
+#	BENCH_HSM_CLIENTS=N, N connections per session (default 1).
 # profile (not by default) where the time of a Sign goes on the pkcs11
 #	signer with sessions 1: signerd under valgrind --tool=callgrind
 #	(its seccomp filter left out by regress/bench/nosandbox.so, which
@@ -72,8 +77,10 @@
 # Environment: BENCH_SECONDS (per run, default 2), BENCH_RUNS (default
 # 3), BENCH_WARMUP (default 1), BENCH_PARTS, BENCH_OPS (soft: default
 # all operations), BENCH_HSM_OPS (hsm: default the three signatures),
-# BENCH_SESSIONS, BENCH_BATCHES, BENCH_PROFILE_OPS (default sign-p256
-# sign-ed25519 sign-rsa2048), BENCH_PROFILE_N1, BENCH_PROFILE_N2,
+# BENCH_SESSIONS, BENCH_BATCHES, BENCH_HSM_DELAY (hsm: none),
+# BENCH_HSM_CLIENTS (hsm: 1),
+# BENCH_PROFILE_OPS (default sign-p256 sign-ed25519 sign-rsa2048),
+# BENCH_PROFILE_N1, BENCH_PROFILE_N2,
 # BENCH_PROFILE_CPU_N, BENCH_PROFILE_SIGNERS (default hsm), BENCH_ARGS
 # (more kmipbench options, e.g. "-p 4"), BENCH_SCALE, BENCH_FILL_SECONDS,
 # BENCH_CONF (lines added to the configuration, e.g. "audit no" to
@@ -94,6 +101,9 @@ BENCH=$O/regress/bench/kmipbench
 P11BENCH=$O/regress/bench/p11bench
 HOPBENCH=$O/regress/bench/hopbench
 MODULE=/usr/lib/softhsm/libsofthsm2.so
+P11MOD=$MODULE
+DELAY=${BENCH_HSM_DELAY:-}
+CPS=${BENCH_HSM_CLIENTS:-1}
 SECS=${BENCH_SECONDS:-2}
 RUNS=${BENCH_RUNS:-3}
 WARM=${BENCH_WARMUP:-1}
@@ -224,6 +234,13 @@ esac
 sh "$top/etc/mkstate.sh" "$T" $tokens >"$T/mkstate.log" 2>&1 ||
     fail "mkstate.sh: $(cat "$T/mkstate.log")"
 export SOFTHSM2_CONF="$T/softhsm2.conf"
+if [ -n "$DELAY" ]; then
+	P11MOD=$O/regress/p11fault/p11fault.so
+	[ -r "$P11MOD" ] || fail "BENCH_HSM_DELAY needs $P11MOD"
+	echo "C_Sign delay $DELAY" >"$T/p11delay"
+	chmod 644 "$T/p11delay"
+	export P11FAULT_CONTROL="$T/p11delay"
+fi
 export SIGNERD_LIBEXEC="$BIN"
 mkdir -m 755 "$T/empty"
 (umask 077; head -c 32 /dev/urandom >"$T/kek")
@@ -346,7 +363,7 @@ daemon_cpu()
 # p11bench runs as root: the token's files stay the signer's.
 p11run()
 {
-	timeout "$limit" "$P11BENCH" -m "$MODULE" -k hsm -P "$T/hsm.pin" \
+	timeout "$limit" "$P11BENCH" -m "$P11MOD" -k hsm -P "$T/hsm.pin" \
 	    -o "$1" -T "$2" -l "$3" -t "$SECS" -r 1 -w "$WARM" >"$T/p11" &
 	CHILD=$!
 	wait "$CHILD" || status=1
@@ -518,7 +535,7 @@ scale_part()
 hsm_conf()
 {
 	conf_write "signer \"hsm\" pkcs11 {
-	module \"$MODULE\"
+	module \"$P11MOD\"
 	token \"hsm\"
 	pin file \"$T/hsm.pin\"
 	sessions $1
@@ -573,6 +590,8 @@ cpurow()
 
 hsm_part()
 {
+	late=
+	[ -n "$DELAY" ] && late="; every C_Sign $DELAY ms longer (p11fault)"
 	: >"$T/table"
 	: >"$T/cputable"
 	for s in $SESSIONS; do
@@ -581,7 +600,7 @@ hsm_part()
 		echo "signerd on 127.0.0.1 port $PORT ($(nproc) CPUs)," \
 		    "pkcs11 signer (SoftHSM2) with sessions $s; $RUNS runs" \
 		    "of $SECS s after $WARM s of warm-up, each beside raw" \
-		    "C_Sign with $s threads"
+		    "C_Sign with $s threads$late"
 		for op in $HSM_OPS; do
 			hsm_key "$op"
 			key=$(cat "$T/key.$op")
@@ -593,8 +612,8 @@ hsm_part()
 				while [ $r -lt "$RUNS" ]; do
 					r=$((r + 1))
 					KRUNS=1
-					bench "$op" "$s" "$b" -R -i "$key" \
-					    >"$T/kmip"
+					bench "$op" $((s * CPS)) "$b" -R \
+					    -i "$key" >"$T/kmip"
 					KRUNS=$RUNS
 					p11run "$op" "$s" "$key"
 					grep -h -e 'median of' -e ERROR \
@@ -618,7 +637,8 @@ hsm_part()
 				echo "$line" >>"$T/table"
 				cpurow "$op" "$s" "$b" >>"$T/cputable"
 				csv_row "$op" hsm "$s" "$b" "$1" "$4" "$2" "$3"
-				echo "$op sessions=$s c=$s b=$b: $1 ops/s p50" \
+				echo "$op sessions=$s c=$((s * CPS)) b=$b: $1" \
+				    "ops/s p50" \
 				    "$2 ms p99 $3 ms; raw C_Sign t=$s $4/s;" \
 				    "ratio $ratio (medians of $RUNS)"
 			done
@@ -627,8 +647,9 @@ hsm_part()
 	done
 	echo
 	echo "pkcs11 signer (SoftHSM2) through KMIP/TLS/privsep against raw" \
-	    "C_Sign, S sessions = S connections = S threads; medians of" \
-	    "$RUNS runs; ms per request (signerd) or per signature (raw)"
+	    "C_Sign, S sessions = $([ "$CPS" -eq 1 ] || echo "$CPS x ")S" \
+	    "connections = S threads; medians of $RUNS runs; ms per" \
+	    "request (signerd) or per signature (raw)$late"
 	printf "$ROWFMT\n" op S b ops/s p50 p99 raw/s p50 p99 ratio
 	cat "$T/table"
 	echo

@@ -17,6 +17,8 @@
  *	abort		abort(3) inside the call
  *	segv		raise SIGSEGV inside the call
  *	hang [S]	sleep S seconds (default 3600) inside the call
+ *	delay MS	sleep MS milliseconds, then make the call: a token
+ *			whose every call takes that long (a network HSM)
  *	rv CKR		return CKR (a name below or a number) instead
  *	close		close the call's session in the module and answer
  *			CKR_SESSION_HANDLE_INVALID, as a network HSM does
@@ -59,8 +61,8 @@
 #define PF_RULES	16
 
 enum pf_action {
-	PF_ABORT, PF_SEGV, PF_HANG, PF_RV, PF_CLOSE, PF_CLOSEALL, PF_WEDGE,
-	PF_HIDE
+	PF_ABORT, PF_SEGV, PF_HANG, PF_DELAY, PF_RV, PF_CLOSE, PF_CLOSEALL,
+	PF_WEDGE, PF_HIDE
 };
 
 struct pf_rule {
@@ -218,6 +220,10 @@ pf_parse(void)
 			r->arg = 3600;
 			if (n > 2 && isdigit((unsigned char)w[2][0]))
 				bad = pf_value(w[i++], &r->arg);
+		} else if (strcmp(w[1], "delay") == 0) {
+			r->action = PF_DELAY;
+			bad = n < 3 || pf_value(w[i++], &r->arg) ||
+			    r->arg > 60000;
 		} else if (strcmp(w[1], "wedge") == 0) {
 			r->action = PF_WEDGE;
 			r->arg = CKR_DEVICE_ERROR;
@@ -336,6 +342,12 @@ pf_enter(const char *fn, CK_SESSION_HANDLE sh, CK_RV *rv)
 	case PF_HANG:
 		ts.tv_sec = arg;
 		ts.tv_nsec = 0;
+		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+			;
+		return (0);
+	case PF_DELAY:
+		ts.tv_sec = arg / 1000;
+		ts.tv_nsec = (arg % 1000) * 1000000;
 		while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
 			;
 		return (0);
