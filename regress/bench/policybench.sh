@@ -13,16 +13,20 @@
 #	granted	the same 10000 and one more: bob signs alice's key
 #		through his Sign grant (the grant's path).
 # The machine's speed drifts by 10-20 % within minutes, more than what
-# is measured, so the cases are paired: each round runs every case once,
-# back to back (the order reversed every other round, so that a steady
-# drift weighs on both sides alike), and a round's ratio is its case
-# against its own "off".  Prints, per case, the median of the rounds'
-# ratios (and their range) with the median ops/s: "granted" against
-# "off" is what the policy check and the audit record cost together.
-# Beside it, the same for the CPU time all of the daemon's processes
-# spent per Sign (from /proc/PID/stat around each kmipbench, divided by
-# the Signs `show metrics` counted meanwhile).  Not run by the suite
-# (BENCH_SECONDS, BENCH_RUNS, BENCH_ROUNDS change its length).
+# is measured, so the cases are paired: three daemons run side by side
+# (trail off; trail on; trail on with the grants), each on a copy of
+# one keystore, so that no restart comes between the cases of a round;
+# each round runs every case once, back to back (the order reversed
+# every other round, so that a steady drift weighs on both sides
+# alike), and a round's ratio is its case against its own "off".  The
+# daemons not measured are idle.  Prints, per case, the median of the
+# rounds' ratios (and their range) with the median ops/s: "granted"
+# against "off" is what the policy check and the audit record cost
+# together.  Beside it, the same for the CPU time all of the measured
+# daemon's processes spent per Sign (from /proc/PID/stat around each
+# kmipbench, divided by the Signs `show metrics` counted meanwhile) and
+# for the whole machine's.  Not run by the suite (BENCH_SECONDS,
+# BENCH_RUNS, BENCH_ROUNDS change its length).
 
 set -u
 O=${1:-obj}
@@ -35,7 +39,7 @@ BIN=$O/bin
 BENCH=$O/regress/bench/kmipbench
 SECS=${BENCH_SECONDS:-3}
 RUNS=${BENCH_RUNS:-1}
-ROUNDS=${BENCH_ROUNDS:-8}
+ROUNDS=${BENCH_ROUNDS:-12}
 NGRANTS=10000
 
 for f in "$BIN/signerd" "$BIN/signerctl" "$BENCH"; do
@@ -46,105 +50,116 @@ command -v sqlite3 >/dev/null ||
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/signerd-pbench.XXXXXX") || exit 1
 chmod 755 "$T"
-PARENT=
 : >"$T/pids"
-CTL=$T/ctl.sock
 
 fail()
 {
 	echo "policybench: $*" >&2
-	[ -f "$T/log" ] && tail -20 "$T/log" >&2
+	for d in off on grants; do
+		[ -f "$T/$d.log" ] && tail -20 "$T/$d.log" >&2
+	done
 	exit 1
 }
 
-daemon_stop()
+# stop_all: every daemon started, by the pids in $T/pids.
+stop_all()
 {
-	if [ -n "$PARENT" ]; then
-		kill -TERM "$PARENT" 2>/dev/null
+	for p in $(cat "$T"/*.parent 2>/dev/null); do
+		kill -TERM "$p" 2>/dev/null
+	done
+	for p in $(cat "$T"/*.parent 2>/dev/null); do
 		i=0
-		while kill -0 "$PARENT" 2>/dev/null && [ $i -lt 50 ]; do
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do
 			sleep 0.1
 			i=$((i + 1))
 		done
-		kill -KILL "$PARENT" 2>/dev/null
-		wait "$PARENT" 2>/dev/null
-	fi
-	PARENT=
+		kill -KILL "$p" 2>/dev/null
+	done
+	wait 2>/dev/null
 	for p in $(sort -u "$T/pids"); do
 		grep -q signerd "/proc/$p/cmdline" 2>/dev/null &&
 		    kill -KILL "$p" 2>/dev/null
 	done
+	rm -f "$T"/*.parent
 	: >"$T/pids"
 }
 
 cleanup()
 {
 	trap - EXIT INT TERM HUP
-	daemon_stop
+	stop_all
 	rm -rf "$T"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-daemon_start()
+# start D: the daemon D (off, on or grants), its configuration $T/D.conf.
+start()
 {
-	"$BIN/signerd" -d -f "$T/${CONF:-signerd.conf}" >>"$T/log" 2>&1 &
-	PARENT=$!
-	echo "$PARENT" >>"$T/pids"
+	"$BIN/signerd" -d -f "$T/$1.conf" >>"$T/$1.log" 2>&1 &
+	echo $! >"$T/$1.parent"
+	echo $! >>"$T/pids"
 	i=0
-	until "$BIN/signerctl" -s "$CTL" show signers 2>/dev/null |
+	until "$BIN/signerctl" -s "$T/$1.sock" show signers 2>/dev/null |
 	    awk 'NR > 1 && $1 == "soft" && $5 == "ready"' | grep -q .; do
-		kill -0 "$PARENT" 2>/dev/null || fail "signerd exited"
+		kill -0 "$(cat "$T/$1.parent")" 2>/dev/null ||
+		    fail "signerd ($1) exited"
 		i=$((i + 1))
-		[ $i -lt 100 ] || fail "signer not ready within 10 s"
+		[ $i -lt 100 ] || fail "signer ($1) not ready within 10 s"
 		sleep 0.1
 	done
-	"$BIN/signerctl" -s "$CTL" show status |
+	"$BIN/signerctl" -s "$T/$1.sock" show status |
 	    awk 'NR > 1 && $3 > 0 { print $3 }' >>"$T/pids"
 }
 
-# cpu: the daemon's processes' CPU time so far (user + system, ticks),
-# the whole machine's busy time (every CPU's user, nice, system, irq and
-# softirq: the client, the kernel's writeback of the trail, all), and
-# the Sign requests answered (show metrics), on one line.
+# cpu D: the daemon D's processes' CPU time so far (user + system,
+# ticks), its engine's alone, the whole machine's busy time (every CPU's
+# user, nice, system, irq and softirq: the client, the kernel's writeback
+# of the trail, all), and the Sign requests D answered (show metrics), on
+# one line.
 cpu()
 {
 	t=0
-	for p in $("$BIN/signerctl" -s "$CTL" show status |
-	    awk 'NR > 1 && $3 > 0 { print $3 }') $PARENT; do
-		t=$((t + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' \
-		    "/proc/$p/stat")))
+	e=0
+	for p in $("$BIN/signerctl" -s "$T/$1.sock" show status |
+	    awk 'NR > 1 && $3 > 0 { print $1 "=" $3 }') \
+	    parent="$(cat "$T/$1.parent")"; do
+		n=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' \
+		    "/proc/${p#*=}/stat")
+		t=$((t + n))
+		[ "${p%%=*}" = engine ] && e=$n
 	done
-	echo "$t $(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' \
-	    /proc/stat) $("$BIN/signerctl" -s "$CTL" show metrics | awk '
-	    /^signerd_requests_total\{.*"Sign"/ { n += $NF } END { print n + 0 }')"
+	echo "$t $e $(awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 }' \
+	    /proc/stat) $("$BIN/signerctl" -s "$T/$1.sock" show metrics |
+	    awk '/^signerd_requests_total\{.*"Sign"/ { n += $NF }
+	    END { print n + 0 }')"
 }
 
-# run PKIDIR KIND: one kmipbench, its median ops/s to $T/KIND, the
-# daemon's CPU time per Sign (us, all processes) to $T/KIND.cpu and the
-# machine's to $T/KIND.all.
+# run D PKIDIR KIND: one kmipbench on daemon D, its median ops/s to
+# $T/KIND, the daemon's CPU time per Sign (us, all processes) to
+# $T/KIND.cpu, its engine's to $T/KIND.eng and the machine's to
+# $T/KIND.all.
 run()
 {
-	c0=$(cpu)
-	timeout $((60 + 3 * RUNS * SECS)) "$BENCH" -R -k "$1" -s 127.0.0.1 \
+	c0=$(cpu "$1")
+	timeout $((60 + 3 * RUNS * SECS)) "$BENCH" -R -k "$2" -s 127.0.0.1 \
 	    -o sign-p256 -c 4 -b 16 -t "$SECS" -r "$RUNS" -w 1 -i "$KEY" \
-	    "$PORT" >"$T/out" 2>&1 || fail "kmipbench: $(tail -3 "$T/out")"
-	c1=$(cpu)
+	    "$(cat "$T/$1.port")" >"$T/out" 2>&1 ||
+	    fail "kmipbench: $(tail -3 "$T/out")"
+	c1=$(cpu "$1")
 	awk '/median of/ { for (i = 2; i <= NF; i++)
-		if ($i == "ops/s") print $(i - 1) }' "$T/out" >>"$T/$2"
+		if ($i == "ops/s") print $(i - 1) }' "$T/out" >>"$T/$3"
 	# A line per run, even without a count: the rounds stay paired.
-	echo "$c0 $c1" | awk -v hz="$(getconf CLK_TCK)" -v d="$T/$2.cpu" \
-	    -v m="$T/$2.all" '{ n = $6 - $3
-		printf "%.2f\n", (n > 0 ? ($4 - $1) * 1e6 / hz / n : 0) >> d
-		printf "%.2f\n", (n > 0 ? ($5 - $2) * 1e6 / hz / n : 0) >> m }'
+	echo "$c0 $c1" | awk -v hz="$(getconf CLK_TCK)" -v d="$T/$3.cpu" \
+	    -v e="$T/$3.eng" -v m="$T/$3.all" '{ n = $8 - $4; k = 1e6 / hz
+		printf "%.2f\n", (n > 0 ? ($5 - $1) * k / n : 0) >> d
+		printf "%.2f\n", (n > 0 ? ($6 - $2) * k / n : 0) >> e
+		printf "%.2f\n", (n > 0 ? ($7 - $3) * k / n : 0) >> m }'
 }
 
-# grants N: the keystore holds N grants of others (and bob's Sign).
+# grants N DB: the keystore DB holds N grants of others (and bob's Sign).
 grants()
 {
-	sqlite3 "$T/db/keystore.db" "DELETE FROM grants" || fail "sqlite3"
-	chown -R --reference="$T/db" "$T/db"
-	[ "$1" -eq 0 ] && return 0
 	{
 		echo "BEGIN;"
 		i=0
@@ -164,8 +179,30 @@ grants()
 		echo "INSERT INTO grants VALUES ('bob', 1, '$KEY'," \
 		    "$((1 << 33)), 0);"
 		echo "COMMIT;"
-	} | sqlite3 "$T/db/keystore.db" || fail "sqlite3"
-	chown -R --reference="$T/db" "$T/db"
+	} | sqlite3 "$2" || fail "sqlite3"
+}
+
+# conf D PORT [LINE]: the configuration of daemon D, its keystore in
+# $T/ks.D (the audit trail beside it), LINE added.
+conf()
+{
+	cat >"$T/$1.conf" <<EOT
+user "_signerd"
+chroot "$T/empty"
+control socket "$T/$1.sock"
+keystore "$T/ks.$1/keystore.db"
+listen on 127.0.0.1 port $2 tls {
+	certificate "$T/pki/server.crt"
+	key "$T/pki/server.key"
+	client ca "$T/pki/ca.crt"
+}
+signer "soft" openssl {
+	kek file "$T/kek"
+}
+default signer "soft"
+${3:-}
+EOT
+	echo "$2" >"$T/$1.port"
 }
 
 sh "$top/etc/mkstate.sh" "$T" >"$T/mkstate.log" 2>&1 ||
@@ -180,51 +217,38 @@ cp "$T/pki/bob.key" "$T/pki-bob/client.key"
 # Below Linux's ephemeral ports (32768 up), which clients' own
 # connections take: a listener there may find its port in use.
 PORT=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 12000))
-cat >"$T/signerd.conf" <<EOT
-user "_signerd"
-chroot "$T/empty"
-control socket "$CTL"
-keystore "$T/db/keystore.db"
-listen on 127.0.0.1 port $PORT tls {
-	certificate "$T/pki/server.crt"
-	key "$T/pki/server.key"
-	client ca "$T/pki/ca.crt"
-}
-signer "soft" openssl {
-	kek file "$T/kek"
-}
-default signer "soft"
-EOT
-{ cat "$T/signerd.conf"; echo "audit no"; } >"$T/signerd-off.conf"
+conf on "$PORT"
+conf off $((PORT + 1)) "audit no"
+conf grants $((PORT + 2))
 
-daemon_start
-KEY=$("$BENCH" -S -k "$T/pki" -s 127.0.0.1 -o sign-p256 "$PORT" 2>"$T/out" |
-    tail -1)
+# The key, made once; each daemon gets a copy of that keystore (and
+# only it, not the first one's audit trail).
+start on
+KEY=$("$BENCH" -S -k "$T/pki" -s 127.0.0.1 -o sign-p256 "$PORT" \
+    2>"$T/out" | tail -1)
 [ -n "$KEY" ] || fail "no key: $(cat "$T/out")"
+stop_all
+for d in off grants; do
+	mkdir "$T/ks.$d"
+	cp -p "$T/ks.on/keystore.db" "$T/ks.$d/"
+	chown --reference="$T/ks.on" "$T/ks.$d"
+	chmod --reference="$T/ks.on" "$T/ks.$d"
+done
+grants $NGRANTS "$T/ks.grants/keystore.db"
+for d in on off grants; do
+	start "$d"
+done
+grep -q "$((NGRANTS + 1)) grants" "$T/grants.log" ||
+    fail "the engine did not load the grants"
+
 echo "Sign P-256, c=4 b=16, software signer, $(nproc) CPUs;" \
     "$ROUNDS rounds of $RUNS runs of $SECS s"
 for k in off none grants granted; do
 	: >"$T/$k"
 	: >"$T/$k.cpu"
+	: >"$T/$k.eng"
 	: >"$T/$k.all"
 done
-# start CASE: the daemon that case needs, unless it runs already.
-up=
-start()
-{
-	[ "$up" = "$1" ] && return 0
-	daemon_stop
-	case $1 in
-	off)	grants 0
-		CONF=signerd-off.conf daemon_start ;;
-	none)	grants 0
-		daemon_start ;;
-	grants)	grants $NGRANTS
-		daemon_start ;;
-	esac
-	up=$1
-}
-
 r=0
 while [ $r -lt "$ROUNDS" ]; do
 	if [ $((r % 2)) -eq 0 ]; then
@@ -234,19 +258,15 @@ while [ $r -lt "$ROUNDS" ]; do
 	fi
 	for k in $order; do
 		case $k in
-		off|none)	start $k
-				run "$T/pki" $k ;;
-		grants)		start grants
-				run "$T/pki" grants ;;
-		granted)	start grants
-				run "$T/pki-bob" granted ;;
+		off)		run off "$T/pki" off ;;
+		none)		run on "$T/pki" none ;;
+		grants)		run grants "$T/pki" grants ;;
+		granted)	run grants "$T/pki-bob" granted ;;
 		esac
 	done
 	r=$((r + 1))
 done
-daemon_stop
-grep -q "$((NGRANTS + 1)) grants" "$T/log" ||
-    fail "the engine did not load the grants"
+stop_all
 
 median()
 {
@@ -271,6 +291,7 @@ echo "Each round runs every case once, back to back; a ratio is a" \
 for k in off none grants granted; do
 	ratios "$T/$k" "$T/off" >"$T/$k.r"
 	ratios "$T/$k.cpu" "$T/off.cpu" >"$T/$k.cpu.r"
+	ratios "$T/$k.eng" "$T/off.eng" >"$T/$k.eng.r"
 	ratios "$T/$k.all" "$T/off.all" >"$T/$k.all.r"
 	printf "%-8s %8s ops/s  ratio %.3f (%s)  runs: %s\n" "$k" \
 	    "$(median "$T/$k")" "$(median "$T/$k.r")" "$(range "$T/$k.r")" \
@@ -278,6 +299,9 @@ for k in off none grants granted; do
 	printf "%-8s %8s us of CPU per Sign, all processes  ratio %.3f" \
 	    "" "$(median "$T/$k.cpu")" "$(median "$T/$k.cpu.r")"
 	printf " (%s)\n" "$(range "$T/$k.cpu.r")"
+	printf "%-8s %8s us of CPU per Sign, the engine     ratio %.3f" \
+	    "" "$(median "$T/$k.eng")" "$(median "$T/$k.eng.r")"
+	printf " (%s)\n" "$(range "$T/$k.eng.r")"
 	printf "%-8s %8s us of the machine's CPU per Sign  ratio %.3f" \
 	    "" "$(median "$T/$k.all")" "$(median "$T/$k.all.r")"
 	printf " (%s)\n" "$(range "$T/$k.all.r")"
