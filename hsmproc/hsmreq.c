@@ -315,9 +315,13 @@ hsm_res_send(struct imsgev *iev, uint32_t peerid, struct hsm_res *res)
 		imsg_event_add(iev);
 		return (0);
 	}
-	/* One more record; a full message goes first. */
-	if (results.msg != NULL && ibuf_size(results.msg) + sizeof(rec) +
-	    total > IMSG_MAX_INTERNAL)
+	/*
+	 * One more record; a full message goes first: full in bytes, or in
+	 * records (the engine takes at most HSM_MULTI_MAX in one, and a
+	 * pool may hand back several messages' answers at once).
+	 */
+	if (results.msg != NULL && (results.n >= HSM_MULTI_MAX ||
+	    ibuf_size(results.msg) + sizeof(rec) + total > IMSG_MAX_INTERNAL))
 		hsm_results_flush();
 	if (results.msg == NULL && (results.msg = imsg_create(&iev->ibuf,
 	    IMSG_HSM_RESULTS, 0, 0, sizeof(rec) + total)) == NULL) {

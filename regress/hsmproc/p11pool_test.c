@@ -242,6 +242,9 @@ eng_dispatch(int fd, short event, void *arg)
 				k++;
 			}
 			ATF_REQUIRE_EQ(rv, 0);
+			/* The engine takes no more (kmip_signer_results). */
+			ATF_REQUIRE_MSG(k <= HSM_MULTI_MAX, "%d answers in one "
+			    "IMSG_HSM_RESULTS", k);
 			if (k > e->maxper)
 				e->maxper = k;
 		} else {
@@ -711,6 +714,44 @@ ATF_TC_BODY(held, tc)
 	free(e);
 }
 
+ATF_TC(many);
+ATF_TC_HEAD(many, tc)
+{
+	atf_tc_set_md_var(tc, "descr", "120 answers of 3 IMSG_HSM_OPS done "
+	    "before the main thread takes them: sent in messages of at most "
+	    "HSM_MULTI_MAX, every one answered");
+	atf_tc_set_md_var(tc, "require.progs", "softhsm2-util");
+	atf_tc_set_md_var(tc, "timeout", "300");
+}
+ATF_TC_BODY(many, tc)
+{
+	struct eng	*e;
+	struct timeval	 tv = { 120, 0 };
+	uint32_t	 i;
+
+	e = pool_new(4, MODULE);
+	send_signs(e, 2, 40, 1);
+	send_signs(e, 42, 40, 1);
+	send_signs(e, 82, 40, 1);
+	/* Until the signer took the 3 in; their answers pile up. */
+	run_until(e, 121, 3);
+	ATF_REQUIRE_EQ(e->received, 3);
+	ATF_REQUIRE_EQ(e->got, 0);
+	sleep(3);
+	e->want = 120;
+	evtimer_add(&e->deadline, &tv);
+	event_dispatch();
+	evtimer_del(&e->deadline);
+	ATF_REQUIRE_EQ(e->got, 120);
+	for (i = 2; i < 122; i++)
+		ATF_REQUIRE_MSG(verifies(e, i, 1), "answer %u: %d %s", i,
+		    e->status[i], e->msg[i]);
+	ATF_REQUIRE_MSG(e->maxper > 40, "at most %d answers in a message: "
+	    "they did not pile up", e->maxper);
+	eng_close(e);
+	free(e);
+}
+
 ATF_TP_ADD_TCS(tp)
 {
 	log_init(1, 0);
@@ -718,6 +759,7 @@ ATF_TP_ADD_TCS(tp)
 	ATF_TP_ADD_TC(tp, borrowed);
 	ATF_TP_ADD_TC(tp, lost);
 	ATF_TP_ADD_TC(tp, bounded);
+	ATF_TP_ADD_TC(tp, many);
 	ATF_TP_ADD_TC(tp, stop);
 	ATF_TP_ADD_TC(tp, grouped);
 	ATF_TP_ADD_TC(tp, held);
