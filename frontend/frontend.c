@@ -1235,10 +1235,14 @@ fe_close(struct fe_conn *c, const char *why)
 
 	if (c->bev == NULL)
 		return;
-	if (why != NULL)
-		log_info("%s: closing: %s", c->peer, why);
-	else
+	/*
+	 * One never admitted is logged as the engine records it, at the
+	 * refusals' rate (fe_refused): anyone may open handshakes.
+	 */
+	if (why == NULL)
 		log_debug("%s: closed", c->peer);
+	else if (c->ready)
+		log_info("%s: closing: %s", c->peer, why);
 	/* What the engine keeps for the connection (streams) goes. */
 	if (c->next_req > 0 && fe->engine.active) {
 		memset(&hdr, 0, sizeof(hdr));
@@ -1420,14 +1424,23 @@ fe_refused_take(void)
 	return (1);
 }
 
-/* r to the engine, with the count of those not sent before it. */
+/*
+ * r to the engine, with the count of those not sent before it; to the
+ * log as well, at the same rate.
+ */
 static int
 fe_refused_send(struct fe_refused *r)
 {
+	if (r->peer[0] != '\0')
+		log_info("%s: closing: %s", r->peer, r->reason);
 	r->suppressed = fe->refused_suppressed;
 	if (!fe->engine.active || imsg_compose_event(&fe->engine,
 	    IMSG_FE_REFUSED, 0, 0, -1, r, sizeof(*r)) == -1)
 		return (-1);
+	if (r->suppressed > 0)
+		log_info("%llu refused connections beyond %d a second not "
+		    "logged one by one", (unsigned long long)r->suppressed,
+		    REFUSED_RATE);
 	fe->refused_suppressed = 0;
 	return (0);
 }

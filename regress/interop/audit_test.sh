@@ -430,8 +430,9 @@ atf_test_case flood cleanup
 flood_head()
 {
 	atf_set "descr" "300 refused handshakes in a few seconds: at most" \
-	    "a burst and a rate of refused records, the others counted;" \
-	    "a good client is served during and after; the chain verifies"
+	    "a burst and a rate of refused records and log lines, the" \
+	    "others counted; a good client is served during and after;" \
+	    "the chain verifies"
 	atf_set "require.user" "root"
 	atf_set "require.progs" "/usr/bin/python3 openssl"
 	atf_set "timeout" "300"
@@ -444,6 +445,14 @@ flood_body()
 	atf_check -o match:"^ok: " $SIGNERCTL audit verify
 	au_py chain "$AUDIT"
 	sd_stop
+	# The frontend's log line of each refusal keeps the same rate: a
+	# line per record, the others counted.
+	n=$(grep -c ": closing: " "$T/log")
+	r=$(grep -c '"event":"refused","peer"' "$AUDIT")
+	[ "$n" -eq "$r" ] ||
+	    atf_fail "$n refusals logged one by one, $r recorded"
+	grep -q "refused connections beyond 20 a second not logged" \
+	    "$T/log" || atf_fail "no count of the refusals not logged"
 }
 flood_cleanup()
 {
