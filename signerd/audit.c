@@ -32,6 +32,7 @@
 #include <event.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +76,12 @@ static int	 audit_open(const char *, const char *, size_t);
 static void	 audit_early(void);
 static void	 audit_buf_reset(void);
 static size_t	 audit_restore(const char *, size_t);
-static void	 audit_synced(void);
+static void	 audit_synced(size_t);
+static void	 audit_sync_start(void);
+static void	 audit_sync_wait(void);
+static void	 audit_sync_end(void);
+static void	 audit_sync_done(int, short, void *);
+static void	*audit_syncer(void *);
 static int	 audit_recover(int, char *, size_t);
 static int	 audit_first(int, unsigned int *);
 static void	 audit_rotate(void);
@@ -122,6 +128,32 @@ static struct {
 	struct event	 flush_ev, sync_ev;
 	int		 flush_set, sync_set, events;
 } au = { .fd = -1 };
+
+/*
+ * The file's periodic sync runs on a thread of its own (audit_syncer), so
+ * that the engine's event loop does not wait for the disk between
+ * requests: the 1 s timer and the buffer's bound start one
+ * (audit_sync_start), and the loop hears of its end through a pipe
+ * (audit_sync_done).  A sync that must be over before the engine goes on
+ * (a commit the keystore could not take, a rotation, the start, the
+ * close) is made in the loop, after the thread's (audit_sync_wait).
+ * Without the thread (audit_thread_start failed, or signerctl and the
+ * fuzzer, which never start it) every sync is made in the loop.
+ */
+static struct {
+	pthread_t	 thr;
+	pthread_mutex_t	 mtx;
+	pthread_cond_t	 cv;
+	int		 on;		/* the thread runs */
+	int		 pipe[2];	/* the thread's "done", to the loop */
+	struct event	 ev;
+	int		 fd;		/* for the thread to sync, or -1 */
+	int		 busy;		/* a sync asked and not ended */
+	int		 done;		/* it ended, with rc and err */
+	int		 rc, err;
+	off_t		 upto;		/* au.size when it was asked */
+} sy = { .mtx = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER,
+    .pipe = { -1, -1 }, .fd = -1 };
 
 /* SHA-256 of a line, without its newline, in lower-case hex. */
 void
@@ -833,6 +865,7 @@ audit_rotate(void)
 	size_t		 n;
 	int		 fd, tries;
 
+	audit_sync_wait();	/* the thread is done with the old file */
 	for (tries = 0; tries < 1000; tries++, au.serial++) {
 		if (au.serial == 0 || au.serial >= AUDIT_SERIAL_MAX)
 			au.serial = 1;
@@ -868,7 +901,7 @@ audit_rotate(void)
 	if (rename(newname, au.file) == -1)
 		log_warn("audit: rename %s", newname);
 	/* The old file is on disk, and the rotate record. */
-	audit_synced();
+	audit_synced(au.woff);
 	if (au.len == 0)
 		audit_buf_reset();
 	close(au.fd);
@@ -1327,20 +1360,24 @@ audit_write(void)
 		/* Past its size: the next record starts the next file. */
 		if (au.rotate > 0 && au.size >= au.rotate)
 			audit_rotate();
+		else if (au.woff > AUDIT_BUF_MAX / 2)
+			audit_sync();	/* the thread lags: wait for it */
 		else if (au.woff > AUDIT_BUF_MAX / 4)
-			audit_sync();	/* bounds the buffer */
+			audit_sync_start();	/* bounds the buffer */
 	}
 }
 
-/* The file is on disk up to what was written: those records go. */
+/* The file is on disk up to the buffer's byte upto: those records go. */
 static void
-audit_synced(void)
+audit_synced(size_t upto)
 {
 	char		*nl;
 	size_t		 keep, i;
 	uint64_t	 lines = 0;
 
-	if ((nl = memrchr(au.buf, '\n', au.woff)) == NULL)
+	if (upto > au.woff)
+		upto = au.woff;
+	if (upto == 0 || (nl = memrchr(au.buf, '\n', upto)) == NULL)
 		return;
 	keep = nl + 1 - au.buf;
 	if (keep == au.len)
@@ -1358,16 +1395,164 @@ audit_synced(void)
 	au.dboff = au.dboff > keep ? au.dboff - keep : 0;
 }
 
+/* What was written is on disk when this returns. */
 void
 audit_sync(void)
 {
+	audit_sync_wait();
 	audit_write();
 	if (au.fd != -1 && au.unsynced && au.hold == 0) {
 		if (fdatasync(au.fd) == -1)
 			log_warn("audit: fdatasync %s", au.file);
 		else
-			audit_synced();
+			audit_synced(au.woff);
 		au.unsynced = 0;
+	}
+}
+
+/*
+ * Engine, before the sandbox: the sync thread and its pipe.  Without
+ * them the syncs are made in the event loop, as they were.
+ */
+void
+audit_thread_start(void)
+{
+	if (sy.on)
+		return;
+	if (pipe2(sy.pipe, O_CLOEXEC | O_NONBLOCK) == -1) {
+		log_warn("audit: pipe: the trail is synced in the loop");
+		return;
+	}
+	if (pthread_create(&sy.thr, NULL, audit_syncer, NULL) != 0) {
+		log_warnx("audit: no sync thread: the trail is synced in "
+		    "the loop");
+		close(sy.pipe[0]);
+		close(sy.pipe[1]);
+		sy.pipe[0] = sy.pipe[1] = -1;
+		return;
+	}
+	event_set(&sy.ev, sy.pipe[0], EV_READ | EV_PERSIST, audit_sync_done,
+	    NULL);
+	event_add(&sy.ev, NULL);
+	sy.on = 1;
+}
+
+/* The sync thread: fdatasync of what it is given, one at a time. */
+static void *
+audit_syncer(void *arg)
+{
+	ssize_t	 w;
+	int	 fd, rc, err;
+
+	pthread_mutex_lock(&sy.mtx);
+	for (;;) {
+		while (sy.fd == -1)
+			pthread_cond_wait(&sy.cv, &sy.mtx);
+		fd = sy.fd;
+		pthread_mutex_unlock(&sy.mtx);
+		rc = fdatasync(fd);
+		err = errno;
+		pthread_mutex_lock(&sy.mtx);
+		sy.fd = -1;
+		sy.rc = rc;
+		sy.err = err;
+		sy.done = 1;
+		pthread_cond_broadcast(&sy.cv);
+		pthread_mutex_unlock(&sy.mtx);
+		w = write(sy.pipe[1], "", 1);	/* one unread is enough */
+		(void)w;
+		pthread_mutex_lock(&sy.mtx);
+	}
+	/* NOTREACHED */
+	return (NULL);
+}
+
+/*
+ * Hand the thread a sync of what is written, unless one runs (the next
+ * timer or bound starts another) or there is no thread (then at once).
+ */
+static void
+audit_sync_start(void)
+{
+	if (!sy.on) {
+		audit_sync();
+		return;
+	}
+	if (sy.busy)
+		return;
+	audit_write();
+	if (au.fd == -1 || !au.unsynced || au.hold > 0)
+		return;
+	au.unsynced = 0;	/* what is written from now on is not */
+	sy.busy = 1;
+	sy.upto = au.size;
+	pthread_mutex_lock(&sy.mtx);
+	sy.fd = au.fd;
+	pthread_cond_signal(&sy.cv);
+	pthread_mutex_unlock(&sy.mtx);
+}
+
+/* The loop: a byte from the thread, a sync ended. */
+static void
+audit_sync_done(int fd, short event, void *arg)
+{
+	char	 buf[16];
+	ssize_t	 r;
+
+	r = read(fd, buf, sizeof(buf));
+	(void)r;
+	audit_sync_end();
+}
+
+/* Until the thread is idle; then what it did is taken in. */
+static void
+audit_sync_wait(void)
+{
+	if (!sy.busy)
+		return;
+	pthread_mutex_lock(&sy.mtx);
+	while (!sy.done)
+		pthread_cond_wait(&sy.cv, &sy.mtx);
+	pthread_mutex_unlock(&sy.mtx);
+	audit_sync_end();
+}
+
+/*
+ * A sync the thread ended: the records written before it was asked are
+ * on disk (the file is the same: a rotation or a close waits for the
+ * thread first).  A failed one is made again by the next.
+ */
+static void
+audit_sync_end(void)
+{
+	struct timeval	 tv = { AUDIT_SYNC_SEC, 0 };
+	off_t		 start;
+	int		 rc, err;
+
+	pthread_mutex_lock(&sy.mtx);
+	if (!sy.done) {
+		pthread_mutex_unlock(&sy.mtx);
+		return;
+	}
+	sy.done = 0;
+	rc = sy.rc;
+	err = sy.err;
+	pthread_mutex_unlock(&sy.mtx);
+	sy.busy = 0;
+	if (rc == -1) {
+		errno = err;
+		log_warn("audit: fdatasync %s", au.file);
+		au.unsynced = 1;
+	} else {
+		/* The buffer's first byte is the file's byte start. */
+		start = au.size - (off_t)au.woff;
+		if (sy.upto > start)
+			audit_synced(sy.upto - start);
+	}
+	/* What was written meanwhile: the timer may have found it busy. */
+	if (au.unsynced && au.events && !au.sync_set) {
+		au.sync_set = 1;
+		evtimer_add(&au.sync_ev, &tv);
 	}
 }
 
@@ -1406,7 +1591,7 @@ static void
 audit_sync_cb(int fd, short event, void *arg)
 {
 	au.sync_set = 0;
-	audit_sync();
+	audit_sync_start();
 }
 
 /* An event callback that may end items writes their records once. */

@@ -79,6 +79,7 @@ int	 audit_unstored(const char **, size_t *, uint64_t *, uint64_t *,
 	    uint64_t *);
 void	 audit_stored(uint64_t, uint64_t);
 void	 audit_sync(void);
+void	 audit_thread_start(void);
 void	 audit_hold(void);
 void	 audit_release(void);
 void	 audit_head(struct ctl_audit *);

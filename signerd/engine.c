@@ -81,6 +81,7 @@ engine_main(const char *user, const char *keystore, int debug, int verbose)
 	if (policy_load(engine->ks, err, sizeof(err)) == -1)
 		fatalx("keystore %s: %s", keystore, err);
 	event_init();
+	audit_thread_start();	/* the sandbox covers it too (TSYNC) */
 	sandbox_apply(SANDBOX_ENGINE);
 
 	child_signals();
