@@ -15,8 +15,9 @@ proc_field()
 atf_test_case privsep cleanup
 privsep_head()
 {
-	atf_set "descr" "every child is unprivileged and sandboxed," \
-	    "the frontend chrooted, signers under a user of their own"
+	atf_set "descr" "every child, each of its threads, is unprivileged" \
+	    "and sandboxed, the frontend chrooted, signers under a user" \
+	    "of their own"
 	atf_set "require.user" "root"
 }
 privsep_body()
@@ -31,7 +32,8 @@ privsep_body()
 		gid=$(proc_field $pid Gid)
 		echo "$kind pid $pid uid $uid gid $gid" \
 		    "root $(readlink /proc/$pid/root)" \
-		    "seccomp $(proc_field $pid Seccomp)"
+		    "seccomp $(proc_field $pid Seccomp)" \
+		    "threads $(ls /proc/$pid/task | wc -l)"
 		for id in $uid $gid $(proc_field $pid Groups); do
 			[ "$id" -ne 0 ] || atf_fail "$kind runs with id 0"
 		done
@@ -39,6 +41,18 @@ privsep_body()
 		    atf_fail "$kind: not in seccomp filter mode"
 		[ "$(proc_field $pid NoNewPrivs)" = 1 ] ||
 		    atf_fail "$kind: no_new_privs not set"
+		# Every thread (the engine's audit syncer, a pool's workers).
+		for t in /proc/$pid/task/*; do
+			t=${t#/proc/$pid/task/}
+			f=/proc/$pid/task/$t/status
+			grep -q "^Seccomp:[[:space:]]*2" $f ||
+			    atf_fail "$kind thread $t: no seccomp filter"
+			grep -q "^NoNewPrivs:[[:space:]]*1" $f ||
+			    atf_fail "$kind thread $t: no_new_privs not set"
+			[ "$(awk '$1 == "Uid:" { print $2 }' $f)" = \
+			    "$(echo $uid | cut -d' ' -f1)" ] ||
+			    atf_fail "$kind thread $t: another uid"
+		done
 		# Signers have a user of their own: no keystore for them.
 		case $kind in
 		signer*)	want=_signerd_hsm ;;
