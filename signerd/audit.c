@@ -145,6 +145,7 @@ static struct {
 	pthread_mutex_t	 mtx;
 	pthread_cond_t	 cv;
 	int		 on;		/* the thread runs */
+	int		 ready;		/* it reached audit_syncer */
 	int		 pipe[2];	/* the thread's "done", to the loop */
 	struct event	 ev;
 	int		 fd;		/* for the thread to sync, or -1 */
@@ -1431,6 +1432,15 @@ audit_thread_start(void)
 		sy.pipe[0] = sy.pipe[1] = -1;
 		return;
 	}
+	/*
+	 * Until the thread runs its function: glibc starts a thread with
+	 * system calls (set_robust_list, rseq) that the engine's filter,
+	 * applied next to every thread, does not allow.
+	 */
+	pthread_mutex_lock(&sy.mtx);
+	while (!sy.ready)
+		pthread_cond_wait(&sy.cv, &sy.mtx);
+	pthread_mutex_unlock(&sy.mtx);
 	event_set(&sy.ev, sy.pipe[0], EV_READ | EV_PERSIST, audit_sync_done,
 	    NULL);
 	event_add(&sy.ev, NULL);
@@ -1445,6 +1455,8 @@ audit_syncer(void *arg)
 	int	 fd, rc, err;
 
 	pthread_mutex_lock(&sy.mtx);
+	sy.ready = 1;
+	pthread_cond_broadcast(&sy.cv);
 	for (;;) {
 		while (sy.fd == -1)
 			pthread_cond_wait(&sy.cv, &sy.mtx);

@@ -541,9 +541,40 @@ shutdown_cleanup()
 	sd_cleanup
 }
 
+atf_test_case starts cleanup
+starts_head()
+{
+	atf_set "descr" "12 starts and stops: no process dies as it starts" \
+	    "(a thread the engine started just before its sandbox was" \
+	    "killed by the filter a quarter of the time)"
+	atf_set "require.user" "root"
+	atf_set "timeout" "300"
+}
+starts_body()
+{
+	sd_setup s1
+	sd_conf s1
+	# Not i: sd_start and sd_stop count with it.
+	n=0
+	while [ $n -lt 12 ]; do
+		sd_start 1
+		sd_ctl show status >/dev/null
+		sd_stop
+		n=$((n + 1))
+	done
+	if grep "terminated by signal" "$T/log"; then
+		atf_fail "a process died in $n starts"
+	fi
+}
+starts_cleanup()
+{
+	sd_cleanup
+}
+
 atf_init_test_cases()
 {
 	atf_add_test_case privsep
+	atf_add_test_case starts
 	atf_add_test_case keystore_private
 	atf_add_test_case signer_restart
 	atf_add_test_case reload
