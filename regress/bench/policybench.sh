@@ -16,10 +16,11 @@
 # is measured, so the cases are paired: three daemons run side by side
 # (trail off; trail on; trail on with the grants), each on a copy of
 # one keystore, so that no restart comes between the cases of a round;
-# each round runs every case once, back to back (the order reversed
-# every other round, so that a steady drift weighs on both sides
-# alike), and a round's ratio is its case against its own "off".  The
-# daemons not measured are idle.  Prints, per case, the median of the
+# each round runs every case once, with "off" before and after each
+# (the cases' order reversed every other round), and a case's ratio in
+# a round is against the mean of the two "off" runs around it, so that
+# a drift weighs on both sides alike.  The daemons not measured are
+# idle.  Prints, per case, the median of the
 # rounds' ratios (and their range) with the median ops/s: "granted"
 # against "off" is what the policy check and the audit record cost
 # together.  Beside it, the same for the CPU time all of the measured
@@ -245,24 +246,33 @@ echo "Sign P-256, c=4 b=16, software signer, $(nproc) CPUs;" \
     "$ROUNDS rounds of $RUNS runs of $SECS s"
 for k in off none grants granted; do
 	: >"$T/$k"
-	: >"$T/$k.cpu"
-	: >"$T/$k.eng"
-	: >"$T/$k.all"
+	for m in "" .cpu .eng .all; do
+		: >"$T/$k$m"
+		: >"$T/$k$m.ref"
+	done
 done
+# A round runs "off" before and after each case (A B A): a case's
+# reference is the mean of the two "off" runs around it, so a drift
+# within the round weighs on both sides alike.
 r=0
 while [ $r -lt "$ROUNDS" ]; do
 	if [ $((r % 2)) -eq 0 ]; then
-		order="off none grants granted"
+		order="none grants granted"
 	else
-		order="granted grants none off"
+		order="granted grants none"
 	fi
+	run off "$T/pki" off
 	for k in $order; do
 		case $k in
-		off)		run off "$T/pki" off ;;
 		none)		run on "$T/pki" none ;;
 		grants)		run grants "$T/pki" grants ;;
 		granted)	run grants "$T/pki-bob" granted ;;
 		esac
+		run off "$T/pki" off
+		for m in "" .cpu .eng .all; do
+			tail -2 "$T/off$m" | awk '{ s += $1 }
+			    END { printf "%.4f\n", s / 2 }' >>"$T/$k$m.ref"
+		done
 	done
 	r=$((r + 1))
 done
@@ -286,13 +296,17 @@ range()
 	    END { printf "%.3f..%.3f", lo, hi }'
 }
 
-echo "Each round runs every case once, back to back; a ratio is a" \
-    "round's case over its own \"off\", the median of the rounds' ratios"
+echo "Each round runs every case once, with \"off\" before and after" \
+    "each; a ratio is a case over the mean of the two \"off\" runs" \
+    "around it, the median of the rounds' ratios"
+for m in "" .cpu .eng .all; do
+	cp "$T/off$m" "$T/off$m.ref"
+done
 for k in off none grants granted; do
-	ratios "$T/$k" "$T/off" >"$T/$k.r"
-	ratios "$T/$k.cpu" "$T/off.cpu" >"$T/$k.cpu.r"
-	ratios "$T/$k.eng" "$T/off.eng" >"$T/$k.eng.r"
-	ratios "$T/$k.all" "$T/off.all" >"$T/$k.all.r"
+	ratios "$T/$k" "$T/$k.ref" >"$T/$k.r"
+	ratios "$T/$k.cpu" "$T/$k.cpu.ref" >"$T/$k.cpu.r"
+	ratios "$T/$k.eng" "$T/$k.eng.ref" >"$T/$k.eng.r"
+	ratios "$T/$k.all" "$T/$k.all.ref" >"$T/$k.all.r"
 	printf "%-8s %8s ops/s  ratio %.3f (%s)  runs: %s\n" "$k" \
 	    "$(median "$T/$k")" "$(median "$T/$k.r")" "$(range "$T/$k.r")" \
 	    "$(tr '\n' ' ' <"$T/$k")"
