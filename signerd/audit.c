@@ -80,6 +80,7 @@ static void	 audit_synced(size_t);
 static void	 audit_sync_start(void);
 static void	 audit_sync_wait(void);
 static void	 audit_sync_end(void);
+static void	 audit_sync_later(void);
 static void	 audit_sync_done(int, short, void *);
 static void	*audit_syncer(void *);
 static int	 audit_recover(int, char *, size_t);
@@ -1319,7 +1320,6 @@ audit_flush_cb(int fd, short event, void *arg)
 void
 audit_write(void)
 {
-	struct timeval	 tv = { AUDIT_SYNC_SEC, 0 };
 	ssize_t		 n;
 
 	if (au.hold > 0 || au.woff == au.len || au.fd == -1)
@@ -1338,10 +1338,7 @@ audit_write(void)
 		au.size += n;
 		au.unsynced = 1;
 	}
-	if (au.unsynced && au.events && !au.sync_set) {
-		au.sync_set = 1;
-		evtimer_add(&au.sync_ev, &tv);
-	}
+	audit_sync_later();
 #ifdef SYNC_FILE_RANGE_WRITE
 	/*
 	 * Start the disk on what is written, without waiting for it: the
@@ -1537,9 +1534,8 @@ audit_sync_wait(void)
 static void
 audit_sync_end(void)
 {
-	struct timeval	 tv = { AUDIT_SYNC_SEC, 0 };
-	off_t		 start;
-	int		 rc, err;
+	off_t	 start;
+	int	 rc, err;
 
 	pthread_mutex_lock(&sy.mtx);
 	if (!sy.done) {
@@ -1562,6 +1558,15 @@ audit_sync_end(void)
 			audit_synced(sy.upto - start);
 	}
 	/* What was written meanwhile: the timer may have found it busy. */
+	audit_sync_later();
+}
+
+/* Unsynced records: the sync timer, unless it is set already. */
+static void
+audit_sync_later(void)
+{
+	struct timeval	 tv = { AUDIT_SYNC_SEC, 0 };
+
 	if (au.unsynced && au.events && !au.sync_set) {
 		au.sync_set = 1;
 		evtimer_add(&au.sync_ev, &tv);

@@ -554,16 +554,9 @@ starts_body()
 {
 	sd_setup s1
 	sd_conf s1
-	# Not i: sd_start and sd_stop count with it.
-	n=0
-	while [ $n -lt 12 ]; do
-		sd_start 1
-		sd_ctl show status >/dev/null
-		sd_stop
-		n=$((n + 1))
-	done
+	sd_cycle 12 1 show status
 	if grep "terminated by signal" "$T/log"; then
-		atf_fail "a process died in $n starts"
+		atf_fail "a process died in 12 starts"
 	fi
 }
 starts_cleanup()

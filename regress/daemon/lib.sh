@@ -127,6 +127,23 @@ sd_field()
 	sd_ctl show signers | awk -v n="$1" -v c="$2" '$1 == n { print $c }'
 }
 
+# sd_cycle ROUNDS NSIGNERS CTL-ARG...: start, one control request, stop,
+# ROUNDS times (the log gathers all of them).
+sd_cycle()
+{
+	_rounds=$1
+	_signers=$2
+	shift 2
+	# Not i: sd_start and sd_stop count with it.
+	_n=0
+	while [ $_n -lt "$_rounds" ]; do
+		sd_start "$_signers"
+		sd_ctl "$@" >/dev/null
+		sd_stop
+		_n=$((_n + 1))
+	done
+}
+
 # sd_stop: SIGTERM, and the parent must be gone within 8 s.
 sd_stop()
 {

@@ -68,6 +68,7 @@ static void	 eng_answer(struct eng *, uint32_t, const uint8_t *, size_t);
 static void	 hsm_side(int, short, void *);
 static void	 too_late(int, short, void *);
 static void	 run_until(struct eng *, uint32_t, uint32_t);
+static void	 run_more(struct eng *, uint32_t);
 static void	 send_generate(struct eng *, uint32_t, uint32_t, uint32_t);
 static void	 send_sign(struct eng *, uint32_t, uint32_t);
 static void	 send_signs(struct eng *, uint32_t, uint32_t, uint32_t);
@@ -292,7 +293,6 @@ too_late(int fd, short event, void *arg)
 static void
 run_until(struct eng *e, uint32_t want, uint32_t stop_at)
 {
-	struct timeval	 tv = { 120, 0 };
 	uint32_t	 i;
 
 	/* Request 1 made the key: its answer stays. */
@@ -307,8 +307,17 @@ run_until(struct eng *e, uint32_t want, uint32_t stop_at)
 		e->status[1] = -1;
 	e->got = e->received = 0;
 	e->nmsgs = e->maxper = 0;
-	e->want = want;
 	e->stop_at = stop_at;
+	run_more(e, want);
+}
+
+/* Run the loop on until want answers are in, counting from where it is. */
+static void
+run_more(struct eng *e, uint32_t want)
+{
+	struct timeval	 tv = { 120, 0 };
+
+	e->want = want;
 	evtimer_add(&e->deadline, &tv);
 	event_dispatch();
 	evtimer_del(&e->deadline);
@@ -609,7 +618,6 @@ ATF_TC_HEAD(stop, tc)
 ATF_TC_BODY(stop, tc)
 {
 	struct eng	*e;
-	struct timeval	 tv = { 120, 0 };
 	uint32_t	 i, n = 200, good = 0, cut = 0;
 
 	e = pool_new(2, MODULE);
@@ -621,10 +629,7 @@ ATF_TC_BODY(stop, tc)
 	e->h.be->stop(&e->h);
 	ATF_REQUIRE(e->h.be_state == NULL);
 	/* The answers were queued by the stop: deliver them. */
-	e->want = n;
-	evtimer_add(&e->deadline, &tv);
-	event_dispatch();
-	evtimer_del(&e->deadline);
+	run_more(e, n);
 	ATF_REQUIRE_EQ(e->got, n);
 	for (i = 2; i < n + 2; i++) {
 		if (verifies(e, i, 1))
@@ -726,7 +731,6 @@ ATF_TC_HEAD(many, tc)
 ATF_TC_BODY(many, tc)
 {
 	struct eng	*e;
-	struct timeval	 tv = { 120, 0 };
 	uint32_t	 i;
 
 	e = pool_new(4, MODULE);
@@ -738,10 +742,7 @@ ATF_TC_BODY(many, tc)
 	ATF_REQUIRE_EQ(e->received, 3);
 	ATF_REQUIRE_EQ(e->got, 0);
 	sleep(3);
-	e->want = 120;
-	evtimer_add(&e->deadline, &tv);
-	event_dispatch();
-	evtimer_del(&e->deadline);
+	run_more(e, 120);
 	ATF_REQUIRE_EQ(e->got, 120);
 	for (i = 2; i < 122; i++)
 		ATF_REQUIRE_MSG(verifies(e, i, 1), "answer %u: %d %s", i,

@@ -73,13 +73,7 @@ shutdown_quiet_body()
 	sd_conf t1
 	sd_conf_soft
 	# A few rounds: which child goes first varies.
-	n=0
-	while [ $n -lt 5 ]; do
-		sd_start 2
-		sd_ctl log verbose >/dev/null
-		sd_stop
-		n=$((n + 1))
-	done
+	sd_cycle 5 2 log verbose
 	grep -q "shutting down" "$T/log" || atf_fail "no shutdown logged"
 	if grep -E "imsgbuf_(read|write)|Connection reset" "$T/log"; then
 		atf_fail "shutdown logs an error of a channel"
